@@ -1,0 +1,22 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ecluse-agent: the gate for vendor updates and support access.  Bundles are
+ * quarantined, officers approve by signing, every decision is audited.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "macro.h"
+
+static const struct ecl_command commands[] = {
+};
+
+int main(int argc, char **argv) {
+        struct ecl_cli cli = {.root = ""};
+        argc--, argv++;
+        if (ecl_cli_extract(&argc, argv, &cli) < 0)
+                return EX_USAGE;
+        return ecl_cli_dispatch("ecluse-agent", "Gate vendor updates and support access behind officer signatures.",
+                                commands, ELEMENTSOF(commands), &cli, argc, argv);
+}

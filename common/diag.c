@@ -1,0 +1,72 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "diag.h"
+
+int ecl_diags_add(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
+                  const char *fmt, ...) {
+        if (d->n == d->cap) {
+                size_t cap = d->cap ? d->cap * 2 : 8;
+                struct ecl_diag *items = reallocarray(d->items, cap, sizeof *items);
+                if (!items)
+                        return -ENOMEM;
+                d->items = items;
+                d->cap = cap;
+        }
+        va_list ap;
+        va_start(ap, fmt);
+        char *what = NULL;
+        int r = vasprintf(&what, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return -ENOMEM;
+        struct ecl_diag *diag = &d->items[d->n];
+        *diag = (struct ecl_diag){
+                .file = strdup(file ? file : "<input>"),
+                .pos = pos,
+                .what = what,
+                .hint = hint ? strdup(hint) : NULL,
+        };
+        if (!diag->file || (hint && !diag->hint)) {
+                free(diag->file);
+                free(diag->what);
+                free(diag->hint);
+                return -ENOMEM;
+        }
+        d->n++;
+        return 0;
+}
+
+char *ecl_diag_format(const struct ecl_diag *diag) {
+        char *s = NULL;
+        int r;
+        if (diag->hint)
+                r = asprintf(&s, "%s:%u:%u: error: %s (%s)", diag->file, diag->pos.line, diag->pos.col,
+                             diag->what, diag->hint);
+        else
+                r = asprintf(&s, "%s:%u:%u: error: %s", diag->file, diag->pos.line, diag->pos.col,
+                             diag->what);
+        return r < 0 ? NULL : s;
+}
+
+void ecl_diags_print(const struct ecl_diags *d, FILE *f) {
+        for (size_t i = 0; i < d->n; i++) {
+                _cleanup_free_ char *line = ecl_diag_format(&d->items[i]);
+                if (line)
+                        fprintf(f, "%s\n", line);
+        }
+}
+
+void ecl_diags_clear(struct ecl_diags *d) {
+        for (size_t i = 0; i < d->n; i++) {
+                free(d->items[i].file);
+                free(d->items[i].what);
+                free(d->items[i].hint);
+        }
+        free(d->items);
+        *d = (struct ecl_diags){0};
+}

@@ -1,0 +1,42 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+static const char *level_name(enum ecl_log_level level) {
+        switch (level) {
+        case ECL_LOG_ERROR:
+                return "error";
+        case ECL_LOG_WARNING:
+                return "warning";
+        case ECL_LOG_NOTICE:
+                return "notice";
+        default:
+                return "debug";
+        }
+}
+
+void ecl_logv(enum ecl_log_level level, int error, const char *fmt, va_list ap) {
+        if (level == ECL_LOG_DEBUG && !getenv("ECLUSE_DEBUG"))
+                return;
+        /* Let "%m" print the error we were given, not whatever errno holds. */
+        int saved = errno;
+        errno = error < 0 ? -error : error;
+        char buf[2048];
+        vsnprintf(buf, sizeof buf, fmt, ap);
+        errno = saved;
+        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, level_name(level), buf);
+}
+
+int ecl_log_errno(enum ecl_log_level level, int error, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        ecl_logv(level, error, fmt, ap);
+        va_end(ap);
+        if (error == 0)
+                return -EIO;
+        return error < 0 ? error : -error;
+}

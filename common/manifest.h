@@ -1,0 +1,107 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The stack manifest (DESIGN.md, "Stack manifest"): a typed model, filled
+ * only by the strict loader.  Every value in here has been validated: names
+ * match their patterns, addresses are parsed, numbers are in range, paths are
+ * absolute.  Anything the manifest does not open is closed, so there is no
+ * field for a console, a channel, a device or a filesystem: the domain builder
+ * cannot be asked for one.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "diag.h"
+
+#define ECL_MANIFEST_VERSION 1
+#define ECL_MANIFEST_MAX_SIZE (1024 * 1024) /* bytes; larger files are refused unread */
+#define ECL_STACK_NAME_MAX 31
+
+enum ecl_accel { ECL_ACCEL_AUTO, ECL_ACCEL_KVM, ECL_ACCEL_TCG };
+enum ecl_proto { ECL_PROTO_TCP, ECL_PROTO_UDP, ECL_PROTO_ICMP, ECL_PROTO_ICMPV6 };
+enum ecl_console { ECL_CONSOLE_LOG, ECL_CONSOLE_NONE };
+enum ecl_disk_format { ECL_DISK_QCOW2, ECL_DISK_RAW };
+
+/* An IPv4 or IPv6 network; a plain address is a /32 or /128. Host bits are zero. */
+struct ecl_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
+        uint8_t prefix;
+};
+
+struct ecl_port_range {
+        uint16_t first;
+        uint16_t last; /* == first for a single port */
+};
+
+/* One opening in the policy.  For egress `net` is the destination, for ingress the source. */
+struct ecl_rule {
+        struct ecl_cidr net;
+        enum ecl_proto proto;
+        struct ecl_port_range *ports; /* empty: every port (never for icmp/icmpv6) */
+        size_t n_ports;
+        char *why;
+        struct ecl_pos pos; /* where the rule stands in the manifest */
+};
+
+struct ecl_disk {
+        char *path;
+        enum ecl_disk_format format;
+};
+
+struct ecl_vm {
+        unsigned vcpus;         /* 1..64, default 1 */
+        uint64_t memory_mib;    /* 64 MiB..1 TiB, required */
+        enum ecl_accel accel;   /* default auto */
+        char *kernel;           /* absolute; NULL: firmware boot from the first disk */
+        char *initrd;           /* absolute, only with kernel */
+        char *cmdline;          /* only with kernel */
+        struct ecl_disk *disks;
+        size_t n_disks;
+};
+
+struct ecl_network {
+        char *bridge;           /* host bridge the tap joins; NULL: tap not enslaved */
+        bool has_mac;
+        uint8_t mac[6];         /* when absent, derived from the stack name */
+        struct ecl_cidr *addresses; /* host addresses (/32, /128) the guest may send from */
+        size_t n_addresses;
+        struct ecl_rule *egress;
+        size_t n_egress;
+        struct ecl_rule *ingress;
+        size_t n_ingress;
+};
+
+struct ecl_manifest {
+        char *file;             /* where it was loaded from, for messages */
+        unsigned version;       /* ecluse: 1 */
+        char *stack;            /* ^[a-z][a-z0-9-]{0,30}$ */
+        char *licensor;
+        struct ecl_vm vm;
+        bool has_network;       /* no network key: the VM has no interface at all */
+        struct ecl_network network;
+        enum ecl_console console; /* default log */
+        unsigned updates_quorum;  /* >= 1, default 2 */
+        unsigned access_quorum;   /* >= 1, default 2 */
+        uint64_t access_max_duration_s; /* default 4h, at most 7 days */
+};
+
+/*
+ * Load and validate a manifest.  On bad data returns -EBADMSG with every
+ * problem in diags; on I/O trouble another negative errno with a diag naming
+ * the file.  *ret is set only on success.
+ */
+int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags);
+int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,
+                             struct ecl_diags *diags);
+void ecl_manifest_free(struct ecl_manifest *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_manifest *, ecl_manifest_free)
+#define _cleanup_manifest_ _cleanup_(ecl_manifest_freep)
+
+const char *ecl_proto_to_string(enum ecl_proto p);
+const char *ecl_accel_to_string(enum ecl_accel a);
+/* "192.0.2.0/24", "2001:db8::1/128"; buf must hold ECL_CIDR_STRLEN bytes. */
+#define ECL_CIDR_STRLEN 50
+char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size);

@@ -1,0 +1,6 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/* The ecluse-shim commands; each returns a sysexits status. */
+#include "cli.h"
+
+int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv);

@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ecluse-shim: runs a licensed stack in a libvirt VM whose remote channels
+ * are cut, behind a default-deny policy at its tap.
+ */
+#include <stdio.h>
+
+#include "cli.h"
+#include "commands.h"
+#include "macro.h"
+
+static const struct ecl_command commands[] = {
+        {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
+};
+
+int main(int argc, char **argv) {
+        struct ecl_cli cli = {.root = ""};
+        argc--, argv++;
+        if (ecl_cli_extract(&argc, argv, &cli) < 0)
+                return EX_USAGE;
+        return ecl_cli_dispatch("ecluse-shim", "Run a licensed stack in a VM with every remote channel cut.",
+                                commands, ELEMENTSOF(commands), &cli, argc, argv);
+}

@@ -1,0 +1,37 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Helpers for the cmocka tests: scratch directories, files, and running the
+ * real programs with their output captured.  Paths to the source tree and
+ * the built programs come from the build (ECLUSE_SOURCE_DIR, ECLUSE_SHIM_BIN,
+ * ECLUSE_AGENT_BIN).
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <setjmp.h>
+#include <stdint.h>
+#include <cmocka.h>
+
+#include "macro.h"
+
+/* A fresh directory under $TMPDIR (or /tmp); caller frees the string. */
+char *tl_mkdtemp(void);
+/* rm -rf, for scratch trees only. */
+void tl_rm_rf(const char *path);
+/* Whole file into a NUL-terminated buffer; NULL on error. */
+char *tl_read_file(const char *path, size_t *len);
+/* Create or replace a file with data (len bytes); asserts on failure. */
+void tl_write_file(const char *path, const void *data, size_t len);
+/* printf into a new string; asserts on failure. */
+char *tl_strf(const char *fmt, ...) _printf_(1, 2);
+
+struct tl_result {
+        int status;   /* exit status, or 128+signal */
+        char *out;    /* captured stdout, NUL-terminated */
+        char *err;    /* captured stderr */
+};
+/* Run argv (argv[0] a path) with stdin from /dev/null; never via a shell. */
+void tl_run(char *const argv[], struct tl_result *res);
+void tl_result_free(struct tl_result *res);
+/* True when the program can be found on PATH. */
+int tl_have_program(const char *name);
