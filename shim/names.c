@@ -1,0 +1,47 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <openssl/sha.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "names.h"
+
+int shim_domain_name(const char *stack, char **ret) {
+        return asprintf(ret, SHIM_DOMAIN_PREFIX "%s", stack) < 0 ? -ENOMEM : 0;
+}
+
+int shim_nft_table_name(const char *stack, char **ret) {
+        return asprintf(ret, SHIM_NFT_TABLE_PREFIX "%s", stack) < 0 ? -ENOMEM : 0;
+}
+
+static void stack_digest(const char *stack, unsigned char out[static SHA256_DIGEST_LENGTH]) {
+        SHA256((const unsigned char *) stack, strlen(stack), out);
+}
+
+void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]) {
+        size_t len = strlen(stack);
+        if (len <= IFNAMSIZ - 1 - strlen(SHIM_TAP_PREFIX)) {
+                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%s", stack);
+        } else {
+                unsigned char d[SHA256_DIGEST_LENGTH];
+                stack_digest(stack, d);
+                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.6s-%02x%02x", stack, d[0], d[1]);
+        }
+        if (index > 0) {
+                size_t n = strlen(buf);
+                if (n == IFNAMSIZ - 1)
+                        n--;
+                snprintf(buf + n, IFNAMSIZ - n, "%u", index % 10);
+        }
+}
+
+void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]) {
+        if (m->has_network && m->network.has_mac) {
+                memcpy(mac, m->network.mac, 6);
+                return;
+        }
+        unsigned char d[SHA256_DIGEST_LENGTH];
+        stack_digest(m->stack, d);
+        mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;
+        memcpy(mac + 3, d, 3);
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Names derived from a stack, the same in every module and every run:
+ * the libvirt domain, the tap device, the nftables table, the guest MAC.
+ */
+#include <net/if.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define SHIM_DOMAIN_PREFIX "ecluse-"
+#define SHIM_TAP_PREFIX "ecl-"
+#define SHIM_NFT_TABLE_PREFIX "ecluse-"
+
+/* "ecluse-STACK" */
+int shim_domain_name(const char *stack, char **ret);
+/* "ecluse-STACK": the netdev table that holds the stack's policy */
+int shim_nft_table_name(const char *stack, char **ret);
+/*
+ * Tap device of interface `index` (0 for now: one network per stack), at most
+ * 15 characters: "ecl-STACK" when the stack name is short enough, otherwise
+ * "ecl-" + the first 6 characters + "-" + 4 hex digits of SHA-256(stack).
+ * Index > 0 appends its digit in place of the last character.
+ */
+void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]);
+/* The manifest's MAC, or 52:54:00 followed by 3 bytes of SHA-256(stack). */
+void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]);
