@@ -11,7 +11,7 @@ wait_for_line() {
         local file=$1 re=$2 secs=$3 from=${4:-0} deadline
         deadline=$((SECONDS + secs))
         while :; do
-                if [ -f "$file" ] && tail -c +$((from + 1)) "$file" | tr -d '\r' | grep -Eq -- "$re"; then
+                if since "$file" "$from" | grep -Eq -- "$re"; then
                         return 0
                 fi
                 [ $SECONDS -ge $deadline ] && return 1
@@ -34,4 +34,16 @@ wait_until() {
 # file_size FILE: bytes in FILE now (0 when missing), to read only what follows.
 file_size() {
         if [ -f "$1" ]; then stat -c %s "$1"; else echo 0; fi
+}
+
+# since FILE OFFSET: what FILE holds after byte OFFSET, carriage returns
+# removed; all of it when FILE is now shorter (it was truncated or replaced).
+since() {
+        local size
+        size=$(file_size "$1")
+        if [ "$size" -lt "$2" ]; then
+                tr -d '\r' <"$1"
+        elif [ "$size" -gt 0 ]; then
+                tail -c +$(($2 + 1)) "$1" | tr -d '\r'
+        fi
 }

@@ -1,0 +1,433 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# End-to-end proof that `ecluse-shim run` boots a stack with its network cut
+# at the tap, on a real guest (tests/e2e/README.md has the topology):
+#
+#  1. build the test guest (tests/guest/build-guest.sh, cached);
+#  2. create private network namespaces: a host (bridge ecl-br0, where the
+#     shim runs), a service host and a vendor host, and a control host;
+#  3. control run: the guest's probes, run from the control host, reach every
+#     service (so a BLOCKED below means the policy, not a dead service);
+#  4. run the guest under `ecluse-shim run` and read its serial log: the
+#     allowed flow works (with this run's token), everything else is refused,
+#     and the vendor's own log never saw the guest;
+#  5. `blocked --json` lists every attempt with a count;
+#  6. the live domain XML has none of the forbidden elements, QEMU listens on
+#     no TCP/UDP socket and runs with `-sandbox on`;
+#  7. kill -9 the shim: the guest still cannot reach the vendor, the policy
+#     table is still in the kernel;
+#  8. a second run, ended by `ecluse-shim stop`: no tap and no rule remain.
+#
+# Needs root (namespaces, taps, nftables).  Any missing prerequisite fails the
+# test: this is what CI runs, and a skipped proof proves nothing.
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=${ECLUSE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+build=${ECLUSE_BUILD_DIR:-$src/build}
+shim=${ECLUSE_SHIM_BIN:-$build/shim/ecluse-shim}
+guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
+
+# shellcheck source=lib/topology.sh
+. "$here/lib/topology.sh"
+# shellcheck source=lib/wait.sh
+. "$here/lib/wait.sh"
+
+STACK=e2e
+failures=0
+step() { echo "=== $*"; }
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+fatal() {
+        echo "FATAL: $*"
+        dump_logs
+        exit 1
+}
+
+# ---- prerequisites ------------------------------------------------------
+[ "$(id -u)" = 0 ] || fatal "needs root (network namespaces, taps, nftables)"
+for tool in ip nft ss python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
+        command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
+done
+[ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
+
+step "build the guest into $guest_dir"
+bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+
+# ---- scratch tree, namespaces, cleanup ----------------------------------
+tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e.XXXXXX")
+# QEMU may run as another user: it must reach the kernel and the console.
+chmod 0755 "$tmp"
+root=$tmp/root
+stackdir=$root/var/lib/ecluse/stacks/$STACK
+console=$stackdir/console.log
+manifest=$root/etc/ecluse/stacks/$STACK.yaml
+logs=$tmp/logs
+mkdir -p "$logs" "$stackdir/current" "$root/etc/ecluse/stacks"
+tap=
+table=
+
+dump_logs() {
+        [ -n "${logs:-}" ] && [ -d "$logs" ] || return 0
+        for f in "$logs"/*; do
+                [ -s "$f" ] || continue
+                echo "----- $(basename "$f") (last 40 lines)"
+                tail -n 40 "$f"
+        done
+        if [ -n "${console:-}" ] && [ -s "$console" ]; then
+                echo "----- console.log (last 40 lines)"
+                tail -n 40 "$console" | tr -d '\r'
+        fi
+}
+
+cleanup() {
+        # Every process left in the namespaces is this test's (shim, QEMU,
+        # services); topo_down kills them by PID, then deletes the namespaces
+        # with whatever tap, bridge and nftables table they still hold.
+        topo_down
+        if [ "${KEEP_E2E_TMP:-0}" = 1 ]; then
+                echo "kept $tmp"
+        else
+                rm -rf "$tmp"
+        fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+id=e2e$$
+topo_up "$id" || fatal "cannot create the network namespaces"
+hostns() { ip netns exec "$TOPO_HOST" "$@"; }
+shimc() { hostns "$shim" --root "$root" "$@"; }
+
+# This run's token: only the services of this run can produce it.
+token=$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')
+
+# ---- services -----------------------------------------------------------
+step "services: $TOPO_SVC_IP tcp 443+8443; $TOPO_VND_IP tcp 443, udp 69 (tftp), udp 53 (dns), icmp; IPv6 alike"
+ip netns exec "$TOPO_SVC" python3 "$here/lib/services.py" --token "$token" --http 443 --http 8443 \
+        --log "$logs/service-requests.log" >"$logs/service.out" 2>&1 &
+ip netns exec "$TOPO_VND" python3 "$here/lib/services.py" --token "$token" --http 443 --tftp --dns \
+        --log "$logs/vendor-requests.log" >"$logs/vendor.out" 2>&1 &
+wait_for_line "$logs/service.out" '^ready$' 20 && wait_for_line "$logs/vendor.out" '^ready$' 20 ||
+        fatal "the services did not start"
+
+params="ecl.svc=$TOPO_SVC_IP ecl.vendor=$TOPO_VND_IP ecl.vendor6=$TOPO_VND_IP6 ecl.token=$token"
+
+# ---- control run --------------------------------------------------------
+step "control: the guest's probes from the control host, nothing in the way"
+ip netns exec "$TOPO_CTL" busybox sh "$src/tests/guest/init" $params >"$logs/control.out" 2>&1
+cat "$logs/control.out"
+n_ok=$(grep -c '^ECLUSE-PROBE .* OK' "$logs/control.out")
+n_all=$(grep -c '^ECLUSE-PROBE ' "$logs/control.out")
+if [ "$n_all" -ge 8 ] && [ "$n_ok" = "$n_all" ]; then
+        pass "control: all $n_all probes answered"
+else
+        fatal "control: only $n_ok of $n_all probes answered; a refusal in the guest would prove nothing"
+fi
+topo_drop_ctl
+: >"$logs/vendor-requests.log"
+: >"$logs/service-requests.log"
+
+# ---- manifest -----------------------------------------------------------
+cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
+cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
+chmod -R a+rX "$root"
+cat >"$manifest" <<EOF
+ecluse: 1
+stack: $STACK
+licensor: End-to-end Test Vendor
+vm:
+  vcpus: 1
+  memory: 256MiB
+  accel: tcg
+  kernel: $stackdir/current/vmlinuz
+  initrd: $stackdir/current/initrd
+  cmdline: console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3
+network:
+  bridge: $TOPO_BRIDGE
+  mac: $TOPO_GUEST_MAC
+  addresses: [$TOPO_GUEST_IP, $TOPO_GUEST_IP6]
+  egress:
+    - to: $TOPO_SVC_IP/32
+      proto: tcp
+      ports: [443]
+      why: the end-to-end test's service host
+console: log
+EOF
+step "manifest $manifest"
+cat "$manifest"
+"$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"
+
+# ---- helpers about the running stack ------------------------------------
+# A process that exists and is not a zombie (a dead child not reaped yet).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+shim_pid=
+start_shim() { # LOGNAME
+        # Not through a shell function: $! must be the shim itself (ip netns
+        # exec execs it), so that kill -9 hits the shim.
+        ip netns exec "$TOPO_HOST" "$shim" --root "$root" run "$manifest" >"$logs/$1" 2>&1 &
+        shim_pid=$!
+}
+
+# QEMU's PID: the emulator process inside the host namespace.
+qemu_pid() {
+        local pid
+        for pid in $(ip netns pids "$TOPO_HOST" 2>/dev/null); do
+                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 .*guest=ecluse-$STACK"; then
+                        echo "$pid"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+tap_exists() { hostns ip link show dev "$tap" >/dev/null 2>&1; }
+table_exists() { hostns nft list table netdev "$table" >/dev/null 2>&1; }
+
+# shim/names.h: the tap is "ecl-STACK" for a short name, the table "ecluse-STACK".
+tap=ecl-$STACK
+table=ecluse-$STACK
+
+# ---- run ----------------------------------------------------------------
+step "run: ecluse-shim run in $TOPO_HOST"
+start_shim shim-run1.log
+boot_deadline=240
+probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
+wait_until "$boot_deadline" probes_done_or_shim_gone
+if ! grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null; then
+        alive "$shim_pid" || fatal "ecluse-shim run exited before the guest finished its probes"
+        fatal "the guest did not finish its probes within ${boot_deadline}s"
+fi
+alive "$shim_pid" || fatal "ecluse-shim run is not running after the guest's probes"
+pass "the guest booted under ecluse-shim run and ran its probes"
+tr -d '\r' <"$console" | grep '^ECLUSE-'
+
+probe() { # NAME -> status of the first line for that probe
+        tr -d '\r' <"$console" | awk -v n="$1" '$1 == "ECLUSE-PROBE" && $2 == n { print $5; exit }'
+}
+
+step "the guest's serial log"
+if tr -d '\r' <"$console" | grep -q "^ECLUSE-PROBE allowed-tcp $TOPO_SVC_IP 443 OK token=$token\$"; then
+        pass "allowed flow tcp $TOPO_SVC_IP:443 works and returned this run's token"
+else
+        fail "allowed flow tcp $TOPO_SVC_IP:443: $(probe allowed-tcp)"
+fi
+for p in service-other-port vendor-tcp vendor-udp vendor-icmp vendor-dns vendor-tcp6 vendor-icmp6; do
+        st=$(probe "$p")
+        if [ "$st" = BLOCKED ]; then
+                pass "$p refused"
+        else
+                fail "$p: expected BLOCKED, got '${st:-no line}'"
+        fi
+done
+
+step "what the far ends saw"
+cat "$logs/service-requests.log" "$logs/vendor-requests.log"
+if grep -q "^tcp 443 $TOPO_GUEST_IP\$" "$logs/service-requests.log"; then
+        pass "the service host answered the guest on 443"
+else
+        fail "the service host never saw the guest on 443"
+fi
+if grep -q "^tcp 8443 " "$logs/service-requests.log"; then
+        fail "the service host saw a connection on 8443"
+else
+        pass "nothing reached the service host on 8443"
+fi
+if [ -s "$logs/vendor-requests.log" ]; then
+        fail "the vendor host received requests"
+else
+        pass "the vendor host received nothing"
+fi
+
+step "ecluse-shim blocked $STACK --json"
+if shimc blocked "$STACK" --json >"$logs/blocked.json" 2>"$logs/blocked.err"; then
+        if python3 "$here/lib/check_blocked.py" "$logs/blocked.json" \
+                "$TOPO_SVC_IP tcp 8443" \
+                "$TOPO_VND_IP tcp 443" \
+                "$TOPO_VND_IP udp 69" \
+                "$TOPO_VND_IP udp 53" \
+                "$TOPO_VND_IP icmp *" \
+                "$TOPO_VND_IP6 tcp 443" \
+                "$TOPO_VND_IP6 icmpv6|ipv6-icmp *"; then
+                pass "blocked lists every refused attempt with a count"
+        else
+                fail "blocked does not list every refused attempt"
+        fi
+else
+        fail "ecluse-shim blocked failed: $(cat "$logs/blocked.err")"
+fi
+
+step "ecluse-shim status $STACK --json"
+if shimc status "$STACK" --json >"$logs/status.json" 2>"$logs/status.err"; then
+        cat "$logs/status.json"
+        if python3 - "$logs/status.json" "$STACK" <<'EOF'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+objs = d if isinstance(d, list) else [d]
+st = [o for o in objs if isinstance(o, dict) and o.get("stack") == sys.argv[2]]
+assert st, "no object for the stack"
+missing = [k for k in ("stack", "state", "accel", "policy", "capabilities") if k not in st[0]]
+assert not missing, "missing keys: " + ", ".join(missing)
+assert st[0]["state"] == "running", "state is %r" % st[0]["state"]
+EOF
+                pass "status reports the stack running with accel, policy and capabilities"
+        else
+                fail "status --json does not describe the running stack"
+        fi
+else
+        fail "ecluse-shim status failed: $(cat "$logs/status.err")"
+fi
+
+# ---- the live domain ----------------------------------------------------
+step "the live domain XML"
+live=
+# The shim's own report of the live XML, when status carries it.
+if [ -s "$logs/status.json" ] && python3 - "$logs/status.json" "$logs/live-status.xml" <<'EOF'; then
+import json, sys
+d = json.load(open(sys.argv[1]))
+objs = d if isinstance(d, list) else [d]
+for o in objs:
+    for k in ("domain_xml", "live_xml", "xml"):
+        if isinstance(o, dict) and isinstance(o.get(k), str) and "<domain" in o[k]:
+            open(sys.argv[2], "w").write(o[k])
+            sys.exit(0)
+sys.exit(1)
+EOF
+        live=$logs/live-status.xml
+        echo "from status --json"
+fi
+# Otherwise libvirt's own record of the running domain: the status XML the
+# QEMU driver keeps in its state directory under the embedded root.
+if [ -z "$live" ]; then
+        live=$(find "$root" -path '*/qemu/*' -name "ecluse-$STACK.xml" -exec grep -l '<domstatus' {} + 2>/dev/null | head -n1)
+        [ -n "$live" ] && echo "from libvirt's status file $live"
+fi
+if [ -z "$live" ]; then
+        fail "no live domain XML (neither in status --json nor in libvirt's state directory)"
+elif python3 "$here/lib/check_domain.py" "$live" "$tap"; then
+        pass "the live domain has none of the forbidden elements"
+else
+        fail "the live domain has forbidden elements"
+fi
+
+step "QEMU"
+qpid=$(qemu_pid) || fatal "no QEMU process for ecluse-$STACK in $TOPO_HOST"
+tr '\0' '\n' <"/proc/$qpid/cmdline" >"$logs/qemu-cmdline.txt"
+if grep -A1 -x -- '-sandbox' "$logs/qemu-cmdline.txt" | tail -n1 | grep -Eq '^on(,|$)'; then
+        pass "QEMU runs with -sandbox $(grep -A1 -x -- '-sandbox' "$logs/qemu-cmdline.txt" | tail -n1)"
+else
+        fail "QEMU's command line has no '-sandbox on'"
+fi
+for opt in -vnc -spice -gdb -s -incoming -qmp; do
+        if grep -qx -- "$opt" "$logs/qemu-cmdline.txt"; then
+                fail "QEMU's command line has $opt"
+        fi
+done
+
+# Every TCP/UDP socket QEMU holds, by inode, against the listening sockets of
+# its own namespace and of the real host (ss -p as a second reading).
+listening_inodes() { # /proc/PID/net: TCP in LISTEN (0A), every bound UDP socket
+        awk 'FNR > 1 && ((FILENAME ~ /tcp/ && $4 == "0A") || FILENAME ~ /udp/) { print $10 }' \
+                "$1"/tcp "$1"/tcp6 "$1"/udp "$1"/udp6 2>/dev/null
+}
+qemu_sockets=$(for fd in /proc/"$qpid"/fd/*; do readlink "$fd"; done 2>/dev/null |
+        sed -n 's/^socket:\[\([0-9]*\)\]$/\1/p' | sort -u)
+leaks=
+for ino in $(listening_inodes "/proc/$qpid/net") $(listening_inodes /proc/1/net); do
+        if grep -qx "$ino" <<<"$qemu_sockets"; then
+                leaks+=" inode:$ino"
+        fi
+done
+ss_host=$(hostns ss -lntupH 2>/dev/null | grep "pid=$qpid," || true)
+ss_real=$(ss -lntupH 2>/dev/null | grep "pid=$qpid," || true)
+if [ -z "$leaks" ] && [ -z "$ss_host" ] && [ -z "$ss_real" ]; then
+        pass "QEMU (pid $qpid) listens on no TCP/UDP socket, in $TOPO_HOST or on the host"
+else
+        fail "QEMU listens:$leaks $ss_host $ss_real"
+fi
+
+# ---- kill -9 the shim ---------------------------------------------------
+loop_lines_since() { # OFFSET N: at least N looping vendor probes after OFFSET
+        [ "$(since "$console" "$1" | grep -c '^ECLUSE-PROBE loop-vendor-tcp ')" -ge "$2" ]
+}
+step "kill -9 ecluse-shim (pid $shim_pid)"
+offset=$(file_size "$console")
+kill -KILL "$shim_pid"
+wait "$shim_pid" 2>/dev/null
+if alive "$qpid"; then
+        pass "QEMU (pid $qpid) outlives the shim"
+        # The probe running at the moment of the kill may have started
+        # before it: wait for two that started after.
+        if wait_until 40 loop_lines_since "$offset" 2; then
+                after=$(since "$console" "$offset" | grep '^ECLUSE-PROBE loop-vendor-tcp')
+                echo "$after"
+                if grep -q ' OK ' <<<"$after"; then
+                        fail "after kill -9 the guest reached the vendor"
+                else
+                        pass "after kill -9 the guest still cannot reach the vendor ($(wc -l <<<"$after") probes refused)"
+                fi
+        else
+                fail "no vendor probe in the console after kill -9"
+        fi
+else
+        fail "QEMU died with the shim: nothing left to show that the cut holds without it"
+fi
+if table_exists; then
+        pass "the nftables table $table is still in the kernel"
+else
+        fail "the nftables table $table is gone after kill -9"
+fi
+if [ -s "$logs/vendor-requests.log" ]; then
+        fail "the vendor host received requests: $(cat "$logs/vendor-requests.log")"
+fi
+
+# The shim is gone, so `stop` cannot be asked: clean up by hand.
+kill -KILL "$qpid" 2>/dev/null
+wait_until 20 eval '! alive "$qpid"' || fail "QEMU $qpid does not die"
+hostns nft delete table netdev "$table" 2>/dev/null
+hostns ip link del "$tap" 2>/dev/null
+
+# ---- a second run, ended by stop ----------------------------------------
+step "second run, ended by ecluse-shim stop"
+offset=$(file_size "$console")
+start_shim shim-run2.log
+guest_up_or_shim_gone() { since "$console" "$offset" | grep -q '^ECLUSE-GUEST up' || ! alive "$shim_pid"; }
+if wait_until 180 guest_up_or_shim_gone &&
+        alive "$shim_pid"; then
+        pass "the stack runs again after the crash"
+        tap_exists && table_exists || fail "tap $tap or table $table missing while the stack runs"
+        if shimc stop "$STACK" >"$logs/stop.out" 2>&1; then
+                pass "ecluse-shim stop $STACK"
+        else
+                fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
+        fi
+        if wait_until 90 eval '! alive "$shim_pid"'; then
+                wait "$shim_pid"
+                rc=$?
+                [ "$rc" = 0 ] && pass "ecluse-shim run exited 0 after stop" || fail "ecluse-shim run exited $rc after stop"
+        else
+                fail "ecluse-shim run still running 90s after stop"
+        fi
+        if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+        if tap_exists; then fail "tap $tap remains after stop"; else pass "no tap after stop"; fi
+        taps=$(hostns ip -d -o link show 2>/dev/null | grep -E ' tun type (tap|tun)' || true)
+        [ -z "$taps" ] || fail "tun/tap devices remain after stop: $taps"
+        rules=$(hostns nft list ruleset 2>/dev/null)
+        if [ -z "$rules" ]; then
+                pass "no nftables rule remains after stop"
+        else
+                fail "nftables rules remain after stop: $rules"
+        fi
+else
+        fail "the second run did not bring the guest up"
+fi
+
+# ---- verdict ------------------------------------------------------------
+if [ "$failures" -gt 0 ]; then
+        echo "=== $failures check(s) failed"
+        dump_logs
+        exit 1
+fi
+echo "=== all checks passed"
+exit 0
