@@ -98,7 +98,15 @@ static int add_metadata(xmlNodePtr domain, const struct ecl_manifest *m) {
         return 0;
 }
 
-static int add_os(xmlNodePtr domain, const struct ecl_manifest *m) {
+/* A child element whose text is a manifest path under root. */
+static int path_child(xmlNodePtr parent, const char *name, const char *root, const char *path) {
+        _cleanup_free_ char *p = NULL;
+        if (ecl_path(&p, root, "%s", path) < 0 || !child(parent, name, p))
+                return -ENOMEM;
+        return 0;
+}
+
+static int add_os(xmlNodePtr domain, const struct ecl_manifest *m, const char *root) {
         xmlNodePtr os = child(domain, "os", NULL);
         if (!os)
                 return -ENOMEM;
@@ -106,9 +114,9 @@ static int add_os(xmlNodePtr domain, const struct ecl_manifest *m) {
                 return -ENOMEM;
         xmlNodeSetContent(os->last, X("hvm"));
         if (m->vm.kernel) {
-                if (!child(os, "kernel", m->vm.kernel))
+                if (path_child(os, "kernel", root, m->vm.kernel) < 0)
                         return -ENOMEM;
-                if (m->vm.initrd && !child(os, "initrd", m->vm.initrd))
+                if (m->vm.initrd && path_child(os, "initrd", root, m->vm.initrd) < 0)
                         return -ENOMEM;
                 if (m->vm.cmdline && !child(os, "cmdline", m->vm.cmdline))
                         return -ENOMEM;
@@ -118,15 +126,18 @@ static int add_os(xmlNodePtr domain, const struct ecl_manifest *m) {
         return 0;
 }
 
-static int add_disk(xmlNodePtr devices, const struct ecl_disk *d, size_t index) {
+static int add_disk(xmlNodePtr devices, const struct ecl_disk *d, size_t index, const char *root) {
         char target[16];
         disk_target(index, target);
+        _cleanup_free_ char *path = NULL;
+        if (ecl_path(&path, root, "%s", d->path) < 0)
+                return -ENOMEM;
         xmlNodePtr disk = elem(devices, "disk", "type", "file", "device", "disk");
         if (!disk)
                 return -ENOMEM;
         const char *format = d->format == ECL_DISK_RAW ? "raw" : "qcow2";
         if (!elem(disk, "driver", "name", "qemu", "type", format) ||
-            !elem(disk, "source", "file", d->path, NULL, NULL) ||
+            !elem(disk, "source", "file", path, NULL, NULL) ||
             /* No backing chain: a backing file named in a qcow2 header (a
              * vendor could point it at nbd:// or http://) is never opened. */
             !child(disk, "backingStore", NULL) || !elem(disk, "target", "dev", target, "bus", "virtio"))
@@ -167,7 +178,7 @@ static int add_devices(xmlNodePtr domain, const struct ecl_manifest *m, const st
         if (!devices)
                 return -ENOMEM;
         for (size_t i = 0; i < m->vm.n_disks; i++)
-                if (add_disk(devices, &m->vm.disks[i], i) < 0)
+                if (add_disk(devices, &m->vm.disks[i], i, o->root) < 0)
                         return -ENOMEM;
         if (m->has_network && add_interface(devices, m) < 0)
                 return -ENOMEM;
@@ -260,7 +271,7 @@ int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opt
         if (!elem(domain, "vcpu", "placement", "static", NULL, NULL))
                 return log_oom();
         xmlNodeSetContent(domain->last, X(num));
-        if (add_os(domain, m) < 0)
+        if (add_os(domain, m, o->root) < 0)
                 return log_oom();
         xmlNodePtr features = child(domain, "features", NULL);
         if (!features || !child(features, "acpi", NULL) || !elem(domain, "clock", "offset", "utc", NULL, NULL) ||

@@ -18,8 +18,11 @@
  *     filesystem, shmem, rng, parallel port, TPM, sound or qemu:commandline.
  *
  * Manifest strings reach the XML only through libxml2 (xmlNewProp,
- * xmlNewTextChild), which escapes them.  Manifest paths (kernel, initrd,
- * disks) are used as written; only the console log lives under --root.
+ * xmlNewTextChild), which escapes them.  Every path lives under the --root
+ * prefix (DESIGN.md: "prefix for every path"): the console log and the
+ * manifest's kernel, initrd and disks alike, so that a stack run under a
+ * root boots the release the agent applied under that root.  With root ""
+ * or "/" the paths are the manifest's own.
  */
 #include <libxml/tree.h>
 
@@ -31,7 +34,7 @@
 #define SHIM_DOMAIN_METADATA_PREFIX "ecluse"
 
 struct shim_domain_opts {
-        /* --root prefix for the console log path; NULL or "" for the host. */
+        /* --root prefix of every path (console log, kernel, initrd, disks); NULL or "" for the host. */
         const char *root;
         /* Resolved accelerator: ECL_ACCEL_KVM or ECL_ACCEL_TCG (AUTO is -EINVAL;
          * resolve it first with shim_domain_resolve_accel()). */
