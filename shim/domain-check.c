@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include <libxml/parser.h>
 #include <libxml/xpath.h>
 
 #include "domain-check.h"
@@ -211,4 +212,31 @@ int shim_domain_check_cut(xmlDocPtr doc, const char *expected_tap, char **ret_vi
         if (n)
                 return violation(ret_violation, n, "on_crash must be destroy (no dump, no restart)");
         return check_devices(ctx, expected_tap, ret_violation);
+}
+
+static int not_xml(char **ret, const char *why) {
+        if (ret && !(*ret = strdup(why)))
+                return -ENOMEM;
+        return -EBADMSG;
+}
+
+int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **ret_violation) {
+        if (ret_violation)
+                *ret_violation = NULL;
+        if (!xml)
+                return -EINVAL;
+        size_t len = strnlen(xml, (size_t) SHIM_DOMAIN_XML_MAX + 1);
+        if (len > SHIM_DOMAIN_XML_MAX)
+                return not_xml(ret_violation, "domain XML larger than 16 MiB");
+        xmlDocPtr doc = xmlReadMemory(xml, (int) len, "domain.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc)
+                return not_xml(ret_violation, "domain XML is not well formed");
+        int r;
+        if (doc->intSubset || doc->extSubset)
+                r = not_xml(ret_violation, "domain XML has a document type declaration");
+        else
+                r = shim_domain_check_cut(doc, expected_tap, ret_violation);
+        xmlFreeDoc(doc);
+        return r;
 }

@@ -48,3 +48,14 @@
  * or NULL when the stack has no network.  Logs nothing.
  */
 int shim_domain_check_cut(xmlDocPtr doc, const char *expected_tap, char **ret_violation);
+
+/* Largest document shim_domain_check_cut_xml() parses. */
+#define SHIM_DOMAIN_XML_MAX (16 * 1024 * 1024)
+
+/*
+ * The same on XML text, e.g. what virDomainGetXMLDesc() returns for the
+ * running domain.  Parsed without network access or entity substitution;
+ * a document with a DTD, larger than SHIM_DOMAIN_XML_MAX, or not well formed
+ * is -EBADMSG (with *ret_violation saying so).
+ */
+int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **ret_violation);

@@ -202,6 +202,30 @@ static void test_foreign_namespace_device(void **state) {
         assert_non_null(strstr(v, "not on the allow-list"));
 }
 
+static void test_xml_text(void **state) {
+        (void) state;
+        _cleanup_free_ char *xml = live_xml();
+        _cleanup_free_ char *v = NULL;
+        assert_int_equal(shim_domain_check_cut_xml(xml, TAP, &v), 0);
+        assert_null(v);
+        _cleanup_free_ char *bad = replace(xml, "</devices>", "<graphics type='vnc'/></devices>");
+        assert_int_equal(shim_domain_check_cut_xml(bad, TAP, &v), -EPERM);
+        assert_non_null(strstr(v, "remote display"));
+        free(v), v = NULL;
+        assert_int_equal(shim_domain_check_cut_xml("<domain><devices>", TAP, &v), -EBADMSG);
+        assert_non_null(strstr(v, "not well formed"));
+        free(v), v = NULL;
+        /* An entity that would hide a device from a reader that expands entities. */
+        assert_int_equal(shim_domain_check_cut_xml("<!DOCTYPE domain [<!ENTITY g \"<graphics type='vnc'/>\">]>"
+                                                   "<domain><devices>&g;</devices></domain>",
+                                                   NULL, &v),
+                         -EBADMSG);
+        assert_non_null(strstr(v, "document type"));
+        free(v), v = NULL;
+        assert_int_equal(shim_domain_check_cut_xml(NULL, NULL, &v), -EINVAL);
+        assert_int_equal(shim_domain_check_cut_xml("<network/>", NULL, NULL), -EINVAL);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_live_xml_is_cut),
@@ -210,6 +234,7 @@ int main(void) {
                 cmocka_unit_test(test_no_network_means_no_interface),
                 cmocka_unit_test(test_wrong_input),
                 cmocka_unit_test(test_foreign_namespace_device),
+                cmocka_unit_test(test_xml_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
