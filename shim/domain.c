@@ -110,9 +110,9 @@ static int add_os(xmlNodePtr domain, const struct ecl_manifest *m, const char *r
         xmlNodePtr os = child(domain, "os", NULL);
         if (!os)
                 return -ENOMEM;
-        if (!elem(os, "type", "arch", "x86_64", "machine", "q35"))
+        xmlNodePtr type = child(os, "type", "hvm");
+        if (!type || prop(type, "arch", "x86_64") < 0 || prop(type, "machine", "q35") < 0)
                 return -ENOMEM;
-        xmlNodeSetContent(os->last, X("hvm"));
         if (m->vm.kernel) {
                 if (path_child(os, "kernel", root, m->vm.kernel) < 0)
                         return -ENOMEM;
@@ -264,13 +264,13 @@ int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opt
         if (add_metadata(domain, m) < 0)
                 return log_oom();
         snprintf(num, sizeof num, "%" PRIu64, m->vm.memory_mib);
-        if (!elem(domain, "memory", "unit", "MiB", NULL, NULL))
+        xmlNodePtr n = child(domain, "memory", num);
+        if (!n || prop(n, "unit", "MiB") < 0)
                 return log_oom();
-        xmlNodeSetContent(domain->last, X(num));
         snprintf(num, sizeof num, "%u", m->vm.vcpus);
-        if (!elem(domain, "vcpu", "placement", "static", NULL, NULL))
+        n = child(domain, "vcpu", num);
+        if (!n || prop(n, "placement", "static") < 0)
                 return log_oom();
-        xmlNodeSetContent(domain->last, X(num));
         if (add_os(domain, m, o->root) < 0)
                 return log_oom();
         xmlNodePtr features = child(domain, "features", NULL);
