@@ -130,6 +130,8 @@ topo_drop_ctl
 : >"$logs/service-requests.log"
 
 # ---- manifest -----------------------------------------------------------
+# Manifest paths are under --root (shim/domain.h): the guest is installed
+# where the agent would apply a release.
 cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
 cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
 chmod -R a+rX "$root"
@@ -141,8 +143,8 @@ vm:
   vcpus: 1
   memory: 256MiB
   accel: tcg
-  kernel: $stackdir/current/vmlinuz
-  initrd: $stackdir/current/initrd
+  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
+  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
   cmdline: console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3
 network:
   bridge: $TOPO_BRIDGE
