@@ -135,10 +135,9 @@ static int parse_key(struct ecl_sshbuf *b, struct ecl_sshkey *k, struct ecl_sshb
         const uint8_t *p, *p2;
         size_t n, n2;
         int r;
-        char *type = NULL;
+        _cleanup_free_ char *type = NULL;
         if ((r = ecl_sshbuf_get_cstring(b, &type)) < 0)
                 return r == -ENOMEM ? r : R(-EBADMSG, "key blob: missing key type");
-        _cleanup_free_ char *type_owned = type;
         size_t i;
         for (i = 0; i < ELEMENTSOF(key_types); i++)
                 if (streq(type, key_types[i].name))

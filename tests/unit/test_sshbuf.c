@@ -93,6 +93,8 @@ static void test_mpint(void **state) {
         assert_memory_equal(w.data, want, sizeof want);
         size_t len;
         _cleanup_free_ uint8_t *out = ecl_sshbuf_w_steal(&w, &len);
+        assert_non_null(out);
+        assert_int_equal(out[5], 0x80);
         assert_int_equal(len, sizeof want);
         assert_null(w.data);
 }
