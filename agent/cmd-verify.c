@@ -11,6 +11,7 @@
 #include <getopt.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <jansson.h>
@@ -40,6 +41,13 @@ static void print_good(const struct ecl_cli *cli, const char *ns, const struct e
         printf("Good \"%s\" signature for %s with %s key %s\n", ns, v->principal, v->key_type, v->fingerprint);
 }
 
+/* Inputs that cannot be used (symlink, directory) count as missing input. */
+static int status_of(int r) {
+        if (r == -ELOOP || r == -EISDIR)
+                return EX_NOINPUT;
+        return ecl_exit_status(r);
+}
+
 int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         static const struct option opts[] = {
                 {"signers", required_argument, NULL, 's'},
@@ -55,7 +63,7 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         int c;
         optind = 0;
         opterr = 0;
-        while ((c = getopt_long(argc, argv, "+", opts, NULL)) != -1) {
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
                 switch (c) {
                 case 's':
                         signers_path = optarg;
@@ -99,14 +107,14 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         int r = ecl_sshsig_load(sig_path, &sig, why, sizeof why);
         if (r < 0) {
                 log_error("%s", why);
-                return ecl_exit_status(r);
+                return status_of(r);
         }
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *signers = NULL;
         r = ecl_allowed_signers_load(signers_path, &signers, &diags);
         if (r < 0) {
                 ecl_diags_print(&diags, stderr);
-                return ecl_exit_status(r);
+                return status_of(r);
         }
         _cleanup_close_ int fd = -1;
         if (msg_path) {
@@ -117,7 +125,14 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
                                 log_error("message file %s is a symbolic link (refused)", msg_path);
                         else
                                 log_error_errno(r, "cannot open message file %s: %m", msg_path);
-                        return ecl_exit_status(r);
+                        return status_of(r);
+                }
+                struct stat st;
+                if (fstat(fd, &st) < 0)
+                        return status_of(log_error_errno(errno, "cannot stat %s: %m", msg_path));
+                if (S_ISDIR(st.st_mode)) {
+                        log_error("message file %s is a directory", msg_path);
+                        return EX_NOINPUT;
                 }
         }
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};

@@ -13,6 +13,10 @@ int ecl_reason(char *reason, size_t size, int err, const char *fmt, ...) {
                 va_start(ap, fmt);
                 vsnprintf(reason, size, fmt, ap);
                 va_end(ap);
+                /* Reasons quote untrusted text (namespaces, types): keep them one printable line. */
+                for (char *c = reason; *c; c++)
+                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
+                                *c = '?';
         }
         return err;
 }

@@ -26,7 +26,8 @@
 /* Suggested size of the reason buffers the SSH modules fill. */
 #define ECL_REASON_MAX 256
 
-/* snprintf into reason (if not NULL and size > 0); returns err. */
+/* snprintf into reason (if not NULL and size > 0), control characters
+ * replaced by '?'; returns err. */
 int ecl_reason(char *reason, size_t size, int err, const char *fmt, ...) _printf_(4, 5);
 
 /* Largest mpint accepted: 16384-bit magnitude plus a sign byte (as OpenSSH). */

@@ -418,6 +418,20 @@ static void test_cli_exit_codes(void **state) {
         tl_run(nosig, &r);
         assert_int_equal(r.status, 66);
         tl_result_free(&r);
+        /* Symbolic links are not followed, for the signature and the message. */
+        _cleanup_free_ char *link = P("link.sig");
+        assert_int_equal(symlink(sig, link), 0);
+        char *symsig[] = {ECLUSE_AGENT_BIN, "verify", "--signers", E.signers, "--namespace", "ecluse-approval",
+                          "--signature", link, E.msg, NULL};
+        tl_run(symsig, &r);
+        assert_int_equal(r.status, 66);
+        assert_non_null(strstr(r.err, "symbolic link"));
+        tl_result_free(&r);
+        char *symmsg[] = {ECLUSE_AGENT_BIN, "verify", "--signers", E.signers, "--namespace", "ecluse-approval",
+                          "--signature", sig, link, NULL};
+        tl_run(symmsg, &r);
+        assert_int_equal(r.status, 66);
+        tl_result_free(&r);
         char *bad[] = {ECLUSE_AGENT_BIN, "verify", "--signers", E.signers, "--namespace", "ecluse-approval",
                        "--signature", sig, E.msg2, NULL};
         tl_run(bad, &r);
