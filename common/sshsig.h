@@ -102,7 +102,8 @@ void ecl_sshsig_verdict_clear(struct ecl_sshsig_verdict *v);
 /*
  * Verify sig over a message for the expected namespace (not empty), against
  * signers, optionally for one principal (NULL: any).  policy may be NULL
- * (defaults).  Returns 0 (good, ret->principal set) or a refusal with
+ * (defaults).  ret must be zero-initialised or hold an earlier verdict (it
+ * is cleared first).  Returns 0 (good, ret->principal set) or a refusal with
  * ret->reason:
  *   -EKEYREJECTED wrong namespace, bad signature (message or signature
  *                 changed, other key), missing user presence/verification,
