@@ -41,7 +41,11 @@ struct mkey {
         const char *missing_hint; /* for "missing key" */
         /* Check the value and fill obj; path is the key's full path ("vm.memory"). */
         void (*parse)(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj);
+        /* A key people write by mistake for this one, and what to tell them (optional). */
+        const char *mistaken;
+        const char *mistaken_hint;
 };
+#define MKEY(n, req, hint, fn) {.name = (n), .required = (req), .missing_hint = (hint), .parse = (fn)}
 
 /*
  * Check that node is a mapping whose keys are all in keys[], each at most

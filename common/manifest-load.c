@@ -118,12 +118,12 @@ static void parse_max_duration(struct mctx *c, const char *path, yaml_node_t *ke
 }
 
 static const struct mkey updates_keys[] = {
-        {"quorum", false, NULL, parse_updates_quorum},
+        MKEY("quorum", false, NULL, parse_updates_quorum),
 };
 
 static const struct mkey access_keys[] = {
-        {"quorum", false, NULL, parse_access_quorum},
-        {"max-duration", false, NULL, parse_max_duration},
+        MKEY("quorum", false, NULL, parse_access_quorum),
+        MKEY("max-duration", false, NULL, parse_max_duration),
 };
 
 static void parse_updates(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -207,8 +207,8 @@ static void parse_disk_format(struct mctx *c, const char *path, yaml_node_t *key
 }
 
 static const struct mkey disk_keys[] = {
-        {"path", true, "the disk image's absolute path", parse_disk_path},
-        {"format", true, "qcow2 or raw: ecluse never guesses a disk's format", parse_disk_format},
+        MKEY("path", true, "the disk image's absolute path", parse_disk_path),
+        MKEY("format", true, "qcow2 or raw: ecluse never guesses a disk's format", parse_disk_format),
 };
 
 static void parse_disks(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -231,9 +231,11 @@ static void parse_disks(struct mctx *c, const char *path, yaml_node_t *key, yaml
                              ELEMENTSOF(disk_keys), &vm->disks[i], NULL);
                 for (size_t j = 0; j < i && vm->disks[i].path; j++)
                         if (vm->disks[j].path && streq(vm->disks[j].path, vm->disks[i].path)) {
+                                _cleanup_free_ char *shown = mctx_excerpt(c, vm->disks[i].path);
                                 char hint[64];
                                 snprintf(hint, sizeof hint, "already at line %u", vm->disks[j].pos.line);
-                                mctx_error_at(c, item, hint, "'%s' repeats a disk", sub);
+                                if (shown)
+                                        mctx_error_at(c, item, hint, "'%s' repeats the disk '%s'", sub, shown);
                                 break;
                         }
         }
@@ -241,13 +243,13 @@ static void parse_disks(struct mctx *c, const char *path, yaml_node_t *key, yaml
 
 enum { VM_VCPUS, VM_MEMORY, VM_ACCEL, VM_KERNEL, VM_INITRD, VM_CMDLINE, VM_DISKS, VM_N_KEYS };
 static const struct mkey vm_keys[] = {
-        [VM_VCPUS] = {"vcpus", false, NULL, parse_vcpus},
-        [VM_MEMORY] = {"memory", true, "e.g. 'memory: 2GiB'", parse_memory},
-        [VM_ACCEL] = {"accel", false, NULL, parse_accel},
-        [VM_KERNEL] = {"kernel", false, NULL, parse_kernel},
-        [VM_INITRD] = {"initrd", false, NULL, parse_initrd},
-        [VM_CMDLINE] = {"cmdline", false, NULL, parse_cmdline},
-        [VM_DISKS] = {"disks", false, NULL, parse_disks},
+        [VM_VCPUS] = MKEY("vcpus", false, NULL, parse_vcpus),
+        [VM_MEMORY] = MKEY("memory", true, "e.g. 'memory: 2GiB'", parse_memory),
+        [VM_ACCEL] = MKEY("accel", false, NULL, parse_accel),
+        [VM_KERNEL] = MKEY("kernel", false, NULL, parse_kernel),
+        [VM_INITRD] = MKEY("initrd", false, NULL, parse_initrd),
+        [VM_CMDLINE] = MKEY("cmdline", false, NULL, parse_cmdline),
+        [VM_DISKS] = MKEY("disks", false, NULL, parse_disks),
 };
 
 static void parse_vm(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -274,14 +276,14 @@ static void parse_vm(struct mctx *c, const char *path, yaml_node_t *key, yaml_no
 
 enum { TOP_ECLUSE, TOP_N_KEYS = 8 };
 static const struct mkey top_keys[TOP_N_KEYS] = {
-        [TOP_ECLUSE] = {"ecluse", true, "a manifest starts with 'ecluse: 1'", parse_version},
-        {"stack", true, "the stack's name, e.g. 'stack: office'", parse_stack},
-        {"licensor", true, "who licenses the software: shown in status and audit", parse_licensor},
-        {"vm", true, "the VM: at least 'memory', and a 'kernel' or a disk", parse_vm},
-        {"network", false, NULL, mctx_parse_network},
-        {"console", false, NULL, parse_console},
-        {"updates", false, NULL, parse_updates},
-        {"access", false, NULL, parse_access},
+        [TOP_ECLUSE] = MKEY("ecluse", true, "a manifest starts with 'ecluse: 1'", parse_version),
+        MKEY("stack", true, "the stack's name, e.g. 'stack: office'", parse_stack),
+        MKEY("licensor", true, "who licenses the software: shown in status and audit", parse_licensor),
+        MKEY("vm", true, "the VM: at least 'memory', and a 'kernel' or a disk", parse_vm),
+        MKEY("network", false, NULL, mctx_parse_network),
+        MKEY("console", false, NULL, parse_console),
+        MKEY("updates", false, NULL, parse_updates),
+        MKEY("access", false, NULL, parse_access),
 };
 
 /*
@@ -341,9 +343,12 @@ int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, stru
                 .what = "a manifest",
         };
         struct ecl_yaml_doc doc;
+        size_t first = diags->n;
         int r = ecl_yaml_doc_load(&doc, name, buf, len, &limits, diags);
         if (r < 0) {
                 ecl_yaml_doc_done(&doc);
+                sort_diags(diags, first, first < diags->n && streq(diags->items[diags->n - 1].what,
+                                                                   "too many errors, stopping here"));
                 return r;
         }
         yaml_node_t *root = ecl_yaml_root(&doc);
@@ -367,7 +372,6 @@ int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, stru
                 .access_max_duration_s = ECL_ACCESS_MAX_DURATION_DEFAULT_S,
         };
         struct mctx c = {.file = name, .doc = &doc, .diags = diags};
-        size_t first = diags->n;
         m->file = mctx_strdup(&c, name);
         if (check_version(&c, root))
                 mctx_mapping(&c, "", ecl_yaml_pos(root), root, top_keys, ELEMENTSOF(top_keys), m, NULL);

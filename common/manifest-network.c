@@ -160,7 +160,7 @@ static bool parse_port(struct mctx *c, const char *path, yaml_node_t *item, stru
                 mctx_error_at(c, item, "a port like 443 or a range like \"8000-8080\"", "invalid port '%s' for '%s'",
                               shown, path);
         else if (r == -ERANGE)
-                mctx_error_at(c, item, "ports are 1-65535", "port out of range '%s' for '%s'", shown, path);
+                mctx_error_at(c, item, "ports are 1-65535", "port '%s' out of range for '%s'", shown, path);
         else if (r == -EDOM) {
                 struct ecl_port_range rev;
                 const char *dash = strchr(s, '-');
@@ -227,16 +227,26 @@ static void parse_rule_why(struct mctx *c, const char *path, yaml_node_t *key, y
 enum { RULE_NET, RULE_PROTO, RULE_PORTS, RULE_WHY, RULE_N_KEYS };
 static const char why_hint[] = "every opening is justified: say why it is needed";
 static const struct mkey egress_keys[RULE_N_KEYS] = {
-        [RULE_NET] = {"to", true, "the destination: an address or a network", parse_rule_net},
-        [RULE_PROTO] = {"proto", true, "tcp, udp, icmp or icmpv6", parse_rule_proto},
-        [RULE_PORTS] = {"ports", false, NULL, parse_rule_ports},
-        [RULE_WHY] = {"why", true, why_hint, parse_rule_why},
+        [RULE_NET] = {.name = "to",
+                      .required = true,
+                      .missing_hint = "the destination: an address or a network",
+                      .parse = parse_rule_net,
+                      .mistaken = "from",
+                      .mistaken_hint = "an egress rule names its destination with 'to'"},
+        [RULE_PROTO] = MKEY("proto", true, "tcp, udp, icmp or icmpv6", parse_rule_proto),
+        [RULE_PORTS] = MKEY("ports", false, NULL, parse_rule_ports),
+        [RULE_WHY] = MKEY("why", true, why_hint, parse_rule_why),
 };
 static const struct mkey ingress_keys[RULE_N_KEYS] = {
-        [RULE_NET] = {"from", true, "the source: an address or a network", parse_rule_net},
-        [RULE_PROTO] = {"proto", true, "tcp, udp, icmp or icmpv6", parse_rule_proto},
-        [RULE_PORTS] = {"ports", false, NULL, parse_rule_ports},
-        [RULE_WHY] = {"why", true, why_hint, parse_rule_why},
+        [RULE_NET] = {.name = "from",
+                      .required = true,
+                      .missing_hint = "the source: an address or a network",
+                      .parse = parse_rule_net,
+                      .mistaken = "to",
+                      .mistaken_hint = "an ingress rule names its source with 'from'"},
+        [RULE_PROTO] = MKEY("proto", true, "tcp, udp, icmp or icmpv6", parse_rule_proto),
+        [RULE_PORTS] = MKEY("ports", false, NULL, parse_rule_ports),
+        [RULE_WHY] = MKEY("why", true, why_hint, parse_rule_why),
 };
 
 static void check_rule(struct mctx *c, const char *path, const struct rule_ctx *rc, yaml_node_t **found) {
@@ -294,11 +304,11 @@ static void parse_ingress(struct mctx *c, const char *path, yaml_node_t *key, ya
 }
 
 static const struct mkey network_keys[] = {
-        {"bridge", false, NULL, parse_bridge},
-        {"mac", false, NULL, parse_mac},
-        {"addresses", false, NULL, parse_addresses},
-        {"egress", false, NULL, parse_egress},
-        {"ingress", false, NULL, parse_ingress},
+        MKEY("bridge", false, NULL, parse_bridge),
+        MKEY("mac", false, NULL, parse_mac),
+        MKEY("addresses", false, NULL, parse_addresses),
+        MKEY("egress", false, NULL, parse_egress),
+        MKEY("ingress", false, NULL, parse_ingress),
 };
 
 void mctx_parse_network(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {

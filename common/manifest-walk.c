@@ -158,19 +158,25 @@ const char *mctx_suggest(const char *key, const char *const *names, size_t n) {
 
 /* ---- mappings ---- */
 
-static void report_unknown_key(struct mctx *c, const char *path, yaml_node_t *key, const char *name,
-                               const struct mkey *keys, size_t n_keys) {
+/* Report an unknown key; returns the index of the key suggested instead, or -1. */
+static int report_unknown_key(struct mctx *c, const char *path, yaml_node_t *key, const char *name,
+                              const struct mkey *keys, size_t n_keys) {
         _cleanup_free_ char *shown = mctx_excerpt(c, name);
         if (!shown)
-                return;
+                return -1;
         char in[MPATH_MAX + 8] = "";
         if (*path)
                 snprintf(in, sizeof in, " in '%s'", path);
         const char *reason = mctx_forbidden_reason(name);
         if (reason) {
                 mctx_error_at(c, key, reason, "unknown key '%s'%s", shown, in);
-                return;
+                return -1;
         }
+        for (size_t i = 0; i < n_keys; i++)
+                if (keys[i].mistaken && streq(keys[i].mistaken, name)) {
+                        mctx_error_at(c, key, keys[i].mistaken_hint, "unknown key '%s'%s", shown, in);
+                        return (int) i;
+                }
         const char *names[32];
         size_t n = 0;
         for (size_t i = 0; i < n_keys && n < ELEMENTSOF(names); i++)
@@ -185,11 +191,16 @@ static void report_unknown_key(struct mctx *c, const char *path, yaml_node_t *ke
                         off += (size_t) snprintf(hint + off, sizeof hint - off, "%s%s", i ? ", " : "", names[i]);
         }
         mctx_error_at(c, key, hint, "unknown key '%s'%s", shown, in);
+        for (size_t i = 0; s && i < n_keys; i++)
+                if (keys[i].name == s)
+                        return (int) i;
+        return -1;
 }
 
 bool mctx_mapping(struct mctx *c, const char *path, struct ecl_pos where, yaml_node_t *node, const struct mkey *keys,
                   size_t n_keys, void *obj, yaml_node_t **found) {
         yaml_node_t *seen_key[32] = {0};
+        bool suggested[32] = {0}; /* a misspelt key already said "did you mean": no "missing" for it too */
         if (n_keys > ELEMENTSOF(seen_key))
                 abort(); /* a schema bug, not an input problem */
         if (found)
@@ -219,7 +230,9 @@ bool mctx_mapping(struct mctx *c, const char *path, struct ecl_pos where, yaml_n
                 while (i < n_keys && !streq(keys[i].name, name))
                         i++;
                 if (i == n_keys) {
-                        report_unknown_key(c, path, k, name, keys, n_keys);
+                        int s = report_unknown_key(c, path, k, name, keys, n_keys);
+                        if (s >= 0)
+                                suggested[s] = true;
                         continue;
                 }
                 if (seen_key[i]) {
@@ -239,7 +252,7 @@ bool mctx_mapping(struct mctx *c, const char *path, struct ecl_pos where, yaml_n
                 keys[i].parse(c, mctx_subpath(sub, path, name), k, v, obj);
         }
         for (size_t i = 0; i < n_keys; i++) {
-                if (seen_key[i] || !keys[i].required || c->gave_up)
+                if (seen_key[i] || suggested[i] || !keys[i].required || c->gave_up)
                         continue;
                 if (*path)
                         mctx_error(c, where, keys[i].missing_hint, "missing key '%s' in '%s'", keys[i].name, path);
@@ -279,7 +292,7 @@ bool mctx_list(struct mctx *c, const char *path, yaml_node_t *node, size_t max, 
 
 bool mctx_scalar(struct mctx *c, const char *path, yaml_node_t *node, const char **ret) {
         if (node->type != YAML_SCALAR_NODE || ecl_yaml_is_null(node)) {
-                mctx_error_at(c, node, NULL, "'%s' must be a value, got %s", path, ecl_yaml_kind(node));
+                mctx_error_at(c, node, NULL, "'%s' must be a single value, got %s", path, ecl_yaml_kind(node));
                 return false;
         }
         if (memchr(node->data.scalar.value, 0, node->data.scalar.length)) {
@@ -353,6 +366,14 @@ bool mctx_int(struct mctx *c, const char *path, yaml_node_t *node, int64_t min, 
 bool mctx_enum(struct mctx *c, const char *path, yaml_node_t *node, const char *const *names, size_t n,
                const char *hint, unsigned *ret) {
         const char *s;
+        char list[256];
+        size_t off = (size_t) snprintf(list, sizeof list, "one of: ");
+        for (size_t i = 0; i < n && off < sizeof list; i++)
+                off += (size_t) snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", names[i]);
+        if (node->type != YAML_SCALAR_NODE || ecl_yaml_is_null(node)) {
+                mctx_error_at(c, node, list, "'%s' must be a single value, got %s", path, ecl_yaml_kind(node));
+                return false;
+        }
         if (!mctx_scalar(c, path, node, &s))
                 return false;
         for (size_t i = 0; i < n; i++)
@@ -363,10 +384,6 @@ bool mctx_enum(struct mctx *c, const char *path, yaml_node_t *node, const char *
         _cleanup_free_ char *shown = mctx_excerpt(c, s);
         if (!shown)
                 return false;
-        char list[256];
-        size_t off = (size_t) snprintf(list, sizeof list, "one of: ");
-        for (size_t i = 0; i < n && off < sizeof list; i++)
-                off += (size_t) snprintf(list + off, sizeof list - off, "%s%s", i ? ", " : "", names[i]);
         mctx_error_at(c, node, hint ? hint : list, "invalid value '%s' for '%s'", shown, path);
         return false;
 }

@@ -14,6 +14,8 @@ struct scan {
         const struct ecl_yaml_limits *limits;
         struct ecl_diags *diags;
         unsigned n_errors;
+        unsigned n_aliases;         /* anchors and aliases seen: the first is reported, then counted */
+        struct ecl_pos first_alias;
         bool stop;
         int oom;
 };
@@ -82,11 +84,27 @@ static void report_parser_error(struct scan *s, const yaml_parser_t *p) {
                 scan_error(s, mark_pos(p->problem_mark), NULL, "YAML syntax error: %s", problem);
 }
 
+static void note_alias(struct scan *s, yaml_mark_t m) {
+        if (s->n_aliases++ == 0)
+                s->first_alias = mark_pos(m);
+}
+
+static void report_aliases(struct scan *s) {
+        if (s->n_aliases == 0 || s->oom || s->n_errors >= s->limits->max_errors)
+                return;
+        char hint[96];
+        if (s->n_aliases == 1)
+                snprintf(hint, sizeof hint, "write the value out in full");
+        else
+                snprintf(hint, sizeof hint, "write the value out in full; %u more in this file", s->n_aliases - 1);
+        s->stop = false;
+        scan_error(s, s->first_alias, hint, "anchors and aliases are not allowed in %s", s->limits->what);
+}
+
 static void check_properties(struct scan *s, const yaml_event_t *ev, const yaml_char_t *anchor,
                              const yaml_char_t *tag) {
         if (anchor)
-                scan_error(s, mark_pos(ev->start_mark), "write the value out in full",
-                           "anchors and aliases are not allowed in %s", s->limits->what);
+                note_alias(s, ev->start_mark);
         if (tag) {
                 static const char std[] = "tag:yaml.org,2002:";
                 const char *t = (const char *) tag;
@@ -137,8 +155,7 @@ static int scan_events(struct scan *s) {
                                            "YAML tag directives are not allowed in %s", s->limits->what);
                         break;
                 case YAML_ALIAS_EVENT:
-                        scan_error(s, mark_pos(ev.start_mark), "write the value out in full",
-                                   "anchors and aliases are not allowed in %s", s->limits->what);
+                        note_alias(s, ev.start_mark);
                         break;
                 case YAML_SCALAR_EVENT:
                         check_properties(s, &ev, ev.data.scalar.anchor, ev.data.scalar.tag);
@@ -165,6 +182,7 @@ static int scan_events(struct scan *s) {
                 yaml_event_delete(&ev);
         }
         yaml_parser_delete(&p);
+        report_aliases(s);
         if (s->oom)
                 return s->oom;
         return s->n_errors > 0 ? -EBADMSG : 0;
@@ -224,7 +242,7 @@ const char *ecl_yaml_kind(const yaml_node_t *n) {
         case YAML_SEQUENCE_NODE:
                 return "a list";
         case YAML_SCALAR_NODE:
-                return ecl_yaml_is_null(n) ? "nothing" : "a scalar";
+                return ecl_yaml_is_null(n) ? "nothing" : "a single value";
         default:
                 return "nothing";
         }

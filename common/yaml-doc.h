@@ -46,7 +46,7 @@ static inline struct ecl_pos ecl_yaml_pos(const yaml_node_t *n) {
 
 /* A plain scalar that YAML reads as null: empty, "~", "null", "Null", "NULL". */
 bool ecl_yaml_is_null(const yaml_node_t *n);
-/* "a mapping", "a list", "a string", "null": what the node is, for messages. */
+/* "a mapping", "a list", "a single value", "nothing": what the node is, for messages. */
 const char *ecl_yaml_kind(const yaml_node_t *n);
 
 /*
