@@ -322,8 +322,8 @@ static void test_channel_keys_refused_everywhere(void **state) {
                                            "memballoon", "qemu:commandline", "qemu-commandline", "serial",
                                            "parallel", "shmem", "Graphics", "QEMU_COMMANDLINE", "interfaces"};
         static const char *const where[] = {"%s: x\n", "  %s: x\n", "network:\n  %s: x\n",
-                                            "network:\n  egress:\n    - to: 192.0.2.1\n      proto: udp\n"
-                                            "      why: w\n      %s: x\n"};
+                                            ("network:\n  egress:\n    - to: 192.0.2.1\n      proto: udp\n"
+                                             "      why: w\n      %s: x\n")};
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 for (size_t j = 0; j < ELEMENTSOF(where); j++) {
                         _cleanup_free_ char *tail = tl_strf(where[j], keys[i]);
