@@ -321,8 +321,9 @@ bool mctx_string(struct mctx *c, const char *path, yaml_node_t *node, size_t max
                 return false;
         }
         for (size_t i = 0; i < len; i++)
-                if ((unsigned char) s[i] < 0x20 || s[i] == 0x7f) {
-                        mctx_error_at(c, node, NULL, "'%s' contains a control character", path);
+                if (ecl_utf8_unsafe_char(s + i, len - i)) {
+                        mctx_error_at(c, node, "line breaks, control and bidirectional characters are not allowed",
+                                      "'%s' contains a control character", path);
                         return false;
                 }
         if (len > max) {

@@ -191,6 +191,11 @@ static int scan_events(struct scan *s) {
 int ecl_yaml_doc_load(struct ecl_yaml_doc *doc, const char *name, const char *buf, size_t len,
                       const struct ecl_yaml_limits *limits, struct ecl_diags *diags) {
         *doc = (struct ecl_yaml_doc){0};
+        /* A UTF-8 byte order mark is allowed (libyaml keeps it when the encoding is forced). */
+        if (len >= 3 && memcmp(buf, "\xef\xbb\xbf", 3) == 0) {
+                buf += 3;
+                len -= 3;
+        }
         struct scan s = {.name = name, .buf = buf, .len = len, .limits = limits, .diags = diags};
         int r = scan_events(&s);
         if (r < 0)
@@ -248,6 +253,19 @@ const char *ecl_yaml_kind(const yaml_node_t *n) {
         }
 }
 
+size_t ecl_utf8_unsafe_char(const char *s, size_t len) {
+        const unsigned char *u = (const unsigned char *) s;
+        if (len >= 1 && (u[0] < 0x20 || u[0] == 0x7f))
+                return 1;
+        if (len >= 2 && u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
+                return 2;
+        if (len >= 3 && u[0] == 0xe2 && u[1] == 0x80 && u[2] >= 0xa8 && u[2] <= 0xae)
+                return 3; /* U+2028..U+202E */
+        if (len >= 3 && u[0] == 0xe2 && u[1] == 0x81 && u[2] >= 0xa6 && u[2] <= 0xa9)
+                return 3; /* U+2066..U+2069 */
+        return 0;
+}
+
 char *ecl_yaml_excerpt(const char *s, size_t len, size_t max) {
         char *out = NULL;
         size_t size = 0;
@@ -260,11 +278,19 @@ char *ecl_yaml_excerpt(const char *s, size_t len, size_t max) {
                 /* Cut only before the first byte of a character. */
                 if (ftell(f) >= (long) max && (c & 0xc0) != 0x80)
                         break;
+                size_t bad = ecl_utf8_unsafe_char(s + i, len - i);
                 if (c == '\\')
                         fputs("\\\\", f);
-                else if (c < 0x20 || c == 0x7f)
+                else if (bad == 1)
                         fprintf(f, "\\x%02x", c);
-                else
+                else if (bad == 2) {
+                        fprintf(f, "\\u{%04x}", (unsigned) ((c & 0x1f) << 6 | ((unsigned char) s[i + 1] & 0x3f)));
+                        i++;
+                } else if (bad == 3) {
+                        fprintf(f, "\\u{%04x}", (unsigned) ((c & 0x0f) << 12 | ((unsigned char) s[i + 1] & 0x3f) << 6 |
+                                                          ((unsigned char) s[i + 2] & 0x3f)));
+                        i += 2;
+                } else
                         fputc(c, f);
         }
         if (i < len)

@@ -50,8 +50,17 @@ bool ecl_yaml_is_null(const yaml_node_t *n);
 const char *ecl_yaml_kind(const yaml_node_t *n);
 
 /*
+ * Characters that must not reach a one-line message or a signed statement
+ * unescaped: C0 and C1 controls, DEL, the line and paragraph separators
+ * U+2028/U+2029, and the bidirectional overrides and isolates
+ * (U+202A..U+202E, U+2066..U+2069).  Returns the byte length of such a
+ * character at s (len bytes available), or 0.
+ */
+size_t ecl_utf8_unsafe_char(const char *s, size_t len);
+
+/*
  * A printable excerpt of s (len bytes) for a one-line message: control
- * characters escaped as \xNN, cut after about max bytes (at a character
+ * characters escaped as \xNN (unsafe characters as \u{XXXX}), cut after about max bytes (at a character
  * boundary) with "...".  Caller frees; NULL on ENOMEM.
  */
 char *ecl_yaml_excerpt(const char *s, size_t len, size_t max);

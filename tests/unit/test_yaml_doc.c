@@ -56,6 +56,12 @@ static void test_clean_document_and_positions(void **state) {
         assert_int_equal(ecl_yaml_doc_load(&doc, "f", "", 0, &limits, &d), 0);
         assert_null(ecl_yaml_root(&doc));
         ecl_yaml_doc_done(&doc);
+        /* A UTF-8 byte order mark is skipped; positions stay those of the text. */
+        static const char bom[] = "\xef\xbb\xbf" "a: 1\nb: [\n";
+        assert_int_equal(ecl_yaml_doc_load(&doc, "f", bom, strlen(bom), &limits, &d), -EBADMSG);
+        assert_int_equal(d.items[0].pos.line, 3);
+        ecl_yaml_doc_done(&doc);
+        ecl_diags_clear(&d);
         /* A %YAML directive is harmless. */
         _cleanup_free_ char *v = load("%YAML 1.1\n---\na: 1\n", 0);
         assert_string_equal(v, "");
@@ -159,6 +165,17 @@ static void test_helpers(void **state) {
         assert_string_equal(d, "abcé...");
         _cleanup_free_ char *e = ecl_yaml_excerpt("a\0b", 3, 60);
         assert_string_equal(e, "a\\x00b");
+        static const char unsafe[] = "a\u2028b\xc2\x85" "c\u202ed\u2069e\u00e9\u2027\u202f";
+        _cleanup_free_ char *u = ecl_yaml_excerpt(unsafe, strlen(unsafe), 60);
+        assert_string_equal(u, "a\\u{2028}b\\u{0085}c\\u{202e}d\\u{2069}e\u00e9\u2027\u202f");
+        assert_int_equal(ecl_utf8_unsafe_char("\n", 1), 1);
+        assert_int_equal(ecl_utf8_unsafe_char("\xc2\x85", 2), 2);
+        assert_int_equal(ecl_utf8_unsafe_char("\xc2\x85", 1), 0); /* truncated: not this character */
+        assert_int_equal(ecl_utf8_unsafe_char("\u2029", 3), 3);
+        assert_int_equal(ecl_utf8_unsafe_char("\u2066", 3), 3);
+        assert_int_equal(ecl_utf8_unsafe_char("\u00a0", 2), 0);
+        assert_int_equal(ecl_utf8_unsafe_char("\u2030", 3), 0);
+        assert_int_equal(ecl_utf8_unsafe_char("x", 1), 0);
         static const char text[] = "a: ~\nb: null\nc:\nd: ''\ne: \"null\"\nf: NULL\ng: nil\n";
         struct ecl_yaml_doc doc;
         struct ecl_diags diags = {0};
