@@ -6,6 +6,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <jansson.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
@@ -231,6 +232,47 @@ static void test_validate_exit_statuses(void **state) {
         tl_result_free(&res);
 }
 
+static void test_validate_json(void **state) {
+        (void) state;
+        char *argv[] = {ECLUSE_SHIM_BIN, "--json", "validate", "tag.yaml", GOOD_DIR "/durations.yaml", "no-such.yaml",
+                        NULL};
+        struct tl_result res;
+        tl_run(argv, &res);
+        assert_int_equal(res.status, EX_DATAERR);
+        /* The lines on stderr stay as they are. */
+        assert_string_equal(res.err, "tag.yaml:5:11: error: YAML tag '!!str' is not allowed in a manifest (write plain "
+                                     "values; the schema gives each its type)\n"
+                                     "tag.yaml:6:11: error: YAML tag '!local' is not allowed in a manifest (write "
+                                     "plain values; the schema gives each its type)\n"
+                                     "no-such.yaml:0:0: error: cannot open: No such file or directory\n");
+        json_error_t err;
+        json_t *all = json_loads(res.out, 0, &err);
+        if (!all)
+                fail_msg("not JSON (%s): %s", err.text, res.out);
+        assert_true(json_is_array(all));
+        assert_int_equal(json_array_size(all), 3);
+        json_t *bad = json_array_get(all, 0), *good = json_array_get(all, 1), *missing = json_array_get(all, 2);
+        assert_string_equal(json_string_value(json_object_get(bad, "file")), "tag.yaml");
+        assert_true(json_is_false(json_object_get(bad, "ok")));
+        json_t *errors = json_object_get(bad, "errors");
+        assert_int_equal(json_array_size(errors), 2);
+        json_t *e = json_array_get(errors, 1);
+        assert_int_equal(json_integer_value(json_object_get(e, "line")), 6);
+        assert_int_equal(json_integer_value(json_object_get(e, "col")), 11);
+        assert_string_equal(json_string_value(json_object_get(e, "error")),
+                            "YAML tag '!local' is not allowed in a manifest");
+        assert_string_equal(json_string_value(json_object_get(e, "hint")),
+                            "write plain values; the schema gives each its type");
+        assert_true(json_is_true(json_object_get(good, "ok")));
+        assert_string_equal(json_string_value(json_object_get(good, "stack")), "d");
+        assert_int_equal(json_array_size(json_object_get(good, "errors")), 0);
+        json_t *m = json_array_get(json_object_get(missing, "errors"), 0);
+        assert_int_equal(json_integer_value(json_object_get(m, "line")), 0);
+        assert_true(json_is_null(json_object_get(m, "hint")));
+        json_decref(all);
+        tl_result_free(&res);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_bad_corpus_through_library, enter_bad_dir, leave_dir),
@@ -239,6 +281,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_bad_corpus_shape, enter_bad_dir, leave_dir),
                 cmocka_unit_test(test_good_corpus_and_examples),
                 cmocka_unit_test_setup_teardown(test_validate_exit_statuses, enter_bad_dir, leave_dir),
+                cmocka_unit_test_setup_teardown(test_validate_json, enter_bad_dir, leave_dir),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
