@@ -8,7 +8,8 @@ FILE holds the JSON (DESIGN.md: one array of objects with the keys dst, proto,
 port, count, first, last).  Each EXPECT is "DST PROTO PORT": PROTO may list
 alternatives with '|' (icmpv6|ipv6-icmp), PORT may be '*' (no port: icmp).
 Every expectation must match at least one entry with count >= 1 and
-first <= last.  Prints the list and what matched; exits 1 on any miss or on
+first <= last.  Entries that say their direction (an extension of the
+contract) must say "egress": these are attempts the guest made.  Prints the list and what matched; exits 1 on any miss or on
 malformed JSON.
 """
 import ipaddress
@@ -46,7 +47,8 @@ def main():
         protos = protos.split("|")
         hits = [e for e in data
                 if same_addr(str(e["dst"]), dst) and str(e["proto"]) in protos
-                and (port == "*" or str(e["port"]) == port)]
+                and (port == "*" or str(e["port"]) == port)
+                and e.get("direction", "egress") == "egress"]
         good = [e for e in hits if isinstance(e["count"], int) and e["count"] >= 1
                 and str(e["first"]) <= str(e["last"])]
         if good:
