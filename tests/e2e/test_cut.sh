@@ -348,6 +348,17 @@ if [ -z "$leaks" ] && [ -z "$ss_host" ] && [ -z "$ss_real" ]; then
 else
         fail "QEMU listens:$leaks $ss_host $ss_real"
 fi
+# Unix sockets: QEMU's monitor is a listening socket libvirt made for itself;
+# it must live under the stack's root, where only root can reach it.
+unix_listen=$(awk 'NR > 1 && $4 == "00010000" && $6 == "01" { print $7, $8 }' "/proc/$qpid/net/unix" |
+        while read -r ino path; do grep -qx "$ino" <<<"$qemu_sockets" && echo "${path:-(unnamed)}"; done)
+echo "QEMU's listening unix sockets: ${unix_listen:-none}"
+outside=$(grep -v "^$root/" <<<"$unix_listen" | grep -v '^$' || true)
+if [ -z "$outside" ]; then
+        pass "QEMU's only listening unix sockets are under the stack's root"
+else
+        fail "QEMU listens on unix sockets outside the stack's root: $outside"
+fi
 
 # ---- kill -9 the shim ---------------------------------------------------
 loop_lines_since() { # OFFSET N: at least N looping vendor probes after OFFSET
