@@ -21,6 +21,7 @@
 #
 # Needs root (namespaces, taps, nftables).  Any missing prerequisite fails the
 # test: this is what CI runs, and a skipped proof proves nothing.
+# shellcheck disable=SC2317 # functions called through wait_until and traps
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
@@ -109,13 +110,15 @@ ip netns exec "$TOPO_SVC" python3 "$here/lib/services.py" --token "$token" --htt
         --log "$logs/service-requests.log" >"$logs/service.out" 2>&1 &
 ip netns exec "$TOPO_VND" python3 "$here/lib/services.py" --token "$token" --http 443 --tftp --dns \
         --log "$logs/vendor-requests.log" >"$logs/vendor.out" 2>&1 &
-wait_for_line "$logs/service.out" '^ready$' 20 && wait_for_line "$logs/vendor.out" '^ready$' 20 ||
+if ! wait_for_line "$logs/service.out" '^ready$' 20 || ! wait_for_line "$logs/vendor.out" '^ready$' 20; then
         fatal "the services did not start"
+fi
 
 params="ecl.svc=$TOPO_SVC_IP ecl.vendor=$TOPO_VND_IP ecl.vendor6=$TOPO_VND_IP6 ecl.token=$token"
 
 # ---- control run --------------------------------------------------------
 step "control: the guest's probes from the control host, nothing in the way"
+# shellcheck disable=SC2086 # one argument per parameter
 ip netns exec "$TOPO_CTL" busybox sh "$src/tests/guest/init" $params >"$logs/control.out" 2>&1
 cat "$logs/control.out"
 n_ok=$(grep -c '^ECLUSE-PROBE .* OK' "$logs/control.out")
@@ -397,7 +400,7 @@ fi
 
 # The shim is gone, so `stop` cannot be asked: clean up by hand.
 kill -KILL "$qpid" 2>/dev/null
-wait_until 20 eval '! alive "$qpid"' || fail "QEMU $qpid does not die"
+wait_until 20 eval "! alive $qpid" || fail "QEMU $qpid does not die"
 hostns nft delete table netdev "$table" 2>/dev/null
 hostns ip link del "$tap" 2>/dev/null
 
@@ -409,16 +412,22 @@ guest_up_or_shim_gone() { since "$console" "$offset" | grep -q '^ECLUSE-GUEST up
 if wait_until 180 guest_up_or_shim_gone &&
         alive "$shim_pid"; then
         pass "the stack runs again after the crash"
-        tap_exists && table_exists || fail "tap $tap or table $table missing while the stack runs"
+        if ! tap_exists || ! table_exists; then
+                fail "tap $tap or table $table missing while the stack runs"
+        fi
         if shimc stop "$STACK" >"$logs/stop.out" 2>&1; then
                 pass "ecluse-shim stop $STACK"
         else
                 fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
         fi
-        if wait_until 90 eval '! alive "$shim_pid"'; then
+        if wait_until 90 eval "! alive $shim_pid"; then
                 wait "$shim_pid"
                 rc=$?
-                [ "$rc" = 0 ] && pass "ecluse-shim run exited 0 after stop" || fail "ecluse-shim run exited $rc after stop"
+                if [ "$rc" = 0 ]; then
+                        pass "ecluse-shim run exited 0 after stop"
+                else
+                        fail "ecluse-shim run exited $rc after stop"
+                fi
         else
                 fail "ecluse-shim run still running 90s after stop"
         fi

@@ -74,7 +74,7 @@ else
 fi
 dpkg-deb -x "$kdeb" "$work/kernel"
 
-kver=$(ls "$work/kernel/lib/modules" | head -n1)
+kver=$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -printf "%f\n" | head -n1)
 [ -n "$kver" ] || die "no /lib/modules in $kdeb"
 [ -f "$work/kernel/boot/vmlinuz-$kver" ] || die "no /boot/vmlinuz-$kver in $kdeb"
 moddir=$work/kernel/lib/modules/$kver

@@ -21,8 +21,12 @@ TOPO_VND_MAC=02:00:00:e2:e0:66
 TOPO_CTL_IP=192.0.2.3
 TOPO_CTL_IP6=2001:db8::3
 TOPO_CTL_MAC=02:00:00:e2:e0:03
+# The guest's side, for the test's manifest.
+# shellcheck disable=SC2034
 TOPO_GUEST_IP=192.0.2.2
+# shellcheck disable=SC2034
 TOPO_GUEST_IP6=2001:db8::2
+# shellcheck disable=SC2034
 TOPO_GUEST_MAC=52:54:00:e2:e0:02
 
 topo_netns_list=()
