@@ -110,6 +110,7 @@ ip netns exec "$TOPO_SVC" python3 "$here/lib/services.py" --token "$token" --htt
         --log "$logs/service-requests.log" >"$logs/service.out" 2>&1 &
 ip netns exec "$TOPO_VND" python3 "$here/lib/services.py" --token "$token" --http 443 --tftp --dns \
         --log "$logs/vendor-requests.log" >"$logs/vendor.out" 2>&1 &
+disown -a # killed with their namespaces by topo_down
 if ! wait_for_line "$logs/service.out" '^ready$' 20 || ! wait_for_line "$logs/vendor.out" '^ready$' 20; then
         fatal "the services did not start"
 fi
