@@ -48,7 +48,7 @@ fatal() {
 
 # ---- prerequisites ------------------------------------------------------
 [ "$(id -u)" = 0 ] || fatal "needs root (network namespaces, taps, nftables)"
-for tool in ip nft ss python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
+for tool in ip nft ss virsh python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
         command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
 done
 [ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
@@ -399,8 +399,19 @@ if [ -s "$logs/vendor-requests.log" ]; then
         fail "the vendor host received requests: $(cat "$logs/vendor-requests.log")"
 fi
 
-# The shim is gone, so `stop` cannot be asked: clean up by hand.
-kill -KILL "$qpid" 2>/dev/null
+# The shim is gone, so `stop` cannot be asked: clean up by hand.  The
+# embedded root is free again, so libvirt itself is asked to destroy the
+# domain, which leaves its state consistent for the next run.  (Opening the
+# root reconnects to QEMU; libvirt 9.0 may stop the domain right then, and
+# destroy then says "domain is not running".)  QEMU is killed by its PID only
+# if it survives that.
+embed=$root/var/lib/ecluse/libvirt/$STACK # shim/libvirt-embed.h
+hostns virsh -q -c "qemu:///embed?root=$embed" destroy "ecluse-$STACK" >"$logs/virsh-destroy.out" 2>&1 ||
+        echo "virsh destroy: $(grep error: "$logs/virsh-destroy.out" | tail -n1)"
+if alive "$qpid"; then
+        echo "QEMU $qpid survived; killing it"
+        kill -KILL "$qpid" 2>/dev/null
+fi
 wait_until 20 eval "! alive $qpid" || fail "QEMU $qpid does not die"
 hostns nft delete table netdev "$table" 2>/dev/null
 hostns ip link del "$tap" 2>/dev/null
