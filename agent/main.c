@@ -10,6 +10,8 @@
 #include "macro.h"
 
 static const struct ecl_command commands[] = {
+        {"audit", "audit verify [--checkpoint FILE] | show | note --actor NAME [--subject S] TEXT | checkpoint",
+         agent_cmd_audit},
 };
 
 int main(int argc, char **argv) {
