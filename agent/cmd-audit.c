@@ -84,7 +84,7 @@ static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, cha
         }
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, cp_path ? &cp : NULL, &v);
-        if (r < 0 && r != -EBADMSG)
+        if (r < 0 && (r != -EBADMSG || !v.reason[0]))
                 return ecl_exit_status(r);
         if (cli->json) {
                 json_t *o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", r == 0, "records", (json_int_t) v.records,
@@ -221,7 +221,7 @@ static int cmd_checkpoint(const char *path, int argc) {
                 return usage("audit checkpoint takes no arguments");
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, NULL, &v);
-        if (r == -EBADMSG) {
+        if (r == -EBADMSG && v.reason[0]) {
                 report_bad(path, &v);
                 log_error("%s: not writing a checkpoint of a broken log", path);
                 return EX_DATAERR;

@@ -53,7 +53,7 @@ int ecl_audit_checkpoint_parse(const char *text, size_t len, struct ecl_audit_ch
 
 int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text,
                               size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return log_error_errno(errno, "cannot open checkpoint %s: %m", path);
         struct stat st;

@@ -16,6 +16,12 @@
 #define READ_BLOCK (1024 * 1024)
 #define TAIL_CHUNK 8192
 
+static int close_unlock(int fd) {
+        if (fd >= 0)
+                close(fd);
+        return -1;
+}
+
 static int lock_fd(int fd, int op) {
         while (flock(fd, op) < 0)
                 if (errno != EINTR)
@@ -174,9 +180,13 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
         return 0;
 }
 
-/* Format the record after *tail, write it with one write(), fsync, syslog; advances *tail. */
+/*
+ * Format the record after *tail, write it with one write() and fsync;
+ * advances *tail.  *ret_line (without '\n') is for syslog once unlocked.
+ */
 static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, struct tail *tail, const char *actor,
-                        const char *event, const char *subject, const json_t *details, struct ecl_audit_record *ret) {
+                        const char *event, const char *subject, const json_t *details, struct ecl_audit_record *ret,
+                        char **ret_line) {
         char now[ECL_RFC3339_LEN + 1], hash[ECL_AUDIT_HASH_LEN + 1];
         int r = ecl_rfc3339_format(time(NULL), now);
         if (r < 0)
@@ -200,25 +210,32 @@ static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, st
         }
         if (fsync(fd) < 0)
                 return log_error_errno(errno, "cannot sync audit log %s: %m", path);
-        syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit: %.*s", (int) (len - 1), line);
         tail->seq++;
         memcpy(tail->hash, hash, sizeof hash);
+        line[len - 1] = 0;
         if (ret) {
                 const char *why;
                 r = ecl_audit_record_parse(line, len - 1, ret, &why);
                 if (r < 0)
                         return log_error_errno(r, "cannot read back the audit record: %s", why);
         }
+        *ret_line = TAKE_PTR(line);
         return 0;
+}
+
+static void send_to_syslog(const char *line) {
+        if (line)
+                syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit: %s", line);
 }
 
 int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
                      const json_t *details, struct ecl_audit_record *ret) {
         _cleanup_(ecl_audit_hasher_freep) struct ecl_audit_hasher *h = NULL;
-        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *recovered_line = NULL, *line = NULL;
         int r = ecl_audit_hasher_new(&h);
         if (r < 0)
                 return log_oom();
+        _cleanup_close_ int fd = -1;
         r = open_for_append(path, &fd);
         if (r < 0)
                 return r;
@@ -246,16 +263,21 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         struct tail tail;
         r = read_last_record(fd, path, size, h, &tail);
         if (r >= 0 && recovered)
-                r = write_record(fd, path, h, &tail, ECL_AUDIT_SELF_ACTOR, "audit.recovered", "", recovered, NULL);
+                r = write_record(fd, path, h, &tail, ECL_AUDIT_SELF_ACTOR, "audit.recovered", "", recovered, NULL,
+                                 &recovered_line);
         json_decref(recovered);
-        if (r < 0)
-                return r;
-        return write_record(fd, path, h, &tail, actor, event, subject, details, ret);
-        /* closing fd releases the lock */
+        if (r >= 0)
+                r = write_record(fd, path, h, &tail, actor, event, subject, details, ret, &line);
+        /* Unlock before talking to syslog, which may be slow. */
+        fd = close_unlock(fd);
+        send_to_syslog(recovered_line);
+        send_to_syslog(line);
+        return r;
 }
 
 int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
+        /* O_NONBLOCK: never hang on a FIFO put in its place; it is refused below. */
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
                 return log_error_errno(errno, "cannot open audit log %s: %m", path);
         struct stat st;
@@ -403,6 +425,7 @@ int ecl_audit_verify_fd(int fd, uint64_t size, const struct ecl_audit_checkpoint
 int ecl_audit_verify(const char *path, const struct ecl_audit_checkpoint *cp, struct ecl_audit_verify *ret) {
         _cleanup_close_ int fd = -1;
         uint64_t size;
+        *ret = (struct ecl_audit_verify){.head = ECL_AUDIT_GENESIS};
         int r = ecl_audit_open_read(path, &fd, &size);
         if (r < 0)
                 return r;

@@ -74,7 +74,9 @@ struct ecl_audit_verify {
 /*
  * Walk the whole chain in one pass.  If cp is not NULL, record cp->records
  * must exist and have hash cp->head.  Returns 0, -EBADMSG with ret->reason
- * (no message printed), or another negative errno with a message.
+ * and ret->bad_record (no message printed), or another negative errno with a
+ * message.  ecl_audit_verify() also returns -EBADMSG with a message and an
+ * empty ret->reason when path is not a regular file.
  */
 int ecl_audit_verify_fd(int fd, uint64_t size, const struct ecl_audit_checkpoint *cp, struct ecl_audit_verify *ret);
 int ecl_audit_verify(const char *path, const struct ecl_audit_checkpoint *cp, struct ecl_audit_verify *ret);

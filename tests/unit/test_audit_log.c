@@ -421,6 +421,10 @@ static void test_refuses_symlink_and_bad_input(void **state) {
         assert_int_equal(ecl_audit_append(link, "a", "note", "", NULL, NULL), -ELOOP);
         struct ecl_audit_verify v;
         assert_int_equal(ecl_audit_verify(link, NULL, &v), -ELOOP);
+        _cleanup_free_ char *fifo = tl_strf("%s/fifo.log", f->dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(ecl_audit_verify(fifo, NULL, &v), -EBADMSG);
+        assert_int_equal(ecl_audit_append(fifo, "a", "note", "", NULL, NULL), -EBADMSG);
         _cleanup_free_ char *missing = tl_strf("%s/missing.log", f->dir);
         assert_int_equal(ecl_audit_verify(missing, NULL, &v), -ENOENT);
         /* Refused input leaves the log as it was. */
