@@ -102,8 +102,8 @@ struct tail {
         char hash[ECL_AUDIT_HASH_LEN + 1];
 };
 
-/* Remove an unterminated last line, then record that we did. */
-static int recover_torn_tail(int fd, const char *path, off_t size, off_t *new_size, json_t **ret_details) {
+/* Where the unterminated last line of a file of size bytes starts (a crash artifact). */
+static int find_torn_tail(int fd, const char *path, off_t size, off_t *ret_start) {
         off_t lo = size > ECL_AUDIT_LINE_MAX ? size - ECL_AUDIT_LINE_MAX : 0, nl;
         int r = find_last_newline(fd, lo, size, &nl);
         if (r < 0)
@@ -113,12 +113,17 @@ static int recover_torn_tail(int fd, const char *path, off_t size, off_t *new_si
                                        "%s: unterminated last line is longer than any record; "
                                        "not a torn write, refusing to append (run audit verify)",
                                        path);
-        off_t start = nl + 1;
+        *ret_start = nl + 1;
+        return 0;
+}
+
+/* Cut the torn tail [start, size) and describe what was removed, for the record of it. */
+static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json_t **ret_details) {
         size_t torn = (size_t) (size - start);
         _cleanup_free_ char *buf = malloc(torn);
         if (!buf)
                 return log_oom();
-        r = pread_all(fd, buf, torn, start);
+        int r = pread_all(fd, buf, torn, start);
         if (r < 0)
                 return log_error_errno(r, "cannot read audit log %s: %m", path);
         unsigned char md[32];
@@ -128,15 +133,17 @@ static int recover_torn_tail(int fd, const char *path, off_t size, off_t *new_si
                 return log_error_errno(EIO, "cannot hash the torn tail of %s", path);
         for (unsigned i = 0; i < 32; i++)
                 sprintf(hex + 2 * i, "%02x", md[i]);
-        if (ftruncate(fd, start) < 0 || fsync(fd) < 0)
+        json_t *details = json_pack("{s:I,s:I,s:s}", "truncated_bytes", (json_int_t) torn, "offset",
+                                    (json_int_t) start, "sha256", hex);
+        if (!details)
+                return log_oom();
+        if (ftruncate(fd, start) < 0 || fsync(fd) < 0) {
+                json_decref(details);
                 return log_error_errno(errno, "cannot truncate the torn tail of %s: %m", path);
+        }
         log_warning("%s: removed a torn last line (%zu bytes at offset %lld) left by an interrupted write",
                     path, torn, (long long) start);
-        *ret_details = json_pack("{s:I,s:I,s:s}", "truncated_bytes", (json_int_t) torn, "offset",
-                                 (json_int_t) start, "sha256", hex);
-        if (!*ret_details)
-                return log_oom();
-        *new_size = start;
+        *ret_details = details;
         return 0;
 }
 
@@ -247,21 +254,26 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
                 return log_error_errno(errno, "cannot stat audit log %s: %m", path);
         if (!S_ISREG(st.st_mode))
                 return log_error_errno(EBADMSG, "audit log %s is not a regular file", path);
-        off_t size = st.st_size;
-        json_t *recovered = NULL;
+        off_t size = st.st_size, end = size;
         if (size > 0) {
                 char last;
                 r = pread_all(fd, &last, 1, size - 1);
                 if (r < 0)
                         return log_error_errno(r, "cannot read audit log %s: %m", path);
                 if (last != '\n') {
-                        r = recover_torn_tail(fd, path, size, &size, &recovered);
+                        r = find_torn_tail(fd, path, size, &end);
                         if (r < 0)
                                 return r;
                 }
         }
+        /* The last complete record must be intact before we touch anything. */
         struct tail tail;
-        r = read_last_record(fd, path, size, h, &tail);
+        r = read_last_record(fd, path, end, h, &tail);
+        if (r < 0)
+                return r;
+        json_t *recovered = NULL;
+        if (end < size)
+                r = cut_torn_tail(fd, path, end, size, &recovered);
         if (r >= 0 && recovered)
                 r = write_record(fd, path, h, &tail, ECL_AUDIT_SELF_ACTOR, "audit.recovered", "", recovered, NULL,
                                  &recovered_line);

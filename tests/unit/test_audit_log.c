@@ -315,6 +315,14 @@ static void test_tampering_is_not_mistaken_for_a_torn_tail(void **state) {
         write_lines(f->path, c, N);
         assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
         expect_bad(f->path, NULL, N, "hash does not match");
+        /* ...and then leave a torn tail alone too: nothing is changed. */
+        int tfd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_int_equal(write(tfd, "{\"seq\":7,", 9), 9);
+        close(tfd);
+        assert_int_equal(stat(f->path, &before), 0);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
+        assert_int_equal(stat(f->path, &after), 0);
+        assert_int_equal(before.st_size, after.st_size);
         c[N - 1] = (char *) "garbage";
         write_lines(f->path, c, N);
         assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
