@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <fcntl.h>
 #include <string.h>
+#include <signal.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
@@ -291,6 +293,33 @@ static void test_torn_whole_record_without_newline(void **state) {
         expect_ok(f->path, NULL, N + 1);
 }
 
+/* A write() that stops short (file size limit, disk full) leaves no torn line. */
+static void test_short_write_is_undone(void **state) {
+        struct fixture *f = *state;
+        struct stat before, after;
+        assert_int_equal(stat(f->path, &before), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                signal(SIGXFSZ, SIG_IGN);
+                struct rlimit rl = {.rlim_cur = (rlim_t) before.st_size + 50, .rlim_max = RLIM_INFINITY};
+                if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
+                        _exit(2);
+                int r = ecl_audit_append(f->path, "carol", "note", "", NULL, NULL);
+                _exit(r == -ENOSPC || r == -EFBIG ? 0 : 1);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        assert_int_equal(stat(f->path, &after), 0);
+        assert_int_equal(after.st_size, before.st_size);
+        struct ecl_audit_verify v;
+        assert_int_equal(ecl_audit_verify(f->path, NULL, &v), 0);
+        assert_int_equal(v.records, N);
+        assert_int_equal(v.torn_bytes, 0);
+}
+
 static void test_tampering_is_not_mistaken_for_a_torn_tail(void **state) {
         struct fixture *f = *state;
         /* An unterminated "line" longer than any record cannot come from one write(). */
@@ -457,6 +486,7 @@ int main(void) {
                 cmocka_unit_test_setup_teardown(test_inserted_record_detected, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_torn_tail_recovered_and_recorded, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_torn_whole_record_without_newline, setup, teardown),
+                cmocka_unit_test_setup_teardown(test_short_write_is_undone, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_tampering_is_not_mistaken_for_a_torn_tail, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_checkpoint_prefixes, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_concurrent_writers, setup, teardown),
