@@ -51,6 +51,12 @@ static int usage(const char *msg) {
         return EX_USAGE;
 }
 
+static int bad_option(const char *sub, char **argv) {
+        log_error("audit %s: unknown option or missing value '%s' (see ecluse-agent audit --help)", sub,
+                  argv[optind - 1]);
+        return EX_USAGE;
+}
+
 static void report_bad(const char *path, const struct ecl_audit_verify *v) {
         log_error("%s: record %" PRIu64 " (line %" PRIu64 ", offset %" PRIu64 "): %s", path, v->bad_record,
                   v->bad_record, v->bad_offset, v->reason);
@@ -68,11 +74,12 @@ static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, cha
         const char *cp_path = NULL;
         int c;
         optind = 0;
+        opterr = 0;
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
                 if (c == 'c')
                         cp_path = optarg;
                 else
-                        return EX_USAGE;
+                        return bad_option("verify", argv);
         }
         if (optind != argc)
                 return usage("audit verify takes no arguments");
@@ -181,13 +188,14 @@ static int cmd_note(const struct ecl_cli *cli, const char *path, int argc, char 
         const char *actor = NULL, *subject = "";
         int c;
         optind = 0;
+        opterr = 0;
         while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
                 if (c == 'a')
                         actor = optarg;
                 else if (c == 's')
                         subject = optarg;
                 else
-                        return EX_USAGE;
+                        return bad_option("note", argv);
         }
         if (!actor)
                 return usage("audit note needs --actor NAME");
