@@ -12,6 +12,8 @@
 static const struct ecl_command commands[] = {
         {"audit", "audit verify [--checkpoint FILE] | show | note --actor NAME [--subject S] TEXT | checkpoint",
          agent_cmd_audit},
+        {"verify", "verify --signers FILE --namespace NS [--principal P] --signature SIG [--require-uv] [--counter-dir DIR] [FILE]",
+         agent_cmd_verify},
 };
 
 int main(int argc, char **argv) {
