@@ -10,11 +10,16 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "allowed-signers.h"
 #include "audit-json.h"
 #include "audit-log.h"
 #include "commands.h"
+#include "diag.h"
 #include "log.h"
 #include "paths.h"
+#include "sshsig.h"
+
+#define MAX_CHECKPOINT_SIGNATURES 16
 
 static int log_path(const struct ecl_cli *cli, char **ret) {
         if (cli->log && *cli->log) {
@@ -69,47 +74,127 @@ static void print_json(json_t *o) {
         free(s);
 }
 
+/*
+ * Every signature must be a good SSHSIG in namespace "ecluse-audit" over the
+ * exact bytes of the checkpoint file, by an allowed signer (for principal,
+ * if given), each by a different key.  Adds a "signatures" array to json.
+ * Returns a sysexits status.
+ */
+static int check_signatures(const char *text, size_t len, char *const *sigs, size_t n, const char *signers_path,
+                            const char *principal, json_t *json) {
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *signers = NULL;
+        int r = ecl_allowed_signers_load(signers_path, &signers, &diags);
+        if (r < 0) {
+                ecl_diags_print(&diags, stderr);
+                return ecl_exit_status(r);
+        }
+        char fps[MAX_CHECKPOINT_SIGNATURES][ECL_SSHKEY_FP_MAX];
+        json_t *arr = json_array();
+        if (!arr || json_object_set_new(json, "signatures", arr) < 0)
+                return ecl_exit_status(log_oom());
+        for (size_t i = 0; i < n; i++) {
+                char why[ECL_REASON_MAX];
+                _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
+                r = ecl_sshsig_load(sigs[i], &sig, why, sizeof why);
+                if (r < 0) {
+                        log_error("%s", why);
+                        return ecl_exit_status(r);
+                }
+                /* No counter_dir: re-checking an old signature must not consume sk counters. */
+                struct ecl_sshsig_policy policy = {0};
+                _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
+                r = ecl_sshsig_verify_buf(sig, text, len, ECL_AUDIT_CHECKPOINT_NAMESPACE, signers, principal,
+                                          &policy, &v);
+                if (r < 0) {
+                        log_error("%s: checkpoint signature refused: %s", sigs[i], v.reason);
+                        return ecl_exit_status(r);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (streq(fps[j], v.fingerprint)) {
+                                log_error("%s: key %s already signed this checkpoint", sigs[i], v.fingerprint);
+                                return EX_DATAERR;
+                        }
+                snprintf(fps[i], sizeof fps[i], "%s", v.fingerprint);
+                if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "principal", v.principal, "key_type",
+                                                         v.key_type, "fingerprint", v.fingerprint)) < 0)
+                        return ecl_exit_status(log_oom());
+        }
+        return EX_OK;
+}
+
 static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
-        static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'}, {}};
-        const char *cp_path = NULL;
+        static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'},
+                                             {"signature", required_argument, NULL, 'S'},
+                                             {"signers", required_argument, NULL, 's'},
+                                             {"principal", required_argument, NULL, 'p'},
+                                             {}};
+        const char *cp_path = NULL, *signers_path = NULL, *principal = NULL;
+        char *sigs[MAX_CHECKPOINT_SIGNATURES];
+        size_t n_sigs = 0;
         int c;
         optind = 0;
         opterr = 0;
         while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
                 if (c == 'c')
                         cp_path = optarg;
+                else if (c == 's')
+                        signers_path = optarg;
+                else if (c == 'p')
+                        principal = optarg;
+                else if (c == 'S' && n_sigs < MAX_CHECKPOINT_SIGNATURES)
+                        sigs[n_sigs++] = optarg;
+                else if (c == 'S')
+                        return usage("too many --signature options");
                 else
                         return bad_option("verify", argv);
         }
         if (optind != argc)
                 return usage("audit verify takes no arguments");
+        if ((n_sigs > 0 || signers_path || principal) && (!cp_path || !signers_path || n_sigs == 0))
+                return usage("signatures need --checkpoint FILE, --signers FILE and --signature SIG");
         struct ecl_audit_checkpoint cp;
+        _cleanup_free_ char *cp_text = NULL;
+        size_t cp_len = 0;
         if (cp_path) {
-                int r = ecl_audit_checkpoint_load(cp_path, &cp, NULL, NULL);
+                int r = ecl_audit_checkpoint_load(cp_path, &cp, &cp_text, &cp_len);
                 if (r < 0)
                         return ecl_exit_status(r);
+        }
+        _cleanup_(json_decrefp) json_t *o = json_object();
+        if (!o)
+                return ecl_exit_status(log_oom());
+        /* The signature first: a checkpoint nobody vouches for proves nothing. */
+        if (n_sigs > 0) {
+                int st = check_signatures(cp_text, cp_len, sigs, n_sigs, signers_path, principal, o);
+                if (st != EX_OK)
+                        return st;
         }
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, cp_path ? &cp : NULL, &v);
         if (r < 0 && (r != -EBADMSG || !v.reason[0]))
                 return ecl_exit_status(r);
         if (cli->json) {
-                json_t *o = json_pack("{s:b,s:I,s:s,s:I,s:I}", "ok", r == 0, "records", (json_int_t) v.records,
-                                      "head", v.head, "size", (json_int_t) v.size, "torn_bytes",
-                                      (json_int_t) v.torn_bytes);
-                if (o && r < 0)
+                json_t *sigs_json = json_incref(json_object_get(o, "signatures"));
+                json_object_clear(o);
+                if (json_object_set_new(o, "ok", json_boolean(r == 0)) < 0 ||
+                    json_object_set_new(o, "records", json_integer((json_int_t) v.records)) < 0 ||
+                    json_object_set_new(o, "head", json_string(v.head)) < 0 ||
+                    json_object_set_new(o, "size", json_integer((json_int_t) v.size)) < 0 ||
+                    json_object_set_new(o, "torn_bytes", json_integer((json_int_t) v.torn_bytes)) < 0)
+                        return ecl_exit_status(log_oom());
+                if (r < 0)
                         json_object_set_new(o, "bad",
                                             json_pack("{s:I,s:I,s:I,s:s}", "record", (json_int_t) v.bad_record,
                                                       "line", (json_int_t) v.bad_record, "offset",
                                                       (json_int_t) v.bad_offset, "reason", v.reason));
-                if (o && cp_path)
+                if (cp_path)
                         json_object_set_new(o, "checkpoint",
                                             json_pack("{s:I,s:s,s:b}", "records", (json_int_t) cp.records, "head",
                                                       cp.head, "ok", v.checkpoint_ok));
-                if (!o)
-                        return ecl_exit_status(log_oom());
+                if (sigs_json)
+                        json_object_set_new(o, "signatures", sigs_json);
                 print_json(o);
-                json_decref(o);
         }
         if (r < 0) {
                 report_bad(path, &v);
@@ -124,6 +209,14 @@ static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, cha
                 if (cp_path)
                         printf("checkpoint: record %" PRIu64 " has head %s: the log was not rewritten up to it\n",
                                cp.records, cp.head);
+                json_t *sj = json_object_get(o, "signatures");
+                for (size_t i = 0; i < json_array_size(sj); i++) {
+                        json_t *e = json_array_get(sj, i);
+                        printf("checkpoint signed by %s with %s key %s\n",
+                               json_string_value(json_object_get(e, "principal")),
+                               json_string_value(json_object_get(e, "key_type")),
+                               json_string_value(json_object_get(e, "fingerprint")));
+                }
         }
         return EX_OK;
 }
