@@ -242,6 +242,16 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         int r = ecl_audit_hasher_new(&h);
         if (r < 0)
                 return log_oom();
+        /* Refuse bad input before touching the file (not even creating it). */
+        {
+                _cleanup_free_ char *trial = NULL;
+                char hash[ECL_AUDIT_HASH_LEN + 1];
+                size_t len;
+                r = ecl_audit_format_line(h, 1, "2000-01-01T00:00:00Z", ECL_AUDIT_GENESIS, actor, event, subject,
+                                          details, &trial, &len, hash);
+                if (r < 0)
+                        return r;
+        }
         _cleanup_close_ int fd = -1;
         r = open_for_append(path, &fd);
         if (r < 0)

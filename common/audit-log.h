@@ -36,8 +36,10 @@
  * directory must exist).  details: a JSON object or NULL (see
  * ecl_audit_format_line() for what is refused).  On success *ret (if not
  * NULL) holds the record as written; free it with ecl_audit_record_done().
- * Returns 0 or a negative errno with a message; -EBADMSG when the last
- * record in the file is not intact (then nothing is appended).
+ * Returns 0 or a negative errno with a message.  Refused input (-EINVAL,
+ * -EILSEQ, -EDOM, -E2BIG) leaves the file untouched, not even created;
+ * -EBADMSG when the last complete record in the file is not intact (then
+ * nothing is changed either, a torn tail included).
  */
 int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
                      const json_t *details, struct ecl_audit_record *ret);

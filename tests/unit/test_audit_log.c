@@ -468,6 +468,11 @@ static void test_refuses_symlink_and_bad_input(void **state) {
         assert_int_equal(ecl_audit_append(f->path, "a\nb", "note", "", NULL, NULL), -EINVAL);
         assert_int_equal(ecl_audit_append(f->path, "a", "note", "\xff", NULL, NULL), -EILSEQ);
         expect_ok(f->path, NULL, N);
+        _cleanup_free_ char *fresh = tl_strf("%s/fresh.log", f->dir);
+        json_t *real = json_pack("{s:f}", "x", 0.5);
+        assert_int_equal(ecl_audit_append(fresh, "a", "note", "", real, NULL), -EDOM);
+        json_decref(real);
+        assert_int_equal(access(fresh, F_OK), -1);
         /* An empty log verifies, with zero records. */
         _cleanup_free_ char *empty = tl_strf("%s/empty.log", f->dir);
         tl_write_file(empty, "", 0);
