@@ -11,6 +11,7 @@
 
 static const struct ecl_command commands[] = {
         {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
+        {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,69 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The network policy of a stack (DESIGN.md invariants 2 and 4): one nftables
+ * table of the netdev family, "ecluse-STACK", with two base chains on the
+ * stack's tap:
+ *
+ *   guest_out  hook ingress (everything the guest sends), policy drop
+ *   guest_in   hook egress  (everything sent to the guest), policy drop
+ *
+ * Only the manifest's flows, their replies (tracked in timed sets, there is
+ * no conntrack in netdev), ARP and IPv6 neighbour discovery pass.  Frames
+ * from another MAC than the guest's, and packets from a source address not in
+ * network.addresses when it is given, are dropped.  Every dropped packet goes
+ * through a drop chain that records it in kernel sets (first seen, last seen
+ * with a counter), so the record survives the shim.  DHCP is not opened:
+ * manifests use static addressing.
+ *
+ * The rules live in the kernel: if the shim dies they stay (fail closed).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "manifest.h"
+
+/* nft text of the table, what `render --policy` prints.  Returns 0 or a negative errno. */
+int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
+
+/*
+ * Create (or replace, delete+add in one transaction, so there is never a
+ * gap) the stack's table.  The tap shim_tap_name(stack, 0) must exist.
+ * Returns 0, -ENODEV when nftables refuses (message logged), -ENOMEM.
+ */
+int shim_policy_load(const struct ecl_manifest *m);
+
+/*
+ * Read the table back from the kernel and check it is the one load would
+ * create: both base chains on the tap with policy drop, every rule present
+ * in order, address sets complete.  Returns 0; -ESRCH with *ret_problem set
+ * (caller frees) when it is not in place; another negative errno when
+ * nftables cannot be asked.
+ */
+int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);
+
+/* Delete the stack's table; succeeds when there is none. */
+int shim_policy_remove(const char *stack);
+
+enum shim_blocked_direction {
+        SHIM_BLOCKED_EGRESS,  /* sent by the guest */
+        SHIM_BLOCKED_INGRESS, /* sent to the guest */
+};
+
+#define SHIM_BLOCKED_ADDR_MAX 48
+
+/* One kind of dropped traffic: source, destination, protocol, port. */
+struct shim_blocked_entry {
+        enum shim_blocked_direction direction;
+        char src[SHIM_BLOCKED_ADDR_MAX];   /* IP address, or MAC for non-IP frames */
+        char dst[SHIM_BLOCKED_ADDR_MAX];
+        char proto[24];                   /* "tcp", "udp", "icmp", "ipv6-icmp", ...; ethertype for non-IP */
+        uint16_t port;                    /* destination port; 0 without ports (icmp, non-IP) */
+        uint64_t count;                   /* packets */
+        time_t first, last;               /* seconds since the epoch */
+};
+
+/* Every blocked record of the stack, sorted by last seen (newest first). */
+int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
+void shim_blocked_entries_free(struct shim_blocked_entry *e);
