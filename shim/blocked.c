@@ -135,7 +135,11 @@ static void fill_entry(struct shim_blocked_entry *e, const struct rec *r) {
         e->direction = r->dir;
         item_text(json_array_get(v, 0), e->src, sizeof e->src);
         item_text(json_array_get(v, 1), e->dst, sizeof e->dst);
-        item_text(json_array_get(v, 2), e->proto, sizeof e->proto);
+        json_t *proto = json_array_get(v, 2);
+        if (!ip && json_is_integer(proto)) /* an ethertype without a name: hex, as usual */
+                snprintf(e->proto, sizeof e->proto, "0x%04x", (unsigned) (json_integer_value(proto) & 0xffff));
+        else
+                item_text(proto, e->proto, sizeof e->proto);
         e->port = 0;
         if (ip && r->kind[0] == 'p' && json_is_integer(json_array_get(v, 3)))
                 e->port = (uint16_t) json_integer_value(json_array_get(v, 3));
