@@ -162,7 +162,8 @@ int shim_blocked_parse(const char *json, time_t now, struct shim_blocked_entry *
                 json_decref(root);
                 return log_oom();
         }
-        qsort(recs, n, sizeof *recs, rec_cmp);
+        if (n > 1)
+                qsort(recs, n, sizeof *recs, rec_cmp);
         struct shim_blocked_entry *out = calloc(n ? n : 1, sizeof *out);
         if (!out) {
                 recs_free(recs, n);
