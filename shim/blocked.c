@@ -8,6 +8,8 @@
 #include "log.h"
 #include "policy-ir.h"
 
+#define MAX_TIMEOUT ((json_int_t) 10 * 366 * 24 * 3600)
+
 struct rec {
         enum shim_blocked_direction dir;
         char kind[4];
@@ -102,6 +104,10 @@ static int collect(json_t *items, struct rec **ret, size_t *ret_n) {
                                 continue;
                         json_t *to = json_object_get(e, "timeout");
                         json_int_t timeout = json_is_integer(to) ? json_integer_value(to) : set_timeout;
+                        json_int_t left = json_integer_value(expires);
+                        /* nftables caps timeouts far below this; anything else is not a record of ours. */
+                        if (timeout <= 0 || timeout > MAX_TIMEOUT || left < 0 || left > timeout)
+                                continue;
                         if (n == cap) {
                                 size_t c = cap ? cap * 2 : 64;
                                 struct rec *p = reallocarray(recs, c, sizeof *p);
@@ -116,8 +122,7 @@ static int collect(json_t *items, struct rec **ret, size_t *ret_n) {
                         if (!r->key)
                                 goto oom;
                         n++;
-                        json_int_t age = timeout - json_integer_value(expires);
-                        r->age = age < 0 ? 0 : age;
+                        r->age = timeout - left;
                         json_t *pk = json_object_get(json_object_get(e, "counter"), "packets");
                         r->count = json_is_integer(pk) ? (uint64_t) json_integer_value(pk) : 0;
                 }
