@@ -7,13 +7,14 @@
  *   IPv6 neighbour discovery from link-local/unspecified sources; packets from
  *   addresses not in network.addresses -> drop_out
  *   neighbour discovery (RS/NS/NA, never RA) -> accept
- *   replies of tracked flows (@flows4/6, @peers4/6) -> accept
- *   break-glass grants (@grant_out4/6, empty until granted) -> track, accept
+ *   packets of tracked flows (@flows4/6, @peers4/6: refreshed) -> accept
+ *   break-glass grants (@grant_out4/6 and replies to @grant_in4/6, empty
+ *   until granted) -> accept
  *   the manifest's egress, grouped by (protocol, ports), destinations in
  *   address sets with a counter per element -> track, accept
  *   everything else -> drop_out
  * guest_in (hook egress: what is sent to the guest): ARP, ND (no RA),
- *   replies of tracked flows, grants, the manifest's ingress, else drop_in.
+ *   tracked flows, grants, the manifest's ingress, else drop_in.
  * drop_out/drop_in record the packet (source, destination, protocol, port;
  *   ethertype for non-IP) in blk_* sets and drop it.
  */
@@ -368,35 +369,64 @@ out:
         return r;
 }
 
-/* Replies of flows in either direction, and break-glass grants. */
+/*
+ * Tracked flows, either direction: the key is always peer . proto . peer port
+ * . guest port, so a flow opened by the guest and one opened towards it share
+ * the set.  Every packet of a tracked flow refreshes its timeout (as conntrack
+ * would), TCP for an hour, the rest for two minutes.
+ */
 static int build_tracked(struct builder *b, bool egress) {
         const char *chain = egress ? "guest_out" : "guest_in";
         for (int v4 = 1; v4 >= 0; v4--) {
                 enum pol_field peer = v4 ? (egress ? PF_IP_DADDR : PF_IP_SADDR) : (egress ? PF_IP6_DADDR : PF_IP6_SADDR);
                 enum pol_field pport = egress ? PF_TH_DPORT : PF_TH_SPORT;
                 enum pol_field gport = egress ? PF_TH_SPORT : PF_TH_DPORT;
-                struct pol_rule *r = rule(b, chain);
-                if (!r)
+                const char *flows = v4 ? "flows4" : "flows6", *peers = v4 ? "peers4" : "peers6";
+                struct pol_key key = k4(peer, PF_META_L4PROTO, pport, gport);
+                struct pol_rule *r;
+                if (!(r = rule(b, chain)))
                         return -ENOMEM;
-                match_ref(r, k4(peer, PF_META_L4PROTO, pport, gport), false, v4 ? "flows4" : "flows6");
+                match(r, k1(PF_META_L4PROTO), false, v_sym("tcp"));
+                match_ref(r, key, false, flows);
+                set_stmt(r, true, flows, key, POL_FLOW_TIMEOUT_TCP);
                 counter_verdict(r, "accept", NULL);
                 if (!(r = rule(b, chain)))
                         return -ENOMEM;
-                match_ref(r, k2(peer, PF_META_L4PROTO), false, v4 ? "peers4" : "peers6");
+                match_ref(r, key, false, flows);
+                set_stmt(r, true, flows, key, POL_FLOW_TIMEOUT_OTHER);
+                counter_verdict(r, "accept", NULL);
+                if (!(r = rule(b, chain)))
+                        return -ENOMEM;
+                match_ref(r, k2(peer, PF_META_L4PROTO), false, peers);
+                set_stmt(r, true, peers, k2(peer, PF_META_L4PROTO), POL_FLOW_TIMEOUT_OTHER);
                 counter_verdict(r, "accept", NULL);
         }
+        return 0;
+}
+
+/*
+ * Break-glass grants (DESIGN.md "access"): elements peer . proto . port with
+ * their own timeout, added to grant_out4/6 (the peer's port) or grant_in4/6
+ * (the guest's port).  Matched without tracking, in both directions, so a
+ * grant closes exactly when its element expires, open connections included.
+ */
+static int build_grants(struct builder *b, bool egress) {
+        const char *chain = egress ? "guest_out" : "guest_in";
         for (int v4 = 1; v4 >= 0; v4--) {
                 enum pol_field peer = v4 ? (egress ? PF_IP_DADDR : PF_IP_SADDR) : (egress ? PF_IP6_DADDR : PF_IP6_SADDR);
-                enum pol_field pport = egress ? PF_TH_DPORT : PF_TH_SPORT;
-                enum pol_field gport = egress ? PF_TH_SPORT : PF_TH_DPORT;
-                char set[POL_NAME_MAX];
-                snprintf(set, sizeof set, "grant_%s%s", egress ? "out" : "in", v4 ? "4" : "6");
-                struct pol_rule *r = rule(b, chain);
-                if (!r)
+                char own[POL_NAME_MAX], other[POL_NAME_MAX];
+                snprintf(own, sizeof own, "grant_%s%s", egress ? "out" : "in", v4 ? "4" : "6");
+                snprintf(other, sizeof other, "grant_%s%s", egress ? "in" : "out", v4 ? "4" : "6");
+                struct pol_rule *r;
+                /* A packet of this direction to the granted port ... */
+                if (!(r = rule(b, chain)))
                         return -ENOMEM;
-                /* Grants name the port on the guest's side for ingress, the peer's for egress. */
-                match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_DPORT), false, set);
-                set_stmt(r, true, v4 ? "flows4" : "flows6", k4(peer, PF_META_L4PROTO, pport, gport), POL_FLOW_TIMEOUT_TCP);
+                match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_DPORT), false, own);
+                counter_verdict(r, "accept", NULL);
+                /* ... or a reply from the port granted the other way. */
+                if (!(r = rule(b, chain)))
+                        return -ENOMEM;
+                match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_SPORT), false, other);
                 counter_verdict(r, "accept", NULL);
         }
         return 0;
@@ -475,6 +505,8 @@ static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
         counter_verdict(r, "accept", NULL);
 
         int rr = build_tracked(b, true);
+        if (rr >= 0)
+                rr = build_grants(b, true);
         if (rr < 0)
                 return rr;
         rr = build_flows(b, net->egress, net->n_egress, true);
@@ -500,6 +532,8 @@ static int build_guest_in(struct builder *b, const struct ecl_manifest *m) {
         match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
         counter_verdict(r, "accept", NULL);
         int rr = build_tracked(b, false);
+        if (rr >= 0)
+                rr = build_grants(b, false);
         if (rr < 0)
                 return rr;
         rr = build_flows(b, m->network.ingress, m->network.n_ingress, false);

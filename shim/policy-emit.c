@@ -235,6 +235,11 @@ static json_t *val_json(const struct pol_val *v) {
         return NULL;
 }
 
+json_t *pol_cidr_json(const struct ecl_cidr *c) {
+        struct pol_val v = {.kind = PV_CIDR, .cidr = *c};
+        return val_json(&v);
+}
+
 static json_t *set_ref_json(const char *name) {
         char ref[POL_NAME_MAX + 1];
         snprintf(ref, sizeof ref, "@%s", name);
@@ -312,11 +317,9 @@ static json_t *set_json(const struct pol_table *t, const struct pol_set *s) {
                 json_t *el = json_array();
                 if (!el || json_object_set_new(o, "elem", el) < 0)
                         goto fail;
-                for (size_t i = 0; i < s->n_elems; i++) {
-                        struct pol_val v = {.kind = PV_CIDR, .cidr = s->elems[i]};
-                        if (json_array_append_new(el, val_json(&v)) < 0)
+                for (size_t i = 0; i < s->n_elems; i++)
+                        if (json_array_append_new(el, pol_cidr_json(&s->elems[i])) < 0)
                                 goto fail;
-                }
         }
         return json_pack("{s:{s:o}}", "add", "set", o);
 fail_flags:

@@ -8,6 +8,7 @@
  * in here is a string from the manifest: addresses are bytes, ports numbers,
  * every symbol comes from this program.
  */
+#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -137,6 +138,8 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_table *, pol_table_free)
 
 /* {"nftables": [...]}: replace the table (add, delete, add) and create everything, as one transaction. */
 int pol_emit_json(const struct pol_table *t, char **ret);
+/* An address as libnftables JSON writes it: "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}. */
+json_t *pol_cidr_json(const struct ecl_cidr *c);
 /* "table netdev NAME { ... }" in nft syntax. */
 int pol_emit_text(const struct pol_table *t, char **ret);
 

@@ -12,6 +12,7 @@
  */
 #include <errno.h>
 #include <jansson.h>
+#include <net/if.h>
 #include <nftables/libnftables.h>
 #include <stdlib.h>
 #include <string.h>
@@ -43,10 +44,11 @@ static bool stack_name_ok(const char *s) {
 
 /*
  * Run one command buffer.  json: JSON in and out.  *ret_out (optional) gets
- * the output.  A refusal by nftables is -ENODEV (service unavailable) after
- * logging its first error line.
+ * the output.  A refusal by nftables is -ENODEV (service unavailable), logged
+ * as one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
+ * when enoent_ok and the object does not exist.
  */
-static int nft_run(const char *cmd, bool json, char **ret_out) {
+static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok, char **ret_out) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
                 return log_oom();
@@ -56,8 +58,10 @@ static int nft_run(const char *cmd, bool json, char **ret_out) {
                 nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
         if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
                 const char *err = nft_ctx_get_error_buffer(ctx);
+                if (enoent_ok && err && strstr(err, "No such file or directory"))
+                        return -ENOENT;
                 int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "nftables: %.*s", len, len ? err : "command failed");
+                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
         }
         if (ret_out) {
                 const char *out = nft_ctx_get_output_buffer(ctx);
@@ -66,6 +70,17 @@ static int nft_run(const char *cmd, bool json, char **ret_out) {
                         return log_oom();
         }
         return 0;
+}
+
+/* A jansson value as a command, consumed. */
+static int nft_run_json(const char *what, json_t *j, bool enoent_ok, char **ret_out) {
+        if (!j)
+                return log_oom();
+        _cleanup_free_ char *cmd = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!cmd)
+                return log_oom();
+        return nft_run(what, cmd, true, enoent_ok, ret_out);
 }
 
 int shim_policy_render(const struct ecl_manifest *m, char **ret_text) {
@@ -88,14 +103,17 @@ int shim_policy_load(const struct ecl_manifest *m) {
         int r = pol_build(m, &t);
         if (r < 0)
                 return r;
+        if (if_nametoindex(t->device) == 0)
+                return log_error_errno(ENODEV, "cannot load the policy of %s: tap %s does not exist", m->stack,
+                                       t->device);
         _cleanup_free_ char *cmd = NULL;
         r = pol_emit_json(t, &cmd);
         if (r < 0)
                 return log_error_errno(r, "cannot build the policy of %s: %m", m->stack);
-        r = nft_run(cmd, true, NULL);
-        if (r < 0)
-                return log_error_errno(r, "cannot load the policy of %s on %s", m->stack, t->device);
-        return 0;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "cannot load the policy of %s on %s", m->stack, t->device) < 0)
+                return log_oom();
+        return nft_run(what, cmd, true, false, NULL);
 }
 
 int shim_policy_remove(const char *stack) {
@@ -105,39 +123,18 @@ int shim_policy_remove(const char *stack) {
         if (shim_nft_table_name(stack, &table) < 0)
                 return log_oom();
         /* add + delete: succeeds whether the table exists or not. */
-        json_t *j = json_pack("{s:[{s:{s:{s:s,s:s}}},{s:{s:{s:s,s:s}}}]}", "nftables", "add", "table", "family",
-                              "netdev", "name", table, "delete", "table", "family", "netdev", "name", table);
-        if (!j)
-                return log_oom();
-        _cleanup_free_ char *cmd = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        if (!cmd)
-                return log_oom();
-        return nft_run(cmd, true, NULL);
+        return nft_run_json("cannot remove the policy",
+                            json_pack("{s:[{s:{s:{s:s,s:s}}},{s:{s:{s:s,s:s}}}]}", "nftables", "add", "table", "family",
+                                      "netdev", "name", table, "delete", "table", "family", "netdev", "name", table),
+                            false, NULL);
 }
 
 /* The table as libnftables JSON; -ENOENT when there is none. */
 static int list_table(const char *table, char **ret) {
-        json_t *j = json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev", "name", table);
-        if (!j)
-                return log_oom();
-        _cleanup_free_ char *cmd = json_dumps(j, JSON_COMPACT);
-        json_decref(j);
-        if (!cmd)
-                return log_oom();
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx || nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return log_oom();
-        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-                const char *err = nft_ctx_get_error_buffer(ctx);
-                if (err && strstr(err, "No such file or directory"))
-                        return -ENOENT;
-                int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "nftables: %.*s", len, len ? err : "list failed");
-        }
-        *ret = strdup(nft_ctx_get_output_buffer(ctx));
-        return *ret ? 0 : log_oom();
+        return nft_run_json("cannot list the policy",
+                            json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev", "name",
+                                      table),
+                            true, ret);
 }
 
 static int problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
@@ -170,6 +167,53 @@ static const char *rule_verdict(json_t *expr, const char **target) {
                 return "goto";
         }
         return NULL;
+}
+
+static int strcmp_p(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void strs_free(char **v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* The address set holds exactly the model's elements (compared as libnftables prints them). */
+static int verify_elements(const struct pol_set *set, json_t *elems, char **ret_problem) {
+        size_t n = json_array_size(elems);
+        if (n != set->n_elems)
+                return problem(ret_problem, "set %s has %zu elements, expected %zu", set->name, n, set->n_elems);
+        char **want = calloc(n, sizeof *want), **got = calloc(n, sizeof *got);
+        int r = 0;
+        if (!want || !got) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_t *el = json_array_get(elems, i);
+                /* {"elem": {"val": V, "counter": ...}} when elements carry a counter, V otherwise */
+                json_t *inner = json_object_get(el, "elem");
+                json_t *w = pol_cidr_json(&set->elems[i]);
+                want[i] = w ? json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+                json_decref(w);
+                got[i] = json_dumps(inner ? json_object_get(inner, "val") : el, JSON_COMPACT | JSON_ENCODE_ANY);
+                if (!want[i] || !got[i]) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        qsort(want, n, sizeof *want, strcmp_p);
+        qsort(got, n, sizeof *got, strcmp_p);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(want[i], got[i]) != 0) {
+                        r = problem(ret_problem, "set %s holds %s where %s was expected", set->name, got[i], want[i]);
+                        break;
+                }
+out:
+        strs_free(want, n);
+        strs_free(got, n);
+        return r;
 }
 
 static int verify_json(const struct pol_table *t, json_t *root, char **ret_problem) {
@@ -260,17 +304,12 @@ static int verify_json(const struct pol_table *t, json_t *root, char **ret_probl
                         }
                 } else if (s) {
                         const char *name = json_string_value(json_object_get(s, "name"));
-                        for (size_t k = 0; name && k < t->n_sets; k++) {
-                                /* Address sets must hold every element of the model. */
-                                if (strcmp(name, t->sets[k].name) != 0 || t->sets[k].n_elems == 0)
-                                        continue;
-                                size_t got = json_array_size(json_object_get(s, "elem"));
-                                if (got != t->sets[k].n_elems) {
-                                        r = problem(ret_problem, "set %s has %zu elements, expected %zu", name, got,
-                                                    t->sets[k].n_elems);
-                                        goto out;
+                        for (size_t k = 0; name && k < t->n_sets; k++)
+                                if (strcmp(name, t->sets[k].name) == 0 && t->sets[k].n_elems > 0) {
+                                        r = verify_elements(&t->sets[k], json_object_get(s, "elem"), ret_problem);
+                                        if (r < 0)
+                                                goto out;
                                 }
-                        }
                 }
         }
         for (size_t k = 0; k < t->n_chains; k++) {
@@ -318,7 +357,7 @@ static int verify_device(const struct pol_table *t, const struct pol_chain *c, c
         if (asprintf(&cmd, "list chain netdev %s %s", t->name, c->name) < 0 ||
             asprintf(&want, "type filter hook %s device \"%s\" priority %d; policy drop;", c->hook, t->device, c->prio) < 0)
                 return -ENOMEM;
-        int r = nft_run(cmd, false, &out);
+        int r = nft_run("cannot list the policy", cmd, false, false, &out);
         if (r < 0)
                 return r;
         if (!strstr(out, want))
@@ -366,4 +405,45 @@ int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size
         if (r < 0)
                 return r;
         return shim_blocked_parse(out, time(NULL), ret, n);
+}
+
+/* {"add"|"delete": {"element": {... "name": "grant_DIRv", "elem": [{"elem": {"val": ADDR . PROTO . PORTS, "timeout": T}}]}}} */
+static int grant_cmd(const char *verb, const char *stack, const struct shim_grant *g) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        if ((g->proto != ECL_PROTO_TCP && g->proto != ECL_PROTO_UDP) || g->ports.first > g->ports.last ||
+            (g->net.family != AF_INET && g->net.family != AF_INET6) ||
+            g->net.prefix > (g->net.family == AF_INET ? 32 : 128) || g->timeout_s == 0 ||
+            g->timeout_s > POL_BLOCKED_TIMEOUT)
+                return log_error_errno(EINVAL, "invalid access grant (tcp or udp, ports, 1 s to 7 days)");
+        _cleanup_free_ char *table = NULL;
+        if (shim_nft_table_name(stack, &table) < 0)
+                return log_oom();
+        char set[POL_NAME_MAX];
+        snprintf(set, sizeof set, "grant_%s%s", g->ingress ? "in" : "out", g->net.family == AF_INET ? "4" : "6");
+        json_t *port = g->ports.first == g->ports.last
+                               ? json_integer(g->ports.first)
+                               : json_pack("{s:[i,i]}", "range", (int) g->ports.first, (int) g->ports.last);
+        json_t *val = json_pack("{s:[o,s,o]}", "concat", pol_cidr_json(&g->net),
+                                g->proto == ECL_PROTO_TCP ? "tcp" : "udp", port);
+        json_t *elem = strcmp(verb, "add") == 0 && val
+                               ? json_pack("{s:{s:o,s:I}}", "elem", "val", val, "timeout", (json_int_t) g->timeout_s)
+                               : val;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "cannot %s the access grant of %s", verb, stack) < 0) {
+                json_decref(elem);
+                return log_oom();
+        }
+        json_t *cmd = elem ? json_pack("{s:[{s:{s:{s:s,s:s,s:s,s:[o]}}}]}", "nftables", verb, "element", "family",
+                                       "netdev", "table", table, "name", set, "elem", elem)
+                           : NULL;
+        return nft_run_json(what, cmd, strcmp(verb, "delete") == 0, NULL);
+}
+
+int shim_policy_grant(const char *stack, const struct shim_grant *g) {
+        return grant_cmd("add", stack, g);
+}
+
+int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g) {
+        return grant_cmd("delete", stack, g);
 }

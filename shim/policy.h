@@ -67,3 +67,24 @@ struct shim_blocked_entry {
 /* Every blocked record of the stack, sorted by last seen (newest first). */
 int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
 void shim_blocked_entries_free(struct shim_blocked_entry *e);
+
+/*
+ * Room for break-glass access (DESIGN.md "access"): open one flow for a
+ * bounded time by adding an element with its own timeout to the table's
+ * grant set; the kernel removes it when the time is up, whether or not any
+ * ecluse process runs.  Egress: the guest may reach net at ports (and get the
+ * replies); ingress: net may reach the guest at ports (and get the replies).
+ * TCP and UDP only.  Matched without tracking, so open connections close with
+ * the grant.
+ */
+struct shim_grant {
+        bool ingress;
+        struct ecl_cidr net;
+        enum ecl_proto proto;           /* ECL_PROTO_TCP or ECL_PROTO_UDP */
+        struct ecl_port_range ports;    /* the peer's port(s) for egress, the guest's for ingress */
+        uint32_t timeout_s;             /* 1 s .. 7 days */
+};
+/* Returns 0, -EINVAL for a grant outside the rules above, -ENODEV when nftables refuses (no table). */
+int shim_policy_grant(const char *stack, const struct shim_grant *g);
+/* Close a grant before its time: -ENOENT when there is no such element. */
+int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g);

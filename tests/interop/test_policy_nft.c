@@ -311,11 +311,11 @@ static void test_load_verify_and_read_back_with_nft(void **state) {
         tl_result_free(&res);
 }
 
-static void udp_roundtrip(struct env *e, const char *host, const char *guest, int family) {
+static void udp_roundtrip_port(struct env *e, const char *host, const char *guest, int family, uint16_t port) {
         int h = sock_in(e, false, family, SOCK_DGRAM), g = sock_in(e, true, family, SOCK_DGRAM);
-        do_bind(h, host, 5000);
+        do_bind(h, host, port);
         do_bind(g, guest, 0);
-        send_to(g, host, 5000, "hello");
+        send_to(g, host, port, "hello");
         char buf[64];
         struct sockaddr_storage from;
         socklen_t fl = sizeof from;
@@ -330,6 +330,10 @@ static void udp_roundtrip(struct env *e, const char *host, const char *guest, in
         assert_memory_equal(buf, "world", 5);
         close(h);
         close(g);
+}
+
+static void udp_roundtrip(struct env *e, const char *host, const char *guest, int family) {
+        udp_roundtrip_port(e, host, guest, family, 5000);
 }
 
 static void test_allowed_udp_and_reply_v4(void **state) {
@@ -557,6 +561,10 @@ static void test_verify_detects_tampering(void **state) {
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "guest_addrs4"));
         free(problem), problem = NULL;
+        sh(e, false, "nft add element netdev " TABLE " guest_addrs4 { " SPOOF4 " }"); /* same count, other address */
+        assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+        assert_non_null(strstr(problem, SPOOF4));
+        free(problem), problem = NULL;
 
         assert_int_equal(shim_policy_remove("t"), 0);
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
@@ -615,6 +623,65 @@ static void test_text_and_json_forms_load_alike(void **state) {
         free(dir);
 }
 
+static size_t grant_elements(const char *set) {
+        char *argv[] = {(char *) "nft", (char *) "-j", (char *) "list", (char *) "set", (char *) "netdev",
+                        (char *) TABLE, (char *) set, NULL};
+        struct tl_result res;
+        tl_run(argv, &res);
+        assert_int_equal(res.status, 0);
+        json_error_t err;
+        json_t *j = json_loads(res.out, 0, &err);
+        assert_non_null(j);
+        size_t n = json_array_size(json_object_get(json_object_get(json_array_get(json_object_get(j, "nftables"), 1), "set"), "elem"));
+        json_decref(j);
+        tl_result_free(&res);
+        return n;
+}
+
+static void test_grant_opens_one_flow_for_a_bounded_time(void **state) {
+        struct env *e = *state;
+        load(e);
+        int h = sock_in(e, false, AF_INET, SOCK_DGRAM), g = sock_in(e, true, AF_INET, SOCK_DGRAM);
+        do_bind(h, HOST4, 6100);
+        do_bind(g, GUEST4, 0);
+        send_to(g, HOST4, 6100, "before");
+        assert_int_equal(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST4, HOST4, "udp", 6100, 1, NULL), 1);
+        char buf[16];
+        assert_true(recv(h, buf, sizeof buf, MSG_DONTWAIT) < 0);
+
+        struct shim_grant grant = {.proto = ECL_PROTO_UDP, .ports = {6100, 6100}, .timeout_s = 2};
+        cidr(&grant.net, HOST4, 32);
+        assert_int_equal(shim_policy_grant("t", &grant), 0);
+        close(h);
+        udp_roundtrip_port(e, HOST4, GUEST4, AF_INET, 6100); /* request and reply pass */
+        /* The kernel closes it by itself. */
+        for (int i = 0; i < 100 && grant_elements("grant_out4") > 0; i++)
+                usleep(100 * 1000);
+        assert_int_equal(grant_elements("grant_out4"), 0);
+        h = sock_in(e, false, AF_INET, SOCK_DGRAM);
+        do_bind(h, HOST4, 6100);
+        send_to(g, HOST4, 6100, "after");
+        assert_int_equal(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST4, HOST4, "udp", 6100, 2, NULL), 2);
+        assert_true(recv(h, buf, sizeof buf, MSG_DONTWAIT) < 0);
+        close(h);
+        close(g);
+
+        /* Ingress, a port range, revoked before its time. */
+        struct shim_grant in = {.ingress = true, .proto = ECL_PROTO_TCP, .ports = {2300, 2310}, .timeout_s = 600};
+        cidr(&in.net, "10.77.0.0", 24);
+        assert_false(tcp_exchange(e, true, GUEST4, 2305, HOST4));
+        assert_int_equal(shim_policy_grant("t", &in), 0);
+        assert_true(tcp_exchange(e, true, GUEST4, 2305, HOST4));
+        assert_int_equal(shim_policy_grant_revoke("t", &in), 0);
+        assert_int_equal(grant_elements("grant_in4"), 0);
+        assert_false(tcp_exchange(e, true, GUEST4, 2305, HOST4));
+        assert_int_equal(shim_policy_grant_revoke("t", &in), -ENOENT);
+
+        struct shim_grant bad = {.proto = ECL_PROTO_ICMP, .timeout_s = 60};
+        cidr(&bad.net, HOST4, 32);
+        assert_int_equal(shim_policy_grant("t", &bad), -EINVAL);
+}
+
 static void test_rules_outlive_the_loader(void **state) {
         struct env *e = *state;
         assert_int_equal(shim_policy_remove("t"), 0);
@@ -663,6 +730,7 @@ int main(void) {
                 cmocka_unit_test(test_counters_count),
                 cmocka_unit_test(test_verify_detects_tampering),
                 cmocka_unit_test(test_text_and_json_forms_load_alike),
+                cmocka_unit_test(test_grant_opens_one_flow_for_a_bounded_time),
                 cmocka_unit_test(test_rules_outlive_the_loader),
                 cmocka_unit_test(test_replace_then_remove_leaves_nothing),
         };
