@@ -471,6 +471,34 @@ static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
         match(r, k1(PF_META_PROTOCOL), false, v_sym("arp"));
         counter_verdict(r, "accept", NULL);
 
+        /*
+         * With addresses given, a neighbour advertisement may only claim the
+         * guest's own addresses (or a link-local one): otherwise it could
+         * take another host's IPv6 address on the link, as ARP could for IPv4.
+         */
+        if (restrict_src) {
+                if (!(r = rule(b, "guest_out")))
+                        return -ENOMEM;
+                match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
+                match(r, k1(PF_ICMPV6_TYPE), false, v_sym("nd-neighbor-advert"));
+                match(r, k1(PF_ND_TARGET_LL), true, v_num(0x3fa));
+                size_t n6 = 0;
+                for (size_t i = 0; i < net->n_addresses; i++)
+                        n6 += net->addresses[i].family == AF_INET6 && net->addresses[i].prefix == 128;
+                if (n6 > 0) {
+                        struct pol_val *v = calloc(n6, sizeof *v);
+                        if (!v)
+                                return -ENOMEM;
+                        size_t k = 0;
+                        for (size_t i = 0; i < net->n_addresses; i++)
+                                if (net->addresses[i].family == AF_INET6 && net->addresses[i].prefix == 128)
+                                        v[k++] = (struct pol_val){.kind = PV_HEX, .cidr = net->addresses[i]};
+                        struct pol_stmt *st = stmt(r, PS_MATCH);
+                        st->key = k1(PF_ND_TARGET), st->negate = true, st->rhs = PR_ANON_SET, st->vals = v, st->n_vals = n6;
+                }
+                counter_verdict(r, "goto", "drop_out");
+        }
+
         /* Neighbour discovery from link-local or (DAD) unspecified sources; never router advertisements. */
         const uint8_t *nd_src[] = {ip6_linklocal, ip6_unspecified};
         const uint8_t nd_len[] = {10, 128};

@@ -16,6 +16,7 @@ static const struct {
         const char *text;  /* nft syntax */
         const char *proto; /* JSON payload protocol, NULL for meta */
         const char *field; /* JSON payload field or meta key */
+        int raw_len;       /* raw payload at offset 64 bits of the transport header: its length in bits */
 } fields[] = {
         [PF_ETHER_SADDR] = {"ether saddr", "ether", "saddr"},
         [PF_ETHER_DADDR] = {"ether daddr", "ether", "daddr"},
@@ -32,7 +33,15 @@ static const struct {
         [PF_ICMPV6_TYPE] = {"icmpv6 type", "icmpv6", "type"},
         [PF_TH_SPORT] = {"th sport", "th", "sport"},
         [PF_TH_DPORT] = {"th dport", "th", "dport"},
+        [PF_ND_TARGET] = {"@th,64,128", NULL, NULL, 128},
+        [PF_ND_TARGET_LL] = {"@th,64,10", NULL, NULL, 10},
 };
+
+static void hex128(const uint8_t b[static 16], char out[static 35]) {
+        out[0] = '0', out[1] = 'x';
+        for (size_t i = 0; i < 16; i++)
+                snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
+}
 
 /* ---- text ---- */
 
@@ -66,6 +75,12 @@ static int val_text(FILE *f, const struct pol_val *v) {
         case PV_SYM:
                 fputs(v->sym, f);
                 return 0;
+        case PV_HEX: {
+                char h[35];
+                hex128(v->cidr.addr, h);
+                fputs(h, f);
+                return 0;
+        }
         }
         return -EINVAL;
 }
@@ -193,6 +208,8 @@ int pol_emit_text(const struct pol_table *t, char **ret) {
 /* ---- JSON ---- */
 
 static json_t *field_json(enum pol_field fl) {
+        if (fields[fl].raw_len)
+                return json_pack("{s:{s:s,s:i,s:i}}", "payload", "base", "th", "offset", 64, "len", fields[fl].raw_len);
         if (!fields[fl].proto)
                 return json_pack("{s:{s:s}}", "meta", "key", fields[fl].field);
         return json_pack("{s:{s:s,s:s}}", "payload", "protocol", fields[fl].proto, "field", fields[fl].field);
@@ -231,6 +248,11 @@ static json_t *val_json(const struct pol_val *v) {
                 return json_pack("{s:[I,I]}", "range", (json_int_t) v->lo, (json_int_t) v->hi);
         case PV_SYM:
                 return json_string(v->sym);
+        case PV_HEX: {
+                char h[35];
+                hex128(v->cidr.addr, h);
+                return json_string(h);
+        }
         }
         return NULL;
 }

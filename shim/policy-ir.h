@@ -34,6 +34,8 @@ enum pol_field {
         PF_ICMPV6_TYPE,
         PF_TH_SPORT,
         PF_TH_DPORT,
+        PF_ND_TARGET,    /* raw: the target address of a neighbour solicitation/advertisement */
+        PF_ND_TARGET_LL, /* raw: its first 10 bits (fe80::/10 is 0x3fa) */
 };
 
 /* A field or a concatenation of fields. */
@@ -48,6 +50,7 @@ enum pol_val_kind {
         PV_NUM,   /* lo */
         PV_RANGE, /* lo-hi */
         PV_SYM,   /* sym: a symbol constant of this program ("tcp", "arp", "nd-neighbor-solicit") */
+        PV_HEX,   /* cidr.addr as one 128-bit number (for raw payload matches) */
 };
 
 struct pol_val {

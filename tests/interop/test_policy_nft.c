@@ -515,6 +515,34 @@ static void test_non_ip_frame_is_recorded_by_ethertype(void **state) {
         assert_true(wait_blocked(SHIM_BLOCKED_EGRESS, "52:54:00:12:34:56", "ff:ff:ff:ff:ff:ff", "0x88b5", 0, 1, &b) >= 1);
 }
 
+/* A neighbour advertisement from the guest's own address, claiming `target`. */
+static void send_na(struct env *e, const char *target) {
+        enter(e, true);
+        int fd = socket(AF_INET6, SOCK_RAW | SOCK_CLOEXEC, IPPROTO_ICMPV6); /* the kernel fills in the checksum */
+        enter(e, false);
+        assert_true(fd >= 0);
+        int hops = 255;
+        assert_int_equal(setsockopt(fd, IPPROTO_IPV6, IPV6_UNICAST_HOPS, &hops, sizeof hops), 0);
+        do_bind(fd, GUEST6, 0);
+        uint8_t na[32] = {136, 0, 0, 0, 0x60 /* solicited, override */};
+        assert_int_equal(inet_pton(AF_INET6, target, na + 8), 1);
+        na[24] = 2, na[25] = 1; /* target link-layer address option */
+        memcpy(na + 26, guest_mac, 6);
+        struct sockaddr_storage ss;
+        socklen_t len;
+        sockaddr_of(HOST6, 0, &ss, &len);
+        assert_int_equal(sendto(fd, na, sizeof na, 0, (struct sockaddr *) &ss, len), (ssize_t) sizeof na);
+        close(fd);
+}
+
+static void test_neighbour_advertisement_for_another_address_is_dropped(void **state) {
+        struct env *e = *state;
+        load(e);
+        send_na(e, GUEST6); /* its own address: passes */
+        send_na(e, HOST6);  /* the host's: dropped and recorded */
+        assert_int_equal(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST6, HOST6, "ipv6-icmp", 0, 1, NULL), 1);
+}
+
 static void test_counters_count(void **state) {
         struct env *e = *state;
         load(e);
@@ -727,6 +755,7 @@ int main(void) {
                 cmocka_unit_test(test_spoofed_source_address_is_dropped),
                 cmocka_unit_test(test_spoofed_mac_is_dropped),
                 cmocka_unit_test(test_non_ip_frame_is_recorded_by_ethertype),
+                cmocka_unit_test(test_neighbour_advertisement_for_another_address_is_dropped),
                 cmocka_unit_test(test_counters_count),
                 cmocka_unit_test(test_verify_detects_tampering),
                 cmocka_unit_test(test_text_and_json_forms_load_alike),

@@ -289,6 +289,61 @@ static void test_grant_and_record_sets_exist(void **state) {
                 }
 }
 
+static void test_neighbour_advertisements_claim_only_own_addresses(void **state) {
+        (void) state;
+        struct ecl_cidr addrs[] = {cidr("2001:db8::2", 128), cidr("192.0.2.2", 32)};
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        m.network.addresses = addrs, m.network.n_addresses = 2;
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *na = NULL;
+        for (size_t i = 0; i < t->n_rules && !na; i++)
+                for (size_t j = 0; j < t->rules[i].n; j++)
+                        if (t->rules[i].s[j].kind == PS_MATCH && t->rules[i].s[j].key.f[0] == PF_ND_TARGET)
+                                na = &t->rules[i];
+        assert_non_null(na);
+        assert_string_equal(na->chain, "guest_out");
+        assert_string_equal(na->s[1].val.sym, "nd-neighbor-advert");
+        assert_true(na->s[2].negate); /* not link-local ... */
+        assert_int_equal(na->s[2].val.lo, 0x3fa);
+        assert_true(na->s[3].negate); /* ... and not the guest's */
+        assert_int_equal(na->s[3].n_vals, 1);
+        assert_int_equal(na->s[3].vals[0].kind, PV_HEX);
+        assert_memory_equal(na->s[3].vals[0].cidr.addr, addrs[0].addr, 16);
+        assert_string_equal(na->s[na->n - 1].target, "drop_out");
+        /* It comes before any neighbour discovery is accepted. */
+        for (const struct pol_rule *r = t->rules; r < na; r++)
+                for (size_t j = 0; j < r->n; j++)
+                        assert_false(r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ICMPV6_TYPE);
+}
+
+static void test_tracked_flows_refresh(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        size_t found = 0;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                for (size_t j = 0; j < r->n; j++) {
+                        const struct pol_stmt *s = &r->s[j];
+                        if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || strncmp(s->set, "flows", 5) != 0)
+                                continue;
+                        /* every lookup is followed by an update of the same set with the same key */
+                        const struct pol_stmt *u = &r->s[j + 1];
+                        assert_int_equal(u->kind, PS_SET);
+                        assert_true(u->update);
+                        assert_string_equal(u->set, s->set);
+                        assert_memory_equal(&u->key, &s->key, sizeof s->key);
+                        bool tcp = j > 0 && r->s[0].rhs == PR_VALUE && r->s[0].val.kind == PV_SYM &&
+                                   strcmp(r->s[0].val.sym, "tcp") == 0;
+                        assert_int_equal(u->timeout_s, tcp ? POL_FLOW_TIMEOUT_TCP : POL_FLOW_TIMEOUT_OTHER);
+                        found++;
+                }
+        }
+        assert_int_equal(found, 8); /* {tcp, other} x {v4, v6} x {out, in} */
+}
+
 static void test_no_network_refused(void **state) {
         (void) state;
         struct ecl_manifest m = {.stack = (char *) "office"};
@@ -334,6 +389,8 @@ int main(void) {
                 cmocka_unit_test(test_ports_sorted_and_merged),
                 cmocka_unit_test(test_icmp_and_ingress),
                 cmocka_unit_test(test_grant_and_record_sets_exist),
+                cmocka_unit_test(test_neighbour_advertisements_claim_only_own_addresses),
+                cmocka_unit_test(test_tracked_flows_refresh),
                 cmocka_unit_test(test_no_network_refused),
                 cmocka_unit_test(test_ten_thousand_flows),
         };
