@@ -25,6 +25,7 @@
 #include <unistd.h>
 
 #include "blocked.h"
+#include "names.h"
 #include "policy.h"
 #include "testlib.h"
 
@@ -724,6 +725,48 @@ static void test_rules_outlive_the_loader(void **state) {
         assert_int_equal(shim_policy_verify(&e->m, &problem), 0);
 }
 
+/* The example manifests, through the real loader: both forms load, verify passes, remove cleans up. */
+static void test_example_manifests(void **state) {
+        struct env *e = *state;
+        const char *files[] = {"office.yaml", "test-guest.yaml", "minimal.yaml"};
+        for (size_t i = 0; i < ELEMENTSOF(files); i++) {
+                char *path = tl_strf("%s/manifests/%s", ECLUSE_SOURCE_DIR, files[i]);
+                struct ecl_diags diags = {0};
+                struct ecl_manifest *m = NULL;
+                int r = ecl_manifest_load_file(path, &m, &diags);
+                ecl_diags_print(&diags, stderr);
+                ecl_diags_clear(&diags);
+                assert_int_equal(r, 0);
+                char *text = NULL;
+                assert_int_equal(shim_policy_render(m, &text), 0);
+                if (!m->has_network) {
+                        assert_non_null(strstr(text, "no network"));
+                        assert_int_equal(shim_policy_load(m), -EINVAL);
+                } else {
+                        char tap[IFNAMSIZ];
+                        shim_tap_name(m->stack, 0, tap);
+                        assert_int_equal(shim_policy_load(m), -ENODEV); /* no tap yet */
+                        sh(e, false, "ip link add name %s type veth peer name eclpeer", tap);
+                        char *dir = tl_mkdtemp(), *file = tl_strf("%s/policy.nft", dir);
+                        tl_write_file(file, text, strlen(text));
+                        sh(e, false, "nft -c -f %s", file); /* the text form is valid nft */
+                        tl_rm_rf(dir);
+                        free(dir), free(file);
+                        assert_int_equal(shim_policy_load(m), 0);
+                        char *problem = NULL;
+                        r = shim_policy_verify(m, &problem);
+                        if (r < 0)
+                                fprintf(stderr, "%s: %s\n", files[i], problem);
+                        assert_int_equal(r, 0);
+                        assert_int_equal(shim_policy_remove(m->stack), 0);
+                        sh(e, false, "ip link del dev %s", tap);
+                }
+                free(text);
+                free(path);
+                ecl_manifest_free(m);
+        }
+}
+
 static void test_replace_then_remove_leaves_nothing(void **state) {
         struct env *e = *state;
         load(e);
@@ -761,6 +804,7 @@ int main(void) {
                 cmocka_unit_test(test_text_and_json_forms_load_alike),
                 cmocka_unit_test(test_grant_opens_one_flow_for_a_bounded_time),
                 cmocka_unit_test(test_rules_outlive_the_loader),
+                cmocka_unit_test(test_example_manifests),
                 cmocka_unit_test(test_replace_then_remove_leaves_nothing),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
