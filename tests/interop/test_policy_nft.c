@@ -436,6 +436,19 @@ static void test_blocked_egress_is_dropped_and_recorded(void **state) {
         assert_true(seen);
         json_decref(a);
         tl_result_free(&res);
+
+        /* And as a table for people. */
+        char *argv2[] = {(char *) ECLUSE_SHIM_BIN, (char *) "blocked", (char *) "t", NULL};
+        tl_run(argv2, &res);
+        assert_int_equal(res.status, 0);
+        assert_memory_equal(res.out, "DIR ", 4);
+        assert_non_null(strstr(res.out, "DESTINATION"));
+        char *line = strstr(res.out, "\negress   " GUEST4);
+        assert_non_null(line);
+        assert_non_null(strstr(line, HOST4));
+        assert_non_null(strstr(line, " udp "));
+        assert_non_null(strstr(line, " 6000 "));
+        tl_result_free(&res);
 }
 
 static void test_blocked_ingress_is_dropped_and_recorded(void **state) {
@@ -785,6 +798,21 @@ static void test_replace_then_remove_leaves_nothing(void **state) {
         struct shim_blocked_entry *b = NULL;
         size_t n;
         assert_int_equal(shim_policy_blocked("t", &b, &n), -ENOENT);
+        /* The command: no policy is missing input (66), no stack a usage error (64). */
+        char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "blocked", (char *) "t", NULL};
+        struct tl_result res;
+        tl_run(argv, &res);
+        assert_int_equal(res.status, 66);
+        assert_non_null(strstr(res.err, "error: no policy loaded for stack t"));
+        tl_result_free(&res);
+        argv[2] = NULL;
+        tl_run(argv, &res);
+        assert_int_equal(res.status, 64);
+        tl_result_free(&res);
+        char *bad[] = {(char *) ECLUSE_SHIM_BIN, (char *) "blocked", (char *) "../x", NULL};
+        tl_run(bad, &res);
+        assert_int_equal(res.status, 64); /* not a stack name */
+        tl_result_free(&res);
 }
 
 int main(void) {
