@@ -601,11 +601,11 @@ static int build_drop(struct builder *b, const char *dir) {
                 snprintf(first, sizeof first, POL_BLOCKED_PREFIX "%s_%s_first", dir, kinds[i].kind);
                 snprintf(last, sizeof last, POL_BLOCKED_PREFIX "%s_%s_last", dir, kinds[i].kind);
                 int r = add_set(b, first, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC,
-                                POL_BLOCKED_TIMEOUT, POL_DYN_SET_SIZE, false);
+                                POL_BLOCKED_TIMEOUT, POL_BLOCKED_SET_SIZE, false);
                 if (r < 0)
                         return r;
                 r = add_set(b, last, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC, POL_BLOCKED_TIMEOUT,
-                            POL_DYN_SET_SIZE, true);
+                            POL_BLOCKED_SET_SIZE, true);
                 if (r < 0)
                         return r;
                 struct pol_rule *ru = rule(b, chain);

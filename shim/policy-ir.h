@@ -155,4 +155,11 @@ int pol_emit_text(const struct pol_table *t, char **ret);
 #define POL_FLOW_TIMEOUT_OTHER 120
 /* Drop records are kept for a week after the last (or first) drop. */
 #define POL_BLOCKED_TIMEOUT (7 * 24 * 3600)
+/* Tracked flows per family and direction kind. */
 #define POL_DYN_SET_SIZE 65536
+/*
+ * Distinct drop records per set (20 sets).  A guest spraying distinct
+ * destinations fills them (bounded kernel memory, a few MB per set); further
+ * drops are still dropped and counted by the drop chains' last rule.
+ */
+#define POL_BLOCKED_SET_SIZE 16384
