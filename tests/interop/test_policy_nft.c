@@ -72,7 +72,24 @@ static void test_verify_detects_tampering(void **state) {
         assert_int_equal(shim_policy_remove("t"), 0);
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "does not exist"));
+        free(problem), problem = NULL;
+
+        /* The same rules hooked on another device. */
+        char *text = NULL;
+        assert_int_equal(shim_policy_render(&e->m, &text), 0);
+        for (char *p = text; (p = strstr(p, "device \"" TAP "\"")); p++)
+                memcpy(p, "device \"ecl-u\"", strlen("device \"ecl-u\""));
+        sh(e, false, "ip link add name ecl-u type veth peer name ecl-u-peer");
+        char *dir = tl_mkdtemp(), *file = tl_strf("%s/policy.nft", dir);
+        tl_write_file(file, text, strlen(text));
+        sh(e, false, "nft -f %s", file);
+        assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+        assert_non_null(strstr(problem, "not on device " TAP));
         free(problem);
+        assert_int_equal(shim_policy_remove("t"), 0);
+        sh(e, false, "ip link del dev ecl-u");
+        tl_rm_rf(dir);
+        free(dir), free(file), free(text);
 }
 
 /*
