@@ -24,22 +24,29 @@
 
 #include "manifest.h"
 
-/* nft text of the table, what `render --policy` prints.  Returns 0 or a negative errno. */
+/*
+ * nft text of the table, what `render --policy` prints (loadable with
+ * `nft -f`; the same rule list as shim_policy_load loads).  A manifest
+ * without a network gets a one-line comment saying so.  Returns 0 or -ENOMEM.
+ */
 int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
 
 /*
  * Create (or replace, delete+add in one transaction, so there is never a
  * gap) the stack's table.  The tap shim_tap_name(stack, 0) must exist.
- * Returns 0, -ENODEV when nftables refuses (message logged), -ENOMEM.
+ * Returns 0; -ENODEV when the tap is missing or nftables refuses; -EINVAL
+ * for a manifest without network or a bad stack name; -ENOMEM.  Each failure
+ * leaves one error line.  Drop records and tracked flows start afresh.
  */
 int shim_policy_load(const struct ecl_manifest *m);
 
 /*
  * Read the table back from the kernel and check it is the one load would
  * create: both base chains on the tap with policy drop, every rule present
- * in order, address sets complete.  Returns 0; -ESRCH with *ret_problem set
- * (caller frees) when it is not in place; another negative errno when
- * nftables cannot be asked.
+ * in order (recognised by their comments "ecluse N", with the right
+ * verdicts), every set present, address sets holding exactly the manifest's
+ * addresses.  Returns 0; -ESRCH with *ret_problem set (one line, caller
+ * frees) when it is not in place; -ENODEV when nftables cannot be asked.
  */
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);
 
@@ -64,7 +71,11 @@ struct shim_blocked_entry {
         time_t first, last;               /* seconds since the epoch */
 };
 
-/* Every blocked record of the stack, sorted by last seen (newest first). */
+/*
+ * Every blocked record of the stack, sorted by last seen (newest first).
+ * Records live in the kernel for 7 days after their last drop.  -ENOENT
+ * when no policy is loaded.
+ */
 int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
 void shim_blocked_entries_free(struct shim_blocked_entry *e);
 
