@@ -1,0 +1,109 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Self-hardening of ecluse-shim (DESIGN.md, invariant 5): keep only the
+ * capabilities the supervisor still needs, set no_new_privs, install a
+ * seccomp filter, and describe the result for `status`.
+ *
+ * Order the supervisor follows:
+ *
+ *   1. shim_sandbox_drop_caps(shim_sandbox_caps(profile, &n), n)
+ *      first thing in `run`, while the process is still single-threaded
+ *      (capabilities are per thread: it refuses with -EBUSY otherwise).
+ *      Every set below is enough for the whole life of the supervisor,
+ *      setup included, so nothing needs more later.
+ *   2. setup (taps, nftables, libvirt connection, domain started paused...)
+ *   3. shim_sandbox_no_new_privs() and shim_sandbox_seccomp(profile);
+ *      the filter is synchronised to every thread (TSYNC), which also
+ *      carries no_new_privs to them.
+ *
+ * Both are inherited by the QEMU processes the embedded libvirt driver
+ * forks.  QEMU's own `-sandbox on` filter stacks on top of ours (it needs
+ * no_new_privs or CAP_SYS_ADMIN, and no_new_privs is already set); the
+ * unit test starts a real QEMU with `-sandbox on` under the filter.
+ * Caveat: with no_new_privs a QEMU exec cannot gain privileges from a file
+ * (setuid helpers such as qemu-bridge-helper, file capabilities) and an LSM
+ * profile transition on exec must be a subset of the current one; ecluse
+ * needs neither (it creates the taps itself).
+ */
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/capability.h>
+#include <sys/types.h>
+
+enum shim_sandbox_profile {
+        /*
+         * qemu:///embed (the default): libvirt runs inside the shim and
+         * forks QEMU itself, so the shim keeps what libvirt's QEMU driver
+         * needs as root: chown/label disk images and sockets for the QEMU
+         * user (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID), drop
+         * QEMU to that user and clear its bounding set (SETUID, SETGID,
+         * SETPCAP), signal it (KILL), build its private /dev mount namespace
+         * and cgroup device filter (SYS_ADMIN, MKNOD), enter that namespace
+         * through /proc/PID/ns of a process owned by another user
+         * (SYS_PTRACE: the ptrace and process_vm_* calls themselves stay
+         * refused by the filter), raise QEMU's memlock/file limits
+         * (SYS_RESOURCE), and taps and nftables (NET_ADMIN).  The filter
+         * still allows mount, umount2, unshare, setns and bpf for that
+         * namespace and cgroup work.
+         */
+        SHIM_SANDBOX_EMBED,
+        /*
+         * qemu:///system or a remote URI: libvirtd spawns QEMU, the shim
+         * only creates and removes its taps and nftables table, so it keeps
+         * NET_ADMIN alone, and the filter also refuses mount, namespaces
+         * and bpf.
+         */
+        SHIM_SANDBOX_REMOTE,
+};
+
+/* "embed" or "remote". */
+const char *shim_sandbox_profile_to_string(enum shim_sandbox_profile p);
+/* The profile for a libvirt URI: NULL, "" and qemu:///embed... are EMBED. */
+enum shim_sandbox_profile shim_sandbox_profile_for_uri(const char *uri);
+
+/* The capabilities kept by default in a profile (static storage). */
+const cap_value_t *shim_sandbox_caps(enum shim_sandbox_profile p, size_t *ret_n);
+
+/*
+ * Drop every capability but keep[0..n-1] from the bounding set, the
+ * effective, permitted and inheritable sets, and clear the ambient set
+ * (kept capabilities are not passed on through exec as ambient ones).  A
+ * kept capability the process does not hold is simply not there.  Needs
+ * CAP_SETPCAP to shrink the bounding set (skipped without it, after a
+ * warning, since an unprivileged process cannot gain those anyway).
+ * Returns -EBUSY if the process has more than one thread.
+ */
+int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n);
+
+/* prctl(PR_SET_NO_NEW_PRIVS) on the calling thread. */
+int shim_sandbox_no_new_privs(void);
+
+/*
+ * Install the deny-list filter of the profile on every thread (TSYNC); it
+ * also sets no_new_privs (the kernel requires it without CAP_SYS_ADMIN).
+ * Refused calls fail with EPERM, except io_uring_*, userfaultfd,
+ * perf_event_open (and bpf in REMOTE) which fail with ENOSYS so that
+ * libraries probing for them take their "not supported" path.
+ * Deny-list, not allow-list: the embedded driver forks and execs QEMU,
+ * which inherits the filter, so an allow-list would have to cover QEMU too.
+ */
+int shim_sandbox_seccomp(enum shim_sandbox_profile p);
+
+/* What /proc/PID/status says (pid 0: this process). */
+struct shim_sandbox_state {
+        uint64_t cap_eff, cap_prm, cap_inh, cap_bnd, cap_amb;
+        bool no_new_privs;
+        int seccomp;              /* 0 disabled, 1 strict, 2 filter */
+        unsigned seccomp_filters; /* -1U when the kernel does not say */
+};
+int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret);
+
+/*
+ * For `status`: *ret_caps = the effective capabilities by name
+ * ("cap_kill,cap_net_admin", "none" when empty), *ret_seccomp = the seccomp
+ * mode and no_new_privs ("filter (1 filter), no_new_privs",
+ * "disabled", "strict").  Caller frees both.
+ */
+int shim_sandbox_describe(char **ret_caps, char **ret_seccomp);
