@@ -7,9 +7,13 @@
  *
  * The probe runs in a forked child: open the device, KVM_GET_API_VERSION,
  * KVM_CREATE_VM, one page of guest memory holding a few real-mode
- * instructions (mov al,0x42; out 0x10,al; hlt), one vCPU, KVM_RUN, and it
- * must see the port write of 0x42 and then the halt.  A child that does not
- * answer within the timeout is killed and the probe fails.
+ * instructions (a loop of ten million iterations, then mov al,0x42;
+ * out 0x10,al; hlt), one vCPU, KVM_RUN, and it must see the port write of
+ * 0x42 and then the halt.  A child that does not answer within the timeout
+ * is killed and the probe fails.  The loop is what catches the host where
+ * /dev/kvm opens and runs guests, but so slowly (every instruction trapped)
+ * that they seem to hang: healthy KVM finishes it in milliseconds, that host
+ * needs about ten seconds.
  *
  * ECLUSE_ACCEL_PROBE_DEV overrides the device path (tests point it at a
  * file that does not exist).
