@@ -266,14 +266,6 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
                 .gid = cred.gid,
                 .privileged = cred.uid == 0 || cred.uid == c->uid,
         };
-        bool member = !peer.privileged && c->group != SHIM_CONTROL_NO_GROUP &&
-                      (cred.gid == c->group || peer_in_group(fd, c->group));
-        if (!peer.privileged && !member) {
-                send_error(fd, EPERM, "permission denied (uid %u is neither root, the shim's user nor in its group)",
-                           (unsigned) cred.uid);
-                return;
-        }
-
         struct timeval tv = {.tv_sec = SHIM_CONTROL_REQUEST_TIMEOUT_MS / 1000,
                              .tv_usec = (SHIM_CONTROL_REQUEST_TIMEOUT_MS % 1000) * 1000};
         (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
@@ -288,6 +280,18 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
         ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
         if (k <= 0)
                 return;
+        /*
+         * Judge the peer only now: answering before its request is read
+         * would close a socket with unread data, and the peer would see a
+         * reset instead of the answer.
+         */
+        bool member = !peer.privileged && c->group != SHIM_CONTROL_NO_GROUP &&
+                      (cred.gid == c->group || peer_in_group(fd, c->group));
+        if (!peer.privileged && !member) {
+                send_error(fd, EPERM, "permission denied (uid %u is neither root, the shim's user nor in its group)",
+                           (unsigned) cred.uid);
+                return;
+        }
         if ((size_t) k > sizeof buf - 1) {
                 send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, SHIM_CONTROL_MAX_REQUEST);
                 return;
