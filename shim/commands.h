@@ -4,3 +4,5 @@
 #include "cli.h"
 
 int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv);
+int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv);
+int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv);

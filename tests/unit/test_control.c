@@ -7,6 +7,7 @@
 #include <fcntl.h>
 #include <grp.h>
 #include <poll.h>
+#include <signal.h>
 #include <string.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -15,6 +16,7 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "sandbox.h"
 #include "testlib.h"
 
 #define NOBODY 65534
@@ -264,6 +266,20 @@ static void test_peer_credentials(void **state) {
         tl_rm_rf(root);
 }
 
+/* What a killed shim leaves behind: a socket file nobody listens on. */
+static void make_stale_socket(const char *root, const char *stack) {
+        _cleanup_free_ char *dir = tl_strf("%s/run", root), *dir2 = tl_strf("%s/run/ecluse", root);
+        (void) mkdir(dir, 0755);
+        (void) mkdir(dir2, 0755);
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, stack, &path), 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+}
+
 static void test_stale_and_live_sockets(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
@@ -280,13 +296,11 @@ static void test_stale_and_live_sockets(void **state) {
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), -EBUSY);
         assert_null(b);
 
-        /* a killed shim leaves its file behind: stale */
-        close(shim_control_fd(a));
-        int fd = socket(AF_UNIX, SOCK_SEQPACKET, 0); /* keep the struct's descriptor number valid */
-        assert_true(fd >= 0);
+        /* a's file replaced by another's (a killed shim's): a's cleanup must not remove it */
+        assert_int_equal(unlink(path), 0);
+        make_stale_socket(root, "office");
         assert_int_equal(shim_control_call(root, "office", "status", &j), -ESRCH);
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), 0);
-        /* a's cleanup must not remove b's file */
         shim_control_free(TAKE_PTR(a));
         struct stat st;
         assert_int_equal(lstat(path, &st), 0);
@@ -330,6 +344,117 @@ static void test_list(void **state) {
         tl_rm_rf(root);
 }
 
+/* What a supervisor would answer; userdata is the stack name. */
+static int cli_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
+        (void) peer;
+        _cleanup_free_ char *caps = NULL, *seccomp = NULL;
+        int r = shim_sandbox_describe(&caps, &seccomp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "stack", (const char *) userdata, "state",
+                         streq(request, "stop") ? "stopping" : "running", "accel", "tcg", "policy", "loaded",
+                         "capabilities", caps, "seccomp", seccomp);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static char *shim_bin(void) {
+        return (char *) ECLUSE_SHIM_BIN;
+}
+
+/* The status and stop commands against real sockets served by a child. */
+static void test_cli_status_stop(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *alpha = NULL, *office = NULL;
+        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &office), 0);
+        make_stale_socket(root, "dead");
+
+        pid_t server = fork();
+        assert_true(server >= 0);
+        if (server == 0) {
+                for (;;) {
+                        struct pollfd p[] = {{.fd = shim_control_fd(alpha), .events = POLLIN},
+                                             {.fd = shim_control_fd(office), .events = POLLIN}};
+                        if (poll(p, 2, -1) < 0)
+                                _exit(1);
+                        if (p[0].revents)
+                                (void) shim_control_handle(alpha, cli_handler, (void *) "alpha");
+                        if (p[1].revents)
+                                (void) shim_control_handle(office, cli_handler, (void *) "office");
+                }
+        }
+
+        struct tl_result res;
+        char *st_json[] = {shim_bin(), "--root", root, "--json", "status", NULL};
+        tl_run(st_json, &res);
+        assert_int_equal(res.status, 69); /* "dead" is not running */
+        json_auto_t *all = json_loads(res.out, 0, NULL);
+        assert_true(json_is_array(all));
+        assert_int_equal(json_array_size(all), 3);
+        const char *want[][2] = {{"alpha", "running"}, {"dead", "not running"}, {"office", "running"}};
+        for (size_t i = 0; i < 3; i++) {
+                json_t *o = json_array_get(all, i);
+                assert_string_equal(json_string_value(json_object_get(o, "stack")), want[i][0]);
+                assert_string_equal(json_string_value(json_object_get(o, "state")), want[i][1]);
+        }
+        assert_non_null(strstr(res.err, "stack dead: shim not running"));
+        tl_result_free(&res);
+
+        char *st_one[] = {shim_bin(), "--root", root, "--json", "status", "office", NULL};
+        tl_run(st_one, &res);
+        assert_int_equal(res.status, 0);
+        json_auto_t *one = json_loads(res.out, 0, NULL);
+        assert_true(json_is_object(one));
+        for (const char *const *k = (const char *const[]){"stack", "state", "accel", "policy", "capabilities", NULL};
+             *k; k++)
+                assert_non_null(json_object_get(one, *k));
+        assert_string_equal(json_string_value(json_object_get(one, "stack")), "office");
+        tl_result_free(&res);
+
+        char *st_human[] = {shim_bin(), "--root", root, "status", "office", NULL};
+        tl_run(st_human, &res);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: running\n"));
+        assert_non_null(strstr(res.out, "\n  accel: tcg\n"));
+        assert_non_null(strstr(res.out, "\n  capabilities: "));
+        tl_result_free(&res);
+
+        char *stop[] = {shim_bin(), "--root", root, "stop", "office", NULL};
+        tl_run(stop, &res);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: stopping\n"));
+        tl_result_free(&res);
+
+        char *st_gone[] = {shim_bin(), "--root", root, "status", "nosuch", NULL};
+        tl_run(st_gone, &res);
+        assert_int_equal(res.status, 69);
+        assert_string_equal(res.out, "");
+        assert_non_null(strstr(res.err, "ecluse-shim: error: stack nosuch: shim not running"));
+        assert_null(strchr(strchr(res.err, '\n') + 1, '\n')); /* one line */
+        tl_result_free(&res);
+
+        char *stop_usage[] = {shim_bin(), "--root", root, "stop", NULL};
+        tl_run(stop_usage, &res);
+        assert_int_equal(res.status, 64);
+        tl_result_free(&res);
+
+        kill(server, SIGKILL);
+        assert_int_equal(waitpid(server, NULL, 0), server);
+
+        /* nothing left: an empty listing */
+        shim_control_free(TAKE_PTR(alpha));
+        shim_control_free(TAKE_PTR(office));
+        _cleanup_free_ char *dead_path = tl_strf("%s/run/ecluse/dead.sock", root);
+        assert_int_equal(unlink(dead_path), 0);
+        char *st_none[] = {shim_bin(), "--root", root, "--json", "status", NULL};
+        tl_run(st_none, &res);
+        assert_int_equal(res.status, 0);
+        assert_string_equal(res.out, "[]\n");
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_response),
@@ -339,6 +464,7 @@ int main(void) {
                 cmocka_unit_test(test_peer_credentials),
                 cmocka_unit_test(test_stale_and_live_sockets),
                 cmocka_unit_test(test_list),
+                cmocka_unit_test(test_cli_status_stop),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
