@@ -62,6 +62,7 @@ static void test_missing_device(void **state) {
         assert_int_equal(got, ECL_ACCEL_AUTO); /* untouched on failure */
 
         /* tcg never probes */
+        free(TAKE_PTR(reason));
         assert_int_equal(shim_accel_resolve(ECL_ACCEL_TCG, SHIM_ACCEL_PROBE_TIMEOUT_MS, &got, &reason), 0);
         assert_int_equal(got, ECL_ACCEL_TCG);
         assert_null(reason);
