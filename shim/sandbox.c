@@ -225,8 +225,8 @@ int shim_sandbox_seccomp(enum shim_sandbox_profile p) {
                         return log_error_errno(r, "seccomp: cannot deny %s: %m", deny_list[i].name);
         }
         /* personality(2): reading it (0xffffffff) is fine, switching execution domains is not. */
-        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1,
-                             SCMP_A0_32(SCMP_CMP_NE, 0xffffffffu));
+        const struct scmp_arg_cmp not_query = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = 0xffffffffu, .datum_b = 0};
+        r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, not_query);
         if (r < 0)
                 return log_error_errno(r, "seccomp: cannot filter personality: %m");
 
