@@ -11,32 +11,47 @@
 #include "log.h"
 #include "sandbox.h"
 
+/* Each one found needed by starting and destroying a guest without it (see sandbox.h). */
 static const cap_value_t caps_embed[] = {
-        CAP_CHOWN,  CAP_DAC_OVERRIDE, CAP_DAC_READ_SEARCH, CAP_FOWNER,    CAP_FSETID,
-        CAP_KILL,   CAP_SETGID,       CAP_SETUID,          CAP_SETPCAP,   CAP_NET_ADMIN,
-        CAP_MKNOD,  CAP_SYS_ADMIN,    CAP_SYS_PTRACE,      CAP_SYS_RESOURCE,
+        CAP_CHOWN, CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL, CAP_SETGID, CAP_SETUID, CAP_SETPCAP, CAP_NET_ADMIN,
+};
+static const cap_value_t caps_embed_namespaces[] = {
+        CAP_CHOWN,   CAP_DAC_OVERRIDE, CAP_FOWNER, CAP_KILL,      CAP_SETGID,     CAP_SETUID,     CAP_SETPCAP,
+        CAP_NET_ADMIN, CAP_MKNOD,      CAP_SYS_ADMIN, CAP_SYS_CHROOT, CAP_SYS_PTRACE,
 };
 static const cap_value_t caps_remote[] = {
         CAP_NET_ADMIN,
 };
 
 const char *shim_sandbox_profile_to_string(enum shim_sandbox_profile p) {
-        return p == SHIM_SANDBOX_REMOTE ? "remote" : "embed";
+        switch (p) {
+        case SHIM_SANDBOX_EMBED:
+                return "embed";
+        case SHIM_SANDBOX_EMBED_NAMESPACES:
+                return "embed-namespaces";
+        default:
+                return "remote";
+        }
 }
 
 enum shim_sandbox_profile shim_sandbox_profile_for_uri(const char *uri) {
-        if (!uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0)
+        if (!uri || !*uri || strncmp(uri, "qemu:///embed?", 14) == 0 || streq(uri, "qemu:///embed"))
                 return SHIM_SANDBOX_EMBED;
         return SHIM_SANDBOX_REMOTE;
 }
 
 const cap_value_t *shim_sandbox_caps(enum shim_sandbox_profile p, size_t *ret_n) {
-        if (p == SHIM_SANDBOX_REMOTE) {
+        switch (p) {
+        case SHIM_SANDBOX_EMBED:
+                *ret_n = ELEMENTSOF(caps_embed);
+                return caps_embed;
+        case SHIM_SANDBOX_EMBED_NAMESPACES:
+                *ret_n = ELEMENTSOF(caps_embed_namespaces);
+                return caps_embed_namespaces;
+        default:
                 *ret_n = ELEMENTSOF(caps_remote);
                 return caps_remote;
         }
-        *ret_n = ELEMENTSOF(caps_embed);
-        return caps_embed;
 }
 
 static bool cap_in(cap_value_t c, const cap_value_t *keep, size_t n) {
@@ -124,10 +139,12 @@ int shim_sandbox_no_new_privs(void) {
 }
 
 #define P_EMBED (1u << SHIM_SANDBOX_EMBED)
+#define P_EMBED_NS (1u << SHIM_SANDBOX_EMBED_NAMESPACES)
 #define P_REMOTE (1u << SHIM_SANDBOX_REMOTE)
-#define P_ALL (P_EMBED | P_REMOTE)
+#define P_ALL (P_EMBED | P_EMBED_NS | P_REMOTE)
+#define P_NO_NS (P_EMBED | P_REMOTE)
 
-/* What the shim (and QEMU under it) never needs. */
+/* What the shim (and QEMU under it) never needs; mount and namespaces only for libvirt's per-domain /dev. */
 static const struct deny {
         const char *name;
         int error;
@@ -182,12 +199,12 @@ static const struct deny {
         {"move_mount", EPERM, P_ALL},
         {"open_tree", EPERM, P_ALL},
         {"mount_setattr", EPERM, P_ALL},
-        {"mount", EPERM, P_REMOTE},
-        {"umount2", EPERM, P_REMOTE},
-        {"unshare", EPERM, P_REMOTE},
-        {"setns", EPERM, P_REMOTE},
+        {"mount", EPERM, P_NO_NS},
+        {"umount2", EPERM, P_NO_NS},
+        {"unshare", EPERM, P_NO_NS},
+        {"setns", EPERM, P_NO_NS},
         /* kernel attack surface probed by libraries: "not supported" */
-        {"bpf", ENOSYS, P_REMOTE},
+        {"bpf", ENOSYS, P_NO_NS},
         {"userfaultfd", ENOSYS, P_ALL},
         {"perf_event_open", ENOSYS, P_ALL},
         {"io_uring_setup", ENOSYS, P_ALL},

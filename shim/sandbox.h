@@ -32,35 +32,49 @@
 #include <sys/capability.h>
 #include <sys/types.h>
 
+/*
+ * The sets below were found by starting (paused, then resumed) and
+ * destroying a guest through qemu:///embed with each capability left out
+ * in turn, as root on Debian 12 (libvirt 9.0, QEMU 7.2); every one kept is
+ * one whose absence broke that.
+ */
 enum shim_sandbox_profile {
         /*
-         * qemu:///embed (the default): libvirt runs inside the shim and
-         * forks QEMU itself, so the shim keeps what libvirt's QEMU driver
-         * needs as root: chown/label disk images and sockets for the QEMU
-         * user (CHOWN, DAC_OVERRIDE, DAC_READ_SEARCH, FOWNER, FSETID), drop
-         * QEMU to that user and clear its bounding set (SETUID, SETGID,
-         * SETPCAP), signal it (KILL), build its private /dev mount namespace
-         * and cgroup device filter (SYS_ADMIN, MKNOD), enter that namespace
-         * through /proc/PID/ns of a process owned by another user
-         * (SYS_PTRACE: the ptrace and process_vm_* calls themselves stay
-         * refused by the filter), raise QEMU's memlock/file limits
-         * (SYS_RESOURCE), and taps and nftables (NET_ADMIN).  The filter
-         * still allows mount, umount2, unshare, setns and bpf for that
-         * namespace and cgroup work.
+         * qemu:///embed (the default), with the embedded driver configured
+         * by ROOT/etc/qemu.conf as SHIM_SANDBOX_EMBED_QEMU_CONF says (no
+         * per-domain mount namespace, no owner-remembering xattrs).  libvirt
+         * runs inside the shim and forks QEMU itself, so the shim keeps:
+         * CHOWN, DAC_OVERRIDE, FOWNER (state directories and files handed
+         * to the QEMU user), SETUID, SETGID, SETPCAP (QEMU dropped to that
+         * user, its bounding set cleared), KILL (QEMU runs as another user)
+         * and NET_ADMIN (taps and the nftables table).  The filter refuses
+         * mount, unshare, setns and bpf as well.
          */
         SHIM_SANDBOX_EMBED,
         /*
+         * qemu:///embed with libvirt's defaults (namespaces = ["mount"],
+         * remember_owner = 1): additionally MKNOD, SYS_ADMIN, SYS_CHROOT and
+         * SYS_PTRACE (build QEMU's private /dev, enter its mount namespace
+         * through /proc/PID/ns of a process owned by another user, set
+         * trusted.* xattrs), and the filter lets mount, umount2, unshare,
+         * setns and bpf through.  The ptrace and process_vm_* calls
+         * themselves stay refused.  Weaker: prefer SHIM_SANDBOX_EMBED.
+         */
+        SHIM_SANDBOX_EMBED_NAMESPACES,
+        /*
          * qemu:///system or a remote URI: libvirtd spawns QEMU, the shim
          * only creates and removes its taps and nftables table, so it keeps
-         * NET_ADMIN alone, and the filter also refuses mount, namespaces
-         * and bpf.
+         * NET_ADMIN alone; the filter is that of SHIM_SANDBOX_EMBED.
          */
         SHIM_SANDBOX_REMOTE,
 };
 
-/* "embed" or "remote". */
+/* What ROOT/etc/qemu.conf of the embedded driver must contain for SHIM_SANDBOX_EMBED. */
+#define SHIM_SANDBOX_EMBED_QEMU_CONF "namespaces = [ ]\nremember_owner = 0\n"
+
+/* "embed", "embed-namespaces" or "remote". */
 const char *shim_sandbox_profile_to_string(enum shim_sandbox_profile p);
-/* The profile for a libvirt URI: NULL, "" and qemu:///embed... are EMBED. */
+/* The profile for a libvirt URI: NULL, "" and qemu:///embed[?...] are EMBED, the rest REMOTE. */
 enum shim_sandbox_profile shim_sandbox_profile_for_uri(const char *uri);
 
 /* The capabilities kept by default in a profile (static storage). */
@@ -84,7 +98,7 @@ int shim_sandbox_no_new_privs(void);
  * Install the deny-list filter of the profile on every thread (TSYNC); it
  * also sets no_new_privs (the kernel requires it without CAP_SYS_ADMIN).
  * Refused calls fail with EPERM, except io_uring_*, userfaultfd,
- * perf_event_open (and bpf in REMOTE) which fail with ENOSYS so that
+ * perf_event_open and bpf which fail with ENOSYS so that
  * libraries probing for them take their "not supported" path.
  * Deny-list, not allow-list: the embedded driver forks and execs QEMU,
  * which inherits the filter, so an allow-list would have to cover QEMU too.

@@ -5,11 +5,15 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
 #include <linux/keyctl.h>
+#include <pwd.h>
 #include <pthread.h>
 #include <signal.h>
 #include <string.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/personality.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -157,7 +161,7 @@ static void test_seccomp_remote_refuses_mounts(void **state) {
 }
 
 static const char *check_embed_allows_namespaces(void) {
-        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED_NAMESPACES) < 0)
                 return "setting up the filter failed";
         /* libvirt builds QEMU's private /dev in a mount namespace */
         if (geteuid() == 0 && err_of(syscall(SYS_unshare, CLONE_NEWNS)) != 0)
@@ -165,6 +169,21 @@ static const char *check_embed_allows_namespaces(void) {
         if (err_of(syscall(SYS_unshare, 0)) != 0)
                 return "unshare(0) refused in the embed profile";
         return NULL;
+}
+
+static const char *check_embed_refuses_namespaces(void) {
+        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+                return "setting up the filter failed";
+        if (err_of(syscall(SYS_unshare, 0)) != -EPERM)
+                return "unshare not refused in the embed profile";
+        if (err_of(umount2("/nonexistent-ecluse-sandbox-test", 0)) != -EPERM)
+                return "umount2 not refused in the embed profile";
+        return NULL;
+}
+
+static void test_seccomp_embed_refuses_namespaces(void **state) {
+        (void) state;
+        in_child(check_embed_refuses_namespaces);
 }
 
 static void test_seccomp_embed_allows_namespaces(void **state) {
@@ -228,14 +247,21 @@ static void test_drop_caps(void **state) {
 
 static const char *check_profile_sets(void) {
         size_t n;
-        const cap_value_t *c = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
+        const cap_value_t *c = shim_sandbox_caps(SHIM_SANDBOX_EMBED_NAMESPACES, &n);
         if (shim_sandbox_drop_caps(c, n) < 0)
-                return "dropping to the embed set failed";
+                return "dropping to the embed-namespaces set failed";
         struct shim_sandbox_state s;
         if (shim_sandbox_read_state(0, &s) < 0)
                 return "read_state failed";
-        if (!(s.cap_eff & BIT(CAP_NET_ADMIN)) || (s.cap_eff & BIT(CAP_SYS_MODULE)) ||
-            (s.cap_bnd & BIT(CAP_SYS_BOOT)) || (s.cap_eff & BIT(CAP_NET_RAW)))
+        if (!(s.cap_eff & BIT(CAP_SYS_ADMIN)) || !(s.cap_eff & BIT(CAP_SYS_CHROOT)) || (s.cap_eff & BIT(CAP_SYS_MODULE)))
+                return "embed-namespaces set: wrong capabilities";
+        c = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
+        if (shim_sandbox_drop_caps(c, n) < 0)
+                return "dropping to the embed set failed";
+        if (shim_sandbox_read_state(0, &s) < 0)
+                return "read_state failed";
+        if (!(s.cap_eff & BIT(CAP_NET_ADMIN)) || !(s.cap_eff & BIT(CAP_SETUID)) || (s.cap_eff & BIT(CAP_SYS_MODULE)) ||
+            (s.cap_bnd & BIT(CAP_SYS_BOOT)) || (s.cap_eff & BIT(CAP_NET_RAW)) || (s.cap_bnd & BIT(CAP_SYS_ADMIN)))
                 return "embed set: wrong capabilities";
         c = shim_sandbox_caps(SHIM_SANDBOX_REMOTE, &n);
         if (shim_sandbox_drop_caps(c, n) < 0)
@@ -256,6 +282,8 @@ static void test_profile_sets(void **state) {
         assert_int_equal(shim_sandbox_profile_for_uri(NULL), SHIM_SANDBOX_EMBED);
         assert_int_equal(shim_sandbox_profile_for_uri("qemu:///embed?root=/x"), SHIM_SANDBOX_EMBED);
         assert_int_equal(shim_sandbox_profile_for_uri("qemu:///system"), SHIM_SANDBOX_REMOTE);
+        assert_int_equal(shim_sandbox_profile_for_uri("qemu:///embedded"), SHIM_SANDBOX_REMOTE);
+        assert_string_equal(shim_sandbox_profile_to_string(SHIM_SANDBOX_EMBED_NAMESPACES), "embed-namespaces");
         in_child(check_profile_sets);
 }
 
@@ -359,15 +387,100 @@ static void test_qemu_sandbox_stacks(void **state) {
         assert_int_equal(WEXITSTATUS(st), 0);
 }
 
+/* The real use: embedded libvirt starts QEMU from a shim that has dropped its capabilities and filters. */
+static char *embed_root;
+
+static void *event_loop(void *arg) {
+        (void) arg;
+        for (;;)
+                virEventRunDefaultImpl();
+        return NULL;
+}
+
+static const char *check_embedded_libvirt(void) {
+        static char msg[512];
+        size_t n;
+        const cap_value_t *keep = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
+        if (shim_sandbox_drop_caps(keep, n) < 0)
+                return "drop_caps failed";
+        uint64_t kept = 0;
+        for (size_t i = 0; i < n; i++)
+                kept |= BIT(keep[i]);
+        if (virEventRegisterDefaultImpl() < 0)
+                return "virEventRegisterDefaultImpl failed";
+        pthread_t t;
+        if (pthread_create(&t, NULL, event_loop, NULL) != 0)
+                return "pthread_create";
+        _cleanup_free_ char *uri = tl_strf("qemu:///embed?root=%s", embed_root);
+        virConnectPtr conn = virConnectOpen(uri);
+        if (!conn)
+                return "cannot open the embedded driver";
+        if (shim_sandbox_no_new_privs() < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+                return "sandbox failed";
+        virDomainPtr d = virDomainCreateXML(conn,
+                                            "<domain type='qemu'><name>sbxtest</name><memory unit='MiB'>64</memory>"
+                                            "<vcpu>1</vcpu><os><type arch='x86_64' machine='pc'>hvm</type></os>"
+                                            "<devices><memballoon model='none'/></devices></domain>",
+                                            VIR_DOMAIN_START_PAUSED);
+        if (!d) {
+                snprintf(msg, sizeof msg, "domain did not start: %s", virGetLastErrorMessage());
+                return msg;
+        }
+        const char *problem = NULL;
+        int st = 0, reason = 0;
+        if (virDomainResume(d) < 0 || virDomainGetState(d, &st, &reason, 0) < 0 || st != VIR_DOMAIN_RUNNING)
+                problem = "domain not running after resume";
+        _cleanup_free_ char *pidfile = tl_strf("%s/run/qemu/sbxtest.pid", embed_root);
+        _cleanup_free_ char *pidtext = tl_read_file(pidfile, NULL);
+        struct shim_sandbox_state q = {0};
+        if (!problem && (!pidtext || shim_sandbox_read_state((pid_t) atoi(pidtext), &q) < 0))
+                problem = "cannot read QEMU's status";
+        if (!problem && (q.seccomp != 2 || !q.no_new_privs || q.cap_eff != 0 || (q.cap_bnd & ~kept) != 0 ||
+                         (q.seccomp_filters != -1U && q.seccomp_filters < 2))) {
+                snprintf(msg, sizeof msg, "QEMU: seccomp %d (%u filters), nnp %d, CapEff %llx, CapBnd %llx", q.seccomp,
+                         q.seccomp_filters, q.no_new_privs, (unsigned long long) q.cap_eff,
+                         (unsigned long long) q.cap_bnd);
+                problem = msg;
+        }
+        if (virDomainDestroy(d) < 0 && !problem) {
+                snprintf(msg, sizeof msg, "cannot destroy the domain: %s", virGetLastErrorMessage());
+                problem = msg;
+        }
+        virDomainFree(d);
+        virConnectClose(conn);
+        return problem;
+}
+
+static void test_embedded_libvirt_under_sandbox(void **state) {
+        (void) state;
+        if (geteuid() != 0 || !tl_have_program("qemu-system-x86_64") || !getpwnam("libvirt-qemu")) {
+                print_message("skipped: needs root, qemu-system-x86_64 and the libvirt-qemu user\n");
+                skip();
+        }
+        embed_root = tl_mkdtemp();
+        assert_int_equal(chmod(embed_root, 0755), 0);
+        _cleanup_free_ char *etc = tl_strf("%s/etc", embed_root), *conf = tl_strf("%s/etc/qemu.conf", embed_root);
+        assert_int_equal(mkdir(etc, 0755), 0);
+        /* no virtlogd in a test; the settings the EMBED profile asks for */
+        const char *text = "stdio_handler = \"file\"\n" SHIM_SANDBOX_EMBED_QEMU_CONF;
+        tl_write_file(conf, text, strlen(text));
+        in_child(check_embedded_libvirt);
+        tl_rm_rf(embed_root);
+        free(embed_root);
+        embed_root = NULL;
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_seccomp_refuses_denied_calls),
                 cmocka_unit_test(test_seccomp_remote_refuses_mounts),
                 cmocka_unit_test(test_seccomp_embed_allows_namespaces),
+                cmocka_unit_test(test_seccomp_embed_refuses_namespaces),
                 cmocka_unit_test(test_drop_caps),
                 cmocka_unit_test(test_profile_sets),
                 cmocka_unit_test(test_drop_caps_refuses_threads),
                 cmocka_unit_test(test_qemu_sandbox_stacks),
+                cmocka_unit_test(test_embedded_libvirt_under_sandbox),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
