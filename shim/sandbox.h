@@ -36,7 +36,13 @@
  * The sets below were found by starting (paused, then resumed) and
  * destroying a guest through qemu:///embed with each capability left out
  * in turn, as root on Debian 12 (libvirt 9.0, QEMU 7.2); every one kept is
- * one whose absence broke that.
+ * one whose absence broke that.  CAP_SYS_RESOURCE is not kept: set
+ * max_files or max_processes in qemu.conf and libvirt would need it.  The
+ * QEMU it starts runs as libvirt-qemu with no effective capability and a
+ * bounding set no larger than the shim's.  Without CAP_SYS_ADMIN and bpf,
+ * libvirt logs "Group devices ACL is not accessible, disabling filtering":
+ * QEMU's device access then rests on its user, file modes and QEMU's own
+ * seccomp sandbox instead of a cgroup device filter.
  */
 enum shim_sandbox_profile {
         /*
@@ -85,8 +91,8 @@ const cap_value_t *shim_sandbox_caps(enum shim_sandbox_profile p, size_t *ret_n)
  * effective, permitted and inheritable sets, and clear the ambient set
  * (kept capabilities are not passed on through exec as ambient ones).  A
  * kept capability the process does not hold is simply not there.  Needs
- * CAP_SETPCAP to shrink the bounding set (skipped without it, after a
- * warning, since an unprivileged process cannot gain those anyway).
+ * CAP_SETPCAP to shrink the bounding set (left as it is without it: a
+ * process without CAP_SETPCAP is not root-equivalent to begin with).
  * Returns -EBUSY if the process has more than one thread.
  */
 int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n);
