@@ -13,6 +13,9 @@ static const struct ecl_command commands[] = {
         {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
         {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
          shim_cmd_render},
+        {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
+        {"status", "status [STACK]                  state of one or every running stack", shim_cmd_status},
+        {"stop", "stop STACK                      shut a stack's VM down and clean up", shim_cmd_stop},
 };
 
 int main(int argc, char **argv) {
