@@ -23,9 +23,11 @@ out=${1:-${ECLUSE_GUEST_DIR:-${ECLUSE_BUILD_DIR:-$src/build}/guest}}
 init=$here/init
 self=$here/build-guest.sh
 
-# The network modules the guest needs; their dependencies are added from the
-# modules' own metadata.
-MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net)
+# The modules the guest needs (the virtio network card; the ACPI power button
+# and evdev, so that a shutdown request powers the guest off); their
+# dependencies are added from the modules' own metadata.
+MODULES=(virtio_ring virtio virtio_pci_modern_dev virtio_pci_legacy_dev virtio_pci failover net_failover virtio_net
+        button evdev)
 
 die() { echo "build-guest.sh: error: $*" >&2; exit 1; }
 note() { echo "build-guest.sh: $*" >&2; }
@@ -100,6 +102,15 @@ for applet in $("$root/bin/busybox" --list); do
         [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$init" "$root/init"
+# busybox acpid runs ./PWRF/00000080 (in its config directory) on a power
+# button press: power off at once, there is nothing to save.
+mkdir -p "$root/etc/acpi/PWRF"
+cat >"$root/etc/acpi/PWRF/00000080" <<'EOF'
+#!/bin/sh
+echo "ECLUSE-GUEST power button" >/dev/console
+exec /bin/busybox poweroff -f
+EOF
+chmod 0755 "$root/etc/acpi/PWRF/00000080"
 
 # Decompress a module once into $work/mods/NAME.ko and print its path.
 module_file() { # NAME
