@@ -38,7 +38,7 @@ guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
 
 STACK=e2e
 failures=0
-step() { echo "=== $*"; }
+step() { echo "=== [${SECONDS}s] $*"; }
 pass() { echo "PASS: $*"; }
 fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
 fatal() {
@@ -199,7 +199,7 @@ table=ecluse-$STACK
 # ---- run ----------------------------------------------------------------
 step "run: ecluse-shim run in $TOPO_HOST"
 start_shim shim-run1.log
-boot_deadline=240
+boot_deadline=360
 probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
 wait_until "$boot_deadline" probes_done_or_shim_gone
 if ! grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null; then
@@ -377,7 +377,7 @@ if alive "$qpid"; then
         pass "QEMU (pid $qpid) outlives the shim"
         # The probe running at the moment of the kill may have started
         # before it: wait for two that started after.
-        if wait_until 40 loop_lines_since "$offset" 2; then
+        if wait_until 90 loop_lines_since "$offset" 2; then
                 after=$(since "$console" "$offset" | grep '^ECLUSE-PROBE loop-vendor-tcp')
                 echo "$after"
                 if grep -q ' OK ' <<<"$after"; then
@@ -408,7 +408,7 @@ step "run again after the crash, then ecluse-shim stop"
 offset=$(file_size "$console")
 start_shim shim-run2.log
 guest_up_or_shim_gone() { since "$console" "$offset" | grep -q '^ECLUSE-GUEST up' || ! alive "$shim_pid"; }
-if wait_until 180 guest_up_or_shim_gone &&
+if wait_until 300 guest_up_or_shim_gone &&
         alive "$shim_pid"; then
         pass "the stack runs again after the crash"
         if alive "$qpid"; then
