@@ -47,7 +47,7 @@ done
 
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-guest.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+trap 'rm -rf "$work" "$out/vmlinuz.tmp.$$" "$out/initrd.img.tmp.$$"' EXIT
 
 # apt-get download as root warns that _apt cannot write here; keep it quiet.
 apt_download() { # PACKAGE
@@ -157,10 +157,10 @@ note "kernel $kver, modules: ${order[*]}"
 # Write both outputs under temporary names, then move them into place, so an
 # interrupted build never leaves a fresh-looking half.
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
-        gzip -9n >"$out/initrd.img.tmp"
-install -m 0644 "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.tmp"
-chmod 0644 "$out/initrd.img.tmp"
+        gzip -9n >"$out/initrd.img.tmp.$$"
+install -m 0644 "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.tmp.$$"
+chmod 0644 "$out/initrd.img.tmp.$$"
 echo "$kver" >"$out/kernel-version"
-mv -f "$out/vmlinuz.tmp" "$out/vmlinuz"
-mv -f "$out/initrd.img.tmp" "$out/initrd.img"
+mv -f "$out/vmlinuz.tmp.$$" "$out/vmlinuz"
+mv -f "$out/initrd.img.tmp.$$" "$out/initrd.img"
 note "built $out/vmlinuz and $out/initrd.img"
