@@ -71,7 +71,13 @@ else
         fi
         [ -n "$pkg" ] || die "cannot find the kernel package linux-image-amd64 depends on"
         note "downloading $pkg"
-        apt_download "$pkg" || die "apt-get download $pkg failed"
+        if ! apt_download "$pkg"; then
+                # Stale package lists name a version the archive has dropped.
+                note "apt-get download $pkg failed; running apt-get update and trying again"
+                apt-get update -qq >&2 || die "apt-get update failed"
+                pkg=$(kernel_package)
+                apt_download "$pkg" || die "apt-get download $pkg failed"
+        fi
         kdeb=$(ls "$work"/"$pkg"_*.deb)
 fi
 dpkg-deb -x "$kdeb" "$work/kernel"
