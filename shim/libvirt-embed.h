@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * libvirt's embedded QEMU driver (qemu:///embed?root=DIR), the default
+ * connection of `ecluse-shim run`: no daemon, the driver runs inside the
+ * shim, and the QEMU processes it starts are managed only while the shim
+ * lives.  The shim prepares DIR = ROOT/var/lib/ecluse/libvirt itself, with
+ * a qemu.conf that forces QEMU's seccomp sandbox (`-sandbox on,...`) and
+ * sends QEMU's stdio to files instead of virtlogd.  libvirt holds a lock on
+ * DIR/run/qemu/driver.pid while a connection is open, so a second process
+ * cannot open the same root while the shim runs.
+ */
+#include <stdbool.h>
+
+/* The qemu.conf ecluse writes (exact content). */
+#define SHIM_EMBED_QEMU_CONF                                                    \
+        "# Written by ecluse-shim on every run; changes here are overwritten.\n" \
+        "# QEMU's own seccomp filter: -sandbox on,obsolete=deny,elevateprivileges=deny,...\n" \
+        "seccomp_sandbox = 1\n"                                                 \
+        "# No virtlogd: QEMU's stdout/stderr go to a file under the root.\n"    \
+        "stdio_handler = \"file\"\n"
+
+/*
+ * Create ROOT/var/lib/ecluse/libvirt (mode 0700) and its etc/qemu.conf
+ * (mode 0600, replaced atomically).  *ret_dir = the directory.
+ */
+int shim_embed_prepare(const char *root, char **ret_dir);
+
+/* "qemu:///embed?root=" + DIR percent-encoded (everything but unreserved characters and '/'). */
+int shim_embed_uri(const char *dir, char **ret_uri);
+
+/*
+ * The URI `run` connects to: `connect` when given (qemu:///system, remote
+ * URIs), otherwise the embedded root under `root`, prepared.  *ret_embed
+ * tells whether it is an embedded connection.
+ */
+int shim_connect_uri(const char *root, const char *connect, char **ret_uri, bool *ret_embed);
+
+/* True for qemu:///embed URIs. */
+bool shim_uri_is_embed(const char *uri);
