@@ -55,10 +55,13 @@ static int write_atomic(const char *path, const char *text, mode_t mode) {
         return 0;
 }
 
-int shim_embed_prepare(const char *root, char **ret_dir) {
+int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
         _cleanup_free_ char *dir = NULL, *etc = NULL, *conf = NULL;
-        if (ecl_path(&dir, root, ECL_LIBVIRT_DIR) < 0 || ecl_path(&etc, root, ECL_LIBVIRT_DIR "/etc") < 0 ||
-            ecl_path(&conf, root, ECL_LIBVIRT_DIR "/etc/qemu.conf") < 0)
+        if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
+                return log_error_errno(EINVAL, "invalid stack name for the embedded root");
+        if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", stack) < 0 ||
+            ecl_path(&etc, root, ECL_LIBVIRT_DIR "/%s/etc", stack) < 0 ||
+            ecl_path(&conf, root, ECL_LIBVIRT_DIR "/%s/etc/qemu.conf", stack) < 0)
                 return log_oom();
         int r = mkdir_p(etc, 0700);
         if (r < 0)
@@ -103,7 +106,7 @@ bool shim_uri_is_embed(const char *uri) {
         return !uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0;
 }
 
-int shim_connect_uri(const char *root, const char *connect, char **ret_uri, bool *ret_embed) {
+int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed) {
         if (connect && *connect) {
                 if (shim_uri_is_embed(connect))
                         return log_error_errno(EINVAL, "--connect %s: the embedded driver is the default; "
@@ -116,7 +119,7 @@ int shim_connect_uri(const char *root, const char *connect, char **ret_uri, bool
                 return 0;
         }
         _cleanup_free_ char *dir = NULL;
-        int r = shim_embed_prepare(root, &dir);
+        int r = shim_embed_prepare(root, stack, &dir);
         if (r < 0)
                 return r;
         r = shim_embed_uri(dir, ret_uri);

@@ -21,20 +21,20 @@
         "stdio_handler = \"file\"\n"
 
 /*
- * Create ROOT/var/lib/ecluse/libvirt (mode 0700) and its etc/qemu.conf
- * (mode 0600, replaced atomically).  *ret_dir = the directory.
+ * Create ROOT/var/lib/ecluse/libvirt/STACK (mode 0700) and its etc/qemu.conf
+ * (mode 0600, replaced atomically).  *ret_dir = the directory, absolute.
  */
-int shim_embed_prepare(const char *root, char **ret_dir);
+int shim_embed_prepare(const char *root, const char *stack, char **ret_dir);
 
 /* "qemu:///embed?root=" + DIR percent-encoded (everything but unreserved characters and '/'). */
 int shim_embed_uri(const char *dir, char **ret_uri);
 
 /*
  * The URI `run` connects to: `connect` when given (qemu:///system, remote
- * URIs), otherwise the embedded root under `root`, prepared.  *ret_embed
- * tells whether it is an embedded connection.
+ * URIs), otherwise the stack's embedded root under `root`, prepared.
+ * *ret_embed tells whether it is an embedded connection.
  */
-int shim_connect_uri(const char *root, const char *connect, char **ret_uri, bool *ret_embed);
+int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed);
 
 /* True for qemu:///embed URIs. */
 bool shim_uri_is_embed(const char *uri);

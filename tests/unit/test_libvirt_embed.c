@@ -14,8 +14,8 @@ static void test_prepare(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = NULL;
-        assert_int_equal(shim_embed_prepare(root, &dir), 0);
-        _cleanup_free_ char *want = tl_strf("%s/var/lib/ecluse/libvirt", root);
+        assert_int_equal(shim_embed_prepare(root, "office", &dir), 0);
+        _cleanup_free_ char *want = tl_strf("%s/var/lib/ecluse/libvirt/office", root);
         assert_string_equal(dir, want);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
@@ -33,7 +33,7 @@ static void test_prepare(void **state) {
         tl_write_file(conf, "seccomp_sandbox = 0\n", 20);
         free(dir);
         dir = NULL;
-        assert_int_equal(shim_embed_prepare(root, &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, "office", &dir), 0);
         free(text);
         text = tl_read_file(conf, NULL);
         assert_string_equal(text, SHIM_EMBED_QEMU_CONF);
@@ -51,7 +51,9 @@ static void test_prepare_refuses_file(void **state) {
         assert_int_equal(mkdir(d, 0755), 0);
         tl_write_file(f, "x", 1);
         _cleanup_free_ char *dir = NULL;
-        assert_true(shim_embed_prepare(root, &dir) < 0);
+        assert_true(shim_embed_prepare(root, "office", &dir) < 0);
+        assert_null(dir);
+        assert_int_equal(shim_embed_prepare("/tmp", "../x", &dir), -EINVAL);
         assert_null(dir);
         tl_rm_rf(root);
 }
@@ -68,12 +70,12 @@ static void test_uri(void **state) {
         u = NULL;
 
         bool embed = false;
-        assert_int_equal(shim_connect_uri("", "qemu:///system", &u, &embed), 0);
+        assert_int_equal(shim_connect_uri("", "office", "qemu:///system", &u, &embed), 0);
         assert_string_equal(u, "qemu:///system");
         assert_false(embed);
         free(u);
         u = NULL;
-        assert_int_equal(shim_connect_uri("", "qemu:///embed?root=/x", &u, &embed), -EINVAL);
+        assert_int_equal(shim_connect_uri("", "office", "qemu:///embed?root=/x", &u, &embed), -EINVAL);
         assert_null(u);
         assert_true(shim_uri_is_embed(NULL));
         assert_true(shim_uri_is_embed("qemu:///embed?root=/x"));
@@ -90,7 +92,7 @@ static void test_uri_opens(void **state) {
         assert_int_equal(mkdir(root, 0755), 0);
         _cleanup_free_ char *uri = NULL;
         bool embed = false;
-        assert_int_equal(shim_connect_uri(root, NULL, &uri, &embed), 0);
+        assert_int_equal(shim_connect_uri(root, "office", NULL, &uri, &embed), 0);
         assert_true(embed);
         /* the embedded driver needs an event loop, as in `run` */
         assert_int_equal(virEventRegisterDefaultImpl(), 0);
@@ -98,7 +100,7 @@ static void test_uri_opens(void **state) {
         assert_non_null(c);
         /* a second connection from another process fails while this one is open:
          * checked by the e2e test; here the driver's lock file must exist */
-        _cleanup_free_ char *pid = tl_strf("%s/var/lib/ecluse/libvirt/run/qemu/driver.pid", root);
+        _cleanup_free_ char *pid = tl_strf("%s/var/lib/ecluse/libvirt/office/run/qemu/driver.pid", root);
         assert_int_equal(access(pid, F_OK), 0);
         virConnectClose(c);
         tl_rm_rf(base);
