@@ -63,10 +63,11 @@ int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
             ecl_path(&etc, root, ECL_LIBVIRT_DIR "/%s/etc", stack) < 0 ||
             ecl_path(&conf, root, ECL_LIBVIRT_DIR "/%s/etc/qemu.conf", stack) < 0)
                 return log_oom();
-        int r = mkdir_p(etc, 0700);
+        int r = mkdir_p(etc, 0755);
         if (r < 0)
                 return r;
-        if (chmod(dir, 0700) < 0)
+        /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750) */
+        if (chmod(dir, 0711) < 0 || chmod(etc, 0700) < 0)
                 return log_error_errno(negative_errno(), "cannot restrict %s: %m", dir);
         r = write_atomic(conf, SHIM_EMBED_QEMU_CONF, 0600);
         if (r < 0)

@@ -21,8 +21,9 @@
         "stdio_handler = \"file\"\n"
 
 /*
- * Create ROOT/var/lib/ecluse/libvirt/STACK (mode 0700) and its etc/qemu.conf
- * (mode 0600, replaced atomically).  *ret_dir = the directory, absolute.
+ * Create ROOT/var/lib/ecluse/libvirt/STACK (mode 0711: QEMU's user must
+ * traverse it to its per-domain directory), etc/ (0700) and etc/qemu.conf
+ * (mode 0600, replaced atomically).  Parents it creates are 0755.  *ret_dir = the directory, absolute.
  */
 int shim_embed_prepare(const char *root, const char *stack, char **ret_dir);
 

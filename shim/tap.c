@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
 #include <fcntl.h>
+#include <linux/ethtool.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
@@ -153,12 +154,14 @@ int shim_tap_exists(const char *name) {
                 return -EINVAL;
         if (if_nametoindex(name) == 0)
                 return 0;
-        /* Only tun devices have tun_flags (sysfs of this network namespace). */
-        char path[64];
-        snprintf(path, sizeof path, "/sys/class/net/%s/tun_flags", name);
-        _cleanup_fclose_ FILE *f = fopen(path, "re");
-        unsigned flags = 0;
-        if (!f || fscanf(f, "%x", &flags) != 1)
-                return -ENOTTY;
-        return (flags & IFF_TAP) ? 1 : -ENOTTY;
+        /* The tun driver says "tun" and, for a tap, bus_info "tap" (right in any netns, unlike sysfs). */
+        struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+        struct ifreq ifr = {.ifr_data = (void *) &info};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+        int r = ifreq_ioctl(SIOCETHTOOL, &ifr);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r == -EOPNOTSUPP ? -ENOTTY : r;
+        return streq(info.driver, "tun") && streq(info.bus_info, "tap") ? 1 : -ENOTTY;
 }

@@ -19,7 +19,7 @@ static void test_prepare(void **state) {
         assert_string_equal(dir, want);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
-        assert_int_equal(st.st_mode & 07777, 0700);
+        assert_int_equal(st.st_mode & 07777, 0711);
 
         _cleanup_free_ char *conf = tl_strf("%s/etc/qemu.conf", dir);
         assert_int_equal(stat(conf, &st), 0);
