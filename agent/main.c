@@ -10,6 +10,8 @@
 #include "macro.h"
 
 static const struct ecl_command commands[] = {
+        {"verify", "verify --signers FILE --namespace NS [--principal P] --signature SIG [--require-uv] [--counter-dir DIR] [FILE]",
+         agent_cmd_verify},
 };
 
 int main(int argc, char **argv) {

@@ -59,6 +59,26 @@ const char *ecl_accel_to_string(enum ecl_accel a) {
         return "?";
 }
 
+const char *ecl_console_to_string(enum ecl_console c) {
+        switch (c) {
+        case ECL_CONSOLE_LOG:
+                return "log";
+        case ECL_CONSOLE_NONE:
+                return "none";
+        }
+        return "?";
+}
+
+const char *ecl_disk_format_to_string(enum ecl_disk_format f) {
+        switch (f) {
+        case ECL_DISK_QCOW2:
+                return "qcow2";
+        case ECL_DISK_RAW:
+                return "raw";
+        }
+        return "?";
+}
+
 char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size) {
         char addr[INET6_ADDRSTRLEN];
         if (!inet_ntop(c->family, c->addr, addr, sizeof addr))

@@ -18,6 +18,23 @@
 #define ECL_MANIFEST_VERSION 1
 #define ECL_MANIFEST_MAX_SIZE (1024 * 1024) /* bytes; larger files are refused unread */
 #define ECL_STACK_NAME_MAX 31
+#define ECL_MANIFEST_MAX_ERRORS 100 /* reported per file; then "too many errors" */
+
+/* Limits of the schema (manifests/README.md). */
+#define ECL_VCPUS_MAX 64
+#define ECL_MEMORY_MIB_MIN 64
+#define ECL_MEMORY_MIB_MAX (1024 * 1024) /* 1 TiB */
+#define ECL_DISKS_MAX 16
+#define ECL_ADDRESSES_MAX 16
+#define ECL_RULES_MAX 256          /* per direction */
+#define ECL_PORTS_MAX 64           /* entries per rule */
+#define ECL_QUORUM_MAX 16
+#define ECL_LICENSOR_MAX 256       /* bytes */
+#define ECL_WHY_MAX 512            /* bytes */
+#define ECL_CMDLINE_MAX 2048       /* bytes, the x86 kernel's limit */
+#define ECL_ACCESS_MAX_DURATION_DEFAULT_S (4 * 3600)
+#define ECL_ACCESS_MAX_DURATION_LIMIT_S (7 * 86400)
+#define ECL_QUORUM_DEFAULT 2
 
 enum ecl_accel { ECL_ACCEL_AUTO, ECL_ACCEL_KVM, ECL_ACCEL_TCG };
 enum ecl_proto { ECL_PROTO_TCP, ECL_PROTO_UDP, ECL_PROTO_ICMP, ECL_PROTO_ICMPV6 };
@@ -49,6 +66,7 @@ struct ecl_rule {
 struct ecl_disk {
         char *path;
         enum ecl_disk_format format;
+        struct ecl_pos pos;     /* where the disk stands in the manifest */
 };
 
 struct ecl_vm {
@@ -90,8 +108,13 @@ struct ecl_manifest {
 
 /*
  * Load and validate a manifest.  On bad data returns -EBADMSG with every
- * problem in diags; on I/O trouble another negative errno with a diag naming
- * the file.  *ret is set only on success.
+ * problem in diags (appended; at most ECL_MANIFEST_MAX_ERRORS and a last
+ * "too many errors"); on I/O trouble another negative errno with one diag
+ * naming the file at 0:0.  *ret is set only on success.
+ *
+ * load_file opens with O_NOFOLLOW and refuses anything but a regular file
+ * (-EBADMSG) and files over ECL_MANIFEST_MAX_SIZE (-EFBIG) before parsing;
+ * a missing file is -ENOENT.  name may be NULL ("<input>").
  */
 int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags);
 int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,
@@ -105,3 +128,5 @@ const char *ecl_accel_to_string(enum ecl_accel a);
 /* "192.0.2.0/24", "2001:db8::1/128"; buf must hold ECL_CIDR_STRLEN bytes. */
 #define ECL_CIDR_STRLEN 50
 char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size);
+const char *ecl_console_to_string(enum ecl_console c);
+const char *ecl_disk_format_to_string(enum ecl_disk_format f);

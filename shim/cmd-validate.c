@@ -1,24 +1,59 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <jansson.h>
 #include <stdio.h>
 
 #include "commands.h"
 #include "log.h"
 #include "manifest.h"
 
-/* validate MANIFEST...: every problem of every file, one line each. */
+/* {"file": F, "ok": false, "errors": [{"line": L, "col": C, "error": WHAT, "hint": HINT|null}, ...]} */
+static json_t *result_json(const char *file, const struct ecl_manifest *m, const struct ecl_diags *diags) {
+        json_t *errors = json_array();
+        if (!errors)
+                return NULL;
+        for (size_t i = 0; i < diags->n; i++) {
+                const struct ecl_diag *d = &diags->items[i];
+                json_t *e = json_pack("{s:I, s:I, s:s, s:s?}", "line", (json_int_t) d->pos.line, "col",
+                                      (json_int_t) d->pos.col, "error", d->what, "hint", d->hint);
+                if (!e || json_array_append_new(errors, e) < 0) {
+                        json_decref(errors);
+                        return NULL;
+                }
+        }
+        if (m)
+                return json_pack("{s:s, s:b, s:s, s:o}", "file", file, "ok", 1, "stack", m->stack, "errors", errors);
+        return json_pack("{s:s, s:b, s:o}", "file", file, "ok", 0, "errors", errors);
+}
+
+/*
+ * validate MANIFEST...: every problem of every file, one line each on stderr.
+ * With --json, stdout also gets one array with an object per file.
+ */
 int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
-        (void) cli;
         if (argc < 2) {
                 log_error("validate needs at least one manifest (validate MANIFEST...)");
                 return EX_USAGE;
         }
+        _cleanup_(json_decrefp) json_t *all = cli->json ? json_array() : NULL;
+        if (cli->json && !all)
+                return log_oom(), EX_OSERR;
         int status = EX_OK;
         for (int i = 1; i < argc; i++) {
                 struct ecl_diags diags = {0};
                 _cleanup_manifest_ struct ecl_manifest *m = NULL;
                 int r = ecl_manifest_load_file(argv[i], &m, &diags);
                 ecl_diags_print(&diags, stderr);
+                if (r == -ENOMEM) {
+                        ecl_diags_clear(&diags);
+                        return log_oom(), EX_OSERR;
+                }
+                if (all && json_array_append_new(all, result_json(argv[i], m, &diags)) < 0) {
+                        ecl_diags_clear(&diags);
+                        /* Out of memory, or a file name that is not UTF-8. */
+                        log_error("cannot encode the result for %s as JSON", argv[i]);
+                        return EX_SOFTWARE;
+                }
                 ecl_diags_clear(&diags);
                 if (r < 0) {
                         int s = ecl_exit_status(r);
@@ -29,5 +64,7 @@ int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
                         printf("%s: ok (stack %s)\n", argv[i], m->stack);
                 }
         }
+        if (all && json_dumpf(all, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
+                putchar('\n');
         return status;
 }

@@ -4,3 +4,4 @@
 #include "cli.h"
 
 int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv);
+int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv);

@@ -11,6 +11,8 @@
 
 static const struct ecl_command commands[] = {
         {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
+        {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
+         shim_cmd_render},
 };
 
 int main(int argc, char **argv) {

@@ -1,0 +1,161 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ecluse-shim render` (shim/cmd-render.c), run as a program: usage errors,
+ * bad manifests, and the domain of every good manifest of the tree on stdout.
+ */
+#include <glob.h>
+#include <string.h>
+
+#include <libxml/parser.h>
+#include <libxml/xpath.h>
+
+#include "domain-check.h"
+#include "domain.h"
+#include "names.h"
+#include "testlib.h"
+
+static void run(struct tl_result *res, const char *a1, const char *a2, const char *a3, const char *a4,
+                const char *a5) {
+        char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) a1, (char *) a2, (char *) a3, (char *) a4, (char *) a5,
+                        NULL};
+        tl_run(argv, res);
+}
+
+static void assert_usage(const char *a1, const char *a2, const char *a3, const char *a4) {
+        struct tl_result res;
+        run(&res, a1, a2, a3, a4, NULL);
+        if (res.status != 64)
+                fail_msg("render %s %s %s: status %d, not 64 (stderr: %s)", a2 ? a2 : "", a3 ? a3 : "", a4 ? a4 : "",
+                         res.status, res.err);
+        assert_string_equal(res.out, "");
+        assert_non_null(strstr(res.err, "ecluse-shim: error: "));
+        tl_result_free(&res);
+}
+
+static void test_usage_errors(void **state) {
+        (void) state;
+        assert_usage("render", NULL, NULL, NULL);
+        assert_usage("render", "--domain", NULL, NULL);
+        assert_usage("render", "a.yaml", "b.yaml", NULL);
+        assert_usage("render", "a.yaml", "--domain", "--policy");
+        assert_usage("render", "a.yaml", "--xml", NULL);
+        assert_usage("render", "--root", NULL, NULL); /* --root without its value */
+
+        struct tl_result res;
+        run(&res, "--help", NULL, NULL, NULL, NULL);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "render MANIFEST [--domain|--policy]"));
+        tl_result_free(&res);
+}
+
+/* A missing file is missing input (66) once the loader is in; never a rendered domain. */
+static void test_missing_manifest(void **state) {
+        (void) state;
+        struct tl_result res;
+        run(&res, "render", "/nonexistent/ecluse/none.yaml", "--domain", NULL, NULL);
+        assert_int_not_equal(res.status, 0);
+        assert_string_equal(res.out, "");
+        assert_true(strlen(res.err) > 0);
+        tl_result_free(&res);
+}
+
+static size_t glob_tree(const char *const *patterns, size_t n, glob_t *g) {
+        *g = (glob_t){0};
+        for (size_t i = 0; i < n; i++) {
+                int r = glob(patterns[i], g->gl_pathc > 0 ? GLOB_APPEND : 0, NULL, g);
+                if (r != 0 && r != GLOB_NOMATCH)
+                        fail_msg("glob %s failed", patterns[i]);
+        }
+        return g->gl_pathc;
+}
+
+/* Every bad manifest: diagnostics, status 65, nothing on stdout.  Skipped while there are none. */
+static void test_bad_manifests(void **state) {
+        (void) state;
+        static const char *const patterns[] = {ECLUSE_SOURCE_DIR "/tests/data/manifests/bad/*.yaml"};
+        glob_t g;
+        if (glob_tree(patterns, ELEMENTSOF(patterns), &g) == 0) {
+                globfree(&g);
+                skip();
+        }
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                struct tl_result res;
+                run(&res, "render", g.gl_pathv[i], "--domain", NULL, NULL);
+                if (res.status != 65)
+                        fail_msg("%s: status %d, not 65 (stderr: %s)", g.gl_pathv[i], res.status, res.err);
+                assert_string_equal(res.out, "");
+                assert_non_null(strstr(res.err, ": error: "));
+                tl_result_free(&res);
+        }
+        globfree(&g);
+}
+
+/*
+ * Every good manifest, with and without --domain (the default), under a
+ * --root: exactly one domain document on stdout, the one the library builds,
+ * with the console under the root.  Skipped while the tree has none.
+ */
+static void test_good_manifests(void **state) {
+        (void) state;
+        static const char *const patterns[] = {
+                ECLUSE_SOURCE_DIR "/manifests/*.yaml",
+                ECLUSE_SOURCE_DIR "/tests/data/manifests/good/*.yaml",
+        };
+        glob_t g;
+        if (glob_tree(patterns, ELEMENTSOF(patterns), &g) == 0) {
+                globfree(&g);
+                skip();
+        }
+        _cleanup_free_ char *root = tl_mkdtemp();
+        for (size_t i = 0; i < g.gl_pathc; i++) {
+                struct tl_result with, without;
+                run(&with, "--root", root, "render", g.gl_pathv[i], "--domain");
+                if (with.status != 0)
+                        fail_msg("render %s: status %d (stderr: %s)", g.gl_pathv[i], with.status, with.err);
+                run(&without, "render", g.gl_pathv[i], "--root", root, NULL);
+                assert_int_equal(without.status, 0);
+                assert_string_equal(with.out, without.out);
+                assert_string_equal(with.err, "");
+
+                struct ecl_diags diags = {0};
+                _cleanup_manifest_ struct ecl_manifest *m = NULL;
+                assert_int_equal(ecl_manifest_load_file(g.gl_pathv[i], &m, &diags), 0);
+                ecl_diags_clear(&diags);
+                struct shim_domain_opts o = {.root = root, .accel = shim_domain_resolve_accel(m->vm.accel)};
+                _cleanup_free_ char *want = NULL;
+                assert_int_equal(shim_domain_render(m, &o, &want), 0);
+                assert_string_equal(with.out, want);
+
+                xmlDocPtr doc = xmlReadMemory(with.out, (int) strlen(with.out), "out.xml", NULL, XML_PARSE_NONET);
+                assert_non_null(doc);
+                char tap[IFNAMSIZ];
+                shim_tap_name(m->stack, 0, tap);
+                _cleanup_free_ char *v = NULL;
+                assert_int_equal(shim_domain_check_cut(doc, m->has_network ? tap : NULL, &v), 0);
+                if (m->console == ECL_CONSOLE_LOG) {
+                        xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+                        xmlXPathObjectPtr p = xmlXPathEvalExpression(
+                                (const xmlChar *) "string(/domain/devices/serial/source/@path)", ctx);
+                        _cleanup_free_ char *console = tl_strf("%s/var/lib/ecluse/stacks/%s/console.log", root,
+                                                               m->stack);
+                        assert_string_equal((const char *) p->stringval, console);
+                        xmlXPathFreeObject(p);
+                        xmlXPathFreeContext(ctx);
+                }
+                xmlFreeDoc(doc);
+                tl_result_free(&with);
+                tl_result_free(&without);
+        }
+        globfree(&g);
+        tl_rm_rf(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_usage_errors),
+                cmocka_unit_test(test_missing_manifest),
+                cmocka_unit_test(test_bad_manifests),
+                cmocka_unit_test(test_good_manifests),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
