@@ -10,8 +10,7 @@
 #include "log.h"
 #include "paths.h"
 
-/* mkdir -p with mode for the directories it creates. */
-static int mkdir_p(const char *path, mode_t mode) {
+int shim_mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
         if (!p)
                 return -ENOMEM;
@@ -63,7 +62,7 @@ int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
             ecl_path(&etc, root, ECL_LIBVIRT_DIR "/%s/etc", stack) < 0 ||
             ecl_path(&conf, root, ECL_LIBVIRT_DIR "/%s/etc/qemu.conf", stack) < 0)
                 return log_oom();
-        int r = mkdir_p(etc, 0755);
+        int r = shim_mkdir_p(etc, 0755);
         if (r < 0)
                 return r;
         /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750) */

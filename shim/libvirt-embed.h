@@ -11,6 +11,7 @@
  * cannot open the same root while the shim runs.
  */
 #include <stdbool.h>
+#include <sys/types.h>
 
 /* The qemu.conf ecluse writes (exact content). */
 #define SHIM_EMBED_QEMU_CONF                                                    \
@@ -39,3 +40,6 @@ int shim_connect_uri(const char *root, const char *stack, const char *connect, c
 
 /* True for qemu:///embed URIs. */
 bool shim_uri_is_embed(const char *uri);
+
+/* mkdir -p: directories it creates get mode; path must end up a directory. */
+int shim_mkdir_p(const char *path, mode_t mode);

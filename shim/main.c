@@ -13,6 +13,7 @@ static const struct ecl_command commands[] = {
         {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
         {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
          shim_cmd_render},
+        {"run", "run MANIFEST [--connect URI]      run the stack: the foreground supervisor", shim_cmd_run},
 };
 
 int main(int argc, char **argv) {
