@@ -222,18 +222,24 @@ static void turn(struct shim_supervisor *sup) {
         }
 }
 
-enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup) {
-        while (!sup->quit && !sup->domain_gone) {
-                if (virEventRunDefaultImpl() < 0) {
-                        log_error("event loop failed: %s", shim_virt_error());
-                        sup->quit = true;
-                        break;
-                }
-                turn(sup);
-                /* an event may have been missed: ask libvirt directly */
-                if (!sup->domain_gone && virDomainIsActive(sup->stack->dom) == 0)
-                        sup->domain_gone = true;
+bool shim_supervise_iterate(struct shim_supervisor *sup) {
+        if (sup->quit || sup->domain_gone)
+                return false;
+        if (virEventRunDefaultImpl() < 0) {
+                log_error("event loop failed: %s", shim_virt_error());
+                sup->quit = true;
+                return false;
         }
+        turn(sup);
+        /* an event may have been missed: ask libvirt directly */
+        if (!sup->domain_gone && virDomainIsActive(sup->stack->dom) == 0)
+                sup->domain_gone = true;
+        return !sup->quit && !sup->domain_gone;
+}
+
+enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup) {
+        while (shim_supervise_iterate(sup))
+                ;
         if (sup->quit)
                 return SHIM_SUP_STOP_REQUESTED;
         return sup->crashed ? SHIM_SUP_DOMAIN_CRASHED : SHIM_SUP_DOMAIN_STOPPED;

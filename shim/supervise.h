@@ -42,6 +42,12 @@ struct shim_supervisor {
 int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack);
 void shim_supervise_done(struct shim_supervisor *sup);
 
+/*
+ * One turn: wait for the next event (at most SHIM_SUPERVISE_CHECK_MS), act
+ * on it.  False once a stop is requested or the domain has ended.
+ */
+bool shim_supervise_iterate(struct shim_supervisor *sup);
+
 /* Run until a stop is requested or the domain ends; handles reloads. */
 enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
 
