@@ -10,6 +10,8 @@
 #include "macro.h"
 
 static const struct ecl_command commands[] = {
+        {"audit", "audit verify [--checkpoint FILE [--signers FILE --signature SIG...]] | show | note --actor NAME TEXT | checkpoint",
+         agent_cmd_audit},
         {"verify", "verify --signers FILE --namespace NS [--principal P] --signature SIG [--require-uv] [--counter-dir DIR] [FILE]",
          agent_cmd_verify},
 };

@@ -1,0 +1,363 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ecluse-agent audit verify|show|note|checkpoint: the command-line face of
+ * the audit log (common/audit-log.h).  The log is --log FILE, or
+ * <root>/var/lib/ecluse/audit.log.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <inttypes.h>
+#include <string.h>
+#include <sys/stat.h>
+
+#include "allowed-signers.h"
+#include "audit-json.h"
+#include "audit-log.h"
+#include "commands.h"
+#include "diag.h"
+#include "log.h"
+#include "paths.h"
+#include "sshsig.h"
+
+#define MAX_CHECKPOINT_SIGNATURES 16
+
+static int log_path(const struct ecl_cli *cli, char **ret) {
+        if (cli->log && *cli->log) {
+                *ret = strdup(cli->log);
+                return *ret ? 0 : -ENOMEM;
+        }
+        return ecl_path(ret, cli->root, ECL_AUDIT_LOG);
+}
+
+/* mkdir -p of the directory that holds path. */
+static int make_parent_dirs(const char *path) {
+        _cleanup_free_ char *dir = strdup(path);
+        if (!dir)
+                return -ENOMEM;
+        char *slash = strrchr(dir, '/');
+        if (!slash || slash == dir)
+                return 0;
+        *slash = 0;
+        for (char *p = dir + 1;; p++) {
+                if (*p != '/' && *p != 0)
+                        continue;
+                char c = *p;
+                *p = 0;
+                if (mkdir(dir, 0750) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "cannot create %s: %m", dir);
+                *p = c;
+                if (!c)
+                        return 0;
+        }
+}
+
+static int usage(const char *msg) {
+        log_error("%s (see ecluse-agent audit --help)", msg);
+        return EX_USAGE;
+}
+
+static int bad_option(const char *sub, char **argv) {
+        log_error("audit %s: unknown option or missing value '%s' (see ecluse-agent audit --help)", sub,
+                  argv[optind - 1]);
+        return EX_USAGE;
+}
+
+static void report_bad(const char *path, const struct ecl_audit_verify *v) {
+        log_error("%s: record %" PRIu64 " (line %" PRIu64 ", offset %" PRIu64 "): %s", path, v->bad_record,
+                  v->bad_record, v->bad_offset, v->reason);
+}
+
+static void print_json(json_t *o) {
+        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        if (s)
+                puts(s);
+        free(s);
+}
+
+/*
+ * Every signature must be a good SSHSIG in namespace "ecluse-audit" over the
+ * exact bytes of the checkpoint file, by an allowed signer (for principal,
+ * if given), each by a different key.  Adds a "signatures" array to json.
+ * Returns a sysexits status.
+ */
+static int check_signatures(const char *text, size_t len, char *const *sigs, size_t n, const char *signers_path,
+                            const char *principal, json_t *json) {
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *signers = NULL;
+        int r = ecl_allowed_signers_load(signers_path, &signers, &diags);
+        if (r < 0) {
+                ecl_diags_print(&diags, stderr);
+                return ecl_exit_status(r);
+        }
+        char fps[MAX_CHECKPOINT_SIGNATURES][ECL_SSHKEY_FP_MAX];
+        json_t *arr = json_array();
+        if (!arr || json_object_set_new(json, "signatures", arr) < 0)
+                return ecl_exit_status(log_oom());
+        for (size_t i = 0; i < n; i++) {
+                char why[ECL_REASON_MAX];
+                _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
+                r = ecl_sshsig_load(sigs[i], &sig, why, sizeof why);
+                if (r < 0) {
+                        log_error("%s", why);
+                        return ecl_exit_status(r);
+                }
+                /* No counter_dir: re-checking an old signature must not consume sk counters. */
+                struct ecl_sshsig_policy policy = {0};
+                _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
+                r = ecl_sshsig_verify_buf(sig, text, len, ECL_AUDIT_CHECKPOINT_NAMESPACE, signers, principal,
+                                          &policy, &v);
+                if (r < 0) {
+                        log_error("%s: checkpoint signature refused: %s", sigs[i], v.reason);
+                        return ecl_exit_status(r);
+                }
+                for (size_t j = 0; j < i; j++)
+                        if (streq(fps[j], v.fingerprint)) {
+                                log_error("%s: key %s already signed this checkpoint", sigs[i], v.fingerprint);
+                                return EX_DATAERR;
+                        }
+                snprintf(fps[i], sizeof fps[i], "%s", v.fingerprint);
+                if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "principal", v.principal, "key_type",
+                                                         v.key_type, "fingerprint", v.fingerprint)) < 0)
+                        return ecl_exit_status(log_oom());
+        }
+        return EX_OK;
+}
+
+static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
+        static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'},
+                                             {"signature", required_argument, NULL, 'S'},
+                                             {"signers", required_argument, NULL, 's'},
+                                             {"principal", required_argument, NULL, 'p'},
+                                             {}};
+        const char *cp_path = NULL, *signers_path = NULL, *principal = NULL;
+        char *sigs[MAX_CHECKPOINT_SIGNATURES];
+        size_t n_sigs = 0;
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
+                if (c == 'c')
+                        cp_path = optarg;
+                else if (c == 's')
+                        signers_path = optarg;
+                else if (c == 'p')
+                        principal = optarg;
+                else if (c == 'S' && n_sigs < MAX_CHECKPOINT_SIGNATURES)
+                        sigs[n_sigs++] = optarg;
+                else if (c == 'S')
+                        return usage("too many --signature options");
+                else
+                        return bad_option("verify", argv);
+        }
+        if (optind != argc)
+                return usage("audit verify takes no arguments");
+        if ((n_sigs > 0 || signers_path || principal) && (!cp_path || !signers_path || n_sigs == 0))
+                return usage("signatures need --checkpoint FILE, --signers FILE and --signature SIG");
+        struct ecl_audit_checkpoint cp;
+        _cleanup_free_ char *cp_text = NULL;
+        size_t cp_len = 0;
+        if (cp_path) {
+                int r = ecl_audit_checkpoint_load(cp_path, &cp, &cp_text, &cp_len);
+                if (r < 0)
+                        return ecl_exit_status(r);
+        }
+        _cleanup_(json_decrefp) json_t *o = json_object();
+        if (!o)
+                return ecl_exit_status(log_oom());
+        /* The signature first: a checkpoint nobody vouches for proves nothing. */
+        if (n_sigs > 0) {
+                int st = check_signatures(cp_text, cp_len, sigs, n_sigs, signers_path, principal, o);
+                if (st != EX_OK)
+                        return st;
+        }
+        struct ecl_audit_verify v;
+        int r = ecl_audit_verify(path, cp_path ? &cp : NULL, &v);
+        if (r < 0 && (r != -EBADMSG || !v.reason[0]))
+                return ecl_exit_status(r);
+        if (cli->json) {
+                json_t *sigs_json = json_incref(json_object_get(o, "signatures"));
+                json_object_clear(o);
+                if (json_object_set_new(o, "ok", json_boolean(r == 0)) < 0 ||
+                    json_object_set_new(o, "records", json_integer((json_int_t) v.records)) < 0 ||
+                    json_object_set_new(o, "head", json_string(v.head)) < 0 ||
+                    json_object_set_new(o, "size", json_integer((json_int_t) v.size)) < 0 ||
+                    json_object_set_new(o, "torn_bytes", json_integer((json_int_t) v.torn_bytes)) < 0)
+                        return ecl_exit_status(log_oom());
+                if (r < 0)
+                        json_object_set_new(o, "bad",
+                                            json_pack("{s:I,s:I,s:I,s:s}", "record", (json_int_t) v.bad_record,
+                                                      "line", (json_int_t) v.bad_record, "offset",
+                                                      (json_int_t) v.bad_offset, "reason", v.reason));
+                if (cp_path)
+                        json_object_set_new(o, "checkpoint",
+                                            json_pack("{s:I,s:s,s:b}", "records", (json_int_t) cp.records, "head",
+                                                      cp.head, "ok", v.checkpoint_ok));
+                if (sigs_json)
+                        json_object_set_new(o, "signatures", sigs_json);
+                print_json(o);
+        }
+        if (r < 0) {
+                report_bad(path, &v);
+                return EX_DATAERR;
+        }
+        if (v.torn_bytes > 0)
+                log_warning("%s: the last line (%" PRIu64 " bytes) is incomplete: an interrupted write, not "
+                            "tampering; the next append removes it and records that",
+                            path, v.torn_bytes);
+        if (!cli->json) {
+                printf("ok: %" PRIu64 " records, head %s\n", v.records, v.head);
+                if (cp_path)
+                        printf("checkpoint: record %" PRIu64 " has head %s: the log was not rewritten up to it\n",
+                               cp.records, cp.head);
+                json_t *sj = json_object_get(o, "signatures");
+                for (size_t i = 0; i < json_array_size(sj); i++) {
+                        json_t *e = json_array_get(sj, i);
+                        printf("checkpoint signed by %s with %s key %s\n",
+                               json_string_value(json_object_get(e, "principal")),
+                               json_string_value(json_object_get(e, "key_type")),
+                               json_string_value(json_object_get(e, "fingerprint")));
+                }
+        }
+        return EX_OK;
+}
+
+struct show_state {
+        const struct ecl_cli *cli;
+        const char *path;
+        uint64_t shown;
+        uint64_t bad;
+};
+
+static int show_line(const char *line, size_t len, uint64_t lineno, uint64_t offset, void *userdata) {
+        struct show_state *s = userdata;
+        const char *why;
+        struct ecl_audit_record rec;
+        if (ecl_audit_record_parse(line, len, &rec, &why) < 0) {
+                log_error("%s: line %" PRIu64 " (offset %" PRIu64 "): not a valid record: %s", s->path, lineno,
+                          offset, why);
+                s->bad++;
+                return 0;
+        }
+        if (s->cli->json)
+                printf("%s%.*s", s->shown ? ",\n" : "", (int) len, line);
+        else
+                printf("%-7" PRIu64 " %-20s %-16s %-20s %s\n", rec.seq, rec.time, rec.actor, rec.event, rec.subject);
+        s->shown++;
+        ecl_audit_record_done(&rec);
+        return 0;
+}
+
+static int cmd_show(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
+        (void) argv;
+        if (argc != 1)
+                return usage("audit show takes no arguments");
+        _cleanup_close_ int fd = -1;
+        uint64_t size, torn;
+        int r = ecl_audit_open_read(path, &fd, &size);
+        if (r < 0)
+                return ecl_exit_status(r);
+        struct show_state s = {.cli = cli, .path = path};
+        if (cli->json)
+                printf("[\n");
+        else
+                printf("%-7s %-20s %-16s %-20s %s\n", "SEQ", "TIME", "ACTOR", "EVENT", "SUBJECT");
+        r = ecl_audit_foreach_line(fd, size, show_line, &s, &torn);
+        if (r < 0)
+                return ecl_exit_status(log_error_errno(r, "cannot read %s: %m", path));
+        if (cli->json)
+                printf("%s]\n", s.shown ? "\n" : "");
+        if (torn > 0)
+                log_warning("%s: the last line (%" PRIu64 " bytes) is incomplete (an interrupted write)", path, torn);
+        if (s.bad > 0) {
+                log_error("%s: %" PRIu64 " invalid lines; run ecluse-agent audit verify", path, s.bad);
+                return EX_DATAERR;
+        }
+        return EX_OK;
+}
+
+static int cmd_note(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
+        static const struct option opts[] = {
+                {"actor", required_argument, NULL, 'a'}, {"subject", required_argument, NULL, 's'}, {}};
+        const char *actor = NULL, *subject = "";
+        int c;
+        optind = 0;
+        opterr = 0;
+        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
+                if (c == 'a')
+                        actor = optarg;
+                else if (c == 's')
+                        subject = optarg;
+                else
+                        return bad_option("note", argv);
+        }
+        if (!actor)
+                return usage("audit note needs --actor NAME");
+        if (optind + 1 != argc)
+                return usage("audit note takes exactly one TEXT argument");
+        const char *text = argv[optind];
+        if (ecl_audit_json_check_utf8(text, strlen(text)) < 0) {
+                log_error("the note text is not valid UTF-8");
+                return EX_DATAERR;
+        }
+        json_t *details = json_pack("{s:s}", "text", text);
+        if (!details)
+                return ecl_exit_status(log_oom());
+        int r = make_parent_dirs(path);
+        struct ecl_audit_record rec = {0};
+        if (r >= 0)
+                r = ecl_audit_append(path, actor, "note", subject, details, &rec);
+        json_decref(details);
+        if (r < 0)
+                return r == -EINVAL ? EX_DATAERR : ecl_exit_status(r);
+        if (cli->json)
+                printf("{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", rec.seq, rec.hash);
+        else
+                printf("recorded: seq %" PRIu64 ", hash %s\n", rec.seq, rec.hash);
+        ecl_audit_record_done(&rec);
+        return EX_OK;
+}
+
+static int cmd_checkpoint(const char *path, int argc) {
+        if (argc != 1)
+                return usage("audit checkpoint takes no arguments");
+        struct ecl_audit_verify v;
+        int r = ecl_audit_verify(path, NULL, &v);
+        if (r == -EBADMSG && v.reason[0]) {
+                report_bad(path, &v);
+                log_error("%s: not writing a checkpoint of a broken log", path);
+                return EX_DATAERR;
+        }
+        if (r < 0)
+                return ecl_exit_status(r);
+        struct ecl_audit_checkpoint cp = {.records = v.records};
+        memcpy(cp.head, v.head, sizeof cp.head);
+        _cleanup_free_ char *text = NULL;
+        if (ecl_audit_checkpoint_format(&cp, &text) < 0)
+                return ecl_exit_status(log_oom());
+        fputs(text, stdout);
+        return EX_OK;
+}
+
+int agent_cmd_audit(const struct ecl_cli *cli, int argc, char **argv) {
+        if (argc < 2)
+                return usage("audit needs a subcommand: verify, show, note or checkpoint");
+        _cleanup_free_ char *path = NULL;
+        if (log_path(cli, &path) < 0)
+                return ecl_exit_status(log_oom());
+        const char *sub = argv[1];
+        argc--, argv++;
+        int r;
+        if (streq(sub, "verify"))
+                r = cmd_verify(cli, path, argc, argv);
+        else if (streq(sub, "show"))
+                r = cmd_show(cli, path, argc, argv);
+        else if (streq(sub, "note"))
+                r = cmd_note(cli, path, argc, argv);
+        else if (streq(sub, "checkpoint"))
+                r = cmd_checkpoint(path, argc);
+        else
+                return usage("unknown audit subcommand");
+        if (fflush(stdout) != 0 && r == EX_OK)
+                r = EX_IOERR;
+        return r;
+}

@@ -1,0 +1,181 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-agent audit verify|show|note|checkpoint, run as a program. */
+#include <string.h>
+#include <sys/stat.h>
+
+#include "audit-record.h"
+#include "testlib.h"
+
+static struct tl_result run(char *const *args) {
+        char *argv[16] = {(char *) ECLUSE_AGENT_BIN};
+        size_t n = 1;
+        for (; args[n - 1]; n++)
+                argv[n] = args[n - 1];
+        argv[n] = NULL;
+        struct tl_result res;
+        tl_run(argv, &res);
+        return res;
+}
+
+#define RUN(...) run((char *const[]){__VA_ARGS__, NULL})
+
+static void test_note_show_verify(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *log = tl_strf("%s/var/lib/ecluse/audit.log", root);
+        struct tl_result r = RUN("--root", root, "audit", "verify");
+        assert_int_equal(r.status, 66);
+        tl_result_free(&r);
+
+        r = RUN("--root", root, "audit", "note", "--actor", "alice", "decided \"x\"\nby phone");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "seq 1"));
+        tl_result_free(&r);
+        r = RUN("audit", "note", "--root", root, "--actor=bob", "--subject", "office", "second");
+        assert_int_equal(r.status, 0);
+        tl_result_free(&r);
+
+        r = RUN("--root", root, "audit", "show");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "SEQ"));
+        assert_non_null(strstr(r.out, "alice"));
+        assert_non_null(strstr(r.out, "office"));
+        tl_result_free(&r);
+
+        r = RUN("--log", log, "--json", "audit", "show");
+        assert_int_equal(r.status, 0);
+        json_t *arr = json_loads(r.out, 0, NULL);
+        assert_true(json_is_array(arr));
+        assert_int_equal(json_array_size(arr), 2);
+        json_t *first = json_array_get(arr, 0);
+        assert_string_equal(json_string_value(json_object_get(first, "actor")), "alice");
+        assert_string_equal(json_string_value(json_object_get(json_object_get(first, "details"), "text")),
+                            "decided \"x\"\nby phone");
+        assert_string_equal(json_string_value(json_object_get(json_array_get(arr, 1), "prev")),
+                            json_string_value(json_object_get(first, "hash")));
+        _cleanup_free_ char *head = strdup(json_string_value(json_object_get(json_array_get(arr, 1), "hash")));
+        json_decref(arr);
+        tl_result_free(&r);
+
+        r = RUN("--root", root, "audit", "verify");
+        assert_int_equal(r.status, 0);
+        _cleanup_free_ char *want = tl_strf("ok: 2 records, head %s\n", head);
+        assert_string_equal(r.out, want);
+        tl_result_free(&r);
+
+        /* Checkpoint, then verify against it, then cut the log below it. */
+        r = RUN("--root", root, "audit", "checkpoint");
+        assert_int_equal(r.status, 0);
+        _cleanup_free_ char *cptext = tl_strf("ecluse-audit-checkpoint v1\nrecords 2\nhead %s\n", head);
+        assert_string_equal(r.out, cptext);
+        _cleanup_free_ char *cp = tl_strf("%s/cp", root);
+        tl_write_file(cp, r.out, strlen(r.out));
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "verify", "--checkpoint", cp);
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "checkpoint: record 2"));
+        tl_result_free(&r);
+
+        size_t len;
+        _cleanup_free_ char *all = tl_read_file(log, &len);
+        char *second = strchr(all, '\n') + 1;
+        tl_write_file(log, all, (size_t) (second - all));
+        r = RUN("--root", root, "audit", "verify");
+        assert_int_equal(r.status, 0); /* the chain alone cannot tell */
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "verify", "--checkpoint", cp);
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.err, "removed from the end"));
+        tl_result_free(&r);
+
+        /* Tamper with record 1: named in the error, exit 65, also in JSON. */
+        char *o = strstr(all, "alice");
+        o[0] = 'A';
+        tl_write_file(log, all, len);
+        r = RUN("--root", root, "audit", "verify");
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.err, "record 1 (line 1, offset 0)"));
+        tl_result_free(&r);
+        r = RUN("--root", root, "--json", "audit", "verify");
+        assert_int_equal(r.status, 65);
+        json_t *v = json_loads(r.out, 0, NULL);
+        assert_non_null(v);
+        assert_false(json_is_true(json_object_get(v, "ok")));
+        assert_int_equal(json_integer_value(json_object_get(json_object_get(v, "bad"), "record")), 1);
+        json_decref(v);
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "checkpoint");
+        assert_int_equal(r.status, 65);
+        assert_string_equal(r.out, "");
+        tl_result_free(&r);
+        /* Appending checks only the last record (it never re-reads the log), so it
+         * goes on; the damage further up stays visible. */
+        r = RUN("--root", root, "audit", "note", "--actor", "x", "appended");
+        assert_int_equal(r.status, 0);
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "verify");
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.err, "record 1 (line 1, offset 0)"));
+        tl_result_free(&r);
+        /* A broken last record stops appends. */
+        free(all);
+        all = tl_read_file(log, &len);
+        assert_non_null(all);
+        all[len - 3] = all[len - 3] == 'a' ? 'b' : 'a';
+        tl_write_file(log, all, len);
+        r = RUN("--root", root, "audit", "note", "--actor", "x", "refused");
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.err, "refusing to append"));
+        tl_result_free(&r);
+        tl_rm_rf(root);
+}
+
+static void test_usage_errors(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        char *const *cases[] = {
+                (char *const[]){"audit", NULL},
+                (char *const[]){"audit", "frobnicate", NULL},
+                (char *const[]){"audit", "note", "text", NULL},
+                (char *const[]){"audit", "note", "--actor", "a", NULL},
+                (char *const[]){"audit", "note", "--actor", "a", "one", "two", NULL},
+                (char *const[]){"audit", "verify", "extra", NULL},
+                (char *const[]){"audit", "verify", "--bogus", NULL},
+                (char *const[]){"audit", "show", "extra", NULL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                char *argv[10] = {(char *) ECLUSE_AGENT_BIN, (char *) "--root", root};
+                size_t n = 3;
+                for (char *const *a = cases[i]; *a; a++)
+                        argv[n++] = *a;
+                argv[n] = NULL;
+                struct tl_result r;
+                tl_run(argv, &r);
+                assert_int_equal(r.status, 64);
+                tl_result_free(&r);
+        }
+        /* A directory where the log should be: bad data, one message. */
+        _cleanup_free_ char *dirlog = tl_strf("%s/dir.log", root);
+        assert_int_equal(mkdir(dirlog, 0700), 0);
+        struct tl_result d = RUN("--log", dirlog, "audit", "verify");
+        assert_int_equal(d.status, 65);
+        assert_non_null(strstr(d.err, "not a regular file"));
+        assert_null(strstr(d.err, "record 0"));
+        tl_result_free(&d);
+        /* Untrusted note input. */
+        struct tl_result r = RUN("--root", root, "audit", "note", "--actor", "a\nb", "t");
+        assert_int_equal(r.status, 65);
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "note", "--actor", "a", "bad \xff utf8");
+        assert_int_equal(r.status, 65);
+        tl_result_free(&r);
+        tl_rm_rf(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_note_show_verify),
+                cmocka_unit_test(test_usage_errors),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
