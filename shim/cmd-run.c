@@ -15,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "audit-log.h"
 #include "commands.h"
 #include "domain-check.h"
 #include "domain.h"
@@ -28,10 +29,6 @@
 #if __has_include("policy.h") /* until the policy branch lands: see policy_* below */
 #include "policy.h"
 #define HAVE_POLICY 1
-#endif
-#if __has_include("audit-log.h")
-#include "audit-log.h"
-#define HAVE_AUDIT 1
 #endif
 
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 30
@@ -113,16 +110,11 @@ static int h_policy_remove(void *ud, const char *stack) {
 /* The single audit call site of the supervisor. */
 static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
         struct run_ctx *c = ud;
-#ifdef HAVE_AUDIT
-        json_t *d = details ? json_pack("{s:s}", "what", details) : NULL;
+        json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
         int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
         json_decref(d);
         if (r < 0)
                 log_warning("audit record %s for %s not written", event, subject);
-#else
-        /* TODO(audit branch): ecl_audit_append() once common/audit-log.h lands. */
-        log_notice("audit %s: %s %s%s", c->audit_path, event, subject, details ? details : "");
-#endif
 }
 
 /* ---- the command ------------------------------------------------------- */
@@ -209,9 +201,13 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
 
         struct run_ctx ctx = {.root = cli->root};
-        if (ecl_path(&ctx.audit_path, cli->root, ECL_AUDIT_LOG) < 0)
+        _cleanup_free_ char *state_dir = NULL;
+        if (ecl_path(&ctx.audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
                 return EX_OSERR;
         _cleanup_free_ char *audit_path = ctx.audit_path;
+        r = shim_mkdir_p(state_dir, 0755);
+        if (r < 0)
+                return ecl_exit_status(r);
 
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {
