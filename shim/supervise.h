@@ -16,6 +16,7 @@
  * The caller blocks SIGTERM and SIGINT (sigprocmask) before any thread
  * exists, i.e. before connecting to libvirt.
  */
+#include <jansson.h>
 #include <stdbool.h>
 
 #include "run.h"
@@ -57,3 +58,12 @@ void shim_supervise_request_reload(struct shim_supervisor *sup);
 
 /* "running", "paused", "held" (paused for a violation), "stopped", ... */
 const char *shim_supervise_state(const struct shim_supervisor *sup);
+
+/*
+ * The status object of the control socket: stack, licensor, state, accel,
+ * policy ("verified", "missing" with policy_problem, "none" without a
+ * network; read back from the kernel now), domain, tap, connection,
+ * violation (why the domain is held, or null), last_event.  The caller adds
+ * the shim's capabilities.  (run-status.c)
+ */
+int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret);

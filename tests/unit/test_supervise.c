@@ -153,6 +153,14 @@ static void test_hotplug_held(void **state) {
         assert_string_equal(shim_supervise_state(&sup), "held");
         assert_non_null(strstr(p.events, "device-added;"));
         assert_non_null(strstr(p.details, "rng"));
+        json_t *st = NULL;
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_string_equal(json_string_value(json_object_get(st, "stack")), "suptest");
+        assert_string_equal(json_string_value(json_object_get(st, "state")), "held");
+        assert_string_equal(json_string_value(json_object_get(st, "accel")), "tcg");
+        assert_string_equal(json_string_value(json_object_get(st, "policy")), "none");
+        assert_non_null(strstr(json_string_value(json_object_get(st, "violation")), "rng0"));
+        json_decref(st);
 
         /* a resume from outside is undone */
         assert_int_equal(virDomainResume(s.dom), 0);
