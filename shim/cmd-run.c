@@ -31,11 +31,21 @@
 #define HAVE_POLICY 1
 #endif
 
+#if __has_include("control.h") /* sandbox branch: control socket and self-hardening */
+#include "control.h"
+#include "sandbox.h"
+#define HAVE_CONTROL 1
+#endif
+
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 30
 
 struct run_ctx {
         const char *root;
         char *audit_path;
+        struct shim_supervisor *sup;
+#ifdef HAVE_CONTROL
+        struct shim_control *control;
+#endif
 };
 
 /* ---- hooks: the other modules ------------------------------------------ */
@@ -116,6 +126,51 @@ static void h_audit(void *ud, const char *event, const char *subject, const char
         if (r < 0)
                 log_warning("audit record %s for %s not written", event, subject);
 }
+
+#ifdef HAVE_CONTROL
+/* ---- control socket: status, stop, reload ------------------------------- */
+
+static int control_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *ud) {
+        struct run_ctx *c = ud;
+        const char *stack = c->sup->stack->m->stack;
+        if (streq(request, "status")) {
+                json_t *o = NULL;
+                int r = shim_supervise_status_json(c->sup, &o);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *caps = NULL, *seccomp = NULL;
+                if (shim_sandbox_describe(&caps, &seccomp) >= 0) {
+                        json_object_set_new(o, "capabilities", json_string(caps));
+                        json_object_set_new(o, "seccomp", json_string(seccomp));
+                }
+                *ret = o;
+                return 0;
+        }
+        if (!peer->privileged)
+                return -EPERM;
+        if (streq(request, "stop")) {
+                log_notice("stop requested on the control socket (uid %u, pid %d)", (unsigned) peer->uid,
+                           (int) peer->pid);
+                shim_supervise_request_stop(c->sup);
+        } else if (streq(request, "reload")) {
+                log_notice("reload requested on the control socket (uid %u, pid %d)", (unsigned) peer->uid,
+                           (int) peer->pid);
+                shim_supervise_request_reload(c->sup);
+        } else {
+                return -EINVAL;
+        }
+        *ret = json_pack("{s:s,s:s}", "stack", stack, "request", request);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static void on_control(int watch, int fd, int events, void *opaque) {
+        (void) watch, (void) fd, (void) events;
+        struct run_ctx *c = opaque;
+        int r = shim_control_handle(c->control, control_handler, c);
+        if (r < 0)
+                log_warning("control socket failed: %s", strerror(-r));
+}
+#endif
 
 /* ---- the command ------------------------------------------------------- */
 
@@ -209,6 +264,24 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
 
+#ifdef HAVE_CONTROL
+        /* Capabilities are per thread: drop them while this is the only one. */
+        enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
+        size_t n_caps;
+        const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
+        r = shim_sandbox_drop_caps(caps, n_caps);
+        if (r < 0)
+                return ecl_exit_status(r);
+        _cleanup_control_ struct shim_control *control = NULL;
+        r = shim_control_listen(cli->root, m->stack, shim_control_default_group(), &control);
+        if (r == -EBUSY) {
+                log_error("stack %s is already supervised (its control socket answers)", m->stack);
+                return EX_CANTCREAT;
+        }
+        if (r < 0)
+                return ecl_exit_status(r);
+        ctx.control = control;
+#endif
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {
                 log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
@@ -247,11 +320,32 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
                    uri);
 
+#ifdef HAVE_CONTROL
+        /* Setup is done: from here on no new privileges and the shim's own filter. */
+        r = shim_sandbox_seccomp(profile);
+        if (r < 0) {
+                (void) shim_run_teardown(&s);
+                shim_stack_done(&s);
+                return EX_SOFTWARE;
+        }
+#endif
         struct shim_supervisor sup;
         enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
+        ctx.sup = &sup;
         r = shim_supervise_init(&sup, &s);
+#ifdef HAVE_CONTROL
+        int control_watch = r < 0 ? -1
+                                  : virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control,
+                                                      &ctx, NULL);
+        if (r >= 0 && control_watch < 0)
+                r = log_error_errno(EIO, "cannot watch the control socket");
+#endif
         if (r >= 0)
                 e = shim_supervise_loop(&sup);
+#ifdef HAVE_CONTROL
+        if (control_watch >= 0)
+                virEventRemoveHandle(control_watch);
+#endif
         shim_supervise_done(&sup);
 
         if (e == SHIM_SUP_STOP_REQUESTED)

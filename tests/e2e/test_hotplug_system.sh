@@ -93,7 +93,7 @@ for d in /run/libvirt /var/lib/libvirt /var/cache/libvirt /var/log/libvirt; do
         mount -t tmpfs -o mode=0755 tmpfs "$d"
 done
 mount --bind "$1/etc" /etc/libvirt
-exec libvirtd --config "$1/libvirtd.conf"
+exec libvirtd --config "$1/libvirtd.conf" --pid-file "$1/libvirtd.pid"
 INNER
 unshare -m -n --propagation private bash "$tmp/inner.sh" "$tmp" >"$tmp/libvirtd.log" 2>&1 &
 lvd_pid=$!
