@@ -256,10 +256,10 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
 
         struct run_ctx ctx = {.root = cli->root};
-        _cleanup_free_ char *state_dir = NULL;
-        if (ecl_path(&ctx.audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
+        _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
+        if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
                 return EX_OSERR;
-        _cleanup_free_ char *audit_path = ctx.audit_path;
+        ctx.audit_path = audit_path;
         r = shim_mkdir_p(state_dir, 0755);
         if (r < 0)
                 return ecl_exit_status(r);
