@@ -164,6 +164,16 @@ static void test_up_and_down(void **state) {
         assert_int_equal(st, VIR_DOMAIN_RUNNING);
         assert_int_equal(shim_tap_exists(s.tap), 1);
 
+        /* a second process cannot open the same embedded root meanwhile */
+        if (tl_have_program("virsh")) {
+                char *argv[] = {(char *) "/usr/bin/virsh", (char *) "-c", g_uri, (char *) "list", NULL};
+                struct tl_result res;
+                tl_run(argv, &res);
+                assert_int_not_equal(res.status, 0);
+                assert_non_null(strstr(res.err, "driver.pid"));
+                tl_result_free(&res);
+        }
+
         /* a second supervisor of the same stack is refused and breaks nothing */
         struct probe p2 = {0};
         struct shim_run_hooks h2;
