@@ -9,6 +9,12 @@
  * sends QEMU's stdio to files instead of virtlogd.  libvirt holds a lock on
  * DIR/run/qemu/driver.pid while a connection is open, so a second process
  * cannot open the same root while the shim runs.
+ *
+ * QEMU listens on no network socket: its only listening socket is the QMP
+ * monitor, a unix socket DIR/lib/qemu/domain-N-NAME/monitor.sock (root,
+ * 0775) in a directory owned by QEMU's user with mode 0750 (so only root
+ * and QEMU's user reach it): libvirt's own control channel, not a remote
+ * one.  No VNC/SPICE (the domain has no graphics).
  */
 #include <stdbool.h>
 #include <sys/types.h>
