@@ -6,6 +6,7 @@
 
 #include "commands.h"
 #include "domain.h"
+#include "policy.h"
 #include "log.h"
 #include "manifest.h"
 
@@ -70,12 +71,10 @@ int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
 
         _cleanup_free_ char *text = NULL;
-        if (what == RENDER_POLICY) {
-                /* Wired to shim_policy_render() (shim/policy.h) when the policy module lands. */
-                log_error("render --policy not built yet");
-                return EX_UNAVAILABLE;
-        }
-        r = render_domain(cli, m, &text);
+        if (what == RENDER_POLICY)
+                r = shim_policy_render(m, &text);
+        else
+                r = render_domain(cli, m, &text);
         if (r == -EINVAL) /* a manifest the loader let through but the builder cannot express */
                 return EX_DATAERR;
         if (r < 0)

@@ -23,13 +23,10 @@
 #include "log.h"
 #include "manifest.h"
 #include "paths.h"
+#include "policy.h"
 #include "run.h"
 #include "supervise.h"
 
-#if __has_include("policy.h") /* until the policy branch lands: see policy_* below */
-#include "policy.h"
-#define HAVE_POLICY 1
-#endif
 
 #if __has_include("control.h") /* sandbox branch: control socket and self-hardening */
 #include "control.h"
@@ -87,7 +84,6 @@ static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_vi
         return r;
 }
 
-#ifdef HAVE_POLICY
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
         (void) ud;
         return shim_policy_load(m);
@@ -100,22 +96,6 @@ static int h_policy_remove(void *ud, const char *stack) {
         (void) ud;
         return shim_policy_remove(stack);
 }
-#else
-/* The policy module has not landed in this tree: a stack with a network is refused. */
-static int h_policy_load(void *ud, const struct ecl_manifest *m) {
-        (void) ud;
-        return log_error_errno(EOPNOTSUPP, "stack %s has a network, but this build has no policy module", m->stack);
-}
-static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_problem) {
-        (void) ud, (void) m;
-        *ret_problem = strdup("no policy module in this build");
-        return -EOPNOTSUPP;
-}
-static int h_policy_remove(void *ud, const char *stack) {
-        (void) ud, (void) stack;
-        return 0;
-}
-#endif
 
 /* The single audit call site of the supervisor. */
 static void h_audit(void *ud, const char *event, const char *subject, const char *details) {

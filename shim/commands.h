@@ -5,4 +5,5 @@
 
 int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv);
+int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv);

@@ -13,6 +13,7 @@ static const struct ecl_command commands[] = {
         {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
         {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
          shim_cmd_render},
+        {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
         {"run", "run MANIFEST [--connect URI]      run the stack: the foreground supervisor", shim_cmd_run},
 };
 

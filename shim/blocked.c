@@ -1,0 +1,212 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "blocked.h"
+#include "log.h"
+#include "policy-ir.h"
+
+#define MAX_TIMEOUT ((json_int_t) 10 * 366 * 24 * 3600)
+
+struct rec {
+        enum shim_blocked_direction dir;
+        char kind[4];
+        char *key; /* the element's value as compact JSON: joins first and last */
+        json_t *val;
+        bool last;
+        json_int_t age; /* seconds since touched */
+        uint64_t count;
+};
+
+static int rec_cmp(const void *a, const void *b) {
+        const struct rec *x = a, *y = b;
+        if (x->dir != y->dir)
+                return (int) x->dir - (int) y->dir;
+        int c = strcmp(x->kind, y->kind);
+        return c ? c : strcmp(x->key, y->key);
+}
+
+static int entry_cmp(const void *a, const void *b) {
+        const struct shim_blocked_entry *x = a, *y = b;
+        if (x->last != y->last)
+                return x->last > y->last ? -1 : 1;
+        return strcmp(x->dst, y->dst);
+}
+
+/* A string or a number of a concatenation, as text. */
+static void item_text(json_t *v, char *buf, size_t size) {
+        if (json_is_string(v))
+                snprintf(buf, size, "%s", json_string_value(v));
+        else if (json_is_integer(v))
+                snprintf(buf, size, "%" JSON_INTEGER_FORMAT, json_integer_value(v));
+        else
+                snprintf(buf, size, "?");
+}
+
+/* "blk_out_p4_last" -> out, p4, last. */
+static bool parse_set_name(const char *name, struct rec *r) {
+        if (strncmp(name, POL_BLOCKED_PREFIX, strlen(POL_BLOCKED_PREFIX)) != 0)
+                return false;
+        name += strlen(POL_BLOCKED_PREFIX);
+        if (strncmp(name, "out_", 4) == 0)
+                r->dir = SHIM_BLOCKED_EGRESS, name += 4;
+        else if (strncmp(name, "in_", 3) == 0)
+                r->dir = SHIM_BLOCKED_INGRESS, name += 3;
+        else
+                return false;
+        static const char *const kinds[] = {"p4", "n4", "p6", "n6", "l2"};
+        size_t k;
+        for (k = 0; k < ELEMENTSOF(kinds); k++)
+                if (strncmp(name, kinds[k], 2) == 0 && name[2] == '_')
+                        break;
+        if (k == ELEMENTSOF(kinds))
+                return false;
+        memcpy(r->kind, kinds[k], 3);
+        name += 3;
+        if (strcmp(name, "first") == 0)
+                r->last = false;
+        else if (strcmp(name, "last") == 0)
+                r->last = true;
+        else
+                return false;
+        return true;
+}
+
+static void recs_free(struct rec *r, size_t n) {
+        for (size_t i = 0; r && i < n; i++)
+                free(r[i].key);
+        free(r);
+}
+
+/* Collect the elements of every blk_* set. */
+static int collect(json_t *items, struct rec **ret, size_t *ret_n) {
+        struct rec *recs = NULL;
+        size_t n = 0, cap = 0;
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) {
+                json_t *set = json_object_get(it, "set");
+                const char *name = json_string_value(json_object_get(set, "name"));
+                struct rec proto = {0};
+                if (!name || !parse_set_name(name, &proto))
+                        continue;
+                json_int_t set_timeout = json_integer_value(json_object_get(set, "timeout"));
+                size_t j;
+                json_t *el;
+                json_array_foreach(json_object_get(set, "elem"), j, el) {
+                        json_t *e = json_object_get(el, "elem");
+                        json_t *val = json_object_get(e, "val");
+                        json_t *expires = json_object_get(e, "expires");
+                        if (!json_is_object(val) || !json_is_array(json_object_get(val, "concat")) ||
+                            !json_is_integer(expires))
+                                continue;
+                        json_t *to = json_object_get(e, "timeout");
+                        json_int_t timeout = json_is_integer(to) ? json_integer_value(to) : set_timeout;
+                        json_int_t left = json_integer_value(expires);
+                        /* nftables caps timeouts far below this; anything else is not a record of ours. */
+                        if (timeout <= 0 || timeout > MAX_TIMEOUT || left < 0 || left > timeout)
+                                continue;
+                        if (n == cap) {
+                                size_t c = cap ? cap * 2 : 64;
+                                struct rec *p = reallocarray(recs, c, sizeof *p);
+                                if (!p)
+                                        goto oom;
+                                recs = p, cap = c;
+                        }
+                        struct rec *r = &recs[n];
+                        *r = proto;
+                        r->val = json_object_get(val, "concat");
+                        r->key = json_dumps(r->val, JSON_COMPACT);
+                        if (!r->key)
+                                goto oom;
+                        n++;
+                        r->age = timeout - left;
+                        json_t *pk = json_object_get(json_object_get(e, "counter"), "packets");
+                        r->count = json_is_integer(pk) ? (uint64_t) json_integer_value(pk) : 0;
+                }
+        }
+        *ret = recs, *ret_n = n;
+        return 0;
+oom:
+        recs_free(recs, n);
+        return -ENOMEM;
+}
+
+static void fill_entry(struct shim_blocked_entry *e, const struct rec *r) {
+        json_t *v = r->val;
+        bool ip = r->kind[0] != 'l';
+        e->direction = r->dir;
+        item_text(json_array_get(v, 0), e->src, sizeof e->src);
+        item_text(json_array_get(v, 1), e->dst, sizeof e->dst);
+        json_t *proto = json_array_get(v, 2);
+        if (!ip && json_is_integer(proto)) /* an ethertype without a name: hex, as usual */
+                snprintf(e->proto, sizeof e->proto, "0x%04x", (unsigned) (json_integer_value(proto) & 0xffff));
+        else
+                item_text(proto, e->proto, sizeof e->proto);
+        e->port = 0;
+        if (ip && r->kind[0] == 'p' && json_is_integer(json_array_get(v, 3)))
+                e->port = (uint16_t) json_integer_value(json_array_get(v, 3));
+}
+
+int shim_blocked_parse(const char *json, time_t now, struct shim_blocked_entry **ret, size_t *ret_n) {
+        json_error_t err;
+        json_t *root = json_loads(json, 0, &err);
+        if (!root)
+                return log_error_errno(EBADMSG, "cannot parse the nftables listing: %s", err.text);
+        json_t *items = json_object_get(root, "nftables");
+        if (!json_is_array(items)) {
+                json_decref(root);
+                return log_error_errno(EBADMSG, "nftables listing has no \"nftables\" array");
+        }
+        struct rec *recs = NULL;
+        size_t n = 0;
+        int r = collect(items, &recs, &n);
+        if (r < 0) {
+                json_decref(root);
+                return log_oom();
+        }
+        if (n > 1)
+                qsort(recs, n, sizeof *recs, rec_cmp);
+        struct shim_blocked_entry *out = calloc(n ? n : 1, sizeof *out);
+        if (!out) {
+                recs_free(recs, n);
+                json_decref(root);
+                return log_oom();
+        }
+        size_t k = 0;
+        for (size_t i = 0; i < n;) {
+                size_t j = i;
+                struct shim_blocked_entry *e = &out[k++];
+                fill_entry(e, &recs[i]);
+                bool have_first = false, have_last = false;
+                for (; j < n && rec_cmp(&recs[i], &recs[j]) == 0; j++) {
+                        if (recs[j].last) {
+                                e->last = now - (time_t) recs[j].age;
+                                e->count = recs[j].count;
+                                have_last = true;
+                        } else {
+                                e->first = now - (time_t) recs[j].age;
+                                have_first = true;
+                        }
+                }
+                /* One of the pair missing (a full set, or its element expired first): use the other. */
+                if (!have_first)
+                        e->first = e->last;
+                if (!have_last)
+                        e->last = e->first;
+                if (e->first > e->last)
+                        e->first = e->last;
+                i = j;
+        }
+        recs_free(recs, n);
+        json_decref(root);
+        qsort(out, k, sizeof *out, entry_cmp);
+        *ret = out, *ret_n = k;
+        return 0;
+}
+
+void shim_blocked_entries_free(struct shim_blocked_entry *e) {
+        free(e);
+}

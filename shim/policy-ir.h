@@ -1,0 +1,165 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The policy as a typed intermediate list (internal to the policy modules).
+ * One builder (policy-build.c) turns a manifest into it; two emitters
+ * (policy-emit.c) print it as libnftables JSON, for loading, and as nft text,
+ * for display.  Both print the same list, so they cannot disagree.  No value
+ * in here is a string from the manifest: addresses are bytes, ports numbers,
+ * every symbol comes from this program.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "manifest.h"
+
+#define POL_NAME_MAX 48
+
+/* The fields rules look at (payload or meta expressions). */
+enum pol_field {
+        PF_ETHER_SADDR,
+        PF_ETHER_DADDR,
+        PF_ETHER_TYPE,
+        PF_META_PROTOCOL,
+        PF_META_L4PROTO,
+        PF_ARP_SADDR_ETHER,
+        PF_ARP_SADDR_IP,
+        PF_IP_SADDR,
+        PF_IP_DADDR,
+        PF_IP6_SADDR,
+        PF_IP6_DADDR,
+        PF_IP6_HOPLIMIT,
+        PF_ICMPV6_TYPE,
+        PF_TH_SPORT,
+        PF_TH_DPORT,
+        PF_ND_TARGET,    /* raw: the target address of a neighbour solicitation/advertisement */
+        PF_ND_TARGET_LL, /* raw: its first 10 bits (fe80::/10 is 0x3fa) */
+};
+
+/* A field or a concatenation of fields. */
+struct pol_key {
+        enum pol_field f[4];
+        size_t n;
+};
+
+enum pol_val_kind {
+        PV_MAC,   /* mac */
+        PV_CIDR,  /* cidr (a plain address when the prefix is full) */
+        PV_NUM,   /* lo */
+        PV_RANGE, /* lo-hi */
+        PV_SYM,   /* sym: a symbol constant of this program ("tcp", "arp", "nd-neighbor-solicit") */
+        PV_HEX,   /* cidr.addr as one 128-bit number (for raw payload matches) */
+};
+
+struct pol_val {
+        enum pol_val_kind kind;
+        uint8_t mac[6];
+        struct ecl_cidr cidr;
+        uint32_t lo, hi;
+        const char *sym;
+};
+
+enum pol_stmt_kind {
+        PS_MATCH,   /* key OP value | key OP { values } | key OP @set */
+        PS_SET,     /* add/update @set { key [timeout T] } */
+        PS_COUNTER, /* counter */
+        PS_VERDICT, /* accept | drop | goto chain */
+};
+
+enum pol_rhs_kind { PR_VALUE, PR_ANON_SET, PR_SET_REF };
+
+struct pol_stmt {
+        enum pol_stmt_kind kind;
+        struct pol_key key;
+        /* PS_MATCH */
+        bool negate;
+        enum pol_rhs_kind rhs;
+        struct pol_val val;        /* PR_VALUE */
+        struct pol_val *vals;      /* PR_ANON_SET, owned */
+        size_t n_vals;
+        char set[POL_NAME_MAX];    /* PR_SET_REF, PS_SET */
+        /* PS_SET */
+        bool update;               /* update (refreshes timeout) or add (keeps it) */
+        uint32_t timeout_s;        /* 0: the set's */
+        /* PS_VERDICT */
+        const char *verdict;       /* "accept", "drop", "goto" */
+        char target[POL_NAME_MAX]; /* goto target */
+};
+
+#define POL_RULE_STMTS_MAX 8
+
+struct pol_rule {
+        char chain[POL_NAME_MAX];
+        char comment[POL_NAME_MAX]; /* "ecluse N": how verify recognises its rules */
+        struct pol_stmt s[POL_RULE_STMTS_MAX];
+        size_t n;
+};
+
+enum pol_set_flags {
+        PSF_INTERVAL = 1 << 0,
+        PSF_TIMEOUT = 1 << 1,
+        PSF_DYNAMIC = 1 << 2, /* updated from the packet path (text form only; JSON infers it) */
+};
+
+struct pol_set {
+        char name[POL_NAME_MAX];
+        const char *type[4]; /* nft datatypes, concatenated */
+        size_t n_type;
+        unsigned flags;
+        uint32_t timeout_s;  /* 0: none */
+        uint32_t size;       /* 0: default */
+        bool counter;        /* a counter on every element */
+        struct ecl_cidr *elems; /* owned; single-field address sets only */
+        size_t n_elems;
+};
+
+struct pol_chain {
+        char name[POL_NAME_MAX];
+        const char *hook; /* "ingress", "egress", or NULL for a regular chain */
+        int prio;
+        bool policy_drop;
+};
+
+struct pol_table {
+        char name[POL_NAME_MAX];   /* "ecluse-STACK" */
+        char device[16];           /* the tap */
+        struct pol_set *sets;
+        size_t n_sets;
+        struct pol_chain *chains;
+        size_t n_chains;
+        struct pol_rule *rules;    /* in order; each names its chain */
+        size_t n_rules;
+};
+
+/* Build the policy of a manifest.  Returns 0, -ENOMEM, or -EINVAL for an impossible model. */
+int pol_build(const struct ecl_manifest *m, struct pol_table **ret);
+void pol_table_free(struct pol_table *t);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_table *, pol_table_free)
+#define _cleanup_pol_table_ _cleanup_(pol_table_freep)
+
+/* {"nftables": [...]}: replace the table (add, delete, add) and create everything, as one transaction. */
+int pol_emit_json(const struct pol_table *t, char **ret);
+/* An address as libnftables JSON writes it: "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}. */
+json_t *pol_cidr_json(const struct ecl_cidr *c);
+/* "table netdev NAME { ... }" in nft syntax. */
+int pol_emit_text(const struct pol_table *t, char **ret);
+
+/* Names of the drop-record sets: "blk_" DIR "_" KIND "_" ("first"|"last"). */
+#define POL_BLOCKED_PREFIX "blk_"
+#define POL_RULE_COMMENT_PREFIX "ecluse "
+
+/* Flow-tracking timeouts (seconds): TCP flows idle out after an hour, others after two minutes. */
+#define POL_FLOW_TIMEOUT_TCP 3600
+#define POL_FLOW_TIMEOUT_OTHER 120
+/* Drop records are kept for a week after the last (or first) drop. */
+#define POL_BLOCKED_TIMEOUT (7 * 24 * 3600)
+/* Tracked flows per family and direction kind. */
+#define POL_DYN_SET_SIZE 65536
+/*
+ * Distinct drop records per set (20 sets).  A guest spraying distinct
+ * destinations fills them (bounded kernel memory, a few MB per set); further
+ * drops are still dropped and counted by the drop chains' last rule.
+ */
+#define POL_BLOCKED_SET_SIZE 16384

@@ -1,0 +1,449 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The policy in the kernel, through libnftables: render, load (one
+ * transaction), verify (read back as JSON, parsed with jansson), remove, and
+ * the blocked records.
+ *
+ * Commands are JSON built with jansson.  nftables 1.0.6 reads JSON input only
+ * when JSON output is on, and its JSON listing of a netdev chain omits the
+ * device, so verify also lists the two base chains as text; that command holds
+ * only the table name, made of a stack name checked against the manifest's
+ * pattern first.
+ */
+#include <errno.h>
+#include <jansson.h>
+#include <net/if.h>
+#include <nftables/libnftables.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "blocked.h"
+#include "log.h"
+#include "names.h"
+#include "policy-ir.h"
+#include "policy.h"
+
+static void nft_ctx_freep(struct nft_ctx **c) {
+        if (*c)
+                nft_ctx_free(*c);
+}
+
+/* ^[a-z][a-z0-9-]{0,30}$, as the manifest requires: then the name is safe in any nft command. */
+static bool stack_name_ok(const char *s) {
+        if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        size_t n = strlen(s);
+        if (n > ECL_STACK_NAME_MAX)
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+/*
+ * Run one command buffer.  json: JSON in and out.  *ret_out (optional) gets
+ * the output.  A refusal by nftables is -ENODEV (service unavailable), logged
+ * as one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
+ * when enoent_ok and the object does not exist.
+ */
+static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok, char **ret_out) {
+        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx)
+                return log_oom();
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+                return log_oom();
+        if (json)
+                nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+                const char *err = nft_ctx_get_error_buffer(ctx);
+                if (enoent_ok && err && strstr(err, "No such file or directory"))
+                        return -ENOENT;
+                int len = err ? (int) strcspn(err, "\n") : 0;
+                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
+        }
+        if (ret_out) {
+                const char *out = nft_ctx_get_output_buffer(ctx);
+                *ret_out = strdup(out ? out : "");
+                if (!*ret_out)
+                        return log_oom();
+        }
+        return 0;
+}
+
+/* A jansson value as a command, consumed. */
+static int nft_run_json(const char *what, json_t *j, bool enoent_ok, char **ret_out) {
+        if (!j)
+                return log_oom();
+        _cleanup_free_ char *cmd = json_dumps(j, JSON_COMPACT);
+        json_decref(j);
+        if (!cmd)
+                return log_oom();
+        return nft_run(what, cmd, true, enoent_ok, ret_out);
+}
+
+int shim_policy_render(const struct ecl_manifest *m, char **ret_text) {
+        if (!m->has_network) {
+                if (asprintf(ret_text, "# stack %s has no network interface: nothing to filter\n", m->stack) < 0)
+                        return log_oom();
+                return 0;
+        }
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        int r = pol_build(m, &t);
+        if (r < 0)
+                return r;
+        return pol_emit_text(t, ret_text);
+}
+
+int shim_policy_load(const struct ecl_manifest *m) {
+        if (!stack_name_ok(m->stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        int r = pol_build(m, &t);
+        if (r < 0)
+                return r;
+        if (if_nametoindex(t->device) == 0)
+                return log_error_errno(ENODEV, "cannot load the policy of %s: tap %s does not exist", m->stack,
+                                       t->device);
+        _cleanup_free_ char *cmd = NULL;
+        r = pol_emit_json(t, &cmd);
+        if (r < 0)
+                return log_error_errno(r, "cannot build the policy of %s: %m", m->stack);
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "cannot load the policy of %s on %s", m->stack, t->device) < 0)
+                return log_oom();
+        return nft_run(what, cmd, true, false, NULL);
+}
+
+int shim_policy_remove(const char *stack) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        _cleanup_free_ char *table = NULL;
+        if (shim_nft_table_name(stack, &table) < 0)
+                return log_oom();
+        /* add + delete: succeeds whether the table exists or not. */
+        return nft_run_json("cannot remove the policy",
+                            json_pack("{s:[{s:{s:{s:s,s:s}}},{s:{s:{s:s,s:s}}}]}", "nftables", "add", "table", "family",
+                                      "netdev", "name", table, "delete", "table", "family", "netdev", "name", table),
+                            false, NULL);
+}
+
+/* The table as libnftables JSON; -ENOENT when there is none. */
+static int list_table(const char *table, char **ret) {
+        return nft_run_json("cannot list the policy",
+                            json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev", "name",
+                                      table),
+                            true, ret);
+}
+
+static int problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
+static int problem(char **ret_problem, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(ret_problem, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret_problem = NULL;
+                return -ENOMEM;
+        }
+        return -ESRCH;
+}
+
+/* The verdict a rule ends with, as in the model ("accept", "drop", "goto"). */
+static const char *rule_verdict(json_t *expr, const char **target) {
+        size_t n = json_array_size(expr);
+        json_t *last = n ? json_array_get(expr, n - 1) : NULL;
+        *target = NULL;
+        if (!json_is_object(last))
+                return NULL;
+        if (json_object_get(last, "accept"))
+                return "accept";
+        if (json_object_get(last, "drop"))
+                return "drop";
+        json_t *g = json_object_get(last, "goto");
+        if (g) {
+                *target = json_string_value(json_object_get(g, "target"));
+                return "goto";
+        }
+        return NULL;
+}
+
+static int strcmp_p(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void strs_free(char **v, size_t n) {
+        for (size_t i = 0; v && i < n; i++)
+                free(v[i]);
+        free(v);
+}
+
+/* The address set holds exactly the model's elements (compared as libnftables prints them). */
+static int verify_elements(const struct pol_set *set, json_t *elems, char **ret_problem) {
+        size_t n = json_array_size(elems);
+        if (n != set->n_elems)
+                return problem(ret_problem, "set %s has %zu elements, expected %zu", set->name, n, set->n_elems);
+        char **want = calloc(n, sizeof *want), **got = calloc(n, sizeof *got);
+        int r = 0;
+        if (!want || !got) {
+                r = -ENOMEM;
+                goto out;
+        }
+        for (size_t i = 0; i < n; i++) {
+                json_t *el = json_array_get(elems, i);
+                /* {"elem": {"val": V, "counter": ...}} when elements carry a counter, V otherwise */
+                json_t *inner = json_object_get(el, "elem");
+                json_t *w = pol_cidr_json(&set->elems[i]);
+                want[i] = w ? json_dumps(w, JSON_COMPACT | JSON_ENCODE_ANY) : NULL;
+                json_decref(w);
+                got[i] = json_dumps(inner ? json_object_get(inner, "val") : el, JSON_COMPACT | JSON_ENCODE_ANY);
+                if (!want[i] || !got[i]) {
+                        r = -ENOMEM;
+                        goto out;
+                }
+        }
+        qsort(want, n, sizeof *want, strcmp_p);
+        qsort(got, n, sizeof *got, strcmp_p);
+        for (size_t i = 0; i < n; i++)
+                if (strcmp(want[i], got[i]) != 0) {
+                        r = problem(ret_problem, "set %s holds %s where %s was expected", set->name, got[i], want[i]);
+                        break;
+                }
+out:
+        strs_free(want, n);
+        strs_free(got, n);
+        return r;
+}
+
+static int verify_json(const struct pol_table *t, json_t *root, char **ret_problem) {
+        json_t *items = json_object_get(root, "nftables");
+        if (!json_is_array(items))
+                return problem(ret_problem, "nftables listing has no \"nftables\" array");
+        size_t *seen = calloc(t->n_chains, sizeof *seen);
+        if (!seen)
+                return -ENOMEM;
+        bool *chain_found = calloc(t->n_chains, sizeof *chain_found);
+        if (!chain_found) {
+                free(seen);
+                return -ENOMEM;
+        }
+        int r = 0;
+        size_t i;
+        json_t *it;
+        json_array_foreach(items, i, it) {
+                json_t *c = json_object_get(it, "chain");
+                json_t *ru = json_object_get(it, "rule");
+                json_t *s = json_object_get(it, "set");
+                if (c) {
+                        const char *name = json_string_value(json_object_get(c, "name"));
+                        size_t k;
+                        for (k = 0; k < t->n_chains; k++)
+                                if (name && strcmp(name, t->chains[k].name) == 0)
+                                        break;
+                        if (k == t->n_chains) {
+                                r = problem(ret_problem, "unexpected chain %s in table %s", name ? name : "?", t->name);
+                                goto out;
+                        }
+                        const struct pol_chain *pc = &t->chains[k];
+                        chain_found[k] = true;
+                        const char *hook = json_string_value(json_object_get(c, "hook"));
+                        if (!pc->hook != !hook || (hook && strcmp(hook, pc->hook) != 0)) {
+                                r = problem(ret_problem, "chain %s has hook %s, expected %s", name, hook ? hook : "none",
+                                            pc->hook ? pc->hook : "none");
+                                goto out;
+                        }
+                        if (pc->hook) {
+                                const char *pol = json_string_value(json_object_get(c, "policy"));
+                                const char *type = json_string_value(json_object_get(c, "type"));
+                                json_t *prio = json_object_get(c, "prio");
+                                if (!pol || strcmp(pol, "drop") != 0) {
+                                        r = problem(ret_problem, "chain %s has policy %s, expected drop", name, pol ? pol : "none");
+                                        goto out;
+                                }
+                                if (!type || strcmp(type, "filter") != 0 || !json_is_integer(prio) ||
+                                    json_integer_value(prio) != pc->prio) {
+                                        r = problem(ret_problem, "chain %s is not a filter chain at priority %d", name, pc->prio);
+                                        goto out;
+                                }
+                        }
+                } else if (ru) {
+                        const char *chain = json_string_value(json_object_get(ru, "chain"));
+                        const char *comment = json_string_value(json_object_get(ru, "comment"));
+                        size_t k;
+                        for (k = 0; k < t->n_chains; k++)
+                                if (chain && strcmp(chain, t->chains[k].name) == 0)
+                                        break;
+                        if (k == t->n_chains) {
+                                r = problem(ret_problem, "rule in unexpected chain %s", chain ? chain : "?");
+                                goto out;
+                        }
+                        /* The seen[k]-th rule of the model in that chain. */
+                        const struct pol_rule *want = NULL;
+                        size_t idx = 0;
+                        for (size_t q = 0; q < t->n_rules; q++)
+                                if (strcmp(t->rules[q].chain, chain) == 0 && idx++ == seen[k]) {
+                                        want = &t->rules[q];
+                                        break;
+                                }
+                        seen[k]++;
+                        if (!want) {
+                                r = problem(ret_problem, "chain %s has an unexpected extra rule (%s)", chain,
+                                            comment ? comment : "no comment");
+                                goto out;
+                        }
+                        const char *target;
+                        const char *verdict = rule_verdict(json_object_get(ru, "expr"), &target);
+                        const struct pol_stmt *wv = &want->s[want->n - 1];
+                        if (!comment || strcmp(comment, want->comment) != 0 || !verdict ||
+                            strcmp(verdict, wv->verdict) != 0 ||
+                            (target && strcmp(target, wv->target) != 0)) {
+                                r = problem(ret_problem, "chain %s: rule %zu is not \"%s\" ending in %s", chain, seen[k],
+                                            want->comment, wv->verdict);
+                                goto out;
+                        }
+                } else if (s) {
+                        const char *name = json_string_value(json_object_get(s, "name"));
+                        for (size_t k = 0; name && k < t->n_sets; k++)
+                                if (strcmp(name, t->sets[k].name) == 0 && t->sets[k].n_elems > 0) {
+                                        r = verify_elements(&t->sets[k], json_object_get(s, "elem"), ret_problem);
+                                        if (r < 0)
+                                                goto out;
+                                }
+                }
+        }
+        for (size_t k = 0; k < t->n_chains; k++) {
+                size_t want = 0;
+                for (size_t q = 0; q < t->n_rules; q++)
+                        want += strcmp(t->rules[q].chain, t->chains[k].name) == 0;
+                if (!chain_found[k]) {
+                        r = problem(ret_problem, "chain %s is missing from table %s", t->chains[k].name, t->name);
+                        goto out;
+                }
+                if (seen[k] != want) {
+                        r = problem(ret_problem, "chain %s has %zu rules, expected %zu", t->chains[k].name, seen[k], want);
+                        goto out;
+                }
+        }
+out:
+        free(seen);
+        free(chain_found);
+        return r;
+}
+
+/* Every set the model declares exists (the JSON pass checks their elements). */
+static int verify_sets_present(const struct pol_table *t, json_t *root, char **ret_problem) {
+        json_t *items = json_object_get(root, "nftables");
+        for (size_t k = 0; k < t->n_sets; k++) {
+                bool found = false;
+                size_t i;
+                json_t *it;
+                json_array_foreach(items, i, it) {
+                        const char *name = json_string_value(json_object_get(json_object_get(it, "set"), "name"));
+                        if (name && strcmp(name, t->sets[k].name) == 0) {
+                                found = true;
+                                break;
+                        }
+                }
+                if (!found)
+                        return problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+        }
+        return 0;
+}
+
+/* nftables 1.0.6 does not put the device in its JSON: read the base chain's header line as text. */
+static int verify_device(const struct pol_table *t, const struct pol_chain *c, char **ret_problem) {
+        _cleanup_free_ char *cmd = NULL, *out = NULL, *want = NULL;
+        if (asprintf(&cmd, "list chain netdev %s %s", t->name, c->name) < 0 ||
+            asprintf(&want, "type filter hook %s device \"%s\" priority %d; policy drop;", c->hook, t->device, c->prio) < 0)
+                return -ENOMEM;
+        int r = nft_run("cannot list the policy", cmd, false, false, &out);
+        if (r < 0)
+                return r;
+        if (!strstr(out, want))
+                return problem(ret_problem, "chain %s of table %s is not on device %s", c->name, t->name, t->device);
+        return 0;
+}
+
+int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
+        *ret_problem = NULL;
+        if (!stack_name_ok(m->stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        int r = pol_build(m, &t);
+        if (r < 0)
+                return r;
+        _cleanup_free_ char *out = NULL;
+        r = list_table(t->name, &out);
+        if (r == -ENOENT)
+                return problem(ret_problem, "table netdev %s does not exist", t->name);
+        if (r < 0)
+                return r;
+        json_error_t err;
+        json_t *root = json_loads(out, 0, &err);
+        if (!root)
+                return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
+        r = verify_json(t, root, ret_problem);
+        if (r >= 0)
+                r = verify_sets_present(t, root, ret_problem);
+        json_decref(root);
+        for (size_t k = 0; r >= 0 && k < t->n_chains; k++)
+                if (t->chains[k].hook)
+                        r = verify_device(t, &t->chains[k], ret_problem);
+        return r;
+}
+
+int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        _cleanup_free_ char *table = NULL, *out = NULL;
+        if (shim_nft_table_name(stack, &table) < 0)
+                return log_oom();
+        int r = list_table(table, &out);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "no policy loaded for stack %s (table netdev %s)", stack, table);
+        if (r < 0)
+                return r;
+        return shim_blocked_parse(out, time(NULL), ret, n);
+}
+
+/* {"add"|"delete": {"element": {... "name": "grant_DIRv", "elem": [{"elem": {"val": ADDR . PROTO . PORTS, "timeout": T}}]}}} */
+static int grant_cmd(const char *verb, const char *stack, const struct shim_grant *g) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        if ((g->proto != ECL_PROTO_TCP && g->proto != ECL_PROTO_UDP) || g->ports.first > g->ports.last ||
+            (g->net.family != AF_INET && g->net.family != AF_INET6) ||
+            g->net.prefix > (g->net.family == AF_INET ? 32 : 128) || g->timeout_s == 0 ||
+            g->timeout_s > POL_BLOCKED_TIMEOUT)
+                return log_error_errno(EINVAL, "invalid access grant (tcp or udp, ports, 1 s to 7 days)");
+        _cleanup_free_ char *table = NULL;
+        if (shim_nft_table_name(stack, &table) < 0)
+                return log_oom();
+        char set[POL_NAME_MAX];
+        snprintf(set, sizeof set, "grant_%s%s", g->ingress ? "in" : "out", g->net.family == AF_INET ? "4" : "6");
+        json_t *port = g->ports.first == g->ports.last
+                               ? json_integer(g->ports.first)
+                               : json_pack("{s:[i,i]}", "range", (int) g->ports.first, (int) g->ports.last);
+        json_t *val = json_pack("{s:[o,s,o]}", "concat", pol_cidr_json(&g->net),
+                                g->proto == ECL_PROTO_TCP ? "tcp" : "udp", port);
+        json_t *elem = strcmp(verb, "add") == 0 && val
+                               ? json_pack("{s:{s:o,s:I}}", "elem", "val", val, "timeout", (json_int_t) g->timeout_s)
+                               : val;
+        _cleanup_free_ char *what = NULL;
+        if (asprintf(&what, "cannot %s the access grant of %s", verb, stack) < 0) {
+                json_decref(elem);
+                return log_oom();
+        }
+        json_t *cmd = elem ? json_pack("{s:[{s:{s:{s:s,s:s,s:s,s:[o]}}}]}", "nftables", verb, "element", "family",
+                                       "netdev", "table", table, "name", set, "elem", elem)
+                           : NULL;
+        return nft_run_json(what, cmd, strcmp(verb, "delete") == 0, NULL);
+}
+
+int shim_policy_grant(const char *stack, const struct shim_grant *g) {
+        return grant_cmd("add", stack, g);
+}
+
+int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g) {
+        return grant_cmd("delete", stack, g);
+}

@@ -1,0 +1,101 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The network policy of a stack (DESIGN.md invariants 2 and 4): one nftables
+ * table of the netdev family, "ecluse-STACK", with two base chains on the
+ * stack's tap:
+ *
+ *   guest_out  hook ingress (everything the guest sends), policy drop
+ *   guest_in   hook egress  (everything sent to the guest), policy drop
+ *
+ * Only the manifest's flows, their replies (tracked in timed sets, there is
+ * no conntrack in netdev), ARP and IPv6 neighbour discovery pass.  Frames
+ * from another MAC than the guest's, and packets from a source address not in
+ * network.addresses when it is given, are dropped.  Every dropped packet goes
+ * through a drop chain that records it in kernel sets (first seen, last seen
+ * with a counter), so the record survives the shim.  DHCP is not opened:
+ * manifests use static addressing.
+ *
+ * The rules live in the kernel: if the shim dies they stay (fail closed).
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <time.h>
+
+#include "manifest.h"
+
+/*
+ * nft text of the table, what `render --policy` prints (loadable with
+ * `nft -f`; the same rule list as shim_policy_load loads).  A manifest
+ * without a network gets a one-line comment saying so.  Returns 0 or -ENOMEM.
+ */
+int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
+
+/*
+ * Create (or replace, delete+add in one transaction, so there is never a
+ * gap) the stack's table.  The tap shim_tap_name(stack, 0) must exist.
+ * Returns 0; -ENODEV when the tap is missing or nftables refuses; -EINVAL
+ * for a manifest without network or a bad stack name; -ENOMEM.  Each failure
+ * leaves one error line.  Drop records and tracked flows start afresh.
+ */
+int shim_policy_load(const struct ecl_manifest *m);
+
+/*
+ * Read the table back from the kernel and check it is the one load would
+ * create: both base chains on the tap with policy drop, every rule present
+ * in order (recognised by their comments "ecluse N", with the right
+ * verdicts), every set present, address sets holding exactly the manifest's
+ * addresses.  Returns 0; -ESRCH with *ret_problem set (one line, caller
+ * frees) when it is not in place; -ENODEV when nftables cannot be asked.
+ */
+int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);
+
+/* Delete the stack's table; succeeds when there is none. */
+int shim_policy_remove(const char *stack);
+
+enum shim_blocked_direction {
+        SHIM_BLOCKED_EGRESS,  /* sent by the guest */
+        SHIM_BLOCKED_INGRESS, /* sent to the guest */
+};
+
+#define SHIM_BLOCKED_ADDR_MAX 48
+
+/* One kind of dropped traffic: source, destination, protocol, port. */
+struct shim_blocked_entry {
+        enum shim_blocked_direction direction;
+        char src[SHIM_BLOCKED_ADDR_MAX];   /* IP address, or MAC for non-IP frames */
+        char dst[SHIM_BLOCKED_ADDR_MAX];
+        char proto[24];                   /* "tcp", "udp", "icmp", "ipv6-icmp", ...; ethertype for non-IP */
+        uint16_t port;                    /* destination port; 0 without ports (icmp, non-IP) */
+        uint64_t count;                   /* packets */
+        time_t first, last;               /* seconds since the epoch */
+};
+
+/*
+ * Every blocked record of the stack, sorted by last seen (newest first).
+ * Records live in the kernel for 7 days after their last drop.  -ENOENT
+ * when no policy is loaded.
+ */
+int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
+void shim_blocked_entries_free(struct shim_blocked_entry *e);
+
+/*
+ * Room for break-glass access (DESIGN.md "access"): open one flow for a
+ * bounded time by adding an element with its own timeout to the table's
+ * grant set; the kernel removes it when the time is up, whether or not any
+ * ecluse process runs.  Egress: the guest may reach net at ports (and get the
+ * replies); ingress: net may reach the guest at ports (and get the replies).
+ * TCP and UDP only.  Matched without tracking, so open connections close with
+ * the grant.
+ */
+struct shim_grant {
+        bool ingress;
+        struct ecl_cidr net;
+        enum ecl_proto proto;           /* ECL_PROTO_TCP or ECL_PROTO_UDP */
+        struct ecl_port_range ports;    /* the peer's port(s) for egress, the guest's for ingress */
+        uint32_t timeout_s;             /* 1 s .. 7 days */
+};
+/* Returns 0, -EINVAL for a grant outside the rules above, -ENODEV when nftables refuses (no table). */
+int shim_policy_grant(const char *stack, const struct shim_grant *g);
+/* Close a grant before its time: -ENOENT when there is no such element. */
+int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g);

@@ -1,0 +1,398 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* The policy builder: manifest -> intermediate rule list (shim/policy-build.c). */
+#include <arpa/inet.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "policy-ir.h"
+#include "testlib.h"
+
+static struct ecl_cidr cidr(const char *addr, unsigned prefix) {
+        struct ecl_cidr c = {.family = strchr(addr, ':') ? AF_INET6 : AF_INET, .prefix = (uint8_t) prefix};
+        assert_int_equal(inet_pton(c.family, addr, c.addr), 1);
+        return c;
+}
+
+static struct ecl_rule flow(const char *addr, unsigned prefix, enum ecl_proto proto, struct ecl_port_range *ports,
+                            size_t n_ports) {
+        return (struct ecl_rule){.net = cidr(addr, prefix), .proto = proto, .ports = ports, .n_ports = n_ports};
+}
+
+static struct ecl_manifest manifest(struct ecl_rule *egress, size_t n_egress, struct ecl_rule *ingress, size_t n_ingress) {
+        struct ecl_manifest m = {.stack = (char *) "office", .has_network = true};
+        m.network.egress = egress, m.network.n_egress = n_egress;
+        m.network.ingress = ingress, m.network.n_ingress = n_ingress;
+        return m;
+}
+
+static const struct pol_set *find_set(const struct pol_table *t, const char *name) {
+        for (size_t i = 0; i < t->n_sets; i++)
+                if (strcmp(t->sets[i].name, name) == 0)
+                        return &t->sets[i];
+        return NULL;
+}
+
+static size_t rules_in(const struct pol_table *t, const char *chain, const struct pol_rule **first,
+                       const struct pol_rule **last) {
+        size_t n = 0;
+        for (size_t i = 0; i < t->n_rules; i++)
+                if (strcmp(t->rules[i].chain, chain) == 0) {
+                        if (n++ == 0 && first)
+                                *first = &t->rules[i];
+                        if (last)
+                                *last = &t->rules[i];
+                }
+        return n;
+}
+
+/* The rule accepting traffic to/from a set (the manifest's flow rules). */
+static const struct pol_rule *rule_using(const struct pol_table *t, const char *set) {
+        for (size_t i = 0; i < t->n_rules; i++)
+                for (size_t j = 0; j < t->rules[i].n; j++)
+                        if (t->rules[i].s[j].kind == PS_MATCH && t->rules[i].s[j].rhs == PR_SET_REF &&
+                            strcmp(t->rules[i].s[j].set, set) == 0)
+                                return &t->rules[i];
+        return NULL;
+}
+
+static void test_chains_default_drop_on_the_tap(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        assert_string_equal(t->name, "ecluse-office");
+        char tap[IFNAMSIZ];
+        shim_tap_name("office", 0, tap);
+        assert_string_equal(t->device, tap);
+        bool out = false, in = false;
+        for (size_t i = 0; i < t->n_chains; i++) {
+                const struct pol_chain *c = &t->chains[i];
+                if (strcmp(c->name, "guest_out") == 0) {
+                        out = true;
+                        assert_string_equal(c->hook, "ingress");
+                        assert_true(c->policy_drop);
+                } else if (strcmp(c->name, "guest_in") == 0) {
+                        in = true;
+                        assert_string_equal(c->hook, "egress");
+                        assert_true(c->policy_drop);
+                } else
+                        assert_null(c->hook);
+        }
+        assert_true(out && in);
+}
+
+static void test_every_rule_counts_and_ends_in_a_verdict(void **state) {
+        (void) state;
+        struct ecl_port_range p = {443, 443};
+        struct ecl_rule eg[] = {flow("192.0.2.10", 32, ECL_PROTO_TCP, &p, 1), flow("2001:db8::1", 128, ECL_PROTO_ICMPV6, NULL, 0)};
+        struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &p, 1)};
+        struct ecl_manifest m = manifest(eg, 2, in, 1);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                assert_true(r->n >= 2);
+                assert_int_equal(r->s[r->n - 2].kind, PS_COUNTER);
+                assert_int_equal(r->s[r->n - 1].kind, PS_VERDICT);
+                /* comments are unique: verify recognises each rule by it */
+                for (size_t j = 0; j < i; j++)
+                        assert_string_not_equal(t->rules[j].comment, r->comment);
+        }
+        /* Whatever is not accepted ends in the drop chains, which record and drop. */
+        const struct pol_rule *last;
+        rules_in(t, "guest_out", NULL, &last);
+        assert_string_equal(last->s[last->n - 1].verdict, "goto");
+        assert_string_equal(last->s[last->n - 1].target, "drop_out");
+        rules_in(t, "guest_in", NULL, &last);
+        assert_string_equal(last->s[last->n - 1].target, "drop_in");
+        const char *drops[] = {"drop_out", "drop_in"};
+        for (size_t d = 0; d < 2; d++) {
+                rules_in(t, drops[d], NULL, &last);
+                assert_int_equal(last->n, 2); /* plain "counter drop": nothing escapes */
+                assert_string_equal(last->s[1].verdict, "drop");
+                for (size_t i = 0; i < t->n_rules; i++)
+                        if (strcmp(t->rules[i].chain, drops[d]) == 0)
+                                assert_string_equal(t->rules[i].s[t->rules[i].n - 1].verdict, "drop");
+        }
+}
+
+static void test_spoofed_mac_goes_first(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *first;
+        rules_in(t, "guest_out", &first, NULL);
+        uint8_t mac[6];
+        shim_guest_mac(&m, mac); /* derived from the stack name when the manifest gives none */
+        assert_int_equal(first->s[0].key.f[0], PF_ETHER_SADDR);
+        assert_true(first->s[0].negate);
+        assert_memory_equal(first->s[0].val.mac, mac, 6);
+        assert_string_equal(first->s[first->n - 1].target, "drop_out");
+        /* No addresses given: no source-address rules, no address sets. */
+        assert_null(find_set(t, "guest_addrs4"));
+        assert_null(rule_using(t, "guest_addrs6"));
+}
+
+static void test_source_addresses_restricted_when_given(void **state) {
+        (void) state;
+        struct ecl_cidr addrs[] = {cidr("192.0.2.2", 32), cidr("2001:db8::2", 128), cidr("192.0.2.3", 32)};
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        m.network.has_mac = true;
+        memcpy(m.network.mac, "\x52\x54\x00\x12\x34\x56", 6);
+        m.network.addresses = addrs, m.network.n_addresses = 3;
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_set *a4 = find_set(t, "guest_addrs4"), *a6 = find_set(t, "guest_addrs6");
+        assert_non_null(a4);
+        assert_non_null(a6);
+        assert_int_equal(a4->n_elems, 2);
+        assert_int_equal(a6->n_elems, 1);
+        assert_memory_equal(a6->elems[0].addr, addrs[1].addr, 16);
+        /* IPv4, IPv6 and ARP senders are checked against them. */
+        bool ip4 = false, ip6 = false, arp = false;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_stmt *s = &t->rules[i].s[0];
+                if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || !s->negate)
+                        continue;
+                ip4 |= s->key.f[0] == PF_IP_SADDR && strcmp(s->set, "guest_addrs4") == 0;
+                ip6 |= s->key.f[0] == PF_IP6_SADDR && strcmp(s->set, "guest_addrs6") == 0;
+                arp |= s->key.f[0] == PF_ARP_SADDR_IP && strcmp(s->set, "guest_addrs4") == 0;
+                assert_string_equal(t->rules[i].s[t->rules[i].n - 1].target, "drop_out");
+        }
+        assert_true(ip4 && ip6 && arp);
+        const struct pol_rule *first;
+        rules_in(t, "guest_out", &first, NULL);
+        assert_memory_equal(first->s[0].val.mac, "\x52\x54\x00\x12\x34\x56", 6);
+}
+
+static void test_flows_grouped_and_networks_deduplicated(void **state) {
+        (void) state;
+        struct ecl_port_range https = {443, 443};
+        struct ecl_port_range https2 = {443, 443};
+        struct ecl_rule eg[] = {
+                flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1),
+                flow("10.0.0.0", 8, ECL_PROTO_TCP, &https2, 1), /* contains the first */
+                flow("192.0.2.0", 24, ECL_PROTO_TCP, &https, 1),
+                flow("10.1.2.3", 32, ECL_PROTO_UDP, &https, 1), /* another protocol: another group */
+        };
+        struct ecl_manifest m = manifest(eg, 4, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_set *tcp = find_set(t, "out4_0"), *udp = find_set(t, "out4_1");
+        assert_non_null(tcp);
+        assert_non_null(udp);
+        assert_null(find_set(t, "out4_2"));
+        assert_true(tcp->flags & PSF_INTERVAL);
+        assert_true(tcp->counter);
+        assert_int_equal(tcp->n_elems, 2); /* 10.0.0.0/8 and 192.0.2.0/24; 10.1.2.3 is inside the /8 */
+        assert_int_equal(tcp->elems[0].prefix, 8);
+        assert_int_equal(tcp->elems[1].prefix, 24);
+        assert_int_equal(udp->n_elems, 1);
+        const struct pol_rule *r = rule_using(t, "out4_0");
+        assert_non_null(r);
+        assert_string_equal(r->chain, "guest_out");
+        assert_string_equal(r->s[0].val.sym, "tcp");
+        assert_int_equal(r->s[1].key.f[0], PF_TH_DPORT);
+        assert_int_equal(r->s[1].val.lo, 443);
+        assert_int_equal(r->s[2].key.f[0], PF_IP_DADDR);
+        /* The flow is tracked so its replies come back: peer . proto . peer port . guest port. */
+        assert_int_equal(r->s[3].kind, PS_SET);
+        assert_true(r->s[3].update);
+        assert_string_equal(r->s[3].set, "flows4");
+        assert_int_equal(r->s[3].key.f[2], PF_TH_DPORT);
+        assert_int_equal(r->s[3].key.f[3], PF_TH_SPORT);
+        assert_int_equal(r->s[3].timeout_s, POL_FLOW_TIMEOUT_TCP);
+        assert_string_equal(r->s[r->n - 1].verdict, "accept");
+}
+
+static void test_ports_sorted_and_merged(void **state) {
+        (void) state;
+        struct ecl_port_range ports[] = {{8000, 8080}, {443, 443}, {8050, 9000}, {444, 444}};
+        struct ecl_port_range all[] = {{0, 100}, {101, 65535}};
+        struct ecl_rule eg[] = {flow("192.0.2.1", 32, ECL_PROTO_UDP, ports, 4), flow("192.0.2.2", 32, ECL_PROTO_TCP, all, 2)};
+        struct ecl_manifest m = manifest(eg, 2, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *tcp = rule_using(t, "out4_0"), *udp = rule_using(t, "out4_1");
+        assert_non_null(tcp);
+        assert_non_null(udp);
+        /* Every port: no port match at all. */
+        assert_int_equal(tcp->s[1].key.f[0], PF_IP_DADDR);
+        assert_int_equal(udp->s[1].rhs, PR_ANON_SET);
+        assert_int_equal(udp->s[1].n_vals, 2);
+        assert_int_equal(udp->s[1].vals[0].kind, PV_RANGE);
+        assert_int_equal(udp->s[1].vals[0].lo, 443);
+        assert_int_equal(udp->s[1].vals[0].hi, 444);
+        assert_int_equal(udp->s[1].vals[1].lo, 8000);
+        assert_int_equal(udp->s[1].vals[1].hi, 9000);
+        assert_int_equal(udp->s[3].timeout_s, POL_FLOW_TIMEOUT_OTHER);
+}
+
+static void test_icmp_and_ingress(void **state) {
+        (void) state;
+        struct ecl_port_range ssh = {22, 22};
+        struct ecl_rule eg[] = {flow("2001:db8::", 32, ECL_PROTO_ICMPV6, NULL, 0)};
+        struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &ssh, 1)};
+        struct ecl_manifest m = manifest(eg, 1, in, 1);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *icmp = rule_using(t, "out6_0");
+        assert_non_null(icmp);
+        assert_string_equal(icmp->s[0].val.sym, "ipv6-icmp");
+        assert_int_equal(icmp->s[1].key.f[0], PF_IP6_DADDR); /* no port */
+        assert_string_equal(icmp->s[2].set, "peers6");
+        const struct pol_rule *r = rule_using(t, "in4_0");
+        assert_non_null(r);
+        assert_string_equal(r->chain, "guest_in");
+        assert_int_equal(r->s[2].key.f[0], PF_IP_SADDR); /* the peer is the source */
+        /* same flow key layout as egress: peer . proto . peer port . guest port */
+        assert_int_equal(r->s[3].key.f[0], PF_IP_SADDR);
+        assert_int_equal(r->s[3].key.f[2], PF_TH_SPORT);
+        assert_int_equal(r->s[3].key.f[3], PF_TH_DPORT);
+}
+
+static void test_grant_and_record_sets_exist(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const char *grants[] = {"grant_out4", "grant_out6", "grant_in4", "grant_in6"};
+        for (size_t i = 0; i < ELEMENTSOF(grants); i++) {
+                const struct pol_set *s = find_set(t, grants[i]);
+                assert_non_null(s);
+                assert_int_equal(s->flags & (PSF_INTERVAL | PSF_TIMEOUT), PSF_INTERVAL | PSF_TIMEOUT);
+                assert_int_equal(s->n_elems, 0);
+                assert_non_null(rule_using(t, grants[i]));
+        }
+        const char *kinds[] = {"p4", "n4", "p6", "n6", "l2"};
+        for (int d = 0; d < 2; d++)
+                for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                        char first[64], last[64];
+                        snprintf(first, sizeof first, "blk_%s_%s_first", d ? "in" : "out", kinds[k]);
+                        snprintf(last, sizeof last, "blk_%s_%s_last", d ? "in" : "out", kinds[k]);
+                        const struct pol_set *f = find_set(t, first), *l = find_set(t, last);
+                        assert_non_null(f);
+                        assert_non_null(l);
+                        assert_false(f->counter);
+                        assert_true(l->counter);
+                        assert_int_equal(f->timeout_s, POL_BLOCKED_TIMEOUT);
+                        assert_int_equal(l->timeout_s, POL_BLOCKED_TIMEOUT);
+                }
+        /* add keeps the first-seen timestamp, update refreshes last seen. */
+        for (size_t i = 0; i < t->n_rules; i++)
+                for (size_t j = 0; j < t->rules[i].n; j++) {
+                        const struct pol_stmt *s = &t->rules[i].s[j];
+                        if (s->kind == PS_SET && strncmp(s->set, "blk_", 4) == 0)
+                                assert_int_equal(s->update, strstr(s->set, "_last") != NULL);
+                }
+}
+
+static void test_neighbour_advertisements_claim_only_own_addresses(void **state) {
+        (void) state;
+        struct ecl_cidr addrs[] = {cidr("2001:db8::2", 128), cidr("192.0.2.2", 32)};
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        m.network.addresses = addrs, m.network.n_addresses = 2;
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *na = NULL;
+        for (size_t i = 0; i < t->n_rules && !na; i++)
+                for (size_t j = 0; j < t->rules[i].n; j++)
+                        if (t->rules[i].s[j].kind == PS_MATCH && t->rules[i].s[j].key.f[0] == PF_ND_TARGET)
+                                na = &t->rules[i];
+        assert_non_null(na);
+        assert_string_equal(na->chain, "guest_out");
+        assert_string_equal(na->s[1].val.sym, "nd-neighbor-advert");
+        assert_true(na->s[2].negate); /* not link-local ... */
+        assert_int_equal(na->s[2].val.lo, 0x3fa);
+        assert_true(na->s[3].negate); /* ... and not the guest's */
+        assert_int_equal(na->s[3].n_vals, 1);
+        assert_int_equal(na->s[3].vals[0].kind, PV_HEX);
+        assert_memory_equal(na->s[3].vals[0].cidr.addr, addrs[0].addr, 16);
+        assert_string_equal(na->s[na->n - 1].target, "drop_out");
+        /* It comes before any neighbour discovery is accepted. */
+        for (const struct pol_rule *r = t->rules; r < na; r++)
+                for (size_t j = 0; j < r->n; j++)
+                        assert_false(r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ICMPV6_TYPE);
+}
+
+static void test_tracked_flows_refresh(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        size_t found = 0;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                for (size_t j = 0; j < r->n; j++) {
+                        const struct pol_stmt *s = &r->s[j];
+                        if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || strncmp(s->set, "flows", 5) != 0)
+                                continue;
+                        /* every lookup is followed by an update of the same set with the same key */
+                        const struct pol_stmt *u = &r->s[j + 1];
+                        assert_int_equal(u->kind, PS_SET);
+                        assert_true(u->update);
+                        assert_string_equal(u->set, s->set);
+                        assert_memory_equal(&u->key, &s->key, sizeof s->key);
+                        bool tcp = j > 0 && r->s[0].rhs == PR_VALUE && r->s[0].val.kind == PV_SYM &&
+                                   strcmp(r->s[0].val.sym, "tcp") == 0;
+                        assert_int_equal(u->timeout_s, tcp ? POL_FLOW_TIMEOUT_TCP : POL_FLOW_TIMEOUT_OTHER);
+                        found++;
+                }
+        }
+        assert_int_equal(found, 8); /* {tcp, other} x {v4, v6} x {out, in} */
+}
+
+static void test_no_network_refused(void **state) {
+        (void) state;
+        struct ecl_manifest m = {.stack = (char *) "office"};
+        struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), -EINVAL);
+        assert_null(t);
+}
+
+static void test_ten_thousand_flows(void **state) {
+        (void) state;
+        size_t n = 10000;
+        struct ecl_rule *eg = calloc(n, sizeof *eg);
+        struct ecl_port_range p[3] = {{443, 443}, {80, 80}, {8000, 8100}};
+        assert_non_null(eg);
+        for (size_t i = 0; i < n; i++) {
+                eg[i].net.family = AF_INET;
+                eg[i].net.addr[0] = 10, eg[i].net.addr[1] = (uint8_t) (i >> 8), eg[i].net.addr[2] = (uint8_t) i;
+                eg[i].net.prefix = 32;
+                eg[i].proto = ECL_PROTO_TCP;
+                eg[i].ports = &p[i % 3];
+                eg[i].n_ports = 1;
+        }
+        struct ecl_manifest m = manifest(eg, n, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        size_t total = 0;
+        for (size_t i = 0; i < t->n_sets; i++)
+                if (strncmp(t->sets[i].name, "out4_", 5) == 0)
+                        total += t->sets[i].n_elems;
+        assert_int_equal(total, n);
+        assert_non_null(find_set(t, "out4_2"));
+        assert_null(find_set(t, "out4_3"));
+        free(eg);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_chains_default_drop_on_the_tap),
+                cmocka_unit_test(test_every_rule_counts_and_ends_in_a_verdict),
+                cmocka_unit_test(test_spoofed_mac_goes_first),
+                cmocka_unit_test(test_source_addresses_restricted_when_given),
+                cmocka_unit_test(test_flows_grouped_and_networks_deduplicated),
+                cmocka_unit_test(test_ports_sorted_and_merged),
+                cmocka_unit_test(test_icmp_and_ingress),
+                cmocka_unit_test(test_grant_and_record_sets_exist),
+                cmocka_unit_test(test_neighbour_advertisements_claim_only_own_addresses),
+                cmocka_unit_test(test_tracked_flows_refresh),
+                cmocka_unit_test(test_no_network_refused),
+                cmocka_unit_test(test_ten_thousand_flows),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
