@@ -278,7 +278,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
                 .policy_remove = h_policy_remove, .audit = h_audit,
         };
-        struct shim_run_opts opts = {.shutdown_timeout_s = timeout};
+        struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed};
         qemu_user(&opts.tap_owner, &opts.tap_group);
 
         struct shim_stack s;

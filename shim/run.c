@@ -181,6 +181,15 @@ static int clear_stale(struct shim_stack *s) {
         if (!old)
                 return 0;
         int active = virDomainIsActive(old);
+        if (active != 0 && s->opts.replace_orphan) {
+                /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
+                log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
+                if (virDomainDestroy(old) < 0 && virDomainIsActive(old) != 0) {
+                        virDomainFree(old);
+                        return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name, shim_virt_error());
+                }
+                active = 0;
+        }
         if (active != 0) {
                 virDomainFree(old);
                 return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)", s->dom_name,

@@ -42,6 +42,13 @@ struct shim_run_opts {
         gid_t tap_group;
         unsigned tap_mtu;          /* 0: kernel default */
         unsigned shutdown_timeout_s; /* ACPI shutdown before destroy */
+        /*
+         * A running domain of the stack found at start was left by a killed
+         * supervisor: destroy it and start afresh.  Right for the embedded
+         * driver (its root opens in one process only, so nobody else manages
+         * that domain); on shared connections a running domain is refused.
+         */
+        bool replace_orphan;
 };
 
 struct shim_stack {
@@ -67,7 +74,8 @@ void shim_stack_done(struct shim_stack *s);
 int shim_run_connect(struct shim_stack *s, const char *uri);
 
 /*
- * Bring the stack up (see above).  -EBUSY if its domain is running already.
+ * Bring the stack up (see above).  -EBUSY if its domain is running already
+ * (and opts.replace_orphan is false).
  * On failure everything this call made is removed again.
  */
 int shim_run_up(struct shim_stack *s);
