@@ -15,8 +15,10 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "accel.h"
 #include "audit-log.h"
 #include "commands.h"
+#include "control.h"
 #include "domain-check.h"
 #include "domain.h"
 #include "libvirt-embed.h"
@@ -25,14 +27,10 @@
 #include "paths.h"
 #include "policy.h"
 #include "run.h"
+#include "sandbox.h"
 #include "supervise.h"
 
 
-#if __has_include("control.h") /* sandbox branch: control socket and self-hardening */
-#include "control.h"
-#include "sandbox.h"
-#define HAVE_CONTROL 1
-#endif
 
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 30
 
@@ -40,21 +38,21 @@ struct run_ctx {
         const char *root;
         char *audit_path;
         struct shim_supervisor *sup;
-#ifdef HAVE_CONTROL
         struct shim_control *control;
-#endif
 };
 
 /* ---- hooks: the other modules ------------------------------------------ */
 
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml) {
         struct run_ctx *c = ud;
-        struct shim_domain_opts o = {.root = c->root, .accel = shim_domain_resolve_accel(m->vm.accel)};
-        if (m->vm.accel == ECL_ACCEL_KVM && o.accel != ECL_ACCEL_KVM)
-                return log_error_errno(ENODEV, "stack %s wants accel kvm, but KVM is not usable here", m->stack);
+        struct shim_domain_opts o = {.root = c->root};
+        _cleanup_free_ char *reason = NULL;
+        int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
+        if (r < 0)
+                return r;
         /* the console log's directory: the domain writes there */
         _cleanup_free_ char *console = NULL;
-        int r = shim_domain_console_path(c->root, m->stack, &console);
+        r = shim_domain_console_path(c->root, m->stack, &console);
         if (r < 0)
                 return log_oom();
         char *slash = strrchr(console, '/');
@@ -107,7 +105,6 @@ static void h_audit(void *ud, const char *event, const char *subject, const char
                 log_warning("audit record %s for %s not written", event, subject);
 }
 
-#ifdef HAVE_CONTROL
 /* ---- control socket: status, stop, reload ------------------------------- */
 
 static int control_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *ud) {
@@ -150,7 +147,6 @@ static void on_control(int watch, int fd, int events, void *opaque) {
         if (r < 0)
                 log_warning("control socket failed: %s", strerror(-r));
 }
-#endif
 
 /* ---- the command ------------------------------------------------------- */
 
@@ -244,7 +240,6 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
 
-#ifdef HAVE_CONTROL
         /* Capabilities are per thread: drop them while this is the only one. */
         enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
         size_t n_caps;
@@ -261,7 +256,6 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
         ctx.control = control;
-#endif
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {
                 log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
@@ -295,12 +289,11 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0) {
                 h_audit(&ctx, "run-failed", m->stack, NULL);
                 shim_stack_done(&s);
-                return r == -EBUSY ? EX_CANTCREAT : r == -EHOSTUNREACH ? EX_UNAVAILABLE : EX_SOFTWARE;
+                return r == -EBUSY ? EX_CANTCREAT : ecl_exit_status(r);
         }
         log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
                    uri);
 
-#ifdef HAVE_CONTROL
         /* Setup is done: from here on no new privileges and the shim's own filter. */
         r = shim_sandbox_seccomp(profile);
         if (r < 0) {
@@ -308,24 +301,19 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 shim_stack_done(&s);
                 return EX_SOFTWARE;
         }
-#endif
         struct shim_supervisor sup;
         enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
         ctx.sup = &sup;
         r = shim_supervise_init(&sup, &s);
-#ifdef HAVE_CONTROL
         int control_watch = r < 0 ? -1
                                   : virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control,
                                                       &ctx, NULL);
         if (r >= 0 && control_watch < 0)
                 r = log_error_errno(EIO, "cannot watch the control socket");
-#endif
         if (r >= 0)
                 e = shim_supervise_loop(&sup);
-#ifdef HAVE_CONTROL
         if (control_watch >= 0)
                 virEventRemoveHandle(control_watch);
-#endif
         shim_supervise_done(&sup);
 
         if (e == SHIM_SUP_STOP_REQUESTED)

@@ -19,13 +19,18 @@
 #include <stdbool.h>
 #include <sys/types.h>
 
+#include "sandbox.h"
+
 /* The qemu.conf ecluse writes (exact content). */
 #define SHIM_EMBED_QEMU_CONF                                                    \
         "# Written by ecluse-shim on every run; changes here are overwritten.\n" \
         "# QEMU's own seccomp filter: -sandbox on,obsolete=deny,elevateprivileges=deny,...\n" \
         "seccomp_sandbox = 1\n"                                                 \
         "# No virtlogd: QEMU's stdout/stderr go to a file under the root.\n"    \
-        "stdio_handler = \"file\"\n"
+        "stdio_handler = \"file\"\n"                                            \
+        "# What the shim's sandbox (profile embed) lets libvirt do: no per-domain\n" \
+        "# mount namespace, no owner-remembering trusted.* xattrs.\n"           \
+        SHIM_SANDBOX_EMBED_QEMU_CONF
 
 /*
  * Create ROOT/var/lib/ecluse/libvirt/STACK (mode 0711: QEMU's user must

@@ -14,6 +14,8 @@ static const struct ecl_command commands[] = {
         {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
          shim_cmd_render},
         {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
+        {"status", "status [STACK]                  state of one or every running stack", shim_cmd_status},
+        {"stop", "stop STACK                      shut a stack's VM down and clean up", shim_cmd_stop},
         {"run", "run MANIFEST [--connect URI]      run the stack: the foreground supervisor", shim_cmd_run},
 };
 

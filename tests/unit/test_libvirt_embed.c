@@ -28,6 +28,8 @@ static void test_prepare(void **state) {
         assert_non_null(text);
         assert_non_null(strstr(text, "\nseccomp_sandbox = 1\n"));
         assert_non_null(strstr(text, "\nstdio_handler = \"file\"\n"));
+        assert_non_null(strstr(text, "\nnamespaces = [ ]\n"));
+        assert_non_null(strstr(text, "\nremember_owner = 0\n"));
 
         /* a second run rewrites an edited file */
         tl_write_file(conf, "seccomp_sandbox = 0\n", 20);

@@ -1,0 +1,457 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "log.h"
+#include "paths.h"
+
+struct shim_control {
+        int fd;
+        char *path;
+        dev_t dev; /* the socket file we created, to remove only ours: */
+        ino_t ino; /* inode numbers are reused, so the change time counts too */
+        struct timespec ctim;
+        uid_t uid;
+        gid_t group;
+};
+
+/* ^[a-z][a-z0-9-]{0,30}$, as in the manifest. */
+static bool stack_name_ok(const char *s) {
+        size_t n = strlen(s);
+        if (n < 1 || n > 31 || !(s[0] >= 'a' && s[0] <= 'z'))
+                return false;
+        for (size_t i = 1; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
+                        return false;
+        return true;
+}
+
+gid_t shim_control_default_group(void) {
+        struct group g, *res = NULL;
+        char buf[4096];
+        if (getgrnam_r(SHIM_CONTROL_GROUP, &g, buf, sizeof buf, &res) != 0 || !res)
+                return SHIM_CONTROL_NO_GROUP;
+        return res->gr_gid;
+}
+
+int shim_control_socket_path(const char *root, const char *stack, char **ret) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
+        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.sock", stack) < 0)
+                return log_oom();
+        return 0;
+}
+
+static int sockaddr_for(const char *path, struct sockaddr_un *sa) {
+        *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
+        if (strlen(path) >= sizeof sa->sun_path)
+                return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
+        strcpy(sa->sun_path, path);
+        return 0;
+}
+
+/* mkdir -p with mode 0755 for what is missing; the last one must be a real directory. */
+static int mkdir_parents(const char *dir) {
+        _cleanup_free_ char *p = strdup(dir);
+        if (!p)
+                return log_oom();
+        for (char *s = p + 1; *s; s++) {
+                if (*s != '/')
+                        continue;
+                *s = 0;
+                if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                        return log_error_errno(errno, "cannot create %s: %m", p);
+                *s = '/';
+        }
+        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                return log_error_errno(errno, "cannot create %s: %m", p);
+        struct stat st;
+        if (lstat(p, &st) < 0)
+                return log_error_errno(errno, "cannot stat %s: %m", p);
+        if (!S_ISDIR(st.st_mode))
+                return log_error_errno(ENOTDIR, "%s is not a directory", p);
+        return 0;
+}
+
+/* Is somebody listening at path?  1 yes, 0 no (stale or missing), <0 error. */
+static int probe_live(const char *path) {
+        struct sockaddr_un sa;
+        int r = sockaddr_for(path, &sa);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create a socket: %m");
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0)
+                return 1;
+        if (errno == ECONNREFUSED || errno == ENOENT)
+                return 0;
+        return log_error_errno(errno, "cannot check %s: %m", path);
+}
+
+int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret) {
+        _cleanup_free_ char *path = NULL, *dir = NULL;
+        int r = shim_control_socket_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        struct sockaddr_un sa;
+        r = sockaddr_for(path, &sa);
+        if (r < 0)
+                return r;
+        if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
+                return log_oom();
+        r = mkdir_parents(dir);
+        if (r < 0)
+                return r;
+
+        struct stat st;
+        if (lstat(path, &st) == 0) {
+                if (!S_ISSOCK(st.st_mode))
+                        return log_error_errno(EEXIST, "%s exists and is not a socket (remove it)", path);
+                r = probe_live(path);
+                if (r < 0)
+                        return r;
+                if (r > 0)
+                        return log_error_errno(EBUSY, "stack %s is already running (%s answers)", stack, path);
+                log_debug("removing stale control socket %s", path);
+                if (unlink(path) < 0 && errno != ENOENT)
+                        return log_error_errno(errno, "cannot remove stale socket %s: %m", path);
+        } else if (errno != ENOENT) {
+                return log_error_errno(errno, "cannot stat %s: %m", path);
+        }
+
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create a socket: %m");
+        if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
+                return log_error_errno(errno, "cannot bind %s: %m", path);
+        /* Nobody can connect before listen(): set owner and mode in between. */
+        if (group != SHIM_CONTROL_NO_GROUP && chown(path, (uid_t) -1, group) < 0) {
+                r = log_error_errno(errno, "cannot give %s to group %u: %m", path, (unsigned) group);
+                (void) unlink(path);
+                return r;
+        }
+        if (chmod(path, 0660) < 0 || lstat(path, &st) < 0) {
+                r = log_error_errno(errno, "cannot set the mode of %s: %m", path);
+                (void) unlink(path);
+                return r;
+        }
+        if (listen(fd, 16) < 0) {
+                r = log_error_errno(errno, "cannot listen on %s: %m", path);
+                (void) unlink(path);
+                return r;
+        }
+        struct shim_control *c = malloc(sizeof *c);
+        if (!c) {
+                (void) unlink(path);
+                return log_oom();
+        }
+        *c = (struct shim_control){
+                .fd = TAKE_FD(fd),
+                .path = TAKE_PTR(path),
+                .dev = st.st_dev,
+                .ino = st.st_ino,
+                .ctim = st.st_ctim,
+                .uid = geteuid(),
+                .group = group,
+        };
+        *ret = c;
+        return 0;
+}
+
+int shim_control_fd(const struct shim_control *c) {
+        return c->fd;
+}
+
+void shim_control_free(struct shim_control *c) {
+        if (!c)
+                return;
+        struct stat st;
+        if (c->path && lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino &&
+            st.st_ctim.tv_sec == c->ctim.tv_sec && st.st_ctim.tv_nsec == c->ctim.tv_nsec)
+                (void) unlink(c->path);
+        if (c->fd >= 0)
+                close(c->fd);
+        free(c->path);
+        free(c);
+}
+
+static bool peer_in_group(int fd, gid_t group) {
+        gid_t small[64];
+        _cleanup_free_ gid_t *big = NULL;
+        gid_t *groups = small;
+        socklen_t len = sizeof small;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0) {
+                if (errno != ERANGE || len == 0)
+                        return false;
+                big = malloc(len);
+                if (!big)
+                        return false;
+                groups = big;
+                if (getsockopt(fd, SOL_SOCKET, SO_PEERGROUPS, groups, &len) < 0)
+                        return false;
+        }
+        for (size_t i = 0; i < len / sizeof(gid_t); i++)
+                if (groups[i] == group)
+                        return true;
+        return false;
+}
+
+static void send_json(int fd, json_t *j) {
+        _cleanup_free_ char *s = json_dumps(j, JSON_COMPACT);
+        if (!s)
+                return;
+        size_t n = strlen(s);
+        if (n > SHIM_CONTROL_MAX_RESPONSE) {
+                log_error("control: response of %zu bytes exceeds the %d-byte limit", n, SHIM_CONTROL_MAX_RESPONSE);
+                json_auto_t *e = json_pack("{s:s,s:i}", "error", "response too large", "errno", EMSGSIZE);
+                free(s);
+                s = e ? json_dumps(e, JSON_COMPACT) : NULL;
+                if (!s)
+                        return;
+                n = strlen(s);
+        }
+        if (send(fd, s, n, MSG_NOSIGNAL) < 0)
+                log_debug("control: cannot answer: %m");
+}
+
+static void send_error(int fd, int error, const char *fmt, ...) _printf_(3, 4);
+static void send_error(int fd, int error, const char *fmt, ...) {
+        _cleanup_free_ char *msg = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&msg, fmt, ap);
+        va_end(ap);
+        if (r < 0)
+                return;
+        log_debug("control: %s", msg);
+        json_auto_t *j = json_pack("{s:s,s:i}", "error", msg, "errno", error < 0 ? -error : error);
+        if (j)
+                send_json(fd, j);
+}
+
+/* A request word we can safely quote in a message. */
+static bool quotable(const char *s) {
+        size_t n = strlen(s);
+        if (n == 0 || n > 32)
+                return false;
+        for (size_t i = 0; i < n; i++)
+                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= 'A' && s[i] <= 'Z') || (s[i] >= '0' && s[i] <= '9') ||
+                      s[i] == '-' || s[i] == '_'))
+                        return false;
+        return true;
+}
+
+static void serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
+        struct ucred cred;
+        socklen_t len = sizeof cred;
+        if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
+                log_debug("control: no peer credentials: %m");
+                return;
+        }
+        struct shim_control_peer peer = {
+                .pid = cred.pid,
+                .uid = cred.uid,
+                .gid = cred.gid,
+                .privileged = cred.uid == 0 || cred.uid == c->uid,
+        };
+        struct timeval tv = {.tv_sec = SHIM_CONTROL_REQUEST_TIMEOUT_MS / 1000,
+                             .tv_usec = (SHIM_CONTROL_REQUEST_TIMEOUT_MS % 1000) * 1000};
+        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n = poll(&p, 1, SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+        if (n <= 0) {
+                log_debug("control: no request from pid %d within %d ms", (int) cred.pid,
+                          SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+                return;
+        }
+        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
+        ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
+        if (k <= 0)
+                return;
+        /*
+         * Judge the peer only now: answering before its request is read
+         * would close a socket with unread data, and the peer would see a
+         * reset instead of the answer.
+         */
+        bool member = !peer.privileged && c->group != SHIM_CONTROL_NO_GROUP &&
+                      (cred.gid == c->group || peer_in_group(fd, c->group));
+        if (!peer.privileged && !member) {
+                send_error(fd, EPERM, "permission denied (uid %u is neither root, the shim's user nor in its group)",
+                           (unsigned) cred.uid);
+                return;
+        }
+        if ((size_t) k > sizeof buf - 1) {
+                send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, SHIM_CONTROL_MAX_REQUEST);
+                return;
+        }
+        buf[k] = 0;
+        if (k > 0 && buf[k - 1] == '\n')
+                buf[--k] = 0;
+        if (strlen(buf) != (size_t) k || !quotable(buf)) {
+                send_error(fd, EINVAL, "malformed request (status, stop, reload)");
+                return;
+        }
+        if (!streq(buf, "status") && !streq(buf, "stop") && !streq(buf, "reload")) {
+                send_error(fd, EINVAL, "unknown request '%s' (status, stop, reload)", buf);
+                return;
+        }
+        if (!peer.privileged && !streq(buf, "status")) {
+                send_error(fd, EPERM, "permission denied ('%s' needs root or the shim's user)", buf);
+                return;
+        }
+        json_auto_t *resp = NULL;
+        int r = handler(buf, &peer, &resp, userdata);
+        if (r < 0) {
+                send_error(fd, r, "%s failed: %s", buf, strerror(-r));
+                return;
+        }
+        if (!json_is_object(resp)) {
+                send_error(fd, EIO, "%s: the supervisor gave no answer", buf);
+                return;
+        }
+        send_json(fd, resp);
+}
+
+int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata) {
+        _cleanup_close_ int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
+        if (fd < 0) {
+                switch (errno) {
+                case EAGAIN:
+                case EINTR:
+                case ECONNABORTED:
+                case EPROTO:
+                case EPERM:
+                case EMFILE:
+                case ENFILE:
+                case ENOBUFS:
+                case ENOMEM:
+                        log_debug("control: accept: %m");
+                        return 0;
+                default:
+                        return log_error_errno(errno, "control socket %s: accept: %m", c->path);
+                }
+        }
+        serve(c, fd, handler, userdata);
+        return 0;
+}
+
+int shim_control_call(const char *root, const char *stack, const char *request, json_t **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r = shim_control_socket_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        struct sockaddr_un sa;
+        r = sockaddr_for(path, &sa);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create a socket: %m");
+        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
+                if (errno == ENOENT)
+                        return log_error_errno(ESRCH, "stack %s: shim not running (no control socket %s)", stack, path);
+                if (errno == ECONNREFUSED)
+                        return log_error_errno(ESRCH, "stack %s: shim not running (stale control socket %s)", stack,
+                                               path);
+                return log_error_errno(errno, "stack %s: cannot connect to %s: %m", stack, path);
+        }
+        /* A shim that refuses us may answer and close before we have sent: read its answer anyway. */
+        if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
+                return log_error_errno(errno, "stack %s: cannot send the request: %m", stack);
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        int n;
+        while ((n = poll(&p, 1, SHIM_CONTROL_CALL_TIMEOUT_MS)) < 0 && errno == EINTR)
+                ;
+        if (n < 0)
+                return log_error_errno(errno, "stack %s: poll: %m", stack);
+        if (n == 0)
+                return log_error_errno(ETIMEDOUT, "stack %s: no answer from the shim within %d s", stack,
+                                       SHIM_CONTROL_CALL_TIMEOUT_MS / 1000);
+        _cleanup_free_ char *buf = malloc(SHIM_CONTROL_MAX_RESPONSE + 1);
+        if (!buf)
+                return log_oom();
+        ssize_t k = recv(fd, buf, SHIM_CONTROL_MAX_RESPONSE + 1, MSG_TRUNC);
+        if (k < 0)
+                return log_error_errno(errno, "stack %s: cannot read the answer: %m", stack);
+        if (k == 0)
+                return log_error_errno(ECONNRESET, "stack %s: the shim closed the connection without answering",
+                                       stack);
+        if (k > SHIM_CONTROL_MAX_RESPONSE)
+                return log_error_errno(EBADMSG, "stack %s: answer too large (%zd bytes)", stack, k);
+        json_error_t err;
+        json_auto_t *j = json_loadb(buf, (size_t) k, JSON_REJECT_DUPLICATES, &err);
+        if (!json_is_object(j))
+                return log_error_errno(EBADMSG, "stack %s: the answer is not a JSON object", stack);
+        json_t *e = json_object_get(j, "error");
+        if (e) {
+                json_int_t code = json_integer_value(json_object_get(j, "errno"));
+                int error = code > 0 && code < 4096 ? (int) code : EIO;
+                return log_error_errno(error, "stack %s: %s", stack,
+                                       json_is_string(e) ? json_string_value(e) : "request failed");
+        }
+        *ret = TAKE_PTR(j);
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+int shim_control_list(const char *root, char ***ret_stacks) {
+        _cleanup_free_ char *dir = NULL;
+        if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
+                return log_oom();
+        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
+        if (!v)
+                return log_oom();
+        size_t n = 0;
+        DIR *d = opendir(dir);
+        if (!d) {
+                if (errno != ENOENT)
+                        return log_error_errno(errno, "cannot open %s: %m", dir);
+                *ret_stacks = TAKE_PTR(v);
+                return 0;
+        }
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                size_t l = strlen(de->d_name);
+                if (l <= 5 || !streq(de->d_name + l - 5, ".sock"))
+                        continue;
+                if (de->d_type != DT_SOCK && de->d_type != DT_UNKNOWN)
+                        continue;
+                _cleanup_free_ char *name = strndup(de->d_name, l - 5);
+                if (!name) {
+                        r = log_oom();
+                        break;
+                }
+                if (!stack_name_ok(name))
+                        continue;
+                char **nv = realloc(v, (n + 2) * sizeof(char *));
+                if (!nv) {
+                        r = log_oom();
+                        break;
+                }
+                v = nv;
+                v[n++] = TAKE_PTR(name);
+                v[n] = NULL;
+        }
+        closedir(d);
+        if (r < 0)
+                return r;
+        qsort(v, n, sizeof(char *), cmp_str);
+        *ret_stacks = TAKE_PTR(v);
+        return 0;
+}

@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The shim's control socket, ROOT/run/ecluse/STACK.sock (DESIGN.md, "Paths").
+ *
+ * Protocol: AF_UNIX SOCK_SEQPACKET, one connection per request.  The client
+ * sends one message, the request word ("status", "stop" or "reload",
+ * optionally followed by a newline, at most SHIM_CONTROL_MAX_REQUEST bytes);
+ * the server answers with one message, a JSON object, and closes.  A failure
+ * is the object {"error": "one line", "errno": N} with a positive errno.
+ *
+ * Who may ask (SO_PEERCRED, and SO_PEERGROUPS for supplementary groups):
+ *   - uid 0 and the shim's own effective uid: every request;
+ *   - members of the control group (primary or supplementary): "status"
+ *     only, since it changes nothing;
+ *   - anybody else: refused with EPERM.
+ * The control group is the group "ecluse" when it exists
+ * (shim_control_default_group()); the socket file is then owned by that
+ * group with mode 0660, so the filesystem lets the same people in.  The
+ * directory ROOT/run/ecluse is created 0755 when missing.
+ *
+ * The server is driven from the supervisor's event loop: poll
+ * shim_control_fd() for POLLIN and call shim_control_handle(), which serves
+ * at most one client.  It waits at most SHIM_CONTROL_REQUEST_TIMEOUT_MS for
+ * the request, so a silent client cannot stall the loop for longer.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "macro.h"
+
+#define SHIM_CONTROL_MAX_REQUEST 256
+#define SHIM_CONTROL_MAX_RESPONSE (64 * 1024)
+#define SHIM_CONTROL_REQUEST_TIMEOUT_MS 1000
+#define SHIM_CONTROL_CALL_TIMEOUT_MS 30000
+#define SHIM_CONTROL_GROUP "ecluse"
+#define SHIM_CONTROL_NO_GROUP ((gid_t) -1)
+
+struct shim_control;
+
+struct shim_control_peer {
+        pid_t pid;
+        uid_t uid;
+        gid_t gid;
+        bool privileged; /* uid 0 or the shim's own uid: may stop and reload */
+};
+
+/*
+ * The supervisor's answer to an authorised, well-formed request ("status",
+ * "stop" or "reload").  Set *ret to a new JSON object (ownership passes) and
+ * return 0, or return a negative errno (the client gets {"error": ...}).
+ * For "status" the object has at least "stack", "state", "accel", "policy"
+ * and "capabilities" (DESIGN.md); see shim_sandbox_describe().
+ */
+typedef int (*shim_control_handler_t)(const char *request, const struct shim_control_peer *peer, json_t **ret,
+                                      void *userdata);
+
+/* gid of the group "ecluse", or SHIM_CONTROL_NO_GROUP when there is none. */
+gid_t shim_control_default_group(void);
+
+/* ROOT/run/ecluse/STACK.sock; -EINVAL for a name that is not a stack name. */
+int shim_control_socket_path(const char *root, const char *stack, char **ret);
+
+/*
+ * Create and listen on the stack's socket.  A socket file nobody listens on
+ * (a killed shim) is replaced; one that answers means the stack is already
+ * running: -EBUSY.  Anything else at that path: -EEXIST.  group: the
+ * control group, or SHIM_CONTROL_NO_GROUP.
+ */
+int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret);
+
+/* The listening descriptor, non-blocking: poll it for POLLIN. */
+int shim_control_fd(const struct shim_control *c);
+
+/*
+ * Accept one pending client (returns 0 at once when there is none), check
+ * its credentials, read its request, call handler, answer, close.  Problems
+ * of the client (refused, silent, oversized, unknown request, gone) are
+ * answered when possible and logged at debug level; they are not errors of
+ * the server.  Returns a negative errno only when the listening socket
+ * itself fails.
+ */
+int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata);
+
+/* Close the socket and remove its file (if it is still ours). */
+void shim_control_free(struct shim_control *c);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_control *, shim_control_free)
+#define _cleanup_control_ _cleanup_(shim_control_freep)
+
+/*
+ * Client: send request to the stack's shim and return its JSON object.
+ * Errors, each after a one-line message naming the stack:
+ *   -ESRCH   the shim is not running (no socket, or nobody listening): 69
+ *   -EACCES/-EPERM   refused by the filesystem or by the shim: 77
+ *   -ETIMEDOUT, -ECONNRESET   no answer: 69
+ *   -EBADMSG  the answer is not a JSON object: 65
+ *   an error answer: the negative errno it carries.
+ */
+int shim_control_call(const char *root, const char *stack, const char *request, json_t **ret);
+
+/* Stack names that have a socket in ROOT/run/ecluse, sorted; NULL-terminated. */
+int shim_control_list(const char *root, char ***ret_stacks);

@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <stdlib.h>
+#include <string.h>
+
+#include "macro.h"
+#include "status-print.h"
+
+static void put_clean(FILE *f, const char *s) {
+        for (; *s; s++)
+                fputc((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s, f);
+}
+
+static void put_value(FILE *f, json_t *v) {
+        if (json_is_string(v)) {
+                put_clean(f, json_string_value(v));
+                return;
+        }
+        _cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+        put_clean(f, s ? s : "?");
+}
+
+void shim_print_object(FILE *f, json_t *j, bool as_json) {
+        if (as_json) {
+                json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
+                fputc('\n', f);
+                return;
+        }
+        if (!json_is_object(j)) {
+                put_value(f, j);
+                fputc('\n', f);
+                return;
+        }
+        json_t *stack = json_object_get(j, "stack"), *state = json_object_get(j, "state");
+        if (stack)
+                put_value(f, stack);
+        else
+                fputc('?', f);
+        fputs(": ", f);
+        if (state)
+                put_value(f, state);
+        else
+                fputs("(no state)", f);
+        fputc('\n', f);
+        const char *key;
+        json_t *v;
+        json_object_foreach(j, key, v) {
+                if (streq(key, "stack") || streq(key, "state"))
+                        continue;
+                fputs("  ", f);
+                put_clean(f, key);
+                fputs(": ", f);
+                put_value(f, v);
+                fputc('\n', f);
+        }
+}

@@ -1,0 +1,470 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The control socket over a temporary root: a real server in the test
+ * process, real clients in forked children (shim_control_call blocks).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <poll.h>
+#include <signal.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "sandbox.h"
+#include "testlib.h"
+
+#define NOBODY 65534
+#define TEST_GROUP 4242
+
+struct handled {
+        int calls;
+        char last[32];
+        uid_t uid;
+};
+
+static int handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
+        struct handled *h = userdata;
+        h->calls++;
+        snprintf(h->last, sizeof h->last, "%s", request);
+        h->uid = peer->uid;
+        if (streq(request, "reload"))
+                return -EOPNOTSUPP;
+        *ret = json_pack("{s:s,s:s,s:s,s:i}", "stack", "office", "state", streq(request, "stop") ? "stopping" : "running",
+                         "request", request, "uid", (int) peer->uid);
+        return 0;
+}
+
+static char *make_root(void) {
+        char *root = tl_mkdtemp();
+        /* so that a client that dropped to nobody reaches the socket: the shim must refuse it itself */
+        assert_int_equal(chmod(root, 0755), 0);
+        return root;
+}
+
+struct client_result {
+        int r;
+        char state[32];
+};
+
+/* Fork a client (as uid/gid when uid != -1), return its pid and the read end of its report. */
+static pid_t start_client(const char *root, const char *request, uid_t uid, gid_t gid, int *ret_fd) {
+        int p[2];
+        assert_int_equal(pipe2(p, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                struct client_result res = {.r = -EIO};
+                if (uid != (uid_t) -1) {
+                        gid_t groups[] = {gid};
+                        if (setgroups(1, groups) < 0 || setgid(NOBODY) < 0 || setuid(uid) < 0)
+                                _exit(2);
+                }
+                json_t *j = NULL;
+                res.r = shim_control_call(root, "office", request, &j);
+                if (res.r == 0) {
+                        const char *s = json_string_value(json_object_get(j, "state"));
+                        snprintf(res.state, sizeof res.state, "%s", s ? s : "");
+                        json_decref(j);
+                }
+                (void) !write(p[1], &res, sizeof res);
+                _exit(0);
+        }
+        close(p[1]);
+        *ret_fd = p[0];
+        return pid;
+}
+
+static struct client_result finish_client(pid_t pid, int fd) {
+        struct client_result res = {.r = 1};
+        ssize_t n = read(fd, &res, sizeof res);
+        close(fd);
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        assert_int_equal(n, sizeof res);
+        return res;
+}
+
+/* Wait (bounded, generously) for a client to knock, then serve it. */
+static void serve_one(struct shim_control *c, struct handled *h) {
+        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 60000), 1);
+        assert_int_equal(shim_control_handle(c, handler, h), 0);
+}
+
+static struct client_result roundtrip(struct shim_control *c, struct handled *h, const char *root,
+                                      const char *request, uid_t uid, gid_t gid) {
+        int fd;
+        pid_t pid = start_client(root, request, uid, gid, &fd);
+        serve_one(c, h);
+        return finish_client(pid, fd);
+}
+
+static void test_request_response(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+
+        /* the socket is 0660 in a 0755 directory */
+        _cleanup_free_ char *path = NULL, *dir = tl_strf("%s/run/ecluse", root);
+        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        assert_int_equal(st.st_mode & 07777, 0660);
+        assert_int_equal(lstat(dir, &st), 0);
+        assert_int_equal(st.st_mode & 07777, 0755);
+
+        /* nobody there: nothing to do, at once */
+        struct handled h = {0};
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(h.calls, 0);
+
+        struct client_result res = roundtrip(c, &h, root, "status", (uid_t) -1, 0);
+        assert_int_equal(res.r, 0);
+        assert_string_equal(res.state, "running");
+        assert_int_equal(h.calls, 1);
+        assert_string_equal(h.last, "status");
+        assert_int_equal(h.uid, geteuid());
+
+        res = roundtrip(c, &h, root, "stop\n", (uid_t) -1, 0);
+        assert_int_equal(res.r, 0);
+        assert_string_equal(res.state, "stopping");
+        assert_string_equal(h.last, "stop");
+
+        /* the supervisor's own failure reaches the client with its errno */
+        res = roundtrip(c, &h, root, "reload", (uid_t) -1, 0);
+        assert_int_equal(res.r, -EOPNOTSUPP);
+        assert_int_equal(h.calls, 3);
+
+        shim_control_free(TAKE_PTR(c));
+        assert_int_equal(lstat(path, &st), -1); /* removed on the way out */
+        tl_rm_rf(root);
+}
+
+static void test_bad_requests(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        struct handled h = {0};
+        struct client_result res = roundtrip(c, &h, root, "frobnicate", (uid_t) -1, 0);
+        assert_int_equal(res.r, -EINVAL);
+        res = roundtrip(c, &h, root, "sta tus", (uid_t) -1, 0);
+        assert_int_equal(res.r, -EINVAL);
+        res = roundtrip(c, &h, root, "status\nstop", (uid_t) -1, 0);
+        assert_int_equal(res.r, -EINVAL);
+        assert_int_equal(h.calls, 0);
+        tl_rm_rf(root);
+}
+
+static int raw_connect(const char *root) {
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, path);
+        int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(connect(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+        return fd;
+}
+
+static void test_oversized_request_refused(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        _cleanup_close_ int fd = raw_connect(root);
+        char big[SHIM_CONTROL_MAX_REQUEST + 44];
+        memset(big, 's', sizeof big);
+        memcpy(big, "status", 6);
+        assert_int_equal(send(fd, big, sizeof big, 0), sizeof big);
+        struct handled h = {0};
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(h.calls, 0);
+        char buf[4096];
+        ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
+        assert_true(n > 0);
+        buf[n] = 0;
+        json_auto_t *j = json_loads(buf, 0, NULL);
+        assert_non_null(j);
+        assert_non_null(json_object_get(j, "error"));
+        assert_int_equal(json_integer_value(json_object_get(j, "errno")), EMSGSIZE);
+        tl_rm_rf(root);
+}
+
+/* A client that says nothing is dropped after the request timeout. */
+static void test_silent_client_dropped(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        _cleanup_close_ int fd = raw_connect(root);
+        struct handled h = {0};
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(h.calls, 0);
+        char buf[64];
+        assert_int_equal(recv(fd, buf, sizeof buf, 0), 0); /* closed, no answer */
+        tl_rm_rf(root);
+}
+
+static void test_peer_credentials(void **state) {
+        (void) state;
+        if (geteuid() != 0) {
+                print_message("skipped: changing to another uid needs root (CI runs unit tests as root)\n");
+                skip();
+        }
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        struct handled h = {0};
+        struct client_result res;
+        {
+                _cleanup_control_ struct shim_control *c = NULL;
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+                /* open the file to everybody, so the refusal below is the shim's own */
+                assert_int_equal(chmod(path, 0666), 0);
+                res = roundtrip(c, &h, root, "status", NOBODY, NOBODY);
+                assert_int_equal(res.r, -EPERM);
+                assert_int_equal(h.calls, 0);
+                /* with 0660 the filesystem refuses nobody first */
+                assert_int_equal(chmod(path, 0660), 0);
+                int fd;
+                pid_t pid = start_client(root, "status", NOBODY, NOBODY, &fd);
+                res = finish_client(pid, fd);
+                assert_int_equal(res.r, -EACCES);
+        }
+        {
+                /* members of the control group may ask for status, and only that */
+                _cleanup_control_ struct shim_control *c = NULL;
+                assert_int_equal(shim_control_listen(root, "office", TEST_GROUP, &c), 0);
+                struct stat st;
+                assert_int_equal(lstat(path, &st), 0);
+                assert_int_equal(st.st_gid, TEST_GROUP);
+                res = roundtrip(c, &h, root, "status", NOBODY, TEST_GROUP);
+                assert_int_equal(res.r, 0);
+                assert_string_equal(res.state, "running");
+                assert_int_equal(h.calls, 1);
+                assert_int_equal(h.uid, NOBODY);
+                res = roundtrip(c, &h, root, "stop", NOBODY, TEST_GROUP);
+                assert_int_equal(res.r, -EPERM);
+                assert_int_equal(h.calls, 1);
+                /* root may stop */
+                res = roundtrip(c, &h, root, "stop", (uid_t) -1, 0);
+                assert_int_equal(res.r, 0);
+                assert_int_equal(h.calls, 2);
+        }
+        tl_rm_rf(root);
+}
+
+/* What a killed shim leaves behind: a socket file nobody listens on. */
+static void make_stale_socket(const char *root, const char *stack) {
+        _cleanup_free_ char *dir = tl_strf("%s/run", root), *dir2 = tl_strf("%s/run/ecluse", root);
+        (void) mkdir(dir, 0755);
+        (void) mkdir(dir2, 0755);
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, stack, &path), 0);
+        struct sockaddr_un sa = {.sun_family = AF_UNIX};
+        strcpy(sa.sun_path, path);
+        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+        assert_true(fd >= 0);
+        assert_int_equal(bind(fd, (struct sockaddr *) &sa, sizeof sa), 0);
+}
+
+static void test_stale_and_live_sockets(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        json_t *j = NULL;
+
+        /* not running at all */
+        assert_int_equal(shim_control_call(root, "office", "status", &j), -ESRCH);
+
+        _cleanup_control_ struct shim_control *a = NULL, *b = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &a), 0);
+        /* a live one: already running */
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), -EBUSY);
+        assert_null(b);
+
+        /* a's file replaced by another's (a killed shim's): a's cleanup must not remove it */
+        assert_int_equal(unlink(path), 0);
+        make_stale_socket(root, "office");
+        assert_int_equal(shim_control_call(root, "office", "status", &j), -ESRCH);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), 0);
+        shim_control_free(TAKE_PTR(a));
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        shim_control_free(TAKE_PTR(b));
+
+        /* something else at the path is left alone */
+        tl_write_file(path, "x", 1);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), -EEXIST);
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISREG(st.st_mode));
+
+        /* not a stack name: no path is built from it */
+        _cleanup_free_ char *bad = NULL;
+        assert_int_equal(shim_control_socket_path(root, "../etc", &bad), -EINVAL);
+        assert_int_equal(shim_control_listen(root, "Office", SHIM_CONTROL_NO_GROUP, &b), -EINVAL);
+        tl_rm_rf(root);
+}
+
+static void test_list(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_strv_free_ char **v = NULL;
+        assert_int_equal(shim_control_list(root, &v), 0); /* no /run/ecluse yet */
+        assert_null(v[0]);
+        strv_free(TAKE_PTR(v));
+
+        _cleanup_control_ struct shim_control *a = NULL, *b = NULL;
+        assert_int_equal(shim_control_listen(root, "zeta", SHIM_CONTROL_NO_GROUP, &a), 0);
+        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &b), 0);
+        _cleanup_free_ char *junk1 = tl_strf("%s/run/ecluse/notes.txt", root);
+        _cleanup_free_ char *junk2 = tl_strf("%s/run/ecluse/Bad.sock", root);
+        tl_write_file(junk1, "x", 1);
+        tl_write_file(junk2, "x", 1);
+        assert_int_equal(shim_control_list(root, &v), 0);
+        assert_non_null(v[0]);
+        assert_string_equal(v[0], "alpha");
+        assert_non_null(v[1]);
+        assert_string_equal(v[1], "zeta");
+        assert_null(v[2]);
+        tl_rm_rf(root);
+}
+
+/* What a supervisor would answer; userdata is the stack name. */
+static int cli_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
+        (void) peer;
+        _cleanup_free_ char *caps = NULL, *seccomp = NULL;
+        int r = shim_sandbox_describe(&caps, &seccomp);
+        if (r < 0)
+                return r;
+        *ret = json_pack("{s:s,s:s,s:s,s:s,s:s,s:s}", "stack", (const char *) userdata, "state",
+                         streq(request, "stop") ? "stopping" : "running", "accel", "tcg", "policy", "loaded",
+                         "capabilities", caps, "seccomp", seccomp);
+        return *ret ? 0 : -ENOMEM;
+}
+
+static char *shim_bin(void) {
+        return (char *) ECLUSE_SHIM_BIN;
+}
+
+/* The status and stop commands against real sockets served by a child. */
+static void test_cli_status_stop(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *alpha = NULL, *office = NULL;
+        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &office), 0);
+        make_stale_socket(root, "dead");
+
+        pid_t server = fork();
+        assert_true(server >= 0);
+        if (server == 0) {
+                for (;;) {
+                        struct pollfd p[] = {{.fd = shim_control_fd(alpha), .events = POLLIN},
+                                             {.fd = shim_control_fd(office), .events = POLLIN}};
+                        if (poll(p, 2, -1) < 0)
+                                _exit(1);
+                        if (p[0].revents)
+                                (void) shim_control_handle(alpha, cli_handler, (void *) "alpha");
+                        if (p[1].revents)
+                                (void) shim_control_handle(office, cli_handler, (void *) "office");
+                }
+        }
+
+        struct tl_result res;
+        char *st_json[] = {shim_bin(), "--root", root, "--json", "status", NULL};
+        tl_run(st_json, &res);
+        assert_int_equal(res.status, 69); /* "dead" is not running */
+        json_auto_t *all = json_loads(res.out, 0, NULL);
+        assert_true(json_is_array(all));
+        assert_int_equal(json_array_size(all), 3);
+        const char *want[][2] = {{"alpha", "running"}, {"dead", "not running"}, {"office", "running"}};
+        for (size_t i = 0; i < 3; i++) {
+                json_t *o = json_array_get(all, i);
+                assert_string_equal(json_string_value(json_object_get(o, "stack")), want[i][0]);
+                assert_string_equal(json_string_value(json_object_get(o, "state")), want[i][1]);
+        }
+        assert_non_null(strstr(res.err, "stack dead: shim not running"));
+        tl_result_free(&res);
+
+        char *st_one[] = {shim_bin(), "--root", root, "--json", "status", "office", NULL};
+        tl_run(st_one, &res);
+        assert_int_equal(res.status, 0);
+        json_auto_t *one = json_loads(res.out, 0, NULL);
+        assert_true(json_is_object(one));
+        for (const char *const *k = (const char *const[]){"stack", "state", "accel", "policy", "capabilities", NULL};
+             *k; k++)
+                assert_non_null(json_object_get(one, *k));
+        assert_string_equal(json_string_value(json_object_get(one, "stack")), "office");
+        tl_result_free(&res);
+
+        char *st_human[] = {shim_bin(), "--root", root, "status", "office", NULL};
+        tl_run(st_human, &res);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: running\n"));
+        assert_non_null(strstr(res.out, "\n  accel: tcg\n"));
+        assert_non_null(strstr(res.out, "\n  capabilities: "));
+        tl_result_free(&res);
+
+        char *stop[] = {shim_bin(), "--root", root, "stop", "office", NULL};
+        tl_run(stop, &res);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: stopping\n"));
+        tl_result_free(&res);
+
+        char *st_gone[] = {shim_bin(), "--root", root, "status", "nosuch", NULL};
+        tl_run(st_gone, &res);
+        assert_int_equal(res.status, 69);
+        assert_string_equal(res.out, "");
+        assert_non_null(strstr(res.err, "ecluse-shim: error: stack nosuch: shim not running"));
+        assert_null(strchr(strchr(res.err, '\n') + 1, '\n')); /* one line */
+        tl_result_free(&res);
+
+        char *stop_usage[] = {shim_bin(), "--root", root, "stop", NULL};
+        tl_run(stop_usage, &res);
+        assert_int_equal(res.status, 64);
+        tl_result_free(&res);
+
+        kill(server, SIGKILL);
+        assert_int_equal(waitpid(server, NULL, 0), server);
+
+        /* nothing left: an empty listing */
+        shim_control_free(TAKE_PTR(alpha));
+        shim_control_free(TAKE_PTR(office));
+        _cleanup_free_ char *dead_path = tl_strf("%s/run/ecluse/dead.sock", root);
+        assert_int_equal(unlink(dead_path), 0);
+        char *st_none[] = {shim_bin(), "--root", root, "--json", "status", NULL};
+        tl_run(st_none, &res);
+        assert_int_equal(res.status, 0);
+        assert_string_equal(res.out, "[]\n");
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_request_response),
+                cmocka_unit_test(test_bad_requests),
+                cmocka_unit_test(test_oversized_request_refused),
+                cmocka_unit_test(test_silent_client_dropped),
+                cmocka_unit_test(test_peer_credentials),
+                cmocka_unit_test(test_stale_and_live_sockets),
+                cmocka_unit_test(test_list),
+                cmocka_unit_test(test_cli_status_stop),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
