@@ -136,7 +136,8 @@ static int control_handler(const char *request, const struct shim_control_peer *
         } else {
                 return -EINVAL;
         }
-        *ret = json_pack("{s:s,s:s}", "stack", stack, "request", request);
+        *ret = json_pack("{s:s,s:s,s:s}", "stack", stack, "request", request, "state",
+                         streq(request, "stop") ? "stopping" : "reloading");
         return *ret ? 0 : -ENOMEM;
 }
 
