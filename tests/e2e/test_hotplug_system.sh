@@ -18,9 +18,14 @@
 #     is refused by libvirt (the domain ecluse builds has no virtio-serial
 #     controller and no free hot-plug slot) and the domain stays as it was,
 #     or is detected: the domain is paused, the audit log has device-added;
+#   - the stack's nftables table deleted from outside: the domain is
+#     paused, audited, `status` says held; a resume from outside is undone;
 #   - a domain destroyed from outside: the shim notices, cleans up, exits;
-#   - kill -9 of the shim leaves the domain as it was (fail closed); SIGTERM
-#     of a fresh shim removes the domain.
+#   - kill -9 of the shim leaves domain, tap and policy as they were (fail
+#     closed) and a second run refuses; SIGTERM of a fresh shim removes
+#     domain, tap and policy.
+# The shim runs in libvirtd's network namespace (libvirtd opens the tap by
+# name), so tap and table live there, never on the host.
 # Needs root, libvirtd, qemu-system-x86_64.  It fails rather than skips: a
 # skipped proof proves nothing.
 set -euo pipefail
@@ -72,6 +77,13 @@ vm:
   kernel: /guest/vmlinuz
   initrd: /guest/initrd.img
   cmdline: console=ttyS0
+network:
+  addresses: [192.0.2.2]
+  egress:
+    - to: 192.0.2.10/32
+      proto: tcp
+      ports: [443]
+      why: test peer (never contacted)
 console: log
 YAML
 
@@ -118,7 +130,9 @@ starts=0
 start_shim() { # the log of this start is $tmp/shim.log
         starts=$((starts + 1))
         [ -e "$tmp/shim.log" ] && mv "$tmp/shim.log" "$tmp/shim.$starts.log"
-        "$shim" --root "$root" run "$tmp/hpt.yaml" --connect "$uri" --shutdown-timeout 2 >"$tmp/shim.log" 2>&1 &
+        # in libvirtd's network namespace: libvirtd opens the tap by name there
+        nsenter -t "$lvd_pid" -n "$shim" --root "$root" run "$tmp/hpt.yaml" --connect "$uri" --shutdown-timeout 2 \
+                >"$tmp/shim.log" 2>&1 &
         shim_pid=$!
         for _ in $(seq 3000); do
                 grep -q "stack hpt running" "$tmp/shim.log" && return 0
@@ -148,6 +162,10 @@ cat >"$tmp/chan.xml" <<'XML'
   <target type='virtio' name='org.qemu.guest_agent.0'/>
 </channel>
 XML
+in_ns() { nsenter -t "$lvd_pid" -n "$@"; }
+in_ns nft list table netdev ecluse-hpt >/dev/null || die "no policy table while running"
+in_ns ip link show ecl-hpt >/dev/null || die "no tap while running"
+
 if virsh -c "$uri" attach-device ecluse-hpt "$tmp/chan.xml" --live >"$tmp/attach.out" 2>&1; then
         wait_state paused 30 || die "channel hot-plugged and the domain was not paused ($(domstate))"
         grep -q '"device-added"' "$root/var/lib/ecluse/audit.log" || die "no device-added audit record"
@@ -158,6 +176,19 @@ else
         note "hot-plug refused by libvirt: $(tr '\n' ' ' <"$tmp/attach.out")"
         [ "$(domstate)" = running ] || die "domain state changed after a refused hot-plug: $(domstate)"
         [ "$(virsh -c "$uri" dumpxml ecluse-hpt)" = "$xml" ] || die "live XML changed after a refused hot-plug"
+
+        # ---- the policy removed from outside: detected, paused, audited ------
+        in_ns nft delete table netdev ecluse-hpt
+        wait_state paused 30 || die "policy removed and the domain was not paused ($(domstate))"
+        grep -q '"violation"' "$root/var/lib/ecluse/audit.log" || die "no violation audit record"
+        "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
+        grep -q '"state": "held"' "$tmp/status.json" || die "status does not show the hold: $(cat "$tmp/status.json")"
+        note "policy removed from outside: domain paused, audited, status held"
+        # a resume from outside is undone
+        virsh -q -c "$uri" resume ecluse-hpt >/dev/null
+        sleep 1
+        wait_state paused 30 || die "outside resume not undone ($(domstate))"
+        note "outside resume undone"
 
         # ---- destroyed from outside: the shim cleans up and leaves ----------
         virsh -q -c "$uri" destroy ecluse-hpt >/dev/null
@@ -175,7 +206,9 @@ start_shim
 kill -KILL "$shim_pid"; wait "$shim_pid" 2>/dev/null || true; shim_pid=
 sleep 1
 [ "$(domstate)" = running ] || die "domain not running after kill -9 of the shim: $(domstate)"
-if "$shim" --root "$root" run "$tmp/hpt.yaml" --connect "$uri" >"$tmp/second.log" 2>&1; then
+in_ns nft list table netdev ecluse-hpt >/dev/null || die "policy gone after kill -9 of the shim"
+in_ns ip link show ecl-hpt >/dev/null || die "tap gone after kill -9 of the shim"
+if in_ns "$shim" --root "$root" run "$tmp/hpt.yaml" --connect "$uri" >"$tmp/second.log" 2>&1; then
         die "a second shim took over a running stack"
 fi
 grep -q "running already" "$tmp/second.log" || die "second shim: $(cat "$tmp/second.log")"
@@ -186,5 +219,7 @@ note "kill -9: domain left running (fail closed); a second run refuses"
 start_shim
 kill -TERM "$shim_pid"; wait "$shim_pid" || die "shim exited non-zero on SIGTERM"; shim_pid=
 virsh -q -c "$uri" dominfo ecluse-hpt >/dev/null 2>&1 && die "domain left after SIGTERM"
-note "SIGTERM: domain gone"
+in_ns ip link show ecl-hpt >/dev/null 2>&1 && die "tap left after SIGTERM"
+in_ns nft list table netdev ecluse-hpt >/dev/null 2>&1 && die "policy table left after SIGTERM"
+note "SIGTERM: domain, tap and policy gone"
 echo "test_hotplug_system: ok"
