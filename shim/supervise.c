@@ -57,11 +57,13 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         log_debug("domain %s: %s", sup->stack->dom_name, sup->last_event);
         switch (event) {
         case VIR_DOMAIN_EVENT_STOPPED:
-                sup->domain_gone = true;
-                sup->crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED || detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
+                /* may be the previous run of a reload, delivered late: turn() asks libvirt */
+                sup->stop_seen = true;
+                sup->stop_crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
+                                    detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
                 break;
         case VIR_DOMAIN_EVENT_CRASHED:
-                sup->crashed = true;
+                sup->stop_crashed = true;
                 break;
         case VIR_DOMAIN_EVENT_RESUMED:
                 /* a resume from outside while held: pause again at once */
@@ -185,6 +187,14 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
 
 static void turn(struct shim_supervisor *sup) {
         struct shim_stack *s = sup->stack;
+        if (sup->stop_seen) {
+                sup->stop_seen = false;
+                if (virDomainIsActive(s->dom) == 0) {
+                        sup->domain_gone = true;
+                        sup->crashed = sup->stop_crashed;
+                        return;
+                }
+        }
         if (sup->pending_added) {
                 _cleanup_free_ char *why = NULL;
                 if (asprintf(&why, "device added from outside: %s", sup->pending_added) < 0)
@@ -218,6 +228,7 @@ static void turn(struct shim_supervisor *sup) {
                         sup->violation = NULL;
                         sup->domain_gone = false;
                         sup->crashed = false;
+                        sup->stop_crashed = false;
                 }
         }
 }

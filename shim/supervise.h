@@ -34,6 +34,7 @@ struct shim_supervisor {
         int sigfd, sig_watch, timer;
         int cb_lifecycle, cb_added, cb_removed;
         bool quit, reload_requested, check_due, domain_gone, crashed;
+        bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
         char *violation;          /* why the domain is held paused, NULL if it is not */
         char *last_event;         /* for status */

@@ -204,10 +204,34 @@ static void test_outside_destroy(void **state) {
         shim_stack_done(&s);
 }
 
+/* A reload restarts the domain; the late STOPPED event of the old run does not end the loop. */
+static void test_reload(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        shim_supervise_request_reload(&sup);
+        for (int i = 0; i < 4; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(virDomainIsActive(s.dom), 1);
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
+        assert_non_null(strstr(p.events, "reload;domain-resumed;"));
+        shim_supervise_done(&sup);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hotplug_held),
                 cmocka_unit_test(test_outside_destroy),
+                cmocka_unit_test(test_reload),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
