@@ -16,6 +16,7 @@ static const struct ecl_command commands[] = {
         {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
         {"status", "status [STACK]                  state of one or every running stack", shim_cmd_status},
         {"stop", "stop STACK                      shut a stack's VM down and clean up", shim_cmd_stop},
+        {"run", "run MANIFEST [--connect URI]      run the stack: the foreground supervisor", shim_cmd_run},
 };
 
 int main(int argc, char **argv) {

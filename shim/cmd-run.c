@@ -1,0 +1,330 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * run MANIFEST [--connect URI] [--shutdown-timeout SECONDS]: the foreground
+ * supervisor of one stack (what the systemd unit runs).  The order and the
+ * clean-up are in run.c, the event loop in supervise.c; this file wires the
+ * other modules in (domain, policy, audit, control socket, sandbox).
+ */
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <pwd.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "accel.h"
+#include "audit-log.h"
+#include "commands.h"
+#include "control.h"
+#include "domain-check.h"
+#include "domain.h"
+#include "libvirt-embed.h"
+#include "log.h"
+#include "manifest.h"
+#include "paths.h"
+#include "policy.h"
+#include "run.h"
+#include "sandbox.h"
+#include "supervise.h"
+
+
+
+#define DEFAULT_SHUTDOWN_TIMEOUT_S 30
+
+struct run_ctx {
+        const char *root;
+        char *audit_path;
+        struct shim_supervisor *sup;
+        struct shim_control *control;
+};
+
+/* ---- hooks: the other modules ------------------------------------------ */
+
+static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml) {
+        struct run_ctx *c = ud;
+        struct shim_domain_opts o = {.root = c->root};
+        _cleanup_free_ char *reason = NULL;
+        int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
+        if (r < 0)
+                return r;
+        /* the console log's directory: the domain writes there */
+        _cleanup_free_ char *console = NULL;
+        r = shim_domain_console_path(c->root, m->stack, &console);
+        if (r < 0)
+                return log_oom();
+        char *slash = strrchr(console, '/');
+        if (slash) {
+                *slash = '\0';
+                r = shim_mkdir_p(console, 0750);
+                if (r < 0)
+                        return r;
+        }
+        r = shim_domain_render(m, &o, ret_xml);
+        if (r < 0)
+                return r;
+        *ret_accel = o.accel;
+        return 0;
+}
+
+static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_violation) {
+        (void) ud;
+        xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "live.xml", NULL,
+                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
+        if (!doc) {
+                *ret_violation = strdup("the live XML does not parse");
+                return -EBADMSG;
+        }
+        int r = shim_domain_check_cut(doc, tap, ret_violation);
+        xmlFreeDoc(doc);
+        return r;
+}
+
+static int h_policy_load(void *ud, const struct ecl_manifest *m) {
+        (void) ud;
+        return shim_policy_load(m);
+}
+static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_problem) {
+        (void) ud;
+        return shim_policy_verify(m, ret_problem);
+}
+static int h_policy_remove(void *ud, const char *stack) {
+        (void) ud;
+        return shim_policy_remove(stack);
+}
+
+/* The single audit call site of the supervisor. */
+static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+        struct run_ctx *c = ud;
+        json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
+        int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
+        json_decref(d);
+        if (r < 0)
+                log_warning("audit record %s for %s not written", event, subject);
+}
+
+/* ---- control socket: status, stop, reload ------------------------------- */
+
+static int control_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *ud) {
+        struct run_ctx *c = ud;
+        const char *stack = c->sup->stack->m->stack;
+        if (streq(request, "status")) {
+                json_t *o = NULL;
+                int r = shim_supervise_status_json(c->sup, &o);
+                if (r < 0)
+                        return r;
+                _cleanup_free_ char *caps = NULL, *seccomp = NULL;
+                if (shim_sandbox_describe(&caps, &seccomp) >= 0) {
+                        json_object_set_new(o, "capabilities", json_string(caps));
+                        json_object_set_new(o, "seccomp", json_string(seccomp));
+                }
+                *ret = o;
+                return 0;
+        }
+        if (!peer->privileged)
+                return -EPERM;
+        if (streq(request, "stop")) {
+                log_notice("stop requested on the control socket (uid %u, pid %d)", (unsigned) peer->uid,
+                           (int) peer->pid);
+                shim_supervise_request_stop(c->sup);
+        } else if (streq(request, "reload")) {
+                log_notice("reload requested on the control socket (uid %u, pid %d)", (unsigned) peer->uid,
+                           (int) peer->pid);
+                shim_supervise_request_reload(c->sup);
+        } else {
+                return -EINVAL;
+        }
+        *ret = json_pack("{s:s,s:s,s:s}", "stack", stack, "request", request, "state",
+                         streq(request, "stop") ? "stopping" : "reloading");
+        return *ret ? 0 : -ENOMEM;
+}
+
+static void on_control(int watch, int fd, int events, void *opaque) {
+        (void) watch, (void) fd, (void) events;
+        struct run_ctx *c = opaque;
+        int r = shim_control_handle(c->control, control_handler, c);
+        if (r < 0)
+                log_warning("control socket failed: %s", strerror(-r));
+}
+
+/* ---- the command ------------------------------------------------------- */
+
+/* libvirt prints every error by default; ours name the step instead (shim_virt_error()). */
+static void quiet_virt_errors(void *ud, virErrorPtr err) {
+        (void) ud, (void) err;
+}
+
+static int parse_args(int argc, char **argv, const char **manifest, unsigned *timeout) {
+        *manifest = NULL;
+        for (int i = 1; i < argc; i++) {
+                const char *a = argv[i];
+                if (streq(a, "--shutdown-timeout") && i + 1 < argc) {
+                        char *end;
+                        unsigned long v = strtoul(argv[++i], &end, 10);
+                        if (*end || end == argv[i] || v > 3600) {
+                                log_error("--shutdown-timeout wants seconds (0..3600), not '%s'", argv[i]);
+                                return -EINVAL;
+                        }
+                        *timeout = (unsigned) v;
+                } else if (a[0] == '-' && a[1] != '\0') {
+                        log_error("run: unknown option '%s' (run MANIFEST [--connect URI])", a);
+                        return -EINVAL;
+                } else if (*manifest) {
+                        log_error("run: one manifest, one stack (run MANIFEST [--connect URI])");
+                        return -EINVAL;
+                } else {
+                        *manifest = a;
+                }
+        }
+        if (!*manifest) {
+                log_error("run needs a manifest (run MANIFEST [--connect URI])");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* QEMU's user (Debian libvirt-qemu, RHEL qemu) owns the tap. */
+static void qemu_user(uid_t *uid, gid_t *gid) {
+        *uid = (uid_t) -1;
+        *gid = (gid_t) -1;
+        const char *names[] = {"libvirt-qemu", "qemu"};
+        for (size_t i = 0; i < ELEMENTSOF(names); i++) {
+                struct passwd *pw = getpwnam(names[i]);
+                if (pw) {
+                        *uid = pw->pw_uid;
+                        *gid = pw->pw_gid;
+                        return;
+                }
+        }
+}
+
+static int exit_for(enum shim_sup_exit e) {
+        switch (e) {
+        case SHIM_SUP_STOP_REQUESTED:
+        case SHIM_SUP_DOMAIN_STOPPED:
+                return EX_OK;
+        default:
+                return EX_SOFTWARE;
+        }
+}
+
+int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
+        const char *path;
+        unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
+        if (parse_args(argc, argv, &path, &timeout) < 0)
+                return EX_USAGE;
+
+        /* Before any thread exists (libvirt starts some): signals go to the signalfd. */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+                return EX_OSERR;
+
+        struct ecl_diags diags = {0};
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        int r = ecl_manifest_load_file(path, &m, &diags);
+        ecl_diags_print(&diags, stderr);
+        ecl_diags_clear(&diags);
+        if (r < 0)
+                return ecl_exit_status(r);
+
+        struct run_ctx ctx = {.root = cli->root};
+        _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
+        if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
+                return EX_OSERR;
+        ctx.audit_path = audit_path;
+        r = shim_mkdir_p(state_dir, 0755);
+        if (r < 0)
+                return ecl_exit_status(r);
+
+        /* Capabilities are per thread: drop them while this is the only one. */
+        enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
+        size_t n_caps;
+        const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
+        r = shim_sandbox_drop_caps(caps, n_caps);
+        if (r < 0)
+                return ecl_exit_status(r);
+        _cleanup_control_ struct shim_control *control = NULL;
+        r = shim_control_listen(cli->root, m->stack, shim_control_default_group(), &control);
+        if (r == -EBUSY) {
+                log_error("stack %s is already supervised (its control socket answers)", m->stack);
+                return EX_CANTCREAT;
+        }
+        if (r < 0)
+                return ecl_exit_status(r);
+        ctx.control = control;
+        virSetErrorFunc(NULL, quiet_virt_errors);
+        if (virEventRegisterDefaultImpl() < 0) {
+                log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
+                return EX_SOFTWARE;
+        }
+        _cleanup_free_ char *uri = NULL;
+        bool embed = false;
+        r = shim_connect_uri(cli->root, m->stack, cli->connect, &uri, &embed);
+        if (r < 0)
+                return ecl_exit_status(r);
+
+        const struct shim_run_hooks hooks = {
+                .userdata = &ctx, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
+                .policy_load = h_policy_load, .policy_verify = h_policy_verify,
+                .policy_remove = h_policy_remove, .audit = h_audit,
+        };
+        struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed};
+        qemu_user(&opts.tap_owner, &opts.tap_group);
+
+        struct shim_stack s;
+        r = shim_stack_init(&s, m, &hooks, &opts);
+        if (r < 0)
+                return ecl_exit_status(r);
+        r = shim_run_connect(&s, uri);
+        if (r < 0) {
+                shim_stack_done(&s);
+                return ecl_exit_status(r);
+        }
+        h_audit(&ctx, "run-start", m->stack, uri);
+        r = shim_run_up(&s);
+        if (r < 0) {
+                h_audit(&ctx, "run-failed", m->stack, NULL);
+                shim_stack_done(&s);
+                return r == -EBUSY ? EX_CANTCREAT : ecl_exit_status(r);
+        }
+        log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
+                   uri);
+
+        /* Setup is done: from here on no new privileges and the shim's own filter. */
+        r = shim_sandbox_seccomp(profile);
+        if (r < 0) {
+                (void) shim_run_teardown(&s);
+                shim_stack_done(&s);
+                return EX_SOFTWARE;
+        }
+        struct shim_supervisor sup;
+        enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
+        ctx.sup = &sup;
+        r = shim_supervise_init(&sup, &s);
+        int control_watch = r < 0 ? -1
+                                  : virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control,
+                                                      &ctx, NULL);
+        if (r >= 0 && control_watch < 0)
+                r = log_error_errno(EIO, "cannot watch the control socket");
+        if (r >= 0)
+                e = shim_supervise_loop(&sup);
+        if (control_watch >= 0)
+                virEventRemoveHandle(control_watch);
+        shim_supervise_done(&sup);
+
+        if (e == SHIM_SUP_STOP_REQUESTED)
+                (void) shim_run_stop_domain(&s);
+        r = shim_run_teardown(&s);
+        h_audit(&ctx, "stop", m->stack,
+                e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
+                : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
+        shim_stack_done(&s);
+        if (r < 0)
+                return EX_SOFTWARE;
+        return exit_for(e);
+}

@@ -1,0 +1,41 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* What `status` shows of a supervised stack (the control socket's answer). */
+#include <errno.h>
+#include <jansson.h>
+#include <string.h>
+
+#include "log.h"
+#include "supervise.h"
+
+int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
+        struct shim_stack *s = sup->stack;
+        const struct ecl_manifest *m = s->m;
+        _cleanup_free_ char *problem = NULL;
+        const char *policy = "none"; /* no network: no interface at all */
+        if (m->has_network) {
+                int r = s->policy_loaded ? s->hooks->policy_verify(s->hooks->userdata, m, &problem) : -ESRCH;
+                policy = r >= 0 ? "verified" : "missing";
+        }
+        json_t *o = json_object();
+        if (!o)
+                return -ENOMEM;
+        int k = 0;
+        k |= json_object_set_new(o, "stack", json_string(m->stack));
+        k |= json_object_set_new(o, "licensor", m->licensor ? json_string(m->licensor) : json_null());
+        k |= json_object_set_new(o, "state", json_string(shim_supervise_state(sup)));
+        k |= json_object_set_new(o, "accel", json_string(ecl_accel_to_string(s->accel)));
+        k |= json_object_set_new(o, "policy", json_string(policy));
+        if (problem)
+                k |= json_object_set_new(o, "policy_problem", json_string(problem));
+        k |= json_object_set_new(o, "domain", json_string(s->dom_name));
+        k |= json_object_set_new(o, "tap", m->has_network ? json_string(s->tap) : json_null());
+        k |= json_object_set_new(o, "connection", json_string(s->uri ? s->uri : ""));
+        k |= json_object_set_new(o, "violation", sup->violation ? json_string(sup->violation) : json_null());
+        k |= json_object_set_new(o, "last_event", sup->last_event ? json_string(sup->last_event) : json_null());
+        if (k) {
+                json_decref(o);
+                return -ENOMEM;
+        }
+        *ret = o;
+        return 0;
+}

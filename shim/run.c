@@ -1,0 +1,257 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdio.h>
+#include <libvirt/virterror.h>
+#include <string.h>
+
+#include "log.h"
+#include "names.h"
+#include "run.h"
+#include "tap.h"
+
+const char *shim_virt_error(void) {
+        const char *msg = virGetLastErrorMessage();
+        return msg && *msg ? msg : "unknown libvirt error";
+}
+
+int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const struct shim_run_hooks *hooks,
+                    const struct shim_run_opts *opts) {
+        *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO};
+        if (shim_domain_name(m->stack, &s->dom_name) < 0)
+                return log_oom();
+        if (m->has_network)
+                shim_tap_name(m->stack, 0, s->tap);
+        return 0;
+}
+
+void shim_stack_done(struct shim_stack *s) {
+        if (s->dom)
+                virDomainFree(s->dom);
+        if (s->conn)
+                virConnectClose(s->conn);
+        free(s->dom_name);
+        free(s->uri);
+        *s = (struct shim_stack){0};
+}
+
+int shim_run_connect(struct shim_stack *s, const char *uri) {
+        s->uri = strdup(uri);
+        if (!s->uri)
+                return log_oom();
+        s->conn = virConnectOpen(uri);
+        if (!s->conn)
+                return log_error_errno(EHOSTUNREACH, "cannot connect to libvirt at %s: %s", uri, shim_virt_error());
+        return 0;
+}
+
+static void audit(struct shim_stack *s, const char *event, const char *details) {
+        if (s->hooks->audit)
+                s->hooks->audit(s->hooks->userdata, event, s->m->stack, details);
+}
+
+static bool domain_active(struct shim_stack *s) {
+        return s->dom && virDomainIsActive(s->dom) == 1;
+}
+
+/* Run the event loop for about ms milliseconds (events are handled meanwhile). */
+static void timer_fired(int timer, void *opaque) {
+        (void) timer;
+        *(bool *) opaque = true;
+}
+
+static void pump(unsigned ms) {
+        bool fired = false;
+        int t = virEventAddTimeout((int) ms, timer_fired, &fired, NULL);
+        if (t < 0)
+                return;
+        while (!fired)
+                if (virEventRunDefaultImpl() < 0)
+                        break;
+        virEventRemoveTimeout(t);
+}
+
+static int destroy_domain(struct shim_stack *s) {
+        if (!domain_active(s))
+                return 0;
+        if (virDomainDestroy(s->dom) < 0 && virDomainIsActive(s->dom) == 1)
+                return log_error_errno(EIO, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
+        return 0;
+}
+
+int shim_run_stop_domain(struct shim_stack *s) {
+        if (!domain_active(s))
+                return 0;
+        int state = VIR_DOMAIN_NOSTATE;
+        if (virDomainGetState(s->dom, &state, NULL, 0) == 0 && state != VIR_DOMAIN_PAUSED &&
+            s->opts.shutdown_timeout_s > 0 && virDomainShutdown(s->dom) == 0) {
+                for (unsigned waited = 0; waited < s->opts.shutdown_timeout_s * 1000 && domain_active(s); waited += 200)
+                        pump(200);
+                if (domain_active(s))
+                        log_notice("domain %s did not shut down within %us, destroying it", s->dom_name,
+                                   s->opts.shutdown_timeout_s);
+        }
+        return destroy_domain(s);
+}
+
+int shim_run_teardown(struct shim_stack *s) {
+        int r = 0, k;
+        if (s->dom) {
+                k = destroy_domain(s);
+                if (k < 0 && r == 0)
+                        r = k;
+                if (s->defined && virDomainUndefine(s->dom) < 0 && r == 0)
+                        r = log_error_errno(EIO, "cannot undefine %s: %s", s->dom_name, shim_virt_error());
+                virDomainFree(s->dom);
+                s->dom = NULL;
+                s->defined = false;
+        }
+        if (s->policy_loaded) {
+                k = s->hooks->policy_remove(s->hooks->userdata, s->m->stack);
+                if (k < 0 && r == 0)
+                        r = k;
+                if (k >= 0)
+                        s->policy_loaded = false;
+        }
+        if (s->tap_created) {
+                k = shim_tap_delete(s->tap);
+                if (k < 0 && k != -ENODEV && r == 0)
+                        r = k;
+                if (k >= 0 || k == -ENODEV)
+                        s->tap_created = false;
+        }
+        return r;
+}
+
+int shim_run_check_live(struct shim_stack *s, char **ret_why) {
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(s->dom, 0);
+        if (!xml)
+                return log_error_errno(EIO, "cannot read the live XML of %s: %s", s->dom_name, shim_virt_error());
+        char *why = NULL;
+        int r = s->hooks->check_cut(s->hooks->userdata, xml, s->m->has_network ? s->tap : NULL, &why);
+        if (r < 0) {
+                if (!why && asprintf(&why, "live domain is not cut (%s)", strerror(-r)) < 0)
+                        why = NULL;
+                *ret_why = why;
+                return r;
+        }
+        if (s->policy_loaded) {
+                r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
+                if (r < 0) {
+                        if (!why && asprintf(&why, "policy not in place (%s)", strerror(-r)) < 0)
+                                why = NULL;
+                        *ret_why = why;
+                        return r;
+                }
+        }
+        return 0;
+}
+
+/* Define and start paused, check, resume.  Tap and policy exist already. */
+static int start_verified(struct shim_stack *s) {
+        _cleanup_free_ char *xml = NULL, *why = NULL;
+        int r = s->hooks->domain_xml(s->hooks->userdata, s->m, &s->accel, &xml);
+        if (r < 0)
+                return r;
+        if (s->dom) {
+                /* a restart: the old definition (inactive now) goes, the new XML may differ */
+                if (s->defined && virDomainIsActive(s->dom) == 0 && virDomainUndefine(s->dom) < 0)
+                        return log_error_errno(EIO, "cannot undefine %s: %s", s->dom_name, shim_virt_error());
+                s->defined = false;
+                virDomainFree(s->dom);
+                s->dom = NULL;
+        }
+        s->dom = virDomainDefineXML(s->conn, xml);
+        if (!s->dom)
+                return log_error_errno(EIO, "cannot define domain %s: %s", s->dom_name, shim_virt_error());
+        s->defined = true;
+        if (virDomainCreateWithFlags(s->dom, VIR_DOMAIN_START_PAUSED) < 0)
+                return log_error_errno(EIO, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
+        r = shim_run_check_live(s, &why);
+        if (r < 0)
+                return log_error_errno(r, "refusing to resume %s: %s", s->dom_name, why ? why : "check failed");
+        if (virDomainResume(s->dom) < 0)
+                return log_error_errno(EIO, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
+        audit(s, "domain-resumed", ecl_accel_to_string(s->accel));
+        return 0;
+}
+
+/* A domain of our name that is not running is left over: forget it. */
+static int clear_stale(struct shim_stack *s) {
+        virDomainPtr old = virDomainLookupByName(s->conn, s->dom_name);
+        if (!old)
+                return 0;
+        int active = virDomainIsActive(old);
+        if (active != 0 && s->opts.replace_orphan) {
+                /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
+                log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
+                if (virDomainDestroy(old) < 0 && virDomainIsActive(old) != 0) {
+                        virDomainFree(old);
+                        return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name, shim_virt_error());
+                }
+                active = 0;
+        }
+        if (active != 0) {
+                virDomainFree(old);
+                return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)", s->dom_name,
+                                       s->uri);
+        }
+        log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
+        if (virDomainUndefine(old) < 0) {
+                virDomainFree(old);
+                return log_error_errno(EIO, "cannot undefine stale %s: %s", s->dom_name, shim_virt_error());
+        }
+        virDomainFree(old);
+        if (s->m->has_network && shim_tap_exists(s->tap) == 1) {
+                log_notice("removing tap %s left by an earlier run", s->tap);
+                int r = shim_tap_delete(s->tap);
+                if (r < 0 && r != -ENODEV)
+                        return r;
+        }
+        return 0;
+}
+
+int shim_run_up(struct shim_stack *s) {
+        int r = clear_stale(s);
+        if (r < 0)
+                return r;
+        if (s->m->has_network) {
+                if (shim_tap_exists(s->tap) == 1) {
+                        /* left by a shim that was killed (fail closed): no domain uses it now */
+                        log_notice("removing tap %s left by an earlier run", s->tap);
+                        r = shim_tap_delete(s->tap);
+                        if (r < 0 && r != -ENODEV)
+                                return r;
+                }
+                struct shim_tap_opts to = {.owner = s->opts.tap_owner, .group = s->opts.tap_group,
+                                           .mtu = s->opts.tap_mtu, .bridge = s->m->network.bridge};
+                r = shim_tap_create(s->tap, &to);
+                if (r < 0)
+                        goto fail;
+                s->tap_created = true;
+                (void) s->hooks->policy_remove(s->hooks->userdata, s->m->stack); /* a stale one */
+                s->policy_loaded = true; /* from here on, teardown removes it even if load half-failed */
+                r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                if (r < 0)
+                        goto fail;
+        }
+        r = start_verified(s);
+        if (r < 0)
+                goto fail;
+        return 0;
+fail:
+        (void) shim_run_teardown(s);
+        return r;
+}
+
+int shim_run_restart(struct shim_stack *s) {
+        int r = shim_run_stop_domain(s);
+        if (r < 0)
+                return r;
+        r = start_verified(s);
+        if (r < 0) {
+                /* the guest must not run unverified: leave it stopped, keep tap and policy */
+                (void) destroy_domain(s);
+                return r;
+        }
+        return 0;
+}

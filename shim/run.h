@@ -1,0 +1,103 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Bringing a stack up and down on a libvirt connection, in the order of
+ * DESIGN.md invariant 3:
+ *
+ *   up:   tap, policy (nftables on the tap), define, start PAUSED, read the
+ *         live XML back and check it is cut, read the policy back from the
+ *         kernel and check it, resume.  Any failure undoes what was done:
+ *         no domain, no tap, no rule remain.
+ *   down: ACPI shutdown with a timeout, destroy, undefine, remove policy,
+ *         remove tap.
+ *
+ * What other modules do (domain XML, its check, the nftables policy,
+ * audit records) comes in through struct shim_run_hooks, which cmd-run.c
+ * fills with the real implementations.  The libvirt connection must have an
+ * event loop (virEventRegisterDefaultImpl) before shim_run_connect().
+ */
+#include <libvirt/libvirt.h>
+#include <net/if.h>
+#include <stdbool.h>
+
+#include "manifest.h"
+
+struct shim_run_hooks {
+        void *userdata;
+        /* Resolve m's accelerator and build the domain XML; *ret_accel is KVM or TCG. */
+        int (*domain_xml)(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml);
+        /* 0 if the (live) XML is cut; -EPERM with *ret_violation otherwise. */
+        int (*check_cut)(void *ud, const char *xml, const char *tap, char **ret_violation);
+        int (*policy_load)(void *ud, const struct ecl_manifest *m);
+        /* 0 if the policy in the kernel is m's; -EPERM (or another error) with *ret_problem. */
+        int (*policy_verify)(void *ud, const struct ecl_manifest *m, char **ret_problem);
+        /* Remove the stack's policy; 0 also when there is none. */
+        int (*policy_remove)(void *ud, const char *stack);
+        /* One audit record (may be NULL). */
+        void (*audit)(void *ud, const char *event, const char *subject, const char *details);
+};
+
+struct shim_run_opts {
+        uid_t tap_owner;           /* QEMU's user, (uid_t) -1 for none */
+        gid_t tap_group;
+        unsigned tap_mtu;          /* 0: kernel default */
+        unsigned shutdown_timeout_s; /* ACPI shutdown before destroy */
+        /*
+         * A running domain of the stack found at start was left by a killed
+         * supervisor: destroy it and start afresh.  Right for the embedded
+         * driver (its root opens in one process only, so nobody else manages
+         * that domain); on shared connections a running domain is refused.
+         */
+        bool replace_orphan;
+};
+
+struct shim_stack {
+        const struct ecl_manifest *m;
+        const struct shim_run_hooks *hooks;
+        struct shim_run_opts opts;
+        char *uri;
+        virConnectPtr conn;
+        virDomainPtr dom;
+        char *dom_name;
+        char tap[IFNAMSIZ];
+        enum ecl_accel accel;
+        bool tap_created, policy_loaded, defined;
+};
+
+/* Fill s (nothing is created yet). */
+int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const struct shim_run_hooks *hooks,
+                    const struct shim_run_opts *opts);
+/* Close the connection and free; does not tear anything down. */
+void shim_stack_done(struct shim_stack *s);
+
+/* Open the connection; -EHOSTUNREACH (exit 69) with the libvirt message when it cannot. */
+int shim_run_connect(struct shim_stack *s, const char *uri);
+
+/*
+ * Bring the stack up (see above).  -EBUSY if its domain is running already
+ * (and opts.replace_orphan is false).
+ * On failure everything this call made is removed again.
+ */
+int shim_run_up(struct shim_stack *s);
+
+/*
+ * Start the domain again (the `reload` of the control socket: the current
+ * release): shut down/destroy the running domain, redefine, start paused,
+ * verify, resume.  Tap and policy stay in place throughout.
+ */
+int shim_run_restart(struct shim_stack *s);
+
+/*
+ * Stop the guest: ACPI shutdown, waiting up to the timeout while running
+ * the event loop, then destroy.  Leaves tap and policy.
+ */
+int shim_run_stop_domain(struct shim_stack *s);
+
+/* Destroy (if active), undefine, remove policy and tap: whatever exists. Returns the first error. */
+int shim_run_teardown(struct shim_stack *s);
+
+/* Read the live XML and check it is cut and the policy is in place: 0, or -EPERM with *ret_why. */
+int shim_run_check_live(struct shim_stack *s, char **ret_why);
+
+/* The last libvirt error message, or "unknown libvirt error". */
+const char *shim_virt_error(void);

@@ -1,0 +1,275 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <libvirt/virterror.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "supervise.h"
+
+static void set_str(char **p, const char *fmt, ...) _printf_(2, 3);
+static void set_str(char **p, const char *fmt, ...) {
+        char *s = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&s, fmt, ap) < 0)
+                s = NULL;
+        va_end(ap);
+        free(*p);
+        *p = s;
+}
+
+static void audit(struct shim_supervisor *sup, const char *event, const char *details) {
+        const struct shim_run_hooks *h = sup->stack->hooks;
+        if (h->audit)
+                h->audit(h->userdata, event, sup->stack->m->stack, details);
+}
+
+static bool is_ours(struct shim_supervisor *sup, virDomainPtr dom) {
+        const char *name = virDomainGetName(dom);
+        return name && streq(name, sup->stack->dom_name);
+}
+
+static const char *lifecycle_name(int event) {
+        switch (event) {
+        case VIR_DOMAIN_EVENT_DEFINED: return "defined";
+        case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
+        case VIR_DOMAIN_EVENT_STARTED: return "started";
+        case VIR_DOMAIN_EVENT_SUSPENDED: return "suspended";
+        case VIR_DOMAIN_EVENT_RESUMED: return "resumed";
+        case VIR_DOMAIN_EVENT_STOPPED: return "stopped";
+        case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutdown";
+        case VIR_DOMAIN_EVENT_PMSUSPENDED: return "pmsuspended";
+        case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
+        default: return "unknown";
+        }
+}
+
+static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
+        (void) conn;
+        struct shim_supervisor *sup = opaque;
+        if (!is_ours(sup, dom))
+                return 0;
+        set_str(&sup->last_event, "%s (detail %d)", lifecycle_name(event), detail);
+        log_debug("domain %s: %s", sup->stack->dom_name, sup->last_event);
+        switch (event) {
+        case VIR_DOMAIN_EVENT_STOPPED:
+                /* may be the previous run of a reload, delivered late: turn() asks libvirt */
+                sup->stop_seen = true;
+                sup->stop_crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
+                                    detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
+                break;
+        case VIR_DOMAIN_EVENT_CRASHED:
+                sup->stop_crashed = true;
+                break;
+        case VIR_DOMAIN_EVENT_RESUMED:
+                /* a resume from outside while held: pause again at once */
+                sup->check_due = true;
+                break;
+        default:
+                break;
+        }
+        return 0;
+}
+
+static int on_device_added(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        (void) conn;
+        struct shim_supervisor *sup = opaque;
+        if (!is_ours(sup, dom))
+                return 0;
+        if (sup->pending_added)
+                set_str(&sup->pending_added, "%s, %s", sup->pending_added, alias);
+        else
+                set_str(&sup->pending_added, "%s", alias);
+        return 0;
+}
+
+static int on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *alias, void *opaque) {
+        (void) conn;
+        struct shim_supervisor *sup = opaque;
+        if (!is_ours(sup, dom))
+                return 0;
+        set_str(&sup->last_event, "device removed: %s", alias);
+        audit(sup, "device-removed", alias);
+        sup->check_due = true;
+        return 0;
+}
+
+static void on_signal(int watch, int fd, int events, void *opaque) {
+        (void) watch, (void) events;
+        struct shim_supervisor *sup = opaque;
+        struct signalfd_siginfo si;
+        while (read(fd, &si, sizeof si) == sizeof si) {
+                log_notice("signal %u received, stopping stack %s", si.ssi_signo, sup->stack->m->stack);
+                sup->quit = true;
+        }
+}
+
+static void on_timer(int timer, void *opaque) {
+        (void) timer;
+        ((struct shim_supervisor *) opaque)->check_due = true;
+}
+
+int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
+        *sup = (struct shim_supervisor){.stack = stack, .sigfd = -1, .sig_watch = -1, .timer = -1,
+                                        .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1};
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        sup->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
+        if (sup->sigfd < 0)
+                return log_error_errno(negative_errno(), "cannot create signalfd: %m");
+        sup->sig_watch = virEventAddHandle(sup->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, sup, NULL);
+        sup->timer = virEventAddTimeout(SHIM_SUPERVISE_CHECK_MS, on_timer, sup, NULL);
+        virConnectPtr c = stack->conn;
+        sup->cb_lifecycle = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
+                                                             VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), sup, NULL);
+        sup->cb_added = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_ADDED,
+                                                         VIR_DOMAIN_EVENT_CALLBACK(on_device_added), sup, NULL);
+        sup->cb_removed = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_DEVICE_REMOVED,
+                                                           VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), sup, NULL);
+        if (sup->sig_watch < 0 || sup->timer < 0 || sup->cb_lifecycle < 0 || sup->cb_added < 0 ||
+            sup->cb_removed < 0)
+                return log_error_errno(EIO, "cannot watch domain %s: %s", stack->dom_name, shim_virt_error());
+        return 0;
+}
+
+void shim_supervise_done(struct shim_supervisor *sup) {
+        virConnectPtr c = sup->stack ? sup->stack->conn : NULL;
+        if (c && sup->cb_lifecycle >= 0)
+                virConnectDomainEventDeregisterAny(c, sup->cb_lifecycle);
+        if (c && sup->cb_added >= 0)
+                virConnectDomainEventDeregisterAny(c, sup->cb_added);
+        if (c && sup->cb_removed >= 0)
+                virConnectDomainEventDeregisterAny(c, sup->cb_removed);
+        if (sup->timer >= 0)
+                virEventRemoveTimeout(sup->timer);
+        if (sup->sig_watch >= 0)
+                virEventRemoveHandle(sup->sig_watch);
+        if (sup->sigfd >= 0)
+                close(sup->sigfd);
+        free(sup->pending_added);
+        free(sup->violation);
+        free(sup->last_event);
+        *sup = (struct shim_supervisor){.sigfd = -1};
+}
+
+void shim_supervise_request_stop(struct shim_supervisor *sup) {
+        sup->quit = true;
+}
+
+void shim_supervise_request_reload(struct shim_supervisor *sup) {
+        sup->reload_requested = true;
+}
+
+/* Pause the domain and keep it paused: the guest must not run past a violation. */
+static void hold(struct shim_supervisor *sup, const char *event, const char *why) {
+        struct shim_stack *s = sup->stack;
+        int state = VIR_DOMAIN_NOSTATE;
+        bool first = !sup->violation;
+        if (first)
+                set_str(&sup->violation, "%s", why);
+        if (virDomainGetState(s->dom, &state, NULL, 0) == 0 && state == VIR_DOMAIN_RUNNING &&
+            virDomainSuspend(s->dom) < 0) {
+                log_error("cannot pause %s after a violation (%s): %s; destroying it", s->dom_name, why,
+                          shim_virt_error());
+                (void) virDomainDestroy(s->dom);
+        }
+        if (first) {
+                log_error("domain %s paused: %s", s->dom_name, why);
+                audit(sup, event, why);
+        }
+}
+
+static void turn(struct shim_supervisor *sup) {
+        struct shim_stack *s = sup->stack;
+        if (sup->stop_seen) {
+                sup->stop_seen = false;
+                if (virDomainIsActive(s->dom) == 0) {
+                        sup->domain_gone = true;
+                        sup->crashed = sup->stop_crashed;
+                        return;
+                }
+        }
+        if (sup->pending_added) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "device added from outside: %s", sup->pending_added) < 0)
+                        why = NULL;
+                free(sup->pending_added);
+                sup->pending_added = NULL;
+                set_str(&sup->last_event, "%s", why ? why : "device added from outside");
+                hold(sup, "device-added", why ? why : "device added from outside");
+        }
+        if (sup->check_due && !sup->domain_gone) {
+                sup->check_due = false;
+                if (sup->violation) {
+                        hold(sup, "violation", sup->violation);
+                } else if (virDomainIsActive(s->dom) == 1) {
+                        _cleanup_free_ char *why = NULL;
+                        if (shim_run_check_live(s, &why) < 0)
+                                hold(sup, "violation", why ? why : "live check failed");
+                }
+                virEventUpdateTimeout(sup->timer, SHIM_SUPERVISE_CHECK_MS);
+        }
+        if (sup->reload_requested && !sup->quit) {
+                sup->reload_requested = false;
+                audit(sup, "reload", NULL);
+                int r = shim_run_restart(s);
+                if (r < 0) {
+                        log_error("reload of %s failed; the domain stays stopped", s->dom_name);
+                        sup->domain_gone = true;
+                        sup->crashed = true;
+                } else {
+                        free(sup->violation);
+                        sup->violation = NULL;
+                        sup->domain_gone = false;
+                        sup->crashed = false;
+                        sup->stop_crashed = false;
+                }
+        }
+}
+
+bool shim_supervise_iterate(struct shim_supervisor *sup) {
+        if (sup->quit || sup->domain_gone)
+                return false;
+        if (virEventRunDefaultImpl() < 0) {
+                log_error("event loop failed: %s", shim_virt_error());
+                sup->quit = true;
+                return false;
+        }
+        turn(sup);
+        /* an event may have been missed: ask libvirt directly */
+        if (!sup->domain_gone && virDomainIsActive(sup->stack->dom) == 0)
+                sup->domain_gone = true;
+        return !sup->quit && !sup->domain_gone;
+}
+
+enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup) {
+        while (shim_supervise_iterate(sup))
+                ;
+        if (sup->quit)
+                return SHIM_SUP_STOP_REQUESTED;
+        return sup->crashed ? SHIM_SUP_DOMAIN_CRASHED : SHIM_SUP_DOMAIN_STOPPED;
+}
+
+const char *shim_supervise_state(const struct shim_supervisor *sup) {
+        if (sup->domain_gone)
+                return "stopped";
+        if (sup->violation)
+                return "held";
+        int state = VIR_DOMAIN_NOSTATE;
+        if (!sup->stack->dom || virDomainGetState(sup->stack->dom, &state, NULL, 0) < 0)
+                return "unknown";
+        switch (state) {
+        case VIR_DOMAIN_RUNNING: return "running";
+        case VIR_DOMAIN_PAUSED: return "paused";
+        case VIR_DOMAIN_SHUTDOWN: return "shutting-down";
+        case VIR_DOMAIN_SHUTOFF: return "stopped";
+        case VIR_DOMAIN_CRASHED: return "crashed";
+        default: return "unknown";
+        }
+}

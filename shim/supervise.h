@@ -1,0 +1,70 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The supervisor's event loop (libvirt's default event loop, in the main
+ * thread): the domain's lifecycle, devices added or removed from outside,
+ * SIGTERM/SIGINT through a signalfd, a periodic re-check of the live XML and
+ * of the policy, and whatever else the caller registers with
+ * virEventAddHandle (the control socket).
+ *
+ * A device added to the running domain from outside, a live XML that is no
+ * longer cut, or a policy that is no longer in the kernel is a violation:
+ * the domain is paused, an audit record is written, the state says why, and
+ * the domain stays paused (a resume from outside is undone) until the stack
+ * is stopped or reloaded.
+ *
+ * The caller blocks SIGTERM and SIGINT (sigprocmask) before any thread
+ * exists, i.e. before connecting to libvirt.
+ */
+#include <jansson.h>
+#include <stdbool.h>
+
+#include "run.h"
+
+#define SHIM_SUPERVISE_CHECK_MS 5000
+
+enum shim_sup_exit {
+        SHIM_SUP_STOP_REQUESTED,  /* signal or `stop` */
+        SHIM_SUP_DOMAIN_STOPPED,  /* the guest powered off */
+        SHIM_SUP_DOMAIN_CRASHED,  /* QEMU died or the guest crashed */
+};
+
+struct shim_supervisor {
+        struct shim_stack *stack;
+        int sigfd, sig_watch, timer;
+        int cb_lifecycle, cb_added, cb_removed;
+        bool quit, reload_requested, check_due, domain_gone, crashed;
+        bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
+        char *pending_added;      /* aliases added since the last turn, ", "-separated */
+        char *violation;          /* why the domain is held paused, NULL if it is not */
+        char *last_event;         /* for status */
+};
+
+/* Register the callbacks and the signalfd (SIGTERM, SIGINT, which the caller has blocked). */
+int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack);
+void shim_supervise_done(struct shim_supervisor *sup);
+
+/*
+ * One turn: wait for the next event (at most SHIM_SUPERVISE_CHECK_MS), act
+ * on it.  False once a stop is requested or the domain has ended.
+ */
+bool shim_supervise_iterate(struct shim_supervisor *sup);
+
+/* Run until a stop is requested or the domain ends; handles reloads. */
+enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
+
+/* From the control socket. */
+void shim_supervise_request_stop(struct shim_supervisor *sup);
+void shim_supervise_request_reload(struct shim_supervisor *sup);
+
+/* "running", "paused", "held" (paused for a violation), "stopped", ... */
+const char *shim_supervise_state(const struct shim_supervisor *sup);
+
+/*
+ * The status object of the control socket: stack, licensor, state, accel,
+ * policy ("verified", "missing" with policy_problem, "none" without a
+ * network; read back from the kernel now), domain, tap, connection,
+ * violation (why the domain is held, or null), last_event.  The caller adds
+ * the shim's capabilities.  (run-status.c)
+ */
+int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret);

@@ -1,0 +1,167 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/ethtool.h>
+#include <linux/if_tun.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/sockios.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "tap.h"
+
+static int name_ok(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+        if (n == 0 || n >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' '))
+                return log_error_errno(EINVAL, "invalid network device name '%s'", name ? name : "");
+        return 0;
+}
+
+static int ifreq_ioctl(unsigned long req, struct ifreq *ifr) {
+        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (s < 0)
+                return negative_errno();
+        if (ioctl(s, req, ifr) < 0)
+                return negative_errno();
+        return 0;
+}
+
+static int set_mtu(const char *name, unsigned mtu) {
+        struct ifreq ifr = {.ifr_mtu = (int) mtu};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+        int r = ifreq_ioctl(SIOCSIFMTU, &ifr);
+        if (r < 0)
+                return log_error_errno(r, "cannot set MTU %u on %s: %m", mtu, name);
+        return 0;
+}
+
+static int set_up(const char *name) {
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+        int r = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
+        if (r >= 0) {
+                ifr.ifr_flags |= IFF_UP;
+                r = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
+        }
+        if (r < 0)
+                return log_error_errno(r, "cannot bring %s up: %m", name);
+        return 0;
+}
+
+static int enslave(const char *name, const char *bridge) {
+        unsigned idx = if_nametoindex(name);
+        if (idx == 0)
+                return log_error_errno(negative_errno(), "cannot find %s: %m", name);
+        if (if_nametoindex(bridge) == 0)
+                return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
+                                       bridge, bridge);
+        struct ifreq ifr = {.ifr_ifindex = (int) idx};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", bridge);
+        int r = ifreq_ioctl(SIOCBRADDIF, &ifr);
+        if (r < 0)
+                return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
+        return 0;
+}
+
+int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
+        int r = name_ok(name);
+        if (r < 0)
+                return r;
+        if (if_nametoindex(name) != 0)
+                return log_error_errno(EEXIST, "network device %s exists already (left over from an earlier run?)", name);
+
+        _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open /dev/net/tun: %m");
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+        if (ioctl(fd, TUNSETIFF, &ifr) < 0)
+                return log_error_errno(negative_errno(), "cannot create tap %s: %m", name);
+        if (!streq(ifr.ifr_name, name)) /* the kernel may not rename, but be sure */
+                return log_error_errno(EEXIST, "tap %s came out as %s", name, ifr.ifr_name);
+        if (ioctl(fd, TUNSETPERSIST, 1) < 0)
+                return log_error_errno(negative_errno(), "cannot make tap %s persistent: %m", name);
+
+        /* From here on the device outlives fd: undo on failure. */
+        if (o->owner != (uid_t) -1 && ioctl(fd, TUNSETOWNER, (unsigned long) o->owner) < 0)
+                r = log_error_errno(negative_errno(), "cannot give tap %s to uid %u: %m", name, (unsigned) o->owner);
+        if (r >= 0 && o->group != (gid_t) -1 && ioctl(fd, TUNSETGROUP, (unsigned long) o->group) < 0)
+                r = log_error_errno(negative_errno(), "cannot give tap %s to gid %u: %m", name, (unsigned) o->group);
+        if (r >= 0 && o->mtu > 0)
+                r = set_mtu(name, o->mtu);
+        if (r >= 0 && o->bridge)
+                r = enslave(name, o->bridge);
+        if (r >= 0)
+                r = set_up(name);
+        if (r < 0) {
+                (void) ioctl(fd, TUNSETPERSIST, 0); /* closing fd below then removes it */
+                return r;
+        }
+        return 0;
+}
+
+int shim_tap_delete(const char *name) {
+        int r = name_ok(name);
+        if (r < 0)
+                return r;
+        unsigned idx = if_nametoindex(name);
+        if (idx == 0)
+                return -ENODEV;
+
+        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (s < 0)
+                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
+        struct {
+                struct nlmsghdr nh;
+                struct ifinfomsg ifi;
+        } req = {
+                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_DELLINK,
+                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = 1},
+                .ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int) idx},
+        };
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (sendto(s, &req, sizeof req, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return log_error_errno(negative_errno(), "cannot ask to delete %s: %m", name);
+        char buf[4096];
+        for (;;) {
+                ssize_t n = recv(s, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(negative_errno(), "no answer deleting %s: %m", name);
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != 1 || h->nlmsg_type != NLMSG_ERROR)
+                                continue;
+                        const struct nlmsgerr *e = NLMSG_DATA(h);
+                        if (e->error == 0)
+                                return 0;
+                        if (e->error == -ENODEV)
+                                return -ENODEV;
+                        return log_error_errno(e->error, "cannot delete %s: %m", name);
+                }
+        }
+}
+
+int shim_tap_exists(const char *name) {
+        if (name_ok(name) < 0)
+                return -EINVAL;
+        if (if_nametoindex(name) == 0)
+                return 0;
+        /* The tun driver says "tun" and, for a tap, bus_info "tap" (right in any netns, unlike sysfs). */
+        struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
+        struct ifreq ifr = {.ifr_data = (void *) &info};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
+        int r = ifreq_ioctl(SIOCETHTOOL, &ifr);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r == -EOPNOTSUPP ? -ENOTTY : r;
+        return streq(info.driver, "tun") && streq(info.bus_info, "tap") ? 1 : -ENOTTY;
+}

@@ -1,0 +1,84 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ecluse-shim run`: the exit statuses of DESIGN.md for what fails before a
+ * domain exists (usage 64, bad manifest 65, missing manifest 66, libvirt
+ * unavailable 69), one error line each, nothing left behind.
+ */
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+static const char good[] = "ecluse: 1\n"
+                           "stack: cmdrun\n"
+                           "licensor: Test\n"
+                           "vm:\n"
+                           "  memory: 128MiB\n"
+                           "  accel: tcg\n"
+                           "  kernel: /guest/vmlinuz\n";
+
+static int run(const char *root, const char *a1, const char *a2, const char *a3, struct tl_result *res) {
+        char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", (char *) root, (char *) "run",
+                        (char *) a1, (char *) a2, (char *) a3, NULL};
+        tl_run(argv, res);
+        return res->status;
+}
+
+static int lines(const char *s) {
+        int n = 0;
+        for (; *s; s++)
+                n += *s == '\n';
+        return n;
+}
+
+static void test_statuses(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *m = tl_strf("%s/m.yaml", root), *bad = tl_strf("%s/bad.yaml", root);
+        tl_write_file(m, good, strlen(good));
+        tl_write_file(bad, "ecluse: 1\nstack: Bad Name\n", 26);
+        struct tl_result res;
+
+        assert_int_equal(run(root, NULL, NULL, NULL, &res), 64);
+        tl_result_free(&res);
+        assert_int_equal(run(root, m, "--bogus", NULL, &res), 64);
+        tl_result_free(&res);
+        assert_int_equal(run(root, m, "--shutdown-timeout", "soon", &res), 64);
+        tl_result_free(&res);
+
+        _cleanup_free_ char *missing = tl_strf("%s/missing.yaml", root);
+        assert_int_equal(run(root, missing, NULL, NULL, &res), 66);
+        tl_result_free(&res);
+
+        assert_int_equal(run(root, bad, NULL, NULL, &res), 65);
+        assert_non_null(strstr(res.err, "bad.yaml:"));
+        tl_result_free(&res);
+
+        /* the embedded driver is not chosen with --connect */
+        char *argv_embed[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", root, (char *) "--connect",
+                              (char *) "qemu:///embed?root=/x", (char *) "run", m, NULL};
+        tl_run(argv_embed, &res);
+        assert_int_equal(res.status, 64);
+        tl_result_free(&res);
+
+        /* libvirt unreachable: 69, one line, no control socket left */
+        _cleanup_free_ char *uri = tl_strf("qemu+unix:///system?socket=%s/nonexistent/sock", root);
+        char *argv_conn[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", root, (char *) "--connect", uri,
+                             (char *) "run", m, NULL};
+        tl_run(argv_conn, &res);
+        assert_int_equal(res.status, 69);
+        assert_non_null(strstr(res.err, "ecluse-shim: error: cannot connect to libvirt"));
+        assert_int_equal(lines(res.err), 1);
+        tl_result_free(&res);
+        _cleanup_free_ char *sock = tl_strf("%s/run/ecluse/cmdrun.sock", root);
+        assert_int_not_equal(access(sock, F_OK), 0);
+        tl_rm_rf(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_statuses),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}

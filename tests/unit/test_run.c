@@ -1,0 +1,296 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shim/run: the order of bringing a stack up and what a failure leaves
+ * behind, on a real embedded libvirt (TCG) and real taps, inside a network
+ * namespace this test enters.  The guest has nothing to boot: it only has to
+ * start paused and resume.  The policy hooks record when they are called
+ * and what the world looked like then.  Needs root; skipped otherwise.
+ */
+#include <errno.h>
+#include <libvirt/libvirt.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "libvirt-embed.h"
+#include "names.h"
+#include "run.h"
+#include "tap.h"
+#include "testlib.h"
+
+struct probe {
+        struct shim_stack *s;
+        int loads, verifies, removes, audits;
+        bool tap_at_load, paused_at_verify;
+        int fail_load, fail_verify, fail_cut; /* negative errno to return */
+        char last_audit[64];
+};
+
+static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *accel, char **ret) {
+        (void) ud;
+        char tap[IFNAMSIZ];
+        shim_tap_name(m->stack, 0, tap);
+        *accel = ECL_ACCEL_TCG;
+        return asprintf(ret,
+                        "<domain type='qemu'><name>ecluse-%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                        "<os><type arch='x86_64'>hvm</type></os><devices>"
+                        "<interface type='ethernet'><target dev='%s' managed='no'/><model type='virtio'/>"
+                        "<rom enabled='no'/></interface>"
+                        "<controller type='usb' model='none'/><memballoon model='none'/></devices></domain>",
+                        m->stack, tap) < 0 ? -ENOMEM : 0;
+}
+
+static int h_check_cut(void *ud, const char *xml, const char *tap, char **why) {
+        struct probe *p = ud;
+        if (p->fail_cut) {
+                *why = strdup("test: not cut");
+                return p->fail_cut;
+        }
+        /* the live XML is libvirt's: it names our tap */
+        char want[64];
+        snprintf(want, sizeof want, "<target dev='%s'", tap);
+        return strstr(xml, want) ? 0 : -EPERM;
+}
+
+static int h_policy_load(void *ud, const struct ecl_manifest *m) {
+        struct probe *p = ud;
+        (void) m;
+        p->loads++;
+        p->tap_at_load = shim_tap_exists(p->s->tap) == 1;
+        return p->fail_load;
+}
+
+static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **why) {
+        struct probe *p = ud;
+        (void) m;
+        p->verifies++;
+        int st = VIR_DOMAIN_NOSTATE;
+        p->paused_at_verify = p->s->dom && virDomainGetState(p->s->dom, &st, NULL, 0) == 0 && st == VIR_DOMAIN_PAUSED;
+        if (p->fail_verify)
+                *why = strdup("test: policy missing");
+        return p->fail_verify;
+}
+
+static int h_policy_remove(void *ud, const char *stack) {
+        (void) stack;
+        ((struct probe *) ud)->removes++;
+        return 0;
+}
+
+static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+        (void) subject, (void) details;
+        struct probe *p = ud;
+        p->audits++;
+        snprintf(p->last_audit, sizeof p->last_audit, "%s", event);
+}
+
+static char *g_root;
+static char *g_uri;
+
+static int setup(void **state) {
+        (void) state;
+        if (geteuid() != 0 || access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+                return 0;
+        /* only a network namespace: libvirt needs the host's /sys (cgroups) */
+        if (unshare(CLONE_NEWNET) < 0)
+                return -1;
+        if (virEventRegisterDefaultImpl() < 0)
+                return -1;
+        g_root = tl_mkdtemp();
+        if (chmod(g_root, 0755) < 0) /* QEMU runs as its own user */
+                return -1;
+        bool embed;
+        return shim_connect_uri(g_root, "runtest", NULL, &g_uri, &embed);
+}
+
+static int teardown(void **state) {
+        (void) state;
+        if (g_root)
+                tl_rm_rf(g_root);
+        free(g_root);
+        free(g_uri);
+        return 0;
+}
+
+#define NEED_ROOT()                \
+        do {                       \
+                if (!g_uri)        \
+                        skip();    \
+        } while (0)
+
+static struct ecl_manifest manifest(void) {
+        return (struct ecl_manifest){.stack = (char *) "runtest", .has_network = true,
+                                     .vm = {.vcpus = 1, .memory_mib = 64}};
+}
+
+static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1, .shutdown_timeout_s = 0};
+
+static void hooks_for(struct shim_run_hooks *h, struct probe *p) {
+        *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
+                                     .policy_load = h_policy_load, .policy_verify = h_policy_verify,
+                                     .policy_remove = h_policy_remove, .audit = h_audit};
+}
+
+static bool domain_defined(struct shim_stack *s) {
+        virDomainPtr d = virDomainLookupByName(s->conn, s->dom_name);
+        if (!d)
+                return false;
+        virDomainFree(d);
+        return true;
+}
+
+static void test_up_and_down(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        hooks_for(&h, &p);
+        struct shim_stack s;
+        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
+        p.s = &s;
+        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_int_equal(p.loads, 1);
+        assert_true(p.tap_at_load);
+        assert_int_equal(p.verifies, 1);
+        assert_true(p.paused_at_verify);
+        assert_string_equal(p.last_audit, "domain-resumed");
+        int st = VIR_DOMAIN_NOSTATE;
+        assert_int_equal(virDomainGetState(s.dom, &st, NULL, 0), 0);
+        assert_int_equal(st, VIR_DOMAIN_RUNNING);
+        assert_int_equal(shim_tap_exists(s.tap), 1);
+
+        /* a second process cannot open the same embedded root meanwhile */
+        if (tl_have_program("virsh")) {
+                char *argv[] = {(char *) "/usr/bin/virsh", (char *) "-c", g_uri, (char *) "list", NULL};
+                struct tl_result res;
+                tl_run(argv, &res);
+                assert_int_not_equal(res.status, 0);
+                assert_non_null(strstr(res.err, "driver.pid"));
+                tl_result_free(&res);
+        }
+
+        /* a second supervisor of the same stack is refused and breaks nothing */
+        struct probe p2 = {0};
+        struct shim_run_hooks h2;
+        hooks_for(&h2, &p2);
+        struct shim_stack s2;
+        assert_int_equal(shim_stack_init(&s2, &m, &h2, &opts), 0);
+        p2.s = &s2;
+        s2.conn = s.conn;
+        virConnectRef(s.conn);
+        assert_int_equal(shim_run_up(&s2), -EBUSY);
+        assert_int_equal(p2.loads, 0);
+        assert_int_equal(p2.removes, 0);
+        shim_stack_done(&s2);
+        assert_int_equal(virDomainIsActive(s.dom), 1);
+        assert_int_equal(shim_tap_exists(s.tap), 1);
+
+        /* restart keeps tap and policy, verifies again before resuming */
+        assert_int_equal(shim_run_restart(&s), 0);
+        assert_int_equal(p.verifies, 2);
+        assert_true(p.paused_at_verify);
+        assert_int_equal(p.loads, 1);
+        assert_int_equal(virDomainIsActive(s.dom), 1);
+
+        assert_int_equal(shim_run_stop_domain(&s), 0);
+        assert_int_equal(virDomainIsActive(s.dom), 0);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        assert_false(domain_defined(&s));
+        assert_int_equal(shim_tap_exists(s.tap), 0);
+        assert_int_equal(p.removes, 2); /* the stale one before load, and ours */
+        shim_stack_done(&s);
+}
+
+/* Each failing step leaves no domain, no tap and no policy. */
+static void run_failing(struct probe *p) {
+        struct ecl_manifest m = manifest();
+        struct shim_run_hooks h;
+        hooks_for(&h, p);
+        struct shim_stack s;
+        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
+        p->s = &s;
+        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        assert_true(shim_run_up(&s) < 0);
+        assert_false(domain_defined(&s));
+        assert_int_equal(shim_tap_exists(s.tap), 0);
+        assert_int_equal(p->removes, 2); /* the stale one, and the one loaded (or half-loaded) */
+        assert_false(s.policy_loaded);
+        assert_false(s.tap_created);
+        shim_stack_done(&s);
+}
+
+static void test_verify_fails(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct probe p = {.fail_verify = -EPERM};
+        run_failing(&p);
+        assert_int_equal(p.verifies, 1);
+        assert_true(p.paused_at_verify); /* it never ran */
+}
+
+static void test_cut_fails(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct probe p = {.fail_cut = -EPERM};
+        run_failing(&p);
+        assert_int_equal(p.verifies, 0);
+}
+
+static void test_load_fails(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct probe p = {.fail_load = -ENOENT};
+        run_failing(&p);
+        assert_int_equal(p.verifies, 0);
+}
+
+static void test_stale_tap_replaced(void **state) {
+        (void) state;
+        NEED_ROOT();
+        char tap[IFNAMSIZ];
+        shim_tap_name("runtest", 0, tap);
+        struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .mtu = 1280};
+        assert_int_equal(shim_tap_create(tap, &to), 0);
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        hooks_for(&h, &p);
+        struct shim_stack s;
+        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
+        p.s = &s;
+        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_true(p.tap_at_load);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        assert_int_equal(shim_tap_exists(tap), 0);
+        shim_stack_done(&s);
+}
+
+static void test_connect_fails(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        hooks_for(&h, &p);
+        struct shim_stack s;
+        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
+        assert_int_equal(shim_run_connect(&s, "test+unix:///nonexistent?socket=/nonexistent/sock"), -EHOSTUNREACH);
+        shim_stack_done(&s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_up_and_down),
+                cmocka_unit_test(test_verify_fails),
+                cmocka_unit_test(test_cut_fails),
+                cmocka_unit_test(test_load_fails),
+                cmocka_unit_test(test_stale_tap_replaced),
+                cmocka_unit_test(test_connect_fails),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

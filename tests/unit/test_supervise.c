@@ -1,0 +1,237 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shim/supervise on a real embedded libvirt (TCG), in a network namespace
+ * this test enters: a device hot-plugged into the running domain pauses it
+ * and is audited, a resume from outside is undone, SIGTERM ends the loop,
+ * a domain destroyed from outside ends it too.  The test's domain has one
+ * spare PCIe root port so that something can be plugged at all (the domain
+ * ecluse builds has none); the plugged device is a harmless virtio-rng:
+ * anything added is a violation.  Needs root; skipped otherwise.
+ */
+#include <errno.h>
+#include <libvirt/libvirt.h>
+#include <libvirt/virterror.h>
+#include <libxml/parser.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "domain-check.h"
+#include "libvirt-embed.h"
+#include "run.h"
+#include "supervise.h"
+#include "testlib.h"
+
+struct probe {
+        int audits;
+        char events[512];
+        char details[512];
+};
+
+static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *accel, char **ret) {
+        (void) ud;
+        *accel = ECL_ACCEL_TCG;
+        return asprintf(ret,
+                        "<domain type='qemu'><name>ecluse-%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
+                        "<os><type arch='x86_64' machine='q35'>hvm</type></os><on_crash>destroy</on_crash><devices>"
+                        "<controller type='pci' model='pcie-root'/><controller type='pci' model='pcie-root-port'/>"
+                        "<controller type='usb' model='none'/><memballoon model='none'/></devices></domain>",
+                        m->stack) < 0 ? -ENOMEM : 0;
+}
+
+/* The real check of invariant 1. */
+static int h_check_cut(void *ud, const char *xml, const char *tap, char **why) {
+        (void) ud;
+        xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "live.xml", NULL, XML_PARSE_NONET);
+        assert_non_null(doc);
+        int r = shim_domain_check_cut(doc, tap, why);
+        xmlFreeDoc(doc);
+        return r;
+}
+
+static int h_policy_load(void *ud, const struct ecl_manifest *m) {
+        (void) ud, (void) m;
+        fail_msg("no network: no policy");
+        return -EIO;
+}
+static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **why) {
+        (void) ud, (void) m, (void) why;
+        return 0;
+}
+static int h_policy_remove(void *ud, const char *stack) {
+        (void) ud, (void) stack;
+        return 0;
+}
+static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+        (void) subject;
+        struct probe *p = ud;
+        p->audits++;
+        size_t n = strlen(p->events);
+        snprintf(p->events + n, sizeof p->events - n, "%s;", event);
+        if (details && streq(event, "device-added"))
+                snprintf(p->details, sizeof p->details, "%s", details);
+}
+
+static void quiet(void *ud, virErrorPtr e) {
+        (void) ud, (void) e;
+}
+
+static char *g_root, *g_uri;
+
+static int setup(void **state) {
+        (void) state;
+        if (geteuid() != 0 || access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+                return 0;
+        /* as cmd-run.c does it: signals blocked before libvirt starts threads */
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0 || unshare(CLONE_NEWNET) < 0)
+                return -1;
+        virSetErrorFunc(NULL, quiet);
+        if (virEventRegisterDefaultImpl() < 0)
+                return -1;
+        g_root = tl_mkdtemp();
+        if (chmod(g_root, 0755) < 0)
+                return -1;
+        bool embed;
+        return shim_connect_uri(g_root, "suptest", NULL, &g_uri, &embed);
+}
+
+static int teardown(void **state) {
+        (void) state;
+        if (g_root)
+                tl_rm_rf(g_root);
+        free(g_root);
+        free(g_uri);
+        return 0;
+}
+
+static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1};
+
+static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p) {
+        *m = (struct ecl_manifest){.stack = (char *) "suptest", .vm = {.vcpus = 1, .memory_mib = 64}};
+        *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
+                                     .policy_load = h_policy_load, .policy_verify = h_policy_verify,
+                                     .policy_remove = h_policy_remove, .audit = h_audit};
+        assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
+        assert_int_equal(shim_run_connect(s, g_uri), 0);
+        assert_int_equal(shim_run_up(s), 0);
+}
+
+static int dom_state(struct shim_stack *s) {
+        int st = VIR_DOMAIN_NOSTATE;
+        assert_int_equal(virDomainGetState(s->dom, &st, NULL, 0), 0);
+        return st;
+}
+
+static void test_hotplug_held(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        assert_string_equal(shim_supervise_state(&sup), "running");
+
+        /* from "outside": the same libvirt, another caller */
+        const char *rng = "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>";
+        assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
+        for (int i = 0; i < 10 && !sup.violation; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_non_null(sup.violation);
+        assert_non_null(strstr(sup.violation, "device added from outside"));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        assert_non_null(strstr(p.events, "device-added;"));
+        assert_non_null(strstr(p.details, "rng"));
+        json_t *st = NULL;
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_string_equal(json_string_value(json_object_get(st, "stack")), "suptest");
+        assert_string_equal(json_string_value(json_object_get(st, "state")), "held");
+        assert_string_equal(json_string_value(json_object_get(st, "accel")), "tcg");
+        assert_string_equal(json_string_value(json_object_get(st, "policy")), "none");
+        assert_non_null(strstr(json_string_value(json_object_get(st, "violation")), "rng0"));
+        json_decref(st);
+
+        /* a resume from outside is undone */
+        assert_int_equal(virDomainResume(s.dom), 0);
+        for (int i = 0; i < 10 && dom_state(&s) != VIR_DOMAIN_PAUSED; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        /* one record for the violation, not one per re-pause */
+        assert_null(strstr(strstr(p.events, "device-added;") + 1, "device-added;"));
+
+        /* SIGTERM ends the loop */
+        assert_int_equal(kill(getpid(), SIGTERM), 0);
+        bool more = true;
+        for (int i = 0; i < 10 && more; i++)
+                more = shim_supervise_iterate(&sup);
+        assert_false(more);
+        assert_true(sup.quit);
+        shim_supervise_done(&sup);
+
+        assert_int_equal(shim_run_stop_domain(&s), 0);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
+static void test_outside_destroy(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        assert_int_equal(virDomainDestroy(s.dom), 0);
+        assert_int_equal(shim_supervise_loop(&sup), SHIM_SUP_DOMAIN_STOPPED);
+        assert_string_equal(shim_supervise_state(&sup), "stopped");
+        shim_supervise_done(&sup);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        assert_null(virDomainLookupByName(s.conn, "ecluse-suptest"));
+        shim_stack_done(&s);
+}
+
+/* A reload restarts the domain; the late STOPPED event of the old run does not end the loop. */
+static void test_reload(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        shim_supervise_request_reload(&sup);
+        for (int i = 0; i < 4; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(virDomainIsActive(s.dom), 1);
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
+        assert_non_null(strstr(p.events, "reload;domain-resumed;"));
+        shim_supervise_done(&sup);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_hotplug_held),
+                cmocka_unit_test(test_outside_destroy),
+                cmocka_unit_test(test_reload),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
