@@ -49,7 +49,7 @@ fatal() {
 
 # ---- prerequisites ------------------------------------------------------
 [ "$(id -u)" = 0 ] || fatal "needs root (network namespaces, taps, nftables)"
-for tool in ip nft ss virsh python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
+for tool in ip nft ss python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
         command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
 done
 [ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
