@@ -77,6 +77,8 @@ static void print_help(const char *program, const char *summary, const struct ec
         printf("\nOptions:\n"
                "  --root DIR     prefix for every path (default: /)\n"
                "  --json         machine-readable output for listings\n"
+               "  --connect URI  libvirt connection (ecluse-shim; default: the embedded driver)\n"
+               "  --log FILE     audit log (ecluse-agent; default: ROOT/var/lib/ecluse/audit.log)\n"
                "  --help         show this help\n"
                "  --version      show the version\n\n"
                "Exit status: 0 ok, 64 usage, 65 bad data, 66 missing input,\n"

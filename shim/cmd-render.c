@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "accel.h"
 #include "commands.h"
 #include "domain.h"
 #include "policy.h"
@@ -44,14 +45,18 @@ static int parse_args(int argc, char **argv, const char **manifest, enum render_
 
 /*
  * The domain `run` would define: the manifest's accelerator, with auto
- * resolved as `run` resolves it on this host (kvm when /dev/kvm opens, tcg
- * otherwise); the console log under --root.
+ * resolved by the same bounded KVM probe `run` uses (so a host whose KVM
+ * hangs renders tcg, with the probe's warning on stderr); the console log
+ * under --root.  An explicit kvm is shown as asked: `run` is what refuses it
+ * on a host without working KVM.
  */
 static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m, char **ret) {
-        struct shim_domain_opts o = {
-                .root = cli->root,
-                .accel = shim_domain_resolve_accel(m->vm.accel),
-        };
+        struct shim_domain_opts o = {.root = cli->root, .accel = m->vm.accel};
+        if (o.accel == ECL_ACCEL_AUTO) {
+                int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL);
+                if (r < 0)
+                        return r;
+        }
         return shim_domain_render(m, &o, ret);
 }
 

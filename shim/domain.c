@@ -24,13 +24,6 @@ int shim_domain_console_path(const char *root, const char *stack, char **ret) {
         return ecl_path(ret, root, ECL_STACKS_STATE_DIR "/%s/console.log", stack);
 }
 
-enum ecl_accel shim_domain_resolve_accel(enum ecl_accel accel) {
-        if (accel != ECL_ACCEL_AUTO)
-                return accel;
-        _cleanup_close_ int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC | O_NOCTTY);
-        return fd >= 0 ? ECL_ACCEL_KVM : ECL_ACCEL_TCG;
-}
-
 const char *shim_domain_type(enum ecl_accel accel) {
         switch (accel) {
         case ECL_ACCEL_KVM:

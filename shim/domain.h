@@ -37,7 +37,7 @@ struct shim_domain_opts {
         /* --root prefix of every path (console log, kernel, initrd, disks); NULL or "" for the host. */
         const char *root;
         /* Resolved accelerator: ECL_ACCEL_KVM or ECL_ACCEL_TCG (AUTO is -EINVAL;
-         * resolve it first with shim_domain_resolve_accel()). */
+         * resolve it first with shim_accel_resolve() of accel.h). */
         enum ecl_accel accel;
         /* Optional domain UUID (canonical text form); NULL lets libvirt choose. */
         const char *uuid;
@@ -60,12 +60,6 @@ int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_op
 
 /* ROOT/var/lib/ecluse/stacks/STACK/console.log */
 int shim_domain_console_path(const char *root, const char *stack, char **ret);
-
-/*
- * Resolve a manifest accelerator for this host: KVM and TCG stay as they are;
- * AUTO becomes KVM when /dev/kvm opens read-write, TCG otherwise.
- */
-enum ecl_accel shim_domain_resolve_accel(enum ecl_accel accel);
 
 /* Libvirt's domain type for a resolved accelerator: "kvm" or "qemu" (NULL for AUTO). */
 const char *shim_domain_type(enum ecl_accel accel);

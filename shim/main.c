@@ -10,13 +10,24 @@
 #include "macro.h"
 
 static const struct ecl_command commands[] = {
-        {"validate", "validate MANIFEST...            check manifests, print every problem", shim_cmd_validate},
-        {"render", "render MANIFEST [--domain|--policy] print the libvirt domain XML or the nftables ruleset",
+        {"validate",
+         "validate MANIFEST...                                 check manifests, print every problem",
+         shim_cmd_validate},
+        {"render",
+         "render MANIFEST [--domain|--policy]                  print the domain XML or the nftables ruleset",
          shim_cmd_render},
-        {"blocked", "blocked STACK                  traffic the policy dropped", shim_cmd_blocked},
-        {"status", "status [STACK]                  state of one or every running stack", shim_cmd_status},
-        {"stop", "stop STACK                      shut a stack's VM down and clean up", shim_cmd_stop},
-        {"run", "run MANIFEST [--connect URI]      run the stack: the foreground supervisor", shim_cmd_run},
+        {"run",
+         "run MANIFEST [--connect URI] [--shutdown-timeout S]  run the stack: the foreground supervisor",
+         shim_cmd_run},
+        {"status",
+         "status [STACK]                                       state of one or every running stack",
+         shim_cmd_status},
+        {"stop",
+         "stop STACK                                           shut a stack's VM down and clean up",
+         shim_cmd_stop},
+        {"blocked",
+         "blocked STACK                                        traffic the policy dropped",
+         shim_cmd_blocked},
 };
 
 int main(int argc, char **argv) {
