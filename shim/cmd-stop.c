@@ -1,22 +1,89 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* stop STACK: ask the stack's shim to shut its VM down and clean up. */
+/*
+ * stop STACK [--no-wait] [--timeout S]: ask the stack's shim to shut its VM
+ * down and clean up, then wait (by default up to 120 s) until the shim has
+ * removed its control socket, which it does last, after the domain, the tap
+ * and the rules are gone.  So when `stop` returns 0, nothing of the stack
+ * remains.
+ */
+#include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
 
 #include "commands.h"
 #include "control.h"
 #include "log.h"
 #include "status-print.h"
 
-int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc != 2) {
-                log_error("stop needs exactly one stack (stop STACK)");
-                return EX_USAGE;
+#define STOP_TIMEOUT_DEFAULT_S 120
+
+static int parse_args(int argc, char **argv, const char **stack, bool *wait, unsigned *timeout_s) {
+        *stack = NULL;
+        for (int i = 1; i < argc; i++) {
+                if (streq(argv[i], "--no-wait")) {
+                        *wait = false;
+                } else if (streq(argv[i], "--timeout") && i + 1 < argc) {
+                        char *end;
+                        errno = 0;
+                        unsigned long v = strtoul(argv[++i], &end, 10);
+                        if (errno || *end || end == argv[i] || v < 1 || v > 3600) {
+                                log_error("stop: --timeout wants seconds (1..3600), not '%s'", argv[i]);
+                                return -EINVAL;
+                        }
+                        *timeout_s = (unsigned) v;
+                } else if (argv[i][0] == '-' || *stack) {
+                        log_error("stop: unexpected '%s' (stop STACK [--no-wait] [--timeout S])", argv[i]);
+                        return -EINVAL;
+                } else {
+                        *stack = argv[i];
+                }
         }
+        if (!*stack) {
+                log_error("stop needs exactly one stack (stop STACK [--no-wait] [--timeout S])");
+                return -EINVAL;
+        }
+        return 0;
+}
+
+/* Wait until the socket file is gone; -ETIMEDOUT after timeout_s. */
+static int wait_gone(const char *root, const char *stack, unsigned timeout_s) {
+        _cleanup_free_ char *path = NULL;
+        int r = shim_control_socket_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        struct timespec start, now;
+        clock_gettime(CLOCK_MONOTONIC, &start);
+        for (;;) {
+                struct stat st;
+                if (lstat(path, &st) < 0 && errno == ENOENT)
+                        return 0;
+                clock_gettime(CLOCK_MONOTONIC, &now);
+                if (now.tv_sec - start.tv_sec >= (time_t) timeout_s)
+                        return log_error_errno(ETIMEDOUT, "stack %s: still shutting down after %u s (%s remains)",
+                                               stack, timeout_s, path);
+                nanosleep(&(struct timespec){.tv_nsec = 100 * 1000 * 1000}, NULL);
+        }
+}
+
+int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
+        const char *stack;
+        bool wait = true;
+        unsigned timeout_s = STOP_TIMEOUT_DEFAULT_S;
+        if (parse_args(argc, argv, &stack, &wait, &timeout_s) < 0)
+                return EX_USAGE;
         json_auto_t *j = NULL;
-        int r = shim_control_call(cli->root, argv[1], "stop", &j);
+        int r = shim_control_call(cli->root, stack, "stop", &j);
         if (r < 0)
                 return ecl_exit_status(r);
+        if (wait) {
+                r = wait_gone(cli->root, stack, timeout_s);
+                if (r < 0)
+                        return ecl_exit_status(r);
+                json_object_set_new(j, "state", json_string("stopped"));
+        }
         shim_print_object(stdout, j, cli->json);
         return EX_OK;
 }

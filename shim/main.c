@@ -23,7 +23,7 @@ static const struct ecl_command commands[] = {
          "status [STACK]                                       state of one or every running stack",
          shim_cmd_status},
         {"stop",
-         "stop STACK                                           shut a stack's VM down and clean up",
+         "stop STACK [--no-wait] [--timeout S]                 shut a stack's VM down and clean up",
          shim_cmd_stop},
         {"blocked",
          "blocked STACK                                        traffic the policy dropped",

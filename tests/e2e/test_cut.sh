@@ -424,6 +424,12 @@ if wait_until 300 guest_up_or_shim_gone &&
         else
                 fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
         fi
+        # stop waits for the supervisor's cleanup: checked at once, no grace.
+        if tap_exists || table_exists; then
+                fail "tap $tap or table $table still there when stop returned"
+        else
+                pass "stop returned with tap and table gone"
+        fi
         if wait_until 90 eval "! alive $shim_pid"; then
                 wait "$shim_pid"
                 rc=$?

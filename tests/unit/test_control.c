@@ -420,7 +420,7 @@ static void test_cli_status_stop(void **state) {
         assert_non_null(strstr(res.out, "\n  capabilities: "));
         tl_result_free(&res);
 
-        char *stop[] = {shim_bin(), "--root", root, "stop", "office", NULL};
+        char *stop[] = {shim_bin(), "--root", root, "stop", "office", "--no-wait", NULL};
         tl_run(stop, &res);
         assert_int_equal(res.status, 0);
         assert_non_null(strstr(res.out, "office: stopping\n"));
