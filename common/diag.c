@@ -9,6 +9,15 @@
 
 int ecl_diags_add(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
                   const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = ecl_diags_addv(d, file, pos, hint, fmt, ap);
+        va_end(ap);
+        return r;
+}
+
+int ecl_diags_addv(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
+                   const char *fmt, va_list ap) {
         if (d->n == d->cap) {
                 size_t cap = d->cap ? d->cap * 2 : 8;
                 struct ecl_diag *items = reallocarray(d->items, cap, sizeof *items);
@@ -17,12 +26,8 @@ int ecl_diags_add(struct ecl_diags *d, const char *file, struct ecl_pos pos, con
                 d->items = items;
                 d->cap = cap;
         }
-        va_list ap;
-        va_start(ap, fmt);
         char *what = NULL;
-        int r = vasprintf(&what, fmt, ap);
-        va_end(ap);
-        if (r < 0)
+        if (vasprintf(&what, fmt, ap) < 0)
                 return -ENOMEM;
         struct ecl_diag *diag = &d->items[d->n];
         *diag = (struct ecl_diag){

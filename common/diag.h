@@ -8,6 +8,7 @@
  *
  * Lines and columns are 1-based; 0 means "unknown" and is printed as such.
  */
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
@@ -35,6 +36,8 @@ struct ecl_diags {
 /* Record a problem.  hint may be NULL.  Returns 0 or -ENOMEM. */
 int ecl_diags_add(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
                   const char *fmt, ...) _printf_(5, 6);
+int ecl_diags_addv(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
+                   const char *fmt, va_list ap) _printf_(5, 0);
 /* Format one diagnostic as its single line (no newline); caller frees. */
 char *ecl_diag_format(const struct ecl_diag *diag);
 /* Print every diagnostic, one line each. */

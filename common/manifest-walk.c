@@ -23,12 +23,9 @@ void mctx_error(struct mctx *c, struct ecl_pos pos, const char *hint, const char
         }
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *what = NULL;
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
-        va_end(ap);
-        if (!what || ecl_diags_add(c->diags, c->file, pos, hint, "%s", what) < 0)
+        if (ecl_diags_addv(c->diags, c->file, pos, hint, fmt, ap) < 0)
                 c->oom = -ENOMEM;
+        va_end(ap);
         c->n_errors++;
 }
 

@@ -32,11 +32,9 @@ static void scan_error(struct scan *s, struct ecl_pos pos, const char *hint, con
         }
         va_list ap;
         va_start(ap, fmt);
-        _cleanup_free_ char *what = NULL;
-        if (vasprintf(&what, fmt, ap) < 0)
-                what = NULL;
+        int r = ecl_diags_addv(s->diags, s->name, pos, hint, fmt, ap);
         va_end(ap);
-        if (!what || ecl_diags_add(s->diags, s->name, pos, hint, "%s", what) < 0) {
+        if (r < 0) {
                 s->oom = -ENOMEM;
                 s->stop = true;
         }
