@@ -114,6 +114,12 @@ static int check_signatures(const char *text, size_t len, char *const *sigs, siz
                         if (streq(fps[j], v.fingerprint)) {
                                 log_error("%s: key %s already signed this checkpoint", sigs[i], v.fingerprint);
                                 return EX_DATAERR;
+                        } else if (streq(json_string_value(json_object_get(json_array_get(arr, j), "principal")),
+                                         v.principal)) {
+                                /* One officer with two keys is still one officer. */
+                                log_error("%s: %s already signed this checkpoint (with another key)", sigs[i],
+                                          v.principal);
+                                return EX_DATAERR;
                         }
                 snprintf(fps[i], sizeof fps[i], "%s", v.fingerprint);
                 if (json_array_append_new(arr, json_pack("{s:s,s:s,s:s}", "principal", v.principal, "key_type",
@@ -206,8 +212,12 @@ static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, cha
                             path, v.torn_bytes);
         if (!cli->json) {
                 printf("ok: %" PRIu64 " records, head %s\n", v.records, v.head);
-                if (cp_path)
+                if (cp_path && n_sigs > 0)
                         printf("checkpoint: record %" PRIu64 " has head %s: the log was not rewritten up to it\n",
+                               cp.records, cp.head);
+                else if (cp_path)
+                        printf("checkpoint: record %" PRIu64 " has head %s (unsigned: by itself this proves "
+                               "nothing, since whoever rewrites the log can make a matching checkpoint)\n",
                                cp.records, cp.head);
                 json_t *sj = json_object_get(o, "signatures");
                 for (size_t i = 0; i < json_array_size(sj); i++) {

@@ -368,7 +368,7 @@ int ecl_allowed_signers_parse(const char *text, size_t len, const char *file,
 }
 
 int ecl_allowed_signers_load(const char *path, struct ecl_allowed_signers **ret, struct ecl_diags *diags) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 if (errno == ELOOP)
                         return log_error_errno(errno, "allowed signers file %s is a symbolic link (refused)", path);

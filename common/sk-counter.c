@@ -44,14 +44,25 @@ static int open_dir(const char *dir, bool create) {
                         return -errno;
                 fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         }
-        return fd < 0 ? -errno : fd;
+        if (fd < 0)
+                return -errno;
+        /* Whoever may delete a mark may replay: the directory must be ours alone to write. */
+        struct stat st;
+        if (fstat(fd, &st) < 0 || st.st_uid != geteuid() || (st.st_mode & 022)) {
+                close(fd);
+                return -EPERM;
+        }
+        return fd;
 }
 
 /* 0 and *mark, -ENOENT when absent, -EBADMSG when unreadable. */
 static int read_mark(int dfd, const char *name, uint32_t *mark) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
         if (fd < 0)
                 return -errno;
+        struct stat st;
+        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+                return -EBADMSG;
         char buf[32];
         ssize_t n = read(fd, buf, sizeof buf - 1);
         if (n < 0)

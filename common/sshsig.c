@@ -110,7 +110,7 @@ int ecl_sshsig_parse_armor(const char *text, size_t len, struct ecl_sshsig **ret
 }
 
 int ecl_sshsig_load(const char *path, struct ecl_sshsig **ret, char *reason, size_t reason_size) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
         if (fd < 0) {
                 int r = -errno;
                 if (r == -ELOOP)
