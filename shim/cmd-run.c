@@ -7,7 +7,6 @@
  */
 #include <errno.h>
 #include <libvirt/virterror.h>
-#include <libxml/parser.h>
 #include <pwd.h>
 #include <grp.h>
 #include <signal.h>
@@ -71,15 +70,8 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
 
 static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_violation) {
         (void) ud;
-        xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "live.xml", NULL,
-                                      XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
-        if (!doc) {
-                *ret_violation = strdup("the live XML does not parse");
-                return -EBADMSG;
-        }
-        int r = shim_domain_check_cut(doc, tap, ret_violation);
-        xmlFreeDoc(doc);
-        return r;
+        /* The live XML may come from a remote libvirtd: no DTD, no entities, size-limited. */
+        return shim_domain_check_cut_xml(xml, tap, ret_violation);
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
@@ -241,19 +233,21 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
 
-        /* Capabilities are per thread: drop them while this is the only one. */
-        enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
-        size_t n_caps;
-        const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
-        r = shim_sandbox_drop_caps(caps, n_caps);
-        if (r < 0)
-                return ecl_exit_status(r);
+        /* The control socket first: giving it to the control group needs CAP_CHOWN, which the
+         * remote profile drops.  It starts no thread. */
         _cleanup_control_ struct shim_control *control = NULL;
         r = shim_control_listen(cli->root, m->stack, shim_control_default_group(), &control);
         if (r == -EBUSY) {
                 log_error("stack %s is already supervised (its control socket answers)", m->stack);
                 return EX_CANTCREAT;
         }
+        if (r < 0)
+                return ecl_exit_status(r);
+        /* Capabilities are per thread: drop them while this is the only one. */
+        enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
+        size_t n_caps;
+        const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
+        r = shim_sandbox_drop_caps(caps, n_caps);
         if (r < 0)
                 return ecl_exit_status(r);
         ctx.control = control;

@@ -70,10 +70,11 @@ static void pump(unsigned ms) {
         virEventRemoveTimeout(t);
 }
 
+/* 0 when the domain is surely not running; an error when libvirt cannot say (fail closed). */
 static int destroy_domain(struct shim_stack *s) {
-        if (!domain_active(s))
+        if (!s->dom || virDomainIsActive(s->dom) == 0)
                 return 0;
-        if (virDomainDestroy(s->dom) < 0 && virDomainIsActive(s->dom) == 1)
+        if (virDomainDestroy(s->dom) < 0 && virDomainIsActive(s->dom) != 0)
                 return log_error_errno(EIO, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
         return 0;
 }
@@ -97,8 +98,9 @@ int shim_run_teardown(struct shim_stack *s) {
         int r = 0, k;
         if (s->dom) {
                 k = destroy_domain(s);
-                if (k < 0 && r == 0)
-                        r = k;
+                if (k < 0)
+                        /* The guest may still run: its tap and policy stay (fail closed). */
+                        return k;
                 if (s->defined && virDomainUndefine(s->dom) < 0 && r == 0)
                         r = log_error_errno(EIO, "cannot undefine %s: %s", s->dom_name, shim_virt_error());
                 virDomainFree(s->dom);

@@ -79,7 +79,7 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
         _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(negative_errno(), "cannot open /dev/net/tun: %m");
-        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL};
         snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return log_error_errno(negative_errno(), "cannot create tap %s: %m", name);
