@@ -438,6 +438,24 @@ static const uint8_t ip6_linklocal[16] = {0xfe, 0x80};
 static const uint8_t ip6_unspecified[16] = {0};
 static const uint8_t ip4_unspecified[4] = {0};
 
+/*
+ * Only untagged IPv4, IPv6 and ARP frames, in either direction.  The kernel
+ * moves an 802.1Q/802.1ad tag into metadata before the netdev hooks run, so
+ * every later match (meta protocol, addresses, ports) sees the inner packet:
+ * without this rule a tagged copy of an allowed flow would pass and reach
+ * another VLAN through the bridge.  `ether type` reads the frame as sent,
+ * tag included.
+ */
+static int drop_not_plain_l3(struct builder *b, const char *chain, const char *drop_chain) {
+        static const char *const l3[] = {"ip", "ip6", "arp"};
+        struct pol_rule *r = rule(b, chain);
+        if (!r || match_syms(r, k1(PF_ETHER_TYPE), l3, ELEMENTSOF(l3)) < 0)
+                return -ENOMEM;
+        r->s[r->n - 1].negate = true;
+        counter_verdict(r, "goto", drop_chain);
+        return 0;
+}
+
 static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
         const struct ecl_network *net = &m->network;
         uint8_t mac[6];
@@ -450,6 +468,8 @@ static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
                 return -ENOMEM;
         match(r, k1(PF_ETHER_SADDR), true, v_mac(mac));
         counter_verdict(r, "goto", "drop_out");
+        if (drop_not_plain_l3(b, "guest_out", "drop_out") < 0)
+                return -ENOMEM;
 
         /* ARP: the guest's own MAC as sender; its own IPv4 addresses (or 0.0.0.0, probes). */
         if (!(r = rule(b, "guest_out")))
@@ -548,6 +568,8 @@ static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
 
 static int build_guest_in(struct builder *b, const struct ecl_manifest *m) {
         struct pol_rule *r;
+        if (drop_not_plain_l3(b, "guest_in", "drop_in") < 0)
+                return -ENOMEM;
         if (!(r = rule(b, "guest_in")))
                 return -ENOMEM;
         match(r, k1(PF_META_PROTOCOL), false, v_sym("arp"));

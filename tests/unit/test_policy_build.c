@@ -6,6 +6,7 @@
 
 #include "names.h"
 #include "policy-ir.h"
+#include "policy.h"
 #include "testlib.h"
 
 static struct ecl_cidr cidr(const char *addr, unsigned prefix) {
@@ -133,6 +134,23 @@ static void test_spoofed_mac_goes_first(void **state) {
         /* No addresses given: no source-address rules, no address sets. */
         assert_null(find_set(t, "guest_addrs4"));
         assert_null(rule_using(t, "guest_addrs6"));
+}
+
+/* A VLAN tag is stripped to metadata before the hook: tagged frames must be refused by ether type. */
+static void test_tagged_frames_dropped_both_ways(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(shim_policy_render(&m, &text), 0);
+        const char *out = strstr(text, "ether type != { ip, ip6, arp } counter goto drop_out");
+        const char *in = strstr(text, "ether type != { ip, ip6, arp } counter goto drop_in");
+        assert_non_null(out);
+        assert_non_null(in);
+        /* Before anything in its chain accepts: right after the MAC check out, first in. */
+        const char *first_accept_out = strstr(strstr(text, "chain guest_out"), "accept");
+        const char *first_accept_in = strstr(strstr(text, "chain guest_in"), "accept");
+        assert_true(out < first_accept_out);
+        assert_true(in < first_accept_in);
 }
 
 static void test_source_addresses_restricted_when_given(void **state) {
@@ -384,6 +402,7 @@ int main(void) {
                 cmocka_unit_test(test_chains_default_drop_on_the_tap),
                 cmocka_unit_test(test_every_rule_counts_and_ends_in_a_verdict),
                 cmocka_unit_test(test_spoofed_mac_goes_first),
+                cmocka_unit_test(test_tagged_frames_dropped_both_ways),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),
                 cmocka_unit_test(test_flows_grouped_and_networks_deduplicated),
                 cmocka_unit_test(test_ports_sorted_and_merged),
