@@ -184,6 +184,8 @@ static int verify_elements(const struct pol_set *set, json_t *elems, char **ret_
         size_t n = json_array_size(elems);
         if (n != set->n_elems)
                 return problem(ret_problem, "set %s has %zu elements, expected %zu", set->name, n, set->n_elems);
+        if (n == 0)
+                return 0;
         char **want = calloc(n, sizeof *want), **got = calloc(n, sizeof *got);
         int r = 0;
         if (!want || !got) {
@@ -305,7 +307,8 @@ static int verify_json(const struct pol_table *t, json_t *root, char **ret_probl
                 } else if (s) {
                         const char *name = json_string_value(json_object_get(s, "name"));
                         for (size_t k = 0; name && k < t->n_sets; k++)
-                                if (strcmp(name, t->sets[k].name) == 0 && t->sets[k].n_elems > 0) {
+                                if (strcmp(name, t->sets[k].name) == 0 && !(t->sets[k].flags & PSF_TIMEOUT)) {
+                                        /* A fixed set holds exactly the model's elements, none if the model has none. */
                                         r = verify_elements(&t->sets[k], json_object_get(s, "elem"), ret_problem);
                                         if (r < 0)
                                                 goto out;
