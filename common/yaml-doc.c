@@ -51,7 +51,11 @@ static struct ecl_pos offset_pos(const char *buf, size_t len, size_t offset) {
         if (offset > len)
                 offset = len;
         for (size_t i = 0; i < offset; i++) {
-                if (buf[i] == '\n') {
+                const unsigned char *u = (const unsigned char *) buf + i;
+                /* libyaml's line breaks: LF, CR, CRLF (one break), NEL, LS, PS */
+                if (u[0] == '\n' || (u[0] == '\r' && (i + 1 >= len || u[1] != '\n')) ||
+                    (i + 1 < len && u[0] == 0xc2 && u[1] == 0x85) ||
+                    (i + 2 < len && u[0] == 0xe2 && u[1] == 0x80 && (u[2] == 0xa8 || u[2] == 0xa9))) {
                         p.line++;
                         p.col = 1;
                 } else if (((unsigned char) buf[i] & 0xc0) != 0x80)
