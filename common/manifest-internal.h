@@ -65,6 +65,13 @@ const char *mctx_suggest(const char *key, const char *const *names, size_t n);
 
 /* Check that node is a list of at most max items (empty only when allow_empty); reports otherwise. */
 bool mctx_list(struct mctx *c, const char *path, yaml_node_t *node, size_t max, bool allow_empty, size_t *n_items);
+/*
+ * mctx_list(), then a zeroed array of size-byte items for it.  NULL when the
+ * list is bad (reported), empty, or memory runs out (c->oom); *n_items is set
+ * only when an array is returned.
+ */
+void *mctx_list_alloc(struct mctx *c, const char *path, yaml_node_t *node, size_t max, bool allow_empty,
+                      size_t size, size_t *n_items);
 /* Item i of a list checked by mctx_list(). */
 yaml_node_t *mctx_item(struct mctx *c, yaml_node_t *list, size_t i);
 

@@ -215,13 +215,9 @@ static void parse_disks(struct mctx *c, const char *path, yaml_node_t *key, yaml
         (void) key;
         struct ecl_vm *vm = obj;
         size_t n;
-        if (!mctx_list(c, path, value, ECL_DISKS_MAX, true, &n) || n == 0)
+        vm->disks = mctx_list_alloc(c, path, value, ECL_DISKS_MAX, true, sizeof *vm->disks, &n);
+        if (!vm->disks)
                 return;
-        vm->disks = calloc(n, sizeof *vm->disks);
-        if (!vm->disks) {
-                c->oom = -ENOMEM;
-                return;
-        }
         vm->n_disks = n;
         for (size_t i = 0; i < n; i++) {
                 yaml_node_t *item = mctx_item(c, value, i);

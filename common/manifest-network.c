@@ -50,13 +50,9 @@ static void parse_addresses(struct mctx *c, const char *path, yaml_node_t *key, 
         (void) key;
         struct ecl_network *n = obj;
         size_t count;
-        if (!mctx_list(c, path, value, ECL_ADDRESSES_MAX, false, &count))
+        n->addresses = mctx_list_alloc(c, path, value, ECL_ADDRESSES_MAX, false, sizeof *n->addresses, &count);
+        if (!n->addresses)
                 return;
-        n->addresses = calloc(count, sizeof *n->addresses);
-        if (!n->addresses) {
-                c->oom = -ENOMEM;
-                return;
-        }
         n->n_addresses = count;
         for (size_t i = 0; i < count; i++) {
                 yaml_node_t *item = mctx_item(c, value, i);
@@ -186,13 +182,9 @@ static void parse_rule_ports(struct mctx *c, const char *path, yaml_node_t *key,
                 mctx_error_at(c, value, "leave 'ports' out to open every port", "'%s' must not be empty", path);
                 return;
         }
-        if (!mctx_list(c, path, value, ECL_PORTS_MAX, false, &n))
+        rule->ports = mctx_list_alloc(c, path, value, ECL_PORTS_MAX, false, sizeof *rule->ports, &n);
+        if (!rule->ports)
                 return;
-        rule->ports = calloc(n, sizeof *rule->ports);
-        if (!rule->ports) {
-                c->oom = -ENOMEM;
-                return;
-        }
         bool ok = true;
         for (size_t i = 0; i < n; i++) {
                 yaml_node_t *item = mctx_item(c, value, i);
@@ -271,13 +263,9 @@ static void check_rule(struct mctx *c, const char *path, const struct rule_ctx *
 static void parse_rules(struct mctx *c, const char *path, yaml_node_t *value, const struct mkey *keys,
                         struct ecl_rule **ret, size_t *n_ret) {
         size_t n;
-        if (!mctx_list(c, path, value, ECL_RULES_MAX, true, &n) || n == 0)
+        *ret = mctx_list_alloc(c, path, value, ECL_RULES_MAX, true, sizeof **ret, &n);
+        if (!*ret)
                 return;
-        *ret = calloc(n, sizeof **ret);
-        if (!*ret) {
-                c->oom = -ENOMEM;
-                return;
-        }
         *n_ret = n;
         for (size_t i = 0; i < n && !c->gave_up; i++) {
                 yaml_node_t *item = mctx_item(c, value, i);

@@ -285,6 +285,20 @@ bool mctx_list(struct mctx *c, const char *path, yaml_node_t *node, size_t max, 
         return true;
 }
 
+void *mctx_list_alloc(struct mctx *c, const char *path, yaml_node_t *node, size_t max, bool allow_empty,
+                      size_t size, size_t *n_items) {
+        size_t n;
+        if (!mctx_list(c, path, node, max, allow_empty, &n) || n == 0)
+                return NULL;
+        void *v = calloc(n, size);
+        if (!v) {
+                c->oom = -ENOMEM;
+                return NULL;
+        }
+        *n_items = n;
+        return v;
+}
+
 /* ---- scalars ---- */
 
 bool mctx_scalar(struct mctx *c, const char *path, yaml_node_t *node, const char **ret) {
