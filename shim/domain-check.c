@@ -140,8 +140,12 @@ static int check_interface(xmlNodePtr n, const char *expected_tap, unsigned *cou
                 return violation(ret, n, "a second interface (a stack has one tap)");
         xmlNodePtr target = NULL;
         for (xmlNodePtr c = n->children; c; c = c->next)
-                if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrEqual(c->name, X("target")))
+                if (c->type == XML_ELEMENT_NODE && !c->ns && xmlStrEqual(c->name, X("target"))) {
+                        /* libvirt reads the first; refuse rather than guess which one counts */
+                        if (target)
+                                return violation(ret, n, "an interface with two targets");
                         target = c;
+                }
         _cleanup_(xml_freep) xmlChar *dev = target ? xmlGetNoNsProp(target, X("dev")) : NULL;
         if (!dev || !xmlStrEqual(dev, X(expected_tap)))
                 return violation(ret, n, "the interface is not on the stack's tap");

@@ -552,6 +552,20 @@ static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
         match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
         counter_verdict(r, "accept", NULL);
 
+        /*
+         * Neighbour discovery not accepted above is never an opening: an icmpv6
+         * rule of the manifest must not let the guest advertise itself as a
+         * router or redirect its neighbours.
+         */
+        static const char *const nd_never[] = {"nd-router-advert", "nd-redirect", "nd-router-solicit",
+                                               "nd-neighbor-solicit", "nd-neighbor-advert"};
+        if (!(r = rule(b, "guest_out")))
+                return -ENOMEM;
+        match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
+        if (match_syms(r, k1(PF_ICMPV6_TYPE), nd_never, ELEMENTSOF(nd_never)) < 0)
+                return -ENOMEM;
+        counter_verdict(r, "goto", "drop_out");
+
         int rr = build_tracked(b, true);
         if (rr >= 0)
                 rr = build_grants(b, true);

@@ -277,6 +277,7 @@ assert st, "no object for the stack"
 missing = [k for k in ("stack", "state", "accel", "policy", "capabilities") if k not in st[0]]
 assert not missing, "missing keys: " + ", ".join(missing)
 assert st[0]["state"] == "running", "state is %r" % st[0]["state"]
+assert st[0]["policy"] == "verified", "policy is %r" % st[0]["policy"]
 EOF
                 pass "status reports the stack running with accel, policy and capabilities"
         else

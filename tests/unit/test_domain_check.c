@@ -99,6 +99,7 @@ static const struct bad bad_samples[] = {
         {"dev='ecl-office' managed='no'", "dev='vnet0'", "not on the stack's tap"},
         {"<target dev='ecl-office' managed='no'/>", "", "not on the stack's tap"},
         {NULL, "<interface type='ethernet'><target dev='ecl-office' managed='no'/></interface>", "a second interface"},
+        {"<target dev='ecl-office' managed='no'/>", "<target dev='vnet9'/><target dev='ecl-office' managed='no'/>", "two targets"},
         {NULL, "<interface type='mcast'><source address='230.0.0.1' port='5558'/></interface>", "<interface type='mcast'>"},
         {NULL, "<interface type='vhostuser'><source type='unix' path='/tmp/vhost.sock' mode='client'/></interface>", "<interface type='vhostuser'>"},
         {"<rom enabled='no'/>", "<rom enabled='no'/><ip address='192.0.2.1' family='ipv4' prefix='24'/>", "host-side addresses"},

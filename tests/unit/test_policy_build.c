@@ -153,6 +153,23 @@ static void test_tagged_frames_dropped_both_ways(void **state) {
         assert_true(in < first_accept_in);
 }
 
+/* Router advertisements and redirects never pass as an icmpv6 opening or a tracked peer. */
+static void test_nd_never_an_opening(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(shim_policy_render(&m, &text), 0);
+        const char *never = strstr(text, "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit, "
+                                         "nd-neighbor-solicit, nd-neighbor-advert } counter goto drop_out");
+        assert_non_null(never);
+        const char *peers = strstr(text, "@peers6 update @peers6");
+        const char *grants = strstr(text, "@grant_out6 counter accept");
+        assert_non_null(peers);
+        assert_non_null(grants);
+        assert_true(never < peers);
+        assert_true(never < grants);
+}
+
 static void test_source_addresses_restricted_when_given(void **state) {
         (void) state;
         struct ecl_cidr addrs[] = {cidr("192.0.2.2", 32), cidr("2001:db8::2", 128), cidr("192.0.2.3", 32)};
@@ -403,6 +420,7 @@ int main(void) {
                 cmocka_unit_test(test_every_rule_counts_and_ends_in_a_verdict),
                 cmocka_unit_test(test_spoofed_mac_goes_first),
                 cmocka_unit_test(test_tagged_frames_dropped_both_ways),
+                cmocka_unit_test(test_nd_never_an_opening),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),
                 cmocka_unit_test(test_flows_grouped_and_networks_deduplicated),
                 cmocka_unit_test(test_ports_sorted_and_merged),
