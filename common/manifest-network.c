@@ -46,14 +46,15 @@ static void parse_mac(struct mctx *c, const char *path, yaml_node_t *key, yaml_n
                 n->has_mac = true;
 }
 
-static void parse_addresses(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
-        (void) key;
-        struct ecl_network *n = obj;
+/* A list of single addresses (no prefix length), no duplicates. */
+static void parse_address_list(struct mctx *c, const char *path, yaml_node_t *value, size_t max, const char *what,
+                               struct ecl_cidr **ret, size_t *ret_n) {
         size_t count;
-        n->addresses = mctx_list_alloc(c, path, value, ECL_ADDRESSES_MAX, false, sizeof *n->addresses, &count);
-        if (!n->addresses)
+        struct ecl_cidr *list = mctx_list_alloc(c, path, value, max, false, sizeof *list, &count);
+        *ret = list;
+        if (!list)
                 return;
-        n->n_addresses = count;
+        *ret_n = count;
         for (size_t i = 0; i < count; i++) {
                 yaml_node_t *item = mctx_item(c, value, i);
                 char sub[MPATH_MAX];
@@ -67,19 +68,33 @@ static void parse_addresses(struct mctx *c, const char *path, yaml_node_t *key, 
                 struct ecl_cidr a;
                 if (ecl_ip_parse(s, &a) < 0) {
                         if (strchr(s, '/'))
-                                mctx_error_at(c, item, "the guest's own addresses, without a prefix length",
-                                              "'%s' must be a single address, got '%s'", sub, shown);
+                                mctx_error_at(c, item, what, "'%s' must be a single address, got '%s'", sub, shown);
                         else
                                 mctx_error_at(c, item, NULL, "invalid IP address '%s' for '%s'", shown, sub);
                         continue;
                 }
-                n->addresses[i] = a;
+                list[i] = a;
                 for (size_t j = 0; j < i; j++)
-                        if (ecl_cidr_equal(&n->addresses[j], &a)) {
+                        if (ecl_cidr_equal(&list[j], &a)) {
                                 mctx_error_at(c, item, NULL, "duplicate address '%s' in '%s'", shown, path);
                                 break;
                         }
         }
+}
+
+static void parse_addresses(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        (void) key;
+        struct ecl_network *n = obj;
+        parse_address_list(c, path, value, ECL_ADDRESSES_MAX, "the guest's own addresses, without a prefix length",
+                           &n->addresses, &n->n_addresses);
+}
+
+static void parse_neighbours(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        (void) key;
+        struct ecl_network *n = obj;
+        parse_address_list(c, path, value, ECL_ADDRESSES_MAX,
+                           "on-link hosts by address, e.g. the router 192.0.2.1 or fe80::1, without a prefix length",
+                           &n->neighbours, &n->n_neighbours);
 }
 
 /* ---- rules ---- */
@@ -294,7 +309,11 @@ static void parse_ingress(struct mctx *c, const char *path, yaml_node_t *key, ya
 static const struct mkey network_keys[] = {
         MKEY("bridge", false, NULL, parse_bridge),
         MKEY("mac", false, NULL, parse_mac),
-        MKEY("addresses", false, NULL, parse_addresses),
+        MKEY("addresses", true,
+             "the guest's own addresses, e.g. [192.0.2.2]: the tap admits no other source, so a guest cannot "
+             "claim a neighbour's",
+             parse_addresses),
+        MKEY("neighbours", false, NULL, parse_neighbours),
         MKEY("egress", false, NULL, parse_egress),
         MKEY("ingress", false, NULL, parse_ingress),
 };

@@ -84,8 +84,10 @@ struct ecl_network {
         char *bridge;           /* host bridge the tap joins; NULL: tap not enslaved */
         bool has_mac;
         uint8_t mac[6];         /* when absent, derived from the stack name */
-        struct ecl_cidr *addresses; /* host addresses (/32, /128) the guest may send from */
+        struct ecl_cidr *addresses; /* host addresses (/32, /128) the guest may send from; at least one */
         size_t n_addresses;
+        struct ecl_cidr *neighbours; /* on-link hosts (/32, /128) besides the rules' peers: routers, link-locals */
+        size_t n_neighbours;
         struct ecl_rule *egress;
         size_t n_egress;
         struct ecl_rule *ingress;

@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "manifest.h"
+#include "netaddr.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -31,9 +32,24 @@ static void check_model(const struct ecl_manifest *m) {
                 abort();
         if (m->network.has_mac && (m->network.mac[0] & 1))
                 abort();
-        for (size_t i = 0; i < m->network.n_addresses; i++)
-                if (!ecl_cidr_format(&m->network.addresses[i], buf, sizeof buf))
+        /* A network always names the guest's own addresses; both lists are of single, distinct addresses. */
+        if (m->has_network && m->network.n_addresses == 0)
+                abort();
+        const struct ecl_cidr *addrs[2] = {m->network.addresses, m->network.neighbours};
+        size_t n_addrs[2] = {m->network.n_addresses, m->network.n_neighbours};
+        for (size_t l = 0; l < 2; l++) {
+                if (n_addrs[l] > ECL_ADDRESSES_MAX || (n_addrs[l] && !addrs[l]))
                         abort();
+                for (size_t i = 0; i < n_addrs[l]; i++) {
+                        const struct ecl_cidr *a = &addrs[l][i];
+                        if (!ecl_cidr_format(a, buf, sizeof buf) ||
+                            a->prefix != (a->family == AF_INET ? 32 : 128))
+                                abort();
+                        for (size_t j = 0; j < i; j++)
+                                if (ecl_cidr_equal(&addrs[l][j], a))
+                                        abort();
+                }
+        }
         const struct ecl_rule *lists[2] = {m->network.egress, m->network.ingress};
         size_t counts[2] = {m->network.n_egress, m->network.n_ingress};
         for (size_t l = 0; l < 2; l++)

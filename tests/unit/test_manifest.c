@@ -87,6 +87,8 @@ static void test_office_example(void **state) {
         assert_int_equal(m->network.n_addresses, 2);
         assert_cidr(&m->network.addresses[0], AF_INET, "192.0.2.2/32");
         assert_cidr(&m->network.addresses[1], AF_INET6, "2001:db8:0:1::2/128");
+        assert_int_equal(m->network.n_neighbours, 1);
+        assert_cidr(&m->network.neighbours[0], AF_INET, "192.0.2.1/32");
         assert_int_equal(m->network.n_egress, 4);
         const struct ecl_rule *e = &m->network.egress[0];
         assert_cidr(&e->net, AF_INET, "192.0.2.10/32");
@@ -97,7 +99,7 @@ static void test_office_example(void **state) {
         assert_int_equal(e->ports[1].first, 8000);
         assert_int_equal(e->ports[1].last, 8080);
         assert_string_equal(e->why, "internal identity provider (OIDC and its admin API)");
-        assert_int_equal(e->pos.line, 21);
+        assert_int_equal(e->pos.line, 26);
         assert_int_equal(e->pos.col, 7);
         assert_cidr(&m->network.egress[3].net, AF_INET6, "2001:db8:0:53::/64");
         assert_int_equal(m->network.egress[3].proto, ECL_PROTO_UDP);
@@ -124,6 +126,11 @@ static void test_test_guest_example(void **state) {
         assert_int_equal(m->vm.n_disks, 0);
         assert_true(m->has_network);
         assert_null(m->network.bridge);
+        assert_int_equal(m->network.n_addresses, 2);
+        assert_cidr(&m->network.addresses[0], AF_INET, "10.99.0.2/32");
+        assert_cidr(&m->network.addresses[1], AF_INET6, "fd00:ec::2/128");
+        assert_int_equal(m->network.n_neighbours, 0);
+        assert_null(m->network.neighbours);
         assert_int_equal(m->network.n_egress, 3);
         assert_int_equal(m->network.egress[2].proto, ECL_PROTO_ICMPV6);
         assert_int_equal(m->updates_quorum, 1);
@@ -139,7 +146,9 @@ static void test_minimal_example_defaults(void **state) {
         assert_int_equal(m->vm.memory_mib, 512);
         assert_false(m->has_network);
         assert_false(m->network.has_mac);
-        assert_int_equal(m->network.n_egress + m->network.n_ingress + m->network.n_addresses, 0);
+        assert_int_equal(m->network.n_egress + m->network.n_ingress + m->network.n_addresses +
+                                 m->network.n_neighbours,
+                         0);
         assert_int_equal(m->console, ECL_CONSOLE_LOG);
         assert_int_equal(m->updates_quorum, ECL_QUORUM_DEFAULT);
         assert_int_equal(m->access_quorum, ECL_QUORUM_DEFAULT);
@@ -160,6 +169,11 @@ static void test_edge_values(void **state) {
         assert_memory_equal(m->network.mac, mac, 6);
         assert_int_equal(m->network.n_addresses, 3);
         assert_cidr(&m->network.addresses[2], AF_INET6, "::ffff:192.0.2.3/128");
+        assert_int_equal(m->network.n_neighbours, 4);
+        assert_cidr(&m->network.neighbours[0], AF_INET, "192.0.2.1/32");
+        assert_cidr(&m->network.neighbours[1], AF_INET6, "fe80::1/128");
+        assert_cidr(&m->network.neighbours[2], AF_INET6, "2001:db8::1/128");
+        assert_cidr(&m->network.neighbours[3], AF_INET6, "fe80::5054:ff:feab:cdef/128");
         const struct ecl_rule *e = &m->network.egress[0];
         assert_cidr(&e->net, AF_INET, "0.0.0.0/0");
         assert_int_equal(e->n_ports, 5);
@@ -278,6 +292,7 @@ static void test_several_problems_all_reported_in_order(void **state) {
                                             "    - to: 10.0.0.1/8\n"
                                             "      proto: tcp\n"
                                             "      why: ok\n"
+                                            "  addresses: [192.0.2.2]\n"
                                             "access: {quorum: 0}\n",
                                             -EBADMSG);
         assert_string_equal(
@@ -293,7 +308,7 @@ static void test_several_problems_all_reported_in_order(void **state) {
                 "socket between the host and the guest)\n"
                 "t.yaml:10:11: error: 'network.egress[0].to' has host bits set: '10.0.0.1/8' (did you mean "
                 "'10.0.0.0/8'?)\n"
-                "t.yaml:13:18: error: 'access.quorum' must be between 1 and 16, got 0");
+                "t.yaml:14:18: error: 'access.quorum' must be between 1 and 16, got 0");
 }
 
 static void test_too_many_errors_stop(void **state) {
@@ -321,9 +336,9 @@ static void test_channel_keys_refused_everywhere(void **state) {
                                            "filesystem", "filesystems", "usb", "redirdev", "tpm", "rng",
                                            "memballoon", "qemu:commandline", "qemu-commandline", "serial",
                                            "parallel", "shmem", "Graphics", "QEMU_COMMANDLINE", "interfaces"};
-        static const char *const where[] = {"%s: x\n", "  %s: x\n", "network:\n  %s: x\n",
-                                            ("network:\n  egress:\n    - to: 192.0.2.1\n      proto: udp\n"
-                                             "      why: w\n      %s: x\n")};
+        static const char *const where[] = {"%s: x\n", "  %s: x\n", "network:\n  addresses: [192.0.2.2]\n  %s: x\n",
+                                            ("network:\n  addresses: [192.0.2.2]\n  egress:\n    - to: 192.0.2.1\n"
+                                             "      proto: udp\n      why: w\n      %s: x\n")};
         for (size_t i = 0; i < ELEMENTSOF(keys); i++)
                 for (size_t j = 0; j < ELEMENTSOF(where); j++) {
                         _cleanup_free_ char *tail = tl_strf(where[j], keys[i]);
@@ -398,7 +413,9 @@ static void test_values_are_shown_safely(void **state) {
         _cleanup_free_ char *why = malloc(ECL_WHY_MAX + 2);
         memset(why, 'w', ECL_WHY_MAX + 1);
         why[ECL_WHY_MAX + 1] = '\0';
-        _cleanup_free_ char *t2 = tl_strf("network:\n  egress:\n    - {to: 192.0.2.1, proto: tcp, why: %s}\n", why);
+        _cleanup_free_ char *t2 = tl_strf("network:\n  egress:\n    - {to: 192.0.2.1, proto: tcp, why: %s}\n"
+                                          "  addresses: [192.0.2.2]\n",
+                                          why);
         _cleanup_free_ char *e = load_bad_with(t2);
         assert_string_equal(e, "t.yaml:9:40: error: 'network.egress[0].why' is too long (513 bytes, at most 512)");
 }
@@ -411,6 +428,7 @@ static void test_limits_on_lists(void **state) {
         fprintf(f, "%snetwork:\n  egress:\n", head);
         for (int i = 0; i <= ECL_RULES_MAX; i++)
                 fprintf(f, "    - {to: 192.0.2.1, proto: tcp, ports: [%d], why: w}\n", i + 1);
+        fputs("  addresses: [192.0.2.2]\n", f);
         fclose(f);
         _cleanup_free_ char *out = load_bad(text, -EBADMSG);
         assert_string_equal(out, "t.yaml:9:5: error: 'network.egress' has too many entries (257, at most 256)");
@@ -421,6 +439,7 @@ static void test_limits_on_lists(void **state) {
         fprintf(f, "%snetwork:\n  ingress:\n", head);
         for (int i = 0; i < ECL_RULES_MAX; i++)
                 fprintf(f, "    - {from: 192.0.2.1, proto: udp, ports: [%d], why: w}\n", i + 1);
+        fputs("  addresses: [192.0.2.2]\n", f);
         fclose(f);
         struct ecl_diags d = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
@@ -432,7 +451,8 @@ static void test_limits_on_lists(void **state) {
                                                    "      why: w\n      ports: [1,2,3,4,5,6,7,8,9,10,11,12,13,14,"
                                                    "15,16,17,18,19,20,21,22,23,24,25,26,27,28,29,30,31,32,33,34,35,"
                                                    "36,37,38,39,40,41,42,43,44,45,46,47,48,49,50,51,52,53,54,55,56,"
-                                                   "57,58,59,60,61,62,63,64,65]\n");
+                                                   "57,58,59,60,61,62,63,64,65]\n"
+                                                   "  addresses: [192.0.2.2]\n");
         assert_string_equal(ports, "t.yaml:12:14: error: 'network.egress[0].ports' has too many entries (65, at most 64)");
 }
 
@@ -446,7 +466,8 @@ static void test_cross_checks_do_not_cascade(void **state) {
                                           -EBADMSG);
         assert_string_equal(b, "t.yaml:6:10: error: 'vm.disks' must be a list, got a single value");
         /* A bad address: no protocol/family mismatch on top. */
-        _cleanup_free_ char *c = load_bad_with("network:\n  egress:\n    - {to: 2001:db8::zz, proto: icmp, why: w}\n");
+        _cleanup_free_ char *c = load_bad_with("network:\n  egress:\n    - {to: 2001:db8::zz, proto: icmp, why: w}\n"
+                                               "  addresses: [192.0.2.2]\n");
         assert_string_equal(c, "t.yaml:9:12: error: invalid address or network '2001:db8::zz' for "
                                "'network.egress[0].to' (an IPv4 or IPv6 address, or a network like 192.0.2.0/24 "
                                "or 2001:db8::/32)");
@@ -458,16 +479,196 @@ static void test_cross_checks_do_not_cascade(void **state) {
 static void test_ports_overlap_and_adjacent(void **state) {
         (void) state;
         _cleanup_free_ char *a = load_bad_with("network:\n  egress:\n    - {to: 192.0.2.1, proto: tcp, why: w, "
-                                               "ports: [80, \"81-90\", 443, 443]}\n");
+                                               "ports: [80, \"81-90\", 443, 443]}\n"
+                                               "  addresses: [192.0.2.2]\n");
         assert_string_equal(a, "t.yaml:9:69: error: 'network.egress[0].ports[3]' overlaps an earlier port "
                                "(already opened by 443)");
         _cleanup_free_ char *text = tl_strf("%snetwork:\n  egress:\n    - {to: 192.0.2.1, proto: udp, why: w, "
-                                            "ports: [\"100-200\", 99, 201]}\n",
+                                            "ports: [\"100-200\", 99, 201]}\n"
+                                            "  addresses: [192.0.2.2]\n",
                                             head);
         struct ecl_diags d = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
         assert_int_equal(ecl_manifest_load_buffer("t", text, strlen(text), &m, &d), 0);
         assert_int_equal(m->network.egress[0].n_ports, 3);
+}
+
+#define MISSING_ADDRESSES                                                                                              \
+        "error: missing key 'addresses' in 'network' (the guest's own addresses, e.g. [192.0.2.2]: the tap admits "    \
+        "no other source, so a guest cannot claim a neighbour's)"
+
+static struct ecl_manifest *load_ok_with(const char *tail) {
+        _cleanup_free_ char *text = tl_strf("%s%s", head, tail);
+        struct ecl_diags d = {0};
+        struct ecl_manifest *m = NULL;
+        int r = ecl_manifest_load_buffer("t.yaml", text, strlen(text), &m, &d);
+        if (r < 0)
+                ecl_diags_print(&d, stderr);
+        assert_int_equal(r, 0);
+        assert_int_equal(d.n, 0);
+        ecl_diags_clear(&d);
+        return m;
+}
+
+/* A network names the guest's own addresses: without them it could claim any address on the link. */
+static void test_network_needs_addresses(void **state) {
+        (void) state;
+        /* Reported once, at the network key, whatever else the network says. */
+        _cleanup_free_ char *a = load_bad_with("network:\n  bridge: ecl-br0\n  egress:\n    - {to: 192.0.2.1, proto: "
+                                               "tcp, ports: [443], why: w}\n");
+        assert_string_equal(a, "t.yaml:7:1: " MISSING_ADDRESSES);
+        _cleanup_free_ char *b = load_bad_with("network: {}\n");
+        assert_string_equal(b, "t.yaml:7:1: " MISSING_ADDRESSES);
+        _cleanup_free_ char *c = load_bad_with("console: log\nnetwork: {bridge: br0, mac: 52:54:00:12:34:56}\n");
+        assert_string_equal(c, "t.yaml:8:1: " MISSING_ADDRESSES);
+        /* Neighbours are no substitute for the guest's own addresses. */
+        _cleanup_free_ char *d = load_bad_with("network:\n  neighbours: [192.0.2.1]\n");
+        assert_string_equal(d, "t.yaml:7:1: " MISSING_ADDRESSES);
+        /* An empty list is refused as empty, with no "missing" on top. */
+        _cleanup_free_ char *e = load_bad_with("network:\n  addresses: []\n");
+        assert_string_equal(e, "t.yaml:8:14: error: 'network.addresses' must not be empty");
+        _cleanup_free_ char *f = load_bad_with("network:\n  addresses: ~\n");
+        assert_string_equal(f, "t.yaml:8:14: error: 'network.addresses' must be a list, got nothing");
+        _cleanup_free_ char *g = load_bad_with("network:\n  addresses: 192.0.2.2\n");
+        assert_string_equal(g, "t.yaml:8:14: error: 'network.addresses' must be a list, got a single value");
+        /* A bad entry is that entry's error only. */
+        _cleanup_free_ char *h = load_bad_with("network:\n  addresses: [192.0.2.256]\n");
+        assert_string_equal(h, "t.yaml:8:15: error: invalid IP address '192.0.2.256' for 'network.addresses[0]'");
+        /* A network that is no mapping: that error only, nothing about its keys. */
+        _cleanup_free_ char *i = load_bad_with("network: [ecl-br0]\n");
+        assert_string_equal(i, "t.yaml:7:10: error: 'network' must be a mapping, got a list");
+        _cleanup_free_ char *j = load_bad_with("network:\n");
+        assert_string_equal(j, "t.yaml:7:9: error: 'network' must be a mapping, got nothing");
+        /* No network at all needs no addresses: the VM has no interface. */
+        _cleanup_manifest_ struct ecl_manifest *none = load_ok_with("console: log\n");
+        assert_false(none->has_network);
+        assert_int_equal(none->network.n_addresses, 0);
+        /* The least network: its addresses, everything else dropped. */
+        _cleanup_manifest_ struct ecl_manifest *m = load_ok_with("network: {addresses: [192.0.2.2]}\n");
+        assert_true(m->has_network);
+        assert_int_equal(m->network.n_addresses, 1);
+        assert_cidr(&m->network.addresses[0], AF_INET, "192.0.2.2/32");
+        assert_int_equal(m->network.n_neighbours + m->network.n_egress + m->network.n_ingress, 0);
+        assert_null(m->network.neighbours);
+}
+
+static void test_addresses_limit(void **state) {
+        (void) state;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        fprintf(f, "network:\n  addresses:\n");
+        for (int i = 0; i < ECL_ADDRESSES_MAX; i++)
+                fprintf(f, "    - 192.0.2.%d\n", i + 1);
+        fclose(f);
+        _cleanup_manifest_ struct ecl_manifest *m = load_ok_with(text);
+        assert_int_equal(m->network.n_addresses, ECL_ADDRESSES_MAX);
+        assert_cidr(&m->network.addresses[ECL_ADDRESSES_MAX - 1], AF_INET, "192.0.2.16/32");
+        free(text);
+        text = NULL;
+        f = open_memstream(&text, &size);
+        fprintf(f, "network:\n  addresses:\n");
+        for (int i = 0; i <= ECL_ADDRESSES_MAX; i++)
+                fprintf(f, "    - 192.0.2.%d\n", i + 1);
+        fclose(f);
+        _cleanup_free_ char *out = load_bad_with(text);
+        assert_string_equal(out, "t.yaml:9:5: error: 'network.addresses' has too many entries (17, at most 16)");
+        free(text);
+}
+
+/* network.neighbours: the on-link hosts the guest may resolve besides its rules' peers. */
+static void test_neighbours(void **state) {
+        (void) state;
+        _cleanup_manifest_ struct ecl_manifest *m =
+                load_ok_with("network:\n  addresses: [192.0.2.2, \"2001:db8::2\"]\n"
+                             "  neighbours: [192.0.2.1, \"2001:db8::1\", fe80::1, \"FE80::5054:FF:FE12:3456\"]\n");
+        assert_int_equal(m->network.n_neighbours, 4);
+        assert_cidr(&m->network.neighbours[0], AF_INET, "192.0.2.1/32");
+        assert_cidr(&m->network.neighbours[1], AF_INET6, "2001:db8::1/128");
+        assert_cidr(&m->network.neighbours[2], AF_INET6, "fe80::1/128");
+        assert_cidr(&m->network.neighbours[3], AF_INET6, "fe80::5054:ff:fe12:3456/128");
+        /* The guest's addresses are untouched by its neighbours. */
+        assert_int_equal(m->network.n_addresses, 2);
+        assert_int_equal(m->network.n_egress + m->network.n_ingress, 0);
+        /* Block style, one neighbour, among rules. */
+        _cleanup_manifest_ struct ecl_manifest *b =
+                load_ok_with("network:\n  addresses: [\"2001:db8::2\"]\n  egress:\n    - {to: \"2001:db8:1::/48\", "
+                             "proto: tcp, why: w}\n  neighbours:\n    - fe80::1\n");
+        assert_int_equal(b->network.n_neighbours, 1);
+        assert_cidr(&b->network.neighbours[0], AF_INET6, "fe80::1/128");
+        assert_int_equal(b->network.n_egress, 1);
+
+        /* A network is not a neighbour: the hint says what is. */
+        _cleanup_free_ char *p4 = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [192.0.2.1/32]\n");
+        assert_string_equal(p4, "t.yaml:9:16: error: 'network.neighbours[0]' must be a single address, got "
+                                "'192.0.2.1/32' (on-link hosts by address, e.g. the router 192.0.2.1 or fe80::1, "
+                                "without a prefix length)");
+        _cleanup_free_ char *p6 =
+                load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [192.0.2.1, \"fe80::/64\"]\n");
+        assert_string_equal(p6, "t.yaml:9:27: error: 'network.neighbours[1]' must be a single address, got "
+                                "'fe80::/64' (on-link hosts by address, e.g. the router 192.0.2.1 or fe80::1, "
+                                "without a prefix length)");
+        /* Duplicates, however spelt. */
+        _cleanup_free_ char *dup = load_bad_with("network:\n  addresses: [192.0.2.2]\n"
+                                                 "  neighbours: [\"fe80::1\", 192.0.2.1, \"FE80:0::0001\"]\n");
+        assert_string_equal(dup, "t.yaml:9:38: error: duplicate address 'FE80:0::0001' in 'network.neighbours'");
+        _cleanup_free_ char *dup4 =
+                load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [192.0.2.1, 192.0.2.1]\n");
+        assert_string_equal(dup4, "t.yaml:9:27: error: duplicate address '192.0.2.1' in 'network.neighbours'");
+        /* Not an address. */
+        _cleanup_free_ char *name = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [router]\n");
+        assert_string_equal(name, "t.yaml:9:16: error: invalid IP address 'router' for 'network.neighbours[0]'");
+        _cleanup_free_ char *zone =
+                load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [\"fe80::1%eth0\"]\n");
+        assert_string_equal(zone, "t.yaml:9:16: error: invalid IP address 'fe80::1%eth0' for 'network.neighbours[0]'");
+        _cleanup_free_ char *num = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [1]\n");
+        assert_string_equal(num, "t.yaml:9:16: error: invalid IP address '1' for 'network.neighbours[0]'");
+        /* The wrong type. */
+        _cleanup_free_ char *scalar = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: 192.0.2.1\n");
+        assert_string_equal(scalar, "t.yaml:9:15: error: 'network.neighbours' must be a list, got a single value");
+        _cleanup_free_ char *map =
+                load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: {router: 192.0.2.1}\n");
+        assert_string_equal(map, "t.yaml:9:15: error: 'network.neighbours' must be a list, got a mapping");
+        _cleanup_free_ char *nested =
+                load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [[192.0.2.1]]\n");
+        assert_string_equal(nested, "t.yaml:9:16: error: 'network.neighbours[0]' must be a single value, got a list");
+        _cleanup_free_ char *nothing = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours:\n");
+        assert_string_equal(nothing, "t.yaml:9:14: error: 'network.neighbours' must be a list, got nothing");
+        _cleanup_free_ char *empty = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: []\n");
+        assert_string_equal(empty, "t.yaml:9:15: error: 'network.neighbours' must not be empty");
+        /* The American spelling is a misspelling, not a synonym. */
+        _cleanup_free_ char *us = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbors: [192.0.2.1]\n");
+        assert_string_equal(us, "t.yaml:9:3: error: unknown key 'neighbors' in 'network' (did you mean 'neighbours'?)");
+        /* Given twice. */
+        _cleanup_free_ char *twice = load_bad_with("network:\n  addresses: [192.0.2.2]\n  neighbours: [192.0.2.1]\n"
+                                                   "  neighbours: [192.0.2.3]\n");
+        assert_string_equal(twice, "t.yaml:10:3: error: duplicate key 'neighbours' in 'network' (first at line 9, "
+                                   "column 3)");
+}
+
+static void test_neighbours_limit(void **state) {
+        (void) state;
+        char *text = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&text, &size);
+        fprintf(f, "network:\n  addresses: [192.0.2.2]\n  neighbours:\n");
+        for (int i = 0; i < ECL_ADDRESSES_MAX; i++)
+                fprintf(f, i % 2 ? "    - \"fe80::%x\"\n" : "    - 192.0.2.%d\n", 100 + i);
+        fclose(f);
+        _cleanup_manifest_ struct ecl_manifest *m = load_ok_with(text);
+        assert_int_equal(m->network.n_neighbours, ECL_ADDRESSES_MAX);
+        assert_cidr(&m->network.neighbours[0], AF_INET, "192.0.2.100/32");
+        assert_cidr(&m->network.neighbours[ECL_ADDRESSES_MAX - 1], AF_INET6, "fe80::73/128");
+        free(text);
+        text = NULL;
+        f = open_memstream(&text, &size);
+        fprintf(f, "network:\n  addresses: [192.0.2.2]\n  neighbours:\n");
+        for (int i = 0; i <= ECL_ADDRESSES_MAX; i++)
+                fprintf(f, "    - 192.0.2.%d\n", 100 + i);
+        fclose(f);
+        _cleanup_free_ char *out = load_bad_with(text);
+        assert_string_equal(out, "t.yaml:10:5: error: 'network.neighbours' has too many entries (17, at most 16)");
+        free(text);
 }
 
 int main(void) {
@@ -487,6 +688,10 @@ int main(void) {
                 cmocka_unit_test(test_limits_on_lists),
                 cmocka_unit_test(test_cross_checks_do_not_cascade),
                 cmocka_unit_test(test_ports_overlap_and_adjacent),
+                cmocka_unit_test(test_network_needs_addresses),
+                cmocka_unit_test(test_addresses_limit),
+                cmocka_unit_test(test_neighbours),
+                cmocka_unit_test(test_neighbours_limit),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
