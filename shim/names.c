@@ -42,6 +42,15 @@ void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]) {
         }
         unsigned char d[SHA256_DIGEST_LENGTH];
         stack_digest(m->stack, d);
-        mac[0] = 0x52, mac[1] = 0x54, mac[2] = 0x00;
-        memcpy(mac + 3, d, 3);
+        /* Locally administered, unicast, 40 bits of the digest: outside every vendor's space, libvirt's 52:54:00 included. */
+        memcpy(mac, d, 6);
+        mac[0] = (uint8_t) ((mac[0] & 0xfc) | 0x02);
+}
+
+void shim_guest_linklocal(const uint8_t mac[static 6], uint8_t addr[static 16]) {
+        memset(addr, 0, 16);
+        addr[0] = 0xfe, addr[1] = 0x80;
+        addr[8] = mac[0] ^ 0x02, addr[9] = mac[1], addr[10] = mac[2];
+        addr[11] = 0xff, addr[12] = 0xfe;
+        addr[13] = mac[3], addr[14] = mac[4], addr[15] = mac[5];
 }

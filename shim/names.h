@@ -24,5 +24,10 @@ int shim_nft_table_name(const char *stack, char **ret);
  * Index > 0 appends its digit in place of the last character.
  */
 void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]);
-/* The manifest's MAC, or 52:54:00 followed by 3 bytes of SHA-256(stack). */
+/*
+ * The manifest's MAC, or the first 6 bytes of SHA-256(stack) made locally
+ * administered and unicast (first octet x2, x6, xa or xe).
+ */
 void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]);
+/* The IPv6 link-local address a guest derives from its MAC (modified EUI-64, RFC 4291 appendix A). */
+void shim_guest_linklocal(const uint8_t mac[static 6], uint8_t addr[static 16]);

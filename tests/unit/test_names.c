@@ -1,4 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <openssl/sha.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "names.h"
@@ -26,6 +29,14 @@ static void test_tap_names_fit_and_are_stable(void **state) {
         assert_int_equal(b[14], '2');
 }
 
+/* The derived MAC from its definition: SHA-256(stack)[0..5], the first octet made locally administered unicast. */
+static void expected_mac(const char *stack, uint8_t mac[static 6]) {
+        unsigned char d[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *) stack, strlen(stack), d);
+        memcpy(mac, d, 6);
+        mac[0] = (uint8_t) ((mac[0] & 0xfc) | 0x02);
+}
+
 static void test_mac_derived_or_given(void **state) {
         (void) state;
         struct ecl_manifest m = {.stack = (char *) "office"};
@@ -33,20 +44,89 @@ static void test_mac_derived_or_given(void **state) {
         shim_guest_mac(&m, mac);
         shim_guest_mac(&m, again);
         assert_memory_equal(mac, again, 6);
-        assert_int_equal(mac[0], 0x52);
-        assert_int_equal(mac[1], 0x54);
-        assert_int_equal(mac[2], 0x00);
+        /* SHA-256("office") = 5cc3f82838ba...: 0x5c has both low bits clear, so only the local bit is set. */
+        assert_memory_equal(mac, "\x5e\xc3\xf8\x28\x38\xba", 6);
+        /* a703788f8320...: the multicast bit cleared, the local bit kept. */
+        m.stack = (char *) "minimal";
+        shim_guest_mac(&m, mac);
+        assert_memory_equal(mac, "\xa6\x03\x78\x8f\x83\x20", 6);
+        /* 2d711642b726...: multicast bit cleared, local bit set. */
+        m.stack = (char *) "x";
+        shim_guest_mac(&m, mac);
+        assert_memory_equal(mac, "\x2e\x71\x16\x42\xb7\x26", 6);
+        /* 2a97516c354b...: already locally administered unicast, unchanged. */
+        m.stack = (char *) "demo";
+        shim_guest_mac(&m, mac);
+        assert_memory_equal(mac, "\x2a\x97\x51\x6c\x35\x4b", 6);
+        /* A network without a mac key gets the derived one too. */
         m.has_network = true;
+        shim_guest_mac(&m, again);
+        assert_memory_equal(mac, again, 6);
         m.network.has_mac = true;
         memcpy(m.network.mac, "\x52\x54\x00\x12\x34\x56", 6);
         shim_guest_mac(&m, mac);
         assert_memory_equal(mac, "\x52\x54\x00\x12\x34\x56", 6);
 }
 
+/* Many names: always the definition, always unicast and locally administered, never libvirt's 52:54:00. */
+static void test_mac_derived_from_sha256(void **state) {
+        (void) state;
+        unsigned low_bits_seen = 0;
+        for (unsigned i = 0; i < 1000; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "stack-%u", i);
+                struct ecl_manifest m = {.stack = name};
+                uint8_t mac[6], want[6];
+                shim_guest_mac(&m, mac);
+                expected_mac(name, want);
+                assert_memory_equal(mac, want, 6);
+                assert_int_equal(mac[0] & 0x01, 0); /* unicast */
+                assert_int_equal(mac[0] & 0x02, 0x02); /* locally administered */
+                assert_memory_not_equal(mac, "\x52\x54\x00", 3);
+                unsigned char d[SHA256_DIGEST_LENGTH];
+                SHA256((const unsigned char *) name, strlen(name), d);
+                assert_memory_equal(mac + 1, d + 1, 5); /* 40 bits of the digest, as they are */
+                assert_int_equal(mac[0] & 0xfc, d[0] & 0xfc);
+                low_bits_seen |= 1u << (d[0] & 0x03);
+        }
+        assert_int_equal(low_bits_seen, 0x0f); /* every case of the two low bits was met */
+}
+
+static void test_guest_linklocal(void **state) {
+        (void) state;
+        uint8_t addr[16];
+        char text[INET6_ADDRSTRLEN];
+        memset(addr, 0xaa, sizeof addr);
+        shim_guest_linklocal((const uint8_t *) "\x52\x54\x00\x12\x34\x56", addr);
+        assert_non_null(inet_ntop(AF_INET6, addr, text, sizeof text));
+        assert_string_equal(text, "fe80::5054:ff:fe12:3456");
+        /* The universal/local bit is inverted both ways: a locally administered MAC gives a clear bit. */
+        shim_guest_linklocal((const uint8_t *) "\x5e\xc3\xf8\x28\x38\xba", addr);
+        assert_non_null(inet_ntop(AF_INET6, addr, text, sizeof text));
+        assert_string_equal(text, "fe80::5cc3:f8ff:fe28:38ba");
+        shim_guest_linklocal((const uint8_t *) "\x00\x00\x00\x00\x00\x01", addr);
+        assert_non_null(inet_ntop(AF_INET6, addr, text, sizeof text));
+        assert_string_equal(text, "fe80::200:ff:fe00:1");
+        shim_guest_linklocal((const uint8_t *) "\xfe\xff\xff\xff\xff\xff", addr);
+        assert_memory_equal(addr, "\xfe\x80\0\0\0\0\0\0\xfc\xff\xff\xff\xfe\xff\xff\xff", 16);
+        /* The stack's derived MAC and its link-local agree with the policy's view of the guest. */
+        struct ecl_manifest m = {.stack = (char *) "office"};
+        uint8_t mac[6];
+        shim_guest_mac(&m, mac);
+        shim_guest_linklocal(mac, addr);
+        assert_memory_equal(addr, "\xfe\x80\0\0\0\0\0\0", 8);
+        assert_int_equal(addr[8], mac[0] ^ 0x02);
+        assert_memory_equal(addr + 9, mac + 1, 2);
+        assert_memory_equal(addr + 11, "\xff\xfe", 2);
+        assert_memory_equal(addr + 13, mac + 3, 3);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tap_names_fit_and_are_stable),
                 cmocka_unit_test(test_mac_derived_or_given),
+                cmocka_unit_test(test_mac_derived_from_sha256),
+                cmocka_unit_test(test_guest_linklocal),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
