@@ -3,20 +3,30 @@
  * Manifest -> intermediate rule list (policy-ir.h).
  *
  * guest_out (hook ingress on the tap: what the guest sends), in order:
- *   frames from another MAC; ARP with another sender MAC or IPv4 address;
- *   IPv6 neighbour discovery from link-local/unspecified sources; packets from
- *   addresses not in network.addresses -> drop_out
- *   neighbour discovery (RS/NS/NA, never RA) -> accept
- *   packets of tracked flows (@flows4/6, @peers4/6: refreshed) -> accept
+ *   frames from another MAC, and anything but untagged IPv4, IPv6, ARP -> drop_out
+ *   ARP -> arp_out; neighbour discovery -> nd_out (policy-housekeeping.c:
+ *   the minimal forms are accepted, the rest goes to drop_out)
+ *   packets from an address not in network.addresses (or its link-local),
+ *   or to a MAC that did not answer as a neighbour -> drop_out
+ *   packets of tracked flows (flows_out/in4/6, peers_out/in4/6: refreshed) -> accept
  *   break-glass grants (@grant_out4/6 and replies to @grant_in4/6, empty
  *   until granted) -> accept
+ *   non-first fragments of UDP to a UDP peer -> accept
  *   the manifest's egress, grouped by (protocol, ports), destinations in
  *   address sets with a counter per element -> track, accept
  *   everything else -> drop_out
- * guest_in (hook egress: what is sent to the guest): ARP, ND (no RA),
- *   tracked flows, grants, the manifest's ingress, else drop_in.
+ * guest_in (hook egress: what is sent to the guest): the same frame checks,
+ *   arp_in, nd_in, then only frames for its MAC and addresses; tracked
+ *   flows, grants, "too big" errors about its flows, UDP fragments, the
+ *   manifest's ingress, else drop_in.
  * drop_out/drop_in record the packet (source, destination, protocol, port;
  *   ethertype for non-IP) in blk_* sets and drop it.
+ *
+ * Flows are tracked per direction of opening (flows_out: opened by the
+ * guest, flows_in: by a peer), so peers that fill their set cannot stop the
+ * guest's own connections, and a TCP flow gets the long timeout only from a
+ * packet without SYN, RST or FIN (half-open, refused and closing flows go
+ * after two minutes).
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -24,27 +34,9 @@
 
 #include "log.h"
 #include "names.h"
+#include "policy-builder.h"
+#include "policy-housekeeping.h"
 #include "policy-ir.h"
-
-struct builder {
-        struct pol_table *t;
-        size_t cap_sets, cap_rules;
-};
-
-#define GROW(arr, n, cap)                                                          \
-        ({                                                                         \
-                int _r = 0;                                                        \
-                if ((n) == (cap)) {                                                \
-                        size_t _c = (cap) ? (cap) * 2 : 16;                        \
-                        void *_p = reallocarray((arr), _c, sizeof(*(arr)));        \
-                        if (_p) {                                                  \
-                                (arr) = _p;                                        \
-                                (cap) = _c;                                        \
-                        } else                                                     \
-                                _r = -ENOMEM;                                      \
-                }                                                                  \
-                _r;                                                                \
-        })
 
 void pol_table_free(struct pol_table *t) {
         if (!t)
@@ -60,143 +52,7 @@ void pol_table_free(struct pol_table *t) {
         free(t);
 }
 
-/* ---- small constructors ---- */
-
-static struct pol_key k1(enum pol_field a) {
-        return (struct pol_key){{a}, 1};
-}
-static struct pol_key k2(enum pol_field a, enum pol_field b) {
-        return (struct pol_key){{a, b}, 2};
-}
-static struct pol_key k3(enum pol_field a, enum pol_field b, enum pol_field c) {
-        return (struct pol_key){{a, b, c}, 3};
-}
-static struct pol_key k4(enum pol_field a, enum pol_field b, enum pol_field c, enum pol_field d) {
-        return (struct pol_key){{a, b, c, d}, 4};
-}
-static struct pol_val v_sym(const char *s) {
-        return (struct pol_val){.kind = PV_SYM, .sym = s};
-}
-static struct pol_val v_num(uint32_t n) {
-        return (struct pol_val){.kind = PV_NUM, .lo = n, .hi = n};
-}
-static struct pol_val v_mac(const uint8_t mac[static 6]) {
-        struct pol_val v = {.kind = PV_MAC};
-        memcpy(v.mac, mac, 6);
-        return v;
-}
-static struct pol_val v_cidr(int family, const char *bytes, uint8_t prefix) {
-        struct pol_val v = {.kind = PV_CIDR};
-        v.cidr.family = family;
-        memcpy(v.cidr.addr, bytes, family == AF_INET ? 4 : 16);
-        v.cidr.prefix = prefix;
-        return v;
-}
-
-static int add_set(struct builder *b, const char *name, const char *const *type, size_t n_type, unsigned flags,
-                   uint32_t timeout_s, uint32_t size, bool counter) {
-        if (GROW(b->t->sets, b->t->n_sets, b->cap_sets) < 0)
-                return -ENOMEM;
-        struct pol_set *s = &b->t->sets[b->t->n_sets++];
-        *s = (struct pol_set){.flags = flags, .timeout_s = timeout_s, .size = size, .counter = counter};
-        snprintf(s->name, sizeof s->name, "%s", name);
-        for (size_t i = 0; i < n_type; i++)
-                s->type[i] = type[i];
-        s->n_type = n_type;
-        return 0;
-}
-
-static struct pol_rule *rule(struct builder *b, const char *chain) {
-        if (GROW(b->t->rules, b->t->n_rules, b->cap_rules) < 0)
-                return NULL;
-        struct pol_rule *r = &b->t->rules[b->t->n_rules];
-        *r = (struct pol_rule){0};
-        snprintf(r->chain, sizeof r->chain, "%s", chain);
-        snprintf(r->comment, sizeof r->comment, POL_RULE_COMMENT_PREFIX "%zu", b->t->n_rules + 1);
-        b->t->n_rules++;
-        return r;
-}
-
-static struct pol_stmt *stmt(struct pol_rule *r, enum pol_stmt_kind kind) {
-        /* The builder never makes longer rules; a bug here must not go unnoticed. */
-        if (r->n >= POL_RULE_STMTS_MAX)
-                abort();
-        struct pol_stmt *s = &r->s[r->n++];
-        *s = (struct pol_stmt){.kind = kind};
-        return s;
-}
-
-static void match(struct pol_rule *r, struct pol_key k, bool negate, struct pol_val v) {
-        struct pol_stmt *s = stmt(r, PS_MATCH);
-        s->key = k, s->negate = negate, s->rhs = PR_VALUE, s->val = v;
-}
-static void match_ref(struct pol_rule *r, struct pol_key k, bool negate, const char *set) {
-        struct pol_stmt *s = stmt(r, PS_MATCH);
-        s->key = k, s->negate = negate, s->rhs = PR_SET_REF;
-        snprintf(s->set, sizeof s->set, "%s", set);
-}
-/* Takes ownership of vals. */
-static void match_anon(struct pol_rule *r, struct pol_key k, struct pol_val *vals, size_t n) {
-        struct pol_stmt *s = stmt(r, PS_MATCH);
-        s->key = k, s->rhs = PR_ANON_SET, s->vals = vals, s->n_vals = n;
-}
-static int match_syms(struct pol_rule *r, struct pol_key k, const char *const *syms, size_t n) {
-        struct pol_val *v = calloc(n, sizeof *v);
-        if (!v)
-                return -ENOMEM;
-        for (size_t i = 0; i < n; i++)
-                v[i] = v_sym(syms[i]);
-        match_anon(r, k, v, n);
-        return 0;
-}
-static void set_stmt(struct pol_rule *r, bool update, const char *set, struct pol_key k, uint32_t timeout_s) {
-        struct pol_stmt *s = stmt(r, PS_SET);
-        s->update = update, s->key = k, s->timeout_s = timeout_s;
-        snprintf(s->set, sizeof s->set, "%s", set);
-}
-static void counter_verdict(struct pol_rule *r, const char *verdict, const char *target) {
-        stmt(r, PS_COUNTER);
-        struct pol_stmt *s = stmt(r, PS_VERDICT);
-        s->verdict = verdict;
-        if (target)
-                snprintf(s->target, sizeof s->target, "%s", target);
-}
-
-/* ---- address and port normalisation ---- */
-
-static int cidr_cmp(const void *a, const void *b) {
-        const struct ecl_cidr *x = a, *y = b;
-        int c = memcmp(x->addr, y->addr, 16);
-        return c ? c : (int) x->prefix - (int) y->prefix;
-}
-
-static bool cidr_contains(const struct ecl_cidr *outer, const struct ecl_cidr *inner) {
-        if (outer->family != inner->family || outer->prefix > inner->prefix)
-                return false;
-        unsigned full = outer->prefix / 8, rest = outer->prefix % 8;
-        if (memcmp(outer->addr, inner->addr, full) != 0)
-                return false;
-        if (rest == 0)
-                return true;
-        uint8_t mask = (uint8_t) (0xff << (8 - rest));
-        return (outer->addr[full] & mask) == (inner->addr[full] & mask);
-}
-
-/*
- * Sort and drop networks inside another of the list: networks nest or are
- * disjoint, so after sorting by address (container first) one pass leaves
- * disjoint intervals, which an interval set needs.
- */
-static size_t cidrs_normalise(struct ecl_cidr *c, size_t n) {
-        if (n == 0)
-                return 0;
-        qsort(c, n, sizeof *c, cidr_cmp);
-        size_t k = 0;
-        for (size_t i = 1; i < n; i++)
-                if (!cidr_contains(&c[k], &c[i]))
-                        c[++k] = c[i];
-        return k + 1;
-}
+/* ---- port normalisation ---- */
 
 static int range_cmp(const void *a, const void *b) {
         const struct ecl_port_range *x = a, *y = b;
@@ -256,7 +112,7 @@ static int entry_group_cmp(const struct entry *x, const struct entry *y) {
 static int entry_cmp(const void *a, const void *b) {
         const struct entry *x = a, *y = b;
         int c = entry_group_cmp(x, y);
-        return c ? c : cidr_cmp(&x->net, &y->net);
+        return c ? c : pb_cidr_cmp(&x->net, &y->net);
 }
 
 static void entries_free(struct entry *e, size_t n) {
@@ -279,12 +135,41 @@ static const char *proto_sym(enum ecl_proto p) {
         return "tcp";
 }
 
-static const char *const addr_type4[] = {"ipv4_addr"};
-static const char *const addr_type6[] = {"ipv6_addr"};
+
+/* The tracked-flow sets of a family and direction of opening. */
+static void flow_sets(bool v4, bool opened_by_guest, char flows[static POL_NAME_MAX], char peers[static POL_NAME_MAX]) {
+        snprintf(flows, POL_NAME_MAX, "flows_%s%s", opened_by_guest ? "out" : "in", v4 ? "4" : "6");
+        snprintf(peers, POL_NAME_MAX, "peers_%s%s", opened_by_guest ? "out" : "in", v4 ? "4" : "6");
+}
+
+/* The fields of a flow key as a packet of this chain carries them: peer, guest, proto, peer port, guest port. */
+struct flow_fields {
+        enum pol_field peer, guest, pport, gport;
+};
+
+static struct flow_fields flow_fields(bool v4, bool egress) {
+        struct flow_fields f;
+        if (v4)
+                f.peer = egress ? PF_IP_DADDR : PF_IP_SADDR, f.guest = egress ? PF_IP_SADDR : PF_IP_DADDR;
+        else
+                f.peer = egress ? PF_IP6_DADDR : PF_IP6_SADDR, f.guest = egress ? PF_IP6_SADDR : PF_IP6_DADDR;
+        f.pport = egress ? PF_TH_DPORT : PF_TH_SPORT;
+        f.gport = egress ? PF_TH_SPORT : PF_TH_DPORT;
+        return f;
+}
+
+static struct pol_key flow_key(struct flow_fields f) {
+        return k5(f.peer, f.guest, PF_META_L4PROTO, f.pport, f.gport);
+}
+
+static struct pol_key peer_key(struct flow_fields f) {
+        return k3(f.peer, f.guest, PF_META_L4PROTO);
+}
 
 /*
  * One rule per (family, protocol, ports) of a direction; its addresses in a
- * set "DIR4_N" / "DIR6_N" with a counter per element.
+ * set "DIR4_N" / "DIR6_N" with a counter per element.  A packet it accepts
+ * opens a flow (two minutes until it is seen established).
  */
 static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n_rules, bool egress) {
         const char *dir = egress ? "out" : "in";
@@ -316,28 +201,24 @@ static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n
                 bool v4 = e[i].family == AF_INET;
                 char set[POL_NAME_MAX];
                 snprintf(set, sizeof set, "%s%s_%u", dir, v4 ? "4" : "6", v4 ? group4++ : group6++);
-                r = add_set(b, set, v4 ? addr_type4 : addr_type6, 1, PSF_INTERVAL, 0, 0, true);
-                if (r < 0)
-                        goto out;
-                struct pol_set *s = &b->t->sets[b->t->n_sets - 1];
-                s->elems = calloc(j - i, sizeof *s->elems);
-                if (!s->elems) {
+                struct ecl_cidr *nets = calloc(j - i, sizeof *nets);
+                if (!nets) {
                         r = -ENOMEM;
                         goto out;
                 }
                 for (size_t k = i; k < j; k++)
-                        s->elems[s->n_elems++] = e[k].net;
-                s->n_elems = cidrs_normalise(s->elems, s->n_elems);
+                        nets[k - i] = e[k].net;
+                size_t before = b->t->n_sets;
+                pb_add_addr_set(b, set, e[i].family, nets, j - i);
+                free(nets);
+                if (b->t->n_sets > before)
+                        b->t->sets[b->t->n_sets - 1].counter = true;
 
-                struct pol_rule *ru = rule(b, chain);
-                if (!ru) {
-                        r = -ENOMEM;
-                        goto out;
-                }
+                struct pol_rule *ru = pb_rule(b, chain);
                 bool ported = e[i].proto == ECL_PROTO_TCP || e[i].proto == ECL_PROTO_UDP;
-                match(ru, k1(PF_META_L4PROTO), false, v_sym(proto_sym(e[i].proto)));
+                pb_match(ru, k1(PF_META_L4PROTO), false, v_sym(proto_sym(e[i].proto)));
                 if (e[i].n_ports == 1 && e[i].ports[0].first == e[i].ports[0].last)
-                        match(ru, k1(PF_TH_DPORT), false, v_num(e[i].ports[0].first));
+                        pb_match(ru, k1(PF_TH_DPORT), false, v_num(e[i].ports[0].first));
                 else if (e[i].n_ports > 0) {
                         struct pol_val *pv = calloc(e[i].n_ports, sizeof *pv);
                         if (!pv) {
@@ -348,20 +229,19 @@ static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n
                                 pv[k] = (struct pol_val){.kind = e[i].ports[k].first == e[i].ports[k].last ? PV_NUM : PV_RANGE,
                                                          .lo = e[i].ports[k].first,
                                                          .hi = e[i].ports[k].last};
-                        match_anon(ru, k1(PF_TH_DPORT), pv, e[i].n_ports);
+                        pb_match_vals(b, ru, k1(PF_TH_DPORT), false, pv, e[i].n_ports);
+                        free(pv);
                 }
                 /* Egress: the peer is the destination; ingress: the source. */
-                enum pol_field peer = v4 ? (egress ? PF_IP_DADDR : PF_IP_SADDR) : (egress ? PF_IP6_DADDR : PF_IP6_SADDR);
-                match_ref(ru, k1(peer), false, set);
-                if (ported) {
-                        /* flows: peer . proto . peer port . guest port */
-                        enum pol_field pport = egress ? PF_TH_DPORT : PF_TH_SPORT;
-                        enum pol_field gport = egress ? PF_TH_SPORT : PF_TH_DPORT;
-                        set_stmt(ru, true, v4 ? "flows4" : "flows6", k4(peer, PF_META_L4PROTO, pport, gport),
-                                 e[i].proto == ECL_PROTO_TCP ? POL_FLOW_TIMEOUT_TCP : POL_FLOW_TIMEOUT_OTHER);
-                } else
-                        set_stmt(ru, true, v4 ? "peers4" : "peers6", k2(peer, PF_META_L4PROTO), POL_FLOW_TIMEOUT_OTHER);
-                counter_verdict(ru, "accept", NULL);
+                struct flow_fields f = flow_fields(v4, egress);
+                pb_match_ref(ru, k1(f.peer), false, set);
+                char flows[POL_NAME_MAX], peers[POL_NAME_MAX];
+                flow_sets(v4, egress, flows, peers);
+                if (ported)
+                        pb_set_stmt(ru, true, flows, flow_key(f), POL_FLOW_TIMEOUT_OTHER);
+                else
+                        pb_set_stmt(ru, true, peers, peer_key(f), POL_FLOW_TIMEOUT_OTHER);
+                pb_verdict(ru, "accept", NULL);
                 i = j;
         }
 out:
@@ -370,38 +250,33 @@ out:
 }
 
 /*
- * Tracked flows, either direction: the key is always peer . proto . peer port
- * . guest port, so a flow opened by the guest and one opened towards it share
- * the set.  Every packet of a tracked flow refreshes its timeout (as conntrack
- * would), TCP for an hour, the rest for two minutes.
+ * Tracked flows, either direction: the key is always peer . guest . proto .
+ * peer port . guest port, so a packet of a flow and its replies find the same
+ * element.  Every packet refreshes it (as conntrack would): a TCP packet
+ * without SYN, RST or FIN for an hour, the rest for two minutes.
  */
-static int build_tracked(struct builder *b, bool egress) {
+static void build_tracked(struct builder *b, bool egress) {
         const char *chain = egress ? "guest_out" : "guest_in";
-        for (int v4 = 1; v4 >= 0; v4--) {
-                enum pol_field peer = v4 ? (egress ? PF_IP_DADDR : PF_IP_SADDR) : (egress ? PF_IP6_DADDR : PF_IP6_SADDR);
-                enum pol_field pport = egress ? PF_TH_DPORT : PF_TH_SPORT;
-                enum pol_field gport = egress ? PF_TH_SPORT : PF_TH_DPORT;
-                const char *flows = v4 ? "flows4" : "flows6", *peers = v4 ? "peers4" : "peers6";
-                struct pol_key key = k4(peer, PF_META_L4PROTO, pport, gport);
-                struct pol_rule *r;
-                if (!(r = rule(b, chain)))
-                        return -ENOMEM;
-                match(r, k1(PF_META_L4PROTO), false, v_sym("tcp"));
-                match_ref(r, key, false, flows);
-                set_stmt(r, true, flows, key, POL_FLOW_TIMEOUT_TCP);
-                counter_verdict(r, "accept", NULL);
-                if (!(r = rule(b, chain)))
-                        return -ENOMEM;
-                match_ref(r, key, false, flows);
-                set_stmt(r, true, flows, key, POL_FLOW_TIMEOUT_OTHER);
-                counter_verdict(r, "accept", NULL);
-                if (!(r = rule(b, chain)))
-                        return -ENOMEM;
-                match_ref(r, k2(peer, PF_META_L4PROTO), false, peers);
-                set_stmt(r, true, peers, k2(peer, PF_META_L4PROTO), POL_FLOW_TIMEOUT_OTHER);
-                counter_verdict(r, "accept", NULL);
-        }
-        return 0;
+        for (int v4 = 1; v4 >= 0; v4--)
+                for (int by_guest = 1; by_guest >= 0; by_guest--) {
+                        struct flow_fields f = flow_fields(v4, egress);
+                        char flows[POL_NAME_MAX], peers[POL_NAME_MAX];
+                        flow_sets(v4, by_guest, flows, peers);
+                        struct pol_rule *r = pb_rule(b, chain);
+                        pb_match(r, k1(PF_META_L4PROTO), false, v_sym("tcp"));
+                        pb_match(r, k1(PF_TCP_CTL), false, v_num(0));
+                        pb_match_ref(r, flow_key(f), false, flows);
+                        pb_set_stmt(r, true, flows, flow_key(f), POL_FLOW_TIMEOUT_TCP);
+                        pb_verdict(r, "accept", NULL);
+                        r = pb_rule(b, chain);
+                        pb_match_ref(r, flow_key(f), false, flows);
+                        pb_set_stmt(r, true, flows, flow_key(f), POL_FLOW_TIMEOUT_OTHER);
+                        pb_verdict(r, "accept", NULL);
+                        r = pb_rule(b, chain);
+                        pb_match_ref(r, peer_key(f), false, peers);
+                        pb_set_stmt(r, true, peers, peer_key(f), POL_FLOW_TIMEOUT_OTHER);
+                        pb_verdict(r, "accept", NULL);
+                }
 }
 
 /*
@@ -410,212 +285,104 @@ static int build_tracked(struct builder *b, bool egress) {
  * (the guest's port).  Matched without tracking, in both directions, so a
  * grant closes exactly when its element expires, open connections included.
  */
-static int build_grants(struct builder *b, bool egress) {
+static void build_grants(struct builder *b, bool egress) {
         const char *chain = egress ? "guest_out" : "guest_in";
         for (int v4 = 1; v4 >= 0; v4--) {
-                enum pol_field peer = v4 ? (egress ? PF_IP_DADDR : PF_IP_SADDR) : (egress ? PF_IP6_DADDR : PF_IP6_SADDR);
+                enum pol_field peer = flow_fields(v4, egress).peer;
                 char own[POL_NAME_MAX], other[POL_NAME_MAX];
                 snprintf(own, sizeof own, "grant_%s%s", egress ? "out" : "in", v4 ? "4" : "6");
                 snprintf(other, sizeof other, "grant_%s%s", egress ? "in" : "out", v4 ? "4" : "6");
-                struct pol_rule *r;
                 /* A packet of this direction to the granted port ... */
-                if (!(r = rule(b, chain)))
-                        return -ENOMEM;
-                match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_DPORT), false, own);
-                counter_verdict(r, "accept", NULL);
+                struct pol_rule *r = pb_rule(b, chain);
+                pb_match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_DPORT), false, own);
+                pb_verdict(r, "accept", NULL);
                 /* ... or a reply from the port granted the other way. */
-                if (!(r = rule(b, chain)))
-                        return -ENOMEM;
-                match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_SPORT), false, other);
-                counter_verdict(r, "accept", NULL);
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_SPORT), false, other);
+                pb_verdict(r, "accept", NULL);
         }
-        return 0;
 }
 
-static const char *const nd_from_guest[] = {"nd-router-solicit", "nd-neighbor-solicit", "nd-neighbor-advert"};
-static const char *const nd_to_guest[] = {"nd-neighbor-solicit", "nd-neighbor-advert"};
-static const uint8_t ip6_linklocal[16] = {0xfe, 0x80};
-static const uint8_t ip6_unspecified[16] = {0};
-static const uint8_t ip4_unspecified[4] = {0};
+static const char *const nd_types[] = {"nd-router-solicit", "nd-router-advert", "nd-neighbor-solicit",
+                                       "nd-neighbor-advert", "nd-redirect"};
 
 /*
- * Only untagged IPv4, IPv6 and ARP frames, in either direction.  The kernel
- * moves an 802.1Q/802.1ad tag into metadata before the netdev hooks run, so
- * every later match (meta protocol, addresses, ports) sees the inner packet:
- * without this rule a tagged copy of an allowed flow would pass and reach
- * another VLAN through the bridge.  `ether type` reads the frame as sent,
- * tag included.
+ * The frame checks both directions start with, then ARP and ND to their
+ * chains.  Only untagged IPv4, IPv6 and ARP frames pass: the kernel moves an
+ * 802.1Q/802.1ad tag into metadata before the netdev hooks run, so every
+ * later match would see the inner packet and a tagged copy of an allowed flow
+ * would reach another VLAN through the bridge.  `ether type` reads the frame
+ * as sent, tag included.
  */
-static int drop_not_plain_l3(struct builder *b, const char *chain, const char *drop_chain) {
+static void build_frame_checks(struct builder *b, const struct pb_guest *g, bool egress) {
         static const char *const l3[] = {"ip", "ip6", "arp"};
-        struct pol_rule *r = rule(b, chain);
-        if (!r || match_syms(r, k1(PF_ETHER_TYPE), l3, ELEMENTSOF(l3)) < 0)
-                return -ENOMEM;
-        r->s[r->n - 1].negate = true;
-        counter_verdict(r, "goto", drop_chain);
-        return 0;
+        const char *chain = egress ? "guest_out" : "guest_in", *drop = egress ? "drop_out" : "drop_in";
+        struct pol_rule *r;
+        if (egress) {
+                r = pb_rule(b, chain);
+                pb_match(r, k1(PF_ETHER_SADDR), true, v_mac(g->mac));
+                pb_verdict(r, "goto", drop);
+        }
+        r = pb_rule(b, chain);
+        pb_match_syms(b, r, k1(PF_ETHER_TYPE), true, l3, ELEMENTSOF(l3));
+        pb_verdict(r, "goto", drop);
+        r = pb_rule(b, chain);
+        pb_match(r, k1(PF_META_PROTOCOL), false, v_sym("arp"));
+        pb_verdict(r, "goto", egress ? "arp_out" : "arp_in");
+        r = pb_rule(b, chain);
+        pb_match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
+        pb_match_syms(b, r, k1(PF_ICMPV6_TYPE), false, nd_types, ELEMENTSOF(nd_types));
+        pb_verdict(r, "goto", egress ? "nd_out" : "nd_in");
+        if (egress) {
+                /* From its own addresses only, to a neighbour that answered. */
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_IP_SADDR), true, "guest_addrs4");
+                pb_verdict(r, "goto", drop);
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_IP6_SADDR), true, "guest_addrs6");
+                pb_verdict(r, "goto", drop);
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_ETHER_DADDR), true, PB_NBR_MACS);
+                pb_verdict(r, "goto", drop);
+        } else {
+                /* For its MAC and its addresses only: a flooded frame for another host is not its. */
+                r = pb_rule(b, chain);
+                pb_match(r, k1(PF_ETHER_DADDR), true, v_mac(g->mac));
+                pb_verdict(r, "goto", drop);
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_IP_DADDR), true, "guest_addrs4");
+                pb_verdict(r, "goto", drop);
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_IP6_DADDR), true, "guest_addrs6");
+                pb_verdict(r, "goto", drop);
+        }
 }
 
-static int build_guest_out(struct builder *b, const struct ecl_manifest *m) {
-        const struct ecl_network *net = &m->network;
-        uint8_t mac[6];
-        shim_guest_mac(m, mac);
-        bool restrict_src = net->n_addresses > 0;
-        struct pol_rule *r;
-
-        /* Another source MAC: spoofed. */
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        match(r, k1(PF_ETHER_SADDR), true, v_mac(mac));
-        counter_verdict(r, "goto", "drop_out");
-        if (drop_not_plain_l3(b, "guest_out", "drop_out") < 0)
-                return -ENOMEM;
-
-        /* ARP: the guest's own MAC as sender; its own IPv4 addresses (or 0.0.0.0, probes). */
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        match(r, k1(PF_ARP_SADDR_ETHER), true, v_mac(mac));
-        counter_verdict(r, "goto", "drop_out");
-        if (restrict_src) {
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match(r, k1(PF_ARP_SADDR_IP), false, v_cidr(AF_INET, (const char *) ip4_unspecified, 32));
-                counter_verdict(r, "accept", NULL);
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match_ref(r, k1(PF_ARP_SADDR_IP), true, "guest_addrs4");
-                counter_verdict(r, "goto", "drop_out");
-        }
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        match(r, k1(PF_META_PROTOCOL), false, v_sym("arp"));
-        counter_verdict(r, "accept", NULL);
-
-        /*
-         * With addresses given, a neighbour advertisement may only claim the
-         * guest's own addresses (or a link-local one): otherwise it could
-         * take another host's IPv6 address on the link, as ARP could for IPv4.
-         */
-        if (restrict_src) {
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
-                match(r, k1(PF_ICMPV6_TYPE), false, v_sym("nd-neighbor-advert"));
-                match(r, k1(PF_ND_TARGET_LL), true, v_num(0x3fa));
-                size_t n6 = 0;
-                for (size_t i = 0; i < net->n_addresses; i++)
-                        n6 += net->addresses[i].family == AF_INET6 && net->addresses[i].prefix == 128;
-                if (n6 > 0) {
-                        struct pol_val *v = calloc(n6, sizeof *v);
-                        if (!v)
-                                return -ENOMEM;
-                        size_t k = 0;
-                        for (size_t i = 0; i < net->n_addresses; i++)
-                                if (net->addresses[i].family == AF_INET6 && net->addresses[i].prefix == 128)
-                                        v[k++] = (struct pol_val){.kind = PV_HEX, .cidr = net->addresses[i]};
-                        struct pol_stmt *st = stmt(r, PS_MATCH);
-                        st->key = k1(PF_ND_TARGET), st->negate = true, st->rhs = PR_ANON_SET, st->vals = v, st->n_vals = n6;
-                }
-                counter_verdict(r, "goto", "drop_out");
-        }
-
-        /* Neighbour discovery from link-local or (DAD) unspecified sources; never router advertisements. */
-        const uint8_t *nd_src[] = {ip6_linklocal, ip6_unspecified};
-        const uint8_t nd_len[] = {10, 128};
-        for (size_t i = 0; i < 2; i++) {
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match(r, k1(PF_IP6_SADDR), false, v_cidr(AF_INET6, (const char *) nd_src[i], nd_len[i]));
-                match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
-                if (match_syms(r, k1(PF_ICMPV6_TYPE), nd_from_guest, ELEMENTSOF(nd_from_guest)) < 0)
-                        return -ENOMEM;
-                match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
-                counter_verdict(r, "accept", NULL);
-        }
-
-        /* Only the manifest's source addresses. */
-        if (restrict_src) {
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match_ref(r, k1(PF_IP_SADDR), true, "guest_addrs4");
-                counter_verdict(r, "goto", "drop_out");
-                if (!(r = rule(b, "guest_out")))
-                        return -ENOMEM;
-                match_ref(r, k1(PF_IP6_SADDR), true, "guest_addrs6");
-                counter_verdict(r, "goto", "drop_out");
-        }
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
-        if (match_syms(r, k1(PF_ICMPV6_TYPE), nd_from_guest, ELEMENTSOF(nd_from_guest)) < 0)
-                return -ENOMEM;
-        match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
-        counter_verdict(r, "accept", NULL);
-
-        /*
-         * Neighbour discovery not accepted above is never an opening: an icmpv6
-         * rule of the manifest must not let the guest advertise itself as a
-         * router or redirect its neighbours.
-         */
-        static const char *const nd_never[] = {"nd-router-advert", "nd-redirect", "nd-router-solicit",
-                                               "nd-neighbor-solicit", "nd-neighbor-advert"};
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
-        if (match_syms(r, k1(PF_ICMPV6_TYPE), nd_never, ELEMENTSOF(nd_never)) < 0)
-                return -ENOMEM;
-        counter_verdict(r, "goto", "drop_out");
-
-        int rr = build_tracked(b, true);
-        if (rr >= 0)
-                rr = build_grants(b, true);
-        if (rr < 0)
-                return rr;
-        rr = build_flows(b, net->egress, net->n_egress, true);
-        if (rr < 0)
-                return rr;
-        if (!(r = rule(b, "guest_out")))
-                return -ENOMEM;
-        counter_verdict(r, "goto", "drop_out");
-        return 0;
-}
-
-static int build_guest_in(struct builder *b, const struct ecl_manifest *m) {
-        struct pol_rule *r;
-        if (drop_not_plain_l3(b, "guest_in", "drop_in") < 0)
-                return -ENOMEM;
-        if (!(r = rule(b, "guest_in")))
-                return -ENOMEM;
-        match(r, k1(PF_META_PROTOCOL), false, v_sym("arp"));
-        counter_verdict(r, "accept", NULL);
-        if (!(r = rule(b, "guest_in")))
-                return -ENOMEM;
-        match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
-        if (match_syms(r, k1(PF_ICMPV6_TYPE), nd_to_guest, ELEMENTSOF(nd_to_guest)) < 0)
-                return -ENOMEM;
-        match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
-        counter_verdict(r, "accept", NULL);
-        int rr = build_tracked(b, false);
-        if (rr >= 0)
-                rr = build_grants(b, false);
-        if (rr < 0)
-                return rr;
-        rr = build_flows(b, m->network.ingress, m->network.n_ingress, false);
-        if (rr < 0)
-                return rr;
-        if (!(r = rule(b, "guest_in")))
-                return -ENOMEM;
-        counter_verdict(r, "goto", "drop_in");
+static int build_direction(struct builder *b, const struct ecl_manifest *m, const struct pb_guest *g, bool egress) {
+        const char *chain = egress ? "guest_out" : "guest_in";
+        build_frame_checks(b, g, egress);
+        build_tracked(b, egress);
+        build_grants(b, egress);
+        if (!egress)
+                pb_icmp_too_big_in(b, g);
+        pb_udp_fragments(b, g, egress);
+        int r = egress ? build_flows(b, m->network.egress, m->network.n_egress, true)
+                       : build_flows(b, m->network.ingress, m->network.n_ingress, false);
+        if (r < 0)
+                return r;
+        struct pol_rule *ru = pb_rule(b, chain);
+        pb_verdict(ru, "goto", egress ? "drop_out" : "drop_in");
         return 0;
 }
 
 /* The drop chain of a direction: record (first seen, last seen + counter), then drop. */
-static int build_drop(struct builder *b, const char *dir) {
+static void build_drop(struct builder *b, const char *dir) {
         static const char *const ported[] = {"tcp", "udp", "sctp", "udplite", "dccp"};
         static const char *const t_p4[] = {"ipv4_addr", "ipv4_addr", "inet_proto", "inet_service"};
         static const char *const t_n4[] = {"ipv4_addr", "ipv4_addr", "inet_proto"};
         static const char *const t_p6[] = {"ipv6_addr", "ipv6_addr", "inet_proto", "inet_service"};
         static const char *const t_n6[] = {"ipv6_addr", "ipv6_addr", "inet_proto"};
+        static const char *const t_a4[] = {"ipv4_addr", "ipv4_addr", "ether_type"};
         static const char *const t_l2[] = {"ether_addr", "ether_addr", "ether_type"};
         const struct {
                 const char *kind;
@@ -628,6 +395,8 @@ static int build_drop(struct builder *b, const char *dir) {
                 {"n4", t_n4, 3, k3(PF_IP_SADDR, PF_IP_DADDR, PF_META_L4PROTO), false},
                 {"p6", t_p6, 4, k4(PF_IP6_SADDR, PF_IP6_DADDR, PF_META_L4PROTO, PF_TH_DPORT), true},
                 {"n6", t_n6, 3, k3(PF_IP6_SADDR, PF_IP6_DADDR, PF_META_L4PROTO), false},
+                /* ARP: who asked (or answered) for whom, so a refused neighbour shows by its address */
+                {"a4", t_a4, 3, k3(PF_ARP_SADDR_IP, PF_ARP_DADDR_IP, PF_ETHER_TYPE), false},
                 {"l2", t_l2, 3, k3(PF_ETHER_SADDR, PF_ETHER_DADDR, PF_ETHER_TYPE), false},
         };
         char chain[POL_NAME_MAX];
@@ -636,74 +405,53 @@ static int build_drop(struct builder *b, const char *dir) {
                 char first[POL_NAME_MAX], last[POL_NAME_MAX];
                 snprintf(first, sizeof first, POL_BLOCKED_PREFIX "%s_%s_first", dir, kinds[i].kind);
                 snprintf(last, sizeof last, POL_BLOCKED_PREFIX "%s_%s_last", dir, kinds[i].kind);
-                int r = add_set(b, first, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC,
-                                POL_BLOCKED_TIMEOUT, POL_BLOCKED_SET_SIZE, false);
-                if (r < 0)
-                        return r;
-                r = add_set(b, last, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC, POL_BLOCKED_TIMEOUT,
-                            POL_BLOCKED_SET_SIZE, true);
-                if (r < 0)
-                        return r;
-                struct pol_rule *ru = rule(b, chain);
-                if (!ru)
-                        return -ENOMEM;
+                pb_add_set(b, first, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC, POL_BLOCKED_TIMEOUT,
+                           POL_BLOCKED_SET_SIZE, false);
+                pb_add_set(b, last, kinds[i].type, kinds[i].n_type, PSF_TIMEOUT | PSF_DYNAMIC, POL_BLOCKED_TIMEOUT,
+                           POL_BLOCKED_SET_SIZE, true);
+                struct pol_rule *ru = pb_rule(b, chain);
                 /* The IP kinds need their network protocol; "ip saddr" implies it. */
-                if (kinds[i].ports && match_syms(ru, k1(PF_META_L4PROTO), ported, ELEMENTSOF(ported)) < 0)
-                        return -ENOMEM;
+                if (kinds[i].ports)
+                        pb_match_syms(b, ru, k1(PF_META_L4PROTO), false, ported, ELEMENTSOF(ported));
                 /* add keeps the first timestamp, update refreshes the last one and counts. */
-                set_stmt(ru, false, first, kinds[i].key, 0);
-                set_stmt(ru, true, last, kinds[i].key, 0);
-                counter_verdict(ru, "drop", NULL);
+                pb_set_stmt(ru, false, first, kinds[i].key, 0);
+                pb_set_stmt(ru, true, last, kinds[i].key, 0);
+                pb_verdict(ru, "drop", NULL);
         }
         /* Reached only when a record set is full: still counted, still dropped. */
-        struct pol_rule *ru = rule(b, chain);
-        if (!ru)
-                return -ENOMEM;
-        counter_verdict(ru, "drop", NULL);
-        return 0;
+        struct pol_rule *ru = pb_rule(b, chain);
+        pb_verdict(ru, "drop", NULL);
 }
 
-static int build_sets(struct builder *b, const struct ecl_manifest *m) {
-        static const char *const t_flow4[] = {"ipv4_addr", "inet_proto", "inet_service", "inet_service"};
-        static const char *const t_flow6[] = {"ipv6_addr", "inet_proto", "inet_service", "inet_service"};
-        static const char *const t_peer4[] = {"ipv4_addr", "inet_proto"};
-        static const char *const t_peer6[] = {"ipv6_addr", "inet_proto"};
+static void build_sets(struct builder *b, const struct pb_guest *g) {
+        static const char *const t_flow4[] = {"ipv4_addr", "ipv4_addr", "inet_proto", "inet_service", "inet_service"};
+        static const char *const t_flow6[] = {"ipv6_addr", "ipv6_addr", "inet_proto", "inet_service", "inet_service"};
+        static const char *const t_peer4[] = {"ipv4_addr", "ipv4_addr", "inet_proto"};
+        static const char *const t_peer6[] = {"ipv6_addr", "ipv6_addr", "inet_proto"};
         static const char *const t_grant4[] = {"ipv4_addr", "inet_proto", "inet_service"};
         static const char *const t_grant6[] = {"ipv6_addr", "inet_proto", "inet_service"};
-        int r;
-        const struct ecl_network *net = &m->network;
-        if (net->n_addresses > 0) {
+        pb_housekeeping_sets(b, g);
+        for (int by_guest = 1; by_guest >= 0; by_guest--)
                 for (int v4 = 1; v4 >= 0; v4--) {
-                        r = add_set(b, v4 ? "guest_addrs4" : "guest_addrs6", v4 ? addr_type4 : addr_type6, 1,
-                                    PSF_INTERVAL, 0, 0, false);
-                        if (r < 0)
-                                return r;
-                        struct pol_set *s = &b->t->sets[b->t->n_sets - 1];
-                        s->elems = calloc(net->n_addresses, sizeof *s->elems);
-                        if (!s->elems)
-                                return -ENOMEM;
-                        for (size_t i = 0; i < net->n_addresses; i++)
-                                if (net->addresses[i].family == (v4 ? AF_INET : AF_INET6))
-                                        s->elems[s->n_elems++] = net->addresses[i];
-                        s->n_elems = cidrs_normalise(s->elems, s->n_elems);
+                        char flows[POL_NAME_MAX], peers[POL_NAME_MAX];
+                        flow_sets(v4, by_guest, flows, peers);
+                        pb_add_set(b, flows, v4 ? t_flow4 : t_flow6, 5, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER,
+                                   POL_DYN_SET_SIZE, false);
+                        pb_add_set(b, peers, v4 ? t_peer4 : t_peer6, 3, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER,
+                                   POL_DYN_SET_SIZE, false);
                 }
-        }
-        if ((r = add_set(b, "flows4", t_flow4, 4, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false)) < 0 ||
-            (r = add_set(b, "flows6", t_flow6, 4, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false)) < 0 ||
-            (r = add_set(b, "peers4", t_peer4, 2, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false)) < 0 ||
-            (r = add_set(b, "peers6", t_peer6, 2, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false)) < 0)
-                return r;
         /* Break-glass grants add elements with their own timeout (DESIGN.md "access"). */
         const char *grants[] = {"grant_out4", "grant_out6", "grant_in4", "grant_in6"};
         for (size_t i = 0; i < ELEMENTSOF(grants); i++)
-                if ((r = add_set(b, grants[i], i % 2 ? t_grant6 : t_grant4, 3, PSF_INTERVAL | PSF_TIMEOUT, 0, 0, true)) < 0)
-                        return r;
-        return 0;
+                pb_add_set(b, grants[i], i % 2 ? t_grant6 : t_grant4, 3, PSF_INTERVAL | PSF_TIMEOUT, 0, 0, true);
 }
 
 int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
         if (!m->has_network)
                 return log_error_errno(EINVAL, "stack %s has no network: there is no tap to filter", m->stack);
+        if (m->network.n_addresses == 0)
+                return log_error_errno(EINVAL, "stack %s has no network.addresses: the tap would admit any source",
+                                       m->stack);
         _cleanup_pol_table_ struct pol_table *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -715,25 +463,38 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
         strcpy(t->name, name);
         shim_tap_name(m->stack, 0, t->device);
 
-        t->chains = calloc(4, sizeof *t->chains);
+        static const struct pol_chain chains[] = {
+                {"guest_out", "ingress", -500, true}, {"guest_in", "egress", -500, true}, {"arp_out", NULL, 0, false},
+                {"nd_out", NULL, 0, false},           {"arp_in", NULL, 0, false},         {"nd_in", NULL, 0, false},
+                {"drop_out", NULL, 0, false},         {"drop_in", NULL, 0, false},
+        };
+        t->chains = calloc(ELEMENTSOF(chains), sizeof *t->chains);
         if (!t->chains)
                 return -ENOMEM;
-        t->chains[0] = (struct pol_chain){"guest_out", "ingress", -500, true};
-        t->chains[1] = (struct pol_chain){"guest_in", "egress", -500, true};
-        t->chains[2] = (struct pol_chain){"drop_out", NULL, 0, false};
-        t->chains[3] = (struct pol_chain){"drop_in", NULL, 0, false};
-        t->n_chains = 4;
+        memcpy(t->chains, chains, sizeof chains);
+        t->n_chains = ELEMENTSOF(chains);
 
+        struct pb_guest g;
+        int r = pb_guest_init(&g, m);
+        if (r < 0)
+                return r;
         struct builder b = {.t = t};
-        int r = build_sets(&b, m);
+        build_sets(&b, &g);
+        r = build_direction(&b, m, &g, true);
         if (r >= 0)
-                r = build_guest_out(&b, m);
-        if (r >= 0)
-                r = build_guest_in(&b, m);
-        if (r >= 0)
-                r = build_drop(&b, "out");
-        if (r >= 0)
-                r = build_drop(&b, "in");
+                r = build_direction(&b, m, &g, false);
+        if (r >= 0) {
+                pb_arp_out(&b, &g);
+                pb_nd_out(&b, &g);
+                pb_arp_in(&b, &g);
+                pb_nd_in(&b, &g);
+                build_drop(&b, "out");
+                build_drop(&b, "in");
+                r = b.err;
+        }
+        for (size_t j = 0; j < b.scratch.n; j++)
+                free(b.scratch.s[j].vals);
+        pb_guest_done(&g);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(t);

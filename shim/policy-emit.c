@@ -14,9 +14,12 @@
 
 static const struct {
         const char *text;  /* nft syntax */
-        const char *proto; /* JSON payload protocol, NULL for meta */
+        const char *proto; /* JSON payload protocol, NULL for meta (or raw) */
         const char *field; /* JSON payload field or meta key */
-        int raw_len;       /* raw payload at offset 64 bits of the transport header: its length in bits */
+        const char *raw_base; /* raw payload: "th" or "nh" ... */
+        int raw_off, raw_len;  /* ... offset and length in bits */
+        uint32_t mask;         /* compared after "& mask" */
+        bool exthdr;           /* an IPv6 extension header field: proto is its name */
 } fields[] = {
         [PF_ETHER_SADDR] = {.text = "ether saddr", .proto = "ether", .field = "saddr"},
         [PF_ETHER_DADDR] = {.text = "ether daddr", .proto = "ether", .field = "daddr"},
@@ -33,14 +36,58 @@ static const struct {
         [PF_ICMPV6_TYPE] = {.text = "icmpv6 type", .proto = "icmpv6", .field = "type"},
         [PF_TH_SPORT] = {.text = "th sport", .proto = "th", .field = "sport"},
         [PF_TH_DPORT] = {.text = "th dport", .proto = "th", .field = "dport"},
-        [PF_ND_TARGET] = {.text = "@th,64,128", .raw_len = 128},
-        [PF_ND_TARGET_LL] = {.text = "@th,64,10", .raw_len = 10},
+        [PF_META_LEN] = {.text = "meta length", .field = "length"},
+        [PF_ARP_HTYPE] = {.text = "arp htype", .proto = "arp", .field = "htype"},
+        [PF_ARP_PTYPE] = {.text = "arp ptype", .proto = "arp", .field = "ptype"},
+        [PF_ARP_HLEN] = {.text = "arp hlen", .proto = "arp", .field = "hlen"},
+        [PF_ARP_PLEN] = {.text = "arp plen", .proto = "arp", .field = "plen"},
+        [PF_ARP_OP] = {.text = "arp operation", .proto = "arp", .field = "operation"},
+        [PF_ARP_DADDR_ETHER] = {.text = "arp daddr ether", .proto = "arp", .field = "daddr ether"},
+        [PF_ARP_DADDR_IP] = {.text = "arp daddr ip", .proto = "arp", .field = "daddr ip"},
+        [PF_IP_FRAGOFF] = {.text = "ip frag-off & 0x1fff", .proto = "ip", .field = "frag-off", .mask = 0x1fff},
+        [PF_IP6_NEXTHDR] = {.text = "ip6 nexthdr", .proto = "ip6", .field = "nexthdr"},
+        [PF_IP6_FRAGOFF] = {.text = "frag frag-off", .proto = "frag", .field = "frag-off", .exthdr = true},
+        [PF_ICMP_TYPE] = {.text = "icmp type", .proto = "icmp", .field = "type"},
+        [PF_ICMP_CODE] = {.text = "icmp code", .proto = "icmp", .field = "code"},
+        [PF_ICMPV6_CODE] = {.text = "icmpv6 code", .proto = "icmpv6", .field = "code"},
+        [PF_TCP_CTL] = {.text = "tcp flags & 0x7", .proto = "tcp", .field = "flags", .mask = 0x7},
+        [PF_TH_WORD1] = {.text = "@th,32,32", .raw_base = "th", .raw_off = 32, .raw_len = 32},
+        [PF_ND_TARGET] = {.text = "@th,64,128", .raw_base = "th", .raw_off = 64, .raw_len = 128},
+        [PF_ND_OPT_HDR] = {.text = "@th,192,16", .raw_base = "th", .raw_off = 192, .raw_len = 16},
+        [PF_ND_OPT_MAC] = {.text = "@th,208,48", .raw_base = "th", .raw_off = 208, .raw_len = 48},
+        [PF_RS_OPT_HDR] = {.text = "@th,64,16", .raw_base = "th", .raw_off = 64, .raw_len = 16},
+        [PF_RS_OPT_MAC] = {.text = "@th,80,48", .raw_base = "th", .raw_off = 80, .raw_len = 48},
+        [PF_ICMP_INNER_VIHL] = {.text = "@th,64,8", .raw_base = "th", .raw_off = 64, .raw_len = 8},
+        [PF_ICMP_INNER_SADDR] = {.text = "@th,160,32", .raw_base = "th", .raw_off = 160, .raw_len = 32},
+        [PF_ICMP_INNER_DADDR] = {.text = "@th,192,32", .raw_base = "th", .raw_off = 192, .raw_len = 32},
+        [PF_ICMPV6_INNER_SADDR] = {.text = "@th,128,128", .raw_base = "th", .raw_off = 128, .raw_len = 128},
+        [PF_ICMPV6_INNER_DADDR] = {.text = "@th,256,128", .raw_base = "th", .raw_off = 256, .raw_len = 128},
+        [PF_ARP_PAD1] = {.text = "@nh,224,128", .raw_base = "nh", .raw_off = 224, .raw_len = 128},
+        [PF_ARP_PAD2] = {.text = "@nh,352,16", .raw_base = "nh", .raw_off = 352, .raw_len = 16},
 };
 
-static void hex128(const uint8_t b[static 16], char out[static 35]) {
+/* The first `bits` bits of b (a multiple of 8) as 0x..., with the bits past `prefix` set to `fill`. */
+static void hex_bits(const uint8_t b[static 16], unsigned bits, unsigned prefix, bool fill, char out[static 35]) {
         out[0] = '0', out[1] = 'x';
-        for (size_t i = 0; i < 16; i++)
-                snprintf(out + 2 + 2 * i, 3, "%02x", b[i]);
+        for (unsigned i = 0; i < bits / 8; i++) {
+                uint8_t v = b[i];
+                if (prefix < (i + 1) * 8) {
+                        unsigned keep = prefix > i * 8 ? prefix - i * 8 : 0;
+                        uint8_t m = (uint8_t) (keep ? 0xff << (8 - keep) : 0);
+                        v = fill ? (uint8_t) (v | ~m) : (uint8_t) (v & m);
+                }
+                snprintf(out + 2 + 2 * i, 3, "%02x", v);
+        }
+}
+
+/* A PV_HEX value of a field `bits` wide: one number, or lo and hi of a range. */
+static bool hex_val(const struct pol_val *v, unsigned bits, char lo[static 35], char hi[static 35]) {
+        unsigned prefix = v->cidr.prefix ? v->cidr.prefix : bits;
+        if (prefix > bits)
+                prefix = bits;
+        hex_bits(v->cidr.addr, bits, prefix, false, lo);
+        hex_bits(v->cidr.addr, bits, prefix, true, hi);
+        return prefix < bits;
 }
 
 /* ---- text ---- */
@@ -51,7 +98,7 @@ struct out {
         FILE *f;
 };
 
-static int val_text(FILE *f, const struct pol_val *v) {
+static int val_text(FILE *f, const struct pol_val *v, unsigned bits) {
         char a[INET6_ADDRSTRLEN];
         switch (v->kind) {
         case PV_MAC:
@@ -76,13 +123,20 @@ static int val_text(FILE *f, const struct pol_val *v) {
                 fputs(v->sym, f);
                 return 0;
         case PV_HEX: {
-                char h[35];
-                hex128(v->cidr.addr, h);
-                fputs(h, f);
+                char lo[35], hi[35];
+                if (hex_val(v, bits, lo, hi))
+                        fprintf(f, "%s-%s", lo, hi);
+                else
+                        fputs(lo, f);
                 return 0;
         }
         }
         return -EINVAL;
+}
+
+/* The width of a key for raw values: its only field's raw length. */
+static unsigned key_bits(const struct pol_key *k) {
+        return k->n == 1 && fields[k->f[0]].raw_len ? (unsigned) fields[k->f[0]].raw_len : 128;
 }
 
 static void key_text(FILE *f, const struct pol_key *k) {
@@ -95,9 +149,10 @@ static int stmt_text(FILE *f, const struct pol_stmt *s) {
         switch (s->kind) {
         case PS_MATCH:
                 key_text(f, &s->key);
-                fputs(s->negate ? " != " : " ", f);
+                /* After "& mask" nft needs the operator spelled out. */
+                fputs(s->negate ? " != " : s->key.n == 1 && fields[s->key.f[0]].mask ? " == " : " ", f);
                 if (s->rhs == PR_VALUE)
-                        r = val_text(f, &s->val);
+                        r = val_text(f, &s->val, key_bits(&s->key));
                 else if (s->rhs == PR_SET_REF)
                         fprintf(f, "@%s", s->set);
                 else {
@@ -105,7 +160,7 @@ static int stmt_text(FILE *f, const struct pol_stmt *s) {
                         for (size_t i = 0; i < s->n_vals && r >= 0; i++) {
                                 if (i)
                                         fputs(", ", f);
-                                r = val_text(f, &s->vals[i]);
+                                r = val_text(f, &s->vals[i], key_bits(&s->key));
                         }
                         fputs(" }", f);
                 }
@@ -157,7 +212,7 @@ static int set_text(FILE *f, const struct pol_set *s) {
                         struct pol_val v = {.kind = PV_CIDR, .cidr = s->elems[i]};
                         if (i)
                                 fputs(i % 4 ? ", " : ",\n\t\t\t     ", f);
-                        if (val_text(f, &v) < 0)
+                        if (val_text(f, &v, 128) < 0)
                                 return -EINVAL;
                 }
                 fputs(" }\n", f);
@@ -208,11 +263,19 @@ int pol_emit_text(const struct pol_table *t, char **ret) {
 /* ---- JSON ---- */
 
 static json_t *field_json(enum pol_field fl) {
+        json_t *e;
         if (fields[fl].raw_len)
-                return json_pack("{s:{s:s,s:i,s:i}}", "payload", "base", "th", "offset", 64, "len", fields[fl].raw_len);
-        if (!fields[fl].proto)
-                return json_pack("{s:{s:s}}", "meta", "key", fields[fl].field);
-        return json_pack("{s:{s:s,s:s}}", "payload", "protocol", fields[fl].proto, "field", fields[fl].field);
+                e = json_pack("{s:{s:s,s:i,s:i}}", "payload", "base", fields[fl].raw_base, "offset", fields[fl].raw_off,
+                              "len", fields[fl].raw_len);
+        else if (fields[fl].exthdr)
+                e = json_pack("{s:{s:s,s:s}}", "exthdr", "name", fields[fl].proto, "field", fields[fl].field);
+        else if (!fields[fl].proto)
+                e = json_pack("{s:{s:s}}", "meta", "key", fields[fl].field);
+        else
+                e = json_pack("{s:{s:s,s:s}}", "payload", "protocol", fields[fl].proto, "field", fields[fl].field);
+        if (e && fields[fl].mask)
+                e = json_pack("{s:[o,I]}", "&", e, (json_int_t) fields[fl].mask);
+        return e;
 }
 
 static json_t *key_json(const struct pol_key *k) {
@@ -227,7 +290,7 @@ static json_t *key_json(const struct pol_key *k) {
         return a ? json_pack("{s:o}", "concat", a) : NULL;
 }
 
-static json_t *val_json(const struct pol_val *v) {
+static json_t *val_json(const struct pol_val *v, unsigned bits) {
         char a[INET6_ADDRSTRLEN];
         switch (v->kind) {
         case PV_MAC: {
@@ -249,9 +312,10 @@ static json_t *val_json(const struct pol_val *v) {
         case PV_SYM:
                 return json_string(v->sym);
         case PV_HEX: {
-                char h[35];
-                hex128(v->cidr.addr, h);
-                return json_string(h);
+                char lo[35], hi[35];
+                if (hex_val(v, bits, lo, hi))
+                        return json_pack("{s:[s,s]}", "range", lo, hi);
+                return json_string(lo);
         }
         }
         return NULL;
@@ -259,7 +323,7 @@ static json_t *val_json(const struct pol_val *v) {
 
 json_t *pol_cidr_json(const struct ecl_cidr *c) {
         struct pol_val v = {.kind = PV_CIDR, .cidr = *c};
-        return val_json(&v);
+        return val_json(&v, 128);
 }
 
 static json_t *set_ref_json(const char *name) {
@@ -273,13 +337,13 @@ static json_t *stmt_json(const struct pol_stmt *s) {
         case PS_MATCH: {
                 json_t *right = NULL;
                 if (s->rhs == PR_VALUE)
-                        right = val_json(&s->val);
+                        right = val_json(&s->val, key_bits(&s->key));
                 else if (s->rhs == PR_SET_REF)
                         right = set_ref_json(s->set);
                 else {
                         json_t *a = json_array();
                         for (size_t i = 0; a && i < s->n_vals; i++)
-                                if (json_array_append_new(a, val_json(&s->vals[i])) < 0) {
+                                if (json_array_append_new(a, val_json(&s->vals[i], key_bits(&s->key))) < 0) {
                                         json_decref(a);
                                         a = NULL;
                                 }

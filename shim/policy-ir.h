@@ -34,13 +34,42 @@ enum pol_field {
         PF_ICMPV6_TYPE,
         PF_TH_SPORT,
         PF_TH_DPORT,
-        PF_ND_TARGET,    /* raw: the target address of a neighbour solicitation/advertisement */
-        PF_ND_TARGET_LL, /* raw: its first 10 bits (fe80::/10 is 0x3fa) */
+        PF_META_LEN,        /* ingress hook: the L3 length; egress hook: the whole frame */
+        PF_ARP_HTYPE,
+        PF_ARP_PTYPE,
+        PF_ARP_HLEN,
+        PF_ARP_PLEN,
+        PF_ARP_OP,
+        PF_ARP_DADDR_ETHER,
+        PF_ARP_DADDR_IP,
+        PF_IP_FRAGOFF,      /* ip frag-off & 0x1fff: non-zero for a non-first fragment */
+        PF_IP6_NEXTHDR,
+        PF_IP6_FRAGOFF,     /* the fragment header's offset (exthdr frag frag-off) */
+        PF_ICMP_TYPE,
+        PF_ICMP_CODE,
+        PF_ICMPV6_CODE,
+        PF_TCP_CTL,         /* tcp flags & (fin|syn|rst): zero on a packet of an established flow */
+        /* Raw payload (a number of the field's width, values PV_HEX). */
+        PF_TH_WORD1,        /* @th,32,32: the reserved word of NS/RS, NA's flags and reserved bits */
+        PF_ND_TARGET,       /* @th,64,128: the target address of a neighbour solicitation/advertisement */
+        PF_ND_OPT_HDR,      /* @th,192,16: the first option's type and length (NS/NA) */
+        PF_ND_OPT_MAC,      /* @th,208,48: its link-layer address */
+        PF_RS_OPT_HDR,      /* @th,64,16: a router solicitation's first option */
+        PF_RS_OPT_MAC,      /* @th,80,48 */
+        PF_ICMP_INNER_VIHL, /* @th,64,8: version and header length of the packet an ICMP error quotes */
+        PF_ICMP_INNER_SADDR,   /* @th,160,32 */
+        PF_ICMP_INNER_DADDR,   /* @th,192,32 */
+        PF_ICMPV6_INNER_SADDR, /* @th,128,128 */
+        PF_ICMPV6_INNER_DADDR, /* @th,256,128 */
+        PF_ARP_PAD1,        /* @nh,224,128: the first 16 bytes of padding after an ARP packet */
+        PF_ARP_PAD2,        /* @nh,352,16: the last 2 (a frame of 60 bytes) */
 };
+
+#define POL_KEY_MAX 5
 
 /* A field or a concatenation of fields. */
 struct pol_key {
-        enum pol_field f[4];
+        enum pol_field f[POL_KEY_MAX];
         size_t n;
 };
 
@@ -50,7 +79,7 @@ enum pol_val_kind {
         PV_NUM,   /* lo */
         PV_RANGE, /* lo-hi */
         PV_SYM,   /* sym: a symbol constant of this program ("tcp", "arp", "nd-neighbor-solicit") */
-        PV_HEX,   /* cidr.addr as one 128-bit number (for raw payload matches) */
+        PV_HEX,   /* cidr.addr as one number of the field's width (raw payload); a range when cidr.prefix is shorter */
 };
 
 struct pol_val {
@@ -88,7 +117,7 @@ struct pol_stmt {
         char target[POL_NAME_MAX]; /* goto target */
 };
 
-#define POL_RULE_STMTS_MAX 8
+#define POL_RULE_STMTS_MAX 16
 
 struct pol_rule {
         char chain[POL_NAME_MAX];
@@ -105,13 +134,13 @@ enum pol_set_flags {
 
 struct pol_set {
         char name[POL_NAME_MAX];
-        const char *type[4]; /* nft datatypes, concatenated */
+        const char *type[POL_KEY_MAX]; /* nft datatypes, concatenated */
         size_t n_type;
         unsigned flags;
         uint32_t timeout_s;  /* 0: none */
         uint32_t size;       /* 0: default */
         bool counter;        /* a counter on every element */
-        struct ecl_cidr *elems; /* owned; single-field address sets only */
+        struct ecl_cidr *elems; /* owned; single-field address sets only (fixed sets) */
         size_t n_elems;
 };
 
@@ -158,7 +187,7 @@ int pol_emit_text(const struct pol_table *t, char **ret);
 /* Tracked flows per family and direction kind. */
 #define POL_DYN_SET_SIZE 65536
 /*
- * Distinct drop records per set (20 sets).  A guest spraying distinct
+ * Distinct drop records per set (24 sets).  A guest spraying distinct
  * destinations fills them (bounded kernel memory, a few MB per set); further
  * drops are still dropped and counted by the drop chains' last rule.
  */

@@ -48,14 +48,14 @@ static bool stack_name_ok(const char *s) {
  * as one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
  * when enoent_ok and the object does not exist.
  */
-static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok, char **ret_out) {
+static int nft_run_flags(const char *what, const char *cmd, unsigned flags, bool enoent_ok, char **ret_out) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
                 return log_oom();
         if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
                 return log_oom();
-        if (json)
-                nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+        if (flags)
+                nft_ctx_output_set_flags(ctx, flags);
         if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
                 const char *err = nft_ctx_get_error_buffer(ctx);
                 if (enoent_ok && err && strstr(err, "No such file or directory"))
@@ -72,15 +72,23 @@ static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok,
         return 0;
 }
 
-/* A jansson value as a command, consumed. */
-static int nft_run_json(const char *what, json_t *j, bool enoent_ok, char **ret_out) {
+static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok, char **ret_out) {
+        return nft_run_flags(what, cmd, json ? NFT_CTX_OUTPUT_JSON : 0, enoent_ok, ret_out);
+}
+
+/* A jansson value as a command, consumed; terse: without set elements. */
+static int nft_run_json_flags(const char *what, json_t *j, bool terse, bool enoent_ok, char **ret_out) {
         if (!j)
                 return log_oom();
         _cleanup_free_ char *cmd = json_dumps(j, JSON_COMPACT);
         json_decref(j);
         if (!cmd)
                 return log_oom();
-        return nft_run(what, cmd, true, enoent_ok, ret_out);
+        return nft_run_flags(what, cmd, NFT_CTX_OUTPUT_JSON | (terse ? NFT_CTX_OUTPUT_TERSE : 0), enoent_ok, ret_out);
+}
+
+static int nft_run_json(const char *what, json_t *j, bool enoent_ok, char **ret_out) {
+        return nft_run_json_flags(what, j, false, enoent_ok, ret_out);
 }
 
 int shim_policy_render(const struct ecl_manifest *m, char **ret_text) {
@@ -129,11 +137,23 @@ int shim_policy_remove(const char *stack) {
                             false, NULL);
 }
 
-/* The table as libnftables JSON; -ENOENT when there is none. */
+/* The table as libnftables JSON (terse: no set elements); -ENOENT when there is none. */
+static int list_table_flags(const char *table, bool terse, char **ret) {
+        return nft_run_json_flags("cannot list the policy",
+                                  json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev",
+                                            "name", table),
+                                  terse, true, ret);
+}
+
 static int list_table(const char *table, char **ret) {
+        return list_table_flags(table, false, ret);
+}
+
+/* One set with its elements. */
+static int list_set(const char *table, const char *set, char **ret) {
         return nft_run_json("cannot list the policy",
-                            json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev", "name",
-                                      table),
+                            json_pack("{s:[{s:{s:{s:s,s:s,s:s}}}]}", "nftables", "list", "set", "family", "netdev",
+                                      "table", table, "name", set),
                             true, ret);
 }
 
@@ -236,7 +256,6 @@ static int verify_json(const struct pol_table *t, json_t *root, char **ret_probl
         json_array_foreach(items, i, it) {
                 json_t *c = json_object_get(it, "chain");
                 json_t *ru = json_object_get(it, "rule");
-                json_t *s = json_object_get(it, "set");
                 if (c) {
                         const char *name = json_string_value(json_object_get(c, "name"));
                         size_t k;
@@ -304,15 +323,6 @@ static int verify_json(const struct pol_table *t, json_t *root, char **ret_probl
                                             want->comment, wv->verdict);
                                 goto out;
                         }
-                } else if (s) {
-                        const char *name = json_string_value(json_object_get(s, "name"));
-                        for (size_t k = 0; name && k < t->n_sets; k++)
-                                if (strcmp(name, t->sets[k].name) == 0 && !(t->sets[k].flags & PSF_TIMEOUT)) {
-                                        /* A fixed set holds exactly the model's elements, none if the model has none. */
-                                        r = verify_elements(&t->sets[k], json_object_get(s, "elem"), ret_problem);
-                                        if (r < 0)
-                                                goto out;
-                                }
                 }
         }
         for (size_t k = 0; k < t->n_chains; k++) {
@@ -334,7 +344,39 @@ out:
         return r;
 }
 
-/* Every set the model declares exists (the JSON pass checks their elements). */
+/*
+ * A fixed set holds exactly the model's elements, none if the model has none.
+ * Listed one by one: the table itself is listed terse, so the guest-made
+ * elements of the dynamic sets (up to 65,536 each) cost nothing to check.
+ */
+static int verify_fixed_sets(const struct pol_table *t, char **ret_problem) {
+        for (size_t k = 0; k < t->n_sets; k++) {
+                if (t->sets[k].flags & PSF_TIMEOUT)
+                        continue;
+                _cleanup_free_ char *out = NULL;
+                int r = list_set(t->name, t->sets[k].name, &out);
+                if (r == -ENOENT)
+                        return problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                if (r < 0)
+                        return r;
+                json_error_t err;
+                json_t *root = json_loads(out, 0, &err);
+                if (!root)
+                        return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
+                json_t *set = NULL, *it;
+                size_t i;
+                json_array_foreach(json_object_get(root, "nftables"), i, it) if (json_object_get(it, "set")) set =
+                        json_object_get(it, "set");
+                r = set ? verify_elements(&t->sets[k], json_object_get(set, "elem"), ret_problem)
+                        : problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                json_decref(root);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+/* Every set the model declares exists (verify_fixed_sets checks the elements of the fixed ones). */
 static int verify_sets_present(const struct pol_table *t, json_t *root, char **ret_problem) {
         json_t *items = json_object_get(root, "nftables");
         for (size_t k = 0; k < t->n_sets; k++) {
@@ -377,7 +419,7 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
         if (r < 0)
                 return r;
         _cleanup_free_ char *out = NULL;
-        r = list_table(t->name, &out);
+        r = list_table_flags(t->name, true, &out);
         if (r == -ENOENT)
                 return problem(ret_problem, "table netdev %s does not exist", t->name);
         if (r < 0)
@@ -390,6 +432,8 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
         if (r >= 0)
                 r = verify_sets_present(t, root, ret_problem);
         json_decref(root);
+        if (r >= 0)
+                r = verify_fixed_sets(t, ret_problem);
         for (size_t k = 0; r >= 0 && k < t->n_chains; k++)
                 if (t->chains[k].hook)
                         r = verify_device(t, &t->chains[k], ret_problem);
@@ -408,6 +452,70 @@ int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size
         if (r < 0)
                 return r;
         return shim_blocked_parse(out, time(NULL), ret, n);
+}
+
+/* ---- drop records and what could not be recorded (blocked.h parses them) ---- */
+
+static int table_of(const char *stack, char **ret) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "invalid stack name");
+        return shim_nft_table_name(stack, ret) < 0 ? log_oom() : 0;
+}
+
+int shim_policy_blocked_report(const char *stack, struct shim_blocked_entry **ret, size_t *n,
+                               struct shim_blocked_unrecorded *u) {
+        *u = (struct shim_blocked_unrecorded){0};
+        _cleanup_free_ char *table = NULL, *out = NULL;
+        int r = table_of(stack, &table);
+        if (r < 0)
+                return r;
+        r = list_table(table, &out);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "no policy loaded for stack %s (table netdev %s)", stack, table);
+        if (r < 0)
+                return r;
+        return shim_blocked_report_parse(out, time(NULL), ret, n, u);
+}
+
+int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorded *u) {
+        *u = (struct shim_blocked_unrecorded){0};
+        _cleanup_free_ char *table = NULL, *out = NULL;
+        int r = table_of(stack, &table);
+        if (r < 0)
+                return r;
+        r = list_table_flags(table, true, &out);
+        if (r == -ENOENT)
+                return log_error_errno(ENOENT, "no policy loaded for stack %s (table netdev %s)", stack, table);
+        if (r < 0)
+                return r;
+        r = shim_blocked_unrecorded_parse(out, false, u);
+        if (r < 0)
+                return r;
+        json_error_t err;
+        json_t *root = json_loads(out, 0, &err);
+        if (!root) {
+                shim_blocked_unrecorded_done(u);
+                return log_error_errno(EBADMSG, "cannot parse the nftables listing: %s", err.text);
+        }
+        /* Only a drop chain that has counted as many packets as a set holds can have filled one. */
+        size_t i;
+        json_t *it;
+        json_array_foreach(json_object_get(root, "nftables"), i, it) {
+                if (r < 0)
+                        break;
+                const char *name = json_string_value(json_object_get(json_object_get(it, "set"), "name"));
+                enum shim_blocked_direction d;
+                if (!shim_blocked_set_direction(name, &d) || u->min_size[d] == 0 || u->entered[d] < u->min_size[d])
+                        continue;
+                _cleanup_free_ char *set = NULL;
+                r = list_set(table, name, &set);
+                if (r >= 0)
+                        r = shim_blocked_unrecorded_parse(set, true, u);
+        }
+        json_decref(root);
+        if (r < 0)
+                shim_blocked_unrecorded_done(u);
+        return r;
 }
 
 /* {"add"|"delete": {"element": {... "name": "grant_DIRv", "elem": [{"elem": {"val": ADDR . PROTO . PORTS, "timeout": T}}]}}} */

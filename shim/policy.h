@@ -77,6 +77,26 @@ struct shim_blocked_entry {
  * when no policy is loaded.
  */
 int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
+
+struct shim_blocked_unrecorded; /* blocked.h */
+
+/*
+ * For `blocked`: the records and what could not be recorded, from one
+ * listing of the stack's table.  -ENOENT when no policy is loaded.  *u is
+ * filled (zeroed first); release it with shim_blocked_unrecorded_done.
+ */
+int shim_policy_blocked_report(const char *stack, struct shim_blocked_entry **ret, size_t *n,
+                               struct shim_blocked_unrecorded *u);
+
+/*
+ * For `status`: what could not be recorded, at a bounded cost.  One terse
+ * listing of the table (rules and their counters, set sizes, no elements);
+ * then the elements of a direction's blk_ sets only when its drop chain has
+ * counted at least as many packets as the smallest of them holds (fewer
+ * cannot have filled any).  -ENOENT when no policy is loaded.
+ */
+int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorded *u);
+
 void shim_blocked_entries_free(struct shim_blocked_entry *e);
 
 /*

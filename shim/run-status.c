@@ -4,8 +4,35 @@
 #include <jansson.h>
 #include <string.h>
 
+#include "blocked.h"
 #include "log.h"
 #include "supervise.h"
+
+/*
+ * What the drop chains could not record (DESIGN.md invariant 4): "unrecorded"
+ * {"egress": N, "ingress": N} and "full_sets" [...], both null when they
+ * cannot be read now.  Read directly (not through the hooks), at a bounded
+ * cost: see shim_policy_unrecorded_read.
+ */
+static int add_unrecorded(json_t *o, const struct shim_stack *s) {
+        json_t *counts = NULL, *full = NULL;
+        if (s->policy_loaded) {
+                struct shim_blocked_unrecorded u;
+                if (shim_policy_unrecorded_read(s->m->stack, &u) >= 0) {
+                        counts = shim_blocked_unrecorded_counts_json(&u);
+                        full = shim_blocked_full_sets_json(&u, -1);
+                        shim_blocked_unrecorded_done(&u);
+                        if (!counts || !full) {
+                                json_decref(counts);
+                                json_decref(full);
+                                return -ENOMEM;
+                        }
+                }
+        }
+        int k = json_object_set_new(o, "unrecorded", counts ? counts : json_null());
+        k |= json_object_set_new(o, "full_sets", full ? full : json_null());
+        return k ? -ENOMEM : 0;
+}
 
 int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
         struct shim_stack *s = sup->stack;
@@ -32,6 +59,8 @@ int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
         k |= json_object_set_new(o, "connection", json_string(s->uri ? s->uri : ""));
         k |= json_object_set_new(o, "violation", sup->violation ? json_string(sup->violation) : json_null());
         k |= json_object_set_new(o, "last_event", sup->last_event ? json_string(sup->last_event) : json_null());
+        if (!k && m->has_network && add_unrecorded(o, s) < 0)
+                k = -1;
         if (k) {
                 json_decref(o);
                 return -ENOMEM;

@@ -11,12 +11,54 @@ static void put_clean(FILE *f, const char *s) {
 }
 
 static void put_value(FILE *f, json_t *v) {
+        if (!v) {
+                fputs("unknown", f);
+                return;
+        }
         if (json_is_string(v)) {
                 put_clean(f, json_string_value(v));
                 return;
         }
         _cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
         put_clean(f, s ? s : "?");
+}
+
+/* {"egress": 3, "ingress": 0} as "egress 3, ingress 0". */
+static bool put_counts(FILE *f, json_t *v) {
+        const char *key;
+        json_t *x;
+        if (!json_is_object(v) || json_object_size(v) == 0)
+                return false;
+        json_object_foreach(v, key, x)
+                if (!json_is_integer(x) && !json_is_null(x))
+                        return false;
+        bool first = true;
+        json_object_foreach(v, key, x) {
+                fputs(first ? "" : ", ", f);
+                put_clean(f, key);
+                fputc(' ', f);
+                put_value(f, json_is_null(x) ? NULL : x);
+                first = false;
+        }
+        return true;
+}
+
+/* ["a", "b"] as "a b", [] as "none". */
+static bool put_names(FILE *f, json_t *v) {
+        size_t i;
+        json_t *x;
+        if (!json_is_array(v))
+                return false;
+        json_array_foreach(v, i, x)
+                if (!json_is_string(x))
+                        return false;
+        if (json_array_size(v) == 0)
+                fputs("none", f);
+        json_array_foreach(v, i, x) {
+                fputs(i ? " " : "", f);
+                put_clean(f, json_string_value(x));
+        }
+        return true;
 }
 
 void shim_print_object(FILE *f, json_t *j, bool as_json) {
@@ -49,7 +91,9 @@ void shim_print_object(FILE *f, json_t *j, bool as_json) {
                 fputs("  ", f);
                 put_clean(f, key);
                 fputs(": ", f);
-                put_value(f, v);
+                /* what could not be recorded, for people: "egress 3, ingress 0", "blk_out_p4_first ..." */
+                if (!(streq(key, "unrecorded") && put_counts(f, v)) && !(streq(key, "full_sets") && put_names(f, v)))
+                        put_value(f, v);
                 fputc('\n', f);
         }
 }

@@ -51,6 +51,21 @@ struct env {
         struct ecl_port_range p5000, p5001, p2222;
 };
 
+/* The Internet checksum (RFC 1071): 16-bit big-endian words added into s, then folded (not complemented). */
+static _unused_ uint32_t sum16(const uint8_t *p, size_t n, uint32_t s) {
+        for (size_t i = 0; i + 1 < n; i += 2)
+                s += (uint32_t) (p[i] << 8 | p[i + 1]);
+        if (n & 1)
+                s += (uint32_t) p[n - 1] << 8;
+        return s;
+}
+
+static _unused_ uint16_t fold(uint32_t s) {
+        while (s >> 16)
+                s = (s & 0xffff) + (s >> 16);
+        return (uint16_t) s;
+}
+
 static _unused_ void cidr(struct ecl_cidr *c, const char *addr, unsigned prefix) {
         c->family = strchr(addr, ':') ? AF_INET6 : AF_INET;
         assert_int_equal(inet_pton(c->family, addr, c->addr), 1);
@@ -227,6 +242,12 @@ static _unused_ uint64_t wait_blocked(enum shim_blocked_direction dir, const cha
 }
 
 static _unused_ void load(struct env *e) {
+        /*
+         * A new table has learned no neighbour yet: the guest must resolve its
+         * peers again (as after a boot), so no stale cache entry skips that.
+         */
+        sh(e, true, "ip neigh flush dev " GUEST_IF);
+        sh(e, false, "ip neigh flush dev " TAP);
         assert_int_equal(shim_policy_load(&e->m), 0);
         char *problem = NULL;
         int r = shim_policy_verify(&e->m, &problem);

@@ -106,6 +106,8 @@ static void test_spoofed_source_address_is_dropped(void **state) {
         struct env *e = *state;
         load(e);
         sh(e, true, "ip addr add " SPOOF4 "/24 dev " GUEST_IF);
+        /* Its ARP from the spoofed address would be dropped first: the guest skips it. */
+        sh(e, true, "ip neigh replace " HOST4 " lladdr " HOST_MAC " dev " GUEST_IF " nud permanent");
         int h = sock_in(e, false, AF_INET, SOCK_DGRAM), g = sock_in(e, true, AF_INET, SOCK_DGRAM);
         do_bind(h, HOST4, 5000);
         do_bind(g, SPOOF4, 0);
@@ -116,6 +118,7 @@ static void test_spoofed_source_address_is_dropped(void **state) {
         close(h);
         close(g);
         sh(e, true, "ip addr del " SPOOF4 "/24 dev " GUEST_IF);
+        sh(e, true, "ip neigh flush dev " GUEST_IF);
 }
 
 static void test_spoofed_mac_is_dropped(void **state) {
@@ -219,15 +222,6 @@ static void test_counters_count(void **state) {
         json_decref(root);
 }
 
-static uint16_t ip_checksum(const uint8_t *p, size_t n) {
-        uint32_t sum = 0;
-        for (size_t i = 0; i + 1 < n; i += 2)
-                sum += (uint32_t) (p[i] << 8 | p[i + 1]);
-        while (sum >> 16)
-                sum = (sum & 0xffff) + (sum >> 16);
-        return (uint16_t) ~sum;
-}
-
 /* An Ethernet/IPv4/UDP frame from the guest (checksum of UDP left out, as IPv4 allows). */
 static size_t udp_frame(uint8_t *f, const uint8_t dst_mac[6], const char *src, const char *dst, uint16_t sport,
                         uint16_t dport, const char *payload) {
@@ -240,13 +234,27 @@ static size_t udp_frame(uint8_t *f, const uint8_t dst_mac[6], const char *src, c
         ip[0] = 0x45, ip[2] = (uint8_t) (tlen >> 8), ip[3] = (uint8_t) tlen, ip[6] = 0x40, ip[8] = 64, ip[9] = 17;
         assert_int_equal(inet_pton(AF_INET, src, ip + 12), 1);
         assert_int_equal(inet_pton(AF_INET, dst, ip + 16), 1);
-        uint16_t c = ip_checksum(ip, 20);
+        uint16_t c = (uint16_t) ~fold(sum16(ip, 20, 0));
         ip[10] = (uint8_t) (c >> 8), ip[11] = (uint8_t) c;
         uint8_t *udp = ip + 20;
         udp[0] = (uint8_t) (sport >> 8), udp[1] = (uint8_t) sport, udp[2] = (uint8_t) (dport >> 8), udp[3] = (uint8_t) dport;
         udp[4] = (uint8_t) (ulen >> 8), udp[5] = (uint8_t) ulen;
         memcpy(udp + 8, payload, plen);
         return 14 + tlen;
+}
+
+/* An ARP request from the guest (its MAC, src) for dst, broadcast, at ARP's exact length. */
+static size_t arp_request(uint8_t *f, const char *src, const char *dst) {
+        memset(f, 0, 42);
+        memset(f, 0xff, 6);
+        memcpy(f + 6, guest_mac, 6);
+        f[12] = 0x08, f[13] = 0x06;
+        uint8_t *a = f + 14;
+        a[1] = 1, a[2] = 0x08, a[4] = 6, a[5] = 4, a[7] = 1; /* Ethernet, IPv4, request */
+        memcpy(a + 8, guest_mac, 6);
+        assert_int_equal(inet_pton(AF_INET, src, a + 14), 1);
+        assert_int_equal(inet_pton(AF_INET, dst, a + 24), 1);
+        return 42;
 }
 
 /* Wait up to 3 s for a frame on the tap carrying payload; true when it came. */
@@ -296,7 +304,18 @@ static void test_real_tap(void **state) {
         int h = sock_in(e, false, AF_INET, SOCK_DGRAM);
         do_bind(h, "10.78.0.1", 5000);
         uint8_t f[128];
-        size_t n = udp_frame(f, tap_mac, "10.78.0.2", "10.78.0.1", 40000, 5000, "allowed");
+        /* The guest resolves its peer first: only a MAC that answered is a destination. */
+        size_t n = arp_request(f, "10.78.0.2", "10.78.0.1");
+        assert_int_equal(write(fd, f, n), (ssize_t) n);
+        bool answered = false;
+        for (int i = 0; i < 30 && !answered; i++) {
+                struct pollfd p = {.fd = fd, .events = POLLIN};
+                uint8_t rb[128];
+                if (poll(&p, 1, 100) == 1 && read(fd, rb, sizeof rb) >= 42)
+                        answered = rb[12] == 0x08 && rb[13] == 0x06 && rb[21] == 2;
+        }
+        assert_true(answered);
+        n = udp_frame(f, tap_mac, "10.78.0.2", "10.78.0.1", 40000, 5000, "allowed");
         assert_int_equal(write(fd, f, n), (ssize_t) n);
         char buf[32];
         struct sockaddr_storage from;

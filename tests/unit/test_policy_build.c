@@ -20,8 +20,12 @@ static struct ecl_rule flow(const char *addr, unsigned prefix, enum ecl_proto pr
         return (struct ecl_rule){.net = cidr(addr, prefix), .proto = proto, .ports = ports, .n_ports = n_ports};
 }
 
+/* The guest's address: a manifest with a network must name at least one. */
+static struct ecl_cidr guest_addr[] = {{.family = AF_INET, .addr = {192, 0, 2, 2}, .prefix = 32}};
+
 static struct ecl_manifest manifest(struct ecl_rule *egress, size_t n_egress, struct ecl_rule *ingress, size_t n_ingress) {
         struct ecl_manifest m = {.stack = (char *) "office", .has_network = true};
+        m.network.addresses = guest_addr, m.network.n_addresses = 1;
         m.network.egress = egress, m.network.n_egress = n_egress;
         m.network.ingress = ingress, m.network.n_ingress = n_ingress;
         return m;
@@ -131,9 +135,18 @@ static void test_spoofed_mac_goes_first(void **state) {
         assert_true(first->s[0].negate);
         assert_memory_equal(first->s[0].val.mac, mac, 6);
         assert_string_equal(first->s[first->n - 1].target, "drop_out");
-        /* No addresses given: no source-address rules, no address sets. */
-        assert_null(find_set(t, "guest_addrs4"));
-        assert_null(rule_using(t, "guest_addrs6"));
+        /* Locally administered unicast, outside libvirt's 52:54:00. */
+        assert_int_equal(mac[0] & 0x03, 0x02);
+        assert_false(mac[0] == 0x52 && mac[1] == 0x54 && mac[2] == 0x00);
+}
+
+static void test_no_addresses_refused(void **state) {
+        (void) state;
+        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        m.network.n_addresses = 0;
+        struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), -EINVAL);
+        assert_null(t);
 }
 
 /* A VLAN tag is stripped to metadata before the hook: tagged frames must be refused by ether type. */
@@ -153,21 +166,50 @@ static void test_tagged_frames_dropped_both_ways(void **state) {
         assert_true(in < first_accept_in);
 }
 
-/* Router advertisements and redirects never pass as an icmpv6 opening or a tracked peer. */
+/*
+ * Neighbour discovery never reaches the tracked flows, the grants or an
+ * icmpv6 opening: it goes to its own chain, which accepts only the minimal
+ * forms and sends everything else (router advertisements, redirects) to drop.
+ */
 static void test_nd_never_an_opening(void **state) {
         (void) state;
-        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        struct ecl_rule eg[] = {flow("2001:db8::", 32, ECL_PROTO_ICMPV6, NULL, 0)};
+        struct ecl_manifest m = manifest(eg, 1, NULL, 0);
         _cleanup_free_ char *text = NULL;
         assert_int_equal(shim_policy_render(&m, &text), 0);
-        const char *never = strstr(text, "icmpv6 type { nd-router-advert, nd-redirect, nd-router-solicit, "
-                                         "nd-neighbor-solicit, nd-neighbor-advert } counter goto drop_out");
-        assert_non_null(never);
-        const char *peers = strstr(text, "@peers6 update @peers6");
+        const char *to_nd = strstr(text, "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
+                                         "nd-neighbor-advert, nd-redirect } counter goto nd_out");
+        assert_non_null(to_nd);
+        const char *peers = strstr(text, "@peers_out6 update @peers_out6");
         const char *grants = strstr(text, "@grant_out6 counter accept");
         assert_non_null(peers);
         assert_non_null(grants);
-        assert_true(never < peers);
-        assert_true(never < grants);
+        assert_true(to_nd < peers);
+        assert_true(to_nd < grants);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_rule *last = NULL;
+        assert_true(rules_in(t, "nd_out", NULL, &last) > 1);
+        assert_non_null(last);
+        assert_int_equal(last->n, 2);
+        assert_string_equal(last->s[1].target, "drop_out");
+        /* No ND rule accepts a router advertisement or a redirect, or anything not at hop limit 255. */
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                if (strcmp(r->chain, "nd_out") != 0 || r == last)
+                        continue;
+                bool hop255 = false, len = false;
+                for (size_t j = 0; j < r->n; j++) {
+                        const struct pol_stmt *st = &r->s[j];
+                        if (st->kind == PS_MATCH && st->key.f[0] == PF_ICMPV6_TYPE)
+                                assert_true(strcmp(st->val.sym, "nd-router-advert") != 0 &&
+                                            strcmp(st->val.sym, "nd-redirect") != 0);
+                        hop255 |= st->kind == PS_MATCH && st->key.f[0] == PF_IP6_HOPLIMIT && st->val.lo == 255;
+                        len |= st->kind == PS_MATCH && st->key.f[0] == PF_META_LEN && st->rhs == PR_VALUE;
+                }
+                assert_true(hop255);
+                assert_true(len); /* an exact length: no room for a payload */
+        }
 }
 
 static void test_source_addresses_restricted_when_given(void **state) {
@@ -183,20 +225,34 @@ static void test_source_addresses_restricted_when_given(void **state) {
         assert_non_null(a4);
         assert_non_null(a6);
         assert_int_equal(a4->n_elems, 2);
-        assert_int_equal(a6->n_elems, 1);
+        assert_int_equal(a6->n_elems, 2); /* and its link-local address */
         assert_memory_equal(a6->elems[0].addr, addrs[1].addr, 16);
-        /* IPv4, IPv6 and ARP senders are checked against them. */
-        bool ip4 = false, ip6 = false, arp = false;
+        assert_memory_equal(a6->elems[1].addr, "\xfe\x80\0\0\0\0\0\0\x50\x54\x00\xff\xfe\x12\x34\x56", 16);
+        /* IPv4 and IPv6 senders are checked against them ... */
+        bool ip4 = false, ip6 = false;
+        size_t arp_accepts = 0;
         for (size_t i = 0; i < t->n_rules; i++) {
-                const struct pol_stmt *s = &t->rules[i].s[0];
+                const struct pol_rule *r = &t->rules[i];
+                const struct pol_stmt *s = &r->s[0];
+                if (strcmp(r->chain, "arp_out") == 0 && strcmp(r->s[r->n - 1].verdict, "accept") == 0) {
+                        /* ... and every ARP packet it may send has one of them (or 0.0.0.0, a probe) as sender. */
+                        bool sender = false;
+                        for (size_t j = 0; j < r->n; j++)
+                                if (r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ARP_SADDR_IP)
+                                        sender = r->s[j].rhs == PR_SET_REF ? strcmp(r->s[j].set, "guest_addrs4") == 0
+                                                                           : r->s[j].val.cidr.addr[0] == 0;
+                        assert_true(sender);
+                        arp_accepts++;
+                }
                 if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || !s->negate)
                         continue;
                 ip4 |= s->key.f[0] == PF_IP_SADDR && strcmp(s->set, "guest_addrs4") == 0;
                 ip6 |= s->key.f[0] == PF_IP6_SADDR && strcmp(s->set, "guest_addrs6") == 0;
-                arp |= s->key.f[0] == PF_ARP_SADDR_IP && strcmp(s->set, "guest_addrs4") == 0;
-                assert_string_equal(t->rules[i].s[t->rules[i].n - 1].target, "drop_out");
+                if (strcmp(r->chain, "guest_out") == 0)
+                        assert_string_equal(r->s[r->n - 1].target, "drop_out");
         }
-        assert_true(ip4 && ip6 && arp);
+        assert_true(ip4 && ip6);
+        assert_true(arp_accepts >= 1);
         const struct pol_rule *first;
         rules_in(t, "guest_out", &first, NULL);
         assert_memory_equal(first->s[0].val.mac, "\x52\x54\x00\x12\x34\x56", 6);
@@ -232,13 +288,17 @@ static void test_flows_grouped_and_networks_deduplicated(void **state) {
         assert_int_equal(r->s[1].key.f[0], PF_TH_DPORT);
         assert_int_equal(r->s[1].val.lo, 443);
         assert_int_equal(r->s[2].key.f[0], PF_IP_DADDR);
-        /* The flow is tracked so its replies come back: peer . proto . peer port . guest port. */
+        /* Tracked so its replies come back: peer . guest . proto . peer port . guest port. */
         assert_int_equal(r->s[3].kind, PS_SET);
         assert_true(r->s[3].update);
-        assert_string_equal(r->s[3].set, "flows4");
-        assert_int_equal(r->s[3].key.f[2], PF_TH_DPORT);
-        assert_int_equal(r->s[3].key.f[3], PF_TH_SPORT);
-        assert_int_equal(r->s[3].timeout_s, POL_FLOW_TIMEOUT_TCP);
+        assert_string_equal(r->s[3].set, "flows_out4");
+        assert_int_equal(r->s[3].key.n, 5);
+        assert_int_equal(r->s[3].key.f[0], PF_IP_DADDR);
+        assert_int_equal(r->s[3].key.f[1], PF_IP_SADDR);
+        assert_int_equal(r->s[3].key.f[3], PF_TH_DPORT);
+        assert_int_equal(r->s[3].key.f[4], PF_TH_SPORT);
+        /* Short until a packet without SYN is seen: a half-open flow does not stay an hour. */
+        assert_int_equal(r->s[3].timeout_s, POL_FLOW_TIMEOUT_OTHER);
         assert_string_equal(r->s[r->n - 1].verdict, "accept");
 }
 
@@ -277,15 +337,17 @@ static void test_icmp_and_ingress(void **state) {
         assert_non_null(icmp);
         assert_string_equal(icmp->s[0].val.sym, "ipv6-icmp");
         assert_int_equal(icmp->s[1].key.f[0], PF_IP6_DADDR); /* no port */
-        assert_string_equal(icmp->s[2].set, "peers6");
+        assert_string_equal(icmp->s[2].set, "peers_out6");
         const struct pol_rule *r = rule_using(t, "in4_0");
         assert_non_null(r);
         assert_string_equal(r->chain, "guest_in");
         assert_int_equal(r->s[2].key.f[0], PF_IP_SADDR); /* the peer is the source */
-        /* same flow key layout as egress: peer . proto . peer port . guest port */
+        /* same flow key layout as egress: peer . guest . proto . peer port . guest port, its own set */
+        assert_string_equal(r->s[3].set, "flows_in4");
         assert_int_equal(r->s[3].key.f[0], PF_IP_SADDR);
-        assert_int_equal(r->s[3].key.f[2], PF_TH_SPORT);
-        assert_int_equal(r->s[3].key.f[3], PF_TH_DPORT);
+        assert_int_equal(r->s[3].key.f[1], PF_IP_DADDR);
+        assert_int_equal(r->s[3].key.f[3], PF_TH_SPORT);
+        assert_int_equal(r->s[3].key.f[4], PF_TH_DPORT);
 }
 
 static void test_grant_and_record_sets_exist(void **state) {
@@ -301,7 +363,7 @@ static void test_grant_and_record_sets_exist(void **state) {
                 assert_int_equal(s->n_elems, 0);
                 assert_non_null(rule_using(t, grants[i]));
         }
-        const char *kinds[] = {"p4", "n4", "p6", "n6", "l2"};
+        const char *kinds[] = {"p4", "n4", "p6", "n6", "a4", "l2"};
         for (int d = 0; d < 2; d++)
                 for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
                         char first[64], last[64];
@@ -327,29 +389,39 @@ static void test_grant_and_record_sets_exist(void **state) {
 static void test_neighbour_advertisements_claim_only_own_addresses(void **state) {
         (void) state;
         struct ecl_cidr addrs[] = {cidr("2001:db8::2", 128), cidr("192.0.2.2", 32)};
-        struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
+        struct ecl_rule eg[] = {flow("2001:db8::1", 128, ECL_PROTO_ICMPV6, NULL, 0)};
+        struct ecl_manifest m = manifest(eg, 1, NULL, 0);
+        m.network.has_mac = true;
+        memcpy(m.network.mac, "\x52\x54\x00\x12\x34\x56", 6);
         m.network.addresses = addrs, m.network.n_addresses = 2;
         _cleanup_pol_table_ struct pol_table *t = NULL;
         assert_int_equal(pol_build(&m, &t), 0);
-        const struct pol_rule *na = NULL;
-        for (size_t i = 0; i < t->n_rules && !na; i++)
-                for (size_t j = 0; j < t->rules[i].n; j++)
-                        if (t->rules[i].s[j].kind == PS_MATCH && t->rules[i].s[j].key.f[0] == PF_ND_TARGET)
-                                na = &t->rules[i];
-        assert_non_null(na);
-        assert_string_equal(na->chain, "guest_out");
-        assert_string_equal(na->s[1].val.sym, "nd-neighbor-advert");
-        assert_true(na->s[2].negate); /* not link-local ... */
-        assert_int_equal(na->s[2].val.lo, 0x3fa);
-        assert_true(na->s[3].negate); /* ... and not the guest's */
-        assert_int_equal(na->s[3].n_vals, 1);
-        assert_int_equal(na->s[3].vals[0].kind, PV_HEX);
-        assert_memory_equal(na->s[3].vals[0].cidr.addr, addrs[0].addr, 16);
-        assert_string_equal(na->s[na->n - 1].target, "drop_out");
-        /* It comes before any neighbour discovery is accepted. */
-        for (const struct pol_rule *r = t->rules; r < na; r++)
-                for (size_t j = 0; j < r->n; j++)
-                        assert_false(r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ICMPV6_TYPE);
+        size_t n_na = 0;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                if (strcmp(r->chain, "nd_out") != 0)
+                        continue;
+                bool na = false;
+                const struct pol_stmt *target = NULL;
+                for (size_t j = 0; j < r->n; j++) {
+                        na |= r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ICMPV6_TYPE &&
+                              strcmp(r->s[j].val.sym, "nd-neighbor-advert") == 0;
+                        if (r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ND_TARGET)
+                                target = &r->s[j];
+                }
+                if (!na)
+                        continue;
+                n_na++;
+                /* The target is one of its own: the listed address or its link-local, nothing else. */
+                assert_non_null(target);
+                assert_false(target->negate);
+                assert_int_equal(target->n_vals, 2);
+                assert_int_equal(target->vals[0].kind, PV_HEX);
+                assert_memory_equal(target->vals[0].cidr.addr, addrs[0].addr, 16);
+                assert_int_equal(target->vals[1].cidr.addr[0], 0xfe);
+                assert_int_equal(target->vals[1].cidr.prefix, 128);
+        }
+        assert_int_equal(n_na, 3); /* solicited with and without the option, unsolicited */
 }
 
 static void test_tracked_flows_refresh(void **state) {
@@ -362,21 +434,23 @@ static void test_tracked_flows_refresh(void **state) {
                 const struct pol_rule *r = &t->rules[i];
                 for (size_t j = 0; j < r->n; j++) {
                         const struct pol_stmt *s = &r->s[j];
-                        if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || strncmp(s->set, "flows", 5) != 0)
+                        if (s->kind != PS_MATCH || s->rhs != PR_SET_REF || strncmp(s->set, "flows_", 6) != 0)
                                 continue;
                         /* every lookup is followed by an update of the same set with the same key */
                         const struct pol_stmt *u = &r->s[j + 1];
                         assert_int_equal(u->kind, PS_SET);
                         assert_true(u->update);
                         assert_string_equal(u->set, s->set);
-                        assert_memory_equal(&u->key, &s->key, sizeof s->key);
+                        assert_int_equal(u->key.n, s->key.n);
+                        assert_memory_equal(u->key.f, s->key.f, s->key.n * sizeof s->key.f[0]);
                         bool tcp = j > 0 && r->s[0].rhs == PR_VALUE && r->s[0].val.kind == PV_SYM &&
                                    strcmp(r->s[0].val.sym, "tcp") == 0;
                         assert_int_equal(u->timeout_s, tcp ? POL_FLOW_TIMEOUT_TCP : POL_FLOW_TIMEOUT_OTHER);
                         found++;
                 }
         }
-        assert_int_equal(found, 8); /* {tcp, other} x {v4, v6} x {out, in} */
+        /* {tcp, other} x {v4, v6} x {opened by the guest, by a peer} x {guest_out, guest_in} */
+        assert_int_equal(found, 16);
 }
 
 static void test_no_network_refused(void **state) {
@@ -419,6 +493,7 @@ int main(void) {
                 cmocka_unit_test(test_chains_default_drop_on_the_tap),
                 cmocka_unit_test(test_every_rule_counts_and_ends_in_a_verdict),
                 cmocka_unit_test(test_spoofed_mac_goes_first),
+                cmocka_unit_test(test_no_addresses_refused),
                 cmocka_unit_test(test_tagged_frames_dropped_both_ways),
                 cmocka_unit_test(test_nd_never_an_opening),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),

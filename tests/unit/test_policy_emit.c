@@ -63,7 +63,7 @@ static void test_text_has_default_drop_chains_and_counters(void **state) {
         assert_non_null(strstr(text, "\tchain guest_out {\n\t\ttype filter hook ingress device \"ecl-office\" priority -500; policy drop;\n"));
         assert_non_null(strstr(text, "\tchain guest_in {\n\t\ttype filter hook egress device \"ecl-office\" priority -500; policy drop;\n"));
         assert_non_null(strstr(text, "ether saddr != 52:54:00:12:34:56 counter goto drop_out"));
-        assert_non_null(strstr(text, "meta l4proto tcp th dport { 443, 8000-8080 } ip daddr @out4_0 update @flows4"));
+        assert_non_null(strstr(text, "meta l4proto tcp th dport { 443, 8000-8080 } ip daddr @out4_0 update @flows_out4"));
         assert_non_null(strstr(text, "elements = { 192.0.2.0/24 }"));
         assert_non_null(strstr(text, "elements = { 2001:db8::10 }"));
         assert_non_null(strstr(text, "ip saddr != @guest_addrs4 counter goto drop_out"));
@@ -129,7 +129,7 @@ static void test_json_replaces_the_table_in_one_batch(void **state) {
                         }
                 } else if (strcmp(k, "add rule") == 0) {
                         /* after every chain, each with a counter statement and its comment */
-                        assert_int_equal(chains, 4);
+                        assert_int_equal(chains, 8);
                         assert_string_equal(json_string_value(json_object_get(o, "comment")), t->rules[rules].comment);
                         rules++;
                         bool counter = false;

@@ -1,0 +1,428 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * ARP, neighbour discovery, ICMP "too big" and UDP fragments, in their
+ * minimal form (policy-housekeeping.h).
+ *
+ * Every field of an accepted ARP or ND packet is fixed or drawn from the
+ * manifest: the sender is the guest's own MAC and address, the target a host
+ * the manifest names (network.neighbours or a rule's network), the length
+ * the protocol's own (no padding, no options but the one link-layer address,
+ * which must be the guest's), reserved bits zero.  Unicast frames from the
+ * guest go only to MACs that answered as neighbours (nbr_macs).  So the
+ * guest has no field left to carry data in, and nothing from a host the
+ * manifest does not name reaches it.  The only freedom left is which
+ * neighbour the guest asks for, within the networks the manifest opened.
+ *
+ * The netdev ingress hook (guest_out) sees the packet from its network
+ * header ("meta length" is the L3 length); the egress hook (guest_in) sees
+ * the whole frame (14 bytes more).
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "names.h"
+#include "policy-housekeeping.h"
+
+#define ETH_HDR 14
+#define ARP_LEN 28      /* Ethernet/IPv4 ARP */
+#define ETH_MIN_FRAME 60 /* the shortest Ethernet frame (without FCS): an ARP packet padded with 18 bytes */
+#define IP6_HDR 40
+#define ND_LEN 24       /* NS or NA without options */
+#define RS_LEN 8
+#define LLA_OPT 8       /* a link-layer address option of an Ethernet interface */
+
+static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
+static const uint8_t zero_mac[6] = {0};
+
+static size_t collect(const struct ecl_manifest *m, int family, bool udp_only, bool neighbours, struct ecl_cidr **ret) {
+        const struct ecl_network *n = &m->network;
+        size_t cap = n->n_egress + n->n_ingress + n->n_neighbours, k = 0;
+        struct ecl_cidr *c = calloc(cap ? cap : 1, sizeof *c);
+        *ret = c;
+        if (!c)
+                return 0;
+        const struct ecl_rule *lists[] = {n->egress, n->ingress};
+        const size_t counts[] = {n->n_egress, n->n_ingress};
+        for (size_t l = 0; l < 2; l++)
+                for (size_t i = 0; i < counts[l]; i++)
+                        if (lists[l][i].net.family == family && (!udp_only || lists[l][i].proto == ECL_PROTO_UDP))
+                                c[k++] = lists[l][i].net;
+        for (size_t i = 0; neighbours && i < n->n_neighbours; i++)
+                if (n->neighbours[i].family == family)
+                        c[k++] = n->neighbours[i];
+        return pb_cidrs_normalise(c, k);
+}
+
+int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m) {
+        *g = (struct pb_guest){0};
+        shim_guest_mac(m, g->mac);
+        for (size_t i = 0; i < m->network.n_addresses && i < ECL_ADDRESSES_MAX; i++) {
+                const struct ecl_cidr *a = &m->network.addresses[i];
+                if (a->family == AF_INET)
+                        g->own4[g->n_own4++] = *a;
+                else
+                        g->own6[g->n_own6++] = *a;
+        }
+        struct ecl_cidr ll = {.family = AF_INET6, .prefix = 128};
+        shim_guest_linklocal(g->mac, ll.addr);
+        bool listed = false;
+        for (size_t i = 0; i < g->n_own6; i++)
+                listed |= memcmp(g->own6[i].addr, ll.addr, 16) == 0;
+        if (!listed)
+                g->own6[g->n_own6++] = ll;
+        g->n_nbr4 = collect(m, AF_INET, false, true, &g->nbr4);
+        g->n_nbr6 = collect(m, AF_INET6, false, true, &g->nbr6);
+        g->n_peer4 = collect(m, AF_INET, false, false, &g->peer4);
+        g->n_peer6 = collect(m, AF_INET6, false, false, &g->peer6);
+        g->n_udp4 = collect(m, AF_INET, true, false, &g->udp4);
+        g->n_udp6 = collect(m, AF_INET6, true, false, &g->udp6);
+        if (!g->nbr4 || !g->nbr6 || !g->peer4 || !g->peer6 || !g->udp4 || !g->udp6) {
+                pb_guest_done(g);
+                return -ENOMEM;
+        }
+        return 0;
+}
+
+void pb_guest_done(struct pb_guest *g) {
+        free(g->nbr4), free(g->nbr6), free(g->peer4), free(g->peer6), free(g->udp4), free(g->udp6);
+        *g = (struct pb_guest){0};
+}
+
+void pb_housekeeping_sets(struct builder *b, const struct pb_guest *g) {
+        static const char *const t_mac[] = {"ether_addr"};
+        pb_add_addr_set(b, "guest_addrs4", AF_INET, g->own4, g->n_own4);
+        pb_add_addr_set(b, "guest_addrs6", AF_INET6, g->own6, g->n_own6);
+        pb_add_addr_set(b, "nbr4", AF_INET, g->nbr4, g->n_nbr4);
+        pb_add_addr_set(b, "nbr6", AF_INET6, g->nbr6, g->n_nbr6);
+        pb_add_set(b, PB_NBR_MACS, t_mac, 1, PSF_TIMEOUT | PSF_DYNAMIC, PB_NBR_MACS_TIMEOUT, PB_NBR_MACS_SIZE, false);
+}
+
+/* ---- ARP ---- */
+
+/* Ethernet/IPv4 ARP of this operation: the fixed header fields. */
+static void arp_header(struct builder *b, struct pol_rule *r, const char *op) {
+        (void) b;
+        pb_match(r, k1(PF_ARP_HTYPE), false, v_num(1));
+        pb_match(r, k1(PF_ARP_PTYPE), false, v_sym("ip"));
+        pb_match(r, k1(PF_ARP_HLEN), false, v_num(6));
+        pb_match(r, k1(PF_ARP_PLEN), false, v_num(4));
+        pb_match(r, k1(PF_ARP_OP), false, v_sym(op));
+}
+
+void pb_arp_out(struct builder *b, const struct pb_guest *g) {
+        struct pol_rule *r;
+        if (g->n_own4 > 0) {
+                /* Targets of a request: a neighbour, or itself (an announcement). */
+                size_t n_tgt = g->n_nbr4 + g->n_own4;
+                struct ecl_cidr *tgt = calloc(n_tgt, sizeof *tgt);
+                if (!tgt) {
+                        b->err = b->err ? b->err : -ENOMEM;
+                        return;
+                }
+                memcpy(tgt, g->nbr4, g->n_nbr4 * sizeof *tgt);
+                memcpy(tgt + g->n_nbr4, g->own4, g->n_own4 * sizeof *tgt);
+                n_tgt = pb_cidrs_normalise(tgt, n_tgt);
+                /* A request, broadcast or (re-validating a neighbour) to a neighbour's MAC. */
+                for (int unicast = 0; unicast <= 1; unicast++) {
+                        r = pb_rule(b, "arp_out");
+                        pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
+                        arp_header(b, r, "request");
+                        pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
+                        pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "guest_addrs4");
+                        pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(zero_mac));
+                        pb_match_cidrs(b, r, k1(PF_ARP_DADDR_IP), false, tgt, n_tgt);
+                        if (unicast)
+                                pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
+                        else
+                                pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
+                        pb_verdict(r, "accept", NULL);
+                }
+                free(tgt);
+                /* A probe before taking an address (RFC 5227): sender 0.0.0.0, target its own. */
+                struct ecl_cidr any4 = {.family = AF_INET, .prefix = 32};
+                r = pb_rule(b, "arp_out");
+                pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
+                arp_header(b, r, "request");
+                pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
+                pb_match(r, k1(PF_ARP_SADDR_IP), false, v_cidr(&any4));
+                pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(zero_mac));
+                pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "guest_addrs4");
+                pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
+                pb_verdict(r, "accept", NULL);
+                /* A reply to a neighbour that asked (its MAC was learned from the request). */
+                if (g->n_nbr4 > 0) {
+                        r = pb_rule(b, "arp_out");
+                        pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
+                        arp_header(b, r, "reply");
+                        pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
+                        pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "guest_addrs4");
+                        pb_match_ref(r, k1(PF_ARP_DADDR_ETHER), false, PB_NBR_MACS);
+                        pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "nbr4");
+                        pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
+                        pb_verdict(r, "accept", NULL);
+                }
+        }
+        r = pb_rule(b, "arp_out");
+        pb_verdict(r, "goto", "drop_out");
+}
+
+void pb_arp_in(struct builder *b, const struct pb_guest *g) {
+        struct pol_rule *r;
+        if (g->n_own4 > 0 && g->n_nbr4 > 0) {
+                const struct pol_val req_tha[] = {v_mac(zero_mac), v_mac(g->mac)};
+                const struct pol_val req_dst[] = {v_mac(bcast), v_mac(g->mac)};
+                uint8_t zero16[16] = {0};
+                for (int reply = 0; reply <= 1; reply++)
+                        for (int padded = 0; padded <= 1; padded++) {
+                                r = pb_rule(b, "arp_in");
+                                if (padded) {
+                                        /* Padded to the shortest frame by a NIC: with zeros only. */
+                                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_MIN_FRAME));
+                                        pb_match(r, k1(PF_ARP_PAD1), false, v_hex(zero16, 16));
+                                        pb_match(r, k1(PF_ARP_PAD2), false, v_hex(zero16, 2));
+                                } else
+                                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + ARP_LEN));
+                                arp_header(b, r, reply ? "reply" : "request");
+                                pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "nbr4");
+                                pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "guest_addrs4");
+                                if (reply) {
+                                        pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(g->mac));
+                                        pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(g->mac));
+                                } else {
+                                        pb_match_vals(b, r, k1(PF_ARP_DADDR_ETHER), false, req_tha, 2);
+                                        pb_match_vals(b, r, k1(PF_ETHER_DADDR), false, req_dst, 2);
+                                }
+                                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ARP_SADDR_ETHER), 0);
+                                pb_verdict(r, "accept", NULL);
+                        }
+        }
+        r = pb_rule(b, "arp_in");
+        pb_verdict(r, "goto", "drop_in");
+}
+
+/* ---- neighbour discovery ---- */
+
+/* ff02::1:ffXX:XXXX, the solicited-node group of an address (RFC 4291 2.7.1). */
+static struct ecl_cidr solicited_node(const struct ecl_cidr *a) {
+        struct ecl_cidr s = {.family = AF_INET6, .prefix = 128};
+        s.addr[0] = 0xff, s.addr[1] = 0x02, s.addr[11] = 0x01, s.addr[12] = 0xff;
+        memcpy(s.addr + 13, a->addr + 13, 3);
+        if (a->prefix < 104) /* a network: any of its hosts' groups */
+                s.prefix = 104, memset(s.addr + 13, 0, 3);
+        return s;
+}
+
+/* Its Ethernet group 33:33:ff:XX:XX:XX. */
+static struct pol_val solicited_node_mac(const struct ecl_cidr *a) {
+        uint8_t m[6] = {0x33, 0x33, 0xff, a->addr[13], a->addr[14], a->addr[15]};
+        return v_mac(m);
+}
+
+/* The fixed part of an ND message: no extension header, hop limit 255, code 0. */
+static void nd_header(struct pol_rule *r, const char *type) {
+        pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
+        pb_match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
+        pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym(type));
+        pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
+}
+
+/* The one link-layer address option, of this type (1 source, 2 target), holding the guest's MAC. */
+static void nd_guest_lla(struct pol_rule *r, const struct pb_guest *g, uint16_t type) {
+        pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16((uint16_t) (type << 8 | 1)));
+        pb_match(r, k1(PF_ND_OPT_MAC), false, v_hex(g->mac, 6));
+}
+
+void pb_nd_out(struct builder *b, const struct pb_guest *g) {
+        struct pol_rule *r;
+        struct ecl_cidr ll = g->own6[g->n_own6 - 1], any6 = {.family = AF_INET6, .prefix = 128};
+        struct ecl_cidr all_routers = {.family = AF_INET6, .prefix = 128, .addr = {0xff, 0x02, [15] = 0x02}};
+        struct ecl_cidr all_nodes = {.family = AF_INET6, .prefix = 128, .addr = {0xff, 0x02, [15] = 0x01}};
+        struct ecl_cidr dad_dst[ECL_ADDRESSES_MAX + 1];
+        for (size_t i = 0; i < g->n_own6; i++)
+                dad_dst[i] = solicited_node(&g->own6[i]);
+        size_t n_dad = pb_cidrs_normalise(dad_dst, g->n_own6);
+
+        /* Router solicitation from its link-local address, with its MAC, or from :: without. */
+        for (int unspec = 0; unspec <= 1; unspec++) {
+                r = pb_rule(b, "nd_out");
+                pb_match(r, k1(PF_IP6_SADDR), false, v_cidr(unspec ? &any6 : &ll));
+                pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&all_routers));
+                nd_header(r, "nd-router-solicit");
+                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + RS_LEN + (unspec ? 0 : LLA_OPT)));
+                if (!unspec) {
+                        pb_match(r, k1(PF_RS_OPT_HDR), false, v_hex16(0x0101));
+                        pb_match(r, k1(PF_RS_OPT_MAC), false, v_hex(g->mac, 6));
+                }
+                pb_verdict(r, "accept", NULL);
+        }
+        /* Duplicate address detection: from ::, for one of its own addresses, no option. */
+        r = pb_rule(b, "nd_out");
+        pb_match(r, k1(PF_IP6_SADDR), false, v_cidr(&any6));
+        pb_match_cidrs(b, r, k1(PF_IP6_DADDR), false, dad_dst, n_dad);
+        nd_header(r, "nd-neighbor-solicit");
+        pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN));
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
+        pb_verdict(r, "accept", NULL);
+
+        if (g->n_nbr6 > 0) {
+                /* A solicitation for a neighbour: to its solicited-node group, or to itself (re-validation). */
+                struct ecl_cidr *grp = calloc(g->n_nbr6, sizeof *grp);
+                if (!grp) {
+                        b->err = b->err ? b->err : -ENOMEM;
+                        return;
+                }
+                for (size_t i = 0; i < g->n_nbr6; i++)
+                        grp[i] = solicited_node(&g->nbr6[i]);
+                size_t n_grp = pb_cidrs_normalise(grp, g->n_nbr6);
+                for (int unicast = 0; unicast <= 1; unicast++) {
+                        r = pb_rule(b, "nd_out");
+                        pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+                        if (unicast) {
+                                pb_match_ref(r, k1(PF_IP6_DADDR), false, "nbr6");
+                                pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
+                        } else
+                                pb_match_cidrs(b, r, k1(PF_IP6_DADDR), false, grp, n_grp);
+                        nd_header(r, "nd-neighbor-solicit");
+                        pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + LLA_OPT));
+                        nd_guest_lla(r, g, 1);
+                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+                        pb_verdict(r, "accept", NULL);
+                }
+                free(grp);
+                /*
+                 * An advertisement of one of its own addresses: solicited, to the
+                 * neighbour that asked (with the option when the question was
+                 * multicast, without when it was unicast, as Linux answers).
+                 */
+                const struct pol_val solicited[] = {v_hex32(0x40000000), v_hex32(0x60000000)};
+                for (int opt = 0; opt <= 1; opt++) {
+                        r = pb_rule(b, "nd_out");
+                        pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+                        pb_match_ref(r, k1(PF_IP6_DADDR), false, "nbr6");
+                        pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
+                        nd_header(r, "nd-neighbor-advert");
+                        pb_match_vals(b, r, k1(PF_TH_WORD1), false, solicited, ELEMENTSOF(solicited));
+                        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
+                        if (opt)
+                                nd_guest_lla(r, g, 2);
+                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
+                        pb_verdict(r, "accept", NULL);
+                }
+        }
+        /* Unsolicited, to all nodes (after a MAC change), with the option. */
+        const struct pol_val unsolicited[] = {v_hex32(0), v_hex32(0x20000000)};
+        r = pb_rule(b, "nd_out");
+        pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+        pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&all_nodes));
+        nd_header(r, "nd-neighbor-advert");
+        pb_match_vals(b, r, k1(PF_TH_WORD1), false, unsolicited, ELEMENTSOF(unsolicited));
+        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + LLA_OPT));
+        nd_guest_lla(r, g, 2);
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
+        pb_verdict(r, "accept", NULL);
+
+        /* Router advertisements, redirects and everything else: never. */
+        r = pb_rule(b, "nd_out");
+        pb_verdict(r, "goto", "drop_out");
+}
+
+void pb_nd_in(struct builder *b, const struct pb_guest *g) {
+        struct pol_rule *r;
+        if (g->n_nbr6 > 0) {
+                struct ecl_cidr grp[ECL_ADDRESSES_MAX + 1];
+                struct pol_val grp_mac[ECL_ADDRESSES_MAX + 1];
+                for (size_t i = 0; i < g->n_own6; i++) {
+                        grp[i] = solicited_node(&g->own6[i]);
+                        grp_mac[i] = solicited_node_mac(&g->own6[i]);
+                }
+                /* A neighbour's solicitation for one of its addresses: to the group, or unicast. */
+                for (int unicast = 0; unicast <= 1; unicast++)
+                        for (int opt = unicast ? 0 : 1; opt <= 1; opt++) {
+                                r = pb_rule(b, "nd_in");
+                                pb_match_ref(r, k1(PF_IP6_SADDR), false, "nbr6");
+                                if (unicast) {
+                                        pb_match_ref(r, k1(PF_IP6_DADDR), false, "guest_addrs6");
+                                        pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(g->mac));
+                                } else {
+                                        pb_match_cidrs(b, r, k1(PF_IP6_DADDR), false, grp, g->n_own6);
+                                        pb_match_vals(b, r, k1(PF_ETHER_DADDR), false, grp_mac, g->n_own6);
+                                }
+                                nd_header(r, "nd-neighbor-solicit");
+                                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                                pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
+                                if (opt)
+                                        pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0101));
+                                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
+                                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+                                pb_verdict(r, "accept", NULL);
+                        }
+                /* A neighbour's solicited advertisement of itself (a router may say so). */
+                const struct pol_val flags[] = {v_hex32(0x40000000), v_hex32(0x60000000), v_hex32(0xc0000000),
+                                                v_hex32(0xe0000000)};
+                for (int opt = 0; opt <= 1; opt++) {
+                        r = pb_rule(b, "nd_in");
+                        pb_match_ref(r, k1(PF_IP6_SADDR), false, "nbr6");
+                        pb_match_ref(r, k1(PF_IP6_DADDR), false, "guest_addrs6");
+                        pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(g->mac));
+                        nd_header(r, "nd-neighbor-advert");
+                        pb_match_vals(b, r, k1(PF_TH_WORD1), false, flags, ELEMENTSOF(flags));
+                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
+                        if (opt)
+                                pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0201));
+                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+                        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+                        pb_verdict(r, "accept", NULL);
+                }
+        }
+        r = pb_rule(b, "nd_in");
+        pb_verdict(r, "goto", "drop_in");
+}
+
+/* ---- ICMP errors and fragments ---- */
+
+void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
+        struct pol_rule *r;
+        if (g->n_own4 > 0 && g->n_peer4 > 0) {
+                /* Fragmentation needed, quoting an option-less IPv4 header from the guest to a peer. */
+                r = pb_rule(b, "guest_in");
+                pb_match(r, k1(PF_ICMP_TYPE), false, v_sym("destination-unreachable"));
+                pb_match(r, k1(PF_ICMP_CODE), false, v_num(4));
+                pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + 20 + 8 + 28, ETH_HDR + 576));
+                pb_match(r, k1(PF_ICMP_INNER_VIHL), false, v_hex((const uint8_t[]){0x45}, 1));
+                pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_SADDR), g->own4, g->n_own4, 4);
+                pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_DADDR), g->peer4, g->n_peer4, 4);
+                pb_verdict(r, "accept", NULL);
+        }
+        if (g->n_peer6 > 0) {
+                r = pb_rule(b, "guest_in");
+                pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym("packet-too-big"));
+                pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
+                pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + IP6_HDR + 8 + 48, ETH_HDR + 1280));
+                pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_SADDR), g->own6, g->n_own6, 16);
+                pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_DADDR), g->peer6, g->n_peer6, 16);
+                pb_verdict(r, "accept", NULL);
+        }
+}
+
+void pb_udp_fragments(struct builder *b, const struct pb_guest *g, bool egress) {
+        const char *chain = egress ? "guest_out" : "guest_in";
+        struct pol_rule *r;
+        if (g->n_udp4 > 0) {
+                r = pb_rule(b, chain);
+                pb_match(r, k1(PF_IP_FRAGOFF), true, v_num(0));
+                pb_match(r, k1(PF_META_L4PROTO), false, v_sym("udp"));
+                pb_match_cidrs(b, r, k1(egress ? PF_IP_DADDR : PF_IP_SADDR), false, g->udp4, g->n_udp4);
+                pb_verdict(r, "accept", NULL);
+        }
+        if (g->n_udp6 > 0) {
+                r = pb_rule(b, chain);
+                pb_match(r, k1(PF_IP6_FRAGOFF), true, v_num(0));
+                pb_match(r, k1(PF_META_L4PROTO), false, v_sym("udp"));
+                pb_match_cidrs(b, r, k1(egress ? PF_IP6_DADDR : PF_IP6_SADDR), false, g->udp6, g->n_udp6);
+                pb_verdict(r, "accept", NULL);
+        }
+}

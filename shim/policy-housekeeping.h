@@ -1,0 +1,45 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The housekeeping a guest needs on its link, in its minimal form (internal
+ * to the policy builder): ARP and IPv6 neighbour discovery in both
+ * directions, ICMP "too big" errors for the guest's peers, and non-first
+ * fragments of UDP.  DESIGN.md invariant 2: no accepted housekeeping frame
+ * has room for data, and none reaches or comes from a host the manifest does
+ * not name.
+ */
+#include "manifest.h"
+#include "policy-builder.h"
+
+/* What the housekeeping rules compare with, derived from the manifest once. */
+struct pb_guest {
+        uint8_t mac[6];
+        struct ecl_cidr own4[ECL_ADDRESSES_MAX], own6[ECL_ADDRESSES_MAX + 1]; /* own6 ends with the link-local */
+        size_t n_own4, n_own6;
+        /* On-link hosts it may resolve and answer: network.neighbours and every rule's network. */
+        struct ecl_cidr *nbr4, *nbr6;
+        size_t n_nbr4, n_nbr6;
+        /* Every rule's network (ICMP errors), and those of UDP rules (fragments). */
+        struct ecl_cidr *peer4, *peer6, *udp4, *udp6;
+        size_t n_peer4, n_peer6, n_udp4, n_udp6;
+};
+
+int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m);
+void pb_guest_done(struct pb_guest *g);
+
+/* Learned MACs of the neighbours that answered (the only unicast destinations the guest may send to). */
+#define PB_NBR_MACS "nbr_macs"
+#define PB_NBR_MACS_TIMEOUT 3600
+#define PB_NBR_MACS_SIZE 4096
+
+/* The sets these rules use (guest_addrs4/6, nbr4/6, nbr_macs). */
+void pb_housekeeping_sets(struct builder *b, const struct pb_guest *g);
+/* The chains arp_out, nd_out (from the guest) and arp_in, nd_in (to it), each ending in its drop chain. */
+void pb_arp_out(struct builder *b, const struct pb_guest *g);
+void pb_nd_out(struct builder *b, const struct pb_guest *g);
+void pb_arp_in(struct builder *b, const struct pb_guest *g);
+void pb_nd_in(struct builder *b, const struct pb_guest *g);
+/* In guest_in: "fragmentation needed" / "packet too big" about a packet the guest sent to a peer. */
+void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g);
+/* Non-first fragments of UDP to (egress) or from (ingress) a UDP peer. */
+void pb_udp_fragments(struct builder *b, const struct pb_guest *g, bool egress);
