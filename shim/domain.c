@@ -149,6 +149,12 @@ static int add_interface(xmlNodePtr devices, const struct ecl_manifest *m) {
         if (!iface || !elem(iface, "mac", "address", mac_text, NULL, NULL) ||
             !elem(iface, "target", "dev", tap, "managed", "no") ||
             !elem(iface, "model", "type", "virtio", NULL, NULL) ||
+            /* Two queues: libvirt opens the tap with IFF_MULTI_QUEUE, so its
+             * open finds the device as ecluse made it, without IFF_VNET_HDR,
+             * and the guest's virtio-net headers (its own checksum offsets)
+             * never reach the kernel (tap.h).  A single-queue open of that
+             * tap is refused: it fails closed. */
+            !elem(iface, "driver", "queues", "2", NULL, NULL) ||
             /* No option ROM: nothing boots from the network. */
             !elem(iface, "rom", "enabled", "no", NULL, NULL))
                 return -ENOMEM;

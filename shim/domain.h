@@ -11,7 +11,8 @@
  *   - on_poweroff destroy, on_reboot restart, on_crash destroy;
  *   - devices: the manifest's disks (virtio, qcow2 or raw), at most one
  *     interface of type "ethernet" on the tap ecluse creates
- *     (shim_tap_name(stack, 0), managed="no", no option ROM), a serial port
+ *     (shim_tap_name(stack, 0), managed="no", two queues so that libvirt
+ *     cannot turn on virtio-net headers on it (tap.h), no option ROM), a serial port
  *     to ROOT/var/lib/ecluse/stacks/STACK/console.log when console is "log",
  *     an explicit "no USB" controller, no memory balloon, no video;
  *   - nothing else: no graphics, channel, vsock, redirdev, hostdev,

@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <libvirt/virterror.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "log.h"
 #include "names.h"
@@ -16,7 +17,7 @@ const char *shim_virt_error(void) {
 
 int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const struct shim_run_hooks *hooks,
                     const struct shim_run_opts *opts) {
-        *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO};
+        *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO, .tap_queue = -1};
         if (shim_domain_name(m->stack, &s->dom_name) < 0)
                 return log_oom();
         if (m->has_network)
@@ -31,7 +32,9 @@ void shim_stack_done(struct shim_stack *s) {
                 virConnectClose(s->conn);
         free(s->dom_name);
         free(s->uri);
-        *s = (struct shim_stack){0};
+        if (s->tap_queue >= 0)
+                close(s->tap_queue);
+        *s = (struct shim_stack){.tap_queue = -1};
 }
 
 int shim_run_connect(struct shim_stack *s, const char *uri) {
@@ -118,8 +121,12 @@ int shim_run_teardown(struct shim_stack *s) {
                 k = shim_tap_delete(s->tap);
                 if (k < 0 && k != -ENODEV && r == 0)
                         r = k;
-                if (k >= 0 || k == -ENODEV)
+                if (k >= 0 || k == -ENODEV) {
                         s->tap_created = false;
+                        if (s->tap_queue >= 0)
+                                close(s->tap_queue);
+                        s->tap_queue = -1;
+                }
         }
         return r;
 }
@@ -135,6 +142,19 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why) {
                         why = NULL;
                 *ret_why = why;
                 return r;
+        }
+        if (s->tap_created) {
+                /* The guest's virtio-net headers must not reach the kernel (tap.h, issue 7). */
+                r = shim_tap_vnet_hdr(s->tap);
+                if (r != 0) {
+                        if (asprintf(&why, "tap %s %s", s->tap,
+                                     r > 0 ? "takes the guest's virtio-net headers (IFF_VNET_HDR): its checksum "
+                                             "offsets would be applied after the policy"
+                                           : "cannot be read back") < 0)
+                                why = NULL;
+                        *ret_why = why;
+                        return r > 0 ? -EPERM : r;
+                }
         }
         if (s->policy_loaded) {
                 r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
@@ -225,7 +245,8 @@ int shim_run_up(struct shim_stack *s) {
                                 return r;
                 }
                 struct shim_tap_opts to = {.owner = s->opts.tap_owner, .group = s->opts.tap_group,
-                                           .mtu = s->opts.tap_mtu, .bridge = s->m->network.bridge};
+                                           .mtu = s->opts.tap_mtu, .bridge = s->m->network.bridge,
+                                           .hold = &s->tap_queue};
                 r = shim_tap_create(s->tap, &to);
                 if (r < 0)
                         goto fail;

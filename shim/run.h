@@ -60,6 +60,7 @@ struct shim_stack {
         virDomainPtr dom;
         char *dom_name;
         char tap[IFNAMSIZ];
+        int tap_queue;          /* ecluse's disabled queue of the tap, kept while it lives (tap.h); -1: none */
         enum ecl_accel accel;
         bool tap_created, policy_loaded, defined;
 };

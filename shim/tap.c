@@ -2,11 +2,13 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
+#include <linux/if_link.h>
 #include <linux/if_tun.h>
 #include <linux/netlink.h>
 #include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/ioctl.h>
@@ -79,7 +81,8 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
         _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
                 return log_error_errno(negative_errno(), "cannot open /dev/net/tun: %m");
-        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_TUN_EXCL};
+        /* No IFF_VNET_HDR, and multi-queue so that libvirt's later open cannot add it (tap.h). */
+        struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_MULTI_QUEUE | IFF_TUN_EXCL};
         snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
         if (ioctl(fd, TUNSETIFF, &ifr) < 0)
                 return log_error_errno(negative_errno(), "cannot create tap %s: %m", name);
@@ -99,10 +102,18 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
                 r = enslave(name, o->bridge);
         if (r >= 0)
                 r = set_up(name);
+        if (r >= 0) {
+                /* Our queue stays attached but disabled: nothing is queued to it. */
+                struct ifreq q = {.ifr_flags = IFF_DETACH_QUEUE};
+                if (ioctl(fd, TUNSETQUEUE, &q) < 0)
+                        r = log_error_errno(negative_errno(), "cannot disable ecluse's queue of tap %s: %m", name);
+        }
         if (r < 0) {
                 (void) ioctl(fd, TUNSETPERSIST, 0); /* closing fd below then removes it */
                 return r;
         }
+        if (o->hold)
+                *o->hold = TAKE_FD(fd);
         return 0;
 }
 
@@ -164,4 +175,71 @@ int shim_tap_exists(const char *name) {
         if (r < 0)
                 return r == -EOPNOTSUPP ? -ENOTTY : r;
         return streq(info.driver, "tun") && streq(info.bus_info, "tap") ? 1 : -ENOTTY;
+}
+
+/* Walk the attributes in [p, p+len) for type `type`; NULL if absent. */
+static const struct rtattr *rta_find(const void *p, size_t len, unsigned short type) {
+        int n = (int) len;
+        for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
+                if ((a->rta_type & NLA_TYPE_MASK) == type)
+                        return a;
+        return NULL;
+}
+
+int shim_tap_vnet_hdr(const char *name) {
+        int r = name_ok(name);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (s < 0)
+                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
+        struct {
+                struct nlmsghdr nh;
+                struct ifinfomsg ifi;
+                char attrs[RTA_SPACE(IFNAMSIZ)];
+        } req = {
+                .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)) + RTA_SPACE(strlen(name) + 1),
+                       .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 2},
+                .ifi = {.ifi_family = AF_UNSPEC},
+        };
+        struct rtattr *a = (struct rtattr *) req.attrs;
+        a->rta_type = IFLA_IFNAME;
+        a->rta_len = (unsigned short) RTA_LENGTH(strlen(name) + 1);
+        memcpy(RTA_DATA(a), name, strlen(name) + 1);
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (sendto(s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return log_error_errno(negative_errno(), "cannot ask about %s: %m", name);
+        _Alignas(struct nlmsghdr) char buf[16384];
+        for (;;) {
+                ssize_t n = recv(s, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(negative_errno(), "no answer about %s: %m", name);
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != 2)
+                                continue;
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *e = NLMSG_DATA(h);
+                                if (e->error == -ENODEV)
+                                        return -ENODEV;
+                                return log_error_errno(e->error ? e->error : -EIO, "cannot read %s: %m", name);
+                        }
+                        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                                continue;
+                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+                        const struct rtattr *li = rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_LINKINFO);
+                        const struct rtattr *kind = li ? rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
+                        if (!kind || RTA_PAYLOAD(kind) < 4 || memcmp(RTA_DATA(kind), "tun", 4) != 0)
+                                return -ENOTTY;
+                        const struct rtattr *data = rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_DATA);
+                        const struct rtattr *v = data ? rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_TUN_VNET_HDR)
+                                                      : NULL;
+                        if (!v || RTA_PAYLOAD(v) < 1)
+                                return log_error_errno(EPROTO, "the kernel does not say whether %s takes vnet headers",
+                                                       name);
+                        return *(const uint8_t *) RTA_DATA(v) ? 1 : 0;
+                }
+        }
 }

@@ -149,6 +149,9 @@ static struct ecl_disk office_disks[] = {
         {.path = (char *) "/var/lib/ecluse/stacks/office/current/data.raw", .format = ECL_DISK_RAW},
 };
 
+/* The guest's own address: a manifest with a network always names one. */
+static struct ecl_cidr office_addresses[] = {{.family = AF_INET, .addr = {192, 0, 2, 2}, .prefix = 32}};
+
 static struct ecl_manifest office(void) {
         return (struct ecl_manifest){
                 .version = 1,
@@ -163,7 +166,10 @@ static struct ecl_manifest office(void) {
                        .disks = office_disks,
                        .n_disks = ELEMENTSOF(office_disks)},
                 .has_network = true,
-                .network = {.has_mac = true, .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56}},
+                .network = {.has_mac = true,
+                            .mac = {0x52, 0x54, 0x00, 0x12, 0x34, 0x56},
+                            .addresses = office_addresses,
+                            .n_addresses = ELEMENTSOF(office_addresses)},
                 .console = ECL_CONSOLE_LOG,
                 .updates_quorum = 2,
                 .access_quorum = 2,
@@ -203,6 +209,9 @@ static void test_full_manifest(void **state) {
         assert_xpath_str(doc, "//devices/interface/target/@dev", "ecl-office");
         assert_xpath_str(doc, "//devices/interface/target/@managed", "no");
         assert_xpath_str(doc, "//devices/interface/model/@type", "virtio");
+        /* Two queues: libvirt opens the multi-queue tap as ecluse made it, without virtio-net headers (tap.h). */
+        assert_xpath_str(doc, "//devices/interface/driver/@queues", "2");
+        assert_xpath_count(doc, "//devices/interface/driver/@*", 1);
         assert_xpath_str(doc, "//devices/interface/rom/@enabled", "no");
         assert_xpath_count(doc, "//devices/controller[@type='usb' and @model='none']", 1);
         assert_xpath_count(doc, "//devices/memballoon[@model='none']", 1);

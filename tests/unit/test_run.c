@@ -38,6 +38,7 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                         "<domain type='qemu'><name>ecluse-%s</name><memory unit='MiB'>64</memory><vcpu>1</vcpu>"
                         "<os><type arch='x86_64'>hvm</type></os><devices>"
                         "<interface type='ethernet'><target dev='%s' managed='no'/><model type='virtio'/>"
+                        "<driver queues='2'/>"
                         "<rom enabled='no'/></interface>"
                         "<controller type='usb' model='none'/><memballoon model='none'/></devices></domain>",
                         m->stack, tap) < 0 ? -ENOMEM : 0;
@@ -121,8 +122,12 @@ static int teardown(void **state) {
                         skip();    \
         } while (0)
 
+/* The guest's own address: a manifest with a network always names one. */
+static struct ecl_cidr guest_addr = {.family = AF_INET, .addr = {192, 0, 2, 2}, .prefix = 32};
+
 static struct ecl_manifest manifest(void) {
         return (struct ecl_manifest){.stack = (char *) "runtest", .has_network = true,
+                                     .network = {.addresses = &guest_addr, .n_addresses = 1},
                                      .vm = {.vcpus = 1, .memory_mib = 64}};
 }
 

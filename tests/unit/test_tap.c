@@ -69,8 +69,10 @@ static int setup(void **state) {
 static void test_create_full(void **state) {
         (void) state;
         NEED_ROOT();
-        struct shim_tap_opts o = {.owner = 64055, .group = 108, .mtu = 1400, .bridge = BR};
+        int hold = -1;
+        struct shim_tap_opts o = {.owner = 64055, .group = 108, .mtu = 1400, .bridge = BR, .hold = &hold};
         assert_int_equal(shim_tap_create(TAP, &o), 0);
+        assert_true(hold >= 0);
         assert_int_equal(shim_tap_exists(TAP), 1);
 
         struct ifreq ifr = {0};
@@ -87,7 +89,10 @@ static void test_create_full(void **state) {
         assert_true(flags & IFF_TAP);
         assert_true(flags & IFF_NO_PI);
         assert_true(flags & IFF_PERSIST);
-        assert_false(flags & IFF_MULTI_QUEUE);
+        /* Multi-queue and no virtio-net headers (tap.h). */
+        assert_true(flags & IFF_MULTI_QUEUE);
+        assert_false(flags & IFF_VNET_HDR);
+        assert_int_equal(shim_tap_vnet_hdr(TAP), 0);
 
         char link[256];
         ssize_t n = readlink("/sys/class/net/" TAP "/master", link, sizeof link - 1);
@@ -95,14 +100,35 @@ static void test_create_full(void **state) {
         link[n] = '\0';
         assert_non_null(strstr(link, BR));
 
-        /* What libvirt does with <target dev=... managed="no"/>: attach to it by name. */
+        /* What libvirt does with <target dev=... managed="no"/> and two queues of a virtio model:
+         * attach to it by name, asking for virtio-net headers, which it does not get. */
         int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         assert_true(fd >= 0);
-        struct ifreq att = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+        struct ifreq att = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR | IFF_MULTI_QUEUE};
         snprintf(att.ifr_name, IFNAMSIZ, "%s", TAP);
         assert_int_equal(ioctl(fd, TUNSETIFF, &att), 0);
+        struct ifreq got = {0};
+        assert_int_equal(ioctl(fd, TUNGETIFF, &got), 0); /* what QEMU probes */
+        assert_false(got.ifr_flags & IFF_VNET_HDR);
+        assert_int_equal(shim_tap_vnet_hdr(TAP), 0);
+        /* A single-queue open is refused: no way around it. */
+        int fd1 = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        assert_true(fd1 >= 0);
+        struct ifreq single = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
+        snprintf(single.ifr_name, IFNAMSIZ, "%s", TAP);
+        assert_true(ioctl(fd1, TUNSETIFF, &single) < 0);
+        close(fd1);
         close(fd);
         assert_int_equal(shim_tap_exists(TAP), 1); /* persistent: closing keeps it */
+        /* Without ecluse's queue the next opener would set the flags: the check sees it. */
+        close(hold);
+        fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(ioctl(fd, TUNSETIFF, &att), 0);
+        assert_int_equal(shim_tap_vnet_hdr(TAP), 1);
+        close(fd);
+        assert_int_equal(shim_tap_vnet_hdr("eclt-none"), -ENODEV);
+        assert_int_equal(shim_tap_vnet_hdr(BR), -ENOTTY);
 
         assert_int_equal(shim_tap_delete(TAP), 0);
         assert_int_equal(shim_tap_exists(TAP), 0);
