@@ -12,6 +12,12 @@
 #  4. run the guest under `ecluse-shim run` and read its serial log: the
 #     allowed flow works (with this run's token), everything else is refused,
 #     and the vendor's own log never saw the guest;
+#  4b. the guest's raw frames (tests/guest/rawsend.c: ND with payload, ND to
+#     unicast non-neighbours, padded and malformed ARP, claims of other
+#     addresses, spoofed sources, VLAN tags), watched by packet sockets on the
+#     tap, the bridge, the vendor and the service host: each route left the
+#     guest, none reached any host (a control run from the control host
+#     shows that each does reach it when nothing is in the way);
 #  5. `blocked --json` lists every attempt with a count;
 #  6. the live domain XML has none of the forbidden elements, QEMU listens on
 #     no TCP/UDP socket and runs with `-sandbox on`;
@@ -56,6 +62,8 @@ done
 
 step "build the guest into $guest_dir"
 bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+rawsend=$guest_dir/rawsend
+[ -x "$rawsend" ] || fatal "no $rawsend (tests/guest/build-guest.sh builds it)"
 
 # ---- scratch tree, namespaces, cleanup ----------------------------------
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e.XXXXXX")
@@ -116,7 +124,33 @@ if ! wait_for_line "$logs/service.out" '^ready$' 20 || ! wait_for_line "$logs/ve
         fatal "the services did not start"
 fi
 
+# Packet sockets (lib/sniff.py) log every frame the far ends receive, and
+# every frame the bridge forwards (promiscuous), one line each with the
+# raw-frame route it is marked with; the tap's comes when the shim makes it.
+start_sniffer() { # NAME NETNS DEV [sniff.py options]
+        local name=$1 ns=$2 dev=$3
+        shift 3
+        ip netns exec "$ns" python3 "$here/lib/sniff.py" --dev "$dev" --log "$logs/sniff-$name.log" "$@" \
+                >"$logs/sniff-$name.out" 2>&1 &
+        disown
+}
+start_sniffer vendor "$TOPO_VND" eth0
+start_sniffer service "$TOPO_SVC" eth0
+start_sniffer bridge "$TOPO_HOST" "$TOPO_BRIDGE" --promisc
+for s in vendor service bridge; do
+        wait_for_line "$logs/sniff-$s.out" '^ready$' 20 || fatal "the $s sniffer did not start"
+done
+# How many frames marked with route ROUTE a sniffer logged.
+marked() { # NAME ROUTE
+        awk -v r="$2" '$1 == r { n++ } END { print n + 0 }' "$logs/sniff-$1.log" 2>/dev/null || echo 0
+}
+# The routes rawsend sends, from its output: "ECLUSE-RAW ROUTE HOST WHAT".
+raw_routes() { # FILE -> "ROUTE HOST WHAT" lines
+        tr -d '\r' <"$1" | sed -n 's/^ECLUSE-RAW \([a-z][0-9]\) \(vendor\|service\) /\1 \2 /p'
+}
+
 params="ecl.svc=$TOPO_SVC_IP ecl.vendor=$TOPO_VND_IP ecl.vendor6=$TOPO_VND_IP6 ecl.token=$token"
+params+=" ecl.vendormac=$TOPO_VND_MAC ecl.svcmac=$TOPO_SVC_MAC"
 
 # ---- control run --------------------------------------------------------
 step "control: the guest's probes from the control host, nothing in the way"
@@ -130,9 +164,27 @@ if [ "$n_all" -ge 8 ] && [ "$n_ok" = "$n_all" ]; then
 else
         fatal "control: only $n_ok of $n_all probes answered; a refusal in the guest would prove nothing"
 fi
+
+step "control: the raw-frame routes from the control host, nothing in the way"
+ip netns exec "$TOPO_CTL" "$rawsend" dev=eth0 ip="$TOPO_CTL_IP" ip6="$TOPO_CTL_IP6" vendor="$TOPO_VND_IP" \
+        vendor6="$TOPO_VND_IP6" vendormac="$TOPO_VND_MAC" svc="$TOPO_SVC_IP" svcmac="$TOPO_SVC_MAC" rounds=1 \
+        >"$logs/control-raw.out" 2>&1 || fatal "control: rawsend failed: $(cat "$logs/control-raw.out")"
+sleep 1
+missed=
+n_raw=0
+while read -r r host what; do
+        n_raw=$((n_raw + 1))
+        [ "$(marked "$host" "$r")" -ge 1 ] && [ "$(marked bridge "$r")" -ge 1 ] || missed+=" $r ($what)"
+done < <(raw_routes "$logs/control-raw.out")
+if [ "$n_raw" -ge 20 ] && [ -z "$missed" ]; then
+        pass "control: each of the $n_raw raw-frame routes reached its host and the bridge"
+else
+        fatal "control: $n_raw raw-frame routes, these never arrived where aimed:$missed; a 0 behind the tap would prove nothing"
+fi
 topo_drop_ctl
 : >"$logs/vendor-requests.log"
 : >"$logs/service-requests.log"
+for s in vendor service bridge; do : >"$logs/sniff-$s.log"; done
 
 # ---- manifest -----------------------------------------------------------
 # Manifest paths are under --root (shim/domain.h): the guest is installed
@@ -199,6 +251,8 @@ table=ecluse-$STACK
 # ---- run ----------------------------------------------------------------
 step "run: ecluse-shim run in $TOPO_HOST"
 start_shim shim-run1.log
+# Before the tap's ingress hook (packet taps come first): what the guest sent.
+start_sniffer tap "$TOPO_HOST" "$tap" --wait 120
 boot_deadline=360
 probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
 wait_until "$boot_deadline" probes_done_or_shim_gone
@@ -229,6 +283,51 @@ for p in service-other-port vendor-tcp vendor-udp vendor-icmp vendor-dns vendor-
         fi
 done
 
+step "the raw-frame routes (tests/guest/rawsend.c)"
+sleep 1 # the sniffers' last lines
+tr -d '\r' <"$console" | grep '^ECLUSE-RAW' >"$logs/guest-raw.out"
+if grep -q '^ECLUSE-RAW-DONE .* errors=0$' "$logs/guest-raw.out"; then
+        pass "the guest sent its raw frames: $(grep '^ECLUSE-RAW-DONE' "$logs/guest-raw.out")"
+else
+        fail "rawsend did not run cleanly in the guest: $(grep -E '^ECLUSE-RAW-(DONE|ERROR)' "$logs/guest-raw.out" | tr '\n' ' ')"
+fi
+grep -q '^ready$' "$logs/sniff-tap.out" 2>/dev/null || fail "the tap sniffer never started: $(cat "$logs/sniff-tap.out")"
+n_raw=0
+while read -r r host what; do
+        n_raw=$((n_raw + 1))
+        sent=$(marked tap "$r") v=$(marked vendor "$r") sv=$(marked service "$r") br=$(marked bridge "$r")
+        if [ "$sent" -lt 1 ]; then
+                fail "raw route $r ($what): the tap never saw it leave the guest, so its 0 below proves nothing"
+        elif [ "$r" = z1 ]; then
+                if [ "$sv" -ge 1 ] && [ "$br" -ge 1 ]; then
+                        pass "raw route z1 ($what): $sv of $sent at the service host, so the sniffers see what passes the tap"
+                else
+                        fail "raw route z1 ($what): $sent sent, $sv at the service host, $br on the bridge; the allowed flow must arrive"
+                fi
+        elif [ $((v + sv + br)) = 0 ]; then
+                pass "raw route $r refused at the tap: $what ($sent sent, none at any host)"
+        else
+                fail "raw route $r LEAKED: $what: $sent sent, $v at the vendor host, $sv at the service host, $br on the bridge"
+        fi
+done < <(raw_routes "$logs/guest-raw.out")
+[ "$n_raw" -ge 20 ] || fail "only $n_raw raw-frame routes in the guest's console"
+# Beyond the marked frames: the vendor host got no data at all, only the
+# housekeeping of minimal shape (ARP, neighbour discovery, MLD).
+unmarked=$(awk '$1 == "-" && $2 == "data"' "$logs/sniff-vendor.log")
+if [ -n "$unmarked" ]; then
+        fail "the vendor host received $(wc -l <<<"$unmarked") unmarked data frames: $(head -n 5 <<<"$unmarked" | tr '\n' ';')"
+else
+        pass "the vendor host received no unmarked data frame, only $(awk '$1 == "-" && $2 == "hk"' "$logs/sniff-vendor.log" | wc -l) housekeeping frames"
+fi
+# The vendor's sniffer saw every route in the control run; it still listens
+# now if a ping from the service host shows in its log.
+ip netns exec "$TOPO_SVC" busybox ping -c 1 -W 2 "$TOPO_VND_IP" >/dev/null 2>&1
+if wait_for_line "$logs/sniff-vendor.log" "^- data host $TOPO_SVC_MAC [^ ]+ ipv4 [0-9]+ $TOPO_SVC_IP " 5; then
+        pass "the vendor host's sniffer still listens (it logged the service host's ping)"
+else
+        fail "the vendor host's sniffer did not log the service host's ping: its 0s prove nothing"
+fi
+
 step "what the far ends saw"
 cat "$logs/service-requests.log" "$logs/vendor-requests.log"
 if grep -q "^tcp 443 $TOPO_GUEST_IP\$" "$logs/service-requests.log"; then
@@ -248,14 +347,19 @@ else
 fi
 
 step "ecluse-shim blocked $STACK --json"
+# The vendor host is on the guest's link but no neighbour of it: the guest's
+# attempts stop at resolving it (ARP who-has, an NS to its solicited-node
+# group), so that is what blocked reports; the raw frames sent to its MAC
+# (udp 69, ND) are reported by their own destination.
+vnd_sol6=$(python3 -c 'import ipaddress, sys
+a = ipaddress.ip_address(sys.argv[1]).packed
+print(ipaddress.ip_address(bytes.fromhex("ff0200000000000000000001ff") + a[13:]))' "$TOPO_VND_IP6")
 if shimc blocked "$STACK" --json >"$logs/blocked.json" 2>"$logs/blocked.err"; then
         if python3 "$here/lib/check_blocked.py" "$logs/blocked.json" \
                 "$TOPO_SVC_IP tcp 8443" \
-                "$TOPO_VND_IP tcp 443" \
+                "$TOPO_VND_IP arp *" \
                 "$TOPO_VND_IP udp 69" \
-                "$TOPO_VND_IP udp 53" \
-                "$TOPO_VND_IP icmp *" \
-                "$TOPO_VND_IP6 tcp 443" \
+                "$vnd_sol6 icmpv6|ipv6-icmp *" \
                 "$TOPO_VND_IP6 icmpv6|ipv6-icmp *"; then
                 pass "blocked lists every refused attempt with a count"
         else

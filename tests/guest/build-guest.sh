@@ -5,13 +5,16 @@
 #   vmlinuz     the kernel of the package linux-image-amd64 depends on
 #   initrd.img  busybox-static + the virtio network modules of that kernel
 #               (decompressed, in dependency order) + tests/guest/init
+#               + /bin/rawsend (tests/guest/rawsend.c, built static)
+#   rawsend     the same helper, for the test's control run outside the guest
 #
 #   build-guest.sh [OUTDIR]
 #
 # OUTDIR defaults to $ECLUSE_GUEST_DIR, then to $ECLUSE_BUILD_DIR/guest, then
 # to build/guest in the source tree.  Cached: when OUTDIR already holds both
-# outputs and they are newer than this script and the init, nothing is done.
-# Needs apt-get (Debian's archive), dpkg, cpio, gzip, modinfo (kmod), and xz
+# outputs and they are newer than this script, the init and rawsend.c, nothing
+# is done.  Needs a C compiler with static glibc (cc, or $CC; libc6-dev),
+# apt-get (Debian's archive), dpkg, cpio, gzip, modinfo (kmod), and xz
 # or zstd when the kernel's modules are compressed.  A kernel .deb can be given
 # in $ECLUSE_GUEST_KERNEL_DEB and a busybox-static .deb in
 # $ECLUSE_GUEST_BUSYBOX_DEB to build without the archive.
@@ -21,6 +24,7 @@ here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
 src=$(cd "$here/../.." && pwd)
 out=${1:-${ECLUSE_GUEST_DIR:-${ECLUSE_BUILD_DIR:-$src/build}/guest}}
 init=$here/init
+rawsend_c=$here/rawsend.c
 self=$here/build-guest.sh
 
 # The modules the guest needs (the virtio network card; the ACPI power button
@@ -33,21 +37,22 @@ die() { echo "build-guest.sh: error: $*" >&2; exit 1; }
 note() { echo "build-guest.sh: $*" >&2; }
 
 fresh() { # OUTPUT: exists and newer than every input
-        [ -s "$1" ] && [ "$1" -nt "$self" ] && [ "$1" -nt "$init" ]
+        [ -s "$1" ] && [ "$1" -nt "$self" ] && [ "$1" -nt "$init" ] && [ "$1" -nt "$rawsend_c" ]
 }
 
-if fresh "$out/vmlinuz" && fresh "$out/initrd.img"; then
+if fresh "$out/vmlinuz" && fresh "$out/initrd.img" && fresh "$out/rawsend"; then
         note "up to date: $out"
         exit 0
 fi
 
-for tool in dpkg-deb cpio gzip modinfo; do
+cc=${CC:-cc}
+for tool in dpkg-deb cpio gzip modinfo "$cc"; do
         command -v "$tool" >/dev/null || die "$tool not found (scripts/dev deps installs it)"
 done
 
 mkdir -p "$out"
 work=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-guest.XXXXXX")
-trap 'rm -rf "$work" "$out/vmlinuz.tmp.$$" "$out/initrd.img.tmp.$$"' EXIT
+trap 'rm -rf "$work" "$out/vmlinuz.tmp.$$" "$out/initrd.img.tmp.$$" "$out/rawsend.tmp.$$"' EXIT
 
 # apt-get download as root warns that _apt cannot write here; keep it quiet.
 apt_download() { # PACKAGE
@@ -86,6 +91,13 @@ kver=$(find "$work/kernel/lib/modules" -mindepth 1 -maxdepth 1 -printf "%f\n" | 
 [ -n "$kver" ] || die "no /lib/modules in $kdeb"
 [ -f "$work/kernel/boot/vmlinuz-$kver" ] || die "no /boot/vmlinuz-$kver in $kdeb"
 moddir=$work/kernel/lib/modules/$kver
+# rawsend sends through AF_PACKET: load it when this kernel has it as a module.
+if grep -q '^CONFIG_PACKET=m' "$work/kernel/boot/config-$kver" 2>/dev/null; then
+        MODULES+=(af_packet)
+fi
+
+# The raw-frame helper, static: the initramfs has no libc.
+"$cc" -static -O2 -Wall -o "$work/rawsend" "$rawsend_c" || die "cannot build $rawsend_c (static glibc: libc6-dev)"
 
 # busybox-static: the installed one when the package is there, else from the archive.
 if [ -n "${ECLUSE_GUEST_BUSYBOX_DEB:-}" ]; then
@@ -108,6 +120,7 @@ for applet in $("$root/bin/busybox" --list); do
         [ "$applet" = busybox ] || ln -s busybox "$root/bin/$applet"
 done
 install -m 0755 "$init" "$root/init"
+install -m 0755 "$work/rawsend" "$root/bin/rawsend"
 # busybox acpid runs ./PWRF/00000080 (in its config directory) on a power
 # button press: power off at once, there is nothing to save.
 mkdir -p "$root/etc/acpi/PWRF"
@@ -165,8 +178,10 @@ note "kernel $kver, modules: ${order[*]}"
 (cd "$root" && find . -mindepth 1 | LC_ALL=C sort | cpio -o -H newc -R 0:0 --quiet) |
         gzip -9n >"$out/initrd.img.tmp.$$"
 install -m 0644 "$work/kernel/boot/vmlinuz-$kver" "$out/vmlinuz.tmp.$$"
+install -m 0755 "$work/rawsend" "$out/rawsend.tmp.$$"
 chmod 0644 "$out/initrd.img.tmp.$$"
 echo "$kver" >"$out/kernel-version"
 mv -f "$out/vmlinuz.tmp.$$" "$out/vmlinuz"
 mv -f "$out/initrd.img.tmp.$$" "$out/initrd.img"
-note "built $out/vmlinuz and $out/initrd.img"
+mv -f "$out/rawsend.tmp.$$" "$out/rawsend"
+note "built $out/vmlinuz, $out/initrd.img and $out/rawsend"
