@@ -43,6 +43,17 @@ static int set_mtu(const char *name, unsigned mtu) {
         return 0;
 }
 
+/* The bridge's MTU: a tap with a larger one would send frames the bridge drops, a smaller one would lower it. */
+static int bridge_mtu(const char *bridge, unsigned *ret) {
+        struct ifreq ifr = {0};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", bridge);
+        int r = ifreq_ioctl(SIOCGIFMTU, &ifr);
+        if (r < 0)
+                return log_error_errno(r, "cannot read the MTU of bridge %s: %m", bridge);
+        *ret = (unsigned) ifr.ifr_mtu;
+        return 0;
+}
+
 static int set_up(const char *name) {
         struct ifreq ifr = {0};
         snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
@@ -96,8 +107,11 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
                 r = log_error_errno(negative_errno(), "cannot give tap %s to uid %u: %m", name, (unsigned) o->owner);
         if (r >= 0 && o->group != (gid_t) -1 && ioctl(fd, TUNSETGROUP, (unsigned long) o->group) < 0)
                 r = log_error_errno(negative_errno(), "cannot give tap %s to gid %u: %m", name, (unsigned) o->group);
-        if (r >= 0 && o->mtu > 0)
-                r = set_mtu(name, o->mtu);
+        unsigned mtu = o->mtu;
+        if (r >= 0 && mtu == 0 && o->bridge && if_nametoindex(o->bridge) != 0)
+                r = bridge_mtu(o->bridge, &mtu);
+        if (r >= 0 && mtu > 0)
+                r = set_mtu(name, mtu);
         if (r >= 0 && o->bridge)
                 r = enslave(name, o->bridge);
         if (r >= 0)

@@ -34,7 +34,7 @@
 struct shim_tap_opts {
         uid_t owner;            /* (uid_t) -1: no owner (root only) */
         gid_t group;            /* (gid_t) -1: no group */
-        unsigned mtu;           /* 0: leave the kernel's default */
+        unsigned mtu;           /* 0: the bridge's (the kernel's default without a bridge) */
         const char *bridge;     /* NULL: not enslaved */
         /* Out: ecluse's own (disabled) queue, which keeps the device's flags
          * as made; the caller closes it when the tap goes.  NULL: closed at

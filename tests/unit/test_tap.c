@@ -135,6 +135,24 @@ static void test_create_full(void **state) {
         assert_int_equal(if_nametoindex(TAP), 0);
 }
 
+/* Without an MTU of its own the tap takes the bridge's (a jumbo or an overlay bridge alike). */
+static void test_mtu_of_the_bridge(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ifreq ifr = {.ifr_mtu = 1450};
+        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", BR);
+        assert_int_equal(ifreq(SIOCSIFMTU, &ifr), 0);
+        int hold = -1;
+        struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = BR, .hold = &hold};
+        assert_int_equal(shim_tap_create(TAP, &o), 0);
+        assert_int_equal(sys_value(TAP, "mtu"), 1450);
+        assert_int_equal(sys_value(BR, "mtu"), 1450);
+        close(hold);
+        assert_int_equal(shim_tap_delete(TAP), 0);
+        ifr.ifr_mtu = 1500;
+        assert_int_equal(ifreq(SIOCSIFMTU, &ifr), 0);
+}
+
 static void test_no_takeover(void **state) {
         (void) state;
         NEED_ROOT();
@@ -183,6 +201,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_create_full),
                 cmocka_unit_test(test_no_takeover),
+                cmocka_unit_test(test_mtu_of_the_bridge),
                 cmocka_unit_test(test_missing_bridge_leaves_nothing),
                 cmocka_unit_test(test_bad_mtu_leaves_nothing),
                 cmocka_unit_test(test_delete_missing_and_bad_names),
