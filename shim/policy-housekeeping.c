@@ -113,32 +113,27 @@ static void arp_header(struct builder *b, struct pol_rule *r, const char *op) {
 void pb_arp_out(struct builder *b, const struct pb_guest *g) {
         struct pol_rule *r;
         if (g->n_own4 > 0) {
-                /* Targets of a request: a neighbour, or itself (an announcement). */
-                size_t n_tgt = g->n_nbr4 + g->n_own4;
-                struct ecl_cidr *tgt = calloc(n_tgt, sizeof *tgt);
-                if (!tgt) {
-                        b->err = b->err ? b->err : -ENOMEM;
-                        return;
-                }
-                memcpy(tgt, g->nbr4, g->n_nbr4 * sizeof *tgt);
-                memcpy(tgt + g->n_nbr4, g->own4, g->n_own4 * sizeof *tgt);
-                n_tgt = pb_cidrs_normalise(tgt, n_tgt);
-                /* A request, broadcast or (re-validating a neighbour) to a neighbour's MAC. */
-                for (int unicast = 0; unicast <= 1; unicast++) {
+                /*
+                 * A request for a neighbour, broadcast or (re-validating it) to its
+                 * MAC, or for itself (an announcement).  The targets are named sets,
+                 * so a manifest of 10,000 openings is not copied into these rules.
+                 */
+                for (int k = 0; k < 3; k++) {
+                        if (k < 2 && g->n_nbr4 == 0)
+                                continue;
                         r = pb_rule(b, "arp_out");
                         pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
                         arp_header(b, r, "request");
                         pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
                         pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "guest_addrs4");
                         pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(zero_mac));
-                        pb_match_cidrs(b, r, k1(PF_ARP_DADDR_IP), false, tgt, n_tgt);
-                        if (unicast)
+                        pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, k < 2 ? "nbr4" : "guest_addrs4");
+                        if (k == 1)
                                 pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
                         else
                                 pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
                         pb_verdict(r, "accept", NULL);
                 }
-                free(tgt);
                 /* A probe before taking an address (RFC 5227): sender 0.0.0.0, target its own. */
                 struct ecl_cidr any4 = {.family = AF_INET, .prefix = 32};
                 r = pb_rule(b, "arp_out");
