@@ -11,14 +11,15 @@
  *   packets of tracked flows (flows_out/in4/6, peers_out/in4/6: refreshed) -> accept
  *   break-glass grants (@grant_out4/6 and replies to @grant_in4/6, empty
  *   until granted) -> accept
- *   non-first fragments of UDP to a UDP peer -> accept
+ *   non-first fragments to a peer of a live UDP flow (frag4/6) -> accept
  *   the manifest's egress, grouped by (protocol, ports), destinations in
  *   address sets with a counter per element -> track, accept
  *   everything else -> drop_out
  * guest_in (hook egress: what is sent to the guest): the same frame checks,
- *   arp_in, nd_in, then only frames for its MAC and addresses; tracked
- *   flows, grants, "too big" errors about its flows, UDP fragments, the
- *   manifest's ingress, else drop_in.
+ *   arp_in, nd_in, then only frames for its MAC and addresses, from a MAC
+ *   that answered as a neighbour; tracked
+ *   flows, grants, "too big" errors about its flows, fragments of a live
+ *   UDP flow's peer, the manifest's ingress, else drop_in.
  * drop_out/drop_in record the packet (source, destination, protocol, port;
  *   ethertype for non-IP) in blk_* sets and drop it.
  *
@@ -268,6 +269,13 @@ static void build_tracked(struct builder *b, bool egress) {
                         pb_match_ref(r, flow_key(f), false, flows);
                         pb_set_stmt(r, true, flows, flow_key(f), POL_FLOW_TIMEOUT_TCP);
                         pb_verdict(r, "accept", NULL);
+                        /* UDP: its peer may also send (and be sent) the non-first fragments of a datagram. */
+                        r = pb_rule(b, chain);
+                        pb_match(r, k1(PF_META_L4PROTO), false, v_sym("udp"));
+                        pb_match_ref(r, flow_key(f), false, flows);
+                        pb_set_stmt(r, true, flows, flow_key(f), POL_FLOW_TIMEOUT_OTHER);
+                        pb_set_stmt(r, true, v4 ? "frag4" : "frag6", peer_key(f), POL_FLOW_TIMEOUT_OTHER);
+                        pb_verdict(r, "accept", NULL);
                         r = pb_rule(b, chain);
                         pb_match_ref(r, flow_key(f), false, flows);
                         pb_set_stmt(r, true, flows, flow_key(f), POL_FLOW_TIMEOUT_OTHER);
@@ -299,6 +307,22 @@ static void build_grants(struct builder *b, bool egress) {
                 /* ... or a reply from the port granted the other way. */
                 r = pb_rule(b, chain);
                 pb_match_ref(r, k3(peer, PF_META_L4PROTO, PF_TH_SPORT), false, other);
+                pb_verdict(r, "accept", NULL);
+        }
+}
+
+/*
+ * Non-first fragments carry no port: they pass between the guest and a peer
+ * with which it has a live UDP flow (frag4/6, fed by that flow's packets).
+ * The first fragment carries the ports and goes through the flow rules.
+ */
+static void build_fragments(struct builder *b, bool egress) {
+        const char *chain = egress ? "guest_out" : "guest_in";
+        for (int v4 = 1; v4 >= 0; v4--) {
+                struct flow_fields f = flow_fields(v4, egress);
+                struct pol_rule *r = pb_rule(b, chain);
+                pb_match(r, k1(v4 ? PF_IP_FRAGOFF : PF_IP6_FRAGOFF), true, v_num(0));
+                pb_match_ref(r, peer_key(f), false, v4 ? "frag4" : "frag6");
                 pb_verdict(r, "accept", NULL);
         }
 }
@@ -355,6 +379,10 @@ static void build_frame_checks(struct builder *b, const struct pb_guest *g, bool
                 r = pb_rule(b, chain);
                 pb_match_ref(r, k1(PF_IP6_DADDR), true, "guest_addrs6");
                 pb_verdict(r, "goto", drop);
+                /* From a neighbour that answered: no one else on the bridge poses as a peer. */
+                r = pb_rule(b, chain);
+                pb_match_ref(r, k1(PF_ETHER_SADDR), true, PB_NBR_MACS);
+                pb_verdict(r, "goto", drop);
         }
 }
 
@@ -365,7 +393,7 @@ static int build_direction(struct builder *b, const struct ecl_manifest *m, cons
         build_grants(b, egress);
         if (!egress)
                 pb_icmp_too_big_in(b, g);
-        pb_udp_fragments(b, g, egress);
+        build_fragments(b, egress);
         int r = egress ? build_flows(b, m->network.egress, m->network.n_egress, true)
                        : build_flows(b, m->network.ingress, m->network.n_ingress, false);
         if (r < 0)
@@ -440,6 +468,8 @@ static void build_sets(struct builder *b, const struct pb_guest *g) {
                         pb_add_set(b, peers, v4 ? t_peer4 : t_peer6, 3, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER,
                                    POL_DYN_SET_SIZE, false);
                 }
+        pb_add_set(b, "frag4", t_peer4, 3, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false);
+        pb_add_set(b, "frag6", t_peer6, 3, PSF_TIMEOUT | PSF_DYNAMIC, POL_FLOW_TIMEOUT_OTHER, POL_DYN_SET_SIZE, false);
         /* Break-glass grants add elements with their own timeout (DESIGN.md "access"). */
         const char *grants[] = {"grant_out4", "grant_out6", "grant_in4", "grant_in6"};
         for (size_t i = 0; i < ELEMENTSOF(grants); i++)

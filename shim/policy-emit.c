@@ -58,12 +58,18 @@ static const struct {
         [PF_RS_OPT_HDR] = {.text = "@th,64,16", .raw_base = "th", .raw_off = 64, .raw_len = 16},
         [PF_RS_OPT_MAC] = {.text = "@th,80,48", .raw_base = "th", .raw_off = 80, .raw_len = 48},
         [PF_ICMP_INNER_VIHL] = {.text = "@th,64,8", .raw_base = "th", .raw_off = 64, .raw_len = 8},
+        [PF_ICMP_INNER_PROTO] = {.text = "@th,136,8", .raw_base = "th", .raw_off = 136, .raw_len = 8},
+        [PF_ICMPV6_INNER_NEXT] = {.text = "@th,112,8", .raw_base = "th", .raw_off = 112, .raw_len = 8},
         [PF_ICMP_INNER_SADDR] = {.text = "@th,160,32", .raw_base = "th", .raw_off = 160, .raw_len = 32},
         [PF_ICMP_INNER_DADDR] = {.text = "@th,192,32", .raw_base = "th", .raw_off = 192, .raw_len = 32},
         [PF_ICMPV6_INNER_SADDR] = {.text = "@th,128,128", .raw_base = "th", .raw_off = 128, .raw_len = 128},
         [PF_ICMPV6_INNER_DADDR] = {.text = "@th,256,128", .raw_base = "th", .raw_off = 256, .raw_len = 128},
         [PF_ARP_PAD1] = {.text = "@nh,224,128", .raw_base = "nh", .raw_off = 224, .raw_len = 128},
         [PF_ARP_PAD2] = {.text = "@nh,352,16", .raw_base = "nh", .raw_off = 352, .raw_len = 16},
+        [PF_IP6_VTCFL] = {.text = "@nh,0,32", .raw_base = "nh", .raw_off = 0, .raw_len = 32},
+        [PF_IP6_LENGTH] = {.text = "ip6 length", .proto = "ip6", .field = "length"},
+        [PF_ETHER_SRC_GROUP] = {.text = "@ll,48,8 & 0x1", .raw_base = "ll", .raw_off = 48, .raw_len = 8, .mask = 0x1},
+        [PF_ETHER_DST_OUI] = {.text = "@ll,0,24", .raw_base = "ll", .raw_off = 0, .raw_len = 24},
 };
 
 /* The first `bits` bits of b (a multiple of 8) as 0x..., with the bits past `prefix` set to `fill`. */

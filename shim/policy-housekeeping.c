@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * ARP, neighbour discovery, ICMP "too big" and UDP fragments, in their
- * minimal form (policy-housekeeping.h).
+ * ARP, neighbour discovery and ICMP "too big", in their minimal form
+ * (policy-housekeeping.h).
  *
  * Every field of an accepted ARP or ND packet is fixed or drawn from the
  * manifest: the sender is the guest's own MAC and address, the target a host
@@ -35,7 +35,7 @@
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t zero_mac[6] = {0};
 
-static size_t collect(const struct ecl_manifest *m, int family, bool udp_only, bool neighbours, struct ecl_cidr **ret) {
+static size_t collect(const struct ecl_manifest *m, int family, bool neighbours, struct ecl_cidr **ret) {
         const struct ecl_network *n = &m->network;
         size_t cap = n->n_egress + n->n_ingress + n->n_neighbours, k = 0;
         struct ecl_cidr *c = calloc(cap ? cap : 1, sizeof *c);
@@ -46,7 +46,7 @@ static size_t collect(const struct ecl_manifest *m, int family, bool udp_only, b
         const size_t counts[] = {n->n_egress, n->n_ingress};
         for (size_t l = 0; l < 2; l++)
                 for (size_t i = 0; i < counts[l]; i++)
-                        if (lists[l][i].net.family == family && (!udp_only || lists[l][i].proto == ECL_PROTO_UDP))
+                        if (lists[l][i].net.family == family)
                                 c[k++] = lists[l][i].net;
         for (size_t i = 0; neighbours && i < n->n_neighbours; i++)
                 if (n->neighbours[i].family == family)
@@ -71,13 +71,11 @@ int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m) {
                 listed |= memcmp(g->own6[i].addr, ll.addr, 16) == 0;
         if (!listed)
                 g->own6[g->n_own6++] = ll;
-        g->n_nbr4 = collect(m, AF_INET, false, true, &g->nbr4);
-        g->n_nbr6 = collect(m, AF_INET6, false, true, &g->nbr6);
-        g->n_peer4 = collect(m, AF_INET, false, false, &g->peer4);
-        g->n_peer6 = collect(m, AF_INET6, false, false, &g->peer6);
-        g->n_udp4 = collect(m, AF_INET, true, false, &g->udp4);
-        g->n_udp6 = collect(m, AF_INET6, true, false, &g->udp6);
-        if (!g->nbr4 || !g->nbr6 || !g->peer4 || !g->peer6 || !g->udp4 || !g->udp6) {
+        g->n_nbr4 = collect(m, AF_INET, true, &g->nbr4);
+        g->n_nbr6 = collect(m, AF_INET6, true, &g->nbr6);
+        g->n_peer4 = collect(m, AF_INET, false, &g->peer4);
+        g->n_peer6 = collect(m, AF_INET6, false, &g->peer6);
+        if (!g->nbr4 || !g->nbr6 || !g->peer4 || !g->peer6) {
                 pb_guest_done(g);
                 return -ENOMEM;
         }
@@ -85,7 +83,7 @@ int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m) {
 }
 
 void pb_guest_done(struct pb_guest *g) {
-        free(g->nbr4), free(g->nbr6), free(g->peer4), free(g->peer6), free(g->udp4), free(g->udp6);
+        free(g->nbr4), free(g->nbr6), free(g->peer4), free(g->peer6);
         *g = (struct pb_guest){0};
 }
 
@@ -188,7 +186,9 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g) {
                                         pb_match_vals(b, r, k1(PF_ARP_DADDR_ETHER), false, req_tha, 2);
                                         pb_match_vals(b, r, k1(PF_ETHER_DADDR), false, req_dst, 2);
                                 }
-                                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ARP_SADDR_ETHER), 0);
+                                /* Learn the frame's source, never a group address. */
+                                pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
+                                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
                                 pb_verdict(r, "accept", NULL);
                         }
         }
@@ -214,7 +214,23 @@ static struct pol_val solicited_node_mac(const struct ecl_cidr *a) {
         return v_mac(m);
 }
 
-/* The fixed part of an ND message: no extension header, hop limit 255, code 0. */
+/*
+ * The fixed part of an ND message from the guest: version 6 with traffic
+ * class and flow label zero, the payload length the packet has (meta length,
+ * checked by each rule, is what it carries), no extension header, hop limit
+ * 255, code 0.
+ */
+static void nd_header_out(struct pol_rule *r, const char *type, unsigned icmp_len) {
+        pb_match(r, k1(PF_IP6_VTCFL), false, v_hex32(0x60000000));
+        pb_match(r, k1(PF_IP6_LENGTH), false, v_num(icmp_len));
+        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + icmp_len));
+        pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
+        pb_match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
+        pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym(type));
+        pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
+}
+
+/* The fixed part of an ND message to the guest: no extension header, hop limit 255, code 0. */
 static void nd_header(struct pol_rule *r, const char *type) {
         pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
         pb_match(r, k1(PF_IP6_HOPLIMIT), false, v_num(255));
@@ -228,66 +244,90 @@ static void nd_guest_lla(struct pol_rule *r, const struct pb_guest *g, uint16_t 
         pb_match(r, k1(PF_ND_OPT_MAC), false, v_hex(g->mac, 6));
 }
 
+static struct pol_val mac_of_group(uint8_t last) {
+        uint8_t m[6] = {0x33, 0x33, 0, 0, 0, last};
+        return v_mac(m);
+}
+
 void pb_nd_out(struct builder *b, const struct pb_guest *g) {
         struct pol_rule *r;
         struct ecl_cidr ll = g->own6[g->n_own6 - 1], any6 = {.family = AF_INET6, .prefix = 128};
         struct ecl_cidr all_routers = {.family = AF_INET6, .prefix = 128, .addr = {0xff, 0x02, [15] = 0x02}};
         struct ecl_cidr all_nodes = {.family = AF_INET6, .prefix = 128, .addr = {0xff, 0x02, [15] = 0x01}};
-        struct ecl_cidr dad_dst[ECL_ADDRESSES_MAX + 1];
-        for (size_t i = 0; i < g->n_own6; i++)
-                dad_dst[i] = solicited_node(&g->own6[i]);
-        size_t n_dad = pb_cidrs_normalise(dad_dst, g->n_own6);
+        const uint8_t sol_oui[3] = {0x33, 0x33, 0xff};
 
-        /* Router solicitation from its link-local address, with its MAC, or from :: without. */
+        /* Router solicitation from its link-local address, with its MAC, or from :: without; to all routers. */
         for (int unspec = 0; unspec <= 1; unspec++) {
                 r = pb_rule(b, "nd_out");
+                pb_match(r, k1(PF_ETHER_DADDR), false, mac_of_group(0x02));
                 pb_match(r, k1(PF_IP6_SADDR), false, v_cidr(unspec ? &any6 : &ll));
                 pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&all_routers));
-                nd_header(r, "nd-router-solicit");
+                nd_header_out(r, "nd-router-solicit", RS_LEN + (unspec ? 0 : LLA_OPT));
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
-                pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + RS_LEN + (unspec ? 0 : LLA_OPT)));
                 if (!unspec) {
                         pb_match(r, k1(PF_RS_OPT_HDR), false, v_hex16(0x0101));
                         pb_match(r, k1(PF_RS_OPT_MAC), false, v_hex(g->mac, 6));
                 }
                 pb_verdict(r, "accept", NULL);
         }
-        /* Duplicate address detection: from ::, for one of its own addresses, no option. */
-        r = pb_rule(b, "nd_out");
-        pb_match(r, k1(PF_IP6_SADDR), false, v_cidr(&any6));
-        pb_match_cidrs(b, r, k1(PF_IP6_DADDR), false, dad_dst, n_dad);
-        nd_header(r, "nd-neighbor-solicit");
-        pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
-        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN));
-        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
-        pb_verdict(r, "accept", NULL);
+        /* Duplicate address detection: from ::, for one of its own addresses, to that address's group, no option. */
+        for (size_t i = 0; i < g->n_own6; i++) {
+                struct ecl_cidr grp = solicited_node(&g->own6[i]);
+                r = pb_rule(b, "nd_out");
+                pb_match(r, k1(PF_ETHER_DADDR), false, solicited_node_mac(&g->own6[i]));
+                pb_match(r, k1(PF_IP6_SADDR), false, v_cidr(&any6));
+                pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&grp));
+                nd_header_out(r, "nd-neighbor-solicit", ND_LEN);
+                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), &g->own6[i], 1, 16);
+                pb_verdict(r, "accept", NULL);
+        }
 
+        /*
+         * A solicitation for a neighbour, to its solicited-node group (and that
+         * group's MAC): one rule per neighbour host, so daddr, MAC and target
+         * agree; for a network of the manifest, any host of it.
+         */
+        bool networks = false;
+        for (size_t i = 0; i < g->n_nbr6; i++) {
+                if (g->nbr6[i].prefix < 128) {
+                        networks = true;
+                        continue;
+                }
+                struct ecl_cidr grp = solicited_node(&g->nbr6[i]);
+                r = pb_rule(b, "nd_out");
+                pb_match(r, k1(PF_ETHER_DADDR), false, solicited_node_mac(&g->nbr6[i]));
+                pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+                pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&grp));
+                nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
+                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                nd_guest_lla(r, g, 1);
+                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), &g->nbr6[i], 1, 16);
+                pb_verdict(r, "accept", NULL);
+        }
+        if (networks) {
+                struct ecl_cidr any_grp = {.family = AF_INET6, .prefix = 104, .addr = {0xff, 0x02, [11] = 0x01, [12] = 0xff}};
+                r = pb_rule(b, "nd_out");
+                pb_match(r, k1(PF_ETHER_DST_OUI), false, v_hex(sol_oui, 3));
+                pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+                pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&any_grp));
+                nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
+                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                nd_guest_lla(r, g, 1);
+                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+                pb_verdict(r, "accept", NULL);
+        }
         if (g->n_nbr6 > 0) {
-                /* A solicitation for a neighbour: to its solicited-node group, or to itself (re-validation). */
-                struct ecl_cidr *grp = calloc(g->n_nbr6, sizeof *grp);
-                if (!grp) {
-                        b->err = b->err ? b->err : -ENOMEM;
-                        return;
-                }
-                for (size_t i = 0; i < g->n_nbr6; i++)
-                        grp[i] = solicited_node(&g->nbr6[i]);
-                size_t n_grp = pb_cidrs_normalise(grp, g->n_nbr6);
-                for (int unicast = 0; unicast <= 1; unicast++) {
-                        r = pb_rule(b, "nd_out");
-                        pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
-                        if (unicast) {
-                                pb_match_ref(r, k1(PF_IP6_DADDR), false, "nbr6");
-                                pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
-                        } else
-                                pb_match_cidrs(b, r, k1(PF_IP6_DADDR), false, grp, n_grp);
-                        nd_header(r, "nd-neighbor-solicit");
-                        pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
-                        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + LLA_OPT));
-                        nd_guest_lla(r, g, 1);
-                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
-                        pb_verdict(r, "accept", NULL);
-                }
-                free(grp);
+                /* Re-validating a neighbour: unicast to it, at a MAC that answered. */
+                r = pb_rule(b, "nd_out");
+                pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
+                pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
+                pb_match_ref(r, k1(PF_IP6_DADDR), false, "nbr6");
+                nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
+                pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
+                nd_guest_lla(r, g, 1);
+                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+                pb_verdict(r, "accept", NULL);
                 /*
                  * An advertisement of one of its own addresses: solicited, to the
                  * neighbour that asked (with the option when the question was
@@ -296,12 +336,11 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 const struct pol_val solicited[] = {v_hex32(0x40000000), v_hex32(0x60000000)};
                 for (int opt = 0; opt <= 1; opt++) {
                         r = pb_rule(b, "nd_out");
+                        pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
                         pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
                         pb_match_ref(r, k1(PF_IP6_DADDR), false, "nbr6");
-                        pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
-                        nd_header(r, "nd-neighbor-advert");
+                        nd_header_out(r, "nd-neighbor-advert", ND_LEN + (opt ? LLA_OPT : 0));
                         pb_match_vals(b, r, k1(PF_TH_WORD1), false, solicited, ELEMENTSOF(solicited));
-                        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
                         if (opt)
                                 nd_guest_lla(r, g, 2);
                         pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
@@ -311,11 +350,11 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
         /* Unsolicited, to all nodes (after a MAC change), with the option. */
         const struct pol_val unsolicited[] = {v_hex32(0), v_hex32(0x20000000)};
         r = pb_rule(b, "nd_out");
+        pb_match(r, k1(PF_ETHER_DADDR), false, mac_of_group(0x01));
         pb_match_ref(r, k1(PF_IP6_SADDR), false, "guest_addrs6");
         pb_match(r, k1(PF_IP6_DADDR), false, v_cidr(&all_nodes));
-        nd_header(r, "nd-neighbor-advert");
+        nd_header_out(r, "nd-neighbor-advert", ND_LEN + LLA_OPT);
         pb_match_vals(b, r, k1(PF_TH_WORD1), false, unsolicited, ELEMENTSOF(unsolicited));
-        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + LLA_OPT));
         nd_guest_lla(r, g, 2);
         pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
         pb_verdict(r, "accept", NULL);
@@ -352,6 +391,7 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                                 if (opt)
                                         pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0101));
                                 pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
+                                pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
                                 pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
                                 pb_verdict(r, "accept", NULL);
                         }
@@ -369,6 +409,7 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                         if (opt)
                                 pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0201));
                         pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+                        pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
                         pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
                         pb_verdict(r, "accept", NULL);
                 }
@@ -377,7 +418,7 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
         pb_verdict(r, "goto", "drop_in");
 }
 
-/* ---- ICMP errors and fragments ---- */
+/* ---- ICMP errors ---- */
 
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
         struct pol_rule *r;
@@ -388,36 +429,20 @@ void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
                 pb_match(r, k1(PF_ICMP_CODE), false, v_num(4));
                 pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + 20 + 8 + 28, ETH_HDR + 576));
                 pb_match(r, k1(PF_ICMP_INNER_VIHL), false, v_hex((const uint8_t[]){0x45}, 1));
+                pb_match_vals(b, r, k1(PF_ICMP_INNER_PROTO), false, (const struct pol_val[]){v_hex((const uint8_t[]){6}, 1), v_hex((const uint8_t[]){17}, 1)}, 2);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_SADDR), g->own4, g->n_own4, 4);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_DADDR), g->peer4, g->n_peer4, 4);
                 pb_verdict(r, "accept", NULL);
         }
         if (g->n_peer6 > 0) {
                 r = pb_rule(b, "guest_in");
+                pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
                 pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym("packet-too-big"));
                 pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
                 pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + IP6_HDR + 8 + 48, ETH_HDR + 1280));
+                pb_match_vals(b, r, k1(PF_ICMPV6_INNER_NEXT), false, (const struct pol_val[]){v_hex((const uint8_t[]){6}, 1), v_hex((const uint8_t[]){17}, 1)}, 2);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_SADDR), g->own6, g->n_own6, 16);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_DADDR), g->peer6, g->n_peer6, 16);
-                pb_verdict(r, "accept", NULL);
-        }
-}
-
-void pb_udp_fragments(struct builder *b, const struct pb_guest *g, bool egress) {
-        const char *chain = egress ? "guest_out" : "guest_in";
-        struct pol_rule *r;
-        if (g->n_udp4 > 0) {
-                r = pb_rule(b, chain);
-                pb_match(r, k1(PF_IP_FRAGOFF), true, v_num(0));
-                pb_match(r, k1(PF_META_L4PROTO), false, v_sym("udp"));
-                pb_match_cidrs(b, r, k1(egress ? PF_IP_DADDR : PF_IP_SADDR), false, g->udp4, g->n_udp4);
-                pb_verdict(r, "accept", NULL);
-        }
-        if (g->n_udp6 > 0) {
-                r = pb_rule(b, chain);
-                pb_match(r, k1(PF_IP6_FRAGOFF), true, v_num(0));
-                pb_match(r, k1(PF_META_L4PROTO), false, v_sym("udp"));
-                pb_match_cidrs(b, r, k1(egress ? PF_IP6_DADDR : PF_IP6_SADDR), false, g->udp6, g->n_udp6);
                 pb_verdict(r, "accept", NULL);
         }
 }

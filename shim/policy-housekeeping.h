@@ -3,8 +3,7 @@
 /*
  * The housekeeping a guest needs on its link, in its minimal form (internal
  * to the policy builder): ARP and IPv6 neighbour discovery in both
- * directions, ICMP "too big" errors for the guest's peers, and non-first
- * fragments of UDP.  DESIGN.md invariant 2: no accepted housekeeping frame
+ * directions, and ICMP "too big" errors for the guest's peers.  DESIGN.md invariant 2: no accepted housekeeping frame
  * has room for data, and none reaches or comes from a host the manifest does
  * not name.
  */
@@ -19,9 +18,9 @@ struct pb_guest {
         /* On-link hosts it may resolve and answer: network.neighbours and every rule's network. */
         struct ecl_cidr *nbr4, *nbr6;
         size_t n_nbr4, n_nbr6;
-        /* Every rule's network (ICMP errors), and those of UDP rules (fragments). */
-        struct ecl_cidr *peer4, *peer6, *udp4, *udp6;
-        size_t n_peer4, n_peer6, n_udp4, n_udp6;
+        /* Every rule's network (ICMP errors). */
+        struct ecl_cidr *peer4, *peer6;
+        size_t n_peer4, n_peer6;
 };
 
 int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m);
@@ -41,5 +40,3 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g);
 void pb_nd_in(struct builder *b, const struct pb_guest *g);
 /* In guest_in: "fragmentation needed" / "packet too big" about a packet the guest sent to a peer. */
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g);
-/* Non-first fragments of UDP to (egress) or from (ingress) a UDP peer. */
-void pb_udp_fragments(struct builder *b, const struct pb_guest *g, bool egress);

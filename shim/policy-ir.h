@@ -57,12 +57,18 @@ enum pol_field {
         PF_RS_OPT_HDR,      /* @th,64,16: a router solicitation's first option */
         PF_RS_OPT_MAC,      /* @th,80,48 */
         PF_ICMP_INNER_VIHL, /* @th,64,8: version and header length of the packet an ICMP error quotes */
+        PF_ICMP_INNER_PROTO,   /* @th,136,8 */
         PF_ICMP_INNER_SADDR,   /* @th,160,32 */
         PF_ICMP_INNER_DADDR,   /* @th,192,32 */
+        PF_ICMPV6_INNER_NEXT,  /* @th,112,8 */
         PF_ICMPV6_INNER_SADDR, /* @th,128,128 */
         PF_ICMPV6_INNER_DADDR, /* @th,256,128 */
         PF_ARP_PAD1,        /* @nh,224,128: the first 16 bytes of padding after an ARP packet */
         PF_ARP_PAD2,        /* @nh,352,16: the last 2 (a frame of 60 bytes) */
+        PF_IP6_VTCFL,       /* @nh,0,32: version, traffic class, flow label */
+        PF_IP6_LENGTH,      /* ip6 length: the payload length the header claims */
+        PF_ETHER_SRC_GROUP, /* @ll,48,8 & 1: the group bit of the source MAC */
+        PF_ETHER_DST_OUI,   /* @ll,0,24: the first 3 bytes of the destination MAC */
 };
 
 #define POL_KEY_MAX 5
@@ -117,7 +123,7 @@ struct pol_stmt {
         char target[POL_NAME_MAX]; /* goto target */
 };
 
-#define POL_RULE_STMTS_MAX 16
+#define POL_RULE_STMTS_MAX 20
 
 struct pol_rule {
         char chain[POL_NAME_MAX];

@@ -394,7 +394,11 @@ static void test_gratuitous_arp_and_na_for_another_address_are_dropped(void **st
 static void test_full_ingress_flow_set_leaves_egress_working(void **state) {
         struct env *e = *state;
         load(e);
-        /* The host resolves the guest once; then SYNs to the allowed port 2222, one per source port. */
+        /*
+         * The guest and the host resolve each other once (the host's MAC is then
+         * a neighbour's); then SYNs to the allowed port 2222, one per source port.
+         */
+        udp_roundtrip(e, HOST4, GUEST4, AF_INET);
         sh(e, false, "ip neigh replace " GUEST4 " lladdr 52:54:00:12:34:56 dev " TAP " nud permanent");
         int fd = sock_in(e, false, AF_PACKET, SOCK_RAW);
         unsigned idx = if_nametoindex(TAP);
