@@ -70,7 +70,7 @@ for i in $(seq "$runs"); do
     "host->guest $(tail -1 "$tmp/plain-in") / $(tail -1 "$tmp/filt-in") Mbit/s (unfiltered / filtered)"
 done
 # The filtered runs really went through the policy: its flow rule counted them.
-nft list chain netdev ecluse-bench guest_out | grep '@flows4' | grep -q 'counter packets [1-9]' ||
+nft list chain netdev ecluse-bench guest_out | grep '@flows_out4' | grep -q 'counter packets [1-9]' ||
   { echo "policy-throughput.sh: the filtered runs did not hit the policy" >&2; exit 70; }
 po=$(median <"$tmp/plain-out"); fo=$(median <"$tmp/filt-out")
 pi=$(median <"$tmp/plain-in"); fi_=$(median <"$tmp/filt-in")

@@ -31,6 +31,13 @@
 #define ND_LEN 24       /* NS or NA without options */
 #define RS_LEN 8
 #define LLA_OPT 8       /* a link-layer address option of an Ethernet interface */
+/*
+ * Up to this many IPv6 neighbour hosts get a solicitation rule each (group,
+ * MAC and target agreeing); beyond it one rule for all, where the low 24 bits
+ * of the group are the guest's choice: rules stay few for a manifest of
+ * thousands of openings.
+ */
+#define PB_ND_EXACT_MAX 32
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t zero_mac[6] = {0};
@@ -288,10 +295,13 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
          * group's MAC): one rule per neighbour host, so daddr, MAC and target
          * agree; for a network of the manifest, any host of it.
          */
-        bool networks = false;
+        size_t hosts = 0;
+        for (size_t i = 0; i < g->n_nbr6; i++)
+                hosts += g->nbr6[i].prefix == 128;
+        bool exact = hosts <= PB_ND_EXACT_MAX, networks = !exact;
         for (size_t i = 0; i < g->n_nbr6; i++) {
-                if (g->nbr6[i].prefix < 128) {
-                        networks = true;
+                if (g->nbr6[i].prefix < 128 || !exact) {
+                        networks |= g->nbr6[i].prefix < 128;
                         continue;
                 }
                 struct ecl_cidr grp = solicited_node(&g->nbr6[i]);
