@@ -9,9 +9,12 @@
  *   guest_in   hook egress  (everything sent to the guest), policy drop
  *
  * Only the manifest's flows, their replies (tracked in timed sets, there is
- * no conntrack in netdev), ARP and IPv6 neighbour discovery pass.  Frames
- * from another MAC than the guest's, and packets from a source address not in
- * network.addresses when it is given, are dropped.  Every dropped packet goes
+ * no conntrack in netdev), and ARP and IPv6 neighbour discovery in their
+ * minimal form with the guest's neighbours (policy-housekeeping.c) pass.
+ * Frames from another MAC than the guest's, packets from a source address not
+ * in network.addresses (or its link-local), unicast frames to a MAC that did
+ * not answer as a neighbour, and frames to the guest from one that did not,
+ * are dropped.  Every dropped packet goes
  * through a drop chain that records it in kernel sets (first seen, last seen
  * with a counter), so the record survives the shim.  DHCP is not opened:
  * manifests use static addressing.
