@@ -88,7 +88,7 @@ static void hex_bits(const uint8_t b[static 16], unsigned bits, unsigned prefix,
 
 /* A PV_HEX value of a field `bits` wide: one number, or lo and hi of a range. */
 static bool hex_val(const struct pol_val *v, unsigned bits, char lo[static 35], char hi[static 35]) {
-        unsigned prefix = v->cidr.prefix ? v->cidr.prefix : bits;
+        unsigned prefix = v->cidr.prefix; /* 0: every value (a ::/0 network) */
         if (prefix > bits)
                 prefix = bits;
         hex_bits(v->cidr.addr, bits, prefix, false, lo);
