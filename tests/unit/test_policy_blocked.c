@@ -265,12 +265,12 @@ static void test_unrecorded_not_found(void **state) {
         /* The last rule is not a bare counter drop (a set statement, a match, a named counter): not trusted. */
         static const char *const lasts[] = {
                 KIND_RULE("drop_out", "blk_out_p4_first", 5),
-                "{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"meta\":"
-                " {\"key\": \"l4proto\"}}, \"right\": \"udp\"}}, {\"counter\": {\"packets\": 4, \"bytes\": 1}},"
-                " {\"drop\": null}]}}",
+                ("{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"match\": {\"op\": \"==\", \"left\": {\"meta\":"
+                 " {\"key\": \"l4proto\"}}, \"right\": \"udp\"}}, {\"counter\": {\"packets\": 4, \"bytes\": 1}},"
+                 " {\"drop\": null}]}}"),
                 "{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"counter\": \"named\"}, {\"drop\": null}]}}",
-                "{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"counter\": {\"packets\": 4, \"bytes\": 1}},"
-                " {\"accept\": null}]}}",
+                ("{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"counter\": {\"packets\": 4, \"bytes\": 1}},"
+                 " {\"accept\": null}]}}"),
                 "{\"rule\": {\"chain\": \"drop_out\", \"expr\": [{\"counter\": {\"packets\": -4}}, {\"drop\": null}]}}",
                 "{\"rule\": {\"chain\": \"drop_out\"}}",
         };
