@@ -35,7 +35,14 @@ static int vendor_ns(struct env *e) {
         sh(e, false, "ip addr add 10.79.0.1/24 dev rtr");
         sh(e, false, "ip -6 addr add fd78::1/64 dev rtr nodad");
         sh(e, false, "ip link set dev rtr up");
-        sh(e, false, "sysctl -qw net.ipv4.ip_forward=1 net.ipv6.conf.all.forwarding=1");
+        /* The host routes (the test runs in the host's namespace: /proc/sys/net is that namespace's). */
+        const char *fwd[] = {"/proc/sys/net/ipv4/ip_forward", "/proc/sys/net/ipv6/conf/all/forwarding"};
+        for (size_t i = 0; i < ELEMENTSOF(fwd); i++) {
+                int fd = open(fwd[i], O_WRONLY | O_CLOEXEC);
+                assert_true(fd >= 0);
+                assert_int_equal(write(fd, "1", 1), 1);
+                close(fd);
+        }
         assert_int_equal(setns(ns, CLONE_NEWNET), 0);
         struct tl_result res;
         char *const cmds[][12] = {
