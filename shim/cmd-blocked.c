@@ -7,6 +7,7 @@
 #include "blocked.h"
 #include "commands.h"
 #include "log.h"
+#include "netns.h"
 #include "policy.h"
 
 static void rfc3339(time_t t, char buf[static 21]) {
@@ -106,7 +107,16 @@ int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv) {
         struct shim_blocked_entry *e = NULL;
         size_t n = 0;
         struct shim_blocked_unrecorded u;
-        int r = shim_policy_blocked_report(argv[1], &e, &n, &u);
+        /* The table lives in the stack's own network namespace when it has one (netns.h). */
+        _cleanup_free_ char *pin = NULL;
+        int r = shim_netns_pin_path(cli->root, argv[1], &pin);
+        if (r >= 0) {
+                r = shim_netns_join_pinned(pin);
+                if (r == -ENOENT)
+                        r = 0;
+        }
+        if (r >= 0)
+                r = shim_policy_blocked_report(argv[1], &e, &n, &u);
         if (r < 0)
                 return ecl_exit_status(r);
         for (int d = SHIM_BLOCKED_EGRESS; d <= SHIM_BLOCKED_INGRESS; d++)

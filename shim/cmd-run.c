@@ -23,6 +23,8 @@
 #include "libvirt-embed.h"
 #include "log.h"
 #include "manifest.h"
+#include "netdev.h"
+#include "netns.h"
 #include "paths.h"
 #include "policy.h"
 #include "run.h"
@@ -243,6 +245,26 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         }
         if (r < 0)
                 return ecl_exit_status(r);
+        /*
+         * Under the embedded driver the stack gets a network namespace of its own
+         * (netns.h), entered now, before libvirt starts a thread or forks QEMU and
+         * while CAP_SYS_ADMIN is still there.  The uplink's outer end is made
+         * later through a socket and a namespace fd kept from the host's.
+         */
+        _cleanup_close_ int host_netns = -1, host_nl = -1;
+        bool embed_uri = !cli->connect || shim_uri_is_embed(cli->connect);
+        if (m->has_network && embed_uri) {
+                _cleanup_free_ char *pin = NULL;
+                r = shim_netns_pin_path(cli->root, m->stack, &pin);
+                if (r >= 0)
+                        r = shim_netns_unpin(pin); /* a stale one: its shim is gone (the control socket said so) */
+                if (r >= 0) {
+                        host_nl = shim_netdev_open();
+                        r = host_nl < 0 ? host_nl : shim_netns_create(pin, &host_netns);
+                }
+                if (r < 0)
+                        return ecl_exit_status(r);
+        }
         /* Capabilities are per thread: drop them while this is the only one. */
         enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
         size_t n_caps;
@@ -267,7 +289,9 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
                 .policy_remove = h_policy_remove, .audit = h_audit,
         };
-        struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed};
+        struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed,
+                                     .outer_elsewhere = host_netns >= 0, .outer_netns = host_netns,
+                                     .outer_nl = host_nl};
         qemu_user(&opts.tap_owner, &opts.tap_group);
 
         struct shim_stack s;

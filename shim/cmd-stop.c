@@ -16,6 +16,7 @@
 #include "commands.h"
 #include "control.h"
 #include "log.h"
+#include "netns.h"
 #include "status-print.h"
 
 #define STOP_TIMEOUT_DEFAULT_S 120
@@ -80,6 +81,13 @@ int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
         if (wait) {
                 r = wait_gone(cli->root, stack, timeout_s);
+                if (r < 0)
+                        return ecl_exit_status(r);
+                /* The supervisor, without the privilege to, leaves its namespace's pin (netns.h). */
+                _cleanup_free_ char *pin = NULL;
+                r = shim_netns_pin_path(cli->root, stack, &pin);
+                if (r >= 0)
+                        r = shim_netns_unpin(pin);
                 if (r < 0)
                         return ecl_exit_status(r);
                 json_object_set_new(j, "state", json_string("stopped"));

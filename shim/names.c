@@ -35,6 +35,14 @@ void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ])
         }
 }
 
+void shim_uplink_names(const char *stack, char inner[static IFNAMSIZ], char outer[static IFNAMSIZ]) {
+        char tap[IFNAMSIZ];
+        shim_tap_name(stack, 0, tap);
+        const char *rest = tap + strlen(SHIM_TAP_PREFIX);
+        snprintf(inner, IFNAMSIZ, SHIM_UPLINK_INNER_PREFIX "%s", rest);
+        snprintf(outer, IFNAMSIZ, SHIM_UPLINK_OUTER_PREFIX "%s", rest);
+}
+
 void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]) {
         if (m->has_network && m->network.has_mac) {
                 memcpy(mac, m->network.mac, 6);

@@ -25,6 +25,14 @@ int shim_nft_table_name(const char *stack, char **ret);
  */
 void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]);
 /*
+ * The stack's uplink (netns.h), a veth pair named like the tap with another
+ * prefix: `inner` ("ecu-...") beside the tap, where the policy forwards what
+ * it accepts, and `outer` ("ecb-..."), the port on the operator's bridge.
+ */
+#define SHIM_UPLINK_INNER_PREFIX "ecu-"
+#define SHIM_UPLINK_OUTER_PREFIX "ecb-"
+void shim_uplink_names(const char *stack, char inner[static IFNAMSIZ], char outer[static IFNAMSIZ]);
+/*
  * The manifest's MAC, or the first 6 bytes of SHA-256(stack) made locally
  * administered and unicast (first octet x2, x6, xa or xe).
  */

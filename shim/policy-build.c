@@ -476,6 +476,26 @@ static void build_sets(struct builder *b, const struct pb_guest *g) {
                 pb_add_set(b, grants[i], i % 2 ? t_grant6 : t_grant4, 3, PSF_INTERVAL | PSF_TIMEOUT, 0, 0, true);
 }
 
+/*
+ * Nothing is accepted to go its own way: the tap and the uplink are not
+ * bridged, what passes is forwarded by the rule that let it pass (netns.h).
+ * So a table flushed, deleted or made dormant leaves no path at all.
+ */
+static void forward_accepted(struct pol_table *t) {
+        for (size_t i = 0; i < t->n_rules; i++) {
+                struct pol_rule *ru = &t->rules[i];
+                size_t n = strlen(ru->chain);
+                bool out = n > 4 && streq(ru->chain + n - 4, "_out"), in = n > 3 && streq(ru->chain + n - 3, "_in");
+                for (size_t j = 0; j < ru->n; j++) {
+                        struct pol_stmt *s = &ru->s[j];
+                        if (s->kind != PS_VERDICT || !streq(s->verdict, "accept") || (!out && !in))
+                                continue;
+                        s->verdict = "fwd";
+                        snprintf(s->target, sizeof s->target, "%s", out ? t->uplink : t->device);
+                }
+        }
+}
+
 int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
         if (!m->has_network)
                 return log_error_errno(EINVAL, "stack %s has no network: there is no tap to filter", m->stack);
@@ -492,11 +512,14 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 return log_error_errno(EINVAL, "table name %s too long", name);
         strcpy(t->name, name);
         shim_tap_name(m->stack, 0, t->device);
+        char outer[IFNAMSIZ];
+        shim_uplink_names(m->stack, t->uplink, outer);
 
         static const struct pol_chain chains[] = {
-                {"guest_out", "ingress", -500, true}, {"guest_in", "egress", -500, true}, {"arp_out", NULL, 0, false},
-                {"nd_out", NULL, 0, false},           {"arp_in", NULL, 0, false},         {"nd_in", NULL, 0, false},
-                {"drop_out", NULL, 0, false},         {"drop_in", NULL, 0, false},
+                {"guest_out", "ingress", -500, true, false}, {"guest_in", "ingress", -500, true, true},
+                {"arp_out", NULL, 0, false, false},          {"nd_out", NULL, 0, false, false},
+                {"arp_in", NULL, 0, false, false},           {"nd_in", NULL, 0, false, false},
+                {"drop_out", NULL, 0, false, false},         {"drop_in", NULL, 0, false, false},
         };
         t->chains = calloc(ELEMENTSOF(chains), sizeof *t->chains);
         if (!t->chains)
@@ -522,6 +545,8 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 build_drop(&b, "in");
                 r = b.err;
         }
+        if (r >= 0)
+                forward_accepted(t);
         for (size_t j = 0; j < b.scratch.n; j++)
                 free(b.scratch.s[j].vals);
         pb_guest_done(&g);

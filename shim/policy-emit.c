@@ -182,6 +182,10 @@ static int stmt_text(FILE *f, const struct pol_stmt *s) {
                 fputs("counter", f);
                 return 0;
         case PS_VERDICT:
+                if (streq(s->verdict, "fwd")) {
+                        fprintf(f, "fwd to \"%s\"", s->target);
+                        return 0;
+                }
                 fputs(s->verdict, f);
                 if (s->target[0])
                         fprintf(f, " %s", s->target);
@@ -242,7 +246,7 @@ int pol_emit_text(const struct pol_table *t, char **ret) {
                 fprintf(f, "%s\tchain %s {\n", c ? "\n" : "", ch->name);
                 if (ch->hook)
                         fprintf(f, "\t\ttype filter hook %s device \"%s\" priority %d; policy %s;\n", ch->hook,
-                                t->device, ch->prio, ch->policy_drop ? "drop" : "accept");
+                                ch->on_uplink ? t->uplink : t->device, ch->prio, ch->policy_drop ? "drop" : "accept");
                 for (size_t i = 0; i < t->n_rules && r >= 0; i++) {
                         const struct pol_rule *ru = &t->rules[i];
                         if (strcmp(ru->chain, ch->name) != 0)
@@ -368,6 +372,8 @@ static json_t *stmt_json(const struct pol_stmt *s) {
         case PS_COUNTER:
                 return json_pack("{s:n}", "counter");
         case PS_VERDICT:
+                if (streq(s->verdict, "fwd"))
+                        return json_pack("{s:{s:s}}", "fwd", "dev", s->target);
                 if (s->target[0])
                         return json_pack("{s:{s:s}}", s->verdict, "target", s->target);
                 return json_pack("{s:n}", s->verdict);
@@ -427,7 +433,7 @@ static json_t *chain_json(const struct pol_table *t, const struct pol_chain *c) 
             (json_object_set_new(o, "type", json_string("filter")) < 0 ||
              json_object_set_new(o, "hook", json_string(c->hook)) < 0 ||
              json_object_set_new(o, "prio", json_integer(c->prio)) < 0 ||
-             json_object_set_new(o, "dev", json_string(t->device)) < 0 ||
+             json_object_set_new(o, "dev", json_string(c->on_uplink ? t->uplink : t->device)) < 0 ||
              json_object_set_new(o, "policy", json_string(c->policy_drop ? "drop" : "accept")) < 0)) {
                 json_decref(o);
                 return NULL;

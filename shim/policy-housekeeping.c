@@ -13,9 +13,9 @@
  * manifest does not name reaches it.  The only freedom left is which
  * neighbour the guest asks for, within the networks the manifest opened.
  *
- * The netdev ingress hook (guest_out) sees the packet from its network
- * header ("meta length" is the L3 length); the egress hook (guest_in) sees
- * the whole frame (14 bytes more).
+ * Both base chains hook ingress (guest_out on the tap, guest_in on the
+ * uplink), where "meta length" is the length from the network header on:
+ * a frame padded to Ethernet's minimum by a NIC is 14 bytes shorter there.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -178,11 +178,11 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g) {
                                 r = pb_rule(b, "arp_in");
                                 if (padded) {
                                         /* Padded to the shortest frame by a NIC: with zeros only. */
-                                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_MIN_FRAME));
+                                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_MIN_FRAME - ETH_HDR));
                                         pb_match(r, k1(PF_ARP_PAD1), false, v_hex(zero16, 16));
                                         pb_match(r, k1(PF_ARP_PAD2), false, v_hex(zero16, 2));
                                 } else
-                                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + ARP_LEN));
+                                        pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
                                 arp_header(b, r, reply ? "reply" : "request");
                                 pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "nbr4");
                                 pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "guest_addrs4");
@@ -397,7 +397,7 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                                 }
                                 nd_header(r, "nd-neighbor-solicit");
                                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
-                                pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
+                                pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
                                 if (opt)
                                         pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0101));
                                 pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->own6, g->n_own6, 16);
@@ -415,7 +415,7 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                         pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(g->mac));
                         nd_header(r, "nd-neighbor-advert");
                         pb_match_vals(b, r, k1(PF_TH_WORD1), false, flags, ELEMENTSOF(flags));
-                        pb_match(r, k1(PF_META_LEN), false, v_num(ETH_HDR + IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
+                        pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
                         if (opt)
                                 pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0201));
                         pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
@@ -437,7 +437,7 @@ void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
                 r = pb_rule(b, "guest_in");
                 pb_match(r, k1(PF_ICMP_TYPE), false, v_sym("destination-unreachable"));
                 pb_match(r, k1(PF_ICMP_CODE), false, v_num(4));
-                pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + 20 + 8 + 28, ETH_HDR + 576));
+                pb_match(r, k1(PF_META_LEN), false, v_range(20 + 8 + 28, 576));
                 pb_match(r, k1(PF_ICMP_INNER_VIHL), false, v_hex((const uint8_t[]){0x45}, 1));
                 pb_match_vals(b, r, k1(PF_ICMP_INNER_PROTO), false, (const struct pol_val[]){v_hex((const uint8_t[]){6}, 1), v_hex((const uint8_t[]){17}, 1)}, 2);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_SADDR), g->own4, g->n_own4, 4);
@@ -449,7 +449,7 @@ void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
                 pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
                 pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym("packet-too-big"));
                 pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
-                pb_match(r, k1(PF_META_LEN), false, v_range(ETH_HDR + IP6_HDR + 8 + 48, ETH_HDR + 1280));
+                pb_match(r, k1(PF_META_LEN), false, v_range(IP6_HDR + 8 + 48, 1280));
                 pb_match_vals(b, r, k1(PF_ICMPV6_INNER_NEXT), false, (const struct pol_val[]){v_hex((const uint8_t[]){6}, 1), v_hex((const uint8_t[]){17}, 1)}, 2);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_SADDR), g->own6, g->n_own6, 16);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_DADDR), g->peer6, g->n_peer6, 16);

@@ -119,8 +119,8 @@ struct pol_stmt {
         bool update;               /* update (refreshes timeout) or add (keeps it) */
         uint32_t timeout_s;        /* 0: the set's */
         /* PS_VERDICT */
-        const char *verdict;       /* "accept", "drop", "goto" */
-        char target[POL_NAME_MAX]; /* goto target */
+        const char *verdict;       /* "accept", "drop", "goto", "fwd" */
+        char target[POL_NAME_MAX]; /* goto target; fwd: the device */
 };
 
 #define POL_RULE_STMTS_MAX 20
@@ -155,11 +155,13 @@ struct pol_chain {
         const char *hook; /* "ingress", "egress", or NULL for a regular chain */
         int prio;
         bool policy_drop;
+        bool on_uplink;   /* hooked on the uplink instead of the tap */
 };
 
 struct pol_table {
         char name[POL_NAME_MAX];   /* "ecluse-STACK" */
         char device[16];           /* the tap */
+        char uplink[16];           /* the inner end of the stack's uplink (netns.h) */
         struct pol_set *sets;
         size_t n_sets;
         struct pol_chain *chains;

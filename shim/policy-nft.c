@@ -114,6 +114,9 @@ int shim_policy_load(const struct ecl_manifest *m) {
         if (if_nametoindex(t->device) == 0)
                 return log_error_errno(ENODEV, "cannot load the policy of %s: tap %s does not exist", m->stack,
                                        t->device);
+        if (if_nametoindex(t->uplink) == 0)
+                return log_error_errno(ENODEV, "cannot load the policy of %s: uplink %s does not exist", m->stack,
+                                       t->uplink);
         _cleanup_free_ char *cmd = NULL;
         r = pol_emit_json(t, &cmd);
         if (r < 0)
@@ -181,6 +184,11 @@ static const char *rule_verdict(json_t *expr, const char **target) {
                 return "accept";
         if (json_object_get(last, "drop"))
                 return "drop";
+        json_t *fw = json_object_get(last, "fwd");
+        if (fw) {
+                *target = json_string_value(json_object_get(fw, "dev"));
+                return "fwd";
+        }
         json_t *g = json_object_get(last, "goto");
         if (g) {
                 *target = json_string_value(json_object_get(g, "target"));
@@ -399,14 +407,15 @@ static int verify_sets_present(const struct pol_table *t, json_t *root, char **r
 /* nftables 1.0.6 does not put the device in its JSON: read the base chain's header line as text. */
 static int verify_device(const struct pol_table *t, const struct pol_chain *c, char **ret_problem) {
         _cleanup_free_ char *cmd = NULL, *out = NULL, *want = NULL;
+        const char *dev = c->on_uplink ? t->uplink : t->device;
         if (asprintf(&cmd, "list chain netdev %s %s", t->name, c->name) < 0 ||
-            asprintf(&want, "type filter hook %s device \"%s\" priority %d; policy drop;", c->hook, t->device, c->prio) < 0)
+            asprintf(&want, "type filter hook %s device \"%s\" priority %d; policy drop;", c->hook, dev, c->prio) < 0)
                 return -ENOMEM;
         int r = nft_run("cannot list the policy", cmd, false, false, &out);
         if (r < 0)
                 return r;
         if (!strstr(out, want))
-                return problem(ret_problem, "chain %s of table %s is not on device %s", c->name, t->name, t->device);
+                return problem(ret_problem, "chain %s of table %s is not on device %s", c->name, t->name, dev);
         return 0;
 }
 

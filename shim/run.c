@@ -7,6 +7,8 @@
 
 #include "log.h"
 #include "names.h"
+#include "netdev.h"
+#include "netns.h"
 #include "run.h"
 #include "tap.h"
 
@@ -20,8 +22,10 @@ int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const st
         *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO, .tap_queue = -1};
         if (shim_domain_name(m->stack, &s->dom_name) < 0)
                 return log_oom();
-        if (m->has_network)
+        if (m->has_network) {
                 shim_tap_name(m->stack, 0, s->tap);
+                shim_uplink_names(m->stack, s->uplink, s->outer);
+        }
         return 0;
 }
 
@@ -116,6 +120,14 @@ int shim_run_teardown(struct shim_stack *s) {
                         r = k;
                 if (k >= 0)
                         s->policy_loaded = false;
+        }
+        if (s->uplink_created) {
+                /* the outer end goes with it, in whatever namespace it is */
+                k = shim_netdev_delete(-1, s->uplink);
+                if (k < 0 && k != -ENODEV && r == 0)
+                        r = k;
+                if (k >= 0 || k == -ENODEV)
+                        s->uplink_created = false;
         }
         if (s->tap_created) {
                 k = shim_tap_delete(s->tap);
@@ -232,6 +244,61 @@ static int clear_stale(struct shim_stack *s) {
         return 0;
 }
 
+/* A veth of ours left by a shim that was killed (its namespace may linger a while): remove it. */
+static int remove_stale_veth(int nl, const char *name) {
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(nl, name, &info);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!streq(info.kind, "veth"))
+                return log_error_errno(EEXIST, "network device %s exists and is no veth of ecluse's: refusing to touch it",
+                                       name);
+        log_notice("removing uplink %s left by an earlier run", name);
+        r = shim_netdev_delete(nl, name);
+        return r == -ENODEV ? 0 : r;
+}
+
+/*
+ * The uplink: created with its outer end in the outer namespace, that end
+ * joined to the operator's bridge (without one it is left for the operator
+ * to route to), both ends up; the MTU is the bridge's (a larger one would
+ * send frames the bridge drops, a smaller one lower it).
+ */
+static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
+        int nl = s->opts.outer_elsewhere ? s->opts.outer_nl : -1;
+        const char *bridge = s->m->network.bridge;
+        int r = remove_stale_veth(-1, s->uplink);
+        if (r >= 0)
+                r = remove_stale_veth(nl, s->outer);
+        if (r < 0)
+                return r;
+        struct shim_netdev_info br = {0};
+        if (bridge) {
+                r = shim_netdev_info(nl, bridge, &br);
+                if (r == -ENODEV || (r >= 0 && !streq(br.kind, "bridge")))
+                        return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s "
+                                                       "type bridge)", bridge, bridge);
+                if (r < 0)
+                        return r;
+        }
+        unsigned mtu = s->opts.tap_mtu ? s->opts.tap_mtu : br.mtu;
+        r = shim_netdev_veth_create(-1, s->uplink, s->outer, s->opts.outer_elsewhere ? s->opts.outer_netns : -1, mtu);
+        if (r < 0)
+                return r;
+        s->uplink_created = true;
+        r = shim_netns_harden_device(s->uplink);
+        if (r >= 0 && bridge)
+                r = shim_netdev_enslave(nl, s->outer, bridge);
+        if (r >= 0)
+                r = shim_netdev_set_up(nl, s->outer);
+        if (r >= 0)
+                r = shim_netdev_set_up(-1, s->uplink);
+        *ret_mtu = mtu;
+        return r;
+}
+
 int shim_run_up(struct shim_stack *s) {
         int r = clear_stale(s);
         if (r < 0)
@@ -244,13 +311,20 @@ int shim_run_up(struct shim_stack *s) {
                         if (r < 0 && r != -ENODEV)
                                 return r;
                 }
+                unsigned mtu = 0;
+                r = uplink_up(s, &mtu);
+                if (r < 0)
+                        goto fail;
+                /* The tap is no bridge port: only the policy joins it to the uplink. */
                 struct shim_tap_opts to = {.owner = s->opts.tap_owner, .group = s->opts.tap_group,
-                                           .mtu = s->opts.tap_mtu, .bridge = s->m->network.bridge,
-                                           .hold = &s->tap_queue};
+                                           .mtu = mtu, .bridge = NULL, .hold = &s->tap_queue};
                 r = shim_tap_create(s->tap, &to);
                 if (r < 0)
                         goto fail;
                 s->tap_created = true;
+                r = shim_netns_harden_device(s->tap);
+                if (r < 0)
+                        goto fail;
                 (void) s->hooks->policy_remove(s->hooks->userdata, s->m->stack); /* a stale one */
                 s->policy_loaded = true; /* from here on, teardown removes it even if load half-failed */
                 r = s->hooks->policy_load(s->hooks->userdata, s->m);

@@ -4,12 +4,14 @@
  * Bringing a stack up and down on a libvirt connection, in the order of
  * DESIGN.md invariant 3:
  *
- *   up:   tap, policy (nftables on the tap), define, start PAUSED, read the
+ *   up:   uplink (a veth pair: inner end beside the tap, outer end on the
+ *         operator's bridge, netns.h), tap, policy (nftables on both, which
+ *         forwards what it accepts between them), define, start PAUSED, read the
  *         live XML back and check it is cut, read the policy back from the
  *         kernel and check it, resume.  Any failure undoes what was done:
  *         no domain, no tap, no rule remain.
  *   down: ACPI shutdown with a timeout, destroy, undefine, remove policy,
- *         remove tap.
+ *         remove tap and uplink.
  *
  * What other modules do (domain XML, its check, the nftables policy,
  * audit records) comes in through struct shim_run_hooks, which cmd-run.c
@@ -49,6 +51,14 @@ struct shim_run_opts {
          * that domain); on shared connections a running domain is refused.
          */
         bool replace_orphan;
+        /*
+         * Where the uplink's outer end goes when outer_elsewhere: an fd of
+         * that network namespace and an rtnetlink socket opened there
+         * (netdev.h).  Otherwise it stays beside the tap (qemu:///system:
+         * libvirtd's namespace).
+         */
+        bool outer_elsewhere;
+        int outer_netns, outer_nl;
 };
 
 struct shim_stack {
@@ -60,9 +70,10 @@ struct shim_stack {
         virDomainPtr dom;
         char *dom_name;
         char tap[IFNAMSIZ];
+        char uplink[IFNAMSIZ], outer[IFNAMSIZ]; /* the uplink's ends (names.h) */
         int tap_queue;          /* ecluse's disabled queue of the tap, kept while it lives (tap.h); -1: none */
         enum ecl_accel accel;
-        bool tap_created, policy_loaded, defined;
+        bool tap_created, uplink_created, policy_loaded, defined;
 };
 
 /* Fill s (nothing is created yet). */

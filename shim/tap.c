@@ -16,74 +16,11 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netdev.h"
 #include "tap.h"
 
-static int name_ok(const char *name) {
-        size_t n = name ? strlen(name) : 0;
-        if (n == 0 || n >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' '))
-                return log_error_errno(EINVAL, "invalid network device name '%s'", name ? name : "");
-        return 0;
-}
-
-static int ifreq_ioctl(unsigned long req, struct ifreq *ifr) {
-        _cleanup_close_ int s = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
-        if (s < 0)
-                return negative_errno();
-        if (ioctl(s, req, ifr) < 0)
-                return negative_errno();
-        return 0;
-}
-
-static int set_mtu(const char *name, unsigned mtu) {
-        struct ifreq ifr = {.ifr_mtu = (int) mtu};
-        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-        int r = ifreq_ioctl(SIOCSIFMTU, &ifr);
-        if (r < 0)
-                return log_error_errno(r, "cannot set MTU %u on %s: %m", mtu, name);
-        return 0;
-}
-
-/* The bridge's MTU: a tap with a larger one would send frames the bridge drops, a smaller one would lower it. */
-static int bridge_mtu(const char *bridge, unsigned *ret) {
-        struct ifreq ifr = {0};
-        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", bridge);
-        int r = ifreq_ioctl(SIOCGIFMTU, &ifr);
-        if (r < 0)
-                return log_error_errno(r, "cannot read the MTU of bridge %s: %m", bridge);
-        *ret = (unsigned) ifr.ifr_mtu;
-        return 0;
-}
-
-static int set_up(const char *name) {
-        struct ifreq ifr = {0};
-        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-        int r = ifreq_ioctl(SIOCGIFFLAGS, &ifr);
-        if (r >= 0) {
-                ifr.ifr_flags |= IFF_UP;
-                r = ifreq_ioctl(SIOCSIFFLAGS, &ifr);
-        }
-        if (r < 0)
-                return log_error_errno(r, "cannot bring %s up: %m", name);
-        return 0;
-}
-
-static int enslave(const char *name, const char *bridge) {
-        unsigned idx = if_nametoindex(name);
-        if (idx == 0)
-                return log_error_errno(negative_errno(), "cannot find %s: %m", name);
-        if (if_nametoindex(bridge) == 0)
-                return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
-                                       bridge, bridge);
-        struct ifreq ifr = {.ifr_ifindex = (int) idx};
-        snprintf(ifr.ifr_name, IFNAMSIZ, "%s", bridge);
-        int r = ifreq_ioctl(SIOCBRADDIF, &ifr);
-        if (r < 0)
-                return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
-        return 0;
-}
-
 int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
-        int r = name_ok(name);
+        int r = shim_netdev_name_ok(name);
         if (r < 0)
                 return r;
         if (if_nametoindex(name) != 0)
@@ -108,14 +45,15 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
         if (r >= 0 && o->group != (gid_t) -1 && ioctl(fd, TUNSETGROUP, (unsigned long) o->group) < 0)
                 r = log_error_errno(negative_errno(), "cannot give tap %s to gid %u: %m", name, (unsigned) o->group);
         unsigned mtu = o->mtu;
-        if (r >= 0 && mtu == 0 && o->bridge && if_nametoindex(o->bridge) != 0)
-                r = bridge_mtu(o->bridge, &mtu);
+        struct shim_netdev_info br;
+        if (r >= 0 && mtu == 0 && o->bridge && shim_netdev_info(-1, o->bridge, &br) == 0)
+                mtu = br.mtu;
         if (r >= 0 && mtu > 0)
-                r = set_mtu(name, mtu);
+                r = shim_netdev_set_mtu(-1, name, mtu);
         if (r >= 0 && o->bridge)
-                r = enslave(name, o->bridge);
+                r = shim_netdev_enslave(-1, name, o->bridge);
         if (r >= 0)
-                r = set_up(name);
+                r = shim_netdev_set_up(-1, name);
         if (r >= 0) {
                 /* Our queue stays attached but disabled: nothing is queued to it. */
                 struct ifreq q = {.ifr_flags = IFF_DETACH_QUEUE};
@@ -132,50 +70,11 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o) {
 }
 
 int shim_tap_delete(const char *name) {
-        int r = name_ok(name);
-        if (r < 0)
-                return r;
-        unsigned idx = if_nametoindex(name);
-        if (idx == 0)
-                return -ENODEV;
-
-        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (s < 0)
-                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
-        struct {
-                struct nlmsghdr nh;
-                struct ifinfomsg ifi;
-        } req = {
-                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_DELLINK,
-                       .nlmsg_flags = NLM_F_REQUEST | NLM_F_ACK, .nlmsg_seq = 1},
-                .ifi = {.ifi_family = AF_UNSPEC, .ifi_index = (int) idx},
-        };
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        if (sendto(s, &req, sizeof req, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
-                return log_error_errno(negative_errno(), "cannot ask to delete %s: %m", name);
-        char buf[4096];
-        for (;;) {
-                ssize_t n = recv(s, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(negative_errno(), "no answer deleting %s: %m", name);
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != 1 || h->nlmsg_type != NLMSG_ERROR)
-                                continue;
-                        const struct nlmsgerr *e = NLMSG_DATA(h);
-                        if (e->error == 0)
-                                return 0;
-                        if (e->error == -ENODEV)
-                                return -ENODEV;
-                        return log_error_errno(e->error, "cannot delete %s: %m", name);
-                }
-        }
+        return shim_netdev_delete(-1, name);
 }
 
 int shim_tap_exists(const char *name) {
-        if (name_ok(name) < 0)
+        if (shim_netdev_name_ok(name) < 0)
                 return -EINVAL;
         if (if_nametoindex(name) == 0)
                 return 0;
@@ -183,7 +82,10 @@ int shim_tap_exists(const char *name) {
         struct ethtool_drvinfo info = {.cmd = ETHTOOL_GDRVINFO};
         struct ifreq ifr = {.ifr_data = (void *) &info};
         snprintf(ifr.ifr_name, IFNAMSIZ, "%s", name);
-        int r = ifreq_ioctl(SIOCETHTOOL, &ifr);
+        _cleanup_close_ int sk = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        if (sk < 0)
+                return negative_errno();
+        int r = ioctl(sk, SIOCETHTOOL, &ifr) < 0 ? negative_errno() : 0;
         if (r == -ENODEV)
                 return 0;
         if (r < 0)
@@ -201,7 +103,7 @@ static const struct rtattr *rta_find(const void *p, size_t len, unsigned short t
 }
 
 int shim_tap_vnet_hdr(const char *name) {
-        int r = name_ok(name);
+        int r = shim_netdev_name_ok(name);
         if (r < 0)
                 return r;
         _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);

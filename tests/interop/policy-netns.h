@@ -5,8 +5,13 @@
  * The test process moves into a network namespace of its own
  * (unshare(CLONE_NEWNET), as root) and makes a second one for the "guest"; a
  * veth pair stands for the tap: "ecl-t" stays on the host side and carries the
- * policy, its peer "gst" is the guest's interface.  All traffic goes between
- * the two namespaces, to the test's own addresses.
+ * policy, its peer "gst" is the guest's interface.  The stack's uplink is the
+ * veth pair it is in production (netns.h): "ecu-t" beside the tap, where the
+ * policy forwards what it accepts, and "lan", its outer end, which holds the
+ * host's addresses (or, in the housekeeping tests, is the port of a bridge
+ * that does).  So what reaches "lan" passed the policy, and nothing joins tap
+ * and uplink but the policy.  All traffic goes between the namespaces, to
+ * the test's own addresses.
  */
 #include <arpa/inet.h>
 #include <fcntl.h>
@@ -29,11 +34,14 @@
 
 #include "blocked.h"
 #include "names.h"
+#include "netns.h"
 #include "policy.h"
 #include "testlib.h"
 
 #define TAP "ecl-t"
 #define GUEST_IF "gst"
+#define UPLINK "ecu-t"
+#define LAN_IF "lan"
 #define TABLE "ecluse-t"
 #define HOST4 "10.77.0.1"
 #define GUEST4 "10.77.0.2"
@@ -118,10 +126,15 @@ static _unused_ int setup(void **state) {
 
         sh(e, false, "ip link add name " TAP " type veth peer name " GUEST_IF);
         sh(e, false, "ip link set dev " GUEST_IF " netns /proc/%d/fd/%d", (int) getpid(), e->guest_ns);
-        sh(e, false, "ip addr add " HOST4 "/24 dev " TAP);
-        sh(e, false, "ip -6 addr add " HOST6 "/64 dev " TAP " nodad");
-        sh(e, false, "ip link set dev " TAP " address " HOST_MAC);
+        sh(e, false, "ip link add name " UPLINK " type veth peer name " LAN_IF);
+        assert_int_equal(shim_netns_harden_device(TAP), 0);
+        assert_int_equal(shim_netns_harden_device(UPLINK), 0);
+        sh(e, false, "ip addr add " HOST4 "/24 dev " LAN_IF);
+        sh(e, false, "ip -6 addr add " HOST6 "/64 dev " LAN_IF " nodad");
+        sh(e, false, "ip link set dev " LAN_IF " address " HOST_MAC);
         sh(e, false, "ip link set dev " TAP " up");
+        sh(e, false, "ip link set dev " UPLINK " up");
+        sh(e, false, "ip link set dev " LAN_IF " up");
         sh(e, true, "ip link set dev lo up");
         sh(e, true, "ip link set dev " GUEST_IF " address 52:54:00:12:34:56");
         sh(e, true, "ip addr add " GUEST4 "/24 dev " GUEST_IF);

@@ -17,7 +17,7 @@ static void test_load_verify_and_read_back_with_nft(void **state) {
         assert_non_null(out);
         assert_non_null(in);
         assert_string_equal(json_string_value(json_object_get(out, "hook")), "ingress");
-        assert_string_equal(json_string_value(json_object_get(in, "hook")), "egress");
+        assert_string_equal(json_string_value(json_object_get(in, "hook")), "ingress");
         assert_string_equal(json_string_value(json_object_get(out, "policy")), "drop");
         assert_string_equal(json_string_value(json_object_get(in, "policy")), "drop");
         /* Every rule has a counter. */
@@ -39,7 +39,7 @@ static void test_load_verify_and_read_back_with_nft(void **state) {
         tl_run(argv, &res);
         assert_int_equal(res.status, 0);
         assert_non_null(strstr(res.out, "hook ingress device \"" TAP "\" priority -500; policy drop;"));
-        assert_non_null(strstr(res.out, "hook egress device \"" TAP "\" priority -500; policy drop;"));
+        assert_non_null(strstr(res.out, "hook ingress device \"" UPLINK "\" priority -500; policy drop;"));
         tl_result_free(&res);
 }
 
@@ -53,7 +53,7 @@ static void test_verify_detects_tampering(void **state) {
         free(problem), problem = NULL;
 
         load(e);
-        sh(e, false, "nft add chain netdev " TABLE " guest_in { type filter hook egress device " TAP
+        sh(e, false, "nft add chain netdev " TABLE " guest_in { type filter hook ingress device " UPLINK
                      " priority -500 ; policy accept ; }");
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "policy"));
@@ -237,6 +237,10 @@ static void test_example_manifests(void **state) {
                         shim_tap_name(m->stack, 0, tap);
                         assert_int_equal(shim_policy_load(m), -ENODEV); /* no tap yet */
                         sh(e, false, "ip link add name %s type veth peer name eclpeer", tap);
+                        assert_int_equal(shim_policy_load(m), -ENODEV); /* no uplink yet */
+                        char inner[IFNAMSIZ], outer[IFNAMSIZ];
+                        shim_uplink_names(m->stack, inner, outer);
+                        sh(e, false, "ip link add name %s type veth peer name %s", inner, outer);
                         char *dir = tl_mkdtemp(), *file = tl_strf("%s/policy.nft", dir);
                         tl_write_file(file, text, strlen(text));
                         sh(e, false, "nft -c -f %s", file); /* the text form is valid nft */
@@ -250,6 +254,7 @@ static void test_example_manifests(void **state) {
                         assert_int_equal(r, 0);
                         assert_int_equal(shim_policy_remove(m->stack), 0);
                         sh(e, false, "ip link del dev %s", tap);
+                        sh(e, false, "ip link del dev %s", inner);
                 }
                 free(text);
                 free(path);

@@ -284,10 +284,15 @@ static void test_real_tap(void **state) {
         struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI};
         snprintf(ifr.ifr_name, sizeof ifr.ifr_name, "ecl-tap");
         assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
-        sh(e, false, "ip link set dev ecl-tap address 52:54:00:00:00:02");
-        sh(e, false, "ip addr add 10.78.0.1/24 dev ecl-tap");
+        /* Its uplink, whose outer end holds the host's address. */
+        sh(e, false, "ip link add name ecu-tap type veth peer name lan-tap");
+        assert_int_equal(shim_netns_harden_device("ecl-tap"), 0);
+        sh(e, false, "ip link set dev lan-tap address 52:54:00:00:00:02");
+        sh(e, false, "ip addr add 10.78.0.1/24 dev lan-tap");
         sh(e, false, "ip link set dev ecl-tap up");
-        sh(e, false, "ip neigh replace 10.78.0.2 lladdr 52:54:00:12:34:56 dev ecl-tap nud permanent");
+        sh(e, false, "ip link set dev ecu-tap up");
+        sh(e, false, "ip link set dev lan-tap up");
+        sh(e, false, "ip neigh replace 10.78.0.2 lladdr 52:54:00:12:34:56 dev lan-tap nud permanent");
         const uint8_t tap_mac[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x02};
 
         struct ecl_manifest m = e->m;
@@ -323,7 +328,7 @@ static void test_real_tap(void **state) {
         struct sockaddr_storage from;
         socklen_t fl = sizeof from;
         assert_int_equal(recv_wait(h, buf, sizeof buf, &from, &fl), 7);
-        /* The reply reaches the guest through the egress hook... */
+        /* The reply reaches the guest through the uplink's chain... */
         assert_int_equal(sendto(h, "reply", 5, 0, (struct sockaddr *) &from, fl), 5);
         assert_true(tap_read_payload(fd, "reply"));
         /* ... a packet that is no reply does not. */

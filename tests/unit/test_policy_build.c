@@ -76,10 +76,13 @@ static void test_chains_default_drop_on_the_tap(void **state) {
                 if (strcmp(c->name, "guest_out") == 0) {
                         out = true;
                         assert_string_equal(c->hook, "ingress");
+                        assert_false(c->on_uplink);
                         assert_true(c->policy_drop);
                 } else if (strcmp(c->name, "guest_in") == 0) {
+                        /* on the uplink: what comes in from the bridge, before it can reach the tap */
                         in = true;
-                        assert_string_equal(c->hook, "egress");
+                        assert_string_equal(c->hook, "ingress");
+                        assert_true(c->on_uplink);
                         assert_true(c->policy_drop);
                 } else
                         assert_null(c->hook);
@@ -160,8 +163,10 @@ static void test_tagged_frames_dropped_both_ways(void **state) {
         assert_non_null(out);
         assert_non_null(in);
         /* Before anything in its chain accepts: right after the MAC check out, first in. */
-        const char *first_accept_out = strstr(strstr(text, "chain guest_out"), "accept");
-        const char *first_accept_in = strstr(strstr(text, "chain guest_in"), "accept");
+        const char *first_accept_out = strstr(strstr(text, "chain guest_out"), "fwd to");
+        const char *first_accept_in = strstr(strstr(text, "chain guest_in"), "fwd to");
+        assert_non_null(first_accept_out);
+        assert_non_null(first_accept_in);
         assert_true(out < first_accept_out);
         assert_true(in < first_accept_in);
 }
@@ -181,7 +186,7 @@ static void test_nd_never_an_opening(void **state) {
                                          "nd-neighbor-advert, nd-redirect } counter goto nd_out");
         assert_non_null(to_nd);
         const char *peers = strstr(text, "@peers_out6 update @peers_out6");
-        const char *grants = strstr(text, "@grant_out6 counter accept");
+        const char *grants = strstr(text, "@grant_out6 counter fwd to \"ecu-office\"");
         assert_non_null(peers);
         assert_non_null(grants);
         assert_true(to_nd < peers);
@@ -234,7 +239,7 @@ static void test_source_addresses_restricted_when_given(void **state) {
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
                 const struct pol_stmt *s = &r->s[0];
-                if (strcmp(r->chain, "arp_out") == 0 && strcmp(r->s[r->n - 1].verdict, "accept") == 0) {
+                if (strcmp(r->chain, "arp_out") == 0 && strcmp(r->s[r->n - 1].verdict, "fwd") == 0) {
                         /* ... and every ARP packet it may send has one of them (or 0.0.0.0, a probe) as sender. */
                         bool sender = false;
                         for (size_t j = 0; j < r->n; j++)
@@ -299,7 +304,8 @@ static void test_flows_grouped_and_networks_deduplicated(void **state) {
         assert_int_equal(r->s[3].key.f[4], PF_TH_SPORT);
         /* Short until a packet without SYN is seen: a half-open flow does not stay an hour. */
         assert_int_equal(r->s[3].timeout_s, POL_FLOW_TIMEOUT_OTHER);
-        assert_string_equal(r->s[r->n - 1].verdict, "accept");
+        assert_string_equal(r->s[r->n - 1].verdict, "fwd");
+        assert_string_equal(r->s[r->n - 1].target, "ecu-office");
 }
 
 static void test_ports_sorted_and_merged(void **state) {

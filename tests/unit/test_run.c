@@ -88,6 +88,7 @@ static void h_audit(void *ud, const char *event, const char *subject, const char
         snprintf(p->last_audit, sizeof p->last_audit, "%s", event);
 }
 
+#define RUN_BRIDGE "rtbr0"
 static char *g_root;
 static char *g_uri;
 
@@ -97,6 +98,13 @@ static int setup(void **state) {
                 return 0;
         /* only a network namespace: libvirt needs the host's /sys (cgroups) */
         if (unshare(CLONE_NEWNET) < 0)
+                return -1;
+        /* the operator's bridge the uplink's outer end joins */
+        struct tl_result res;
+        tl_run((char *[]){"ip", "link", "add", RUN_BRIDGE, "type", "bridge", NULL}, &res);
+        int st = res.status;
+        tl_result_free(&res);
+        if (st != 0)
                 return -1;
         if (virEventRegisterDefaultImpl() < 0)
                 return -1;
@@ -127,7 +135,8 @@ static struct ecl_cidr guest_addr = {.family = AF_INET, .addr = {192, 0, 2, 2}, 
 
 static struct ecl_manifest manifest(void) {
         return (struct ecl_manifest){.stack = (char *) "runtest", .has_network = true,
-                                     .network = {.addresses = &guest_addr, .n_addresses = 1},
+                                     .network = {.bridge = (char *) RUN_BRIDGE, .addresses = &guest_addr,
+                                                 .n_addresses = 1},
                                      .vm = {.vcpus = 1, .memory_mib = 64}};
 }
 
@@ -207,6 +216,8 @@ static void test_up_and_down(void **state) {
         assert_int_equal(shim_run_teardown(&s), 0);
         assert_false(domain_defined(&s));
         assert_int_equal(shim_tap_exists(s.tap), 0);
+        assert_int_equal(if_nametoindex(s.uplink), 0);
+        assert_int_equal(if_nametoindex(s.outer), 0);
         assert_int_equal(p.removes, 2); /* the stale one before load, and ours */
         shim_stack_done(&s);
 }
@@ -223,6 +234,8 @@ static void run_failing(struct probe *p) {
         assert_true(shim_run_up(&s) < 0);
         assert_false(domain_defined(&s));
         assert_int_equal(shim_tap_exists(s.tap), 0);
+        assert_int_equal(if_nametoindex(s.uplink), 0);
+        assert_int_equal(if_nametoindex(s.outer), 0);
         assert_int_equal(p->removes, 2); /* the stale one, and the one loaded (or half-loaded) */
         assert_false(s.policy_loaded);
         assert_false(s.tap_created);

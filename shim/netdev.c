@@ -1,0 +1,261 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/netlink.h>
+#include <linux/rtnetlink.h>
+#include <linux/veth.h>
+#include <net/if.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netdev.h"
+
+int shim_netdev_open(void) {
+        int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+        if (s < 0)
+                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
+        return s;
+}
+
+int shim_netdev_name_ok(const char *name) {
+        size_t n = name ? strlen(name) : 0;
+        if (n == 0 || n >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ') || streq(name, ".") || streq(name, ".."))
+                return log_error_errno(EINVAL, "invalid network device name '%s'", name ? name : "");
+        return 0;
+}
+
+/* An rtnetlink request being built: header, ifinfomsg, attributes (nested ones closed by rt_end). */
+struct rtreq {
+        _Alignas(struct nlmsghdr) char buf[1024];
+        size_t len;
+        bool overflow;
+};
+
+static struct ifinfomsg *rt_init(struct rtreq *q, uint16_t type, uint16_t flags, int ifindex) {
+        memset(q, 0, sizeof *q);
+        struct nlmsghdr *h = (struct nlmsghdr *) q->buf;
+        h->nlmsg_type = type;
+        h->nlmsg_flags = (uint16_t) (NLM_F_REQUEST | flags);
+        struct ifinfomsg *ifi = NLMSG_DATA(h);
+        ifi->ifi_family = AF_UNSPEC;
+        ifi->ifi_index = ifindex;
+        q->len = NLMSG_LENGTH(sizeof *ifi);
+        return ifi;
+}
+
+static struct rtattr *rt_put(struct rtreq *q, uint16_t type, const void *data, size_t n) {
+        size_t at = RTA_ALIGN(q->len), need = at + RTA_SPACE(n);
+        if (need > sizeof q->buf) {
+                q->overflow = true;
+                return NULL;
+        }
+        struct rtattr *a = (struct rtattr *) (q->buf + at);
+        a->rta_type = type;
+        a->rta_len = (unsigned short) RTA_LENGTH(n);
+        if (n)
+                memcpy(RTA_DATA(a), data, n);
+        q->len = need;
+        return a;
+}
+
+static void rt_end(struct rtreq *q, struct rtattr *nest) {
+        if (nest)
+                nest->rta_len = (unsigned short) (q->buf + q->len - (char *) nest);
+}
+
+/* Walk the attributes in [p, p+len) for type `type`; NULL if absent. */
+static const struct rtattr *rta_find(const void *p, size_t len, unsigned short type) {
+        int n = (int) len;
+        for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
+                if ((a->rta_type & NLA_TYPE_MASK) == type)
+                        return a;
+        return NULL;
+}
+
+/*
+ * Send the request and read the answer: the kernel's error (0 for an
+ * acknowledgement), or for RTM_GETLINK the device's info into *info.
+ */
+static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
+        if (q->overflow)
+                return -ENOBUFS;
+        _cleanup_close_ int own = -1;
+        if (nl < 0) {
+                own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+                if (own < 0)
+                        return negative_errno();
+                nl = own;
+        }
+        static const uint32_t seq = 0x65636c; /* any: one request at a time on a socket */
+        struct nlmsghdr *req = (struct nlmsghdr *) q->buf;
+        req->nlmsg_len = (uint32_t) q->len;
+        req->nlmsg_seq = seq;
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (sendto(nl, q->buf, q->len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return negative_errno();
+        _Alignas(struct nlmsghdr) char buf[16384];
+        for (;;) {
+                ssize_t n = recv(nl, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != seq)
+                                continue;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return ((const struct nlmsgerr *) NLMSG_DATA(h))->error;
+                        if (!info || h->nlmsg_type != RTM_NEWLINK ||
+                            h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                                continue;
+                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+                        *info = (struct shim_netdev_info){.index = ifi->ifi_index};
+                        const void *attrs = IFLA_RTA(ifi);
+                        size_t len = IFLA_PAYLOAD(h);
+                        const struct rtattr *a = rta_find(attrs, len, IFLA_MTU);
+                        if (a && RTA_PAYLOAD(a) >= 4)
+                                memcpy(&info->mtu, RTA_DATA(a), 4);
+                        a = rta_find(attrs, len, IFLA_MASTER);
+                        if (a && RTA_PAYLOAD(a) >= 4)
+                                memcpy(&info->master, RTA_DATA(a), 4);
+                        const struct rtattr *li = rta_find(attrs, len, IFLA_LINKINFO);
+                        const struct rtattr *k = li ? rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
+                        if (k)
+                                memcpy(info->kind, RTA_DATA(k), RTA_PAYLOAD(k) < 15 ? RTA_PAYLOAD(k) : 15);
+                        return 0;
+                }
+        }
+}
+
+int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret) {
+        int r = shim_netdev_name_ok(name);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_GETLINK, 0, 0);
+        rt_put(&q, IFLA_IFNAME, name, strlen(name) + 1);
+        r = rt_call(nl, &q, ret);
+        if (r == -ENODEV)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot read network device %s: %m", name);
+        return 0;
+}
+
+/* Change one device: RTM_NEWLINK on its index with the attributes the caller puts. */
+static int link_index(int nl, const char *name, int *ret) {
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(nl, name, &info);
+        if (r == -ENODEV)
+                return log_error_errno(r, "network device %s does not exist", name);
+        if (r < 0)
+                return r;
+        *ret = info.index;
+        return 0;
+}
+
+int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu) {
+        int idx, r = link_index(nl, name, &idx);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
+        uint32_t v = mtu;
+        rt_put(&q, IFLA_MTU, &v, sizeof v);
+        r = rt_call(nl, &q, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot set MTU %u on %s: %m", mtu, name);
+        return 0;
+}
+
+int shim_netdev_set_up(int nl, const char *name) {
+        int idx, r = link_index(nl, name, &idx);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        struct ifinfomsg *ifi = rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
+        ifi->ifi_flags = IFF_UP;
+        ifi->ifi_change = IFF_UP;
+        r = rt_call(nl, &q, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot bring %s up: %m", name);
+        return 0;
+}
+
+int shim_netdev_enslave(int nl, const char *name, const char *bridge) {
+        int idx, r = link_index(nl, name, &idx);
+        if (r < 0)
+                return r;
+        struct shim_netdev_info br;
+        r = shim_netdev_name_ok(bridge) < 0 ? -EINVAL : shim_netdev_info(nl, bridge, &br);
+        if (r == -ENODEV || (r >= 0 && !streq(br.kind, "bridge")))
+                return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
+                                       bridge, bridge);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
+        uint32_t m = (uint32_t) br.index;
+        rt_put(&q, IFLA_MASTER, &m, sizeof m);
+        r = rt_call(nl, &q, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
+        return 0;
+}
+
+int shim_netdev_delete(int nl, const char *name) {
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(nl, name, &info);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_DELLINK, NLM_F_ACK, info.index);
+        r = rt_call(nl, &q, NULL);
+        if (r == -ENODEV)
+                return r;
+        if (r < 0)
+                return log_error_errno(r, "cannot delete %s: %m", name);
+        return 0;
+}
+
+int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer_netns, unsigned mtu) {
+        int r = shim_netdev_name_ok(name);
+        if (r >= 0)
+                r = shim_netdev_name_ok(peer);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_NEWLINK, NLM_F_ACK | NLM_F_CREATE | NLM_F_EXCL, 0);
+        uint32_t v = mtu;
+        rt_put(&q, IFLA_IFNAME, name, strlen(name) + 1);
+        if (mtu)
+                rt_put(&q, IFLA_MTU, &v, sizeof v);
+        struct rtattr *li = rt_put(&q, IFLA_LINKINFO, NULL, 0);
+        rt_put(&q, IFLA_INFO_KIND, "veth", 5);
+        struct rtattr *data = rt_put(&q, IFLA_INFO_DATA, NULL, 0);
+        /* VETH_INFO_PEER carries an ifinfomsg, then the peer's own attributes. */
+        struct ifinfomsg pifi = {.ifi_family = AF_UNSPEC};
+        struct rtattr *pa = rt_put(&q, VETH_INFO_PEER, &pifi, sizeof pifi);
+        rt_put(&q, IFLA_IFNAME, peer, strlen(peer) + 1);
+        if (mtu)
+                rt_put(&q, IFLA_MTU, &v, sizeof v);
+        if (peer_netns >= 0) {
+                uint32_t fd = (uint32_t) peer_netns;
+                rt_put(&q, IFLA_NET_NS_FD, &fd, sizeof fd);
+        }
+        rt_end(&q, pa);
+        rt_end(&q, data);
+        rt_end(&q, li);
+        r = rt_call(nl, &q, NULL);
+        if (r == -EEXIST)
+                return log_error_errno(r, "cannot create veth %s/%s: a device of that name exists already (left over "
+                                          "from an earlier run?)", name, peer);
+        if (r < 0)
+                return log_error_errno(r, "cannot create veth %s/%s: %m", name, peer);
+        return 0;
+}

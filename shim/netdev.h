@@ -1,0 +1,40 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Network device wrappers over rtnetlink.  Each function acts through `nl`,
+ * an rtnetlink socket from shim_netdev_open(): a socket keeps the network
+ * namespace it was opened in, so one opened before leaving the host's
+ * namespace keeps acting there, with no setns() and no CAP_SYS_ADMIN.  -1
+ * means a fresh socket in the calling thread's namespace.  Every function
+ * returns 0 or a negative errno and leaves one error line naming the device.
+ */
+#include <stdbool.h>
+#include <stddef.h>
+
+/* An rtnetlink socket in the calling thread's namespace, or a negative errno. */
+int shim_netdev_open(void);
+
+/* -EINVAL (and a message) unless `name` is a valid network device name. */
+int shim_netdev_name_ok(const char *name);
+
+struct shim_netdev_info {
+        int index;
+        unsigned mtu;
+        int master;     /* the bridge's index, 0 for none */
+        char kind[16];  /* "tun", "veth", "bridge"...; "" for a plain device */
+};
+/* What the kernel says of `name`: -ENODEV (no message) if there is no such device. */
+int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret);
+
+int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu);
+int shim_netdev_set_up(int nl, const char *name);
+/* Make `name` a port of `bridge`: -ENODEV (and what to do) when there is no such bridge. */
+int shim_netdev_enslave(int nl, const char *name, const char *bridge);
+/* Delete network device `name` (and a veth's peer, wherever it is).  -ENODEV (no message) if there is none. */
+int shim_netdev_delete(int nl, const char *name);
+/*
+ * Create a veth pair: `name` in nl's namespace, its peer `peer` in the
+ * network namespace `peer_netns` (an fd of an ns/net file; -1: beside it),
+ * both with `mtu` (0: the kernel's default).  -EEXIST when a name is taken.
+ */
+int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer_netns, unsigned mtu);

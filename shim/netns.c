@@ -1,0 +1,123 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "netns.h"
+#include "paths.h"
+
+int shim_netns_pin_path(const char *root, const char *stack, char **ret) {
+        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.netns", stack) < 0)
+                return log_oom();
+        return 0;
+}
+
+/* Write `value` to /proc/sys/net/... of the calling thread's namespace. */
+static int sysctl_net(const char *key, const char *value) {
+        char path[160];
+        snprintf(path, sizeof path, "/proc/sys/net/%s", key);
+        _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open %s: %m", path);
+        size_t n = strlen(value);
+        if (write(fd, value, n) != (ssize_t) n)
+                return log_error_errno(negative_errno(), "cannot set %s to %s: %m", path, value);
+        return 0;
+}
+
+static int harden_conf(const char *dev) {
+        static const struct {
+                const char *fmt, *value;
+        } keys[] = {
+                {"ipv6/conf/%s/disable_ipv6", "1"}, {"ipv4/conf/%s/forwarding", "0"},
+                {"ipv4/conf/%s/rp_filter", "1"},    {"ipv4/conf/%s/arp_ignore", "8"},
+                {"ipv4/conf/%s/accept_local", "0"},
+        };
+        for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
+                char key[96];
+                snprintf(key, sizeof key, keys[i].fmt, dev);
+                int r = sysctl_net(key, keys[i].value);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+int shim_netns_harden_device(const char *dev) {
+        return harden_conf(dev);
+}
+
+int shim_netns_enter(int fd, const char *what) {
+        if (setns(fd, CLONE_NEWNET) < 0)
+                return log_error_errno(negative_errno(), "cannot enter the %s network namespace: %m", what);
+        return 0;
+}
+
+int shim_netns_create(const char *pin, int *ret_host) {
+        _cleanup_close_ int host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        if (host < 0)
+                return log_error_errno(negative_errno(), "cannot open this thread's network namespace: %m");
+        _cleanup_close_ int pfd = open(pin, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        if (pfd < 0)
+                return log_error_errno(negative_errno(), "cannot create the namespace pin %s: %m", pin);
+        int r = 0;
+        if (unshare(CLONE_NEWNET) < 0) {
+                r = log_error_errno(negative_errno(), "cannot make a network namespace for the stack: %m");
+                goto fail_unlink;
+        }
+        /* A new namespace: only lo, down.  Every later device takes "default". */
+        static const char *confs[] = {"all", "default"};
+        for (size_t i = 0; r >= 0 && i < 2; i++)
+                r = harden_conf(confs[i]);
+        if (r >= 0)
+                r = sysctl_net("ipv4/ip_forward", "0");
+        if (r >= 0 && mount("/proc/thread-self/ns/net", pin, NULL, MS_BIND, NULL) < 0)
+                r = log_error_errno(negative_errno(), "cannot pin the stack's network namespace at %s: %m", pin);
+        if (r < 0) {
+                (void) setns(host, CLONE_NEWNET);
+                goto fail_unlink;
+        }
+        *ret_host = TAKE_FD(host);
+        return 0;
+fail_unlink:
+        (void) unlink(pin);
+        return r;
+}
+
+int shim_netns_join_pinned(const char *pin) {
+        _cleanup_close_ int fd = open(pin, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return -ENOENT;
+                return log_error_errno(negative_errno(), "cannot open the namespace pin %s: %m", pin);
+        }
+        if (setns(fd, CLONE_NEWNET) < 0) {
+                /* An empty file: a pin whose mount is gone (the namespace with it). */
+                if (errno == EINVAL)
+                        return -ENOENT;
+                return log_error_errno(negative_errno(), "cannot enter the namespace pinned at %s: %m", pin);
+        }
+        return 0;
+}
+
+int shim_netns_unpin(const char *pin) {
+        struct stat st;
+        if (lstat(pin, &st) < 0)
+                return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "cannot look at %s: %m", pin);
+        if (!S_ISREG(st.st_mode))
+                return log_error_errno(EPERM, "%s is not a namespace pin (not a regular file): left alone", pin);
+        /* Unmount until only the file is left (a pin may have been mounted over twice). */
+        for (int i = 0; i < 8 && umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
+                ;
+        if (errno != EINVAL && errno != ENOENT)
+                return log_error_errno(negative_errno(), "cannot unmount the namespace pin %s: %m", pin);
+        if (unlink(pin) < 0 && errno != ENOENT)
+                return log_error_errno(negative_errno(), "cannot remove %s: %m", pin);
+        return 0;
+}
