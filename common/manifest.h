@@ -3,8 +3,9 @@
 /*
  * The stack manifest (DESIGN.md, "Stack manifest"): a typed model, filled
  * only by the strict loader.  Every value in here has been validated: names
- * match their patterns, addresses are parsed, numbers are in range, paths are
- * absolute.  Anything the manifest does not open is closed, so there is no
+ * match their patterns, addresses are parsed, numbers are in range, the
+ * paths of the files the VM opens lie in the stack's own tree
+ * (/var/lib/ecluse/stacks/STACK/current/ or .../data/, stack-path.h).  Anything the manifest does not open is closed, so there is no
  * field for a console, a channel, a device or a filesystem: the domain builder
  * cannot be asked for one.
  */
@@ -67,17 +68,19 @@ struct ecl_disk {
         char *path;
         enum ecl_disk_format format;
         struct ecl_pos pos;     /* where the disk stands in the manifest */
+        struct ecl_pos path_pos; /* where its path is written */
 };
 
 struct ecl_vm {
         unsigned vcpus;         /* 1..64, default 1 */
         uint64_t memory_mib;    /* 64 MiB..1 TiB, required */
         enum ecl_accel accel;   /* default auto */
-        char *kernel;           /* absolute; NULL: firmware boot from the first disk */
-        char *initrd;           /* absolute, only with kernel */
+        char *kernel;           /* in the stack's tree; NULL: firmware boot from the first disk */
+        char *initrd;           /* in the stack's tree, only with kernel */
         char *cmdline;          /* only with kernel */
         struct ecl_disk *disks;
         size_t n_disks;
+        struct ecl_pos kernel_pos, initrd_pos; /* where they are written */
 };
 
 struct ecl_network {
