@@ -124,6 +124,17 @@ struct ecl_manifest {
 int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags);
 int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,
                              struct ecl_diags *diags);
+/*
+ * The files the VM opens (kernel, initrd, disks), read under root: each must
+ * resolve in the stack's own tree through no link but `current` and be a
+ * regular file (ecl_stack_path_open()).  Every problem goes to diags at the
+ * path's position and the result is -EBADMSG, or -ENOENT when every problem
+ * is a missing file; -ENOMEM.  With missing_ok (validate), a file that does
+ * not exist, or that this user may not look at, is no problem; run needs
+ * every file.
+ */
+int ecl_manifest_check_files(const struct ecl_manifest *m, const char *root, bool missing_ok,
+                             struct ecl_diags *diags);
 void ecl_manifest_free(struct ecl_manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_manifest *, ecl_manifest_free)
 #define _cleanup_manifest_ _cleanup_(ecl_manifest_freep)
