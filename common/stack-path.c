@@ -99,8 +99,34 @@ static int open_component(int dir, const char *name, int *ret_fd, struct stat *s
         return 0;
 }
 
+/* open_component() of a directory: -ELOOP for a link, -ENOTDIR for anything else. */
+static int open_dir(int dir, const char *name, int *ret_fd, struct stat *st) {
+        int f = -1;
+        int r = open_component(dir, name, &f, st);
+        _cleanup_close_ int fd = f;
+        if (r < 0)
+                return r;
+        if (!S_ISDIR(st->st_mode))
+                return S_ISLNK(st->st_mode) ? -ELOOP : -ENOTDIR;
+        *ret_fd = TAKE_FD(fd);
+        return 0;
+}
+
+static const char *what_is_wrong(int r) {
+        switch (r) {
+        case -ENOENT:
+                return "does not exist";
+        case -ELOOP:
+                return "is a symbolic link";
+        case -ENOTDIR:
+                return "is not a directory";
+        default:
+                return strerror(-r);
+        }
+}
+
 /*
- * `current` is the link at cur (an O_PATH descriptor of it): it must read
+ * `current` is the link *fd (an O_PATH descriptor of it): it must read
  * releases/VERSION, each of them a directory of the stack and no link.
  * Replaces *fd and *st with the release's directory.
  */
@@ -117,28 +143,18 @@ static int follow_current(int stack_fd, const char *path, size_t len, int *fd, s
                 return problem(ret_problem, -EXDEV,
                                "%.*s points to '%s', not to releases/VERSION in the stack's own directory", (int) len,
                                path, target);
-        int releases = -1;
-        int r = open_component(stack_fd, "releases", &releases, st);
+        int releases = -1, release = -1;
+        int r = open_dir(stack_fd, "releases", &releases, st);
         _cleanup_close_ int releases_fd = releases;
         if (r < 0)
-                return problem(ret_problem, r, "%.*s points to '%s': releases/ %s", (int) len, path, target,
-                               r == -ENOENT ? "does not exist" : strerror(-r));
-        if (!S_ISDIR(st->st_mode))
-                return problem(ret_problem, S_ISLNK(st->st_mode) ? -ELOOP : -ENOTDIR,
-                               "%.*s points to '%s': releases/ is %s", (int) len, path, target,
-                               S_ISLNK(st->st_mode) ? "a symbolic link" : "not a directory");
-        int release = -1;
-        r = open_component(releases_fd, version, &release, st);
-        _cleanup_close_ int release_fd = release;
+                return problem(ret_problem, r, "%.*s points to '%s', but releases/ %s", (int) len, path, target,
+                               what_is_wrong(r));
+        r = open_dir(releases_fd, version, &release, st);
         if (r < 0)
-                return problem(ret_problem, r, "%.*s points to '%s': %s", (int) len, path, target,
-                               r == -ENOENT ? "no such release" : strerror(-r));
-        if (!S_ISDIR(st->st_mode))
-                return problem(ret_problem, S_ISLNK(st->st_mode) ? -ELOOP : -ENOTDIR,
-                               "%.*s points to '%s', which is %s", (int) len, path, target,
-                               S_ISLNK(st->st_mode) ? "a symbolic link" : "not a directory");
+                return problem(ret_problem, r, "%.*s points to '%s', which %s", (int) len, path, target,
+                               what_is_wrong(r));
         closep(fd);
-        *fd = TAKE_FD(release_fd);
+        *fd = release;
         return 0;
 }
 
