@@ -88,7 +88,11 @@ bool mctx_int(struct mctx *c, const char *path, yaml_node_t *node, int64_t min, 
 /* One of names[] (index into *ret); hint used when the value is unknown. */
 bool mctx_enum(struct mctx *c, const char *path, yaml_node_t *node, const char *const *names, size_t n,
                const char *hint, unsigned *ret);
-/* An absolute path without "." or ".." components or a trailing '/'; copied. */
+/*
+ * An absolute, normalised path (no "." or ".." component, no "//", no
+ * trailing '/'); copied.  Whether it lies in the stack's tree is checked once
+ * the whole document is read (the stack may be named after vm).
+ */
 bool mctx_file_path(struct mctx *c, const char *path, yaml_node_t *node, char **ret);
 
 /* The network part (manifest-network.c). */

@@ -12,6 +12,8 @@
 #include <unistd.h>
 
 #include "manifest-internal.h"
+#include "paths.h"
+#include "stack-path.h"
 #include "strparse.h"
 
 /* ---- top level ---- */
@@ -179,12 +181,16 @@ static void parse_accel(struct mctx *c, const char *path, yaml_node_t *key, yaml
 
 static void parse_kernel(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
-        mctx_file_path(c, path, value, &((struct ecl_vm *) obj)->kernel);
+        struct ecl_vm *vm = obj;
+        vm->kernel_pos = ecl_yaml_pos(value);
+        mctx_file_path(c, path, value, &vm->kernel);
 }
 
 static void parse_initrd(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
-        mctx_file_path(c, path, value, &((struct ecl_vm *) obj)->initrd);
+        struct ecl_vm *vm = obj;
+        vm->initrd_pos = ecl_yaml_pos(value);
+        mctx_file_path(c, path, value, &vm->initrd);
 }
 
 static void parse_cmdline(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -196,7 +202,9 @@ static const char *const format_names[] = {[ECL_DISK_QCOW2] = "qcow2", [ECL_DISK
 
 static void parse_disk_path(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
-        mctx_file_path(c, path, value, &((struct ecl_disk *) obj)->path);
+        struct ecl_disk *d = obj;
+        d->path_pos = ecl_yaml_pos(value);
+        mctx_file_path(c, path, value, &d->path);
 }
 
 static void parse_disk_format(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -265,6 +273,36 @@ static void parse_vm(struct mctx *c, const char *path, yaml_node_t *key, yaml_no
                 if (!d || (d->type == YAML_SEQUENCE_NODE && d->data.sequence.items.top == d->data.sequence.items.start))
                         mctx_error_at(c, key, "without a kernel the VM boots its first disk with firmware",
                                       "'vm' needs a 'kernel' or at least one disk");
+        }
+}
+
+/*
+ * The files the VM opens lie in the stack's own tree (DESIGN.md, "What cut
+ * means", 1).  Checked once the whole document is read: 'stack' may come
+ * after 'vm'.  Without a valid stack name that error is reported already.
+ */
+static void check_tree(struct mctx *c, const struct ecl_manifest *m, const char *key, const char *path,
+                       struct ecl_pos pos) {
+        if (!path || !m->stack || ecl_stack_path_check(m->stack, path) == 0)
+                return;
+        _cleanup_free_ char *shown = mctx_excerpt(c, path);
+        if (!shown)
+                return;
+        char hint[2 * (sizeof ECL_STACKS_STATE_DIR + ECL_STACK_NAME_MAX) + 128];
+        snprintf(hint, sizeof hint,
+                 "the VM opens files only in its stack's tree: " ECL_STACKS_STATE_DIR "/%s/current/ for the release,"
+                 " " ECL_STACKS_STATE_DIR "/%s/data/ for persistent disks",
+                 m->stack, m->stack);
+        mctx_error(c, pos, hint, "'%s' must lie in the stack's own tree, got '%s'", key, shown);
+}
+
+static void check_trees(struct mctx *c, const struct ecl_manifest *m) {
+        check_tree(c, m, "vm.kernel", m->vm.kernel, m->vm.kernel_pos);
+        check_tree(c, m, "vm.initrd", m->vm.initrd, m->vm.initrd_pos);
+        for (size_t i = 0; i < m->vm.n_disks; i++) {
+                char item[MPATH_MAX], key[MPATH_MAX];
+                mctx_subpath(key, mctx_itempath(item, "vm.disks", i), "path");
+                check_tree(c, m, key, m->vm.disks[i].path, m->vm.disks[i].path_pos);
         }
 }
 
@@ -369,8 +407,9 @@ int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, stru
         };
         struct mctx c = {.file = name, .doc = &doc, .diags = diags};
         m->file = mctx_strdup(&c, name);
-        if (check_version(&c, root))
-                mctx_mapping(&c, "", ecl_yaml_pos(root), root, top_keys, ELEMENTSOF(top_keys), m, NULL);
+        if (check_version(&c, root) &&
+            mctx_mapping(&c, "", ecl_yaml_pos(root), root, top_keys, ELEMENTSOF(top_keys), m, NULL))
+                check_trees(&c, m);
         ecl_yaml_doc_done(&doc);
         sort_diags(diags, first, c.gave_up);
         if (c.oom)

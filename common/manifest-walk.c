@@ -416,6 +416,10 @@ bool mctx_file_path(struct mctx *c, const char *path, yaml_node_t *node, char **
                 mctx_error_at(c, node, NULL, "'%s' must name a file, got the directory '%s'", path, shown);
                 return false;
         }
+        if (strstr(p, "//")) {
+                mctx_error_at(c, node, NULL, "'%s' must not contain '//', got '%s'", path, shown);
+                return false;
+        }
         for (const char *s = p; *s;) {
                 s += strspn(s, "/");
                 size_t n = strcspn(s, "/");

@@ -3,8 +3,9 @@
 /*
  * The stack manifest (DESIGN.md, "Stack manifest"): a typed model, filled
  * only by the strict loader.  Every value in here has been validated: names
- * match their patterns, addresses are parsed, numbers are in range, paths are
- * absolute.  Anything the manifest does not open is closed, so there is no
+ * match their patterns, addresses are parsed, numbers are in range, the
+ * paths of the files the VM opens lie in the stack's own tree
+ * (/var/lib/ecluse/stacks/STACK/current/ or .../data/, stack-path.h).  Anything the manifest does not open is closed, so there is no
  * field for a console, a channel, a device or a filesystem: the domain builder
  * cannot be asked for one.
  */
@@ -67,17 +68,19 @@ struct ecl_disk {
         char *path;
         enum ecl_disk_format format;
         struct ecl_pos pos;     /* where the disk stands in the manifest */
+        struct ecl_pos path_pos; /* where its path is written */
 };
 
 struct ecl_vm {
         unsigned vcpus;         /* 1..64, default 1 */
         uint64_t memory_mib;    /* 64 MiB..1 TiB, required */
         enum ecl_accel accel;   /* default auto */
-        char *kernel;           /* absolute; NULL: firmware boot from the first disk */
-        char *initrd;           /* absolute, only with kernel */
+        char *kernel;           /* in the stack's tree; NULL: firmware boot from the first disk */
+        char *initrd;           /* in the stack's tree, only with kernel */
         char *cmdline;          /* only with kernel */
         struct ecl_disk *disks;
         size_t n_disks;
+        struct ecl_pos kernel_pos, initrd_pos; /* where they are written */
 };
 
 struct ecl_network {
@@ -120,6 +123,17 @@ struct ecl_manifest {
  */
 int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags);
 int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,
+                             struct ecl_diags *diags);
+/*
+ * The files the VM opens (kernel, initrd, disks), read under root: each must
+ * resolve in the stack's own tree through no link but `current` and be a
+ * regular file (ecl_stack_path_open()).  Every problem goes to diags at the
+ * path's position and the result is -EBADMSG, or -ENOENT when every problem
+ * is a missing file; -ENOMEM.  With missing_ok (validate), a file that does
+ * not exist, or that this user may not look at, is no problem; run needs
+ * every file.
+ */
+int ecl_manifest_check_files(const struct ecl_manifest *m, const char *root, bool missing_ok,
                              struct ecl_diags *diags);
 void ecl_manifest_free(struct ecl_manifest *m);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_manifest *, ecl_manifest_free)

@@ -63,6 +63,15 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 if (r < 0)
                         return r;
         }
+        /* Invariant 1: the files the domain names resolve in the stack's own tree, now (and at each reload). */
+        struct ecl_diags diags = {0};
+        r = ecl_manifest_check_files(m, c->root, false, &diags);
+        ecl_diags_print(&diags, stderr);
+        ecl_diags_clear(&diags);
+        if (r == -ENOMEM)
+                return log_oom();
+        if (r < 0)
+                return log_error_errno(-r, "stack %s: the files its VM opens are refused", m->stack);
         r = shim_domain_render(m, &o, ret_xml);
         if (r < 0)
                 return r;
@@ -281,6 +290,12 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         _cleanup_free_ char *uri = NULL;
         bool embed = false;
         r = shim_connect_uri(cli->root, m->stack, cli->connect, &uri, &embed);
+        if (r < 0)
+                return ecl_exit_status(r);
+        /* Invariant 1 before libvirt, a tap or a rule exists; h_domain_xml() checks again at each start. */
+        r = ecl_manifest_check_files(m, cli->root, false, &diags);
+        ecl_diags_print(&diags, stderr);
+        ecl_diags_clear(&diags);
         if (r < 0)
                 return ecl_exit_status(r);
 

@@ -28,6 +28,8 @@ static json_t *result_json(const char *file, const struct ecl_manifest *m, const
 
 /*
  * validate MANIFEST...: every problem of every file, one line each on stderr.
+ * The kernel, initrd and disks that exist under --root are resolved as run
+ * would (no link but current -> releases/VERSION, regular files).
  * With --json, stdout also gets one array with an object per file.
  */
 int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
@@ -43,6 +45,12 @@ int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
                 struct ecl_diags diags = {0};
                 _cleanup_manifest_ struct ecl_manifest *m = NULL;
                 int r = ecl_manifest_load_file(argv[i], &m, &diags);
+                if (r >= 0) {
+                        /* The files as they are under --root now; a release not applied yet is no error. */
+                        r = ecl_manifest_check_files(m, cli->root, true, &diags);
+                        if (r < 0)
+                                ecl_manifest_free(TAKE_PTR(m));
+                }
                 ecl_diags_print(&diags, stderr);
                 if (r == -ENOMEM) {
                         ecl_diags_clear(&diags);

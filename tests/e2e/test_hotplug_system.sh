@@ -64,8 +64,13 @@ if [ -z "$guest" ]; then
 fi
 [ -s "$guest/vmlinuz" ] && [ -s "$guest/initrd.img" ] || die "guest missing in $guest"
 root=$tmp/root
-mkdir -p "$root/guest"
-cp "$guest/vmlinuz" "$guest/initrd.img" "$root/guest/"
+# In the stack's own tree (DESIGN.md invariant 1), as the agent applies a
+# release: current -> releases/VERSION.
+stackdir=$root/var/lib/ecluse/stacks/hpt
+mkdir -p "$stackdir/releases/1"
+cp "$guest/vmlinuz" "$guest/initrd.img" "$stackdir/releases/1/"
+ln -s releases/1 "$stackdir/current"
+chmod -R a+rX "$root"
 cat >"$tmp/hpt.yaml" <<'YAML'
 ecluse: 1
 stack: hpt
@@ -74,8 +79,8 @@ vm:
   vcpus: 1
   memory: 256MiB
   accel: tcg
-  kernel: /guest/vmlinuz
-  initrd: /guest/initrd.img
+  kernel: /var/lib/ecluse/stacks/hpt/current/vmlinuz
+  initrd: /var/lib/ecluse/stacks/hpt/current/initrd.img
   cmdline: console=ttyS0
 network:
   addresses: [192.0.2.2]

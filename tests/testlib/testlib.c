@@ -56,6 +56,21 @@ void tl_write_file(const char *path, const void *data, size_t len) {
         assert_int_equal(fclose(f), 0);
 }
 
+void tl_mkdir_p(const char *path) {
+        _cleanup_free_ char *p = strdup(path);
+        assert_non_null(p);
+        for (char *s = p + 1;; s++)
+                if (*s == '/' || !*s) {
+                        char c = *s;
+                        *s = '\0';
+                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
+                                fail_msg("mkdir %s: %s", p, strerror(errno));
+                        *s = c;
+                        if (!c)
+                                break;
+                }
+}
+
 char *tl_strf(const char *fmt, ...) {
         va_list ap;
         va_start(ap, fmt);

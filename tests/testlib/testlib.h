@@ -22,6 +22,8 @@ void tl_rm_rf(const char *path);
 char *tl_read_file(const char *path, size_t *len);
 /* Create or replace a file with data (len bytes); asserts on failure. */
 void tl_write_file(const char *path, const void *data, size_t len);
+/* mkdir -p path (mode 0755); asserts on failure. */
+void tl_mkdir_p(const char *path);
 /* printf into a new string; asserts on failure. */
 char *tl_strf(const char *fmt, ...) _printf_(1, 2);
 

@@ -2,7 +2,8 @@
 /*
  * `ecluse-shim run`: the exit statuses of DESIGN.md for what fails before a
  * domain exists (usage 64, bad manifest 65, missing manifest 66, libvirt
- * unavailable 69), one error line each, nothing left behind.
+ * unavailable 69), one error line each, nothing left behind; and a VM whose
+ * files leave the stack's tree through a link is never set up (65).
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -16,7 +17,7 @@ static const char good[] = "ecluse: 1\n"
                            "vm:\n"
                            "  memory: 128MiB\n"
                            "  accel: tcg\n"
-                           "  kernel: /guest/vmlinuz\n";
+                           "  kernel: /var/lib/ecluse/stacks/cmdrun/current/vmlinuz\n";
 
 static int run(const char *root, const char *a1, const char *a2, const char *a3, struct tl_result *res) {
         char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", (char *) root, (char *) "run",
@@ -62,6 +63,27 @@ static void test_statuses(void **state) {
         assert_int_equal(res.status, 64);
         tl_result_free(&res);
 
+        /* the kernel missing under the root: 66; a link out of the tree: 65; nothing set up */
+        _cleanup_free_ char *sock = tl_strf("%s/run/ecluse/cmdrun.sock", root);
+        _cleanup_free_ char *stack = tl_strf("%s/var/lib/ecluse/stacks/cmdrun", root),
+                            *current = tl_strf("%s/current", stack), *kernel = tl_strf("%s/vmlinuz", current),
+                            *log = tl_strf("%s/var/lib/ecluse/audit.log", root);
+        tl_mkdir_p(current);
+        assert_int_equal(run(root, m, NULL, NULL, &res), 66);
+        assert_non_null(strstr(res.err, "m.yaml:7:11: error: 'vm.kernel': /var/lib/ecluse/stacks/cmdrun/current/"
+                                        "vmlinuz does not exist\n"));
+        tl_result_free(&res);
+        tl_write_file(log, "{}\n", 3);
+        assert_int_equal(symlink(log, kernel), 0);
+        assert_int_equal(run(root, m, NULL, NULL, &res), 65);
+        assert_non_null(strstr(res.err, "m.yaml:7:11: error: 'vm.kernel': /var/lib/ecluse/stacks/cmdrun/current/"
+                                        "vmlinuz is a symbolic link"));
+        assert_int_equal(lines(res.err), 1);
+        assert_int_not_equal(access(sock, F_OK), 0);
+        tl_result_free(&res);
+        assert_int_equal(unlink(kernel), 0);
+        tl_write_file(kernel, "k", 1);
+
         /* libvirt unreachable: 69, one line, no control socket left */
         _cleanup_free_ char *uri = tl_strf("qemu+unix:///system?socket=%s/nonexistent/sock", root);
         char *argv_conn[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", root, (char *) "--connect", uri,
@@ -71,7 +93,6 @@ static void test_statuses(void **state) {
         assert_non_null(strstr(res.err, "ecluse-shim: error: cannot connect to libvirt"));
         assert_int_equal(lines(res.err), 1);
         tl_result_free(&res);
-        _cleanup_free_ char *sock = tl_strf("%s/run/ecluse/cmdrun.sock", root);
         assert_int_not_equal(access(sock, F_OK), 0);
         tl_rm_rf(root);
 }

@@ -47,7 +47,8 @@ static char *load_bad(const char *text, int expect_r) {
         return out;
 }
 
-static const char head[] = "ecluse: 1\nstack: t\nlicensor: L\nvm:\n  memory: 64MiB\n  kernel: /k\n";
+static const char head[] =
+        "ecluse: 1\nstack: t\nlicensor: L\nvm:\n  memory: 64MiB\n  kernel: /var/lib/ecluse/stacks/t/current/k\n";
 
 static char *load_bad_with(const char *tail) {
         _cleanup_free_ char *text = tl_strf("%s%s", head, tail);
@@ -76,7 +77,7 @@ static void test_office_example(void **state) {
         assert_int_equal(m->vm.n_disks, 2);
         assert_string_equal(m->vm.disks[0].path, "/var/lib/ecluse/stacks/office/current/disk.qcow2");
         assert_int_equal(m->vm.disks[0].format, ECL_DISK_QCOW2);
-        assert_string_equal(m->vm.disks[1].path, "/srv/office/data.raw");
+        assert_string_equal(m->vm.disks[1].path, "/var/lib/ecluse/stacks/office/data/data.raw");
         assert_int_equal(m->vm.disks[1].format, ECL_DISK_RAW);
         assert_int_equal(m->vm.disks[1].pos.line, 14);
         assert_true(m->has_network);
@@ -207,7 +208,8 @@ static void test_buffer_without_name(void **state) {
         assert_string_equal(d.items[2].what, "missing key 'vm'");
         ecl_diags_clear(&d);
         /* The buffer needs no terminating NUL: a prefix of a good text is read as that prefix. */
-        static const char good[] = "ecluse: 1\nstack: s\nlicensor: L\nvm: {memory: 64MiB, kernel: /k}\nXXXX";
+        static const char good[] =
+                "ecluse: 1\nstack: s\nlicensor: L\nvm: {memory: 64MiB, kernel: /var/lib/ecluse/stacks/s/current/k}\nXXXX";
         assert_int_equal(ecl_manifest_load_buffer("p", good, strlen(good) - 4, &m, &d), 0);
         assert_string_equal(m->file, "p");
         ecl_manifest_free(m);
@@ -386,7 +388,8 @@ static void test_did_you_mean(void **state) {
         assert_string_equal(mctx_suggest("VM", top, 2), "vm");
         assert_null(mctx_suggest("xy", top, 2)); /* two edits on a two-letter key is no suggestion */
         /* A misspelt required key is one error, not also "missing". */
-        _cleanup_free_ char *out = load_bad("ecluse: 1\nstack: s\nlicensor: l\nvm:\n  memroy: 1GiB\n  kernel: /k\n",
+        _cleanup_free_ char *out = load_bad("ecluse: 1\nstack: s\nlicensor: l\nvm:\n  memroy: 1GiB\n"
+                                            "  kernel: /var/lib/ecluse/stacks/s/current/k\n",
                                             -EBADMSG);
         assert_string_equal(out, "t.yaml:5:3: error: unknown key 'memroy' in 'vm' (did you mean 'memory'?)");
 }
@@ -399,7 +402,8 @@ static void test_values_are_shown_safely(void **state) {
                                "licensor, vm, network, console, updates, access)");
         _cleanup_free_ char *b = load_bad_with("console: \"lo\\tg\"\n");
         assert_string_equal(b, "t.yaml:7:10: error: invalid value 'lo\\x09g' for 'console' (one of: log, none)");
-        _cleanup_free_ char *c = load_bad("ecluse: 1\nstack: s\nlicensor: \"a\\0b\"\nvm: {memory: 64MiB, kernel: /k}\n",
+        _cleanup_free_ char *c = load_bad("ecluse: 1\nstack: s\nlicensor: \"a\\0b\"\n"
+                                          "vm: {memory: 64MiB, kernel: /var/lib/ecluse/stacks/s/current/k}\n",
                                           -EBADMSG);
         assert_string_equal(c, "t.yaml:3:11: error: 'licensor' contains a NUL character");
         /* Long values are cut. */
@@ -671,6 +675,56 @@ static void test_neighbours_limit(void **state) {
         free(text);
 }
 
+/* Invariant 1: the files the VM opens lie in the stack's own tree, whichever comes first, stack or vm. */
+static void test_paths_in_the_stack_tree(void **state) {
+        (void) state;
+        static const char good[] = "ecluse: 1\nlicensor: L\nvm:\n  memory: 64MiB\n"
+                                   "  kernel: /var/lib/ecluse/stacks/late/current/vmlinuz\n"
+                                   "  initrd: /var/lib/ecluse/stacks/late/current/boot/initrd\n"
+                                   "  disks:\n    - {path: /var/lib/ecluse/stacks/late/data/d.raw, format: raw}\n"
+                                   "stack: late\n";
+        struct ecl_diags d = {0};
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        assert_int_equal(ecl_manifest_load_buffer("t.yaml", good, strlen(good), &m, &d), 0);
+        assert_int_equal(m->vm.kernel_pos.line, 5);
+        assert_int_equal(m->vm.kernel_pos.col, 11);
+        assert_int_equal(m->vm.initrd_pos.line, 6);
+        assert_int_equal(m->vm.disks[0].path_pos.line, 8);
+        assert_int_equal(m->vm.disks[0].path_pos.col, 14);
+
+        static const char bad[] = "ecluse: 1\nlicensor: L\nvm:\n  memory: 64MiB\n"
+                                  "  kernel: /var/lib/ecluse/audit.log\n"
+                                  "  initrd: /var/lib/ecluse/stacks/other/current/initrd\n"
+                                  "  disks:\n"
+                                  "    - {path: /var/lib/ecluse/stacks/late/releases/1/d.raw, format: raw}\n"
+                                  "    - {path: /var/lib/ecluse/stacks/late/data/d.raw, format: raw}\n"
+                                  "    - {path: /var/lib/ecluse/stacks/late//data/e.raw, format: raw}\n"
+                                  "    - {path: /var/lib/ecluse/stacks/late/data, format: raw}\n"
+                                  "stack: late\n";
+        _cleanup_free_ char *out = load_bad(bad, -EBADMSG);
+        static const char hint[] = " (the VM opens files only in its stack's tree: /var/lib/ecluse/stacks/late/current/ "
+                                   "for the release, /var/lib/ecluse/stacks/late/data/ for persistent disks)";
+        _cleanup_free_ char *expect = tl_strf(
+                "t.yaml:5:11: error: 'vm.kernel' must lie in the stack's own tree, got '/var/lib/ecluse/audit.log'%s\n"
+                "t.yaml:6:11: error: 'vm.initrd' must lie in the stack's own tree, got "
+                "'/var/lib/ecluse/stacks/other/current/initrd'%s\n"
+                "t.yaml:8:14: error: 'vm.disks[0].path' must lie in the stack's own tree, got "
+                "'/var/lib/ecluse/stacks/late/releases/1/d.raw'%s\n"
+                "t.yaml:10:14: error: 'vm.disks[2].path' must not contain '//', got "
+                "'/var/lib/ecluse/stacks/late//data/e.raw'\n"
+                "t.yaml:11:14: error: 'vm.disks[3].path' must lie in the stack's own tree, got "
+                "'/var/lib/ecluse/stacks/late/data'%s",
+                hint, hint, hint, hint);
+        assert_string_equal(out, expect);
+
+        /* A stack name that is wrong is the one error: there is no tree to hold the paths against. */
+        _cleanup_free_ char *nameless = load_bad("ecluse: 1\nlicensor: L\nvm:\n  memory: 64MiB\n  kernel: /srv/k\n"
+                                                 "stack: No\n",
+                                                 -EBADMSG);
+        assert_string_equal(nameless, "t.yaml:6:8: error: invalid stack name 'No' (a lowercase letter, then up to 30 "
+                                      "lowercase letters, digits or '-')");
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_office_example),
@@ -692,6 +746,7 @@ int main(void) {
                 cmocka_unit_test(test_addresses_limit),
                 cmocka_unit_test(test_neighbours),
                 cmocka_unit_test(test_neighbours_limit),
+                cmocka_unit_test(test_paths_in_the_stack_tree),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,126 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * `ecluse-shim validate` under --root: the kernel, initrd and disks that
+ * exist there resolve in the stack's own tree through no link but
+ * current -> releases/VERSION; the ones not there yet are no error.  (The
+ * manifests themselves are the corpus's business: test_manifest_corpus.c.)
+ */
+#include <errno.h>
+#include <stdbool.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "testlib.h"
+
+#define STACK_DIR "/var/lib/ecluse/stacks/vt"
+
+static const char manifest[] = "ecluse: 1\n"
+                               "stack: vt\n"
+                               "licensor: Test\n"
+                               "vm:\n"
+                               "  memory: 128MiB\n"
+                               "  kernel: " STACK_DIR "/current/vmlinuz\n"
+                               "  initrd: " STACK_DIR "/current/initrd\n"
+                               "  disks:\n"
+                               "    - path: " STACK_DIR "/data/disk.raw\n"
+                               "      format: raw\n";
+
+static void mkdirs(const char *root, const char *rel) {
+        _cleanup_free_ char *p = tl_strf("%s/%s", root, rel);
+        tl_mkdir_p(p);
+}
+
+static void put(const char *root, const char *rel) {
+        _cleanup_free_ char *p = tl_strf("%s/%s", root, rel);
+        tl_write_file(p, "x", 1);
+}
+
+static void ln(const char *root, const char *target, const char *rel) {
+        _cleanup_free_ char *p = tl_strf("%s/%s", root, rel);
+        if (symlink(target, p) < 0)
+                fail_msg("symlink %s: %s", p, strerror(errno));
+}
+
+static int validate(const char *root, const char *path, bool json, struct tl_result *res) {
+        char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", (char *) root, (char *) "validate",
+                        (char *) path, NULL, NULL};
+        if (json) {
+                argv[3] = (char *) "--json";
+                argv[4] = (char *) "validate";
+                argv[5] = (char *) path;
+        }
+        tl_run(argv, res);
+        return res->status;
+}
+
+static void test_files_under_root(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *m = tl_strf("%s/vt.yaml", root);
+        tl_write_file(m, manifest, strlen(manifest));
+        struct tl_result res;
+
+        /* Nothing applied yet: fine at validate time (run needs the files). */
+        assert_int_equal(validate(root, m, false, &res), 0);
+        assert_string_equal(res.err, "");
+        tl_result_free(&res);
+
+        /* A release behind current, a data disk: fine. */
+        mkdirs(root, STACK_DIR "/releases/1");
+        mkdirs(root, STACK_DIR "/data");
+        put(root, STACK_DIR "/releases/1/vmlinuz");
+        put(root, STACK_DIR "/releases/1/initrd");
+        put(root, STACK_DIR "/data/disk.raw");
+        ln(root, "releases/1", STACK_DIR "/current");
+        assert_int_equal(validate(root, m, false, &res), 0);
+        _cleanup_free_ char *ok = tl_strf("%s: ok (stack vt)\n", m);
+        assert_string_equal(res.out, ok);
+        tl_result_free(&res);
+
+        /* The initrd a link to the audit log, the disk a link into the release: both refused, at their lines. */
+        mkdirs(root, "var/lib/ecluse");
+        put(root, "var/lib/ecluse/audit.log");
+        _cleanup_free_ char *initrd = tl_strf("%s" STACK_DIR "/releases/1/initrd", root),
+                            *disk = tl_strf("%s" STACK_DIR "/data/disk.raw", root);
+        assert_int_equal(unlink(initrd), 0);
+        assert_int_equal(symlink("../../../../audit.log", initrd), 0);
+        assert_int_equal(unlink(disk), 0);
+        assert_int_equal(symlink("../current/vmlinuz", disk), 0);
+        assert_int_equal(validate(root, m, false, &res), 65);
+        _cleanup_free_ char *expect = tl_strf(
+                "%s:7:11: error: 'vm.initrd': " STACK_DIR "/current/initrd is a symbolic link (no link is followed "
+                "in the stack's tree but current -> releases/VERSION)\n"
+                "%s:9:13: error: 'vm.disks[0].path': " STACK_DIR "/data/disk.raw is a symbolic link (no link is "
+                "followed in the stack's tree but current -> releases/VERSION)\n",
+                m, m);
+        assert_string_equal(res.err, expect);
+        assert_string_equal(res.out, "");
+        tl_result_free(&res);
+        assert_int_equal(validate(root, m, true, &res), 65);
+        assert_non_null(strstr(res.out, "\"ok\": false"));
+        assert_non_null(strstr(res.out, "\"line\": 9"));
+        tl_result_free(&res);
+
+        /* current pointing out of releases/: refused, whatever it points to. */
+        assert_int_equal(unlink(initrd), 0);
+        put(root, STACK_DIR "/releases/1/initrd");
+        assert_int_equal(unlink(disk), 0);
+        put(root, STACK_DIR "/data/disk.raw");
+        _cleanup_free_ char *current = tl_strf("%s" STACK_DIR "/current", root);
+        assert_int_equal(unlink(current), 0);
+        assert_int_equal(symlink("../other/current", current), 0);
+        assert_int_equal(validate(root, m, false, &res), 65);
+        assert_non_null(strstr(res.err, ":6:11: error: 'vm.kernel': " STACK_DIR "/current points to "
+                                        "'../other/current', not to releases/VERSION"));
+        assert_non_null(strstr(res.err, ":7:11: error: 'vm.initrd': "));
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_files_under_root),
+        };
+        return cmocka_run_group_tests(tests, NULL, NULL);
+}
