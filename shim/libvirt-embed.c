@@ -269,11 +269,12 @@ int shim_connect_uri(const char *root, const char *stack, const char *connect, c
         return 0;
 }
 
-static int reach_one(const char *path, const char *user, uid_t uid, gid_t gid, const char *who) {
+static int reach_one(const char *path, const char *real, const char *user, uid_t uid, gid_t gid, const char *who) {
         _cleanup_free_ char *problem = NULL;
         int r = shim_reach_check(path, user, uid, gid, who, &problem);
         if (r == -EACCES)
-                return log_error_errno(EACCES, "%s (it must reach %s)", problem, path);
+                return log_error_errno(EACCES, "%s (it must reach %s%s%s)", problem, path, real ? ", that is " : "",
+                                       real ? real : "");
         return r;
 }
 
@@ -293,7 +294,7 @@ int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t
         bool alias;
         if (!real || shim_embed_root_path(alias_dir, real, &eroot, &alias) < 0)
                 return real ? log_oom() : log_error_errno(negative_errno(), "cannot resolve %s: %m", dir);
-        int r = reach_one(eroot, user, uid, gid, who);
+        int r = reach_one(eroot, alias ? real : NULL, user, uid, gid, who);
         if (r < 0)
                 return r;
         const char *files[] = {m->vm.kernel, m->vm.initrd};
@@ -304,7 +305,7 @@ int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t
                         continue;
                 if (ecl_path(&p, root, "%s", f) < 0)
                         return log_oom();
-                r = reach_one(p, user, uid, gid, who);
+                r = reach_one(p, NULL, user, uid, gid, who);
                 if (r < 0)
                         return r;
         }
