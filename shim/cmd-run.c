@@ -17,6 +17,7 @@
 #include "accel.h"
 #include "audit-log.h"
 #include "commands.h"
+#include "console-log.h"
 #include "control.h"
 #include "domain-check.h"
 #include "domain.h"
@@ -51,18 +52,10 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
         if (r < 0)
                 return r;
-        /* the console log's directory: the domain writes there */
-        _cleanup_free_ char *console = NULL;
-        r = shim_domain_console_path(c->root, m->stack, &console);
+        /* the console log's directory, and no planted console.log: libvirt appends to it as root */
+        r = shim_console_prepare(c->root, m->stack);
         if (r < 0)
-                return log_oom();
-        char *slash = strrchr(console, '/');
-        if (slash) {
-                *slash = '\0';
-                r = shim_mkdir_p(console, 0750);
-                if (r < 0)
-                        return r;
-        }
+                return r;
         /* Invariant 1: the files the domain names resolve in the stack's own tree, now (and at each reload). */
         struct ecl_diags diags = {0};
         r = ecl_manifest_check_files(m, c->root, false, &diags);
@@ -308,6 +301,8 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                                      .outer_elsewhere = host_netns >= 0, .outer_netns = host_netns,
                                      .outer_nl = host_nl};
         qemu_user(&opts.tap_owner, &opts.tap_group);
+        if (embed && (r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group)) < 0)
+                return ecl_exit_status(r);
 
         struct shim_stack s;
         r = shim_stack_init(&s, m, &hooks, &opts);

@@ -53,11 +53,31 @@ int shim_control_socket_path(const char *root, const char *stack, char **ret) {
         return 0;
 }
 
-static int sockaddr_for(const char *path, struct sockaddr_un *sa) {
+/*
+ * A path longer than sun_path (ROOT/run/ecluse/STACK.sock is 112 bytes with a
+ * 64-byte root and a 31-character name) is reached through its directory:
+ * *ret_dirfd (close it after bind/connect) and /proc/self/fd/N/STACK.sock.
+ */
+static int sockaddr_for(const char *path, struct sockaddr_un *sa, int *ret_dirfd) {
         *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-        if (strlen(path) >= sizeof sa->sun_path)
+        *ret_dirfd = -1;
+        if (strlen(path) < sizeof sa->sun_path) {
+                strcpy(sa->sun_path, path);
+                return 0;
+        }
+        const char *slash = strrchr(path, '/');
+        _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path)) : NULL;
+        if (!dir)
                 return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
-        strcpy(sa->sun_path, path);
+        int fd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot open %s: %m", dir);
+        int n = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, slash + 1);
+        if (n < 0 || (size_t) n >= sizeof sa->sun_path) {
+                close(fd);
+                return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
+        }
+        *ret_dirfd = fd;
         return 0;
 }
 
@@ -87,7 +107,8 @@ static int mkdir_parents(const char *dir) {
 /* Is somebody listening at path?  1 yes, 0 no (stale or missing), <0 error. */
 static int probe_live(const char *path) {
         struct sockaddr_un sa;
-        int r = sockaddr_for(path, &sa);
+        _cleanup_close_ int dirfd = -1;
+        int r = sockaddr_for(path, &sa, &dirfd);
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -105,13 +126,14 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
         int r = shim_control_socket_path(root, stack, &path);
         if (r < 0)
                 return r;
-        struct sockaddr_un sa;
-        r = sockaddr_for(path, &sa);
-        if (r < 0)
-                return r;
         if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
                 return log_oom();
         r = mkdir_parents(dir);
+        if (r < 0)
+                return r;
+        struct sockaddr_un sa;
+        _cleanup_close_ int dirfd = -1;
+        r = sockaddr_for(path, &sa, &dirfd);
         if (r < 0)
                 return r;
 
@@ -353,7 +375,8 @@ int shim_control_call(const char *root, const char *stack, const char *request, 
         if (r < 0)
                 return r;
         struct sockaddr_un sa;
-        r = sockaddr_for(path, &sa);
+        _cleanup_close_ int dirfd = -1;
+        r = sockaddr_for(path, &sa, &dirfd);
         if (r < 0)
                 return r;
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);

@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
+#include <openssl/sha.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -9,6 +13,7 @@
 #include "libvirt-embed.h"
 #include "log.h"
 #include "paths.h"
+#include "secure-dir.h"
 
 int shim_mkdir_p(const char *path, mode_t mode) {
         _cleanup_free_ char *p = strdup(path);
@@ -33,42 +38,76 @@ int shim_mkdir_p(const char *path, mode_t mode) {
         return 0;
 }
 
-static int write_atomic(const char *path, const char *text, mode_t mode) {
+/* dir/name = text, replaced atomically through the checked directory dir (never through a link). */
+static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode) {
         _cleanup_free_ char *tmp = NULL;
-        if (asprintf(&tmp, "%s.tmp.%d", path, (int) getpid()) < 0)
-                return -ENOMEM;
-        int fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, mode);
+        if (asprintf(&tmp, "%s.tmp.%d", name, (int) getpid()) < 0)
+                return log_oom();
+        (void) unlinkat(dirfd, tmp, 0); /* a leftover of a crash of this PID's namesake */
+        int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
-                return log_error_errno(negative_errno(), "cannot create %s: %m", tmp);
+                return log_error_errno(negative_errno(), "cannot create %s/%s: %m", dir, tmp);
         size_t len = strlen(text);
         ssize_t n = write(fd, text, len);
-        int r = (n == (ssize_t) len && fsync(fd) == 0) ? 0 : (n < 0 ? negative_errno() : -EIO);
+        int r = (n == (ssize_t) len && fchmod(fd, mode) == 0 && fsync(fd) == 0) ? 0
+                : (n < 0 ? negative_errno() : -EIO);
         if (close(fd) < 0 && r == 0)
                 r = negative_errno();
-        if (r == 0 && rename(tmp, path) < 0)
+        if (r == 0 && renameat(dirfd, tmp, dirfd, name) < 0)
                 r = negative_errno();
         if (r < 0) {
-                (void) unlink(tmp);
-                return log_error_errno(r, "cannot write %s: %m", path);
+                (void) unlinkat(dirfd, tmp, 0);
+                return log_error_errno(r, "cannot write %s/%s: %m", dir, name);
         }
         return 0;
 }
 
+/* What libvirt made in the root before (lib/, run/, cache/, log/...): real directories, root's alone. */
+static int check_entries(int dirfd, const char *dir) {
+        int dup_fd = dup(dirfd);
+        if (dup_fd < 0)
+                return log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+        DIR *d = fdopendir(dup_fd);
+        if (!d) {
+                close(dup_fd);
+                return log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+        }
+        int r = 0;
+        for (struct dirent *e; r == 0 && (e = readdir(d));) {
+                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
+                        continue;
+                struct stat st;
+                if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+                        r = log_error_errno(negative_errno(), "cannot stat %s/%s: %m", dir, e->d_name);
+                else if (!shim_secure_dir_ok(&st))
+                        r = log_error_errno(EPERM, "%s/%s (owner uid %u, mode %04o) is not a directory of root's "
+                                                   "alone: the embedded root holds nothing else (remove it)",
+                                            dir, e->d_name, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+        }
+        closedir(d);
+        return r;
+}
+
 int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
-        _cleanup_free_ char *dir = NULL, *etc = NULL, *conf = NULL;
+        _cleanup_free_ char *dir = NULL, *etc = NULL, *rel = NULL;
         if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
                 return log_error_errno(EINVAL, "invalid stack name for the embedded root");
-        if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", stack) < 0 ||
-            ecl_path(&etc, root, ECL_LIBVIRT_DIR "/%s/etc", stack) < 0 ||
-            ecl_path(&conf, root, ECL_LIBVIRT_DIR "/%s/etc/qemu.conf", stack) < 0)
+        if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", stack) < 0 || ecl_path(&etc, dir, "etc") < 0 ||
+            asprintf(&rel, ECL_LIBVIRT_DIR "/%s", stack) < 0)
                 return log_oom();
-        int r = shim_mkdir_p(etc, 0755);
+        /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750):
+         * the root is 0711; what leads to it 0755; etc/ 0700.  Nothing reused is anybody else's. */
+        _cleanup_close_ int dfd = -1, efd = -1;
+        int r = shim_secure_mkdir(root, rel, 0755, 0711, &dfd);
         if (r < 0)
                 return r;
-        /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750) */
-        if (chmod(dir, 0711) < 0 || chmod(etc, 0700) < 0)
-                return log_error_errno(negative_errno(), "cannot restrict %s: %m", dir);
-        r = write_atomic(conf, SHIM_EMBED_QEMU_CONF, 0600);
+        r = check_entries(dfd, dir);
+        if (r < 0)
+                return r;
+        r = shim_secure_mkdir(dir, "etc", 0700, 0700, &efd);
+        if (r < 0)
+                return r;
+        r = write_atomic_at(efd, etc, "qemu.conf", SHIM_EMBED_QEMU_CONF, 0600);
         if (r < 0)
                 return r;
         /* libvirt wants an absolute root; --root may be relative. */
@@ -76,6 +115,104 @@ int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
         if (!abs)
                 return log_error_errno(negative_errno(), "cannot resolve %s: %m", dir);
         *ret_dir = abs;
+        return 0;
+}
+
+/* ---- short roots ------------------------------------------------------- */
+
+int shim_embed_monitor_path(const char *embed_root, const char *dom_name, int id, char **ret) {
+        /* virDomainDefGetShortName(): "%d-%.*s" with the name cut to 20 characters (ASCII names) */
+        if (asprintf(ret, "%s/lib/qemu/domain-%d-%.*s/monitor.sock", embed_root, id, SHIM_EMBED_SHORT_NAME_MAX,
+                     dom_name) < 0)
+                return -ENOMEM;
+        return 0;
+}
+
+size_t shim_embed_socket_path_max(const char *embed_root) {
+        return strlen(embed_root) + SHIM_EMBED_SOCKET_TAIL_MAX;
+}
+
+int shim_embed_root_path(const char *alias_dir, const char *dir, char **ret_root, bool *ret_alias) {
+        if (shim_embed_socket_path_max(dir) <= SHIM_UNIX_PATH_MAX) {
+                *ret_alias = false;
+                return (*ret_root = strdup(dir)) ? 0 : -ENOMEM;
+        }
+        unsigned char d[SHA256_DIGEST_LENGTH];
+        SHA256((const unsigned char *) dir, strlen(dir), d);
+        char hex[2 * SHIM_EMBED_ALIAS_BYTES + 1];
+        for (size_t i = 0; i < SHIM_EMBED_ALIAS_BYTES; i++)
+                snprintf(hex + 2 * i, 3, "%02x", d[i]);
+        *ret_alias = true;
+        return asprintf(ret_root, "%s/%s", alias_dir, hex) < 0 ? -ENOMEM : 0;
+}
+
+/* Aliases whose target is gone (a removed test root, a stack moved away): nobody can use them. */
+static void alias_gc(int dirfd) {
+        int dup_fd = dup(dirfd);
+        DIR *d = dup_fd < 0 ? NULL : fdopendir(dup_fd);
+        if (!d) {
+                if (dup_fd >= 0)
+                        close(dup_fd);
+                return;
+        }
+        for (struct dirent *e; (e = readdir(d));) {
+                struct stat st;
+                if (e->d_name[0] == '.' || fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0 ||
+                    !S_ISLNK(st.st_mode))
+                        continue;
+                if (fstatat(dirfd, e->d_name, &st, 0) < 0 && errno == ENOENT)
+                        (void) unlinkat(dirfd, e->d_name, 0);
+        }
+        closedir(d);
+}
+
+int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root) {
+        _cleanup_free_ char *alias_dir = NULL, *path = NULL;
+        if (ecl_path(&alias_dir, alias_base, "%s", alias_rel) < 0)
+                return log_oom();
+        bool alias;
+        if (shim_embed_root_path(alias_dir, dir, &path, &alias) < 0)
+                return log_oom();
+        if (!alias) {
+                *ret_root = TAKE_PTR(path);
+                return 0;
+        }
+        _cleanup_close_ int afd = -1;
+        int r = shim_secure_mkdir(alias_base, alias_rel, 0755, (mode_t) -1, &afd);
+        if (r < 0)
+                return log_error_errno(r, "the embedded root %s is too long for libvirt's sockets, and its short "
+                                          "alias cannot be made in %s", dir, alias_dir);
+        alias_gc(afd);
+        const char *name = strrchr(path, '/') + 1;
+        char target[PATH_MAX];
+        ssize_t n = readlinkat(afd, name, target, sizeof target - 1);
+        if (n >= 0) {
+                target[n] = '\0';
+                if (streq(target, dir)) {
+                        *ret_root = TAKE_PTR(path);
+                        return 0;
+                }
+                return log_error_errno(EEXIST, "%s names %s, not %s (two roots with one hash?): remove it if that "
+                                               "root is not in use", path, target, dir);
+        }
+        if (errno != ENOENT)
+                return log_error_errno(errno == EINVAL ? EEXIST : negative_errno(),
+                                       "%s exists and is not ecluse's alias of %s (remove it)", path, dir);
+        _cleanup_free_ char *tmp = NULL;
+        if (asprintf(&tmp, ".%s.%d", name, (int) getpid()) < 0)
+                return log_oom();
+        (void) unlinkat(afd, tmp, 0);
+        if (symlinkat(dir, afd, tmp) < 0)
+                return log_error_errno(negative_errno(), "cannot create %s/%s: %m", alias_dir, tmp);
+        /* RENAME_NOREPLACE semantics by hand: a concurrent creator of the same alias made the same link */
+        if (renameat(afd, tmp, afd, name) < 0) {
+                r = negative_errno();
+                (void) unlinkat(afd, tmp, 0);
+                return log_error_errno(r, "cannot create %s: %m", path);
+        }
+        log_debug("embedded root %s through %s (socket paths of at most %zu bytes)", dir, path,
+                  shim_embed_socket_path_max(path));
+        *ret_root = TAKE_PTR(path);
         return 0;
 }
 
@@ -118,13 +255,59 @@ int shim_connect_uri(const char *root, const char *stack, const char *connect, c
                 *ret_embed = false;
                 return 0;
         }
-        _cleanup_free_ char *dir = NULL;
+        _cleanup_free_ char *dir = NULL, *eroot = NULL;
         int r = shim_embed_prepare(root, stack, &dir);
         if (r < 0)
                 return r;
-        r = shim_embed_uri(dir, ret_uri);
+        r = shim_embed_root(SHIM_EMBED_ALIAS_BASE, SHIM_EMBED_ALIAS_REL, dir, &eroot);
+        if (r < 0)
+                return r;
+        r = shim_embed_uri(eroot, ret_uri);
         if (r < 0)
                 return log_oom();
         *ret_embed = true;
+        return 0;
+}
+
+static int reach_one(const char *path, const char *real, const char *user, uid_t uid, gid_t gid, const char *who) {
+        _cleanup_free_ char *problem = NULL;
+        int r = shim_reach_check(path, user, uid, gid, who, &problem);
+        if (r == -EACCES)
+                return log_error_errno(EACCES, "%s (it must reach %s%s%s)", problem, path, real ? ", that is " : "",
+                                       real ? real : "");
+        return r;
+}
+
+int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t uid, gid_t gid) {
+        if (uid == (uid_t) -1 || uid == 0)
+                return 0;
+        struct passwd pw, *res = NULL;
+        char buf[1024];
+        const char *user = getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res ? res->pw_name : NULL;
+        _cleanup_free_ char *who = NULL, *dir = NULL, *real = NULL, *alias_dir = NULL, *eroot = NULL;
+        if ((user ? asprintf(&who, "QEMU runs as %s", user) : asprintf(&who, "QEMU runs as uid %u", (unsigned) uid)) < 0)
+                return log_oom();
+        if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", m->stack) < 0 ||
+            ecl_path(&alias_dir, SHIM_EMBED_ALIAS_BASE, "%s", SHIM_EMBED_ALIAS_REL) < 0)
+                return log_oom();
+        real = realpath(dir, NULL);
+        bool alias;
+        if (!real || shim_embed_root_path(alias_dir, real, &eroot, &alias) < 0)
+                return real ? log_oom() : log_error_errno(negative_errno(), "cannot resolve %s: %m", dir);
+        int r = reach_one(eroot, alias ? real : NULL, user, uid, gid, who);
+        if (r < 0)
+                return r;
+        const char *files[] = {m->vm.kernel, m->vm.initrd};
+        for (size_t i = 0; i < ELEMENTSOF(files) + m->vm.n_disks; i++) {
+                const char *f = i < ELEMENTSOF(files) ? files[i] : m->vm.disks[i - ELEMENTSOF(files)].path;
+                _cleanup_free_ char *p = NULL;
+                if (!f)
+                        continue;
+                if (ecl_path(&p, root, "%s", f) < 0)
+                        return log_oom();
+                r = reach_one(p, NULL, user, uid, gid, who);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }

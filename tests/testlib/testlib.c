@@ -18,6 +18,20 @@ char *tl_mkdtemp(void) {
         return p;
 }
 
+char *tl_mkdtemp_len(size_t len) {
+        const char *tmp = getenv("TMPDIR");
+        if (!tmp || !*tmp)
+                tmp = "/tmp";
+        size_t fixed = strlen(tmp) + strlen("/ecluse-test--XXXXXX");
+        assert_true(len >= fixed);
+        char *p = tl_strf("%s/ecluse-test-%.*s-XXXXXX", tmp, (int) (len - fixed),
+                          "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp"
+                          "pppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppppp");
+        assert_int_equal(strlen(p), len);
+        assert_non_null(mkdtemp(p));
+        return p;
+}
+
 void tl_rm_rf(const char *path) {
         if (!path || !*path || strcmp(path, "/") == 0)
                 return;

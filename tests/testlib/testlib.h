@@ -16,6 +16,8 @@
 
 /* A fresh directory under $TMPDIR (or /tmp); caller frees the string. */
 char *tl_mkdtemp(void);
+/* A new temporary directory whose absolute path has exactly len bytes (a long --root). */
+char *tl_mkdtemp_len(size_t len);
 /* rm -rf, for scratch trees only. */
 void tl_rm_rf(const char *path);
 /* Whole file into a NUL-terminated buffer; NULL on error. */

@@ -53,7 +53,8 @@ struct client_result {
 };
 
 /* Fork a client (as uid/gid when uid != -1), return its pid and the read end of its report. */
-static pid_t start_client(const char *root, const char *request, uid_t uid, gid_t gid, int *ret_fd) {
+static pid_t start_client_for(const char *root, const char *stack, const char *request, uid_t uid, gid_t gid,
+                              int *ret_fd) {
         int p[2];
         assert_int_equal(pipe2(p, O_CLOEXEC), 0);
         pid_t pid = fork();
@@ -67,7 +68,7 @@ static pid_t start_client(const char *root, const char *request, uid_t uid, gid_
                                 _exit(2);
                 }
                 json_t *j = NULL;
-                res.r = shim_control_call(root, "office", request, &j);
+                res.r = shim_control_call(root, stack, request, &j);
                 if (res.r == 0) {
                         const char *s = json_string_value(json_object_get(j, "state"));
                         snprintf(res.state, sizeof res.state, "%s", s ? s : "");
@@ -79,6 +80,10 @@ static pid_t start_client(const char *root, const char *request, uid_t uid, gid_
         close(p[1]);
         *ret_fd = p[0];
         return pid;
+}
+
+static pid_t start_client(const char *root, const char *request, uid_t uid, gid_t gid, int *ret_fd) {
+        return start_client_for(root, "office", request, uid, gid, ret_fd);
 }
 
 static struct client_result finish_client(pid_t pid, int fd) {
@@ -148,6 +153,35 @@ static void test_request_response(void **state) {
 
         shim_control_free(TAKE_PTR(c));
         assert_int_equal(lstat(path, &st), -1); /* removed on the way out */
+        tl_rm_rf(root);
+}
+
+/* ROOT/run/ecluse/STACK.sock is over sun_path's 107 bytes with a 64-byte root and a 31-character name. */
+static void test_long_path(void **state) {
+        (void) state;
+        const char *stack = "a-stack-name-of-31-characters-x";
+        _cleanup_free_ char *root = tl_mkdtemp_len(64);
+        assert_int_equal(chmod(root, 0755), 0);
+        _cleanup_free_ char *path = NULL;
+        assert_int_equal(shim_control_socket_path(root, stack, &path), 0);
+        assert_true(strlen(path) > sizeof ((struct sockaddr_un *) NULL)->sun_path - 1);
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c), 0);
+        struct stat st;
+        assert_int_equal(lstat(path, &st), 0);
+        assert_true(S_ISSOCK(st.st_mode));
+        struct handled h = {0};
+        int fd;
+        pid_t pid = start_client_for(root, stack, "status", (uid_t) -1, 0, &fd);
+        serve_one(c, &h);
+        struct client_result res = finish_client(pid, fd);
+        assert_int_equal(res.r, 0);
+        assert_string_equal(res.state, "running");
+        /* a second shim sees it live */
+        struct shim_control *c2 = NULL;
+        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c2), -EBUSY);
+        shim_control_free(TAKE_PTR(c));
+        assert_int_equal(lstat(path, &st), -1);
         tl_rm_rf(root);
 }
 
@@ -458,6 +492,7 @@ static void test_cli_status_stop(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_response),
+                cmocka_unit_test(test_long_path),
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_oversized_request_refused),
                 cmocka_unit_test(test_silent_client_dropped),

@@ -1,0 +1,208 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* Trees root reuses, and the directories QEMU's user must search (secure-dir.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <limits.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "secure-dir.h"
+
+bool shim_secure_dir_ok(const struct stat *st) {
+        return S_ISDIR(st->st_mode) && (st->st_uid == 0 || st->st_uid == geteuid()) &&
+               (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
+}
+
+int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd) {
+        const char *b = base && *base ? base : "/";
+        _cleanup_close_ int fd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open %s: %m", b);
+        _cleanup_free_ char *copy = strdup(rel), *where = strdup(b);
+        if (!copy || !where)
+                return log_oom();
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                if (streq(c, ".."))
+                        return log_error_errno(EINVAL, "%s: no '..' in a state directory", rel);
+                char *next = NULL;
+                size_t wl = strlen(where);
+                if (asprintf(&next, "%s%s%s", where, wl > 0 && where[wl - 1] == '/' ? "" : "/", c) < 0)
+                        return log_oom();
+                free(where);
+                where = next;
+                bool created = mkdirat(fd, c, mode) == 0;
+                if (!created && errno != EEXIST)
+                        return log_error_errno(negative_errno(), "cannot create %s: %m", where);
+                int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+                if (nfd < 0) {
+                        int e = errno;
+                        if (e == ELOOP || e == ENOTDIR)
+                                return log_error_errno(ENOTDIR, "%s is a link or not a directory: "
+                                                                "root follows no link in its state tree (remove it)", where);
+                        return log_error_errno(-e, "cannot open %s: %m", where);
+                }
+                close(fd);
+                fd = nfd;
+                struct stat st;
+                if (fstat(fd, &st) < 0)
+                        return log_error_errno(negative_errno(), "cannot stat %s: %m", where);
+                if (created) {
+                        if (fchmod(fd, mode) < 0)
+                                return log_error_errno(negative_errno(), "cannot set the mode of %s: %m", where);
+                } else if (!shim_secure_dir_ok(&st)) {
+                        return log_error_errno(EPERM, "%s (owner uid %u, mode %04o) is not root's alone: a directory "
+                                                      "the shim reuses must be owned by root with no group or other "
+                                                      "write (chown root and chmod go-w it, or remove it)",
+                                               where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                }
+        }
+        if (last_mode != (mode_t) -1 && fchmod(fd, last_mode) < 0)
+                return log_error_errno(negative_errno(), "cannot set the mode of %s: %m", where);
+        if (ret_fd) {
+                *ret_fd = fd;
+                fd = -1;
+        }
+        return 0;
+}
+
+/* ---- reach -------------------------------------------------------------- */
+
+struct reacher {
+        const char *user;
+        uid_t uid;
+        gid_t groups[256];
+        int n_groups;
+};
+
+static bool in_groups(const struct reacher *w, gid_t g) {
+        for (int i = 0; i < w->n_groups; i++)
+                if (w->groups[i] == g)
+                        return true;
+        return false;
+}
+
+static void name_of_uid(uid_t uid, char *buf, size_t n) {
+        struct passwd pw, *res = NULL;
+        char tmp[1024];
+        if (getpwuid_r(uid, &pw, tmp, sizeof tmp, &res) == 0 && res)
+                snprintf(buf, n, "%s", res->pw_name);
+        else
+                snprintf(buf, n, "uid %u", (unsigned) uid);
+}
+
+/* 1 searchable (or absent: the walk ends), 0 not (problem set), <0 error. */
+static int can_search(const struct reacher *w, const char *dir, const char *who, char **problem) {
+        struct stat st;
+        if (stat(dir, &st) < 0)
+                return errno == ENOENT ? 1 : log_error_errno(negative_errno(), "cannot stat %s: %m", dir);
+        if (!S_ISDIR(st.st_mode) || w->uid == 0)
+                return 1;
+        mode_t bit;
+        const char *fix;
+        if (st.st_uid == w->uid)
+                bit = S_IXUSR, fix = "u+x";
+        else if (in_groups(w, st.st_gid))
+                bit = S_IXGRP, fix = "g+x";
+        else
+                bit = S_IXOTH, fix = "o+x";
+        if (st.st_mode & bit)
+                return 1;
+        char owner[64];
+        name_of_uid(st.st_uid, owner, sizeof owner);
+        int r;
+        if (bit == S_IXOTH)
+                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod o+x %s, or give it to "
+                                      "a group of %s and chmod g+x it, or choose a --root below directories it can search",
+                             who, dir, (unsigned) (st.st_mode & 07777), owner, dir, w->user);
+        else
+                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
+                             (unsigned) (st.st_mode & 07777), owner, fix, dir);
+        return r < 0 ? log_oom() : 0;
+}
+
+/* Every directory from / down to the canonical form of p. */
+static int walk_real(const struct reacher *w, const char *p, const char *who, char **problem) {
+        _cleanup_free_ char *real = realpath(p, NULL);
+        if (!real)
+                return errno == ENOENT ? 1 : log_error_errno(negative_errno(), "cannot resolve %s: %m", p);
+        for (char *s = real;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                /* "/" for the first slash, the prefix before the others */
+                if (s == real) {
+                        int r = can_search(w, "/", who, problem);
+                        if (r <= 0)
+                                return r;
+                } else {
+                        *s = '\0';
+                        int r = can_search(w, real, who, problem);
+                        *s = c;
+                        if (r <= 0)
+                                return r;
+                }
+                if (c == '\0')
+                        return 1;
+        }
+}
+
+int shim_reach_check(const char *path, const char *user, uid_t uid, gid_t gid, const char *who, char **ret_problem) {
+        *ret_problem = NULL;
+        struct reacher w = {.user = user ? user : "it", .uid = uid};
+        w.n_groups = 1;
+        w.groups[0] = gid;
+        if (user) {
+                int n = (int) ELEMENTSOF(w.groups);
+                if (getgrouplist(user, gid, w.groups, &n) < 0)
+                        n = (int) ELEMENTSOF(w.groups); /* more than that: the first ones */
+                w.n_groups = n;
+        }
+        _cleanup_free_ char *abs = NULL;
+        if (path[0] == '/') {
+                abs = strdup(path);
+        } else {
+                char cwd[PATH_MAX];
+                if (!getcwd(cwd, sizeof cwd))
+                        return log_error_errno(negative_errno(), "cannot get the working directory: %m");
+                if (asprintf(&abs, "%s/%s", cwd, path) < 0)
+                        abs = NULL;
+        }
+        if (!abs)
+                return log_oom();
+        /* Each prefix as written, canonicalised: a link's target is searched through its own parents. */
+        for (char *s = abs + 1;; s++) {
+                if (*s != '/' && *s != '\0')
+                        continue;
+                char c = *s;
+                *s = '\0';
+                struct stat st;
+                bool last = c == '\0';
+                int r = 1;
+                if (!last || (stat(abs, &st) == 0 && S_ISDIR(st.st_mode)))
+                        r = walk_real(&w, abs, who, ret_problem);
+                else if (last) {
+                        /* a file: its directory must be searchable, the file is libvirt's to label */
+                        char *slash = strrchr(abs, '/');
+                        if (slash && slash != abs) {
+                                *slash = '\0';
+                                r = walk_real(&w, abs, who, ret_problem);
+                                *slash = '/';
+                        }
+                }
+                *s = c;
+                if (r < 0)
+                        return r;
+                if (r == 0)
+                        return -EACCES;
+                if (last)
+                        return 0;
+        }
+}

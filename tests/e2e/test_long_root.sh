@@ -1,0 +1,183 @@
+#!/usr/bin/env bash
+# SPDX-License-Identifier: Apache-2.0
+#
+# DESIGN.md: "Every valid stack name must start under any --root of up to 64
+# bytes".  A stack with a 31-character name (the longest ^[a-z][a-z0-9-]{0,30}$
+# allows) under a --root of exactly 64 bytes: libvirt's monitor socket under
+# ROOT/var/lib/ecluse/libvirt/STACK would be 156 bytes, the control socket
+# ROOT/run/ecluse/STACK.sock 112, both over sun_path's 107.
+#
+#  1. build the test guest (tests/guest/build-guest.sh, cached);
+#  2. a manifest without `network:` (no tap, no bridge), console: log;
+#  3. `ecluse-shim run` in a private network namespace; the guest boots
+#     (its serial log says ECLUSE-GUEST up);
+#  4. `status STACK --json` says running; QEMU's monitor socket is bound
+#     through the short alias (libvirt-embed.h) and leads into the root;
+#  5. `stop STACK`: the run exits 0, no QEMU remains.
+#
+# Needs root.  Any missing prerequisite fails the test.
+# shellcheck disable=SC2317 # functions called through wait_until and traps
+set -uo pipefail
+
+here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
+src=${ECLUSE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+build=${ECLUSE_BUILD_DIR:-$src/build}
+shim=${ECLUSE_SHIM_BIN:-$build/shim/ecluse-shim}
+guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
+
+# shellcheck source=lib/wait.sh
+. "$here/lib/wait.sh"
+
+STACK=a-stack-name-of-31-characters-x
+failures=0
+step() { echo "=== [${SECONDS}s] $*"; }
+pass() { echo "PASS: $*"; }
+fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
+fatal() {
+        echo "FATAL: $*"
+        dump_logs
+        exit 1
+}
+
+[ "$(id -u)" = 0 ] || fatal "needs root (libvirt's embedded driver, a network namespace)"
+for tool in ip python3 qemu-system-x86_64; do
+        command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
+done
+[ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
+[ "${#STACK}" = 31 ] || fatal "the stack name has ${#STACK} characters, not 31"
+
+step "build the guest into $guest_dir"
+bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+
+# ---- a root of exactly 64 bytes -------------------------------------------
+base=${TMPDIR:-/tmp}/ecluse-e2e-long.
+pad=$((64 - ${#base} - 6)) # mktemp's XXXXXX
+[ "$pad" -ge 0 ] || fatal "TMPDIR is too long for a 64-byte root: $base"
+root=$(mktemp -d "$base$(printf '%*s' "$pad" '' | tr ' ' p)XXXXXX") || fatal "mktemp failed"
+# QEMU runs as its own user: it must search the root (mktemp -d is 0700).
+chmod 0755 "$root"
+[ "${#root}" = 64 ] || fatal "the root has ${#root} bytes, not 64: $root"
+logs=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-long-logs.XXXXXX")
+stackdir=$root/var/lib/ecluse/stacks/$STACK
+console=$stackdir/console.log
+manifest=$root/etc/ecluse/stacks/$STACK.yaml
+mkdir -p "$stackdir/current" "$root/etc/ecluse/stacks"
+ns=ecl-long$$
+shim_pid=
+
+dump_logs() {
+        for f in "$logs"/*; do
+                [ -s "$f" ] || continue
+                echo "----- $(basename "$f") (last 40 lines)"
+                tail -n 40 "$f"
+        done
+        if [ -s "$console" ]; then
+                echo "----- console.log (last 20 lines)"
+                tail -n 20 "$console" | tr -d '\r'
+        fi
+}
+
+# A process that exists and is not a zombie.
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+qemu_pid() {
+        local pid
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do
+                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 "; then
+                        echo "$pid"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+cleanup() {
+        local pid
+        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$ns" 2>/dev/null
+        if [ "${KEEP_E2E_TMP:-0}" = 1 ]; then
+                echo "kept $root and $logs"
+        else
+                rm -rf "$root" "$logs"
+        fi
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+ip netns add "$ns" || fatal "cannot create the network namespace $ns"
+shimc() { ip netns exec "$ns" "$shim" --root "$root" "$@"; }
+
+cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
+cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
+chmod -R a+rX "$root"
+cat >"$manifest" <<EOF
+ecluse: 1
+stack: $STACK
+licensor: End-to-end Test Vendor
+vm:
+  vcpus: 1
+  memory: 256MiB
+  accel: tcg
+  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
+  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
+  cmdline: console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30
+console: log
+EOF
+step "root $root (${#root} bytes), stack $STACK"
+"$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"
+
+# ---- run ------------------------------------------------------------------
+step "ecluse-shim run"
+ip netns exec "$ns" "$shim" --root "$root" run "$manifest" >"$logs/shim-run.log" 2>&1 &
+shim_pid=$!
+up_or_gone() { grep -q '^ECLUSE-GUEST up' <(tr -d '\r' <"$console" 2>/dev/null) || ! alive "$shim_pid"; }
+wait_until 300 up_or_gone
+alive "$shim_pid" || fatal "ecluse-shim run exited before the guest came up"
+grep -q '^ECLUSE-GUEST up' <(tr -d '\r' <"$console") || fatal "the guest did not come up within 300s"
+pass "a 31-character stack started under a 64-byte root"
+
+if shimc status "$STACK" --json >"$logs/status.json" 2>&1 &&
+        python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); o=o[0] if isinstance(o,list) else o; sys.exit(o.get("state")!="running")' "$logs/status.json"; then
+        pass "status $STACK --json says running"
+else
+        fail "status $STACK: $(cat "$logs/status.json")"
+fi
+
+# The monitor: libvirt binds it under the root it is given (the alias); the
+# directory it is in must be the stack's embedded root under --root.
+qpid=$(qemu_pid) || fatal "no QEMU in $ns"
+mon=$(tr '\0' '\n' <"/proc/$qpid/cmdline" | grep -o 'path=[^,]*monitor.sock' | head -n 1)
+mon=${mon#path=}
+if [ -z "$mon" ]; then
+        # libvirt may pass the listening socket as an fd: find it among QEMU's sockets
+        mon=$(awk 'NR > 1 && $8 ~ /monitor\.sock$/ { print $8; exit }' "/proc/$qpid/net/unix")
+fi
+echo "monitor socket: ${mon:-not found} (${#mon} bytes)"
+real=$(readlink -f "$(dirname "$mon")" 2>/dev/null)
+if [ -n "$mon" ] && [ "${#mon}" -le 107 ] && [[ "$real" == "$root/var/lib/ecluse/libvirt/$STACK/lib/qemu/domain-"* ]]; then
+        pass "the monitor socket has ${#mon} bytes and leads to $real"
+else
+        fail "monitor socket '$mon' (${#mon} bytes) resolves to '$real'"
+fi
+
+# ---- stop -------------------------------------------------------------------
+step "ecluse-shim stop"
+if shimc stop "$STACK" >"$logs/stop.out" 2>&1; then
+        pass "ecluse-shim stop $STACK"
+else
+        fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
+fi
+if wait_until 90 eval "! alive $shim_pid"; then
+        wait "$shim_pid"
+        rc=$?
+        if [ "$rc" = 0 ]; then pass "ecluse-shim run exited 0 after stop"; else fail "ecluse-shim run exited $rc after stop"; fi
+else
+        fail "ecluse-shim run still running 90s after stop"
+fi
+if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+
+if [ "$failures" -gt 0 ]; then
+        echo "=== $failures check(s) failed"
+        dump_logs
+        exit 1
+fi
+echo "=== all checks passed"
+exit 0
