@@ -127,10 +127,12 @@ fi
 # Packet sockets (lib/sniff.py) log every frame the far ends receive, and
 # every frame the bridge forwards (promiscuous), one line each with the
 # raw-frame route it is marked with; the tap's comes when the shim makes it.
-start_sniffer() { # NAME NETNS DEV [sniff.py options]
+start_sniffer() { # NAME NETNS DEV [sniff.py options]; NETNS: a name, or the path of a pinned namespace
         local name=$1 ns=$2 dev=$3
+        local enter=(ip netns exec "$ns")
+        [ "${ns#/}" = "$ns" ] || enter=(nsenter --net="$ns")
         shift 3
-        ip netns exec "$ns" python3 "$here/lib/sniff.py" --dev "$dev" --log "$logs/sniff-$name.log" "$@" \
+        "${enter[@]}" python3 "$here/lib/sniff.py" --dev "$dev" --log "$logs/sniff-$name.log" "$@" \
                 >"$logs/sniff-$name.out" 2>&1 &
         disown
 }
@@ -229,10 +231,11 @@ start_shim() { # LOGNAME
         shim_pid=$!
 }
 
-# QEMU's PID: the emulator process inside the host namespace.
+# QEMU's PID: the emulator process of the stack (in the stack's own namespace,
+# so looked for among all processes).
 qemu_pid() {
         local pid
-        for pid in $(ip netns pids "$TOPO_HOST" 2>/dev/null); do
+        for pid in $(ls /proc | grep -E '^[0-9]+$'); do
                 if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 .*guest=ecluse-$STACK"; then
                         echo "$pid"
                         return 0
@@ -241,18 +244,26 @@ qemu_pid() {
         return 1
 }
 
-tap_exists() { hostns ip link show dev "$tap" >/dev/null 2>&1; }
-table_exists() { hostns nft list table netdev "$table" >/dev/null 2>&1; }
+# The stack's own network namespace (shim/netns.h), pinned by the shim: tap,
+# uplink and table live there; the uplink's outer end is the bridge port.
+pin=$root/run/ecluse/$STACK.netns
+stackns() { nsenter --net="$pin" "$@"; }
+tap_exists() { stackns ip link show dev "$tap" >/dev/null 2>&1; }
+table_exists() { stackns nft list table netdev "$table" >/dev/null 2>&1; }
 
-# shim/names.h: the tap is "ecl-STACK" for a short name, the table "ecluse-STACK".
+# shim/names.h: the tap is "ecl-STACK" for a short name, the uplink
+# "ecu-STACK" beside it and "ecb-STACK" on the bridge, the table "ecluse-STACK".
 tap=ecl-$STACK
+uplink=ecu-$STACK
+port=ecb-$STACK
 table=ecluse-$STACK
 
 # ---- run ----------------------------------------------------------------
 step "run: ecluse-shim run in $TOPO_HOST"
 start_shim shim-run1.log
 # Before the tap's ingress hook (packet taps come first): what the guest sent.
-start_sniffer tap "$TOPO_HOST" "$tap" --wait 120
+wait_until 120 eval 'stackns true 2>/dev/null' || fatal "the shim pinned no network namespace at $pin"
+start_sniffer tap "$pin" "$tap" --wait 120
 boot_deadline=360
 probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
 wait_until "$boot_deadline" probes_done_or_shim_gone
@@ -424,7 +435,23 @@ else
 fi
 
 step "QEMU"
-qpid=$(qemu_pid) || fatal "no QEMU process for ecluse-$STACK in $TOPO_HOST"
+qpid=$(qemu_pid) || fatal "no QEMU process for ecluse-$STACK"
+# QEMU sits in the stack's namespace, which holds nothing but lo, tap and uplink.
+if [ "$(readlink "/proc/$qpid/ns/net")" != "$(stackns readlink /proc/self/ns/net)" ]; then
+        fail "QEMU (pid $qpid) is not in the stack's network namespace"
+else
+        devs=$(nsenter -t "$qpid" -n ip -o link show | awk -F': ' '{print $2}' | sed 's/@.*//' | sort | tr '\n' ' ')
+        if [ "$devs" = "$(printf '%s\n' lo "$tap" "$uplink" | sort | tr '\n' ' ')" ]; then
+                pass "QEMU runs in the stack's own network namespace: $devs"
+        else
+                fail "the stack's network namespace holds: $devs"
+        fi
+        if [ -n "$(nsenter -t "$qpid" -n ip -o addr show)" ] || [ -n "$(nsenter -t "$qpid" -n ip route show)" ]; then
+                fail "the stack's network namespace has addresses or routes: $(nsenter -t "$qpid" -n ip -o addr show)"
+        else
+                pass "the stack's network namespace has no address and no route"
+        fi
+fi
 tr '\0' '\n' <"/proc/$qpid/cmdline" >"$logs/qemu-cmdline.txt"
 if grep -A1 -x -- '-sandbox' "$logs/qemu-cmdline.txt" | tail -n1 | grep -Eq '^on(,|$)'; then
         pass "QEMU runs with -sandbox $(grep -A1 -x -- '-sandbox' "$logs/qemu-cmdline.txt" | tail -n1)"
@@ -451,7 +478,7 @@ for ino in $(listening_inodes "/proc/$qpid/net") $(listening_inodes /proc/1/net)
                 leaks+=" inode:$ino"
         fi
 done
-ss_host=$(hostns ss -lntupH 2>/dev/null | grep "pid=$qpid," || true)
+ss_host=$( (hostns ss -lntupH; nsenter -t "$qpid" -n ss -lntupH) 2>/dev/null | grep "pid=$qpid," || true)
 ss_real=$(ss -lntupH 2>/dev/null | grep "pid=$qpid," || true)
 if [ -z "$leaks" ] && [ -z "$ss_host" ] && [ -z "$ss_real" ]; then
         pass "QEMU (pid $qpid) listens on no TCP/UDP socket, in $TOPO_HOST or on the host"
@@ -554,6 +581,12 @@ if wait_until 300 guest_up_or_shim_gone &&
         fi
         if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
         if tap_exists; then fail "tap $tap remains after stop"; else pass "no tap after stop"; fi
+        if [ -e "$pin" ]; then fail "the namespace pin $pin remains after stop"; else pass "no namespace pin after stop"; fi
+        if hostns ip link show dev "$port" >/dev/null 2>&1; then
+                fail "bridge port $port remains after stop"
+        else
+                pass "no bridge port after stop"
+        fi
         taps=$(hostns ip -d -o link show 2>/dev/null | grep -E ' tun type (tap|tun)' || true)
         [ -z "$taps" ] || fail "tun/tap devices remain after stop: $taps"
         rules=$(hostns nft list ruleset 2>/dev/null)

@@ -69,9 +69,10 @@ static void vendor_ns_done(struct env *e, int ns) {
 
 /*
  * A packet socket on the tap's host side sees frames before the netdev
- * ingress hook, so "passed the policy" is read where it matters: the tap is
- * a port of a bridge that holds the host's addresses, and the sniffer sits on
- * the bridge (what the host received) or behind it (routed).
+ * ingress hook, so "passed the policy" is read where it matters: the
+ * uplink's outer end is a port of a bridge that holds the host's addresses,
+ * and the sniffer sits on the bridge (what the host received) or behind it
+ * (routed).
  */
 static void bridge_up(struct env *e) {
         char *del[] = {(char *) "ip", (char *) "link", (char *) "del", (char *) "dev", (char *) "br-t", NULL};
@@ -79,8 +80,8 @@ static void bridge_up(struct env *e) {
         tl_run(del, &res); /* left by a failed test */
         tl_result_free(&res);
         sh(e, false, "ip link add name br-t type bridge mcast_snooping 0");
-        sh(e, false, "ip addr flush dev " TAP);
-        sh(e, false, "ip link set dev " TAP " master br-t");
+        sh(e, false, "ip addr flush dev " LAN_IF);
+        sh(e, false, "ip link set dev " LAN_IF " master br-t");
         sh(e, false, "ip link set dev br-t address " HOST_MAC);
         sh(e, false, "ip addr add " HOST4 "/24 dev br-t");
         sh(e, false, "ip -6 addr add " HOST6 "/64 dev br-t nodad");
@@ -89,8 +90,8 @@ static void bridge_up(struct env *e) {
 
 static void bridge_down(struct env *e) {
         sh(e, false, "ip link del dev br-t");
-        sh(e, false, "ip addr add " HOST4 "/24 dev " TAP);
-        sh(e, false, "ip -6 addr add " HOST6 "/64 dev " TAP " nodad");
+        sh(e, false, "ip addr add " HOST4 "/24 dev " LAN_IF);
+        sh(e, false, "ip -6 addr add " HOST6 "/64 dev " LAN_IF " nodad");
 }
 
 /* A packet socket on ifname in the namespace ns (or the host's/guest's when ns < 0). */
@@ -193,12 +194,12 @@ static int seen_at_guest(int fd, const char *spa, size_t len, const char *src6, 
 static void inject(const struct env *e, bool guest, const uint8_t *f, size_t n) {
         int fd = sock_in(e, guest, AF_PACKET, SOCK_RAW);
         enter(e, guest);
-        unsigned idx = if_nametoindex(guest ? GUEST_IF : TAP);
+        unsigned idx = if_nametoindex(guest ? GUEST_IF : LAN_IF);
         enter(e, false);
         struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int) idx, .sll_halen = 6};
         memcpy(sll.sll_addr, f, 6);
         ssize_t k = sendto(fd, f, n, 0, (struct sockaddr *) &sll, sizeof sll);
-        /* From the host side the tap's egress hook runs in sendto: its drop is ENOBUFS. */
+        /* (From the uplink's outer end a drop happens on the receive side: no error here.) */
         if (k < 0 && errno == ENOBUFS && !guest)
                 k = (ssize_t) n;
         if (k < 0)
@@ -406,9 +407,9 @@ static void test_full_ingress_flow_set_leaves_egress_working(void **state) {
          * a neighbour's); then SYNs to the allowed port 2222, one per source port.
          */
         udp_roundtrip(e, HOST4, GUEST4, AF_INET);
-        sh(e, false, "ip neigh replace " GUEST4 " lladdr 52:54:00:12:34:56 dev " TAP " nud permanent");
+        sh(e, false, "ip neigh replace " GUEST4 " lladdr 52:54:00:12:34:56 dev " LAN_IF " nud permanent");
         int fd = sock_in(e, false, AF_PACKET, SOCK_RAW);
-        unsigned idx = if_nametoindex(TAP);
+        unsigned idx = if_nametoindex(LAN_IF);
         struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int) idx, .sll_halen = 6};
         memcpy(sll.sll_addr, guest_mac, 6);
         uint8_t f[64] = {0};
@@ -418,7 +419,7 @@ static void test_full_ingress_flow_set_leaves_egress_working(void **state) {
         ip[0] = 0x45, ip[3] = 40, ip[8] = 64, ip[9] = 6;
         assert_int_equal(inet_pton(AF_INET, GUEST4, ip + 16), 1);
         tcp[2] = 2222 >> 8, tcp[3] = 2222 & 0xff, tcp[12] = 0x50, tcp[13] = 0x02; /* SYN */
-        size_t sent = 0, refused = 0;
+        size_t sent = 0;
         for (unsigned src = 10; src <= 11; src++) {
                 char a[16];
                 snprintf(a, sizeof a, "10.77.0.%u", src);
@@ -428,30 +429,24 @@ static void test_full_ingress_flow_set_leaves_egress_working(void **state) {
                 ip[10] = (uint8_t) (c >> 8), ip[11] = (uint8_t) c;
                 for (unsigned port = 1; port <= 40000; port++) {
                         tcp[0] = (uint8_t) (port >> 8), tcp[1] = (uint8_t) port;
-                        /* ENOBUFS: the policy dropped it (once the set is full) */
-                        if (sendto(fd, f, 54, 0, (struct sockaddr *) &sll, sizeof sll) < 0) {
-                                assert_int_equal(errno, ENOBUFS);
-                                refused++;
-                        }
+                        /* the policy runs on the uplink's receive side: a drop is not the sender's error */
+                        assert_int_equal(sendto(fd, f, 54, 0, (struct sockaddr *) &sll, sizeof sll), 54);
                         sent++;
                 }
         }
         close(fd);
         assert_int_equal(sent, 80000); /* more than POL_DYN_SET_SIZE (65,536) */
-        fprintf(stderr, "flood: %zu of %zu refused\n", refused, sent);
-        assert_true(refused >= sent - POL_DYN_SET_SIZE);
         /* The set of flows opened towards the guest is full: one more is refused (and reported) ... */
         assert_int_equal(inet_pton(AF_INET, "10.77.0.12", ip + 12), 1);
         ip[10] = ip[11] = 0;
         uint16_t c = (uint16_t) ~fold(sum16(ip, 20, 0));
         ip[10] = (uint8_t) (c >> 8), ip[11] = (uint8_t) c;
         fd = sock_in(e, false, AF_PACKET, SOCK_RAW);
-        assert_int_equal(sendto(fd, f, 54, 0, (struct sockaddr *) &sll, sizeof sll), -1);
-        assert_int_equal(errno, ENOBUFS);
+        assert_int_equal(sendto(fd, f, 54, 0, (struct sockaddr *) &sll, sizeof sll), 54);
         close(fd);
         assert_true(wait_blocked(SHIM_BLOCKED_INGRESS, "10.77.0.12", GUEST4, "tcp", 2222, 1, NULL) >= 1);
         /* ... and the guest's own flows, in their own set, still work, both protocols. */
-        sh(e, false, "ip neigh flush dev " TAP);
+        sh(e, false, "ip neigh flush dev " LAN_IF);
         udp_roundtrip(e, HOST4, GUEST4, AF_INET);
         assert_true(tcp_exchange(e, false, HOST4, 5001, GUEST4));
 }
@@ -479,7 +474,7 @@ static void test_pmtud_for_an_allowed_tcp_flow(void **state) {
         m.network.egress = eg, m.network.n_egress = 2;
         m.network.neighbours = nb, m.network.n_neighbours = 2;
         sh(e, true, "ip neigh flush dev " GUEST_IF);
-        sh(e, false, "ip neigh flush dev " TAP);
+        sh(e, false, "ip neigh flush dev " LAN_IF);
         assert_int_equal(shim_policy_load(&m), 0);
         const char *dst[] = {VENDOR4, VENDOR6};
         for (int v = 0; v < 2; v++) {

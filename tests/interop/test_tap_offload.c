@@ -220,6 +220,16 @@ static void resolve_far(const int *fds, size_t n_fds, bool vnet_hdr) {
         assert_true(answered);
 }
 
+/* The stack's uplink, as run.c makes it: inner end beside the tap, outer end on the bridge. */
+static void uplink(struct env *e, const char *stack) {
+        char inner[IFNAMSIZ], outer[IFNAMSIZ];
+        shim_uplink_names(stack, inner, outer);
+        sh(e, false, "ip link add name %s type veth peer name %s", inner, outer);
+        sh(e, false, "ip link set dev %s master " BRIDGE, outer);
+        sh(e, false, "ip link set dev %s up", outer);
+        sh(e, false, "ip link set dev %s up", inner);
+}
+
 static void test_kernel_writes_guest_checksum_offsets(void **state) {
         struct env *e = *state;
         topology(e);
@@ -231,11 +241,11 @@ static void test_kernel_writes_guest_checksum_offsets(void **state) {
         struct ifreq ifr = {.ifr_flags = IFF_TAP | IFF_NO_PI | IFF_VNET_HDR};
         snprintf(ifr.ifr_name, IFNAMSIZ, STACK_TAP);
         assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
-        sh(e, false, "ip link set dev " STACK_TAP " master " BRIDGE);
         sh(e, false, "ip link set dev " STACK_TAP " up");
         struct ecl_cidr addr;
         struct ecl_rule egress;
         struct ecl_manifest m = stack_manifest(e, &addr, &egress);
+        uplink(e, m.stack);
         assert_int_equal(shim_policy_load(&m), 0);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify(&m, &problem), 0);
@@ -299,8 +309,9 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
 
         /* ecluse: the tap, then the policy on it */
         int hold = -1;
-        struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = BRIDGE, .hold = &hold};
+        struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = NULL, .hold = &hold};
         assert_int_equal(shim_tap_create(STACK_TAP, &to), 0);
+        uplink(e, m.stack);
         assert_int_equal(shim_policy_load(&m), 0);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify(&m, &problem), 0);
