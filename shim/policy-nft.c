@@ -419,6 +419,56 @@ static int verify_device(const struct pol_table *t, const struct pol_chain *c, c
         return 0;
 }
 
+/* Whether `dev` is one of the names a chain header line hooks: device "X" or devices = { X, Y }. */
+static bool hooks_device(const char *line, const char *dev) {
+        const char *p = strstr(line, "device \"");
+        if (p) {
+                p += strlen("device \"");
+                size_t n = strlen(dev);
+                return strncmp(p, dev, n) == 0 && p[n] == '"';
+        }
+        p = strstr(line, "devices = {");
+        if (!p)
+                return false;
+        p += strlen("devices = {");
+        const char *end = strchr(p, '}');
+        for (size_t n = strlen(dev); p && end && p < end; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+                while (*p == ' ' || *p == '"')
+                        p++;
+                if (strncmp(p, dev, n) == 0 && strchr(" ,\"}", p[n]))
+                        return true;
+        }
+        return false;
+}
+
+/*
+ * No chain of another table hooks the tap or the uplink (any family: inet
+ * has an ingress hook too): one that ran before ours could forward frames
+ * itself.  nftables 1.0.6 names devices only in its text listing.
+ */
+static int verify_no_foreign_hooks(const struct pol_table *t, char **ret_problem) {
+        _cleanup_free_ char *out = NULL;
+        int r = nft_run("cannot list the chains", "list chains", false, false, &out);
+        if (r < 0)
+                return r;
+        char family[16] = "", table[POL_NAME_MAX] = "";
+        for (char *line = out, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (sscanf(line, "table %15s %47s {", family, table) == 2)
+                        continue;
+                if (!strstr(line, " hook "))
+                        continue;
+                bool ours = streq(family, "netdev") && streq(table, t->name);
+                const char *devs[] = {t->device, t->uplink};
+                for (size_t i = 0; i < 2 && !ours; i++)
+                        if (hooks_device(line, devs[i]))
+                                return problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
+        }
+        return 0;
+}
+
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
         *ret_problem = NULL;
         if (!stack_name_ok(m->stack))
@@ -433,6 +483,16 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
                 return problem(ret_problem, "table netdev %s does not exist", t->name);
         if (r < 0)
                 return r;
+        /*
+         * The table has no flags: "dormant" unhooks every chain while rules and
+         * sets stay as they were.  (nftables 1.0.6 cuts its JSON short after
+         * "flags", so look for the key in the text before parsing it.)
+         */
+        char *first_obj = strstr(out, "\"table\":");
+        char *end = first_obj ? strchr(first_obj, '}') : NULL;
+        char *flags = first_obj ? strstr(first_obj, "\"flags\"") : NULL;
+        if (flags && (!end || flags < end))
+                return problem(ret_problem, "table netdev %s has flags set (made dormant?)", t->name);
         json_error_t err;
         json_t *root = json_loads(out, 0, &err);
         if (!root)
@@ -446,6 +506,8 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
         for (size_t k = 0; r >= 0 && k < t->n_chains; k++)
                 if (t->chains[k].hook)
                         r = verify_device(t, &t->chains[k], ret_problem);
+        if (r >= 0)
+                r = verify_no_foreign_hooks(t, ret_problem);
         return r;
 }
 

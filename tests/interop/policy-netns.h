@@ -260,7 +260,7 @@ static _unused_ void load(struct env *e) {
          * peers again (as after a boot), so no stale cache entry skips that.
          */
         sh(e, true, "ip neigh flush dev " GUEST_IF);
-        sh(e, false, "ip neigh flush dev " TAP);
+        sh(e, false, "ip neigh flush dev " LAN_IF);
         assert_int_equal(shim_policy_load(&e->m), 0);
         char *problem = NULL;
         int r = shim_policy_verify(&e->m, &problem);

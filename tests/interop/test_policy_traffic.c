@@ -273,6 +273,40 @@ static bool tap_read_payload(int fd, const char *payload) {
         return false;
 }
 
+/* True when "probe" sent by the guest to HOST4:5000 arrives within a second. */
+static bool udp_gets_through(struct env *e) {
+        int h = sock_in(e, false, AF_INET, SOCK_DGRAM), g = sock_in(e, true, AF_INET, SOCK_DGRAM);
+        do_bind(h, HOST4, 5000);
+        do_bind(g, GUEST4, 0);
+        send_to(g, HOST4, 5000, "probe");
+        struct pollfd p = {.fd = h, .events = POLLIN};
+        bool got = poll(&p, 1, 1000) == 1;
+        close(h);
+        close(g);
+        return got;
+}
+
+/*
+ * Nothing but the policy joins tap and uplink (netns.h): with the table
+ * flushed away, made dormant or deleted, even an allowed flow has no path.
+ * The guest keeps its neighbour entry, so only the missing path can stop it.
+ */
+static void test_no_table_no_path(void **state) {
+        struct env *e = *state;
+        const char *breakers[] = {"nft flush ruleset", "nft add table netdev " TABLE " { flags dormant ; }",
+                                  "nft delete table netdev " TABLE};
+        for (size_t i = 0; i < ELEMENTSOF(breakers); i++) {
+                load(e);
+                udp_roundtrip(e, HOST4, GUEST4, AF_INET);
+                assert_true(udp_gets_through(e));
+                sh(e, false, "%s", breakers[i]);
+                if (udp_gets_through(e))
+                        fail_msg("after \"%s\" an allowed flow still passes: something but the policy joins tap and uplink",
+                                 breakers[i]);
+                (void) shim_policy_remove("t");
+        }
+}
+
 /* A real tap, as QEMU uses it: the test writes the guest's frames into it and reads what reaches the guest. */
 static void test_real_tap(void **state) {
         struct env *e = *state;
@@ -382,6 +416,7 @@ int main(void) {
                 cmocka_unit_test(test_neighbour_advertisement_for_another_address_is_dropped),
                 cmocka_unit_test(test_counters_count),
                 cmocka_unit_test(test_real_tap),
+                cmocka_unit_test(test_no_table_no_path),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

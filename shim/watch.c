@@ -1,0 +1,197 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <linux/if_link.h>
+#include <linux/netfilter/nf_tables.h>
+#include <linux/netfilter/nfnetlink.h>
+#include <linux/netlink.h>
+#include <linux/pkt_sched.h>
+#include <linux/rtnetlink.h>
+#include <net/if.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include "log.h"
+#include "watch.h"
+
+static int nl_open(int proto, const unsigned *groups, size_t n) {
+        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
+        if (s < 0)
+                return log_error_errno(negative_errno(), "cannot open a netlink socket: %m");
+        struct sockaddr_nl a = {.nl_family = AF_NETLINK};
+        if (bind(s, (struct sockaddr *) &a, sizeof a) < 0)
+                return log_error_errno(negative_errno(), "cannot bind a netlink socket: %m");
+        for (size_t i = 0; i < n; i++)
+                if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof groups[i]) < 0)
+                        return log_error_errno(negative_errno(), "cannot listen to netlink group %u: %m", groups[i]);
+        /* Room for a burst: a lost message (ENOBUFS) is treated as a change anyway. */
+        int sz = 1 << 20;
+        (void) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
+        return TAKE_FD(s);
+}
+
+int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, bool own_netns) {
+        *w = (struct shim_watch){.nft = -1, .rtnl = -1, .own_netns = own_netns, .self = getpid()};
+        w->tap = (int) if_nametoindex(tap);
+        w->uplink = (int) if_nametoindex(uplink);
+        if (w->tap == 0 || w->uplink == 0)
+                return log_error_errno(ENODEV, "cannot watch %s and %s: no such device", tap, uplink);
+        static const unsigned nft_groups[] = {NFNLGRP_NFTABLES};
+        static const unsigned rt_groups[] = {RTNLGRP_LINK, RTNLGRP_TC, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
+                                             RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
+        w->nft = nl_open(NETLINK_NETFILTER, nft_groups, 1);
+        if (w->nft < 0)
+                return w->nft;
+        w->rtnl = nl_open(NETLINK_ROUTE, rt_groups, sizeof rt_groups / sizeof *rt_groups);
+        if (w->rtnl < 0) {
+                int r = w->rtnl;
+                shim_watch_close(w);
+                return r;
+        }
+        return 0;
+}
+
+void shim_watch_close(struct shim_watch *w) {
+        if (w->nft >= 0)
+                close(w->nft);
+        if (w->rtnl >= 0)
+                close(w->rtnl);
+        w->nft = w->rtnl = -1;
+}
+
+static const struct rtattr *attr(const void *p, size_t len, unsigned short type) {
+        int n = (int) len;
+        for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
+                if ((a->rta_type & NLA_TYPE_MASK) == type)
+                        return a;
+        return NULL;
+}
+
+static int said(char **ret_what, const char *fmt, ...) _printf_(2, 3);
+static int said(char **ret_what, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (!*ret_what && vasprintf(ret_what, fmt, ap) < 0)
+                *ret_what = NULL;
+        va_end(ap);
+        return 1;
+}
+
+/* NEWGEN of a transaction another process committed. */
+static int nft_message(const struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
+        if (NFNL_SUBSYS_ID(h->nlmsg_type) != NFNL_SUBSYS_NFTABLES || NFNL_MSG_TYPE(h->nlmsg_type) != NFT_MSG_NEWGEN)
+                return 0;
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+                return 0;
+        const void *attrs = (const char *) NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+        size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+        const struct rtattr *pid = attr(attrs, len, NFTA_GEN_PROC_PID);
+        const struct rtattr *name = attr(attrs, len, NFTA_GEN_PROC_NAME);
+        uint32_t p = 0;
+        if (pid && RTA_PAYLOAD(pid) >= 4) {
+                memcpy(&p, RTA_DATA(pid), 4);
+                p = ntohl(p);
+        }
+        if (pid && (pid_t) p == w->self)
+                return 0;
+        char who[32] = "?";
+        if (name && RTA_PAYLOAD(name) > 0)
+                snprintf(who, sizeof who, "%.*s", (int) RTA_PAYLOAD(name), (const char *) RTA_DATA(name));
+        return said(ret_what, "nftables changed by another process (pid %u, %s)", p, who);
+}
+
+static bool ours(const struct shim_watch *w, int ifindex) {
+        return ifindex == w->tap || ifindex == w->uplink;
+}
+
+static int link_message(const struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                return 0;
+        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+        const void *attrs = IFLA_RTA(ifi);
+        size_t len = IFLA_PAYLOAD(h);
+        if (!ours(w, ifi->ifi_index)) {
+                if (w->own_netns && h->nlmsg_type == RTM_NEWLINK && ifi->ifi_index != 1 /* lo */)
+                        return said(ret_what, "a network device (index %d) appeared in the stack's namespace",
+                                    ifi->ifi_index);
+                return 0;
+        }
+        if (h->nlmsg_type == RTM_DELLINK)
+                return said(ret_what, "interface %d of the stack was deleted or moved away", ifi->ifi_index);
+        const struct rtattr *m = attr(attrs, len, IFLA_MASTER);
+        if (m && RTA_PAYLOAD(m) >= 4 && *(const uint32_t *) RTA_DATA(m) != 0)
+                return said(ret_what, "interface %d of the stack was enslaved (index %u)", ifi->ifi_index,
+                            *(const uint32_t *) RTA_DATA(m));
+        const struct rtattr *x = attr(attrs, len, IFLA_XDP);
+        const struct rtattr *at = x ? attr(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
+        if (at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE)
+                return said(ret_what, "an XDP program was attached to interface %d of the stack", ifi->ifi_index);
+        return 0;
+}
+
+static int tc_message(const struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
+        if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)))
+                return 0;
+        const struct tcmsg *t = NLMSG_DATA(h);
+        if (!ours(w, t->tcm_ifindex) && !w->own_netns)
+                return 0;
+        if (h->nlmsg_type == RTM_NEWQDISC) {
+                /* A root qdisc without filters shapes but cannot steal: libvirt may set "noqueue". */
+                if (t->tcm_parent != TC_H_INGRESS && t->tcm_parent != TC_H_CLSACT)
+                        return 0;
+                return said(ret_what, "an ingress tc qdisc was added to interface %d", t->tcm_ifindex);
+        }
+        if (h->nlmsg_type == RTM_NEWTFILTER || h->nlmsg_type == RTM_NEWCHAIN)
+                return said(ret_what, "a tc filter was added to interface %d", t->tcm_ifindex);
+        return 0;
+}
+
+static int addr_message(const struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
+        if (!w->own_netns)
+                return 0;
+        if (h->nlmsg_type == RTM_NEWADDR)
+                return said(ret_what, "an address was added in the stack's namespace");
+        if (h->nlmsg_type == RTM_NEWROUTE && h->nlmsg_len >= NLMSG_LENGTH(sizeof(struct rtmsg))) {
+                const struct rtmsg *rt = NLMSG_DATA(h);
+                if (rt->rtm_table == RT_TABLE_LOCAL || rt->rtm_type == RTN_LOCAL || rt->rtm_type == RTN_MULTICAST)
+                        return 0; /* the kernel's own, for lo */
+                return said(ret_what, "a route was added in the stack's namespace");
+        }
+        return 0;
+}
+
+int shim_watch_read(struct shim_watch *w, int fd, char **ret_what) {
+        *ret_what = NULL;
+        int changed = 0;
+        _Alignas(struct nlmsghdr) char buf[32768];
+        for (;;) {
+                ssize_t n = recv(fd, buf, sizeof buf, MSG_DONTWAIT);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        if (errno == EAGAIN)
+                                return changed;
+                        if (errno == ENOBUFS)
+                                return said(ret_what, "netlink events were lost (socket overflow)");
+                        return log_error_errno(negative_errno(), "cannot read netlink events: %m");
+                }
+                if (n == 0)
+                        return changed;
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        int k = 0;
+                        if (fd == w->nft)
+                                k = nft_message(w, h, ret_what);
+                        else if (h->nlmsg_type == RTM_NEWLINK || h->nlmsg_type == RTM_DELLINK)
+                                k = link_message(w, h, ret_what);
+                        else if (h->nlmsg_type == RTM_NEWQDISC || h->nlmsg_type == RTM_NEWTFILTER ||
+                                 h->nlmsg_type == RTM_NEWCHAIN)
+                                k = tc_message(w, h, ret_what);
+                        else
+                                k = addr_message(w, h, ret_what);
+                        changed |= k;
+                }
+        }
+}
