@@ -236,10 +236,27 @@ static void turn(struct shim_supervisor *sup) {
                 sup->check_due = false;
                 if (sup->violation) {
                         hold(sup, "violation", sup->violation);
-                } else if (virDomainIsActive(s->dom) == 1) {
-                        _cleanup_free_ char *why = NULL;
-                        if (shim_run_check_live(s, &why) < 0)
-                                hold(sup, "violation", why ? why : "live check failed");
+                } else {
+                        int active = virDomainIsActive(s->dom);
+                        if (active == 1) {
+                                sup->unknown_checks = 0;
+                                _cleanup_free_ char *why = NULL;
+                                if (shim_run_check_live(s, &why) < 0)
+                                        hold(sup, "violation", why ? why : "live check failed");
+                        } else if (active == 0) {
+                                sup->unknown_checks = 0; /* not running: the loop ends below */
+                        } else if (++sup->unknown_checks < SHIM_SUPERVISE_MAX_UNKNOWN) {
+                                log_warning("cannot tell whether domain %s is running (%s); check %u of %d",
+                                            s->dom_name, shim_virt_error(), sup->unknown_checks,
+                                            SHIM_SUPERVISE_MAX_UNKNOWN);
+                        } else {
+                                _cleanup_free_ char *why = NULL;
+                                if (asprintf(&why, "libvirt cannot tell whether the domain runs (%s), %u checks in a row: "
+                                             "nothing is checked any more",
+                                             shim_virt_error(), sup->unknown_checks) < 0)
+                                        why = NULL;
+                                hold(sup, "violation", why ? why : "libvirt cannot tell whether the domain runs");
+                        }
                 }
                 virEventUpdateTimeout(sup->timer, SHIM_SUPERVISE_CHECK_MS);
         }
@@ -256,6 +273,7 @@ static void turn(struct shim_supervisor *sup) {
                         sup->violation = NULL;
                         free(sup->hold_problem);
                         sup->hold_problem = NULL;
+                        sup->unknown_checks = 0;
                         sup->domain_gone = false;
                         sup->crashed = false;
                         sup->stop_crashed = false;

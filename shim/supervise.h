@@ -25,6 +25,15 @@
 #include "run.h"
 
 #define SHIM_SUPERVISE_CHECK_MS 5000
+/*
+ * A periodic check that cannot even learn whether the domain runs
+ * (virDomainIsActive() fails: libvirt gone, the connection lost) checks
+ * nothing.  After this many such checks in a row (about 10 to 15 s) it is a
+ * violation: the domain is held (or destroyed when it cannot be paused) and
+ * audited.  Not at once: a single failed call (a busy remote daemon) must not
+ * hold a production guest for good.
+ */
+#define SHIM_SUPERVISE_MAX_UNKNOWN 3
 
 enum shim_sup_exit {
         SHIM_SUP_STOP_REQUESTED,  /* signal or `stop` */
@@ -38,6 +47,7 @@ struct shim_supervisor {
         int cb_lifecycle, cb_added, cb_removed;
         bool quit, reload_requested, check_due, domain_gone, crashed;
         bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
+        unsigned unknown_checks;  /* periodic checks in a row that could not tell whether the domain runs */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
         char *violation;          /* why the domain is held paused, NULL if it is not */
         char *hold_problem;       /* the pause after a violation failed: what, and whether it was destroyed */

@@ -336,6 +336,49 @@ static void test_hold_failure_reported(void **state) {
         down(&s, &sup);
 }
 
+static void tick(int timer, void *opaque) {
+        (void) timer, (void) opaque;
+}
+
+/* libvirt cannot say whether the domain runs, check after check: that is a violation. */
+static void test_libvirt_gone_is_a_violation(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        /* one check per turn, without waiting SHIM_SUPERVISE_CHECK_MS for each */
+        int timer = virEventAddTimeout(0, tick, NULL, NULL);
+        assert_true(timer >= 0);
+        /* failures that do not last are no violation: the count is of failures in a row */
+        for (int i = 0; i < 2 * SHIM_SUPERVISE_MAX_UNKNOWN; i++) {
+                g_fail.is_active = i % SHIM_SUPERVISE_MAX_UNKNOWN != SHIM_SUPERVISE_MAX_UNKNOWN - 1;
+                sup.check_due = true;
+                assert_true(shim_supervise_iterate(&sup));
+        }
+        assert_null(sup.violation);
+        g_fail.is_active = true;
+        int turns = 0;
+        for (; turns < 10 && !sup.violation; turns++) {
+                sup.check_due = true;
+                assert_true(shim_supervise_iterate(&sup));
+        }
+        virEventRemoveTimeout(timer);
+        g_fail.is_active = false;
+        assert_non_null(sup.violation);
+        assert_int_equal(turns, SHIM_SUPERVISE_MAX_UNKNOWN);
+        assert_non_null(strstr(sup.violation, "libvirt cannot tell whether the domain runs"));
+        assert_non_null(strstr(p.events, "violation;"));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        down(&s, &sup);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hotplug_held),
@@ -343,6 +386,7 @@ int main(void) {
                 cmocka_unit_test(test_reload),
                 cmocka_unit_test(test_hold_when_state_unknown),
                 cmocka_unit_test(test_hold_failure_reported),
+                cmocka_unit_test(test_libvirt_gone_is_a_violation),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
