@@ -37,12 +37,34 @@ static bool stack_name_ok(const char *s) {
         return true;
 }
 
-gid_t shim_control_default_group(void) {
-        struct group g, *res = NULL;
-        char buf[4096];
-        if (getgrnam_r(SHIM_CONTROL_GROUP, &g, buf, sizeof buf, &res) != 0 || !res)
+gid_t shim_control_group_gid(const char *name, size_t buf_size) {
+        if (buf_size == 0) {
+                long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+                buf_size = hint > 0 ? (size_t) hint : 4096;
+        }
+        for (;;) {
+                _cleanup_free_ char *buf = malloc(buf_size);
+                if (!buf) {
+                        log_oom();
+                        return SHIM_CONTROL_NO_GROUP;
+                }
+                struct group g, *res = NULL;
+                int r = getgrnam_r(name, &g, buf, buf_size, &res);
+                if (r == 0)
+                        return res ? res->gr_gid : SHIM_CONTROL_NO_GROUP;
+                /* a group with many members: ask again with room for them */
+                if (r == ERANGE && buf_size < SHIM_CONTROL_GROUP_BUF_MAX) {
+                        buf_size *= 2;
+                        continue;
+                }
+                log_warning("cannot look up the group %s (%s): the control socket stays the shim's group's", name,
+                            strerror(r));
                 return SHIM_CONTROL_NO_GROUP;
-        return res->gr_gid;
+        }
+}
+
+gid_t shim_control_default_group(void) {
+        return shim_control_group_gid(SHIM_CONTROL_GROUP, 0);
 }
 
 int shim_control_socket_path(const char *root, const char *stack, char **ret) {

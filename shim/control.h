@@ -36,6 +36,7 @@
 #define SHIM_CONTROL_CALL_TIMEOUT_MS 30000
 #define SHIM_CONTROL_GROUP "ecluse"
 #define SHIM_CONTROL_NO_GROUP ((gid_t) -1)
+#define SHIM_CONTROL_GROUP_BUF_MAX (16 * 1024 * 1024)
 
 struct shim_control;
 
@@ -58,6 +59,13 @@ typedef int (*shim_control_handler_t)(const char *request, const struct shim_con
 
 /* gid of the group "ecluse", or SHIM_CONTROL_NO_GROUP when there is none. */
 gid_t shim_control_default_group(void);
+/*
+ * gid of the group name, or SHIM_CONTROL_NO_GROUP when there is none or it
+ * cannot be looked up (with a warning).  The entry is read into a buffer of
+ * buf_size bytes (0: the system's hint), doubled while getgrnam_r says
+ * ERANGE (a group with many members), up to SHIM_CONTROL_GROUP_BUF_MAX.
+ */
+gid_t shim_control_group_gid(const char *name, size_t buf_size);
 
 /* ROOT/run/ecluse/STACK.sock; -EINVAL for a name that is not a stack name. */
 int shim_control_socket_path(const char *root, const char *stack, char **ret);

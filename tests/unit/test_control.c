@@ -455,6 +455,16 @@ static void test_cli_status_stop(void **state) {
         tl_rm_rf(root);
 }
 
+/* A group entry larger than the first buffer (ERANGE) is read again with a larger one. */
+static void test_group_lookup_grows(void **state) {
+        (void) state;
+        /* the group "root" exists everywhere: its entry does not fit in 1 or 16 bytes */
+        assert_int_equal(shim_control_group_gid("root", 1), 0);
+        assert_int_equal(shim_control_group_gid("root", 16), 0);
+        assert_int_equal(shim_control_group_gid("root", 0), 0);
+        assert_int_equal(shim_control_group_gid("no-such-group-ecluse-test", 1), SHIM_CONTROL_NO_GROUP);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_response),
@@ -465,6 +475,7 @@ int main(void) {
                 cmocka_unit_test(test_stale_and_live_sockets),
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_cli_status_stop),
+                cmocka_unit_test(test_group_lookup_grows),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
