@@ -83,7 +83,31 @@ static int sockaddr_for(const char *path, struct sockaddr_un *sa) {
         return 0;
 }
 
-/* mkdir -p with mode 0755 for what is missing; the last one must be a real directory. */
+/*
+ * A directory the control socket may live under: owned by root or by us and
+ * writable by nobody else, or someone else could swap the socket (or the
+ * directory) for one of their own.
+ */
+static int check_trusted_dir(const char *dir, const struct stat *st) {
+        if (!S_ISDIR(st->st_mode))
+                return log_error_errno(ENOTDIR, "%s is not a directory", dir);
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return log_error_errno(EPERM,
+                                       "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
+                                       "control socket there (chown root %s)",
+                                       dir, (unsigned) st->st_uid, dir);
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return log_error_errno(EPERM,
+                                       "%s is writable by its group or others (mode %04o): refusing to put the "
+                                       "control socket there (chmod go-w %s)",
+                                       dir, (unsigned) (st->st_mode & 07777), dir);
+        return 0;
+}
+
+/*
+ * mkdir -p with mode 0755 for what is missing; the last one must be a real
+ * directory, and it and its parent must be trusted (check_trusted_dir).
+ */
 static int mkdir_parents(const char *dir) {
         _cleanup_free_ char *p = strdup(dir);
         if (!p)
@@ -101,8 +125,18 @@ static int mkdir_parents(const char *dir) {
         struct stat st;
         if (lstat(p, &st) < 0)
                 return log_error_errno(errno, "cannot stat %s: %m", p);
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "%s is not a directory", p);
+        int r = check_trusted_dir(p, &st);
+        if (r < 0)
+                return r;
+        char *slash = strrchr(p, '/');
+        if (slash && slash != p) {
+                *slash = 0;
+                if (stat(p, &st) < 0)
+                        return log_error_errno(errno, "cannot stat %s: %m", p);
+                r = check_trusted_dir(p, &st);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 

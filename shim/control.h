@@ -17,7 +17,9 @@
  * The control group is the group "ecluse" when it exists
  * (shim_control_default_group()); the socket file is then owned by that
  * group with mode 0660, so the filesystem lets the same people in.  The
- * directory ROOT/run/ecluse is created 0755 when missing.
+ * directory ROOT/run/ecluse is created 0755 when missing; it and ROOT/run
+ * must be owned by root (or the shim's user) and writable by neither group
+ * nor others, or listening fails with -EPERM.
  *
  * The server is driven from the supervisor's event loop: poll
  * shim_control_fd() for POLLIN and call shim_control_handle(), which serves
@@ -73,7 +75,8 @@ int shim_control_socket_path(const char *root, const char *stack, char **ret);
 /*
  * Create and listen on the stack's socket.  A socket file nobody listens on
  * (a killed shim) is replaced; one that answers means the stack is already
- * running: -EBUSY.  Anything else at that path: -EEXIST.  group: the
+ * running: -EBUSY.  Anything else at that path: -EEXIST.  An untrusted
+ * ROOT/run/ecluse or ROOT/run (see above): -EPERM.  group: the
  * control group, or SHIM_CONTROL_NO_GROUP.
  */
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret);

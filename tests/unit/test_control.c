@@ -455,6 +455,42 @@ static void test_cli_status_stop(void **state) {
         tl_rm_rf(root);
 }
 
+/* ROOT/run/ecluse and ROOT/run: root's (or ours) and writable by nobody else, or no socket there. */
+static void test_run_dir_must_be_trusted(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *run = tl_strf("%s/run", root), *dir = tl_strf("%s/run/ecluse", root);
+        assert_int_equal(mkdir(run, 0755), 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        _cleanup_control_ struct shim_control *c = NULL;
+        const mode_t bad_modes[] = {0777, 0775, 0757, 01777};
+        for (size_t i = 0; i < ELEMENTSOF(bad_modes); i++) {
+                assert_int_equal(chmod(dir, bad_modes[i]), 0);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_null(c);
+        }
+        assert_int_equal(chmod(dir, 0755), 0);
+        assert_int_equal(chmod(run, 0777), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+        assert_int_equal(chmod(run, 0755), 0);
+        if (geteuid() == 0) {
+                assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_int_equal(chown(dir, 0, 0), 0);
+        }
+        /* a symlink in its place is not the directory */
+        _cleanup_free_ char *elsewhere = tl_strf("%s/elsewhere", root);
+        assert_int_equal(mkdir(elsewhere, 0755), 0);
+        assert_int_equal(rmdir(dir), 0);
+        assert_int_equal(symlink(elsewhere, dir), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -ENOTDIR);
+        assert_int_equal(unlink(dir), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        shim_control_free(TAKE_PTR(c));
+        tl_rm_rf(root);
+}
+
 /* A group entry larger than the first buffer (ERANGE) is read again with a larger one. */
 static void test_group_lookup_grows(void **state) {
         (void) state;
@@ -476,6 +512,7 @@ int main(void) {
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_cli_status_stop),
                 cmocka_unit_test(test_group_lookup_grows),
+                cmocka_unit_test(test_run_dir_must_be_trusted),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
