@@ -7,17 +7,31 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "log.h"
 #include "paths.h"
 
-struct shim_control {
+/* A client accepted, its request not read yet. */
+struct pending {
         int fd;
+        uint64_t deadline_ms; /* CLOCK_MONOTONIC: dropped unanswered after it */
+};
+
+struct shim_control {
+        int fd;      /* listening */
+        int epfd;    /* what the event loop polls: fd (while accepting), timerfd, the pending clients */
+        int timerfd; /* the earliest deadline of a pending client */
+        bool accepting;
+        struct pending pending[SHIM_CONTROL_MAX_PENDING];
+        size_t n_pending;
         char *path;
         dev_t dev; /* the socket file we created, to remove only ours: */
         ino_t ino; /* inode numbers are reused, so the change time counts too */
@@ -208,12 +222,24 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 (void) unlink(path);
                 return r;
         }
+        _cleanup_close_ int epfd = epoll_create1(EPOLL_CLOEXEC);
+        _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (epfd < 0 || tfd < 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &(struct epoll_event){.events = EPOLLIN, .data.fd = tfd}) < 0) {
+                r = log_error_errno(errno, "cannot set up polling for %s: %m", path);
+                (void) unlink(path);
+                return r;
+        }
         struct shim_control *c = malloc(sizeof *c);
         if (!c) {
                 (void) unlink(path);
                 return log_oom();
         }
         *c = (struct shim_control){
+                .epfd = TAKE_FD(epfd),
+                .timerfd = TAKE_FD(tfd),
+                .accepting = true,
                 .fd = TAKE_FD(fd),
                 .path = TAKE_PTR(path),
                 .dev = st.st_dev,
@@ -227,7 +253,7 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
 }
 
 int shim_control_fd(const struct shim_control *c) {
-        return c->fd;
+        return c->epfd;
 }
 
 void shim_control_free(struct shim_control *c) {
@@ -237,8 +263,14 @@ void shim_control_free(struct shim_control *c) {
         if (c->path && lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino &&
             st.st_ctim.tv_sec == c->ctim.tv_sec && st.st_ctim.tv_nsec == c->ctim.tv_nsec)
                 (void) unlink(c->path);
+        for (size_t i = 0; i < c->n_pending; i++)
+                close(c->pending[i].fd);
         if (c->fd >= 0)
                 close(c->fd);
+        if (c->timerfd >= 0)
+                close(c->timerfd);
+        if (c->epfd >= 0)
+                close(c->epfd);
         free(c->path);
         free(c);
 }
@@ -278,7 +310,8 @@ static void send_json(int fd, json_t *j) {
                         return;
                 n = strlen(s);
         }
-        if (send(fd, s, n, MSG_NOSIGNAL) < 0)
+        /* never wait for a client that does not read: its answer is dropped */
+        if (send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 log_debug("control: cannot answer: %m");
 }
 
@@ -309,12 +342,23 @@ static bool quotable(const char *s) {
         return true;
 }
 
-static void serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
+/*
+ * Read the request of a pending client and answer it.  0 when it is done
+ * with (answered, refused or gone: the caller closes it), -EAGAIN while it
+ * has sent nothing yet.
+ */
+static int serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
         struct ucred cred;
         socklen_t len = sizeof cred;
+        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
+        ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
+        if (k <= 0)
+                return 0;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                 log_debug("control: no peer credentials: %m");
-                return;
+                return 0;
         }
         struct shim_control_peer peer = {
                 .pid = cred.pid,
@@ -322,20 +366,6 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
                 .gid = cred.gid,
                 .privileged = cred.uid == 0 || cred.uid == c->uid,
         };
-        struct timeval tv = {.tv_sec = SHIM_CONTROL_REQUEST_TIMEOUT_MS / 1000,
-                             .tv_usec = (SHIM_CONTROL_REQUEST_TIMEOUT_MS % 1000) * 1000};
-        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, SHIM_CONTROL_REQUEST_TIMEOUT_MS);
-        if (n <= 0) {
-                log_debug("control: no request from pid %d within %d ms", (int) cred.pid,
-                          SHIM_CONTROL_REQUEST_TIMEOUT_MS);
-                return;
-        }
-        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
-        ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
-        if (k <= 0)
-                return;
         /*
          * Judge the peer only now: answering before its request is read
          * would close a socket with unread data, and the peer would see a
@@ -346,60 +376,126 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
         if (!peer.privileged && !member) {
                 send_error(fd, EPERM, "permission denied (uid %u is neither root, the shim's user nor in its group)",
                            (unsigned) cred.uid);
-                return;
+                return 0;
         }
         if ((size_t) k > sizeof buf - 1) {
                 send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, SHIM_CONTROL_MAX_REQUEST);
-                return;
+                return 0;
         }
         buf[k] = 0;
         if (k > 0 && buf[k - 1] == '\n')
                 buf[--k] = 0;
         if (strlen(buf) != (size_t) k || !quotable(buf)) {
                 send_error(fd, EINVAL, "malformed request (status, stop, reload)");
-                return;
+                return 0;
         }
         if (!streq(buf, "status") && !streq(buf, "stop") && !streq(buf, "reload")) {
                 send_error(fd, EINVAL, "unknown request '%s' (status, stop, reload)", buf);
-                return;
+                return 0;
         }
         if (!peer.privileged && !streq(buf, "status")) {
                 send_error(fd, EPERM, "permission denied ('%s' needs root or the shim's user)", buf);
-                return;
+                return 0;
         }
         json_auto_t *resp = NULL;
         int r = handler(buf, &peer, &resp, userdata);
         if (r < 0) {
                 send_error(fd, r, "%s failed: %s", buf, strerror(-r));
-                return;
+                return 0;
         }
         if (!json_is_object(resp)) {
                 send_error(fd, EIO, "%s: the supervisor gave no answer", buf);
-                return;
+                return 0;
         }
         send_json(fd, resp);
+        return 0;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void drop_pending(struct shim_control *c, size_t i) {
+        (void) epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->pending[i].fd, NULL);
+        close(c->pending[i].fd);
+        c->pending[i] = c->pending[--c->n_pending];
+}
+
+/* Accept what waits, up to SHIM_CONTROL_MAX_PENDING clients in all. */
+static int accept_clients(struct shim_control *c, uint64_t now) {
+        while (c->n_pending < SHIM_CONTROL_MAX_PENDING) {
+                int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                        switch (errno) {
+                        case EAGAIN:
+                        case EINTR:
+                        case ECONNABORTED:
+                        case EPROTO:
+                        case EPERM:
+                        case EMFILE:
+                        case ENFILE:
+                        case ENOBUFS:
+                        case ENOMEM:
+                                if (errno != EAGAIN)
+                                        log_debug("control: accept: %m");
+                                return 0;
+                        default:
+                                return log_error_errno(errno, "control socket %s: accept: %m", c->path);
+                        }
+                }
+                if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0) {
+                        log_debug("control: cannot watch a client: %m");
+                        close(fd);
+                        continue;
+                }
+                c->pending[c->n_pending++] = (struct pending){.fd = fd,
+                                                              .deadline_ms = now + SHIM_CONTROL_REQUEST_TIMEOUT_MS};
+        }
+        return 0;
+}
+
+/* Serve the pending clients that have sent (or gone); drop those past their deadline.  Nothing here waits. */
+static void serve_pending(struct shim_control *c, uint64_t now, shim_control_handler_t handler, void *userdata) {
+        for (size_t i = 0; i < c->n_pending;) {
+                if (serve(c, c->pending[i].fd, handler, userdata) == -EAGAIN) {
+                        if (now < c->pending[i].deadline_ms) {
+                                i++;
+                                continue;
+                        }
+                        log_debug("control: no request within %d ms, dropping the client",
+                                  SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+                }
+                drop_pending(c, i);
+        }
 }
 
 int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata) {
-        _cleanup_close_ int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-                switch (errno) {
-                case EAGAIN:
-                case EINTR:
-                case ECONNABORTED:
-                case EPROTO:
-                case EPERM:
-                case EMFILE:
-                case ENFILE:
-                case ENOBUFS:
-                case ENOMEM:
-                        log_debug("control: accept: %m");
-                        return 0;
-                default:
-                        return log_error_errno(errno, "control socket %s: accept: %m", c->path);
-                }
+        uint64_t now = now_ms(), expirations;
+        (void) !read(c->timerfd, &expirations, sizeof expirations); /* it only wakes us: deadlines are below */
+        /* first those already there, so that a full table makes room for the backlog */
+        serve_pending(c, now, handler, userdata);
+        int r = accept_clients(c, now);
+        if (r < 0)
+                return r;
+        serve_pending(c, now, handler, userdata); /* a client usually sends right after connecting */
+        /* A full table stops accepting, or the listening socket would keep the loop busy. */
+        bool want = c->n_pending < SHIM_CONTROL_MAX_PENDING;
+        if (want != c->accepting) {
+                if (epoll_ctl(c->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd,
+                              &(struct epoll_event){.events = EPOLLIN, .data.fd = c->fd}) < 0)
+                        return log_error_errno(errno, "control socket %s: epoll: %m", c->path);
+                c->accepting = want;
         }
-        serve(c, fd, handler, userdata);
+        uint64_t next = 0;
+        for (size_t i = 0; i < c->n_pending; i++)
+                if (!next || c->pending[i].deadline_ms < next)
+                        next = c->pending[i].deadline_ms;
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t) (next / 1000),
+                                              .tv_nsec = (long) (next % 1000) * 1000000}};
+        if (timerfd_settime(c->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+                return log_error_errno(errno, "control socket %s: timer: %m", c->path);
         return 0;
 }
 

@@ -22,9 +22,13 @@
  * nor others, or listening fails with -EPERM.
  *
  * The server is driven from the supervisor's event loop: poll
- * shim_control_fd() for POLLIN and call shim_control_handle(), which serves
- * at most one client.  It waits at most SHIM_CONTROL_REQUEST_TIMEOUT_MS for
- * the request, so a silent client cannot stall the loop for longer.
+ * shim_control_fd() for POLLIN and call shim_control_handle(), which never
+ * waits.  Each client accepted is kept pending until its request arrives
+ * (then it is answered) or SHIM_CONTROL_REQUEST_TIMEOUT_MS have passed
+ * (then it is dropped unanswered), so a client that connects and sends
+ * nothing delays nobody.  At most SHIM_CONTROL_MAX_PENDING clients are
+ * pending; more wait in the listen backlog until one is done with.  An
+ * answer the client does not take at once (a full socket buffer) is dropped.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -35,6 +39,7 @@
 #define SHIM_CONTROL_MAX_REQUEST 256
 #define SHIM_CONTROL_MAX_RESPONSE (64 * 1024)
 #define SHIM_CONTROL_REQUEST_TIMEOUT_MS 1000
+#define SHIM_CONTROL_MAX_PENDING 8
 #define SHIM_CONTROL_CALL_TIMEOUT_MS 30000
 #define SHIM_CONTROL_GROUP "ecluse"
 #define SHIM_CONTROL_NO_GROUP ((gid_t) -1)
@@ -81,12 +86,17 @@ int shim_control_socket_path(const char *root, const char *stack, char **ret);
  */
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret);
 
-/* The listening descriptor, non-blocking: poll it for POLLIN. */
+/*
+ * What to poll for POLLIN (an epoll descriptor: new clients, requests that
+ * arrived, a pending client's deadline); then call shim_control_handle().
+ */
 int shim_control_fd(const struct shim_control *c);
 
 /*
- * Accept one pending client (returns 0 at once when there is none), check
- * its credentials, read its request, call handler, answer, close.  Problems
+ * Without waiting: accept new clients, and for each client whose request has
+ * arrived check its credentials, read the request, call handler, answer,
+ * close; drop the clients past their deadline.  Returns 0 at once when
+ * there is nothing to do.  Problems
  * of the client (refused, silent, oversized, unknown request, gone) are
  * answered when possible and logged at debug level; they are not errors of
  * the server.  Returns a negative errno only when the listening socket

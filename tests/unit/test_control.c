@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -93,18 +94,24 @@ static struct client_result finish_client(pid_t pid, int fd) {
         return res;
 }
 
-/* Wait (bounded, generously) for a client to knock, then serve it. */
-static void serve_one(struct shim_control *c, struct handled *h) {
-        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
-        assert_int_equal(poll(&p, 1, 60000), 1);
-        assert_int_equal(shim_control_handle(c, handler, h), 0);
+/* Serve (bounded, generously) until the client has its answer: it writes its report then. */
+static void serve_until_reported(struct shim_control *c, struct handled *h, int report_fd) {
+        for (int i = 0; i < 1000; i++) {
+                struct pollfd p[] = {{.fd = shim_control_fd(c), .events = POLLIN}, {.fd = report_fd, .events = POLLIN}};
+                assert_true(poll(p, 2, 60000) >= 1);
+                if (p[0].revents)
+                        assert_int_equal(shim_control_handle(c, handler, h), 0);
+                if (p[1].revents)
+                        return;
+        }
+        fail_msg("the client got no answer");
 }
 
 static struct client_result roundtrip(struct shim_control *c, struct handled *h, const char *root,
                                       const char *request, uid_t uid, gid_t gid) {
         int fd;
         pid_t pid = start_client(root, request, uid, gid, &fd);
-        serve_one(c, h);
+        serve_until_reported(c, h, fd);
         return finish_client(pid, fd);
 }
 
@@ -202,7 +209,21 @@ static void test_oversized_request_refused(void **state) {
         tl_rm_rf(root);
 }
 
-/* A client that says nothing is dropped after the request timeout. */
+static uint64_t ms_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* The server's answer to fd, when there is one (waiting up to ms): its length, 0 closed, -1 none. */
+static ssize_t answer_of(int fd, int ms, char *buf, size_t size) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, ms) != 1)
+                return -1;
+        return recv(fd, buf, size, MSG_DONTWAIT);
+}
+
+/* A client that says nothing is dropped after the request timeout, and delays nobody meanwhile. */
 static void test_silent_client_dropped(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
@@ -210,10 +231,66 @@ static void test_silent_client_dropped(void **state) {
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
         _cleanup_close_ int fd = raw_connect(root);
         struct handled h = {0};
+        uint64_t t0 = ms_now();
         assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        uint64_t took = ms_now() - t0;
+        if (took > 100)
+                fail_msg("handling a silent client took %llu ms", (unsigned long long) took);
         assert_int_equal(h.calls, 0);
-        char buf[64];
-        assert_int_equal(recv(fd, buf, sizeof buf, 0), 0); /* closed, no answer */
+        char buf[4096];
+        assert_int_equal(answer_of(fd, 0, buf, sizeof buf), -1); /* pending: neither answered nor closed */
+
+        /* meanwhile others are served at once */
+        struct client_result res = roundtrip(c, &h, root, "status", (uid_t) -1, 0);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(h.calls, 1);
+        if (ms_now() - t0 >= SHIM_CONTROL_REQUEST_TIMEOUT_MS)
+                fail_msg("a client behind a silent one waited %llu ms", (unsigned long long) (ms_now() - t0));
+
+        /* the deadline wakes the loop: then the silent client is closed, unanswered */
+        for (int i = 0; i < 100 && answer_of(fd, 0, buf, sizeof buf) < 0; i++) {
+                struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+                assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
+                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        }
+        assert_int_equal(answer_of(fd, 0, buf, sizeof buf), 0); /* closed, no answer */
+        assert_true(ms_now() - t0 >= SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+        tl_rm_rf(root);
+}
+
+/* At most SHIM_CONTROL_MAX_PENDING clients pending; the next waits in the backlog, without a busy loop. */
+static void test_pending_clients_capped(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        struct handled h = {0};
+        int silent[SHIM_CONTROL_MAX_PENDING];
+        for (size_t i = 0; i < ELEMENTSOF(silent); i++)
+                silent[i] = raw_connect(root);
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        _cleanup_close_ int late = raw_connect(root);
+        assert_int_equal(send(late, "status", 6, 0), 6);
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(h.calls, 0); /* not accepted yet */
+        char buf[4096];
+        assert_int_equal(answer_of(late, 0, buf, sizeof buf), -1);
+        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 0), 0); /* nothing to do until a deadline */
+        /* the silent ones time out; the late one is served then */
+        for (int i = 0; i < 100 && h.calls == 0; i++) {
+                assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
+                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        }
+        assert_int_equal(h.calls, 1);
+        ssize_t n = answer_of(late, 1000, buf, sizeof buf - 1);
+        assert_true(n > 0);
+        buf[n] = 0;
+        assert_non_null(strstr(buf, "\"state\":\"running\""));
+        for (size_t i = 0; i < ELEMENTSOF(silent); i++) {
+                assert_int_equal(answer_of(silent[i], 1000, buf, sizeof buf), 0);
+                close(silent[i]);
+        }
         tl_rm_rf(root);
 }
 
@@ -507,6 +584,7 @@ int main(void) {
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_oversized_request_refused),
                 cmocka_unit_test(test_silent_client_dropped),
+                cmocka_unit_test(test_pending_clients_capped),
                 cmocka_unit_test(test_peer_credentials),
                 cmocka_unit_test(test_stale_and_live_sockets),
                 cmocka_unit_test(test_list),
