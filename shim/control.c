@@ -33,6 +33,7 @@ struct shim_control {
         struct pending pending[SHIM_CONTROL_MAX_PENDING];
         size_t n_pending;
         char *path;
+        char *failed_path; /* ROOT/run/ecluse/STACK.failed */
         dev_t dev; /* the socket file we created, to remove only ours: */
         ino_t ino; /* inode numbers are reused, so the change time counts too */
         struct timespec ctim;
@@ -79,6 +80,14 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size) {
 
 gid_t shim_control_default_group(void) {
         return shim_control_group_gid(SHIM_CONTROL_GROUP, 0);
+}
+
+static int failed_path(const char *root, const char *stack, char **ret) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
+        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.failed", stack) < 0)
+                return log_oom();
+        return 0;
 }
 
 int shim_control_socket_path(const char *root, const char *stack, char **ret) {
@@ -171,8 +180,11 @@ static int probe_live(const char *path) {
 }
 
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret) {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
+        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL;
         int r = shim_control_socket_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        r = failed_path(root, stack, &failed);
         if (r < 0)
                 return r;
         struct sockaddr_un sa;
@@ -222,6 +234,9 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 (void) unlink(path);
                 return r;
         }
+        /* ours now: what a previous run left of a failed clean-up is the past (the journal keeps it) */
+        if (unlink(failed) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s: %m", failed);
         _cleanup_close_ int epfd = epoll_create1(EPOLL_CLOEXEC);
         _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (epfd < 0 || tfd < 0 ||
@@ -242,6 +257,7 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 .accepting = true,
                 .fd = TAKE_FD(fd),
                 .path = TAKE_PTR(path),
+                .failed_path = TAKE_PTR(failed),
                 .dev = st.st_dev,
                 .ino = st.st_ino,
                 .ctim = st.st_ctim,
@@ -272,7 +288,50 @@ void shim_control_free(struct shim_control *c) {
         if (c->epfd >= 0)
                 close(c->epfd);
         free(c->path);
+        free(c->failed_path);
         free(c);
+}
+
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error) {
+        json_auto_t *j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error", error);
+        _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (!text)
+                return log_oom();
+        _cleanup_close_ int fd = open(c->failed_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create %s: %m", c->failed_path);
+        size_t n = strlen(text);
+        text[n] = '\n'; /* json_dumps' NUL: the file is one line */
+        if (write(fd, text, n + 1) != (ssize_t) n + 1)
+                return log_error_errno(errno ? errno : EIO, "cannot write %s: %m", c->failed_path);
+        return 0;
+}
+
+int shim_control_read_failed(const char *root, const char *stack, json_t **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r = failed_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "cannot open %s: %m", path);
+        }
+        char buf[4096];
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0)
+                return log_error_errno(errno, "cannot read %s: %m", path);
+        json_t *j = json_loadb(buf, (size_t) k, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error",
+                              "unreadable failure record");
+                if (!j)
+                        return log_oom();
+        }
+        *ret = j;
+        return 1;
 }
 
 static bool peer_in_group(int fd, gid_t group) {

@@ -104,6 +104,17 @@ int shim_control_fd(const struct shim_control *c);
  */
 int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata);
 
+/*
+ * The shim's clean-up failed (domain, tap or rules may remain): write
+ * ROOT/run/ecluse/STACK.failed, {"stack", "state": "teardown-failed",
+ * "error"}, before the socket file goes, so that `stop`, which waits for the
+ * socket to go, can tell a failed clean-up from a done one.  The file stays
+ * until the stack's next shim_control_listen().
+ */
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error);
+/* 1 and *ret (that object) when the stack's last clean-up failed, 0 when not, or a negative errno. */
+int shim_control_read_failed(const char *root, const char *stack, json_t **ret);
+
 /* Close the socket and remove its file (if it is still ours). */
 void shim_control_free(struct shim_control *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_control *, shim_control_free)

@@ -578,6 +578,88 @@ static void test_group_lookup_grows(void **state) {
         assert_int_equal(shim_control_group_gid("no-such-group-ecluse-test", 1), SHIM_CONTROL_NO_GROUP);
 }
 
+static int stop_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
+        (void) peer;
+        *(bool *) userdata = streq(request, "stop");
+        *ret = json_pack("{s:s,s:s}", "stack", "office", "state", streq(request, "stop") ? "stopping" : "running");
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A shim answering "stop", then cleaning up, successfully or not, and removing its socket. */
+static pid_t start_stopping_shim(const char *root, bool teardown_fails) {
+        int ready[2];
+        assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(ready[0]);
+                _cleanup_control_ struct shim_control *c = NULL;
+                if (shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c) < 0)
+                        _exit(1);
+                close(ready[1]);
+                bool stop = false;
+                while (!stop) {
+                        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+                        if (poll(&p, 1, 60000) != 1 || shim_control_handle(c, stop_handler, &stop) < 0)
+                                _exit(1);
+                }
+                usleep(200 * 1000); /* the clean-up */
+                if (teardown_fails && shim_control_mark_failed(c, "office", "Device or resource busy") < 0)
+                        _exit(1);
+                shim_control_free(TAKE_PTR(c));
+                _exit(0);
+        }
+        close(ready[1]);
+        char x;
+        assert_int_equal(read(ready[0], &x, 1), 0); /* closed: listening */
+        close(ready[0]);
+        return pid;
+}
+
+/* `stop` tells a clean-up that failed from one that succeeded. */
+static void test_stop_reports_failed_teardown(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *failed = tl_strf("%s/run/ecluse/office.failed", root);
+        struct tl_result res;
+        char *stop[] = {shim_bin(), "--root", root, "stop", "office", NULL};
+        char *stop_json[] = {shim_bin(), "--root", root, "--json", "stop", "office", NULL};
+
+        pid_t pid = start_stopping_shim(root, false);
+        tl_run(stop, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: stopped\n"));
+        tl_result_free(&res);
+
+        pid = start_stopping_shim(root, true);
+        tl_run(stop, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 70);
+        assert_null(strstr(res.out, "stopped"));
+        assert_non_null(strstr(res.out, "teardown-failed"));
+        assert_non_null(strstr(res.err, "stack office: the shim stopped but its clean-up failed: Device or resource busy"));
+        tl_result_free(&res);
+        /* the record stays: a later look tells the same */
+        struct stat st;
+        assert_int_equal(lstat(failed, &st), 0);
+        json_t *j = NULL;
+        assert_int_equal(shim_control_read_failed(root, "office", &j), 1);
+        assert_string_equal(json_string_value(json_object_get(j, "state")), "teardown-failed");
+        json_decref(j);
+
+        /* the next run starts afresh; its clean stop is a clean stop */
+        pid = start_stopping_shim(root, false);
+        assert_int_equal(lstat(failed, &st), -1);
+        tl_run(stop_json, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 0);
+        json_auto_t *out = json_loads(res.out, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(out, "state")), "stopped");
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_response),
@@ -591,6 +673,7 @@ int main(void) {
                 cmocka_unit_test(test_cli_status_stop),
                 cmocka_unit_test(test_group_lookup_grows),
                 cmocka_unit_test(test_run_dir_must_be_trusted),
+                cmocka_unit_test(test_stop_reports_failed_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
