@@ -147,6 +147,48 @@ static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json
         return 0;
 }
 
+/*
+ * Is the unterminated last line [start, size) a whole record that chains onto
+ * *tail, only its '\n' missing (a write cut right before it)?  Then append
+ * the '\n' and advance *tail: the record stays.  *ret_completed says whether
+ * it was; a line that is anything less is a torn tail for the caller to cut.
+ */
+static int complete_last_record(int fd, const char *path, off_t start, off_t size, struct ecl_audit_hasher *h,
+                                struct tail *tail, bool *ret_completed) {
+        *ret_completed = false;
+        size_t len = (size_t) (size - start);
+        _cleanup_free_ char *line = malloc(len);
+        if (!line)
+                return log_oom();
+        int r = pread_all(fd, line, len, start);
+        if (r < 0)
+                return log_error_errno(r, "cannot read audit log %s: %m", path);
+        struct ecl_audit_line l;
+        const char *why;
+        char hash[ECL_AUDIT_HASH_LEN + 1];
+        if (ecl_audit_line_scan(line, len, &l, &why) < 0 || l.seq != tail->seq + 1 ||
+            memcmp(l.prev, tail->hash, ECL_AUDIT_HASH_LEN) != 0)
+                return 0;
+        r = ecl_audit_hasher_line(h, line, l.hashed_len, hash);
+        if (r < 0)
+                return log_error_errno(r, "cannot hash audit record");
+        if (memcmp(hash, l.hash, ECL_AUDIT_HASH_LEN) != 0)
+                return 0;
+        ssize_t n = write(fd, "\n", 1);
+        if (n != 1) {
+                int e = n < 0 ? errno : ENOSPC;
+                return log_error_errno(e, "cannot complete the last record of audit log %s: %m", path);
+        }
+        if (fsync(fd) < 0)
+                return log_error_errno(errno, "cannot sync audit log %s: %m", path);
+        log_warning("%s: completed the last record (seq %llu), whose final newline was missing", path,
+                    (unsigned long long) l.seq);
+        tail->seq = l.seq;
+        memcpy(tail->hash, hash, sizeof hash);
+        *ret_completed = true;
+        return 0;
+}
+
 /* The last record of a file of size bytes that ends with '\n' (or is empty). */
 static int read_last_record(int fd, const char *path, off_t size, struct ecl_audit_hasher *h, struct tail *ret) {
         if (size == 0) {
@@ -282,8 +324,12 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         if (r < 0)
                 return r;
         json_t *recovered = NULL;
-        if (end < size)
-                r = cut_torn_tail(fd, path, end, size, &recovered);
+        if (end < size) {
+                bool completed;
+                r = complete_last_record(fd, path, end, size, h, &tail, &completed);
+                if (r >= 0 && !completed)
+                        r = cut_torn_tail(fd, path, end, size, &recovered);
+        }
         if (r >= 0 && recovered)
                 r = write_record(fd, path, h, &tail, ECL_AUDIT_SELF_ACTOR, "audit.recovered", "", recovered, NULL,
                                  &recovered_line);

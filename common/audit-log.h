@@ -14,7 +14,10 @@
  * tail").  That is not tampering: the next append truncates it under the
  * lock and first records the recovery itself (event "audit.recovered",
  * details {"truncated_bytes", "offset", "sha256"} of the removed bytes).
- * Verification reports a torn tail without failing.  A complete line that
+ * A last line that is a whole record chaining onto the one before, only its
+ * '\n' missing, is no torn tail: the next append completes it (appends the
+ * '\n', with a warning) and chains onto it.
+ * Verification reports an unterminated last line as torn without failing.  A complete line that
  * is wrong, anywhere, is tampering and fails verification at that record.
  *
  * What the chain proves: changing, removing, inserting or moving any record

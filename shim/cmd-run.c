@@ -348,6 +348,8 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (e == SHIM_SUP_STOP_REQUESTED)
                 (void) shim_run_stop_domain(&s);
         r = shim_run_teardown(&s);
+        if (r < 0) /* before the socket goes: `stop` reads it */
+                (void) shim_control_mark_failed(control, m->stack, strerror(-r));
         h_audit(&ctx, "stop", m->stack,
                 e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
                 : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");

@@ -4,7 +4,9 @@
  * down and clean up, then wait (by default up to 120 s) until the shim has
  * removed its control socket, which it does last, after the domain, the tap
  * and the rules are gone.  So when `stop` returns 0, nothing of the stack
- * remains.
+ * remains.  When the shim's clean-up failed it says so in
+ * ROOT/run/ecluse/STACK.failed before removing the socket: then `stop`
+ * prints that (state "teardown-failed", the error) and exits 70.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -83,6 +85,18 @@ int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
                 r = wait_gone(cli->root, stack, timeout_s);
                 if (r < 0)
                         return ecl_exit_status(r);
+                json_auto_t *failed = NULL;
+                r = shim_control_read_failed(cli->root, stack, &failed);
+                if (r < 0)
+                        return ecl_exit_status(r);
+                if (r > 0) {
+                        const char *e = json_string_value(json_object_get(failed, "error"));
+                        log_error("stack %s: the shim stopped but its clean-up failed: %s (domain, tap or rules may "
+                                  "remain; see its log)",
+                                  stack, e ? e : "unknown error");
+                        shim_print_object(stdout, failed, cli->json);
+                        return EX_SOFTWARE;
+                }
                 /* The supervisor, without the privilege to, leaves its namespace's pin (netns.h). */
                 _cleanup_free_ char *pin = NULL;
                 r = shim_netns_pin_path(cli->root, stack, &pin);

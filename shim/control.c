@@ -7,18 +7,33 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/epoll.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/timerfd.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
 #include "log.h"
 #include "paths.h"
 
-struct shim_control {
+/* A client accepted, its request not read yet. */
+struct pending {
         int fd;
+        uint64_t deadline_ms; /* CLOCK_MONOTONIC: dropped unanswered after it */
+};
+
+struct shim_control {
+        int fd;      /* listening */
+        int epfd;    /* what the event loop polls: fd (while accepting), timerfd, the pending clients */
+        int timerfd; /* the earliest deadline of a pending client */
+        bool accepting;
+        struct pending pending[SHIM_CONTROL_MAX_PENDING];
+        size_t n_pending;
         char *path;
+        char *failed_path; /* ROOT/run/ecluse/STACK.failed */
         dev_t dev; /* the socket file we created, to remove only ours: */
         ino_t ino; /* inode numbers are reused, so the change time counts too */
         struct timespec ctim;
@@ -37,12 +52,42 @@ static bool stack_name_ok(const char *s) {
         return true;
 }
 
-gid_t shim_control_default_group(void) {
-        struct group g, *res = NULL;
-        char buf[4096];
-        if (getgrnam_r(SHIM_CONTROL_GROUP, &g, buf, sizeof buf, &res) != 0 || !res)
+gid_t shim_control_group_gid(const char *name, size_t buf_size) {
+        if (buf_size == 0) {
+                long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
+                buf_size = hint > 0 ? (size_t) hint : 4096;
+        }
+        for (;;) {
+                _cleanup_free_ char *buf = malloc(buf_size);
+                if (!buf) {
+                        log_oom();
+                        return SHIM_CONTROL_NO_GROUP;
+                }
+                struct group g, *res = NULL;
+                int r = getgrnam_r(name, &g, buf, buf_size, &res);
+                if (r == 0)
+                        return res ? res->gr_gid : SHIM_CONTROL_NO_GROUP;
+                /* a group with many members: ask again with room for them */
+                if (r == ERANGE && buf_size < SHIM_CONTROL_GROUP_BUF_MAX) {
+                        buf_size *= 2;
+                        continue;
+                }
+                log_warning("cannot look up the group %s (%s): the control socket stays the shim's group's", name,
+                            strerror(r));
                 return SHIM_CONTROL_NO_GROUP;
-        return res->gr_gid;
+        }
+}
+
+gid_t shim_control_default_group(void) {
+        return shim_control_group_gid(SHIM_CONTROL_GROUP, 0);
+}
+
+static int failed_path(const char *root, const char *stack, char **ret) {
+        if (!stack_name_ok(stack))
+                return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
+        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.failed", stack) < 0)
+                return log_oom();
+        return 0;
 }
 
 int shim_control_socket_path(const char *root, const char *stack, char **ret) {
@@ -81,7 +126,31 @@ static int sockaddr_for(const char *path, struct sockaddr_un *sa, int *ret_dirfd
         return 0;
 }
 
-/* mkdir -p with mode 0755 for what is missing; the last one must be a real directory. */
+/*
+ * A directory the control socket may live under: owned by root or by us and
+ * writable by nobody else, or someone else could swap the socket (or the
+ * directory) for one of their own.
+ */
+static int check_trusted_dir(const char *dir, const struct stat *st) {
+        if (!S_ISDIR(st->st_mode))
+                return log_error_errno(ENOTDIR, "%s is not a directory", dir);
+        if (st->st_uid != 0 && st->st_uid != geteuid())
+                return log_error_errno(EPERM,
+                                       "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
+                                       "control socket there (chown root %s)",
+                                       dir, (unsigned) st->st_uid, dir);
+        if (st->st_mode & (S_IWGRP | S_IWOTH))
+                return log_error_errno(EPERM,
+                                       "%s is writable by its group or others (mode %04o): refusing to put the "
+                                       "control socket there (chmod go-w %s)",
+                                       dir, (unsigned) (st->st_mode & 07777), dir);
+        return 0;
+}
+
+/*
+ * mkdir -p with mode 0755 for what is missing; the last one must be a real
+ * directory, and it and its parent must be trusted (check_trusted_dir).
+ */
 static int mkdir_parents(const char *dir) {
         _cleanup_free_ char *p = strdup(dir);
         if (!p)
@@ -99,8 +168,18 @@ static int mkdir_parents(const char *dir) {
         struct stat st;
         if (lstat(p, &st) < 0)
                 return log_error_errno(errno, "cannot stat %s: %m", p);
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "%s is not a directory", p);
+        int r = check_trusted_dir(p, &st);
+        if (r < 0)
+                return r;
+        char *slash = strrchr(p, '/');
+        if (slash && slash != p) {
+                *slash = 0;
+                if (stat(p, &st) < 0)
+                        return log_error_errno(errno, "cannot stat %s: %m", p);
+                r = check_trusted_dir(p, &st);
+                if (r < 0)
+                        return r;
+        }
         return 0;
 }
 
@@ -122,8 +201,11 @@ static int probe_live(const char *path) {
 }
 
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret) {
-        _cleanup_free_ char *path = NULL, *dir = NULL;
+        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL;
         int r = shim_control_socket_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        r = failed_path(root, stack, &failed);
         if (r < 0)
                 return r;
         if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
@@ -174,14 +256,30 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 (void) unlink(path);
                 return r;
         }
+        /* ours now: what a previous run left of a failed clean-up is the past (the journal keeps it) */
+        if (unlink(failed) < 0 && errno != ENOENT)
+                log_warning("cannot remove %s: %m", failed);
+        _cleanup_close_ int epfd = epoll_create1(EPOLL_CLOEXEC);
+        _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
+        if (epfd < 0 || tfd < 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0 ||
+            epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &(struct epoll_event){.events = EPOLLIN, .data.fd = tfd}) < 0) {
+                r = log_error_errno(errno, "cannot set up polling for %s: %m", path);
+                (void) unlink(path);
+                return r;
+        }
         struct shim_control *c = malloc(sizeof *c);
         if (!c) {
                 (void) unlink(path);
                 return log_oom();
         }
         *c = (struct shim_control){
+                .epfd = TAKE_FD(epfd),
+                .timerfd = TAKE_FD(tfd),
+                .accepting = true,
                 .fd = TAKE_FD(fd),
                 .path = TAKE_PTR(path),
+                .failed_path = TAKE_PTR(failed),
                 .dev = st.st_dev,
                 .ino = st.st_ino,
                 .ctim = st.st_ctim,
@@ -193,7 +291,7 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
 }
 
 int shim_control_fd(const struct shim_control *c) {
-        return c->fd;
+        return c->epfd;
 }
 
 void shim_control_free(struct shim_control *c) {
@@ -203,10 +301,59 @@ void shim_control_free(struct shim_control *c) {
         if (c->path && lstat(c->path, &st) == 0 && st.st_dev == c->dev && st.st_ino == c->ino &&
             st.st_ctim.tv_sec == c->ctim.tv_sec && st.st_ctim.tv_nsec == c->ctim.tv_nsec)
                 (void) unlink(c->path);
+        for (size_t i = 0; i < c->n_pending; i++)
+                close(c->pending[i].fd);
         if (c->fd >= 0)
                 close(c->fd);
+        if (c->timerfd >= 0)
+                close(c->timerfd);
+        if (c->epfd >= 0)
+                close(c->epfd);
         free(c->path);
+        free(c->failed_path);
         free(c);
+}
+
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error) {
+        json_auto_t *j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error", error);
+        _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
+        if (!text)
+                return log_oom();
+        _cleanup_close_ int fd = open(c->failed_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+        if (fd < 0)
+                return log_error_errno(errno, "cannot create %s: %m", c->failed_path);
+        size_t n = strlen(text);
+        text[n] = '\n'; /* json_dumps' NUL: the file is one line */
+        if (write(fd, text, n + 1) != (ssize_t) n + 1)
+                return log_error_errno(errno ? errno : EIO, "cannot write %s: %m", c->failed_path);
+        return 0;
+}
+
+int shim_control_read_failed(const char *root, const char *stack, json_t **ret) {
+        _cleanup_free_ char *path = NULL;
+        int r = failed_path(root, stack, &path);
+        if (r < 0)
+                return r;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+        if (fd < 0) {
+                if (errno == ENOENT)
+                        return 0;
+                return log_error_errno(errno, "cannot open %s: %m", path);
+        }
+        char buf[4096];
+        ssize_t k = read(fd, buf, sizeof buf);
+        if (k < 0)
+                return log_error_errno(errno, "cannot read %s: %m", path);
+        json_t *j = json_loadb(buf, (size_t) k, 0, NULL);
+        if (!json_is_object(j)) {
+                json_decref(j);
+                j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error",
+                              "unreadable failure record");
+                if (!j)
+                        return log_oom();
+        }
+        *ret = j;
+        return 1;
 }
 
 static bool peer_in_group(int fd, gid_t group) {
@@ -244,7 +391,8 @@ static void send_json(int fd, json_t *j) {
                         return;
                 n = strlen(s);
         }
-        if (send(fd, s, n, MSG_NOSIGNAL) < 0)
+        /* never wait for a client that does not read: its answer is dropped */
+        if (send(fd, s, n, MSG_NOSIGNAL | MSG_DONTWAIT) < 0)
                 log_debug("control: cannot answer: %m");
 }
 
@@ -275,12 +423,23 @@ static bool quotable(const char *s) {
         return true;
 }
 
-static void serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
+/*
+ * Read the request of a pending client and answer it.  0 when it is done
+ * with (answered, refused or gone: the caller closes it), -EAGAIN while it
+ * has sent nothing yet.
+ */
+static int serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
         struct ucred cred;
         socklen_t len = sizeof cred;
+        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
+        ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
+        if (k < 0 && (errno == EAGAIN || errno == EINTR))
+                return -EAGAIN;
+        if (k <= 0)
+                return 0;
         if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) < 0) {
                 log_debug("control: no peer credentials: %m");
-                return;
+                return 0;
         }
         struct shim_control_peer peer = {
                 .pid = cred.pid,
@@ -288,20 +447,6 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
                 .gid = cred.gid,
                 .privileged = cred.uid == 0 || cred.uid == c->uid,
         };
-        struct timeval tv = {.tv_sec = SHIM_CONTROL_REQUEST_TIMEOUT_MS / 1000,
-                             .tv_usec = (SHIM_CONTROL_REQUEST_TIMEOUT_MS % 1000) * 1000};
-        (void) setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof tv);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n = poll(&p, 1, SHIM_CONTROL_REQUEST_TIMEOUT_MS);
-        if (n <= 0) {
-                log_debug("control: no request from pid %d within %d ms", (int) cred.pid,
-                          SHIM_CONTROL_REQUEST_TIMEOUT_MS);
-                return;
-        }
-        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
-        ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
-        if (k <= 0)
-                return;
         /*
          * Judge the peer only now: answering before its request is read
          * would close a socket with unread data, and the peer would see a
@@ -312,60 +457,126 @@ static void serve(const struct shim_control *c, int fd, shim_control_handler_t h
         if (!peer.privileged && !member) {
                 send_error(fd, EPERM, "permission denied (uid %u is neither root, the shim's user nor in its group)",
                            (unsigned) cred.uid);
-                return;
+                return 0;
         }
         if ((size_t) k > sizeof buf - 1) {
                 send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, SHIM_CONTROL_MAX_REQUEST);
-                return;
+                return 0;
         }
         buf[k] = 0;
         if (k > 0 && buf[k - 1] == '\n')
                 buf[--k] = 0;
         if (strlen(buf) != (size_t) k || !quotable(buf)) {
                 send_error(fd, EINVAL, "malformed request (status, stop, reload)");
-                return;
+                return 0;
         }
         if (!streq(buf, "status") && !streq(buf, "stop") && !streq(buf, "reload")) {
                 send_error(fd, EINVAL, "unknown request '%s' (status, stop, reload)", buf);
-                return;
+                return 0;
         }
         if (!peer.privileged && !streq(buf, "status")) {
                 send_error(fd, EPERM, "permission denied ('%s' needs root or the shim's user)", buf);
-                return;
+                return 0;
         }
         json_auto_t *resp = NULL;
         int r = handler(buf, &peer, &resp, userdata);
         if (r < 0) {
                 send_error(fd, r, "%s failed: %s", buf, strerror(-r));
-                return;
+                return 0;
         }
         if (!json_is_object(resp)) {
                 send_error(fd, EIO, "%s: the supervisor gave no answer", buf);
-                return;
+                return 0;
         }
         send_json(fd, resp);
+        return 0;
+}
+
+static uint64_t now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+static void drop_pending(struct shim_control *c, size_t i) {
+        (void) epoll_ctl(c->epfd, EPOLL_CTL_DEL, c->pending[i].fd, NULL);
+        close(c->pending[i].fd);
+        c->pending[i] = c->pending[--c->n_pending];
+}
+
+/* Accept what waits, up to SHIM_CONTROL_MAX_PENDING clients in all. */
+static int accept_clients(struct shim_control *c, uint64_t now) {
+        while (c->n_pending < SHIM_CONTROL_MAX_PENDING) {
+                int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
+                if (fd < 0) {
+                        switch (errno) {
+                        case EAGAIN:
+                        case EINTR:
+                        case ECONNABORTED:
+                        case EPROTO:
+                        case EPERM:
+                        case EMFILE:
+                        case ENFILE:
+                        case ENOBUFS:
+                        case ENOMEM:
+                                if (errno != EAGAIN)
+                                        log_debug("control: accept: %m");
+                                return 0;
+                        default:
+                                return log_error_errno(errno, "control socket %s: accept: %m", c->path);
+                        }
+                }
+                if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0) {
+                        log_debug("control: cannot watch a client: %m");
+                        close(fd);
+                        continue;
+                }
+                c->pending[c->n_pending++] = (struct pending){.fd = fd,
+                                                              .deadline_ms = now + SHIM_CONTROL_REQUEST_TIMEOUT_MS};
+        }
+        return 0;
+}
+
+/* Serve the pending clients that have sent (or gone); drop those past their deadline.  Nothing here waits. */
+static void serve_pending(struct shim_control *c, uint64_t now, shim_control_handler_t handler, void *userdata) {
+        for (size_t i = 0; i < c->n_pending;) {
+                if (serve(c, c->pending[i].fd, handler, userdata) == -EAGAIN) {
+                        if (now < c->pending[i].deadline_ms) {
+                                i++;
+                                continue;
+                        }
+                        log_debug("control: no request within %d ms, dropping the client",
+                                  SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+                }
+                drop_pending(c, i);
+        }
 }
 
 int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata) {
-        _cleanup_close_ int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC);
-        if (fd < 0) {
-                switch (errno) {
-                case EAGAIN:
-                case EINTR:
-                case ECONNABORTED:
-                case EPROTO:
-                case EPERM:
-                case EMFILE:
-                case ENFILE:
-                case ENOBUFS:
-                case ENOMEM:
-                        log_debug("control: accept: %m");
-                        return 0;
-                default:
-                        return log_error_errno(errno, "control socket %s: accept: %m", c->path);
-                }
+        uint64_t now = now_ms(), expirations;
+        (void) !read(c->timerfd, &expirations, sizeof expirations); /* it only wakes us: deadlines are below */
+        /* first those already there, so that a full table makes room for the backlog */
+        serve_pending(c, now, handler, userdata);
+        int r = accept_clients(c, now);
+        if (r < 0)
+                return r;
+        serve_pending(c, now, handler, userdata); /* a client usually sends right after connecting */
+        /* A full table stops accepting, or the listening socket would keep the loop busy. */
+        bool want = c->n_pending < SHIM_CONTROL_MAX_PENDING;
+        if (want != c->accepting) {
+                if (epoll_ctl(c->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd,
+                              &(struct epoll_event){.events = EPOLLIN, .data.fd = c->fd}) < 0)
+                        return log_error_errno(errno, "control socket %s: epoll: %m", c->path);
+                c->accepting = want;
         }
-        serve(c, fd, handler, userdata);
+        uint64_t next = 0;
+        for (size_t i = 0; i < c->n_pending; i++)
+                if (!next || c->pending[i].deadline_ms < next)
+                        next = c->pending[i].deadline_ms;
+        struct itimerspec its = {.it_value = {.tv_sec = (time_t) (next / 1000),
+                                              .tv_nsec = (long) (next % 1000) * 1000000}};
+        if (timerfd_settime(c->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
+                return log_error_errno(errno, "control socket %s: timer: %m", c->path);
         return 0;
 }
 

@@ -17,12 +17,18 @@
  * The control group is the group "ecluse" when it exists
  * (shim_control_default_group()); the socket file is then owned by that
  * group with mode 0660, so the filesystem lets the same people in.  The
- * directory ROOT/run/ecluse is created 0755 when missing.
+ * directory ROOT/run/ecluse is created 0755 when missing; it and ROOT/run
+ * must be owned by root (or the shim's user) and writable by neither group
+ * nor others, or listening fails with -EPERM.
  *
  * The server is driven from the supervisor's event loop: poll
- * shim_control_fd() for POLLIN and call shim_control_handle(), which serves
- * at most one client.  It waits at most SHIM_CONTROL_REQUEST_TIMEOUT_MS for
- * the request, so a silent client cannot stall the loop for longer.
+ * shim_control_fd() for POLLIN and call shim_control_handle(), which never
+ * waits.  Each client accepted is kept pending until its request arrives
+ * (then it is answered) or SHIM_CONTROL_REQUEST_TIMEOUT_MS have passed
+ * (then it is dropped unanswered), so a client that connects and sends
+ * nothing delays nobody.  At most SHIM_CONTROL_MAX_PENDING clients are
+ * pending; more wait in the listen backlog until one is done with.  An
+ * answer the client does not take at once (a full socket buffer) is dropped.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -33,9 +39,11 @@
 #define SHIM_CONTROL_MAX_REQUEST 256
 #define SHIM_CONTROL_MAX_RESPONSE (64 * 1024)
 #define SHIM_CONTROL_REQUEST_TIMEOUT_MS 1000
+#define SHIM_CONTROL_MAX_PENDING 8
 #define SHIM_CONTROL_CALL_TIMEOUT_MS 30000
 #define SHIM_CONTROL_GROUP "ecluse"
 #define SHIM_CONTROL_NO_GROUP ((gid_t) -1)
+#define SHIM_CONTROL_GROUP_BUF_MAX (16 * 1024 * 1024)
 
 struct shim_control;
 
@@ -58,6 +66,13 @@ typedef int (*shim_control_handler_t)(const char *request, const struct shim_con
 
 /* gid of the group "ecluse", or SHIM_CONTROL_NO_GROUP when there is none. */
 gid_t shim_control_default_group(void);
+/*
+ * gid of the group name, or SHIM_CONTROL_NO_GROUP when there is none or it
+ * cannot be looked up (with a warning).  The entry is read into a buffer of
+ * buf_size bytes (0: the system's hint), doubled while getgrnam_r says
+ * ERANGE (a group with many members), up to SHIM_CONTROL_GROUP_BUF_MAX.
+ */
+gid_t shim_control_group_gid(const char *name, size_t buf_size);
 
 /* ROOT/run/ecluse/STACK.sock; -EINVAL for a name that is not a stack name. */
 int shim_control_socket_path(const char *root, const char *stack, char **ret);
@@ -65,23 +80,40 @@ int shim_control_socket_path(const char *root, const char *stack, char **ret);
 /*
  * Create and listen on the stack's socket.  A socket file nobody listens on
  * (a killed shim) is replaced; one that answers means the stack is already
- * running: -EBUSY.  Anything else at that path: -EEXIST.  group: the
+ * running: -EBUSY.  Anything else at that path: -EEXIST.  An untrusted
+ * ROOT/run/ecluse or ROOT/run (see above): -EPERM.  group: the
  * control group, or SHIM_CONTROL_NO_GROUP.
  */
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret);
 
-/* The listening descriptor, non-blocking: poll it for POLLIN. */
+/*
+ * What to poll for POLLIN (an epoll descriptor: new clients, requests that
+ * arrived, a pending client's deadline); then call shim_control_handle().
+ */
 int shim_control_fd(const struct shim_control *c);
 
 /*
- * Accept one pending client (returns 0 at once when there is none), check
- * its credentials, read its request, call handler, answer, close.  Problems
+ * Without waiting: accept new clients, and for each client whose request has
+ * arrived check its credentials, read the request, call handler, answer,
+ * close; drop the clients past their deadline.  Returns 0 at once when
+ * there is nothing to do.  Problems
  * of the client (refused, silent, oversized, unknown request, gone) are
  * answered when possible and logged at debug level; they are not errors of
  * the server.  Returns a negative errno only when the listening socket
  * itself fails.
  */
 int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata);
+
+/*
+ * The shim's clean-up failed (domain, tap or rules may remain): write
+ * ROOT/run/ecluse/STACK.failed, {"stack", "state": "teardown-failed",
+ * "error"}, before the socket file goes, so that `stop`, which waits for the
+ * socket to go, can tell a failed clean-up from a done one.  The file stays
+ * until the stack's next shim_control_listen().
+ */
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error);
+/* 1 and *ret (that object) when the stack's last clean-up failed, 0 when not, or a negative errno. */
+int shim_control_read_failed(const char *root, const char *stack, json_t **ret);
 
 /* Close the socket and remove its file (if it is still ours). */
 void shim_control_free(struct shim_control *c);

@@ -25,7 +25,8 @@ void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ])
         } else {
                 unsigned char d[SHA256_DIGEST_LENGTH];
                 stack_digest(stack, d);
-                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.6s-%02x%02x", stack, d[0], d[1]);
+                /* '_' is in no stack name, so no short form has this shape */
+                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.6s" SHIM_TAP_HASH_SEP "%02x%02x", stack, d[0], d[1]);
         }
         if (index > 0) {
                 size_t n = strlen(buf);

@@ -11,6 +11,7 @@
 
 #define SHIM_DOMAIN_PREFIX "ecluse-"
 #define SHIM_TAP_PREFIX "ecl-"
+#define SHIM_TAP_HASH_SEP "_" /* in no stack name: a long form never equals a short one */
 #define SHIM_NFT_TABLE_PREFIX "ecluse-"
 
 /* "ecluse-STACK" */
@@ -19,8 +20,12 @@ int shim_domain_name(const char *stack, char **ret);
 int shim_nft_table_name(const char *stack, char **ret);
 /*
  * Tap device of interface `index` (0 for now: one network per stack), at most
- * 15 characters: "ecl-STACK" when the stack name is short enough, otherwise
- * "ecl-" + the first 6 characters + "-" + 4 hex digits of SHA-256(stack).
+ * 15 characters: "ecl-STACK" when the stack name is short enough (at most 11
+ * characters), otherwise "ecl-" + the first 6 characters + "_" + 4 hex
+ * digits of SHA-256(stack), e.g. "ecl-a-very_3f0c".  A stack name has no
+ * "_" (^[a-z][a-z0-9-]{0,30}$), so the long form of one stack is never the
+ * short form of another (the long form of "abcdef-and-more" is not the short
+ * form of the stack "abcdef-1a2b").
  * Index > 0 appends its digit in place of the last character.
  */
 void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]);

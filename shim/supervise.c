@@ -154,6 +154,7 @@ void shim_supervise_done(struct shim_supervisor *sup) {
                 close(sup->sigfd);
         free(sup->pending_added);
         free(sup->violation);
+        free(sup->hold_problem);
         free(sup->last_event);
         *sup = (struct shim_supervisor){.sigfd = -1};
 }
@@ -166,23 +167,50 @@ void shim_supervise_request_reload(struct shim_supervisor *sup) {
         sup->reload_requested = true;
 }
 
-/* Pause the domain and keep it paused: the guest must not run past a violation. */
+/*
+ * Pause the domain and keep it paused: the guest must not run past a
+ * violation.  Fail closed: suspend whatever virDomainGetState says (it may
+ * fail, or lag behind an outside resume); QEMU takes a suspend of a paused
+ * domain as success.  Only when the suspend fails is the state asked, to
+ * tell "already paused or off" (other drivers refuse to suspend those) from
+ * "still running": then the domain is destroyed, and what failed is kept in
+ * sup->hold_problem (status "hold-failed") and audited once.
+ */
 static void hold(struct shim_supervisor *sup, const char *event, const char *why) {
         struct shim_stack *s = sup->stack;
-        int state = VIR_DOMAIN_NOSTATE;
         bool first = !sup->violation;
         if (first)
                 set_str(&sup->violation, "%s", why);
-        if (virDomainGetState(s->dom, &state, NULL, 0) == 0 && state == VIR_DOMAIN_RUNNING &&
-            virDomainSuspend(s->dom) < 0) {
-                log_error("cannot pause %s after a violation (%s): %s; destroying it", s->dom_name, why,
-                          shim_virt_error());
-                (void) virDomainDestroy(s->dom);
+        _cleanup_free_ char *problem = NULL;
+        if (virDomainSuspend(s->dom) < 0) {
+                _cleanup_free_ char *err = strdup(shim_virt_error());
+                int state = VIR_DOMAIN_NOSTATE;
+                if (virDomainGetState(s->dom, &state, NULL, 0) < 0 ||
+                    (state != VIR_DOMAIN_PAUSED && state != VIR_DOMAIN_SHUTOFF)) {
+                        if (virDomainDestroy(s->dom) < 0) {
+                                if (asprintf(&problem, "cannot pause %s (%s) nor destroy it (%s)", s->dom_name,
+                                             err ? err : "?", shim_virt_error()) < 0)
+                                        problem = NULL;
+                        } else if (asprintf(&problem, "cannot pause %s (%s); destroyed it", s->dom_name,
+                                            err ? err : "?") < 0) {
+                                problem = NULL;
+                        }
+                        if (!problem)
+                                problem = strdup("cannot pause the domain");
+                }
         }
         if (first) {
-                log_error("domain %s paused: %s", s->dom_name, why);
+                log_error("domain %s %s: %s", s->dom_name, problem ? "not paused" : "paused", why);
                 audit(sup, event, why);
         }
+        if (problem && !sup->hold_problem) {
+                log_error("after a violation (%s): %s", why, problem);
+                audit(sup, "hold-failed", problem);
+        } else if (!problem && sup->hold_problem) {
+                log_notice("domain %s paused now (%s)", s->dom_name, why);
+        }
+        free(sup->hold_problem);
+        sup->hold_problem = TAKE_PTR(problem);
 }
 
 static void turn(struct shim_supervisor *sup) {
@@ -208,10 +236,27 @@ static void turn(struct shim_supervisor *sup) {
                 sup->check_due = false;
                 if (sup->violation) {
                         hold(sup, "violation", sup->violation);
-                } else if (virDomainIsActive(s->dom) == 1) {
-                        _cleanup_free_ char *why = NULL;
-                        if (shim_run_check_live(s, &why) < 0)
-                                hold(sup, "violation", why ? why : "live check failed");
+                } else {
+                        int active = virDomainIsActive(s->dom);
+                        if (active == 1) {
+                                sup->unknown_checks = 0;
+                                _cleanup_free_ char *why = NULL;
+                                if (shim_run_check_live(s, &why) < 0)
+                                        hold(sup, "violation", why ? why : "live check failed");
+                        } else if (active == 0) {
+                                sup->unknown_checks = 0; /* not running: the loop ends below */
+                        } else if (++sup->unknown_checks < SHIM_SUPERVISE_MAX_UNKNOWN) {
+                                log_warning("cannot tell whether domain %s is running (%s); check %u of %d",
+                                            s->dom_name, shim_virt_error(), sup->unknown_checks,
+                                            SHIM_SUPERVISE_MAX_UNKNOWN);
+                        } else {
+                                _cleanup_free_ char *why = NULL;
+                                if (asprintf(&why, "libvirt cannot tell whether the domain runs (%s), %u checks in a row: "
+                                             "nothing is checked any more",
+                                             shim_virt_error(), sup->unknown_checks) < 0)
+                                        why = NULL;
+                                hold(sup, "violation", why ? why : "libvirt cannot tell whether the domain runs");
+                        }
                 }
                 virEventUpdateTimeout(sup->timer, SHIM_SUPERVISE_CHECK_MS);
         }
@@ -226,6 +271,9 @@ static void turn(struct shim_supervisor *sup) {
                 } else {
                         free(sup->violation);
                         sup->violation = NULL;
+                        free(sup->hold_problem);
+                        sup->hold_problem = NULL;
+                        sup->unknown_checks = 0;
                         sup->domain_gone = false;
                         sup->crashed = false;
                         sup->stop_crashed = false;
@@ -259,6 +307,8 @@ enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup) {
 const char *shim_supervise_state(const struct shim_supervisor *sup) {
         if (sup->domain_gone)
                 return "stopped";
+        if (sup->hold_problem)
+                return "hold-failed";
         if (sup->violation)
                 return "held";
         int state = VIR_DOMAIN_NOSTATE;

@@ -11,7 +11,10 @@
  * longer cut, or a policy that is no longer in the kernel is a violation:
  * the domain is paused, an audit record is written, the state says why, and
  * the domain stays paused (a resume from outside is undone) until the stack
- * is stopped or reloaded.
+ * is stopped or reloaded.  The pause is tried whatever libvirt says of the
+ * domain's state; when it fails the domain is destroyed, and the state is
+ * "hold-failed" with hold_problem saying what failed (audited as
+ * "hold-failed").
  *
  * The caller blocks SIGTERM and SIGINT (sigprocmask) before any thread
  * exists, i.e. before connecting to libvirt.
@@ -22,6 +25,15 @@
 #include "run.h"
 
 #define SHIM_SUPERVISE_CHECK_MS 5000
+/*
+ * A periodic check that cannot even learn whether the domain runs
+ * (virDomainIsActive() fails: libvirt gone, the connection lost) checks
+ * nothing.  After this many such checks in a row (about 10 to 15 s) it is a
+ * violation: the domain is held (or destroyed when it cannot be paused) and
+ * audited.  Not at once: a single failed call (a busy remote daemon) must not
+ * hold a production guest for good.
+ */
+#define SHIM_SUPERVISE_MAX_UNKNOWN 3
 
 enum shim_sup_exit {
         SHIM_SUP_STOP_REQUESTED,  /* signal or `stop` */
@@ -35,8 +47,10 @@ struct shim_supervisor {
         int cb_lifecycle, cb_added, cb_removed;
         bool quit, reload_requested, check_due, domain_gone, crashed;
         bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
+        unsigned unknown_checks;  /* periodic checks in a row that could not tell whether the domain runs */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
         char *violation;          /* why the domain is held paused, NULL if it is not */
+        char *hold_problem;       /* the pause after a violation failed: what, and whether it was destroyed */
         char *last_event;         /* for status */
 };
 
@@ -57,14 +71,15 @@ enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
 void shim_supervise_request_stop(struct shim_supervisor *sup);
 void shim_supervise_request_reload(struct shim_supervisor *sup);
 
-/* "running", "paused", "held" (paused for a violation), "stopped", ... */
+/* "running", "paused", "held" (paused for a violation), "hold-failed" (a violation, and the pause failed), "stopped", ... */
 const char *shim_supervise_state(const struct shim_supervisor *sup);
 
 /*
  * The status object of the control socket: stack, licensor, state, accel,
  * policy ("verified", "missing" with policy_problem, "none" without a
  * network; read back from the kernel now), domain, tap, connection,
- * violation (why the domain is held, or null), last_event.  The caller adds
+ * violation (why the domain is held, or null), hold_problem (the pause
+ * after a violation failed: what failed, or null), last_event.  The caller adds
  * the shim's capabilities.  (run-status.c)
  */
 int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret);

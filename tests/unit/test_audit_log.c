@@ -278,19 +278,55 @@ static void test_torn_tail_recovered_and_recorded(void **state) {
         ecl_audit_record_done(&r2);
 }
 
+/* The first n lines of the fixture, then last without its '\n'. */
+static void write_unterminated(struct fixture *f, size_t n, const char *last) {
+        write_lines(f->path, f->lines, n);
+        int fd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
+        assert_true(fd >= 0);
+        assert_int_equal(write(fd, last, strlen(last)), (ssize_t) strlen(last));
+        close(fd);
+}
+
 static void test_torn_whole_record_without_newline(void **state) {
         struct fixture *f = *state;
-        /* Everything but the final '\n' reached the disk: still a torn write. */
-        char *c[N] = {0};
-        for (int i = 0; i < N; i++)
-                c[i] = f->lines[i];
-        write_lines(f->path, c, N - 1);
-        int fd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
-        assert_int_equal(write(fd, f->lines[N - 1], strlen(f->lines[N - 1])), (ssize_t) strlen(f->lines[N - 1]));
-        close(fd);
+        /* Everything but the final '\n' reached the disk: the record is whole, it is completed, not cut. */
+        write_unterminated(f, N - 1, f->lines[N - 1]);
         expect_ok(f->path, NULL, N - 1);
+        struct ecl_audit_record rec;
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec), 0);
+        assert_int_equal(rec.seq, N + 1);
+        ecl_audit_record_done(&rec);
+        expect_ok(f->path, NULL, N + 1);
+        size_t len;
+        _cleanup_free_ char *all = tl_read_file(f->path, &len);
+        assert_null(strstr(all, "audit.recovered"));
+        size_t off = 0;
+        for (int i = 0; i < N; i++) {
+                size_t n = strlen(f->lines[i]);
+                assert_memory_equal(all + off, f->lines[i], n);
+                assert_int_equal(all[off + n], '\n');
+                off += n + 1;
+        }
+        assert_memory_equal(all + off, "{\"seq\":7,", 9);
+
+        /* A whole record that does not chain on (an old one replayed) is cut as torn. */
+        write_unterminated(f, N - 1, f->lines[2]);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec), 0);
+        assert_int_equal(rec.seq, N + 1); /* N - 1, the recovery record, this one */
+        ecl_audit_record_done(&rec);
+        expect_ok(f->path, NULL, N + 1);
+        _cleanup_free_ char *again = tl_read_file(f->path, &len);
+        assert_non_null(strstr(again, "audit.recovered"));
+        assert_null(strstr(again, f->lines[N - 1]));
+
+        /* Nor is a record of the right place whose hash is wrong. */
+        _cleanup_free_ char *forged = edit(f->lines[N - 1], "\"office\"", "\"offica\"", false);
+        write_unterminated(f, N - 1, forged);
         assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), 0);
         expect_ok(f->path, NULL, N + 1);
+        _cleanup_free_ char *third = tl_read_file(f->path, &len);
+        assert_non_null(strstr(third, "audit.recovered"));
+        assert_null(strstr(third, "offica"));
 }
 
 /* A write() that stops short (file size limit, disk full) leaves no torn line. */

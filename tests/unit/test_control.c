@@ -13,6 +13,7 @@
 #include <sys/stat.h>
 #include <sys/un.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "control.h"
@@ -98,18 +99,24 @@ static struct client_result finish_client(pid_t pid, int fd) {
         return res;
 }
 
-/* Wait (bounded, generously) for a client to knock, then serve it. */
-static void serve_one(struct shim_control *c, struct handled *h) {
-        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
-        assert_int_equal(poll(&p, 1, 60000), 1);
-        assert_int_equal(shim_control_handle(c, handler, h), 0);
+/* Serve (bounded, generously) until the client has its answer: it writes its report then. */
+static void serve_until_reported(struct shim_control *c, struct handled *h, int report_fd) {
+        for (int i = 0; i < 1000; i++) {
+                struct pollfd p[] = {{.fd = shim_control_fd(c), .events = POLLIN}, {.fd = report_fd, .events = POLLIN}};
+                assert_true(poll(p, 2, 60000) >= 1);
+                if (p[0].revents)
+                        assert_int_equal(shim_control_handle(c, handler, h), 0);
+                if (p[1].revents)
+                        return;
+        }
+        fail_msg("the client got no answer");
 }
 
 static struct client_result roundtrip(struct shim_control *c, struct handled *h, const char *root,
                                       const char *request, uid_t uid, gid_t gid) {
         int fd;
         pid_t pid = start_client(root, request, uid, gid, &fd);
-        serve_one(c, h);
+        serve_until_reported(c, h, fd);
         return finish_client(pid, fd);
 }
 
@@ -173,7 +180,7 @@ static void test_long_path(void **state) {
         struct handled h = {0};
         int fd;
         pid_t pid = start_client_for(root, stack, "status", (uid_t) -1, 0, &fd);
-        serve_one(c, &h);
+        serve_until_reported(c, &h, fd);
         struct client_result res = finish_client(pid, fd);
         assert_int_equal(res.r, 0);
         assert_string_equal(res.state, "running");
@@ -236,7 +243,21 @@ static void test_oversized_request_refused(void **state) {
         tl_rm_rf(root);
 }
 
-/* A client that says nothing is dropped after the request timeout. */
+static uint64_t ms_now(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (uint64_t) ts.tv_sec * 1000 + (uint64_t) ts.tv_nsec / 1000000;
+}
+
+/* The server's answer to fd, when there is one (waiting up to ms): its length, 0 closed, -1 none. */
+static ssize_t answer_of(int fd, int ms, char *buf, size_t size) {
+        struct pollfd p = {.fd = fd, .events = POLLIN};
+        if (poll(&p, 1, ms) != 1)
+                return -1;
+        return recv(fd, buf, size, MSG_DONTWAIT);
+}
+
+/* A client that says nothing is dropped after the request timeout, and delays nobody meanwhile. */
 static void test_silent_client_dropped(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
@@ -244,10 +265,66 @@ static void test_silent_client_dropped(void **state) {
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
         _cleanup_close_ int fd = raw_connect(root);
         struct handled h = {0};
+        uint64_t t0 = ms_now();
         assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        uint64_t took = ms_now() - t0;
+        if (took > 100)
+                fail_msg("handling a silent client took %llu ms", (unsigned long long) took);
         assert_int_equal(h.calls, 0);
-        char buf[64];
-        assert_int_equal(recv(fd, buf, sizeof buf, 0), 0); /* closed, no answer */
+        char buf[4096];
+        assert_int_equal(answer_of(fd, 0, buf, sizeof buf), -1); /* pending: neither answered nor closed */
+
+        /* meanwhile others are served at once */
+        struct client_result res = roundtrip(c, &h, root, "status", (uid_t) -1, 0);
+        assert_int_equal(res.r, 0);
+        assert_int_equal(h.calls, 1);
+        if (ms_now() - t0 >= SHIM_CONTROL_REQUEST_TIMEOUT_MS)
+                fail_msg("a client behind a silent one waited %llu ms", (unsigned long long) (ms_now() - t0));
+
+        /* the deadline wakes the loop: then the silent client is closed, unanswered */
+        for (int i = 0; i < 100 && answer_of(fd, 0, buf, sizeof buf) < 0; i++) {
+                struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+                assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
+                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        }
+        assert_int_equal(answer_of(fd, 0, buf, sizeof buf), 0); /* closed, no answer */
+        assert_true(ms_now() - t0 >= SHIM_CONTROL_REQUEST_TIMEOUT_MS);
+        tl_rm_rf(root);
+}
+
+/* At most SHIM_CONTROL_MAX_PENDING clients pending; the next waits in the backlog, without a busy loop. */
+static void test_pending_clients_capped(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_control_ struct shim_control *c = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        struct handled h = {0};
+        int silent[SHIM_CONTROL_MAX_PENDING];
+        for (size_t i = 0; i < ELEMENTSOF(silent); i++)
+                silent[i] = raw_connect(root);
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        _cleanup_close_ int late = raw_connect(root);
+        assert_int_equal(send(late, "status", 6, 0), 6);
+        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(h.calls, 0); /* not accepted yet */
+        char buf[4096];
+        assert_int_equal(answer_of(late, 0, buf, sizeof buf), -1);
+        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+        assert_int_equal(poll(&p, 1, 0), 0); /* nothing to do until a deadline */
+        /* the silent ones time out; the late one is served then */
+        for (int i = 0; i < 100 && h.calls == 0; i++) {
+                assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
+                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        }
+        assert_int_equal(h.calls, 1);
+        ssize_t n = answer_of(late, 1000, buf, sizeof buf - 1);
+        assert_true(n > 0);
+        buf[n] = 0;
+        assert_non_null(strstr(buf, "\"state\":\"running\""));
+        for (size_t i = 0; i < ELEMENTSOF(silent); i++) {
+                assert_int_equal(answer_of(silent[i], 1000, buf, sizeof buf), 0);
+                close(silent[i]);
+        }
         tl_rm_rf(root);
 }
 
@@ -489,6 +566,134 @@ static void test_cli_status_stop(void **state) {
         tl_rm_rf(root);
 }
 
+/* ROOT/run/ecluse and ROOT/run: root's (or ours) and writable by nobody else, or no socket there. */
+static void test_run_dir_must_be_trusted(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *run = tl_strf("%s/run", root), *dir = tl_strf("%s/run/ecluse", root);
+        assert_int_equal(mkdir(run, 0755), 0);
+        assert_int_equal(mkdir(dir, 0755), 0);
+        _cleanup_control_ struct shim_control *c = NULL;
+        const mode_t bad_modes[] = {0777, 0775, 0757, 01777};
+        for (size_t i = 0; i < ELEMENTSOF(bad_modes); i++) {
+                assert_int_equal(chmod(dir, bad_modes[i]), 0);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_null(c);
+        }
+        assert_int_equal(chmod(dir, 0755), 0);
+        assert_int_equal(chmod(run, 0777), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+        assert_int_equal(chmod(run, 0755), 0);
+        if (geteuid() == 0) {
+                assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_int_equal(chown(dir, 0, 0), 0);
+        }
+        /* a symlink in its place is not the directory */
+        _cleanup_free_ char *elsewhere = tl_strf("%s/elsewhere", root);
+        assert_int_equal(mkdir(elsewhere, 0755), 0);
+        assert_int_equal(rmdir(dir), 0);
+        assert_int_equal(symlink(elsewhere, dir), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -ENOTDIR);
+        assert_int_equal(unlink(dir), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        shim_control_free(TAKE_PTR(c));
+        tl_rm_rf(root);
+}
+
+/* A group entry larger than the first buffer (ERANGE) is read again with a larger one. */
+static void test_group_lookup_grows(void **state) {
+        (void) state;
+        /* the group "root" exists everywhere: its entry does not fit in 1 or 16 bytes */
+        assert_int_equal(shim_control_group_gid("root", 1), 0);
+        assert_int_equal(shim_control_group_gid("root", 16), 0);
+        assert_int_equal(shim_control_group_gid("root", 0), 0);
+        assert_int_equal(shim_control_group_gid("no-such-group-ecluse-test", 1), SHIM_CONTROL_NO_GROUP);
+}
+
+static int stop_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
+        (void) peer;
+        *(bool *) userdata = streq(request, "stop");
+        *ret = json_pack("{s:s,s:s}", "stack", "office", "state", streq(request, "stop") ? "stopping" : "running");
+        return *ret ? 0 : -ENOMEM;
+}
+
+/* A shim answering "stop", then cleaning up, successfully or not, and removing its socket. */
+static pid_t start_stopping_shim(const char *root, bool teardown_fails) {
+        int ready[2];
+        assert_int_equal(pipe2(ready, O_CLOEXEC), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(ready[0]);
+                _cleanup_control_ struct shim_control *c = NULL;
+                if (shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c) < 0)
+                        _exit(1);
+                close(ready[1]);
+                bool stop = false;
+                while (!stop) {
+                        struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
+                        if (poll(&p, 1, 60000) != 1 || shim_control_handle(c, stop_handler, &stop) < 0)
+                                _exit(1);
+                }
+                usleep(200 * 1000); /* the clean-up */
+                if (teardown_fails && shim_control_mark_failed(c, "office", "Device or resource busy") < 0)
+                        _exit(1);
+                shim_control_free(TAKE_PTR(c));
+                _exit(0);
+        }
+        close(ready[1]);
+        char x;
+        assert_int_equal(read(ready[0], &x, 1), 0); /* closed: listening */
+        close(ready[0]);
+        return pid;
+}
+
+/* `stop` tells a clean-up that failed from one that succeeded. */
+static void test_stop_reports_failed_teardown(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = make_root();
+        _cleanup_free_ char *failed = tl_strf("%s/run/ecluse/office.failed", root);
+        struct tl_result res;
+        char *stop[] = {shim_bin(), "--root", root, "stop", "office", NULL};
+        char *stop_json[] = {shim_bin(), "--root", root, "--json", "stop", "office", NULL};
+
+        pid_t pid = start_stopping_shim(root, false);
+        tl_run(stop, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 0);
+        assert_non_null(strstr(res.out, "office: stopped\n"));
+        tl_result_free(&res);
+
+        pid = start_stopping_shim(root, true);
+        tl_run(stop, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 70);
+        assert_null(strstr(res.out, "stopped"));
+        assert_non_null(strstr(res.out, "teardown-failed"));
+        assert_non_null(strstr(res.err, "stack office: the shim stopped but its clean-up failed: Device or resource busy"));
+        tl_result_free(&res);
+        /* the record stays: a later look tells the same */
+        struct stat st;
+        assert_int_equal(lstat(failed, &st), 0);
+        json_t *j = NULL;
+        assert_int_equal(shim_control_read_failed(root, "office", &j), 1);
+        assert_string_equal(json_string_value(json_object_get(j, "state")), "teardown-failed");
+        json_decref(j);
+
+        /* the next run starts afresh; its clean stop is a clean stop */
+        pid = start_stopping_shim(root, false);
+        assert_int_equal(lstat(failed, &st), -1);
+        tl_run(stop_json, &res);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        assert_int_equal(res.status, 0);
+        json_auto_t *out = json_loads(res.out, 0, NULL);
+        assert_string_equal(json_string_value(json_object_get(out, "state")), "stopped");
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_request_response),
@@ -496,10 +701,14 @@ int main(void) {
                 cmocka_unit_test(test_bad_requests),
                 cmocka_unit_test(test_oversized_request_refused),
                 cmocka_unit_test(test_silent_client_dropped),
+                cmocka_unit_test(test_pending_clients_capped),
                 cmocka_unit_test(test_peer_credentials),
                 cmocka_unit_test(test_stale_and_live_sockets),
                 cmocka_unit_test(test_list),
                 cmocka_unit_test(test_cli_status_stop),
+                cmocka_unit_test(test_group_lookup_grows),
+                cmocka_unit_test(test_run_dir_must_be_trusted),
+                cmocka_unit_test(test_stop_reports_failed_teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

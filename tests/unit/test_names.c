@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <openssl/sha.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -16,7 +17,7 @@ static void test_tap_names_fit_and_are_stable(void **state) {
         assert_string_equal(b, "ecl-abcdefghijk");
         shim_tap_name("a-very-long-stack-name-of-31-ch", 0, c);
         assert_int_equal(strlen(c), 15);
-        assert_memory_equal(c, "ecl-a-very-", 11);
+        assert_string_equal(c, "ecl-a-very_ad45"); /* SHA-256 of the name begins ad45 */
         shim_tap_name("a-very-long-stack-name-of-31-ch", 0, d);
         assert_string_equal(c, d);
         /* Two long names with the same prefix differ by their hash. */
@@ -27,6 +28,47 @@ static void test_tap_names_fit_and_are_stable(void **state) {
         shim_tap_name("abcdefghijk", 2, b);
         assert_int_equal(strlen(b), 15);
         assert_int_equal(b[14], '2');
+}
+
+/* Is s a stack name (^[a-z][a-z0-9-]{0,30}$)? */
+static bool stack_name(const char *s) {
+        size_t n = strlen(s);
+        if (n < 1 || n > 31 || s[0] < 'a' || s[0] > 'z')
+                return false;
+        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
+}
+
+/*
+ * The long form (hashed) and the short form (the stack's own name) never meet:
+ * what follows "ecl-" in a long form is no stack name, so no stack has it as
+ * its short form.
+ */
+static void test_tap_long_and_short_forms_disjoint(void **state) {
+        (void) state;
+        char lng[IFNAMSIZ], shrt[IFNAMSIZ];
+        shim_tap_name("abcdef-and-more", 0, lng);
+        assert_int_equal(strlen(lng), 15);
+        assert_memory_equal(lng, "ecl-abcdef", 10);
+        /* the stack literally named what the long form shows after "ecl-", with '-' where it has its separator */
+        char literal[16];
+        snprintf(literal, sizeof literal, "%s", lng + strlen(SHIM_TAP_PREFIX));
+        literal[6] = '-';
+        assert_true(stack_name(literal));
+        shim_tap_name(literal, 0, shrt);
+        assert_string_equal(shrt + strlen(SHIM_TAP_PREFIX), literal);
+        assert_string_not_equal(lng, shrt);
+        /* and by construction, for many names: a long form's tail is never a stack name */
+        for (unsigned i = 0; i < 2000; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "stack-with-a-long-name-%u", i);
+                shim_tap_name(name, 0, lng);
+                assert_int_equal(strlen(lng), 15);
+                assert_memory_equal(lng, SHIM_TAP_PREFIX, strlen(SHIM_TAP_PREFIX));
+                assert_false(stack_name(lng + strlen(SHIM_TAP_PREFIX)));
+                snprintf(name, sizeof name, "s%u", i);
+                shim_tap_name(name, 0, shrt);
+                assert_true(stack_name(shrt + strlen(SHIM_TAP_PREFIX)));
+        }
 }
 
 /* The derived MAC from its definition: SHA-256(stack)[0..5], the first octet made locally administered unicast. */
@@ -124,6 +166,7 @@ static void test_guest_linklocal(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tap_names_fit_and_are_stable),
+                cmocka_unit_test(test_tap_long_and_short_forms_disjoint),
                 cmocka_unit_test(test_mac_derived_or_given),
                 cmocka_unit_test(test_mac_derived_from_sha256),
                 cmocka_unit_test(test_guest_linklocal),

@@ -7,7 +7,14 @@
  * spare PCIe root port so that something can be plugged at all (the domain
  * ecluse builds has none); the plugged device is a harmless virtio-rng:
  * anything added is a violation.  Needs root; skipped otherwise.
+ *
+ * libvirt's own calls fail only when libvirt does, so to see the supervisor
+ * meet a failing virDomainGetState, virDomainSuspend, virDomainDestroy or
+ * virDomainIsActive this file defines them: the shim's code, linked in
+ * statically, calls these, which call the real ones (RTLD_NEXT), or, when
+ * told to fail, the real ones on a NULL domain, so the error is libvirt's.
  */
+#include <dlfcn.h>
 #include <errno.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
@@ -75,6 +82,29 @@ static void h_audit(void *ud, const char *event, const char *subject, const char
                 snprintf(p->details, sizeof p->details, "%s", details);
 }
 
+/* Which libvirt calls fail now (set by a test, cleared by up()). */
+static struct {
+        bool get_state, suspend, destroy, is_active;
+} g_fail;
+
+#define REAL(name) ((__typeof__(&name)) dlsym(RTLD_NEXT, #name))
+
+int virDomainGetState(virDomainPtr dom, int *state, int *reason, unsigned int flags) {
+        return REAL(virDomainGetState)(g_fail.get_state ? NULL : dom, state, reason, flags);
+}
+int virDomainSuspend(virDomainPtr dom) {
+        return REAL(virDomainSuspend)(g_fail.suspend ? NULL : dom);
+}
+int virDomainDestroy(virDomainPtr dom) {
+        return REAL(virDomainDestroy)(g_fail.destroy ? NULL : dom);
+}
+int virDomainIsActive(virDomainPtr dom) {
+        return REAL(virDomainIsActive)(g_fail.is_active ? NULL : dom);
+}
+
+/* A harmless device to plug from outside. */
+static const char *rng = "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>";
+
 static void quiet(void *ud, virErrorPtr e) {
         (void) ud, (void) e;
 }
@@ -114,6 +144,7 @@ static int teardown(void **state) {
 static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1};
 
 static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p) {
+        memset(&g_fail, 0, sizeof g_fail);
         *m = (struct ecl_manifest){.stack = (char *) "suptest", .vm = {.vcpus = 1, .memory_mib = 64}};
         *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                                      .policy_load = h_policy_load, .policy_verify = h_policy_verify,
@@ -143,7 +174,6 @@ static void test_hotplug_held(void **state) {
         assert_string_equal(shim_supervise_state(&sup), "running");
 
         /* from "outside": the same libvirt, another caller */
-        const char *rng = "<rng model='virtio'><backend model='random'>/dev/urandom</backend></rng>";
         assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
         for (int i = 0; i < 10 && !sup.violation; i++)
                 assert_true(shim_supervise_iterate(&sup));
@@ -227,11 +257,136 @@ static void test_reload(void **state) {
         shim_stack_done(&s);
 }
 
+static void down(struct shim_stack *s, struct shim_supervisor *sup) {
+        memset(&g_fail, 0, sizeof g_fail);
+        shim_supervise_done(sup);
+        assert_int_equal(shim_run_stop_domain(s), 0);
+        assert_int_equal(shim_run_teardown(s), 0);
+        shim_stack_done(s);
+}
+
+/* virDomainGetState fails: the domain is paused all the same (fail closed). */
+static void test_hold_when_state_unknown(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        g_fail.get_state = true;
+        assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
+        for (int i = 0; i < 10 && !sup.violation; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_non_null(sup.violation);
+        g_fail.get_state = false;
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_null(sup.hold_problem);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        /* held again while paused (the periodic check): no problem either */
+        sup.check_due = true;
+        assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_null(sup.hold_problem);
+        down(&s, &sup);
+}
+
+/* The pause fails: the domain is destroyed, and what failed is in the state, the status and the audit. */
+static void test_hold_failure_reported(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        g_fail.suspend = g_fail.destroy = true;
+        assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
+        for (int i = 0; i < 10 && !sup.violation; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_non_null(sup.violation);
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
+        assert_non_null(sup.hold_problem);
+        assert_non_null(strstr(sup.hold_problem, "cannot pause ecluse-suptest"));
+        assert_non_null(strstr(sup.hold_problem, "nor destroy it"));
+        assert_string_equal(shim_supervise_state(&sup), "hold-failed");
+        assert_non_null(strstr(p.events, "device-added;hold-failed;"));
+        json_t *st = NULL;
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_string_equal(json_string_value(json_object_get(st, "state")), "hold-failed");
+        assert_non_null(strstr(json_string_value(json_object_get(st, "hold_problem")), "nor destroy it"));
+        json_decref(st);
+
+        /* the next check destroys it; the failure is not audited twice */
+        g_fail.destroy = false;
+        sup.check_due = true;
+        bool more = true;
+        for (int i = 0; i < 10 && more; i++)
+                more = shim_supervise_iterate(&sup);
+        assert_false(more);
+        assert_int_equal(virDomainIsActive(s.dom), 0);
+        assert_non_null(strstr(sup.hold_problem, "destroyed it"));
+        assert_null(strstr(strstr(p.events, "hold-failed;") + 1, "hold-failed;"));
+        down(&s, &sup);
+}
+
+static void tick(int timer, void *opaque) {
+        (void) timer, (void) opaque;
+}
+
+/* libvirt cannot say whether the domain runs, check after check: that is a violation. */
+static void test_libvirt_gone_is_a_violation(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        up(&s, &m, &h, &p);
+        struct shim_supervisor sup;
+        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        /* one check per turn, without waiting SHIM_SUPERVISE_CHECK_MS for each */
+        int timer = virEventAddTimeout(0, tick, NULL, NULL);
+        assert_true(timer >= 0);
+        /* failures that do not last are no violation: the count is of failures in a row */
+        for (int i = 0; i < 2 * SHIM_SUPERVISE_MAX_UNKNOWN; i++) {
+                g_fail.is_active = i % SHIM_SUPERVISE_MAX_UNKNOWN != SHIM_SUPERVISE_MAX_UNKNOWN - 1;
+                sup.check_due = true;
+                assert_true(shim_supervise_iterate(&sup));
+        }
+        assert_null(sup.violation);
+        g_fail.is_active = true;
+        int turns = 0;
+        for (; turns < 10 && !sup.violation; turns++) {
+                sup.check_due = true;
+                assert_true(shim_supervise_iterate(&sup));
+        }
+        virEventRemoveTimeout(timer);
+        g_fail.is_active = false;
+        assert_non_null(sup.violation);
+        assert_int_equal(turns, SHIM_SUPERVISE_MAX_UNKNOWN);
+        assert_non_null(strstr(sup.violation, "libvirt cannot tell whether the domain runs"));
+        assert_non_null(strstr(p.events, "violation;"));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        down(&s, &sup);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_hotplug_held),
                 cmocka_unit_test(test_outside_destroy),
                 cmocka_unit_test(test_reload),
+                cmocka_unit_test(test_hold_when_state_unknown),
+                cmocka_unit_test(test_hold_failure_reported),
+                cmocka_unit_test(test_libvirt_gone_is_a_violation),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
