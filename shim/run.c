@@ -19,7 +19,8 @@ const char *shim_virt_error(void) {
 
 int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const struct shim_run_hooks *hooks,
                     const struct shim_run_opts *opts) {
-        *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO, .tap_queue = -1};
+        *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO, .tap_queue = -1,
+                                 .watch = {.nft = -1, .rtnl = -1}};
         if (shim_domain_name(m->stack, &s->dom_name) < 0)
                 return log_oom();
         if (m->has_network) {
@@ -38,7 +39,8 @@ void shim_stack_done(struct shim_stack *s) {
         free(s->uri);
         if (s->tap_queue >= 0)
                 close(s->tap_queue);
-        *s = (struct shim_stack){.tap_queue = -1};
+        shim_watch_close(&s->watch);
+        *s = (struct shim_stack){.tap_queue = -1, .watch = {.nft = -1, .rtnl = -1}};
 }
 
 int shim_run_connect(struct shim_stack *s, const char *uri) {
@@ -114,6 +116,7 @@ int shim_run_teardown(struct shim_stack *s) {
                 s->dom = NULL;
                 s->defined = false;
         }
+        shim_watch_close(&s->watch);
         if (s->policy_loaded) {
                 k = s->hooks->policy_remove(s->hooks->userdata, s->m->stack);
                 if (k < 0 && r == 0)
@@ -203,6 +206,21 @@ static int start_verified(struct shim_stack *s) {
         r = shim_run_check_live(s, &why);
         if (r < 0)
                 return log_error_errno(r, "refusing to resume %s: %s", s->dom_name, why ? why : "check failed");
+        /* Nothing changed from outside since the policy was loaded (the check above may have raced it). */
+        int fds[] = {s->watch.nft, s->watch.rtnl};
+        for (size_t i = 0; i < 2; i++) {
+                if (fds[i] < 0)
+                        continue;
+                r = shim_watch_read(&s->watch, fds[i], &why);
+                if (r == SHIM_WATCH_RECHECK) {
+                        free(why);
+                        why = NULL;
+                        r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
+                }
+                if (r != 0)
+                        return log_error_errno(r < 0 ? r : EPERM, "refusing to resume %s: %s", s->dom_name,
+                                               why ? why : "cannot watch its network");
+        }
         if (virDomainResume(s->dom) < 0)
                 return log_error_errno(EIO, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
         audit(s, "domain-resumed", ecl_accel_to_string(s->accel));
@@ -330,6 +348,9 @@ int shim_run_up(struct shim_stack *s) {
                 r = s->hooks->policy_load(s->hooks->userdata, s->m);
                 if (r < 0)
                         goto fail;
+                r = shim_watch_open(&s->watch, s->tap, s->uplink, s->opts.outer_elsewhere);
+                if (r < 0)
+                        goto fail;
         }
         r = start_verified(s);
         if (r < 0)
@@ -344,6 +365,12 @@ int shim_run_restart(struct shim_stack *s) {
         int r = shim_run_stop_domain(s);
         if (r < 0)
                 return r;
+        if (s->policy_loaded) {
+                /* replaced in one transaction: no gap, and whatever was changed from outside is gone */
+                r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                if (r < 0)
+                        return r;
+        }
         r = start_verified(s);
         if (r < 0) {
                 /* the guest must not run unverified: leave it stopped, keep tap and policy */

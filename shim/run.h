@@ -23,6 +23,7 @@
 #include <stdbool.h>
 
 #include "manifest.h"
+#include "watch.h"
 
 struct shim_run_hooks {
         void *userdata;
@@ -74,6 +75,7 @@ struct shim_stack {
         int tap_queue;          /* ecluse's disabled queue of the tap, kept while it lives (tap.h); -1: none */
         enum ecl_accel accel;
         bool tap_created, uplink_created, policy_loaded, defined;
+        struct shim_watch watch; /* outside changes to tap, uplink and table; open once the policy is loaded */
 };
 
 /* Fill s (nothing is created yet). */
@@ -94,8 +96,9 @@ int shim_run_up(struct shim_stack *s);
 
 /*
  * Start the domain again (the `reload` of the control socket: the current
- * release): shut down/destroy the running domain, redefine, start paused,
- * verify, resume.  Tap and policy stay in place throughout.
+ * release): shut down/destroy the running domain, load the policy again (one
+ * transaction: a policy changed from outside is replaced), redefine, start
+ * paused, verify, resume.  Tap and uplink stay in place throughout.
  */
 int shim_run_restart(struct shim_stack *s);
 

@@ -108,6 +108,33 @@ static void on_signal(int watch, int fd, int events, void *opaque) {
         }
 }
 
+/* Netlink says something changed: one that is not ours holds the domain at once. */
+static void hold(struct shim_supervisor *sup, const char *event, const char *why);
+static void on_watch(int watch, int fd, int events, void *opaque) {
+        (void) watch, (void) events;
+        struct shim_supervisor *sup = opaque;
+        _cleanup_free_ char *what = NULL;
+        int r = shim_watch_read(&sup->stack->watch, fd, &what);
+        if (r == 0)
+                return;
+        if (r == SHIM_WATCH_RECHECK) {
+                /* someone else's table in a shared namespace: the check that follows decides */
+                sup->check_due = true;
+                return;
+        }
+        set_str(&sup->last_event, "%s", what ? what : "the stack's netlink watch failed");
+        hold(sup, "policy-tampered", what ? what : "the stack's netlink watch failed");
+        sup->check_due = true; /* and say what the policy looks like now */
+        if (r < 0) {
+                /* a socket that fails stays failed: stop watching it, the domain stays held */
+                virEventRemoveHandle(fd == sup->stack->watch.nft ? sup->nft_watch : sup->rtnl_watch);
+                if (fd == sup->stack->watch.nft)
+                        sup->nft_watch = -1;
+                else
+                        sup->rtnl_watch = -1;
+        }
+}
+
 static void on_timer(int timer, void *opaque) {
         (void) timer;
         ((struct shim_supervisor *) opaque)->check_due = true;
@@ -115,7 +142,8 @@ static void on_timer(int timer, void *opaque) {
 
 int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
         *sup = (struct shim_supervisor){.stack = stack, .sigfd = -1, .sig_watch = -1, .timer = -1,
-                                        .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1};
+                                        .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1, .nft_watch = -1,
+                                        .rtnl_watch = -1};
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -125,6 +153,10 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                 return log_error_errno(negative_errno(), "cannot create signalfd: %m");
         sup->sig_watch = virEventAddHandle(sup->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, sup, NULL);
         sup->timer = virEventAddTimeout(SHIM_SUPERVISE_CHECK_MS, on_timer, sup, NULL);
+        if (stack->watch.nft >= 0 &&
+            ((sup->nft_watch = virEventAddHandle(stack->watch.nft, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL)) < 0 ||
+             (sup->rtnl_watch = virEventAddHandle(stack->watch.rtnl, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL)) < 0))
+                return log_error_errno(EIO, "cannot watch the network of %s", stack->dom_name);
         virConnectPtr c = stack->conn;
         sup->cb_lifecycle = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), sup, NULL);
@@ -150,6 +182,10 @@ void shim_supervise_done(struct shim_supervisor *sup) {
                 virEventRemoveTimeout(sup->timer);
         if (sup->sig_watch >= 0)
                 virEventRemoveHandle(sup->sig_watch);
+        if (sup->nft_watch >= 0)
+                virEventRemoveHandle(sup->nft_watch);
+        if (sup->rtnl_watch >= 0)
+                virEventRemoveHandle(sup->rtnl_watch);
         if (sup->sigfd >= 0)
                 close(sup->sigfd);
         free(sup->pending_added);

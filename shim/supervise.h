@@ -8,7 +8,9 @@
  * virEventAddHandle (the control socket).
  *
  * A device added to the running domain from outside, a live XML that is no
- * longer cut, or a policy that is no longer in the kernel is a violation:
+ * longer cut, a policy that is no longer in the kernel, or any outside change
+ * to the table, the tap or the uplink (seen as it happens: watch.h) is a
+ * violation:
  * the domain is paused, an audit record is written, the state says why, and
  * the domain stays paused (a resume from outside is undone) until the stack
  * is stopped or reloaded.  The pause is tried whatever libvirt says of the
@@ -44,6 +46,7 @@ enum shim_sup_exit {
 struct shim_supervisor {
         struct shim_stack *stack;
         int sigfd, sig_watch, timer;
+        int nft_watch, rtnl_watch; /* handles of the stack's netlink watch (watch.h), -1 without */
         int cb_lifecycle, cb_added, cb_removed;
         bool quit, reload_requested, check_due, domain_gone, crashed;
         bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */

@@ -100,7 +100,8 @@ static int nft_message(const struct shim_watch *w, const struct nlmsghdr *h, cha
         char who[32] = "?";
         if (name && RTA_PAYLOAD(name) > 0)
                 snprintf(who, sizeof who, "%.*s", (int) RTA_PAYLOAD(name), (const char *) RTA_DATA(name));
-        return said(ret_what, "nftables changed by another process (pid %u, %s)", p, who);
+        said(ret_what, "nftables changed by another process (pid %u, %s)", p, who);
+        return w->own_netns ? SHIM_WATCH_CHANGED : SHIM_WATCH_RECHECK;
 }
 
 static bool ours(const struct shim_watch *w, int ifindex) {
@@ -174,8 +175,11 @@ int shim_watch_read(struct shim_watch *w, int fd, char **ret_what) {
                                 continue;
                         if (errno == EAGAIN)
                                 return changed;
-                        if (errno == ENOBUFS)
+                        if (errno == ENOBUFS) {
+                                free(*ret_what);
+                                *ret_what = NULL;
                                 return said(ret_what, "netlink events were lost (socket overflow)");
+                        }
                         return log_error_errno(negative_errno(), "cannot read netlink events: %m");
                 }
                 if (n == 0)
@@ -191,7 +195,9 @@ int shim_watch_read(struct shim_watch *w, int fd, char **ret_what) {
                                 k = tc_message(w, h, ret_what);
                         else
                                 k = addr_message(w, h, ret_what);
-                        changed |= k;
+                        /* a change outranks a recheck */
+                        if (k == SHIM_WATCH_CHANGED || (k == SHIM_WATCH_RECHECK && changed == 0))
+                                changed = k;
                 }
         }
 }

@@ -9,9 +9,11 @@
  *   nftables (NFNLGRP_NFTABLES): every committed transaction ends with a
  *   NEWGEN message naming the process that made it; one that is not this
  *   process (a rule rewritten, an element added, a table made dormant or
- *   flushed, another table with a chain on the tap) is an outside change.
- *   The kernel's own updates of dynamic sets are no transaction and say
- *   nothing.
+ *   flushed, another table with a chain on the tap) is an outside change
+ *   when the namespace is the stack's own.  In a shared one (qemu:///system:
+ *   libvirtd's) other programs change their own tables: there it means "check
+ *   the policy now".  The kernel's own updates of dynamic sets are no
+ *   transaction and say nothing.
  *
  *   rtnetlink (links, tc): a tc qdisc, filter or chain on the tap or the
  *   uplink (tc runs before the netdev hook and could steal frames), an XDP
@@ -37,8 +39,12 @@ void shim_watch_close(struct shim_watch *w);
 
 /*
  * Read everything queued on fd (one of w's two sockets) without blocking.
- * Returns 1 with *ret_what (one line, caller frees) when an outside change
- * was seen, 0 when none, a negative errno when the socket failed (an
- * overflowed socket, ENOBUFS, counts as a change: events were lost).
+ * Returns SHIM_WATCH_CHANGED with *ret_what (one line, caller frees) when an
+ * outside change was seen (an overflowed socket, ENOBUFS, counts: events
+ * were lost), SHIM_WATCH_RECHECK when nftables changed in a shared
+ * namespace, 0 when nothing concerns the stack, a negative errno when the
+ * socket failed.
  */
+#define SHIM_WATCH_CHANGED 1
+#define SHIM_WATCH_RECHECK 2
 int shim_watch_read(struct shim_watch *w, int fd, char **ret_what);

@@ -204,11 +204,13 @@ static void test_up_and_down(void **state) {
         assert_int_equal(virDomainIsActive(s.dom), 1);
         assert_int_equal(shim_tap_exists(s.tap), 1);
 
-        /* restart keeps tap and policy, verifies again before resuming */
+        /* restart keeps tap and uplink, loads the policy again (whatever was changed from outside
+         * goes), verifies again before resuming */
         assert_int_equal(shim_run_restart(&s), 0);
         assert_int_equal(p.verifies, 2);
         assert_true(p.paused_at_verify);
-        assert_int_equal(p.loads, 1);
+        assert_int_equal(p.loads, 2);
+        assert_int_equal(p.removes, 1); /* only the stale one before the first load */
         assert_int_equal(virDomainIsActive(s.dom), 1);
 
         assert_int_equal(shim_run_stop_domain(&s), 0);

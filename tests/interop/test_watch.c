@@ -1,0 +1,120 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The stack's netlink watch (watch.h) in a real kernel, in the namespaces of
+ * policy-netns.h: the shim's own changes and the kernel's set updates say
+ * nothing; another process's nftables transaction, an ingress tc qdisc, an
+ * interface of the stack enslaved and a new device are seen at once.
+ */
+#include "policy-netns.h"
+#include "watch.h"
+
+/* What both sockets say now. */
+static int drain(struct shim_watch *w, char **what) {
+        char *a = NULL, *b = NULL;
+        int r1 = shim_watch_read(w, w->nft, &a), r2 = shim_watch_read(w, w->rtnl, &b);
+        assert_true(r1 >= 0 && r2 >= 0);
+        *what = a ? a : b;
+        if (a)
+                free(b);
+        return r1 == SHIM_WATCH_CHANGED || r2 == SHIM_WATCH_CHANGED ? SHIM_WATCH_CHANGED
+               : r1 || r2                                          ? SHIM_WATCH_RECHECK
+                                                                   : 0;
+}
+
+static void expect_quiet(struct shim_watch *w) {
+        char *what = NULL;
+        int r = drain(w, &what);
+        if (r != 0)
+                fail_msg("the watch saw a change: %s", what ? what : "?");
+}
+
+static void expect_change(struct shim_watch *w, int kind, const char *needle) {
+        char *what = NULL;
+        assert_int_equal(drain(w, &what), kind);
+        assert_non_null(what);
+        if (!strstr(what, needle))
+                fail_msg("expected \"%s\" in \"%s\"", needle, what);
+        free(what);
+}
+
+static void test_own_changes_and_traffic_are_quiet(void **state) {
+        struct env *e = *state;
+        load(e);
+        struct shim_watch w;
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, true), 0);
+        assert_int_equal(shim_policy_load(&e->m), 0); /* this process: a reload */
+        udp_roundtrip(e, HOST4, GUEST4, AF_INET);    /* the kernel fills flow sets, records drops */
+        int g = sock_in(e, true, AF_INET, SOCK_DGRAM);
+        send_to(g, HOST4, 6000, "blocked");
+        close(g);
+        usleep(100 * 1000);
+        expect_quiet(&w);
+        shim_watch_close(&w);
+}
+
+static void test_outside_nftables_changes_are_seen(void **state) {
+        struct env *e = *state;
+        const char *changes[] = {
+                "nft add element netdev " TABLE " grant_out4 { " HOST4 " . tcp . 22 timeout 1h }",
+                "nft add table netdev " TABLE " { flags dormant ; }",
+                "nft flush ruleset",
+                "nft add table inet other",
+        };
+        /* (a change that changes nothing is no transaction: the shared round makes its own table) */
+        for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
+                load(e);
+                struct shim_watch w;
+                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, true), 0);
+                sh(e, false, "%s", changes[i]);
+                expect_change(&w, SHIM_WATCH_CHANGED, "another process");
+                shim_watch_close(&w);
+                /* in a shared namespace the same is a reason to check, not a verdict */
+                sh(e, false, "nft flush ruleset");
+                load(e);
+                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, false), 0);
+                sh(e, false, "%s", changes[i]);
+                expect_change(&w, SHIM_WATCH_RECHECK, "another process");
+                shim_watch_close(&w);
+                (void) shim_policy_remove("t");
+                sh(e, false, "nft flush ruleset");
+        }
+}
+
+static void test_outside_link_and_tc_changes_are_seen(void **state) {
+        struct env *e = *state;
+        load(e);
+        struct shim_watch w;
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, true), 0);
+        sh(e, false, "tc qdisc add dev " TAP " clsact");
+        expect_change(&w, SHIM_WATCH_CHANGED, "tc qdisc");
+        /* (a tc filter is seen the same way, RTM_NEWTFILTER; this machine's kernel has no classifier to add) */
+        sh(e, false, "tc qdisc del dev " TAP " clsact");
+        (void) drain(&w, &(char *){NULL});
+        sh(e, false, "ip link add name wbr type bridge");
+        usleep(200 * 1000); /* the test's namespace is not empty: let the kernel's own address work settle */
+        (void) drain(&w, &(char *){NULL});
+        sh(e, false, "ip link set dev " UPLINK " master wbr");
+        expect_change(&w, SHIM_WATCH_CHANGED, "enslaved");
+        sh(e, false, "ip link del dev wbr");
+        (void) drain(&w, &(char *){NULL});
+        /* the stack's own namespace holds nothing else */
+        sh(e, false, "ip link add name wx type veth peer name wy");
+        expect_change(&w, SHIM_WATCH_CHANGED, "appeared");
+        sh(e, false, "ip link del dev wx");
+        shim_watch_close(&w);
+        /* in a shared one other devices come and go */
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, false), 0);
+        sh(e, false, "ip link add name wx type veth peer name wy");
+        expect_quiet(&w);
+        sh(e, false, "ip link del dev wx");
+        shim_watch_close(&w);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_own_changes_and_traffic_are_quiet),
+                cmocka_unit_test(test_outside_nftables_changes_are_seen),
+                cmocka_unit_test(test_outside_link_and_tc_changes_are_seen),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
