@@ -63,10 +63,13 @@ int shim_netns_create(const char *pin, int *ret_host) {
         _cleanup_close_ int host = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
         if (host < 0)
                 return log_error_errno(negative_errno(), "cannot open this thread's network namespace: %m");
-        _cleanup_close_ int pfd = open(pin, O_RDONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
+        _cleanup_close_ int pfd = open(pin, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0444);
         if (pfd < 0)
                 return log_error_errno(negative_errno(), "cannot create the namespace pin %s: %m", pin);
-        int r = 0;
+        /* Under the mount: who to ask where the mount is not seen (another mount namespace). */
+        int r = dprintf(pfd, "%d\n", (int) getpid()) < 0 ? log_error_errno(EIO, "cannot write %s", pin) : 0;
+        if (r < 0)
+                goto fail_unlink;
         if (unshare(CLONE_NEWNET) < 0) {
                 r = log_error_errno(negative_errno(), "cannot make a network namespace for the stack: %m");
                 goto fail_unlink;
@@ -90,6 +93,24 @@ fail_unlink:
         return r;
 }
 
+/* The pin as a plain file (its mount not seen here): the namespace of the supervisor it names. */
+static int join_by_pid(int fd, const char *pin) {
+        char buf[32] = {0};
+        ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
+        int pid = 0;
+        if (n <= 0 || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
+                return -ENOENT;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
+        _cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
+        if (ns < 0)
+                return -ENOENT; /* that supervisor is gone, and the mount is not visible here */
+        if (setns(ns, CLONE_NEWNET) < 0)
+                return log_error_errno(negative_errno(), "cannot enter the network namespace of pid %d (%s): %m",
+                                       pid, pin);
+        return 0;
+}
+
 int shim_netns_join_pinned(const char *pin) {
         _cleanup_close_ int fd = open(pin, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0) {
@@ -98,9 +119,8 @@ int shim_netns_join_pinned(const char *pin) {
                 return log_error_errno(negative_errno(), "cannot open the namespace pin %s: %m", pin);
         }
         if (setns(fd, CLONE_NEWNET) < 0) {
-                /* An empty file: a pin whose mount is gone (the namespace with it). */
                 if (errno == EINVAL)
-                        return -ENOENT;
+                        return join_by_pid(fd, pin);
                 return log_error_errno(negative_errno(), "cannot enter the namespace pinned at %s: %m", pin);
         }
         return 0;

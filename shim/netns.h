@@ -16,9 +16,12 @@
  * reach it.
  *
  * The namespace is pinned by a bind mount at ROOT/run/ecluse/STACK.netns so
- * that `status` and `blocked` (and an operator's `nsenter --net=PIN nft
- * list ruleset`) can look inside; `run` removes a stale pin, `stop` the pin
- * of a stack that has stopped.
+ * that `blocked` (and an operator's `nsenter --net=PIN nft list ruleset`)
+ * can look inside, even after the shim died; `run` removes a stale pin,
+ * `stop` the pin of a stack that has stopped.  A mount is seen only in the
+ * mount namespace it was made in and those it propagates to (`ip netns
+ * exec` and a unit with PrivateMounts= make their own): under it the file
+ * holds the supervisor's pid, and `blocked` joins /proc/PID/ns/net then.
  */
 #include <stdbool.h>
 

@@ -247,7 +247,14 @@ qemu_pid() {
 # The stack's own network namespace (shim/netns.h), pinned by the shim: tap,
 # uplink and table live there; the uplink's outer end is the bridge port.
 pin=$root/run/ecluse/$STACK.netns
-stackns() { nsenter --net="$pin" "$@"; }
+# The shim runs under `ip netns exec`, whose mount namespace keeps the pin's
+# mount to itself: from here the pin is the file under it, holding the shim's
+# pid; once the shim is gone, QEMU's pid leads there.
+stackns() {
+        local pid
+        pid=$(cat "$pin" 2>/dev/null) && [ -e "/proc/$pid/ns/net" ] || pid=${qpid:-}
+        [ -n "$pid" ] && nsenter -t "$pid" -n "$@"
+}
 tap_exists() { stackns ip link show dev "$tap" >/dev/null 2>&1; }
 table_exists() { stackns nft list table netdev "$table" >/dev/null 2>&1; }
 
@@ -263,7 +270,7 @@ step "run: ecluse-shim run in $TOPO_HOST"
 start_shim shim-run1.log
 # Before the tap's ingress hook (packet taps come first): what the guest sent.
 wait_until 120 eval 'stackns true 2>/dev/null' || fatal "the shim pinned no network namespace at $pin"
-start_sniffer tap "$pin" "$tap" --wait 120
+start_sniffer tap "/proc/$(cat "$pin")/ns/net" "$tap" --wait 120
 boot_deadline=360
 probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
 wait_until "$boot_deadline" probes_done_or_shim_gone
