@@ -8,4 +8,5 @@ int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv);
+int shim_cmd_reload(const struct ecl_cli *cli, int argc, char **argv);
 int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv);

@@ -20,9 +20,16 @@
 #     shows that each does reach it when nothing is in the way);
 #  5. `blocked --json` lists every attempt with a count;
 #  6. the live domain XML has none of the forbidden elements, QEMU listens on
-#     no TCP/UDP socket and runs with `-sandbox on`;
+#     no TCP/UDP socket, runs with `-sandbox on` and sits in the stack's own
+#     network namespace (only lo, tap and uplink; no address, no route);
+#  6b. tampering, the guest probing the vendor all along: a `nft flush
+#     ruleset` in the host's namespace changes nothing; in the stack's, the
+#     table made dormant, a rule rewritten under its comment, an element
+#     added to a grant set, a second chain on the tap and a flush each hold
+#     the stack within a second (status, audit), the vendor sees nothing, and
+#     `reload` brings it back verified;
 #  7. kill -9 the shim: the guest still cannot reach the vendor, the policy
-#     table is still in the kernel;
+#     table is still in the kernel, and a flush of it opens nothing either;
 #  8. run again (it replaces the domain the killed shim left), then
 #     `ecluse-shim stop`: no QEMU, no tap and no rule remain.
 #
@@ -510,10 +517,106 @@ else
         fail "QEMU listens on unix sockets outside the stack's root: $outside"
 fi
 
-# ---- kill -9 the shim ---------------------------------------------------
+# ---- tampering with the policy from outside -------------------------------
+# DESIGN.md invariant 3: a change from outside is caught at once and lets
+# nothing through meanwhile.  The guest probes the vendor every 3 s all along
+# (ecl.loop=3); after each change the shim must hold the domain within a
+# second (netlink, not the 5 s poll), `status` must stop saying "verified",
+# the audit log must say why, and the vendor host must see nothing from the
+# guest.  `reload` then brings the stack back with its policy loaded afresh.
+status_field() { # FIELD -> the stack's status value
+        shimc status "$STACK" --json 2>/dev/null |
+                python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1]))' "$1"
+}
+guest_frames_at_vendor() { # lines of the vendor's sniffer log from the guest's addresses
+        awk -v a="$TOPO_GUEST_IP" -v b="$TOPO_GUEST_IP6" '$2 == "data" && ($7 == a || $7 == b)' "$logs/sniff-vendor.log" | wc -l
+}
+tamper() { # NAME COMMAND...: run COMMAND in the stack's namespace, expect a hold at once
+        local name=$1 before audits
+        shift
+        before=$(guest_frames_at_vendor)
+        audits=$(grep -c '"policy-tampered"' "$root/var/lib/ecluse/audit.log" || true)
+        if ! "$@" >"$logs/tamper-$name.out" 2>&1; then
+                fail "tamper $name: the change itself failed: $(cat "$logs/tamper-$name.out")"
+                return
+        fi
+        sleep 1
+        local state policy
+        state=$(status_field state)
+        policy=$(status_field policy)
+        if [ "$state" = held ] && [ "$policy" != verified ]; then
+                pass "tamper $name: held within a second (status: state $state, policy $policy)"
+        else
+                fail "tamper $name: a second later status says state $state, policy $policy"
+        fi
+        if [ "$(grep -c '"policy-tampered"' "$root/var/lib/ecluse/audit.log")" -gt "$audits" ]; then
+                pass "tamper $name: audited as policy-tampered"
+        else
+                fail "tamper $name: no policy-tampered record in the audit log"
+        fi
+        sleep 3 # a probe's worth: the guest is paused, nothing may come
+        if [ "$(guest_frames_at_vendor)" = "$before" ]; then
+                pass "tamper $name: the vendor host saw nothing from the guest"
+        else
+                fail "tamper $name: the vendor host saw frames from the guest: $(awk -v a="$TOPO_GUEST_IP" '$7 == a' "$logs/sniff-vendor.log" | tail -3)"
+        fi
+}
+reload_and_wait() { # NAME: reload, then wait for the guest's vendor probes to run again
+        local off
+        off=$(file_size "$console")
+        if ! shimc reload "$STACK" >"$logs/reload-$1.out" 2>&1; then
+                fail "reload after $1 failed: $(cat "$logs/reload-$1.out")"
+                return
+        fi
+        if wait_until 240 loop_lines_since "$off" 1 && [ "$(status_field policy)" = verified ] &&
+                [ "$(status_field state)" = running ]; then
+                pass "reload after $1: running again, policy verified, probing the vendor"
+        else
+                fail "reload after $1: state $(status_field state), policy $(status_field policy)"
+        fi
+}
 loop_lines_since() { # OFFSET N: at least N looping vendor probes after OFFSET
         [ "$(since "$console" "$1" | grep -c '^ECLUSE-PROBE loop-vendor-tcp ')" -ge "$2" ]
 }
+wait_until 60 loop_lines_since 0 1 || fail "the guest does not probe the vendor in a loop"
+
+step "tampering: nft flush ruleset in the host's namespace (systemctl reload nftables)"
+before=$(guest_frames_at_vendor)
+hostns nft flush ruleset
+sleep 2
+if [ "$(status_field state)" = running ] && [ "$(status_field policy)" = verified ]; then
+        pass "a flush in the host's namespace leaves the stack running, its policy verified"
+else
+        fail "after a flush in the host's namespace: state $(status_field state), policy $(status_field policy)"
+fi
+[ "$(guest_frames_at_vendor)" = "$before" ] && pass "and the vendor host saw nothing" ||
+        fail "after a host flush the vendor host saw frames from the guest"
+
+step "tampering in the stack's namespace"
+tamper dormant stackns nft add table netdev "$table" '{ flags dormant ; }'
+reload_and_wait dormant
+handle=$(stackns nft -a list chain netdev "$table" guest_out | awk '/goto drop_out comment/ {h=$NF} END {print h}')
+comment=$(stackns nft -a list chain netdev "$table" guest_out | awk '/goto drop_out comment/ {c=$0} END {print c}' |
+        sed -n 's/.*comment "\([^"]*\)".*/\1/p')
+if [ -n "$handle" ] && [ -n "$comment" ]; then
+        tamper rewrite stackns nft replace rule netdev "$table" guest_out handle "$handle" \
+                ip daddr "$TOPO_VND_IP" counter fwd to "\"$uplink\"" comment "\"$comment\""
+        reload_and_wait rewrite
+else
+        fail "tamper rewrite: no catch-all rule found in guest_out"
+fi
+tamper grant stackns nft add element netdev "$table" grant_out4 "{ $TOPO_VND_IP . tcp . 443 timeout 1h }"
+reload_and_wait grant
+printf 'table netdev evil {\n chain c {\n  type filter hook ingress device "%s" priority -1000;\n  ip daddr %s fwd to "%s"\n }\n}\n' \
+        "$tap" "$TOPO_VND_IP" "$uplink" >"$logs/evil.nft"
+tamper second-chain stackns nft -f "$logs/evil.nft"
+stackns nft delete table netdev evil || fail "the second chain's table is gone: $(stackns nft list tables)"
+reload_and_wait second-chain
+tamper flush stackns nft flush ruleset
+reload_and_wait flush
+qpid=$(qemu_pid) || fatal "no QEMU process for ecluse-$STACK after the reloads"
+
+# ---- kill -9 the shim ---------------------------------------------------
 step "kill -9 ecluse-shim (pid $shim_pid)"
 offset=$(file_size "$console")
 kill -KILL "$shim_pid"
@@ -533,13 +636,27 @@ if alive "$qpid"; then
         else
                 fail "no vendor probe in the console after kill -9"
         fi
+        # No shim to notice now: a flush in the stack's namespace must open nothing either.
+        if table_exists; then
+                pass "the nftables table $table is still in the kernel"
+        else
+                fail "the nftables table $table is gone after kill -9"
+        fi
+        before=$(guest_frames_at_vendor)
+        off=$(file_size "$console")
+        nsenter -t "$qpid" -n nft flush ruleset
+        if wait_until 90 loop_lines_since "$off" 2; then
+                after=$(since "$console" "$off" | grep '^ECLUSE-PROBE loop-vendor-tcp')
+                if grep -q ' OK ' <<<"$after" || [ "$(guest_frames_at_vendor)" != "$before" ]; then
+                        fail "after kill -9 and a flush of the stack's ruleset the guest reached the vendor"
+                else
+                        pass "after kill -9 and a flush of the stack's ruleset the vendor host still sees nothing ($(wc -l <<<"$after") probes)"
+                fi
+        else
+                fail "no vendor probe in the console after the flush"
+        fi
 else
         fail "QEMU died with the shim: nothing left to show that the cut holds without it"
-fi
-if table_exists; then
-        pass "the nftables table $table is still in the kernel"
-else
-        fail "the nftables table $table is gone after kill -9"
 fi
 if [ -s "$logs/vendor-requests.log" ]; then
         fail "the vendor host received requests: $(cat "$logs/vendor-requests.log")"
