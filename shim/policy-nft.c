@@ -384,6 +384,40 @@ static int verify_fixed_sets(const struct pol_table *t, char **ret_problem) {
         return 0;
 }
 
+/*
+ * The grant sets hold what the shim granted: nothing yet.  Break-glass
+ * grants (issue 10) will come through the supervisor, which will pass the
+ * grants it made; until then any element is an opening made from outside.
+ */
+static int verify_grant_sets(const struct pol_table *t, char **ret_problem) {
+        for (size_t k = 0; k < t->n_sets; k++) {
+                if (strncmp(t->sets[k].name, "grant_", 6) != 0)
+                        continue;
+                _cleanup_free_ char *out = NULL;
+                int r = list_set(t->name, t->sets[k].name, &out);
+                if (r == -ENOENT)
+                        return problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                if (r < 0)
+                        return r;
+                json_error_t err;
+                json_t *root = json_loads(out, 0, &err);
+                if (!root)
+                        return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
+                size_t i, n = 0;
+                json_t *it;
+                json_array_foreach(json_object_get(root, "nftables"), i, it) {
+                        json_t *set = json_object_get(it, "set");
+                        if (set)
+                                n += json_array_size(json_object_get(set, "elem"));
+                }
+                json_decref(root);
+                if (n > 0)
+                        return problem(ret_problem, "grant set %s holds %zu element%s the shim did not grant",
+                                       t->sets[k].name, n, n == 1 ? "" : "s");
+        }
+        return 0;
+}
+
 /* Every set the model declares exists (verify_fixed_sets checks the elements of the fixed ones). */
 static int verify_sets_present(const struct pol_table *t, json_t *root, char **ret_problem) {
         json_t *items = json_object_get(root, "nftables");
@@ -506,6 +540,8 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
         for (size_t k = 0; r >= 0 && k < t->n_chains; k++)
                 if (t->chains[k].hook)
                         r = verify_device(t, &t->chains[k], ret_problem);
+        if (r >= 0)
+                r = verify_grant_sets(t, ret_problem);
         if (r >= 0)
                 r = verify_no_foreign_hooks(t, ret_problem);
         return r;

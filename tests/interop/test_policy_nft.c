@@ -69,6 +69,40 @@ static void test_verify_detects_tampering(void **state) {
         assert_non_null(strstr(problem, SPOOF4));
         free(problem), problem = NULL;
 
+        /* The table made dormant: every rule and set as loaded, no hook. */
+        load(e);
+        sh(e, false, "nft add table netdev " TABLE " { flags dormant ; }");
+        assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+        assert_non_null(strstr(problem, "flags"));
+        free(problem), problem = NULL;
+
+        /* An opening the shim did not grant. */
+        load(e);
+        sh(e, false, "nft add element netdev " TABLE " grant_out4 { " SPOOF4 " . tcp . 443 timeout 1h }");
+        assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+        assert_non_null(strstr(problem, "grant_out4"));
+        free(problem), problem = NULL;
+
+        /* Another table's chain on the tap or the uplink, in any family. */
+        const char *foreign[] = {"nft add chain netdev other c { type filter hook ingress device " TAP " priority 0 ; }",
+                                 "nft add chain inet other c { type filter hook ingress device " UPLINK " priority 0 ; }"};
+        const char *family[] = {"netdev", "inet"};
+        for (size_t i = 0; i < ELEMENTSOF(foreign); i++) {
+                load(e);
+                sh(e, false, "nft add table %s other", family[i]);
+                sh(e, false, "%s", foreign[i]);
+                assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+                assert_non_null(strstr(problem, "hooks"));
+                free(problem), problem = NULL;
+                sh(e, false, "nft delete table %s other", family[i]);
+        }
+        /* A chain elsewhere is none of the policy's business. */
+        load(e);
+        sh(e, false, "nft add table netdev other");
+        sh(e, false, "nft add chain netdev other c { type filter hook ingress device " LAN_IF " priority 0 ; }");
+        assert_int_equal(shim_policy_verify(&e->m, &problem), 0);
+        sh(e, false, "nft delete table netdev other");
+
         assert_int_equal(shim_policy_remove("t"), 0);
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "does not exist"));
