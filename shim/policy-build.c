@@ -15,13 +15,15 @@
  *   the manifest's egress, grouped by (protocol, ports), destinations in
  *   address sets with a counter per element -> track, accept
  *   everything else -> drop_out
- * guest_in (hook egress: what is sent to the guest): the same frame checks,
+ * guest_in (hook ingress on the uplink: what is sent to the guest): the same frame checks,
  *   arp_in, nd_in, then only frames for its MAC and addresses, from a MAC
  *   that answered as a neighbour; tracked
  *   flows, grants, "too big" errors about its flows, fragments of a live
  *   UDP flow's peer, the manifest's ingress, else drop_in.
  * drop_out/drop_in record the packet (source, destination, protocol, port;
  *   ethertype for non-IP) in blk_* sets and drop it.
+ * Every "accept" above is emitted as a forward to the other side (fwd to the
+ * uplink out, to the tap in): tap and uplink are joined by nothing else.
  *
  * Flows are tracked per direction of opening (flows_out: opened by the
  * guest, flows_in: by a peer), so peers that fill their set cannot stop the

@@ -2,11 +2,15 @@
 #pragma once
 /*
  * The network policy of a stack (DESIGN.md invariants 2 and 4): one nftables
- * table of the netdev family, "ecluse-STACK", with two base chains on the
- * stack's tap:
+ * table of the netdev family, "ecluse-STACK", with two base chains:
  *
- *   guest_out  hook ingress (everything the guest sends), policy drop
- *   guest_in   hook egress  (everything sent to the guest), policy drop
+ *   guest_out  hook ingress on the tap (everything the guest sends), policy drop
+ *   guest_in   hook ingress on the uplink's inner end (everything sent to the
+ *              guest), policy drop
+ *
+ * What a chain accepts it forwards itself to the other side (`fwd`): tap and
+ * uplink are no bridge ports and the namespace around them routes nothing
+ * (netns.h), so without the table, or with it dormant, nothing passes.
  *
  * Only the manifest's flows, their replies (tracked in timed sets, there is
  * no conntrack in netdev), and ARP and IPv6 neighbour discovery in their
@@ -36,7 +40,7 @@ int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
 
 /*
  * Create (or replace, delete+add in one transaction, so there is never a
- * gap) the stack's table.  The tap shim_tap_name(stack, 0) must exist.
+ * gap) the stack's table.  The tap shim_tap_name(stack, 0) and the uplink shim_uplink_names() must exist.
  * Returns 0; -ENODEV when the tap is missing or nftables refuses; -EINVAL
  * for a manifest without network or a bad stack name; -ENOMEM.  Each failure
  * leaves one error line.  Drop records and tracked flows start afresh.
@@ -45,10 +49,12 @@ int shim_policy_load(const struct ecl_manifest *m);
 
 /*
  * Read the table back from the kernel and check it is the one load would
- * create: both base chains on the tap with policy drop, every rule present
- * in order (recognised by their comments "ecluse N", with the right
- * verdicts), every set present, address sets holding exactly the manifest's
- * addresses.  Returns 0; -ESRCH with *ret_problem set (one line, caller
+ * create: no table flags (not dormant), both base chains on their devices
+ * with policy drop, every rule present in order (recognised by their
+ * comments "ecluse N", with the right verdicts and forward targets), every
+ * set present, address sets holding exactly the manifest's addresses, grant
+ * sets empty (the shim has granted nothing), and no chain of another table
+ * (any family) hooked on the tap or the uplink.  Returns 0; -ESRCH with *ret_problem set (one line, caller
  * frees) when it is not in place; -ENODEV when nftables cannot be asked.
  */
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);

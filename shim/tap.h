@@ -5,8 +5,9 @@
  * domain exists (so the nftables netdev policy can hook on it before the
  * guest runs) and that libvirt opens by name (<interface type="ethernet">
  * with <target dev="..." managed="no"/>).  Created with TUNSETIFF +
- * TUNSETPERSIST, owned by QEMU's user, given an MTU, enslaved to the
- * operator's bridge (SIOCBRADDIF) and brought up; deleted through rtnetlink.
+ * TUNSETPERSIST, owned by QEMU's user, given an MTU and brought up; deleted
+ * through rtnetlink.  `run` makes it no bridge port (its uplink is: netns.h);
+ * the bridge option serves tests that need a plain bridged tap.
  *
  * The tap never carries virtio-net headers (IFF_VNET_HDR).  With them, a
  * guest driving its virtio-net device itself hands the kernel its own

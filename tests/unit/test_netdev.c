@@ -1,0 +1,112 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shim/netdev: veth pairs across namespaces, bridge ports, MTU, up, info,
+ * delete, all over rtnetlink, in network namespaces this test makes.  Needs
+ * root; skipped otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <net/if.h>
+#include <sched.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "netdev.h"
+#include "testlib.h"
+
+static int g_outer_ns = -1; /* the "host": where the outer ends and the bridge are */
+static int g_outer_nl = -1; /* an rtnetlink socket opened there */
+
+#define NEED_ROOT()                  \
+        do {                         \
+                if (g_outer_ns < 0)  \
+                        skip();      \
+        } while (0)
+
+static int setup(void **state) {
+        (void) state;
+        if (geteuid() != 0)
+                return 0;
+        /* the host's side first, then the stack's, which the process stays in */
+        if (unshare(CLONE_NEWNET) < 0)
+                return -1;
+        g_outer_ns = open("/proc/thread-self/ns/net", O_RDONLY | O_CLOEXEC);
+        g_outer_nl = shim_netdev_open();
+        struct tl_result res;
+        tl_run((char *[]){"ip", "link", "add", "ndbr0", "type", "bridge", NULL}, &res);
+        int st = res.status;
+        tl_result_free(&res);
+        if (g_outer_ns < 0 || g_outer_nl < 0 || st != 0 || unshare(CLONE_NEWNET) < 0)
+                return -1;
+        return 0;
+}
+
+static int teardown(void **state) {
+        (void) state;
+        if (g_outer_nl >= 0)
+                close(g_outer_nl);
+        if (g_outer_ns >= 0)
+                close(g_outer_ns);
+        return 0;
+}
+
+static void test_veth_across_namespaces(void **state) {
+        (void) state;
+        NEED_ROOT();
+        assert_int_equal(shim_netdev_veth_create(-1, "ecu-nd", "ecb-nd", g_outer_ns, 1400), 0);
+        struct shim_netdev_info in, out;
+        assert_int_equal(shim_netdev_info(-1, "ecu-nd", &in), 0);
+        assert_string_equal(in.kind, "veth");
+        assert_int_equal(in.mtu, 1400);
+        /* the peer is not here but there, reached through the socket opened there */
+        assert_int_equal(shim_netdev_info(-1, "ecb-nd", &out), -ENODEV);
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ecb-nd", &out), 0);
+        assert_string_equal(out.kind, "veth");
+        assert_int_equal(out.mtu, 1400);
+        assert_int_equal(out.master, 0);
+        /* the names are taken now */
+        assert_int_equal(shim_netdev_veth_create(-1, "ecu-nd", "ecb-nd2", g_outer_ns, 0), -EEXIST);
+
+        assert_int_equal(shim_netdev_enslave(g_outer_nl, "ecb-nd", "ndbr0"), 0);
+        assert_int_equal(shim_netdev_set_up(g_outer_nl, "ecb-nd"), 0);
+        assert_int_equal(shim_netdev_set_up(-1, "ecu-nd"), 0);
+        struct shim_netdev_info br;
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ndbr0", &br), 0);
+        assert_string_equal(br.kind, "bridge");
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ecb-nd", &out), 0);
+        assert_int_equal(out.master, br.index);
+        assert_int_equal(shim_netdev_set_mtu(-1, "ecu-nd", 1300), 0);
+        assert_int_equal(shim_netdev_info(-1, "ecu-nd", &in), 0);
+        assert_int_equal(in.mtu, 1300);
+
+        /* deleting one end deletes the other, wherever it is */
+        assert_int_equal(shim_netdev_delete(-1, "ecu-nd"), 0);
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ecb-nd", &out), -ENODEV);
+        assert_int_equal(shim_netdev_delete(-1, "ecu-nd"), -ENODEV);
+}
+
+static void test_bad_names_and_missing_bridge(void **state) {
+        (void) state;
+        NEED_ROOT();
+        assert_int_equal(shim_netdev_name_ok("ecu-0123456789ab"), -EINVAL); /* 16 characters */
+        assert_int_equal(shim_netdev_name_ok("a/b"), -EINVAL);
+        assert_int_equal(shim_netdev_name_ok(""), -EINVAL);
+        assert_int_equal(shim_netdev_name_ok("ecu-ok"), 0);
+        assert_int_equal(shim_netdev_veth_create(-1, "a b", "ecb-x", -1, 0), -EINVAL);
+        assert_int_equal(shim_netdev_veth_create(-1, "ecu-x", "ecb-x", -1, 0), 0);
+        assert_int_equal(shim_netdev_enslave(-1, "ecb-x", "nobridge"), -ENODEV);
+        /* a device that is no bridge is no bridge */
+        assert_int_equal(shim_netdev_enslave(-1, "ecb-x", "ecu-x"), -ENODEV);
+        assert_int_equal(shim_netdev_set_up(-1, "nosuch0"), -ENODEV);
+        assert_int_equal(shim_netdev_delete(-1, "ecb-x"), 0);
+        assert_int_equal(shim_netdev_delete(-1, "ecu-x"), -ENODEV);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_veth_across_namespaces),
+                cmocka_unit_test(test_bad_names_and_missing_bridge),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}

@@ -1,0 +1,164 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * shim/netns: the stack's own network namespace, made in a child process
+ * (the test process keeps its own): hardened, pinned, joined from outside
+ * through the mount or, where the mount is not seen, through the pid under
+ * it; unpinned.  Needs root; skipped otherwise.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <sched.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "netns.h"
+#include "testlib.h"
+
+static char *g_root;
+
+static int setup(void **state) {
+        (void) state;
+        if (geteuid() != 0)
+                return 0;
+        /* our own mount and network namespaces: the pins and devices stay in the test */
+        if (unshare(CLONE_NEWNET | CLONE_NEWNS) < 0)
+                return -1;
+        g_root = tl_mkdtemp();
+        char *run = tl_strf("%s/run/ecluse", g_root);
+        tl_mkdir_p(run);
+        free(run);
+        return 0;
+}
+
+static int teardown(void **state) {
+        (void) state;
+        if (g_root) {
+                tl_rm_rf(g_root);
+                free(g_root);
+        }
+        return 0;
+}
+
+static long read_long(const char *path) {
+        FILE *f = fopen(path, "re");
+        long v = -1;
+        if (f) {
+                if (fscanf(f, "%ld", &v) != 1)
+                        v = -1;
+                fclose(f);
+        }
+        return v;
+}
+
+static void ino_of(const char *path, ino_t *ret) {
+        struct stat st;
+        assert_int_equal(stat(path, &st), 0);
+        *ret = st.st_ino;
+}
+
+static void test_create_pin_join_unpin(void **state) {
+        (void) state;
+        if (!g_root)
+                skip();
+        char *pin = NULL;
+        assert_int_equal(shim_netns_pin_path(g_root, "nst", &pin), 0);
+        assert_non_null(strstr(pin, "/run/ecluse/nst.netns"));
+        ino_t mine, theirs;
+        ino_of("/proc/self/ns/net", &mine);
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int host = -1;
+                if (shim_netns_create(pin, &host) < 0)
+                        _exit(1);
+                /* hardened: no IPv6, no forwarding, ARP never answered */
+                if (read_long("/proc/sys/net/ipv6/conf/default/disable_ipv6") != 1 ||
+                    read_long("/proc/sys/net/ipv4/ip_forward") != 0 ||
+                    read_long("/proc/sys/net/ipv4/conf/all/arp_ignore") != 8)
+                        _exit(2);
+                /* a second one cannot take the same pin */
+                int h2 = -1;
+                if (shim_netns_create(pin, &h2) != -EEXIST)
+                        _exit(3);
+                if (write(p[1], "x", 1) != 1)
+                        _exit(4);
+                pause();
+                _exit(0);
+        }
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        /* the child is in a namespace of its own, and the pin leads there */
+        char *child_ns = tl_strf("/proc/%d/ns/net", (int) pid);
+        ino_of(child_ns, &theirs);
+        assert_true(mine != theirs);
+        ino_t pinned;
+        ino_of(pin, &pinned);
+        assert_true(pinned == theirs);
+
+        /* joined from another process, through the mount */
+        pid_t j = fork();
+        if (j == 0) {
+                struct stat s1;
+                _exit(shim_netns_join_pinned(pin) == 0 && stat("/proc/thread-self/ns/net", &s1) == 0 &&
+                                      s1.st_ino == theirs
+                              ? 0
+                              : 1);
+        }
+        int st;
+        assert_int_equal(waitpid(j, &st, 0), j);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+        /* where the mount is not seen (another mount namespace), through the pid under it */
+        j = fork();
+        if (j == 0) {
+                if (unshare(CLONE_NEWNS) < 0 || umount2(pin, MNT_DETACH) < 0)
+                        _exit(2);
+                struct stat s2;
+                _exit(shim_netns_join_pinned(pin) == 0 && stat("/proc/thread-self/ns/net", &s2) == 0 &&
+                                      s2.st_ino == theirs
+                              ? 0
+                              : 1);
+        }
+        assert_int_equal(waitpid(j, &st, 0), j);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        /* the pin outlives the child: the namespace with it */
+        ino_of(pin, &pinned);
+        assert_true(pinned == theirs);
+        assert_int_equal(shim_netns_unpin(pin), 0);
+        assert_int_equal(access(pin, F_OK), -1);
+        assert_int_equal(shim_netns_unpin(pin), 0); /* none: fine */
+        assert_int_equal(shim_netns_join_pinned(pin), -ENOENT);
+        free(child_ns);
+        free(pin);
+        close(p[0]);
+        close(p[1]);
+}
+
+static void test_unpin_refuses_what_is_no_pin(void **state) {
+        (void) state;
+        if (!g_root)
+                skip();
+        char *dir = tl_strf("%s/run/ecluse/odd.netns", g_root);
+        tl_mkdir_p(dir);
+        assert_int_equal(shim_netns_unpin(dir), -EPERM);
+        assert_int_equal(access(dir, F_OK), 0);
+        free(dir);
+}
+
+int main(void) {
+        const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_create_pin_join_unpin),
+                cmocka_unit_test(test_unpin_refuses_what_is_no_pin),
+        };
+        return cmocka_run_group_tests(tests, setup, teardown);
+}
