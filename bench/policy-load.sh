@@ -20,6 +20,7 @@ trap 'rm -rf "$tmp"' EXIT
 . "$here/bench/policy-build-helper.sh"
 policy_bench_build "$tmp/policy-bench"
 ip link add name ecl-bench type veth peer name ecl-bench-g
+ip link add name ecu-bench type veth peer name ecb-bench # the uplink (shim/netns.h)
 "$tmp/policy-bench" load "$n" "$runs"
 echo "rules: $(nft -a list chain netdev ecluse-bench guest_out | grep -c comment) in guest_out," \
   "sets: $(nft list sets netdev | grep -c '^\s*set ')"

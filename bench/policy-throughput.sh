@@ -40,9 +40,17 @@ sleep 0.2
 g() { nsenter -t "$guest_pid" -n "$@"; }
 ip link add name ecl-bench type veth peer name ecl-bench-g
 ip link set dev ecl-bench-g netns "/proc/$guest_pid/ns/net"
+# The uplink as run makes it (shim/netns.h): the policy forwards between tap and
+# ecu-bench; the host's address is on the outer end.  Unfiltered, a bridge of
+# the two inner ends stands for "nothing in the way".
+ip link add name ecu-bench type veth peer name ecb-bench
 ip link set dev lo up
-ip addr add 10.99.0.1/24 dev ecl-bench
+ip addr add 10.99.0.1/24 dev ecb-bench
 ip link set dev ecl-bench up
+ip link set dev ecu-bench up
+ip link set dev ecb-bench up
+ip link add name brbench type bridge
+ip link set dev brbench up
 g ip link set dev lo up
 g ip link set dev ecl-bench-g address 52:54:00:00:be:01
 g ip addr add 10.99.0.2/24 dev ecl-bench-g
@@ -61,8 +69,10 @@ median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 : >"$tmp/plain-out"; : >"$tmp/filt-out"; : >"$tmp/plain-in"; : >"$tmp/filt-in"
 for i in $(seq "$runs"); do
   nft delete table netdev ecluse-bench 2>/dev/null || true
+  ip link set dev ecl-bench master brbench; ip link set dev ecu-bench master brbench
   measure "" >>"$tmp/plain-out"
   measure -R >>"$tmp/plain-in"
+  ip link set dev ecl-bench nomaster; ip link set dev ecu-bench nomaster
   "$tmp/policy-bench" apply "$n" 10.99.0.1 5201
   measure "" >>"$tmp/filt-out"
   measure -R >>"$tmp/filt-in"
