@@ -67,8 +67,7 @@ static void rt_end(struct rtreq *q, struct rtattr *nest) {
                 nest->rta_len = (unsigned short) (q->buf + q->len - (char *) nest);
 }
 
-/* Walk the attributes in [p, p+len) for type `type`; NULL if absent. */
-static const struct rtattr *rta_find(const void *p, size_t len, unsigned short type) {
+const struct rtattr *shim_netdev_rta_find(const void *p, size_t len, unsigned short type) {
         int n = (int) len;
         for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
                 if ((a->rta_type & NLA_TYPE_MASK) == type)
@@ -117,14 +116,14 @@ static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
                         *info = (struct shim_netdev_info){.index = ifi->ifi_index};
                         const void *attrs = IFLA_RTA(ifi);
                         size_t len = IFLA_PAYLOAD(h);
-                        const struct rtattr *a = rta_find(attrs, len, IFLA_MTU);
+                        const struct rtattr *a = shim_netdev_rta_find(attrs, len, IFLA_MTU);
                         if (a && RTA_PAYLOAD(a) >= 4)
                                 memcpy(&info->mtu, RTA_DATA(a), 4);
-                        a = rta_find(attrs, len, IFLA_MASTER);
+                        a = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
                         if (a && RTA_PAYLOAD(a) >= 4)
                                 memcpy(&info->master, RTA_DATA(a), 4);
-                        const struct rtattr *li = rta_find(attrs, len, IFLA_LINKINFO);
-                        const struct rtattr *k = li ? rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
+                        const struct rtattr *li = shim_netdev_rta_find(attrs, len, IFLA_LINKINFO);
+                        const struct rtattr *k = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
                         if (k)
                                 memcpy(info->kind, RTA_DATA(k), RTA_PAYLOAD(k) < 15 ? RTA_PAYLOAD(k) : 15);
                         return 0;

@@ -11,6 +11,10 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+struct rtattr;
+/* The attribute of `type` among those in [p, p+len) (nested ones: RTA_DATA/RTA_PAYLOAD of the outer); NULL if absent. */
+const struct rtattr *shim_netdev_rta_find(const void *p, size_t len, unsigned short type);
+
 /* An rtnetlink socket in the calling thread's namespace, or a negative errno. */
 int shim_netdev_open(void);
 

@@ -353,6 +353,36 @@ out:
 }
 
 /*
+ * The elements of one set of the table, as libnftables lists them (NULL when
+ * it has none); *ret_root holds them (caller drops it).  A missing set or an
+ * unreadable listing is a problem.
+ */
+static int set_elements(const struct pol_table *t, const char *set, json_t **ret_root, json_t **ret_elems,
+                        char **ret_problem) {
+        _cleanup_free_ char *out = NULL;
+        int r = list_set(t->name, set, &out);
+        if (r == -ENOENT)
+                return problem(ret_problem, "set %s is missing from table %s", set, t->name);
+        if (r < 0)
+                return r;
+        json_error_t err;
+        json_t *root = json_loads(out, 0, &err);
+        if (!root)
+                return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
+        json_t *found = NULL, *it;
+        size_t i;
+        json_array_foreach(json_object_get(root, "nftables"), i, it) if (json_object_get(it, "set")) found =
+                json_object_get(it, "set");
+        if (!found) {
+                json_decref(root);
+                return problem(ret_problem, "set %s is missing from table %s", set, t->name);
+        }
+        *ret_root = root;
+        *ret_elems = json_object_get(found, "elem");
+        return 0;
+}
+
+/*
  * A fixed set holds exactly the model's elements, none if the model has none.
  * Listed one by one: the table itself is listed terse, so the guest-made
  * elements of the dynamic sets (up to 65,536 each) cost nothing to check.
@@ -361,22 +391,11 @@ static int verify_fixed_sets(const struct pol_table *t, char **ret_problem) {
         for (size_t k = 0; k < t->n_sets; k++) {
                 if (t->sets[k].flags & PSF_TIMEOUT)
                         continue;
-                _cleanup_free_ char *out = NULL;
-                int r = list_set(t->name, t->sets[k].name, &out);
-                if (r == -ENOENT)
-                        return problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                json_t *root, *elems;
+                int r = set_elements(t, t->sets[k].name, &root, &elems, ret_problem);
                 if (r < 0)
                         return r;
-                json_error_t err;
-                json_t *root = json_loads(out, 0, &err);
-                if (!root)
-                        return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
-                json_t *set = NULL, *it;
-                size_t i;
-                json_array_foreach(json_object_get(root, "nftables"), i, it) if (json_object_get(it, "set")) set =
-                        json_object_get(it, "set");
-                r = set ? verify_elements(&t->sets[k], json_object_get(set, "elem"), ret_problem)
-                        : problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                r = verify_elements(&t->sets[k], elems, ret_problem);
                 json_decref(root);
                 if (r < 0)
                         return r;
@@ -393,23 +412,11 @@ static int verify_grant_sets(const struct pol_table *t, char **ret_problem) {
         for (size_t k = 0; k < t->n_sets; k++) {
                 if (strncmp(t->sets[k].name, "grant_", 6) != 0)
                         continue;
-                _cleanup_free_ char *out = NULL;
-                int r = list_set(t->name, t->sets[k].name, &out);
-                if (r == -ENOENT)
-                        return problem(ret_problem, "set %s is missing from table %s", t->sets[k].name, t->name);
+                json_t *root, *elems;
+                int r = set_elements(t, t->sets[k].name, &root, &elems, ret_problem);
                 if (r < 0)
                         return r;
-                json_error_t err;
-                json_t *root = json_loads(out, 0, &err);
-                if (!root)
-                        return problem(ret_problem, "cannot parse the nftables listing: %s", err.text);
-                size_t i, n = 0;
-                json_t *it;
-                json_array_foreach(json_object_get(root, "nftables"), i, it) {
-                        json_t *set = json_object_get(it, "set");
-                        if (set)
-                                n += json_array_size(json_object_get(set, "elem"));
-                }
+                size_t n = json_array_size(elems);
                 json_decref(root);
                 if (n > 0)
                         return problem(ret_problem, "grant set %s holds %zu element%s the shim did not grant",

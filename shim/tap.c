@@ -93,15 +93,6 @@ int shim_tap_exists(const char *name) {
         return streq(info.driver, "tun") && streq(info.bus_info, "tap") ? 1 : -ENOTTY;
 }
 
-/* Walk the attributes in [p, p+len) for type `type`; NULL if absent. */
-static const struct rtattr *rta_find(const void *p, size_t len, unsigned short type) {
-        int n = (int) len;
-        for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
-                if ((a->rta_type & NLA_TYPE_MASK) == type)
-                        return a;
-        return NULL;
-}
-
 int shim_tap_vnet_hdr(const char *name) {
         int r = shim_netdev_name_ok(name);
         if (r < 0)
@@ -145,12 +136,12 @@ int shim_tap_vnet_hdr(const char *name) {
                         if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
                                 continue;
                         const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                        const struct rtattr *li = rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_LINKINFO);
-                        const struct rtattr *kind = li ? rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
+                        const struct rtattr *li = shim_netdev_rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_LINKINFO);
+                        const struct rtattr *kind = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
                         if (!kind || RTA_PAYLOAD(kind) < 4 || memcmp(RTA_DATA(kind), "tun", 4) != 0)
                                 return -ENOTTY;
-                        const struct rtattr *data = rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_DATA);
-                        const struct rtattr *v = data ? rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_TUN_VNET_HDR)
+                        const struct rtattr *data = shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_DATA);
+                        const struct rtattr *v = data ? shim_netdev_rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_TUN_VNET_HDR)
                                                       : NULL;
                         if (!v || RTA_PAYLOAD(v) < 1)
                                 return log_error_errno(EPROTO, "the kernel does not say whether %s takes vnet headers",

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "netdev.h"
 #include "watch.h"
 
 static int nl_open(int proto, const unsigned *groups, size_t n) {
@@ -62,14 +63,6 @@ void shim_watch_close(struct shim_watch *w) {
         w->nft = w->rtnl = -1;
 }
 
-static const struct rtattr *attr(const void *p, size_t len, unsigned short type) {
-        int n = (int) len;
-        for (const struct rtattr *a = p; RTA_OK(a, n); a = RTA_NEXT(a, n))
-                if ((a->rta_type & NLA_TYPE_MASK) == type)
-                        return a;
-        return NULL;
-}
-
 static int said(char **ret_what, const char *fmt, ...) _printf_(2, 3);
 static int said(char **ret_what, const char *fmt, ...) {
         va_list ap;
@@ -88,8 +81,8 @@ static int nft_message(const struct shim_watch *w, const struct nlmsghdr *h, cha
                 return 0;
         const void *attrs = (const char *) NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
         size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
-        const struct rtattr *pid = attr(attrs, len, NFTA_GEN_PROC_PID);
-        const struct rtattr *name = attr(attrs, len, NFTA_GEN_PROC_NAME);
+        const struct rtattr *pid = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_PID);
+        const struct rtattr *name = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_NAME);
         uint32_t p = 0;
         if (pid && RTA_PAYLOAD(pid) >= 4) {
                 memcpy(&p, RTA_DATA(pid), 4);
@@ -122,12 +115,12 @@ static int link_message(const struct shim_watch *w, const struct nlmsghdr *h, ch
         }
         if (h->nlmsg_type == RTM_DELLINK)
                 return said(ret_what, "interface %d of the stack was deleted or moved away", ifi->ifi_index);
-        const struct rtattr *m = attr(attrs, len, IFLA_MASTER);
+        const struct rtattr *m = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
         if (m && RTA_PAYLOAD(m) >= 4 && *(const uint32_t *) RTA_DATA(m) != 0)
                 return said(ret_what, "interface %d of the stack was enslaved (index %u)", ifi->ifi_index,
                             *(const uint32_t *) RTA_DATA(m));
-        const struct rtattr *x = attr(attrs, len, IFLA_XDP);
-        const struct rtattr *at = x ? attr(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
+        const struct rtattr *x = shim_netdev_rta_find(attrs, len, IFLA_XDP);
+        const struct rtattr *at = x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
         if (at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE)
                 return said(ret_what, "an XDP program was attached to interface %d of the stack", ifi->ifi_index);
         return 0;
