@@ -314,9 +314,22 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
         }
         h_audit(&ctx, "run-start", m->stack, uri);
-        r = shim_run_up(&s);
+        /* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
+        struct shim_supervisor sup;
+        ctx.sup = &sup;
+        r = shim_supervise_init(&sup, &s);
+        if (r >= 0) {
+                r = shim_run_up(&s);
+                if (r < 0)
+                        h_audit(&ctx, "run-failed", m->stack, NULL);
+        }
+        if (r >= 0) {
+                r = shim_supervise_watch_network(&sup);
+                if (r < 0)
+                        (void) shim_run_teardown(&s);
+        }
         if (r < 0) {
-                h_audit(&ctx, "run-failed", m->stack, NULL);
+                shim_supervise_done(&sup);
                 shim_stack_done(&s);
                 return r == -EBUSY ? EX_CANTCREAT : ecl_exit_status(r);
         }
@@ -327,17 +340,14 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_sandbox_seccomp(profile);
         if (r < 0) {
                 (void) shim_run_teardown(&s);
+                shim_supervise_done(&sup);
                 shim_stack_done(&s);
                 return EX_SOFTWARE;
         }
-        struct shim_supervisor sup;
         enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
-        ctx.sup = &sup;
-        r = shim_supervise_init(&sup, &s);
-        int control_watch = r < 0 ? -1
-                                  : virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control,
-                                                      &ctx, NULL);
-        if (r >= 0 && control_watch < 0)
+        int control_watch = virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control, &ctx,
+                                              NULL);
+        if (control_watch < 0)
                 r = log_error_errno(EIO, "cannot watch the control socket");
         if (r >= 0)
                 e = shim_supervise_loop(&sup);

@@ -144,6 +144,9 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
         *sup = (struct shim_supervisor){.stack = stack, .sigfd = -1, .sig_watch = -1, .timer = -1,
                                         .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1, .nft_watch = -1,
                                         .rtnl_watch = -1};
+        if (stack->dom)
+                return log_error_errno(EBUSY, "the supervisor of %s must watch before the domain exists",
+                                       stack->dom_name);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -153,10 +156,6 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                 return log_error_errno(negative_errno(), "cannot create signalfd: %m");
         sup->sig_watch = virEventAddHandle(sup->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, sup, NULL);
         sup->timer = virEventAddTimeout(SHIM_SUPERVISE_CHECK_MS, on_timer, sup, NULL);
-        if (stack->watch.nft >= 0 &&
-            ((sup->nft_watch = virEventAddHandle(stack->watch.nft, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL)) < 0 ||
-             (sup->rtnl_watch = virEventAddHandle(stack->watch.rtnl, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL)) < 0))
-                return log_error_errno(EIO, "cannot watch the network of %s", stack->dom_name);
         virConnectPtr c = stack->conn;
         sup->cb_lifecycle = virConnectDomainEventRegisterAny(c, NULL, VIR_DOMAIN_EVENT_ID_LIFECYCLE,
                                                              VIR_DOMAIN_EVENT_CALLBACK(on_lifecycle), sup, NULL);
@@ -167,6 +166,17 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
         if (sup->sig_watch < 0 || sup->timer < 0 || sup->cb_lifecycle < 0 || sup->cb_added < 0 ||
             sup->cb_removed < 0)
                 return log_error_errno(EIO, "cannot watch domain %s: %s", stack->dom_name, shim_virt_error());
+        return 0;
+}
+
+int shim_supervise_watch_network(struct shim_supervisor *sup) {
+        struct shim_stack *s = sup->stack;
+        if (s->watch.nft < 0)
+                return 0;
+        sup->nft_watch = virEventAddHandle(s->watch.nft, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL);
+        sup->rtnl_watch = virEventAddHandle(s->watch.rtnl, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL);
+        if (sup->nft_watch < 0 || sup->rtnl_watch < 0)
+                return log_error_errno(EIO, "cannot watch the network of %s", s->dom_name);
         return 0;
 }
 

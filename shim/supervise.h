@@ -57,8 +57,15 @@ struct shim_supervisor {
         char *last_event;         /* for status */
 };
 
-/* Register the callbacks and the signalfd (SIGTERM, SIGINT, which the caller has blocked). */
+/*
+ * Register the callbacks and the signalfd (SIGTERM, SIGINT, which the caller
+ * has blocked), right after shim_run_connect and before shim_run_up: a device
+ * hot-plugged between start and resume is then seen (on a remote connection
+ * nothing else would tell).  -EBUSY once the stack has a domain.
+ */
 int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack);
+/* After shim_run_up: watch the stack's network (watch.h) in the loop; 0 also without a network. */
+int shim_supervise_watch_network(struct shim_supervisor *sup);
 void shim_supervise_done(struct shim_supervisor *sup);
 
 /*

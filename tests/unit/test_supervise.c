@@ -143,7 +143,9 @@ static int teardown(void **state) {
 
 static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1};
 
-static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p) {
+/* As cmd-run.c does it: the supervisor's events are registered before the domain exists. */
+static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
+               struct shim_supervisor *sup) {
         memset(&g_fail, 0, sizeof g_fail);
         *m = (struct ecl_manifest){.stack = (char *) "suptest", .vm = {.vcpus = 1, .memory_mib = 64}};
         *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
@@ -151,7 +153,28 @@ static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hoo
                                      .policy_remove = h_policy_remove, .audit = h_audit};
         assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
         assert_int_equal(shim_run_connect(s, g_uri), 0);
+        assert_int_equal(shim_supervise_init(sup, s), 0);
         assert_int_equal(shim_run_up(s), 0);
+        assert_int_equal(shim_supervise_watch_network(sup), 0);
+}
+
+/* Registered after the domain exists, events in between would be lost: refused. */
+static void test_init_before_the_domain(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        struct shim_supervisor late;
+        assert_int_equal(shim_supervise_init(&late, &s), -EBUSY);
+        shim_supervise_done(&late);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_supervise_done(&sup);
+        shim_stack_done(&s);
 }
 
 static int dom_state(struct shim_stack *s) {
@@ -168,9 +191,8 @@ static void test_hotplug_held(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         assert_string_equal(shim_supervise_state(&sup), "running");
 
         /* from "outside": the same libvirt, another caller */
@@ -222,9 +244,8 @@ static void test_outside_destroy(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         assert_int_equal(virDomainDestroy(s.dom), 0);
         assert_int_equal(shim_supervise_loop(&sup), SHIM_SUP_DOMAIN_STOPPED);
         assert_string_equal(shim_supervise_state(&sup), "stopped");
@@ -243,9 +264,8 @@ static void test_reload(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         shim_supervise_request_reload(&sup);
         for (int i = 0; i < 4; i++)
                 assert_true(shim_supervise_iterate(&sup));
@@ -274,9 +294,8 @@ static void test_hold_when_state_unknown(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         g_fail.get_state = true;
         assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
         for (int i = 0; i < 10 && !sup.violation; i++)
@@ -303,9 +322,8 @@ static void test_hold_failure_reported(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         g_fail.suspend = g_fail.destroy = true;
         assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
         for (int i = 0; i < 10 && !sup.violation; i++)
@@ -349,9 +367,8 @@ static void test_libvirt_gone_is_a_violation(void **state) {
         struct ecl_manifest m;
         struct shim_run_hooks h;
         struct probe p = {0};
-        up(&s, &m, &h, &p);
         struct shim_supervisor sup;
-        assert_int_equal(shim_supervise_init(&sup, &s), 0);
+        up(&s, &m, &h, &p, &sup);
         /* one check per turn, without waiting SHIM_SUPERVISE_CHECK_MS for each */
         int timer = virEventAddTimeout(0, tick, NULL, NULL);
         assert_true(timer >= 0);
@@ -381,6 +398,7 @@ static void test_libvirt_gone_is_a_violation(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
+                cmocka_unit_test(test_init_before_the_domain),
                 cmocka_unit_test(test_hotplug_held),
                 cmocka_unit_test(test_outside_destroy),
                 cmocka_unit_test(test_reload),
