@@ -274,6 +274,10 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_sandbox_drop_caps(caps, n_caps);
         if (r < 0)
                 return ecl_exit_status(r);
+        /* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
+        r = shim_sandbox_seccomp(profile);
+        if (r < 0)
+                return EX_SOFTWARE;
         ctx.control = control;
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {
@@ -336,14 +340,6 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
                    uri);
 
-        /* Setup is done: from here on no new privileges and the shim's own filter. */
-        r = shim_sandbox_seccomp(profile);
-        if (r < 0) {
-                (void) shim_run_teardown(&s);
-                shim_supervise_done(&sup);
-                shim_stack_done(&s);
-                return EX_SOFTWARE;
-        }
         enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
         int control_watch = virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control, &ctx,
                                               NULL);

@@ -7,18 +7,23 @@
  *
  * Order the supervisor follows:
  *
+ *   0. its own network namespace (netns.h), which needs CAP_SYS_ADMIN,
+ *      unshare, mount and setns: before anything below;
  *   1. shim_sandbox_drop_caps(shim_sandbox_caps(profile, &n), n)
- *      first thing in `run`, while the process is still single-threaded
- *      (capabilities are per thread: it refuses with -EBUSY otherwise).
- *      Every set below is enough for the whole life of the supervisor,
- *      setup included, so nothing needs more later.
- *   2. setup (taps, nftables, libvirt connection, domain started paused...)
- *   3. shim_sandbox_no_new_privs() and shim_sandbox_seccomp(profile);
- *      the filter is synchronised to every thread (TSYNC), which also
- *      carries no_new_privs to them.
+ *      while the process is still single-threaded (capabilities are per
+ *      thread: it refuses with -EBUSY otherwise).  Every set below is
+ *      enough for the whole life of the supervisor, setup included;
+ *   2. shim_sandbox_seccomp(profile) at once (no_new_privs with it), still
+ *      before libvirt starts a thread or forks the first QEMU;
+ *   3. setup (uplink, tap, nftables, libvirt connection, domain started
+ *      paused...), all of it under the filter.
  *
- * Both are inherited by the QEMU processes the embedded libvirt driver
- * forks.  QEMU's own `-sandbox on` filter stacks on top of ours (it needs
+ * QEMU, forked by the embedded libvirt driver, runs with exactly what the
+ * shim has then: the capabilities of its set (dropped further by libvirt to
+ * QEMU's user, with no effective capability), no_new_privs, and the filter
+ * (so no mount, unshare, setns, namespace flags on clone, clone3, bpf,
+ * ptrace, module or clock calls), with QEMU's own `-sandbox on` filter
+ * stacked on top.  The tap QEMU gets is opened by libvirt.  QEMU's own `-sandbox on` filter stacks on top of ours (it needs
  * no_new_privs or CAP_SYS_ADMIN, and no_new_privs is already set); the
  * unit test starts a real QEMU with `-sandbox on` under the filter.
  * Caveat: with no_new_privs a QEMU exec cannot gain privileges from a file
@@ -58,16 +63,6 @@ enum shim_sandbox_profile {
          */
         SHIM_SANDBOX_EMBED,
         /*
-         * qemu:///embed with libvirt's defaults (namespaces = ["mount"],
-         * remember_owner = 1): additionally MKNOD, SYS_ADMIN, SYS_CHROOT and
-         * SYS_PTRACE (build QEMU's private /dev, enter its mount namespace
-         * through /proc/PID/ns of a process owned by another user, set
-         * trusted.* xattrs), and the filter lets mount, umount2, unshare,
-         * setns and bpf through.  The ptrace and process_vm_* calls
-         * themselves stay refused.  Weaker: prefer SHIM_SANDBOX_EMBED.
-         */
-        SHIM_SANDBOX_EMBED_NAMESPACES,
-        /*
          * qemu:///system or a remote URI: libvirtd spawns QEMU, the shim
          * only creates and removes its taps and nftables table, so it keeps
          * NET_ADMIN alone; the filter is that of SHIM_SANDBOX_EMBED.
@@ -78,7 +73,7 @@ enum shim_sandbox_profile {
 /* What ROOT/etc/qemu.conf of the embedded driver must contain for SHIM_SANDBOX_EMBED. */
 #define SHIM_SANDBOX_EMBED_QEMU_CONF "namespaces = [ ]\nremember_owner = 0\n"
 
-/* "embed", "embed-namespaces" or "remote". */
+/* "embed" or "remote". */
 const char *shim_sandbox_profile_to_string(enum shim_sandbox_profile p);
 /* The profile for a libvirt URI: NULL, "" and qemu:///embed[?...] are EMBED, the rest REMOTE. */
 enum shim_sandbox_profile shim_sandbox_profile_for_uri(const char *uri);
