@@ -483,18 +483,44 @@ static void build_sets(struct builder *b, const struct pb_guest *g) {
  * bridged, what passes is forwarded by the rule that let it pass (netns.h).
  * So a table flushed, deleted or made dormant leaves no path at all.
  */
-static void forward_accepted(struct pol_table *t) {
+static int forward_accepted(struct pol_table *t) {
         for (size_t i = 0; i < t->n_rules; i++) {
                 struct pol_rule *ru = &t->rules[i];
                 size_t n = strlen(ru->chain);
                 bool out = n > 4 && streq(ru->chain + n - 4, "_out"), in = n > 3 && streq(ru->chain + n - 3, "_in");
-                for (size_t j = 0; j < ru->n; j++) {
-                        struct pol_stmt *s = &ru->s[j];
-                        if (s->kind != PS_VERDICT || !streq(s->verdict, "accept") || (!out && !in))
-                                continue;
-                        s->verdict = "fwd";
-                        snprintf(s->target, sizeof s->target, "%s", out ? t->uplink : t->device);
-                }
+                if ((!out && !in) || ru->n == 0)
+                        continue;
+                struct pol_stmt *v = &ru->s[ru->n - 1];
+                if (v->kind != PS_VERDICT || !streq(v->verdict, "accept"))
+                        continue;
+                if (ru->n >= POL_RULE_STMTS_MAX)
+                        return log_error_errno(EINVAL, "rule %s of chain %s has no room for its mark", ru->comment,
+                                               ru->chain);
+                /* ... counter, meta mark set M, fwd to DEV: the guard chains let only that out */
+                ru->s[ru->n] = *v;
+                ru->s[ru->n - 1] = (struct pol_stmt){.kind = PS_MARK, .mark = POL_FWD_MARK};
+                v = &ru->s[ru->n++];
+                v->verdict = "fwd";
+                snprintf(v->target, sizeof v->target, "%s", out ? t->uplink : t->device);
+        }
+        return 0;
+}
+
+/*
+ * On the egress of tap and uplink: out goes only what one of our rules
+ * forwarded (its mark, cleared here so it goes no further); anything else
+ * sent on them is counted and dropped.
+ */
+static void build_guards(struct builder *b) {
+        const char *guards[] = {"guard_tap", "guard_uplink"};
+        for (size_t i = 0; i < ELEMENTSOF(guards); i++) {
+                struct pol_rule *r = pb_rule(b, guards[i]);
+                pb_match(r, k1(PF_META_MARK), false, v_num(POL_FWD_MARK));
+                if (r && r->n < POL_RULE_STMTS_MAX)
+                        r->s[r->n++] = (struct pol_stmt){.kind = PS_MARK, .mark = 0};
+                pb_verdict(r, "accept", NULL);
+                r = pb_rule(b, guards[i]);
+                pb_verdict(r, "drop", NULL);
         }
 }
 
@@ -522,6 +548,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 {"arp_out", NULL, 0, false, false},          {"nd_out", NULL, 0, false, false},
                 {"arp_in", NULL, 0, false, false},           {"nd_in", NULL, 0, false, false},
                 {"drop_out", NULL, 0, false, false},         {"drop_in", NULL, 0, false, false},
+                {"guard_tap", "egress", -500, true, false},  {"guard_uplink", "egress", -500, true, true},
         };
         t->chains = calloc(ELEMENTSOF(chains), sizeof *t->chains);
         if (!t->chains)
@@ -545,10 +572,11 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 pb_nd_in(&b, &g);
                 build_drop(&b, "out");
                 build_drop(&b, "in");
+                build_guards(&b);
                 r = b.err;
         }
         if (r >= 0)
-                forward_accepted(t);
+                r = forward_accepted(t);
         for (size_t j = 0; j < b.scratch.n; j++)
                 free(b.scratch.s[j].vals);
         pb_guest_done(&g);

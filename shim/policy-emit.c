@@ -37,6 +37,7 @@ static const struct {
         [PF_TH_SPORT] = {.text = "th sport", .proto = "th", .field = "sport"},
         [PF_TH_DPORT] = {.text = "th dport", .proto = "th", .field = "dport"},
         [PF_META_LEN] = {.text = "meta length", .field = "length"},
+        [PF_META_MARK] = {.text = "meta mark", .field = "mark"},
         [PF_ARP_HTYPE] = {.text = "arp htype", .proto = "arp", .field = "htype"},
         [PF_ARP_PTYPE] = {.text = "arp ptype", .proto = "arp", .field = "ptype"},
         [PF_ARP_HLEN] = {.text = "arp hlen", .proto = "arp", .field = "hlen"},
@@ -180,6 +181,9 @@ static int stmt_text(FILE *f, const struct pol_stmt *s) {
                 return 0;
         case PS_COUNTER:
                 fputs("counter", f);
+                return 0;
+        case PS_MARK:
+                fprintf(f, "meta mark set 0x%08x", s->mark);
                 return 0;
         case PS_VERDICT:
                 if (streq(s->verdict, "fwd")) {
@@ -371,6 +375,9 @@ static json_t *stmt_json(const struct pol_stmt *s) {
         }
         case PS_COUNTER:
                 return json_pack("{s:n}", "counter");
+        case PS_MARK:
+                return json_pack("{s:{s:{s:{s:s}},s:I}}", "mangle", "key", "meta", "key", "mark", "value",
+                                 (json_int_t) s->mark);
         case PS_VERDICT:
                 if (streq(s->verdict, "fwd"))
                         return json_pack("{s:{s:s}}", "fwd", "dev", s->target);

@@ -69,6 +69,7 @@ enum pol_field {
         PF_IP6_LENGTH,      /* ip6 length: the payload length the header claims */
         PF_ETHER_SRC_GROUP, /* @ll,48,8 & 1: the group bit of the source MAC */
         PF_ETHER_DST_OUI,   /* @ll,0,24: the first 3 bytes of the destination MAC */
+        PF_META_MARK,       /* meta mark: set by the rule that forwards a packet (POL_FWD_MARK) */
 };
 
 #define POL_KEY_MAX 5
@@ -100,7 +101,8 @@ enum pol_stmt_kind {
         PS_MATCH,   /* key OP value | key OP { values } | key OP @set */
         PS_SET,     /* add/update @set { key [timeout T] } */
         PS_COUNTER, /* counter */
-        PS_VERDICT, /* accept | drop | goto chain */
+        PS_VERDICT, /* accept | drop | goto chain | fwd to device */
+        PS_MARK,    /* meta mark set MARK */
 };
 
 enum pol_rhs_kind { PR_VALUE, PR_ANON_SET, PR_SET_REF };
@@ -118,12 +120,14 @@ struct pol_stmt {
         /* PS_SET */
         bool update;               /* update (refreshes timeout) or add (keeps it) */
         uint32_t timeout_s;        /* 0: the set's */
+        /* PS_MARK */
+        uint32_t mark;
         /* PS_VERDICT */
         const char *verdict;       /* "accept", "drop", "goto", "fwd" */
         char target[POL_NAME_MAX]; /* goto target; fwd: the device */
 };
 
-#define POL_RULE_STMTS_MAX 20
+#define POL_RULE_STMTS_MAX 22
 
 struct pol_rule {
         char chain[POL_NAME_MAX];
@@ -182,6 +186,14 @@ int pol_emit_json(const struct pol_table *t, char **ret);
 json_t *pol_cidr_json(const struct ecl_cidr *c);
 /* "table netdev NAME { ... }" in nft syntax. */
 int pol_emit_text(const struct pol_table *t, char **ret);
+
+/*
+ * What the policy forwards carries this mark from the rule that accepted it
+ * to the guard chains on the egress of tap and uplink, which transmit only
+ * what carries it (and clear it): nothing else sent on either device (by a
+ * host process bound to it, a tc redirect, a QEMU that got out) leaves.
+ */
+#define POL_FWD_MARK 0x65636c75u /* "eclu" */
 
 /* Names of the drop-record sets: "blk_" DIR "_" KIND "_" ("first"|"last"). */
 #define POL_BLOCKED_PREFIX "blk_"

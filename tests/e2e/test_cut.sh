@@ -239,11 +239,17 @@ start_shim() { # LOGNAME
 }
 
 # QEMU's PID: the emulator process of the stack (in the stack's own namespace,
-# so looked for among all processes).
+# so looked for among all processes).  Another test's stack of the same name
+# has another root: its files are under the root, or under the alias the shim
+# gives a long root (shim/libvirt-embed.h: 16 hex digits of SHA-256 of the
+# embedded root's real path).
+embed_alias=$(printf '%s' "$root/var/lib/ecluse/libvirt/$STACK" | sha256sum | cut -c1-16)
 qemu_pid() {
-        local pid
+        local pid cmd
         for pid in $(ls /proc | grep -E '^[0-9]+$'); do
-                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 .*guest=ecluse-$STACK"; then
+                cmd=$(tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null) || continue
+                case "$cmd" in *"$root/"* | *"/run/ecluse/v/$embed_alias/"*) ;; *) continue ;; esac
+                if grep -q "^[^ ]*qemu-system-x86_64 .*guest=ecluse-$STACK" <<<"$cmd"; then
                         echo "$pid"
                         return 0
                 fi

@@ -307,6 +307,64 @@ static void test_no_table_no_path(void **state) {
         }
 }
 
+/* Send frame f on device dev of the host side with a packet socket; true if the kernel took it. */
+static bool send_on(struct env *e, const char *dev, const uint8_t *f, size_t n) {
+        int fd = sock_in(e, false, AF_PACKET, SOCK_RAW);
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int) if_nametoindex(dev), .sll_halen = 6};
+        memcpy(sll.sll_addr, f, 6);
+        bool ok = sendto(fd, f, n, 0, (struct sockaddr *) &sll, sizeof sll) == (ssize_t) n;
+        close(fd);
+        return ok;
+}
+
+/*
+ * Only what the policy forwarded leaves tap and uplink (the guard chains):
+ * a frame a host process sends on the tap does not reach the guest, one sent
+ * on the uplink does not reach the bridge side, although both would be
+ * allowed had they come the right way.
+ */
+static void test_only_forwarded_frames_leave(void **state) {
+        struct env *e = *state;
+        static const uint8_t host_mac[6] = {0x52, 0x54, 0x00, 0x00, 0x00, 0x01}; /* HOST_MAC */
+        load(e);
+        udp_roundtrip(e, HOST4, GUEST4, AF_INET); /* both sides resolved, the flow tracked */
+        int g = sock_in(e, true, AF_INET, SOCK_DGRAM), h = sock_in(e, false, AF_INET, SOCK_DGRAM);
+        do_bind(g, GUEST4, 7000);
+        do_bind(h, HOST4, 5000);
+        uint8_t f[128];
+        /* to the guest, straight onto the tap: as if from its peer, to a port it did not open */
+        size_t n = udp_frame(f, guest_mac, HOST4, GUEST4, 5000, 7000, "ontap");
+        memcpy(f + 6, host_mac, 6);
+        (void) send_on(e, TAP, f, n);
+        /* to the host, straight onto the uplink: as if from the guest's allowed flow */
+        n = udp_frame(f, host_mac, GUEST4, HOST4, 40000, 5000, "onuplink");
+        (void) send_on(e, UPLINK, f, n);
+        struct pollfd p[] = {{.fd = g, .events = POLLIN}, {.fd = h, .events = POLLIN}};
+        assert_int_equal(poll(p, 2, 1000), 0);
+        /* counted where they were stopped */
+        json_t *root = nft_json("table");
+        const char *guards[] = {"guard_tap", "guard_uplink"};
+        for (size_t i = 0; i < 2; i++) {
+                json_int_t dropped = 0;
+                size_t k, j;
+                json_t *it, *x;
+                json_array_foreach(json_object_get(root, "nftables"), k, it) {
+                        json_t *r = json_object_get(it, "rule");
+                        const char *chain = json_string_value(json_object_get(r, "chain"));
+                        json_t *expr = json_object_get(r, "expr");
+                        if (!chain || strcmp(chain, guards[i]) != 0 || json_array_size(expr) != 2)
+                                continue; /* the final "counter drop" */
+                        json_array_foreach(expr, j, x) if (json_object_get(x, "counter")) dropped =
+                                json_integer_value(json_object_get(json_object_get(x, "counter"), "packets"));
+                }
+                if (dropped < 1)
+                        fail_msg("%s counted no drop", guards[i]);
+        }
+        json_decref(root);
+        close(g);
+        close(h);
+}
+
 /* A real tap, as QEMU uses it: the test writes the guest's frames into it and reads what reaches the guest. */
 static void test_real_tap(void **state) {
         struct env *e = *state;
@@ -417,6 +475,7 @@ int main(void) {
                 cmocka_unit_test(test_counters_count),
                 cmocka_unit_test(test_real_tap),
                 cmocka_unit_test(test_no_table_no_path),
+                cmocka_unit_test(test_only_forwarded_frames_leave),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -71,6 +71,7 @@ static void test_chains_default_drop_on_the_tap(void **state) {
         shim_tap_name("office", 0, tap);
         assert_string_equal(t->device, tap);
         bool out = false, in = false;
+        int guards = 0;
         for (size_t i = 0; i < t->n_chains; i++) {
                 const struct pol_chain *c = &t->chains[i];
                 if (strcmp(c->name, "guest_out") == 0) {
@@ -84,10 +85,17 @@ static void test_chains_default_drop_on_the_tap(void **state) {
                         assert_string_equal(c->hook, "ingress");
                         assert_true(c->on_uplink);
                         assert_true(c->policy_drop);
+                } else if (strncmp(c->name, "guard_", 6) == 0) {
+                        /* what leaves tap and uplink: only what the policy forwarded */
+                        guards++;
+                        assert_string_equal(c->hook, "egress");
+                        assert_int_equal(c->on_uplink, strcmp(c->name, "guard_uplink") == 0);
+                        assert_true(c->policy_drop);
                 } else
                         assert_null(c->hook);
         }
         assert_true(out && in);
+        assert_int_equal(guards, 2);
 }
 
 static void test_every_rule_counts_and_ends_in_a_verdict(void **state) {
@@ -101,8 +109,17 @@ static void test_every_rule_counts_and_ends_in_a_verdict(void **state) {
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
                 assert_true(r->n >= 2);
-                assert_int_equal(r->s[r->n - 2].kind, PS_COUNTER);
+                /* counter, then the verdict; what is forwarded gets its mark in between */
+                bool fwd = r->s[r->n - 1].kind == PS_VERDICT && strcmp(r->s[r->n - 1].verdict, "fwd") == 0;
+                if (fwd) {
+                        assert_int_equal(r->s[r->n - 2].kind, PS_MARK);
+                        assert_int_equal(r->s[r->n - 2].mark, POL_FWD_MARK);
+                }
+                assert_int_equal(r->s[r->n - 2 - fwd].kind, PS_COUNTER);
                 assert_int_equal(r->s[r->n - 1].kind, PS_VERDICT);
+                /* nothing is accepted to go its own way: only the guards accept (transmit) */
+                if (strcmp(r->s[r->n - 1].verdict, "accept") == 0)
+                        assert_int_equal(strncmp(r->chain, "guard_", 6), 0);
                 /* comments are unique: verify recognises each rule by it */
                 for (size_t j = 0; j < i; j++)
                         assert_string_not_equal(t->rules[j].comment, r->comment);
@@ -186,7 +203,7 @@ static void test_nd_never_an_opening(void **state) {
                                          "nd-neighbor-advert, nd-redirect } counter goto nd_out");
         assert_non_null(to_nd);
         const char *peers = strstr(text, "@peers_out6 update @peers_out6");
-        const char *grants = strstr(text, "@grant_out6 counter fwd to \"ecu-office\"");
+        const char *grants = strstr(text, "@grant_out6 counter meta mark set 0x65636c75 fwd to \"ecu-office\"");
         assert_non_null(peers);
         assert_non_null(grants);
         assert_true(to_nd < peers);

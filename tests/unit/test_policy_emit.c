@@ -124,14 +124,15 @@ static void test_json_replaces_the_table_in_one_batch(void **state) {
                         if (json_object_get(o, "hook")) {
                                 base++;
                                 const char *name = json_string_value(json_object_get(o, "name"));
+                                bool uplink = strcmp(name, "guest_in") == 0 || strcmp(name, "guard_uplink") == 0;
                                 assert_string_equal(json_string_value(json_object_get(o, "dev")),
-                                                    strcmp(name, "guest_in") == 0 ? "ecu-office" : "ecl-office");
+                                                    uplink ? "ecu-office" : "ecl-office");
                                 assert_string_equal(json_string_value(json_object_get(o, "policy")), "drop");
                                 assert_int_equal(json_integer_value(json_object_get(o, "prio")), -500);
                         }
                 } else if (strcmp(k, "add rule") == 0) {
                         /* after every chain, each with a counter statement and its comment */
-                        assert_int_equal(chains, 8);
+                        assert_int_equal(chains, 10);
                         assert_string_equal(json_string_value(json_object_get(o, "comment")), t->rules[rules].comment);
                         rules++;
                         bool counter = false;
@@ -152,7 +153,7 @@ static void test_json_replaces_the_table_in_one_batch(void **state) {
                                 assert_int_equal(json_array_size(type), 4);
                 }
         }
-        assert_int_equal(base, 2);
+        assert_int_equal(base, 4); /* guest_out, guest_in, guard_tap, guard_uplink */
         assert_int_equal(rules, t->n_rules);
         json_decref(root);
 }
