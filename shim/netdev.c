@@ -2,6 +2,7 @@
 #include <errno.h>
 #include <linux/if_link.h>
 #include <linux/netlink.h>
+#include <linux/pkt_sched.h>
 #include <linux/rtnetlink.h>
 #include <linux/veth.h>
 #include <net/if.h>
@@ -256,5 +257,115 @@ int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer
                                           "from an earlier run?)", name, peer);
         if (r < 0)
                 return log_error_errno(r, "cannot create veth %s/%s: %m", name, peer);
+        return 0;
+}
+
+/* A dump of the qdiscs: does one on ifindex hang off ingress or clsact? 1, 0, or a negative errno. */
+static int has_ingress_qdisc(int nl, int ifindex) {
+        _cleanup_close_ int own = -1;
+        if (nl < 0) {
+                own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+                if (own < 0)
+                        return negative_errno();
+                nl = own;
+        }
+        struct {
+                struct nlmsghdr nh;
+                struct tcmsg tc;
+        } req = {
+                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_GETQDISC, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
+                       .nlmsg_seq = 0x71646973},
+                .tc = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex},
+        };
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (sendto(nl, &req, sizeof req, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return negative_errno();
+        int found = 0;
+        _Alignas(struct nlmsghdr) char buf[16384];
+        for (;;) {
+                ssize_t n = recv(nl, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != req.nh.nlmsg_seq)
+                                continue;
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return found;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return ((const struct nlmsgerr *) NLMSG_DATA(h))->error ?: found;
+                        if (h->nlmsg_type != RTM_NEWQDISC || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)))
+                                continue;
+                        const struct tcmsg *t = NLMSG_DATA(h);
+                        if (t->tcm_ifindex == ifindex && (t->tcm_parent == TC_H_INGRESS || t->tcm_parent == TC_H_CLSACT))
+                                found = 1;
+                }
+        }
+}
+
+/* IFLA_XDP of the device: is a program attached? 1, 0, or a negative errno. */
+static int has_xdp(int nl, const char *name) {
+        struct rtreq q;
+        rt_init(&q, RTM_GETLINK, 0, 0);
+        rt_put(&q, IFLA_IFNAME, name, strlen(name) + 1);
+        if (q.overflow)
+                return -ENOBUFS;
+        _cleanup_close_ int own = -1;
+        if (nl < 0) {
+                own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
+                if (own < 0)
+                        return negative_errno();
+                nl = own;
+        }
+        struct nlmsghdr *req = (struct nlmsghdr *) q.buf;
+        req->nlmsg_len = (uint32_t) q.len;
+        req->nlmsg_seq = 0x78647021;
+        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
+        if (sendto(nl, q.buf, q.len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+                return negative_errno();
+        _Alignas(struct nlmsghdr) char buf[16384];
+        for (;;) {
+                ssize_t n = recv(nl, buf, sizeof buf, 0);
+                if (n < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return negative_errno();
+                }
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_seq != req->nlmsg_seq)
+                                continue;
+                        if (h->nlmsg_type == NLMSG_ERROR)
+                                return ((const struct nlmsgerr *) NLMSG_DATA(h))->error ?: -EIO;
+                        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                                continue;
+                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+                        const struct rtattr *x = shim_netdev_rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_XDP);
+                        const struct rtattr *at = x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED)
+                                                    : NULL;
+                        return at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
+                }
+        }
+}
+
+int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what) {
+        *ret_what = NULL;
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(nl, name, &info);
+        if (r < 0)
+                return r;
+        r = has_xdp(nl, name);
+        if (r < 0)
+                return log_error_errno(r, "cannot ask whether %s has an XDP program: %m", name);
+        if (r > 0)
+                return asprintf(ret_what, "an XDP program is attached to %s", name) < 0 ? -ENOMEM : -EPERM;
+        r = has_ingress_qdisc(nl, info.index);
+        if (r < 0)
+                return log_error_errno(r, "cannot list the qdiscs of %s: %m", name);
+        if (r > 0)
+                return asprintf(ret_what, "%s has an ingress tc qdisc (tc filters run before the policy)", name) < 0
+                               ? -ENOMEM
+                               : -EPERM;
         return 0;
 }

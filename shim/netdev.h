@@ -37,6 +37,16 @@ int shim_netdev_enslave(int nl, const char *name, const char *bridge);
 /* Delete network device `name` (and a veth's peer, wherever it is).  -ENODEV (no message) if there is none. */
 int shim_netdev_delete(int nl, const char *name);
 /*
+ * Whether anything on `name` could take frames before the netdev hooks: an
+ * XDP program attached, or an ingress/clsact qdisc (where tc filters and
+ * redirects hang).  0 when nothing; -EPERM with *ret_what (one line, caller
+ * frees) when something is; another negative errno when the kernel cannot
+ * be asked.  (tcx programs attached through bpf links are not listed over
+ * rtnetlink and need bpf(2), which the shim's filter refuses: not seen.)
+ */
+int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what);
+
+/*
  * Create a veth pair: `name` in nl's namespace, its peer `peer` in the
  * network namespace `peer_netns` (an fd of an ns/net file; -1: beside it),
  * both with `mtu` (0: the kernel's default).  -EEXIST when a name is taken.

@@ -100,11 +100,20 @@ static int join_by_pid(int fd, const char *pin) {
         int pid = 0;
         if (n <= 0 || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
                 return -ENOENT;
-        char path[64];
-        snprintf(path, sizeof path, "/proc/%d/ns/net", pid);
-        _cleanup_close_ int ns = open(path, O_RDONLY | O_CLOEXEC);
-        if (ns < 0)
+        /* That pid must still be a supervisor, root's: a reused pid leads elsewhere. */
+        char path[64], comm[32] = {0};
+        snprintf(path, sizeof path, "/proc/%d", pid);
+        _cleanup_close_ int proc = open(path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        struct stat st;
+        if (proc < 0 || fstat(proc, &st) < 0 || st.st_uid != 0)
                 return -ENOENT; /* that supervisor is gone, and the mount is not visible here */
+        _cleanup_close_ int cfd = openat(proc, "comm", O_RDONLY | O_CLOEXEC);
+        ssize_t k = cfd >= 0 ? read(cfd, comm, sizeof comm - 1) : -1;
+        if (k <= 0 || strncmp(comm, "ecluse-shim\n", 12) != 0)
+                return -ENOENT;
+        _cleanup_close_ int ns = openat(proc, "ns/net", O_RDONLY | O_CLOEXEC);
+        if (ns < 0)
+                return -ENOENT;
         if (setns(ns, CLONE_NEWNET) < 0)
                 return log_error_errno(negative_errno(), "cannot enter the network namespace of pid %d (%s): %m",
                                        pid, pin);
@@ -133,10 +142,15 @@ int shim_netns_unpin(const char *pin) {
         if (!S_ISREG(st.st_mode))
                 return log_error_errno(EPERM, "%s is not a namespace pin (not a regular file): left alone", pin);
         /* Unmount until only the file is left (a pin may have been mounted over twice). */
-        for (int i = 0; i < 8 && umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW) == 0; i++)
-                ;
-        if (errno != EINVAL && errno != ENOENT)
-                return log_error_errno(negative_errno(), "cannot unmount the namespace pin %s: %m", pin);
+        int i;
+        for (i = 0; i < 8; i++)
+                if (umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
+                        if (errno != EINVAL && errno != ENOENT)
+                                return log_error_errno(negative_errno(), "cannot unmount the namespace pin %s: %m", pin);
+                        break;
+                }
+        if (i == 8)
+                return log_error_errno(EBUSY, "%s is still mounted over after 8 unmounts: left alone", pin);
         if (unlink(pin) < 0 && errno != ENOENT)
                 return log_error_errno(negative_errno(), "cannot remove %s: %m", pin);
         return 0;

@@ -171,6 +171,19 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why) {
                         return r > 0 ? -EPERM : r;
                 }
         }
+        if (s->uplink_created) {
+                /* nothing that runs before the policy on either device (tc ingress, XDP) */
+                const char *devs[] = {s->tap, s->uplink};
+                for (size_t i = 0; i < 2; i++) {
+                        r = shim_netdev_check_unhooked(-1, devs[i], &why);
+                        if (r < 0) {
+                                if (!why && asprintf(&why, "cannot check what hooks %s (%s)", devs[i], strerror(-r)) < 0)
+                                        why = NULL;
+                                *ret_why = why;
+                                return r;
+                        }
+                }
+        }
         if (s->policy_loaded) {
                 r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
                 if (r < 0) {
@@ -348,7 +361,12 @@ int shim_run_up(struct shim_stack *s) {
                 r = s->hooks->policy_load(s->hooks->userdata, s->m);
                 if (r < 0)
                         goto fail;
-                r = shim_watch_open(&s->watch, s->tap, s->uplink, s->opts.outer_elsewhere);
+                _cleanup_free_ char *table = NULL;
+                if (shim_nft_table_name(s->m->stack, &table) < 0) {
+                        r = log_oom();
+                        goto fail;
+                }
+                r = shim_watch_open(&s->watch, s->tap, s->uplink, table, s->opts.outer_elsewhere);
                 if (r < 0)
                         goto fail;
         }

@@ -306,6 +306,12 @@ static void turn(struct shim_supervisor *sup) {
                 }
                 virEventUpdateTimeout(sup->timer, SHIM_SUPERVISE_CHECK_MS);
         }
+        if (sup->reload_requested && !sup->quit && s->watch.nft >= 0 && (sup->nft_watch < 0 || sup->rtnl_watch < 0)) {
+                /* a watch that failed stays failed: a reload would run the guest unwatched */
+                sup->reload_requested = false;
+                log_error("not reloading %s: its network is no longer watched (stop and run it again)", s->dom_name);
+                audit(sup, "reload-refused", "the network watch failed");
+        }
         if (sup->reload_requested && !sup->quit) {
                 sup->reload_requested = false;
                 audit(sup, "reload", NULL);

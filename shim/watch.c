@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
+#include <assert.h>
 #include <errno.h>
 #include <linux/if_link.h>
 #include <linux/netfilter/nf_tables.h>
@@ -34,19 +35,21 @@ static int nl_open(int proto, const unsigned *groups, size_t n) {
         return TAKE_FD(s);
 }
 
-int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, bool own_netns) {
+int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns) {
         *w = (struct shim_watch){.nft = -1, .rtnl = -1, .own_netns = own_netns, .self = getpid()};
+        snprintf(w->table, sizeof w->table, "%s", table);
         w->tap = (int) if_nametoindex(tap);
         w->uplink = (int) if_nametoindex(uplink);
         if (w->tap == 0 || w->uplink == 0)
                 return log_error_errno(ENODEV, "cannot watch %s and %s: no such device", tap, uplink);
         static const unsigned nft_groups[] = {NFNLGRP_NFTABLES};
+        /* Addresses and routes only in the stack's own namespace: elsewhere they are others' business (and churn). */
         static const unsigned rt_groups[] = {RTNLGRP_LINK, RTNLGRP_TC, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                                              RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
         w->nft = nl_open(NETLINK_NETFILTER, nft_groups, 1);
         if (w->nft < 0)
                 return w->nft;
-        w->rtnl = nl_open(NETLINK_ROUTE, rt_groups, sizeof rt_groups / sizeof *rt_groups);
+        w->rtnl = nl_open(NETLINK_ROUTE, rt_groups, own_netns ? sizeof rt_groups / sizeof *rt_groups : 2);
         if (w->rtnl < 0) {
                 int r = w->rtnl;
                 shim_watch_close(w);
@@ -73,14 +76,29 @@ static int said(char **ret_what, const char *fmt, ...) {
         return 1;
 }
 
-/* NEWGEN of a transaction another process committed. */
-static int nft_message(const struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
-        if (NFNL_SUBSYS_ID(h->nlmsg_type) != NFNL_SUBSYS_NFTABLES || NFNL_MSG_TYPE(h->nlmsg_type) != NFT_MSG_NEWGEN)
+/*
+ * The messages of a transaction, then its NEWGEN naming who committed it.
+ * Every object message carries its table's name as attribute 1
+ * (NFTA_TABLE_NAME, NFTA_CHAIN_TABLE, NFTA_RULE_TABLE, NFTA_SET_TABLE,
+ * NFTA_SET_ELEM_LIST_TABLE, NFTA_OBJ_TABLE, NFTA_FLOWTABLE_TABLE).
+ */
+static int nft_message(struct shim_watch *w, const struct nlmsghdr *h, char **ret_what) {
+        if (NFNL_SUBSYS_ID(h->nlmsg_type) != NFNL_SUBSYS_NFTABLES)
                 return 0;
         if (h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
                 return 0;
         const void *attrs = (const char *) NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
         size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+        if (NFNL_MSG_TYPE(h->nlmsg_type) != NFT_MSG_NEWGEN) {
+                const struct rtattr *t = shim_netdev_rta_find(attrs, len, 1);
+                size_t n = strlen(w->table);
+                if (t && RTA_PAYLOAD(t) >= n && memcmp(RTA_DATA(t), w->table, n) == 0 &&
+                    (RTA_PAYLOAD(t) == n || ((const char *) RTA_DATA(t))[n] == '\0'))
+                        w->table_touched = true;
+                return 0;
+        }
+        bool touched = w->table_touched;
+        w->table_touched = false;
         const struct rtattr *pid = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_PID);
         const struct rtattr *name = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_NAME);
         uint32_t p = 0;
@@ -93,8 +111,9 @@ static int nft_message(const struct shim_watch *w, const struct nlmsghdr *h, cha
         char who[32] = "?";
         if (name && RTA_PAYLOAD(name) > 0)
                 snprintf(who, sizeof who, "%.*s", (int) RTA_PAYLOAD(name), (const char *) RTA_DATA(name));
-        said(ret_what, "nftables changed by another process (pid %u, %s)", p, who);
-        return w->own_netns ? SHIM_WATCH_CHANGED : SHIM_WATCH_RECHECK;
+        said(ret_what, "nftables changed by another process (pid %u, %s)%s", p, who,
+             touched ? ", in the stack's table" : "");
+        return w->own_netns || touched ? SHIM_WATCH_CHANGED : SHIM_WATCH_RECHECK;
 }
 
 static bool ours(const struct shim_watch *w, int ifindex) {
@@ -158,6 +177,7 @@ static int addr_message(const struct shim_watch *w, const struct nlmsghdr *h, ch
 }
 
 int shim_watch_read(struct shim_watch *w, int fd, char **ret_what) {
+        assert(w);
         *ret_what = NULL;
         int changed = 0;
         _Alignas(struct nlmsghdr) char buf[32768];

@@ -11,8 +11,10 @@
  *   process (a rule rewritten, an element added, a table made dormant or
  *   flushed, another table with a chain on the tap) is an outside change
  *   when the namespace is the stack's own.  In a shared one (qemu:///system:
- *   libvirtd's) other programs change their own tables: there it means "check
- *   the policy now".  The kernel's own updates of dynamic sets are no
+ *   libvirtd's) other programs change their own tables: there a foreign
+ *   transaction that named the stack's table in any of its messages is a
+ *   change, any other one means "check the policy now" (another table may
+ *   have hooked the tap).  The kernel's own updates of dynamic sets are no
  *   transaction and say nothing.
  *
  *   rtnetlink (links, tc): a tc qdisc, filter or chain on the tap or the
@@ -31,10 +33,12 @@ struct shim_watch {
         int tap, uplink;       /* interface indexes watched */
         bool own_netns;        /* the namespace is the stack's alone: any new device is foreign */
         pid_t self;
+        char table[64];        /* the stack's nftables table */
+        bool table_touched;    /* a message of the transaction being read named it */
 };
 
-/* Open both sockets in the calling thread's namespace, for the tap and uplink named. */
-int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, bool own_netns);
+/* Open both sockets in the calling thread's namespace, for the tap, uplink and table named. */
+int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns);
 void shim_watch_close(struct shim_watch *w);
 
 /*

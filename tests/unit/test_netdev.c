@@ -103,10 +103,45 @@ static void test_bad_names_and_missing_bridge(void **state) {
         assert_int_equal(shim_netdev_delete(-1, "ecu-x"), -ENODEV);
 }
 
+/* What could take frames before the netdev hooks: an ingress (or clsact) qdisc; a root qdisc cannot. */
+static void test_check_unhooked(void **state) {
+        (void) state;
+        NEED_ROOT();
+        assert_int_equal(shim_netdev_veth_create(-1, "ecu-h", "ecb-h", -1, 0), 0);
+        char *what = NULL;
+        assert_int_equal(shim_netdev_check_unhooked(-1, "ecu-h", &what), 0);
+        assert_null(what);
+        const char *adds[][8] = {{"tc", "qdisc", "add", "dev", "ecu-h", "clsact", NULL},
+                                 {"tc", "qdisc", "add", "dev", "ecu-h", "ingress", NULL}};
+        const char *dels[][8] = {{"tc", "qdisc", "del", "dev", "ecu-h", "clsact", NULL},
+                                 {"tc", "qdisc", "del", "dev", "ecu-h", "ingress", NULL}};
+        for (size_t i = 0; i < 2; i++) {
+                struct tl_result res;
+                tl_run((char **) adds[i], &res);
+                assert_int_equal(res.status, 0);
+                tl_result_free(&res);
+                assert_int_equal(shim_netdev_check_unhooked(-1, "ecu-h", &what), -EPERM);
+                assert_non_null(strstr(what, "ingress tc qdisc"));
+                free(what);
+                what = NULL;
+                tl_run((char **) dels[i], &res);
+                assert_int_equal(res.status, 0);
+                tl_result_free(&res);
+        }
+        struct tl_result res;
+        tl_run((char *[]){"tc", "qdisc", "add", "dev", "ecu-h", "root", "pfifo", NULL}, &res);
+        assert_int_equal(res.status, 0);
+        tl_result_free(&res);
+        assert_int_equal(shim_netdev_check_unhooked(-1, "ecu-h", &what), 0);
+        assert_int_equal(shim_netdev_check_unhooked(-1, "nosuch0", &what), -ENODEV);
+        assert_int_equal(shim_netdev_delete(-1, "ecu-h"), 0);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_veth_across_namespaces),
                 cmocka_unit_test(test_bad_names_and_missing_bridge),
+                cmocka_unit_test(test_check_unhooked),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
