@@ -185,7 +185,8 @@ else
         # ---- the policy removed from outside: detected, paused, audited ------
         in_ns nft delete table netdev ecluse-hpt
         wait_state paused 30 || die "policy removed and the domain was not paused ($(domstate))"
-        grep -q '"violation"' "$root/var/lib/ecluse/audit.log" || die "no violation audit record"
+        # the shim's netlink watch sees it as it happens (shim/watch.h), not the next poll
+        grep -q '"policy-tampered"' "$root/var/lib/ecluse/audit.log" || die "no policy-tampered audit record"
         "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
         grep -q '"state": "held"' "$tmp/status.json" || die "status does not show the hold: $(cat "$tmp/status.json")"
         note "policy removed from outside: domain paused, audited, status held"
