@@ -123,6 +123,10 @@ static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
                         a = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
                         if (a && RTA_PAYLOAD(a) >= 4)
                                 memcpy(&info->master, RTA_DATA(a), 4);
+                        const struct rtattr *x = shim_netdev_rta_find(attrs, len, IFLA_XDP);
+                        const struct rtattr *at =
+                                x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
+                        info->xdp = at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
                         const struct rtattr *li = shim_netdev_rta_find(attrs, len, IFLA_LINKINFO);
                         const struct rtattr *k = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
                         if (k)
@@ -305,60 +309,13 @@ static int has_ingress_qdisc(int nl, int ifindex) {
         }
 }
 
-/* IFLA_XDP of the device: is a program attached? 1, 0, or a negative errno. */
-static int has_xdp(int nl, const char *name) {
-        struct rtreq q;
-        rt_init(&q, RTM_GETLINK, 0, 0);
-        rt_put(&q, IFLA_IFNAME, name, strlen(name) + 1);
-        if (q.overflow)
-                return -ENOBUFS;
-        _cleanup_close_ int own = -1;
-        if (nl < 0) {
-                own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-                if (own < 0)
-                        return negative_errno();
-                nl = own;
-        }
-        struct nlmsghdr *req = (struct nlmsghdr *) q.buf;
-        req->nlmsg_len = (uint32_t) q.len;
-        req->nlmsg_seq = 0x78647021;
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        if (sendto(nl, q.buf, q.len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
-                return negative_errno();
-        _Alignas(struct nlmsghdr) char buf[16384];
-        for (;;) {
-                ssize_t n = recv(nl, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != req->nlmsg_seq)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_ERROR)
-                                return ((const struct nlmsgerr *) NLMSG_DATA(h))->error ?: -EIO;
-                        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
-                                continue;
-                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                        const struct rtattr *x = shim_netdev_rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_XDP);
-                        const struct rtattr *at = x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED)
-                                                    : NULL;
-                        return at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
-                }
-        }
-}
-
 int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what) {
         *ret_what = NULL;
         struct shim_netdev_info info;
         int r = shim_netdev_info(nl, name, &info);
         if (r < 0)
                 return r;
-        r = has_xdp(nl, name);
-        if (r < 0)
-                return log_error_errno(r, "cannot ask whether %s has an XDP program: %m", name);
-        if (r > 0)
+        if (info.xdp)
                 return asprintf(ret_what, "an XDP program is attached to %s", name) < 0 ? -ENOMEM : -EPERM;
         r = has_ingress_qdisc(nl, info.index);
         if (r < 0)

@@ -26,6 +26,7 @@ struct shim_netdev_info {
         unsigned mtu;
         int master;     /* the bridge's index, 0 for none */
         char kind[16];  /* "tun", "veth", "bridge"...; "" for a plain device */
+        bool xdp;       /* an XDP program is attached */
 };
 /* What the kernel says of `name`: -ENODEV (no message) if there is no such device. */
 int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret);
