@@ -7,6 +7,9 @@
  */
 #include <errno.h>
 #include <libvirt/virterror.h>
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/lsan_interface.h>
+#endif
 #include <pwd.h>
 #include <grp.h>
 #include <signal.h>
@@ -275,6 +278,10 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
         /* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
+#if defined(__SANITIZE_ADDRESS__)
+        /* LeakSanitizer stops the world with ptrace at exit, which the filter refuses: it checks now instead. */
+        __lsan_do_leak_check();
+#endif
         r = shim_sandbox_seccomp(profile);
         if (r < 0)
                 return EX_SOFTWARE;
