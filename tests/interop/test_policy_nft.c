@@ -84,8 +84,9 @@ static void test_verify_detects_tampering(void **state) {
         free(problem), problem = NULL;
 
         /* Another table's chain on the tap or the uplink, in any family. */
-        const char *foreign[] = {"nft add chain netdev other c { type filter hook ingress device " TAP " priority 0 ; }",
-                                 "nft add chain inet other c { type filter hook ingress device " UPLINK " priority 0 ; }"};
+        const char *foreign[] = {("nft add chain netdev other c { type filter hook ingress device " TAP " priority 0 ; }"),
+                                 ("nft add chain inet other c { type filter hook ingress device " UPLINK
+                                  " priority 0 ; }")};
         const char *family[] = {"netdev", "inet"};
         for (size_t i = 0; i < ELEMENTSOF(foreign); i++) {
                 load(e);

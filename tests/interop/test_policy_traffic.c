@@ -293,8 +293,8 @@ static bool udp_gets_through(struct env *e) {
  */
 static void test_no_table_no_path(void **state) {
         struct env *e = *state;
-        const char *breakers[] = {"nft flush ruleset", "nft add table netdev " TABLE " { flags dormant ; }",
-                                  "nft delete table netdev " TABLE};
+        const char *breakers[] = {"nft flush ruleset", ("nft add table netdev " TABLE " { flags dormant ; }"),
+                                  ("nft delete table netdev " TABLE)};
         for (size_t i = 0; i < ELEMENTSOF(breakers); i++) {
                 load(e);
                 udp_roundtrip(e, HOST4, GUEST4, AF_INET);

@@ -63,8 +63,8 @@ static void test_own_changes_and_traffic_are_quiet(void **state) {
 static void test_outside_nftables_changes_are_seen(void **state) {
         struct env *e = *state;
         const char *changes[] = {
-                "nft add element netdev " TABLE " grant_out4 { " HOST4 " . tcp . 22 timeout 1h }",
-                "nft add table netdev " TABLE " { flags dormant ; }",
+                ("nft add element netdev " TABLE " grant_out4 { " HOST4 " . tcp . 22 timeout 1h }"),
+                ("nft add table netdev " TABLE " { flags dormant ; }"),
                 "nft flush ruleset",
                 "nft add table inet other",
         };
