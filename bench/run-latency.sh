@@ -79,7 +79,8 @@ for ((i = 1; i <= runs; i++)); do
         echo "$t1 - $t0" | bc -l >>"$work/shim.times"
 
         # virsh gets its tap ready-made (untimed), as the shim makes its own
-        [ -n "$tap" ] && ip tuntap add dev "$tap" mode tap && ip link set "$tap" up
+        # (multi-queue: the domain asks for two queues, tap.h)
+        [ -n "$tap" ] && ip tuntap add dev "$tap" mode tap multi_queue && ip link set "$tap" up
         # one virsh process (the embedded driver lives as long as it does):
         # wall time minus the destroy, which virsh -t times itself
         t0=$(now)
