@@ -23,6 +23,8 @@ static int sysctl_net(const char *key, const char *value) {
         char path[160];
         snprintf(path, sizeof path, "/proc/sys/net/%s", key);
         _cleanup_close_ int fd = open(path, O_WRONLY | O_CLOEXEC | O_NOFOLLOW);
+        if (fd < 0 && errno == ENOENT && strncmp(key, "ipv6/", 5) == 0 && access("/proc/sys/net/ipv6", F_OK) < 0)
+                return 0; /* a kernel without IPv6 (ipv6.disable=1): nothing to turn off */
         if (fd < 0)
                 return log_error_errno(negative_errno(), "cannot open %s: %m", path);
         size_t n = strlen(value);
@@ -51,12 +53,6 @@ static int harden_conf(const char *dev) {
 
 int shim_netns_harden_device(const char *dev) {
         return harden_conf(dev);
-}
-
-int shim_netns_enter(int fd, const char *what) {
-        if (setns(fd, CLONE_NEWNET) < 0)
-                return log_error_errno(negative_errno(), "cannot enter the %s network namespace: %m", what);
-        return 0;
 }
 
 int shim_netns_create(const char *pin, int *ret_host) {

@@ -37,9 +37,6 @@ int shim_netns_pin_path(const char *root, const char *stack, char **ret);
  */
 int shim_netns_create(const char *pin, int *ret_host);
 
-/* setns() into the network namespace of fd; a message on failure. */
-int shim_netns_enter(int fd, const char *what);
-
 /*
  * Join the namespace pinned at `pin`: 0, or -ENOENT when there is no pin
  * (the stack runs in the current namespace, e.g. under qemu:///system).
