@@ -99,9 +99,18 @@ dump_logs() {
 }
 
 cleanup() {
-        # Every process left in the namespaces is this test's (shim, QEMU,
-        # services); topo_down kills them by PID, then deletes the namespaces
-        # with whatever tap, bridge and nftables table they still hold.
+        # The shim, QEMU and the tap's sniffer live in the stack's own network
+        # namespace, in none of the topology's: they go by PID first.
+        # (only while each PID is still what it was: the shim's and the sniffers'
+        # command lines name this test's root or logs)
+        local p
+        for p in ${shim_pid:-} $(declare -F qemu_pid >/dev/null && qemu_pid) ${stack_sniffers:-}; do
+                tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$tmp" -e "/run/ecluse/v/${embed_alias:-$tmp}/" &&
+                        kill -KILL "$p" 2>/dev/null || true
+        done
+        # Every process left in the namespaces is this test's (services,
+        # sniffers); topo_down kills them by PID, then deletes the namespaces
+        # with whatever bridge they still hold.
         topo_down
         if [ "${KEEP_E2E_TMP:-0}" = 1 ]; then
                 echo "kept $tmp"
@@ -141,6 +150,8 @@ start_sniffer() { # NAME NETNS DEV [sniff.py options]; NETNS: a name, or the pat
         shift 3
         "${enter[@]}" python3 "$here/lib/sniff.py" --dev "$dev" --log "$logs/sniff-$name.log" "$@" \
                 >"$logs/sniff-$name.out" 2>&1 &
+        # one in the stack's namespace is in none of the topology's: cleanup kills it by PID
+        [ "${ns#/}" = "$ns" ] || stack_sniffers+=" $!"
         disown
 }
 start_sniffer vendor "$TOPO_VND" eth0
