@@ -77,12 +77,12 @@ const struct rtattr *shim_netdev_rta_find(const void *p, size_t len, unsigned sh
 }
 
 /*
- * Send the request and read the answer: the kernel's error (0 for an
- * acknowledgement), or for RTM_GETLINK the device's info into *info.
+ * Send a request (its header's length set) and read the answers to it: each
+ * message goes to each() (when given), which returns 1 to stop there, 0 for
+ * more.  Returns the kernel's error (0 for an acknowledgement or the end of a
+ * dump), 0 when each() stopped, or a negative errno.
  */
-static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
-        if (q->overflow)
-                return -ENOBUFS;
+static int nl_transact(int nl, void *req, size_t len, int (*each)(const struct nlmsghdr *h, void *ud), void *ud) {
         _cleanup_close_ int own = -1;
         if (nl < 0) {
                 own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
@@ -91,11 +91,9 @@ static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
                 nl = own;
         }
         static const uint32_t seq = 0x65636c; /* any: one request at a time on a socket */
-        struct nlmsghdr *req = (struct nlmsghdr *) q->buf;
-        req->nlmsg_len = (uint32_t) q->len;
-        req->nlmsg_seq = seq;
+        ((struct nlmsghdr *) req)->nlmsg_seq = seq;
         struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        if (sendto(nl, q->buf, q->len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
+        if (sendto(nl, req, len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
                 return negative_errno();
         _Alignas(struct nlmsghdr) char buf[16384];
         for (;;) {
@@ -110,30 +108,50 @@ static int rt_call(int nl, struct rtreq *q, struct shim_netdev_info *info) {
                                 continue;
                         if (h->nlmsg_type == NLMSG_ERROR)
                                 return ((const struct nlmsgerr *) NLMSG_DATA(h))->error;
-                        if (!info || h->nlmsg_type != RTM_NEWLINK ||
-                            h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
-                                continue;
-                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                        *info = (struct shim_netdev_info){.index = ifi->ifi_index};
-                        const void *attrs = IFLA_RTA(ifi);
-                        size_t len = IFLA_PAYLOAD(h);
-                        const struct rtattr *a = shim_netdev_rta_find(attrs, len, IFLA_MTU);
-                        if (a && RTA_PAYLOAD(a) >= 4)
-                                memcpy(&info->mtu, RTA_DATA(a), 4);
-                        a = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
-                        if (a && RTA_PAYLOAD(a) >= 4)
-                                memcpy(&info->master, RTA_DATA(a), 4);
-                        const struct rtattr *x = shim_netdev_rta_find(attrs, len, IFLA_XDP);
-                        const struct rtattr *at =
-                                x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
-                        info->xdp = at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
-                        const struct rtattr *li = shim_netdev_rta_find(attrs, len, IFLA_LINKINFO);
-                        const struct rtattr *k = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
-                        if (k)
-                                memcpy(info->kind, RTA_DATA(k), RTA_PAYLOAD(k) < 15 ? RTA_PAYLOAD(k) : 15);
-                        return 0;
+                        if (h->nlmsg_type == NLMSG_DONE)
+                                return 0;
+                        if (each && each(h, ud) > 0)
+                                return 0;
                 }
         }
+}
+
+static int rt_call(int nl, struct rtreq *q, int (*each)(const struct nlmsghdr *h, void *ud), void *ud) {
+        if (q->overflow)
+                return -ENOBUFS;
+        ((struct nlmsghdr *) q->buf)->nlmsg_len = (uint32_t) q->len;
+        return nl_transact(nl, q->buf, q->len, each, ud);
+}
+
+/* An RTM_NEWLINK answer into a struct shim_netdev_info. */
+static int link_parse(const struct nlmsghdr *h, void *ud) {
+        struct shim_netdev_info *info = ud;
+        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
+                return 0;
+        const struct ifinfomsg *ifi = NLMSG_DATA(h);
+        *info = (struct shim_netdev_info){.index = ifi->ifi_index};
+        const void *attrs = IFLA_RTA(ifi);
+        size_t len = IFLA_PAYLOAD(h);
+        const struct rtattr *a = shim_netdev_rta_find(attrs, len, IFLA_MTU);
+        if (a && RTA_PAYLOAD(a) >= 4)
+                memcpy(&info->mtu, RTA_DATA(a), 4);
+        a = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
+        if (a && RTA_PAYLOAD(a) >= 4)
+                memcpy(&info->master, RTA_DATA(a), 4);
+        const struct rtattr *x = shim_netdev_rta_find(attrs, len, IFLA_XDP);
+        const struct rtattr *at = x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
+        info->xdp = at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
+        const struct rtattr *li = shim_netdev_rta_find(attrs, len, IFLA_LINKINFO);
+        const struct rtattr *k = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
+        if (k)
+                memcpy(info->kind, RTA_DATA(k), RTA_PAYLOAD(k) < 15 ? RTA_PAYLOAD(k) : 15);
+        const struct rtattr *d = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_DATA) : NULL;
+        const struct rtattr *v = d ? shim_netdev_rta_find(RTA_DATA(d), RTA_PAYLOAD(d), IFLA_TUN_VNET_HDR) : NULL;
+        if (v && RTA_PAYLOAD(v) >= 1) {
+                info->vnet_hdr_known = true;
+                info->vnet_hdr = *(const uint8_t *) RTA_DATA(v) != 0;
+        }
+        return 1;
 }
 
 int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret) {
@@ -143,7 +161,10 @@ int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret) {
         struct rtreq q;
         rt_init(&q, RTM_GETLINK, 0, 0);
         rt_put(&q, IFLA_IFNAME, name, strlen(name) + 1);
-        r = rt_call(nl, &q, ret);
+        *ret = (struct shim_netdev_info){0};
+        r = rt_call(nl, &q, link_parse, ret);
+        if (r >= 0 && ret->index == 0)
+                r = -EIO; /* an acknowledgement without the device */
         if (r == -ENODEV)
                 return r;
         if (r < 0)
@@ -171,7 +192,7 @@ int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu) {
         rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
         uint32_t v = mtu;
         rt_put(&q, IFLA_MTU, &v, sizeof v);
-        r = rt_call(nl, &q, NULL);
+        r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "cannot set MTU %u on %s: %m", mtu, name);
         return 0;
@@ -185,7 +206,7 @@ int shim_netdev_set_up(int nl, const char *name) {
         struct ifinfomsg *ifi = rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
         ifi->ifi_flags = IFF_UP;
         ifi->ifi_change = IFF_UP;
-        r = rt_call(nl, &q, NULL);
+        r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "cannot bring %s up: %m", name);
         return 0;
@@ -206,7 +227,7 @@ int shim_netdev_enslave(int nl, const char *name, const char *bridge) {
         rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
         uint32_t m = (uint32_t) br.index;
         rt_put(&q, IFLA_MASTER, &m, sizeof m);
-        r = rt_call(nl, &q, NULL);
+        r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
                 return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
         return 0;
@@ -219,7 +240,7 @@ int shim_netdev_delete(int nl, const char *name) {
                 return r;
         struct rtreq q;
         rt_init(&q, RTM_DELLINK, NLM_F_ACK, info.index);
-        r = rt_call(nl, &q, NULL);
+        r = rt_call(nl, &q, NULL, NULL);
         if (r == -ENODEV)
                 return r;
         if (r < 0)
@@ -255,7 +276,7 @@ int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer
         rt_end(&q, pa);
         rt_end(&q, data);
         rt_end(&q, li);
-        r = rt_call(nl, &q, NULL);
+        r = rt_call(nl, &q, NULL, NULL);
         if (r == -EEXIST)
                 return log_error_errno(r, "cannot create veth %s/%s: a device of that name exists already (left over "
                                           "from an earlier run?)", name, peer);
@@ -264,49 +285,33 @@ int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer
         return 0;
 }
 
+struct qdisc_scan {
+        int ifindex;
+        bool ingress;
+};
+
+static int qdisc_seen(const struct nlmsghdr *h, void *ud) {
+        struct qdisc_scan *q = ud;
+        if (h->nlmsg_type != RTM_NEWQDISC || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)))
+                return 0;
+        const struct tcmsg *t = NLMSG_DATA(h);
+        if (t->tcm_ifindex == q->ifindex && (t->tcm_parent == TC_H_INGRESS || t->tcm_parent == TC_H_CLSACT))
+                q->ingress = true;
+        return 0; /* read the dump to its end */
+}
+
 /* A dump of the qdiscs: does one on ifindex hang off ingress or clsact? 1, 0, or a negative errno. */
 static int has_ingress_qdisc(int nl, int ifindex) {
-        _cleanup_close_ int own = -1;
-        if (nl < 0) {
-                own = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-                if (own < 0)
-                        return negative_errno();
-                nl = own;
-        }
         struct {
                 struct nlmsghdr nh;
                 struct tcmsg tc;
         } req = {
-                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_GETQDISC, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP,
-                       .nlmsg_seq = 0x71646973},
+                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = RTM_GETQDISC, .nlmsg_flags = NLM_F_REQUEST | NLM_F_DUMP},
                 .tc = {.tcm_family = AF_UNSPEC, .tcm_ifindex = ifindex},
         };
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        if (sendto(nl, &req, sizeof req, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
-                return negative_errno();
-        int found = 0;
-        _Alignas(struct nlmsghdr) char buf[16384];
-        for (;;) {
-                ssize_t n = recv(nl, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return negative_errno();
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != req.nh.nlmsg_seq)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_DONE)
-                                return found;
-                        if (h->nlmsg_type == NLMSG_ERROR)
-                                return ((const struct nlmsgerr *) NLMSG_DATA(h))->error ?: found;
-                        if (h->nlmsg_type != RTM_NEWQDISC || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct tcmsg)))
-                                continue;
-                        const struct tcmsg *t = NLMSG_DATA(h);
-                        if (t->tcm_ifindex == ifindex && (t->tcm_parent == TC_H_INGRESS || t->tcm_parent == TC_H_CLSACT))
-                                found = 1;
-                }
-        }
+        struct qdisc_scan q = {.ifindex = ifindex};
+        int r = nl_transact(nl, &req, sizeof req, qdisc_seen, &q);
+        return r < 0 ? r : q.ingress;
 }
 
 int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what) {

@@ -27,6 +27,7 @@ struct shim_netdev_info {
         int master;     /* the bridge's index, 0 for none */
         char kind[16];  /* "tun", "veth", "bridge"...; "" for a plain device */
         bool xdp;       /* an XDP program is attached */
+        bool vnet_hdr_known, vnet_hdr; /* a tun device: whether it takes virtio-net headers (IFF_VNET_HDR) */
 };
 /* What the kernel says of `name`: -ENODEV (no message) if there is no such device. */
 int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret);

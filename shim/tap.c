@@ -2,10 +2,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <linux/ethtool.h>
-#include <linux/if_link.h>
 #include <linux/if_tun.h>
-#include <linux/netlink.h>
-#include <linux/rtnetlink.h>
 #include <linux/sockios.h>
 #include <net/if.h>
 #include <stdint.h>
@@ -94,59 +91,13 @@ int shim_tap_exists(const char *name) {
 }
 
 int shim_tap_vnet_hdr(const char *name) {
-        int r = shim_netdev_name_ok(name);
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(-1, name, &info);
         if (r < 0)
                 return r;
-        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
-        if (s < 0)
-                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
-        struct {
-                struct nlmsghdr nh;
-                struct ifinfomsg ifi;
-                char attrs[RTA_SPACE(IFNAMSIZ)];
-        } req = {
-                .nh = {.nlmsg_len = NLMSG_LENGTH(sizeof(struct ifinfomsg)) + RTA_SPACE(strlen(name) + 1),
-                       .nlmsg_type = RTM_GETLINK, .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 2},
-                .ifi = {.ifi_family = AF_UNSPEC},
-        };
-        struct rtattr *a = (struct rtattr *) req.attrs;
-        a->rta_type = IFLA_IFNAME;
-        a->rta_len = (unsigned short) RTA_LENGTH(strlen(name) + 1);
-        memcpy(RTA_DATA(a), name, strlen(name) + 1);
-        struct sockaddr_nl kernel = {.nl_family = AF_NETLINK};
-        if (sendto(s, &req, req.nh.nlmsg_len, 0, (struct sockaddr *) &kernel, sizeof kernel) < 0)
-                return log_error_errno(negative_errno(), "cannot ask about %s: %m", name);
-        _Alignas(struct nlmsghdr) char buf[16384];
-        for (;;) {
-                ssize_t n = recv(s, buf, sizeof buf, 0);
-                if (n < 0) {
-                        if (errno == EINTR)
-                                continue;
-                        return log_error_errno(negative_errno(), "no answer about %s: %m", name);
-                }
-                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
-                        if (h->nlmsg_seq != 2)
-                                continue;
-                        if (h->nlmsg_type == NLMSG_ERROR) {
-                                const struct nlmsgerr *e = NLMSG_DATA(h);
-                                if (e->error == -ENODEV)
-                                        return -ENODEV;
-                                return log_error_errno(e->error ? e->error : -EIO, "cannot read %s: %m", name);
-                        }
-                        if (h->nlmsg_type != RTM_NEWLINK || h->nlmsg_len < NLMSG_LENGTH(sizeof(struct ifinfomsg)))
-                                continue;
-                        const struct ifinfomsg *ifi = NLMSG_DATA(h);
-                        const struct rtattr *li = shim_netdev_rta_find(IFLA_RTA(ifi), IFLA_PAYLOAD(h), IFLA_LINKINFO);
-                        const struct rtattr *kind = li ? shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_KIND) : NULL;
-                        if (!kind || RTA_PAYLOAD(kind) < 4 || memcmp(RTA_DATA(kind), "tun", 4) != 0)
-                                return -ENOTTY;
-                        const struct rtattr *data = shim_netdev_rta_find(RTA_DATA(li), RTA_PAYLOAD(li), IFLA_INFO_DATA);
-                        const struct rtattr *v = data ? shim_netdev_rta_find(RTA_DATA(data), RTA_PAYLOAD(data), IFLA_TUN_VNET_HDR)
-                                                      : NULL;
-                        if (!v || RTA_PAYLOAD(v) < 1)
-                                return log_error_errno(EPROTO, "the kernel does not say whether %s takes vnet headers",
-                                                       name);
-                        return *(const uint8_t *) RTA_DATA(v) ? 1 : 0;
-                }
-        }
+        if (!streq(info.kind, "tun"))
+                return -ENOTTY;
+        if (!info.vnet_hdr_known)
+                return log_error_errno(EPROTO, "the kernel does not say whether %s takes vnet headers", name);
+        return info.vnet_hdr ? 1 : 0;
 }
