@@ -62,6 +62,50 @@ static void ino_of(const char *path, ino_t *ret) {
         *ret = st.st_ino;
 }
 
+/* Whether this thread's network namespace is the one of inode want. */
+static bool in_ns(ino_t want) {
+        struct stat st;
+        return stat("/proc/thread-self/ns/net", &st) == 0 && st.st_ino == want;
+}
+
+static int join_via_mount(const char *pin, ino_t want) {
+        return shim_netns_join_pinned(pin) == 0 && in_ns(want) ? 0 : 1;
+}
+
+/* From a mount namespace where the pin is the plain file under the mount. */
+static int unmounted_here(const char *pin) {
+        return unshare(CLONE_NEWNS) < 0 || umount2(pin, MNT_DETACH) < 0 ? -1 : 0;
+}
+
+static int join_via_pid(const char *pin, ino_t want) {
+        if (unmounted_here(pin) < 0)
+                return 2;
+        return shim_netns_join_pinned(pin) == 0 && in_ns(want) ? 0 : 1;
+}
+
+static int refuse_reused_pid(const char *pin, ino_t want) {
+        (void) want;
+        if (unmounted_here(pin) < 0)
+                return 2;
+        int fd = open(pin, O_WRONLY | O_TRUNC | O_NOFOLLOW);
+        if (fd < 0 || dprintf(fd, "%d\n", (int) getppid()) < 0) /* the test process: no supervisor */
+                return 3;
+        close(fd);
+        return shim_netns_join_pinned(pin) == -ENOENT ? 0 : 1;
+}
+
+/* Run fn in a child process; it must exit 0. */
+static void in_child(int (*fn)(const char *pin, ino_t want), const char *pin, ino_t want) {
+        pid_t j = fork();
+        assert_true(j >= 0);
+        if (j == 0)
+                _exit(fn(pin, want));
+        int st;
+        assert_int_equal(waitpid(j, &st, 0), j);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+}
+
 static void test_create_pin_join_unpin(void **state) {
         (void) state;
         if (!g_root)
@@ -105,47 +149,14 @@ static void test_create_pin_join_unpin(void **state) {
         ino_of(pin, &pinned);
         assert_true(pinned == theirs);
 
-        /* joined from another process, through the mount */
-        pid_t j = fork();
-        if (j == 0) {
-                struct stat s1;
-                _exit(shim_netns_join_pinned(pin) == 0 && stat("/proc/thread-self/ns/net", &s1) == 0 &&
-                                      s1.st_ino == theirs
-                              ? 0
-                              : 1);
-        }
+        /* joined from another process: through the mount, through the pid under it where the
+         * mount is not seen (another mount namespace), and not at all when that pid is another
+         * program's (reused) */
+        in_child(join_via_mount, pin, theirs);
+        in_child(join_via_pid, pin, theirs);
+        in_child(refuse_reused_pid, pin, theirs);
+
         int st;
-        assert_int_equal(waitpid(j, &st, 0), j);
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-
-        /* where the mount is not seen (another mount namespace), through the pid under it */
-        j = fork();
-        if (j == 0) {
-                if (unshare(CLONE_NEWNS) < 0 || umount2(pin, MNT_DETACH) < 0)
-                        _exit(2);
-                struct stat s2;
-                _exit(shim_netns_join_pinned(pin) == 0 && stat("/proc/thread-self/ns/net", &s2) == 0 &&
-                                      s2.st_ino == theirs
-                              ? 0
-                              : 1);
-        }
-        assert_int_equal(waitpid(j, &st, 0), j);
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-
-        /* the same pid under another name (reused): not joined */
-        j = fork();
-        if (j == 0) {
-                if (unshare(CLONE_NEWNS) < 0 || umount2(pin, MNT_DETACH) < 0)
-                        _exit(2);
-                int fd = open(pin, O_WRONLY | O_TRUNC);
-                if (fd < 0 || dprintf(fd, "%d\n", (int) getppid()) < 0)
-                        _exit(3);
-                close(fd);
-                _exit(shim_netns_join_pinned(pin) == -ENOENT ? 0 : 1);
-        }
-        assert_int_equal(waitpid(j, &st, 0), j);
-        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
-
         kill(pid, SIGKILL);
         assert_int_equal(waitpid(pid, &st, 0), pid);
         /* the pin outlives the child: the namespace with it */
