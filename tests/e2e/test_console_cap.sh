@@ -132,7 +132,7 @@ if [ "$max_log" -le "$cap" ] && [ "$max_old" -le "$cap" ] && [ -z "$extra" ]; th
 else
         fail "console files over the cap: console.log $max_log, console.log.1 $max_old, others:${extra:- none}"
 fi
-[ -s "$old" ] && pass "console.log was rotated to console.log.1" || fail "no console.log.1: the cap was never reached"
+if [ -s "$old" ]; then pass "console.log was rotated to console.log.1"; else fail "no console.log.1: the cap was never reached"; fi
 # A line is about 90 bytes: the guest wrote several caps' worth.
 if [ "$((last * 80))" -ge "$((4 * cap))" ]; then
         pass "the guest wrote about $((last * 90 / 1024)) KiB, more than 4 caps"
@@ -146,7 +146,7 @@ else
         fail "the guest stopped writing at line $(last_spam)"
 fi
 st=$(state)
-[ "$st" = running ] && pass "status says running" || fail "status says '$st', not running"
+if [ "$st" = running ]; then pass "status says running"; else fail "status says '$st', not running"; fi
 
 # ---- who holds what ---------------------------------------------------------
 step "the FIFO and the log files"

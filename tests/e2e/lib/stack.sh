@@ -75,6 +75,7 @@ stack_build_guest() {
 stack_tree() { # ROOT STACK LOGS
         stackdir=$1/var/lib/ecluse/stacks/$2
         console=$stackdir/console.log
+        # shellcheck disable=SC2034 # the test's
         manifest=$1/etc/ecluse/stacks/$2.yaml
         logs=$3
         mkdir -p "$logs" "$stackdir/current" "$1/etc/ecluse/stacks"
