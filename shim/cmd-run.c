@@ -104,14 +104,17 @@ static int h_policy_remove(void *ud, const char *stack) {
         return shim_policy_remove(stack);
 }
 
-/* The single audit call site of the supervisor. */
-static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+/* The single audit call site of the supervisor (which holds the domain when a record fails, supervise.h). */
+static int h_audit(void *ud, const char *event, const char *subject, const char *details) {
         struct run_ctx *c = ud;
         json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
+        if (details && !d)
+                return log_oom();
         int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
         json_decref(d);
         if (r < 0)
-                log_warning("audit record %s for %s not written", event, subject);
+                log_warning("audit record %s for %s not written to %s", event, subject, c->audit_path);
+        return r;
 }
 
 /* ---- control socket: status, stop, reload ------------------------------- */
@@ -343,7 +346,12 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 shim_stack_done(&s);
                 return ecl_exit_status(r);
         }
-        h_audit(&ctx, "run-start", m->stack, uri);
+        /* Nothing starts that the audit log cannot tell. */
+        if (h_audit(&ctx, "run-start", m->stack, uri) < 0) {
+                log_error("stack %s not started: its run-start record cannot be written", m->stack);
+                shim_stack_done(&s);
+                return EX_IOERR;
+        }
         /* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
         struct shim_supervisor sup;
         ctx.sup = &sup;
@@ -351,7 +359,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r >= 0) {
                 r = shim_run_up(&s);
                 if (r < 0)
-                        h_audit(&ctx, "run-failed", m->stack, NULL);
+                        (void) h_audit(&ctx, "run-failed", m->stack, NULL);
         }
         if (r >= 0) {
                 r = shim_supervise_watch_network(&sup);
@@ -383,7 +391,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_run_teardown(&s);
         if (r < 0) /* before the socket goes: `stop` reads it */
                 (void) shim_control_mark_failed(control, m->stack, strerror(-r));
-        h_audit(&ctx, "stop", m->stack,
+        (void) h_audit(&ctx, "stop", m->stack,
                 e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
                 : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
         shim_stack_done(&s);
