@@ -174,17 +174,8 @@ for s in vendor service bridge; do : >"$logs/sniff-$s.log"; done
 
 # ---- manifest -----------------------------------------------------------
 # (the guest's kernel and initrd are in place under the root: stack_tree)
-cat >"$manifest" <<EOF
-ecluse: 1
-stack: $STACK
-licensor: End-to-end Test Vendor
-vm:
-  vcpus: 1
-  memory: 256MiB
-  accel: tcg
-  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
-  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
-  cmdline: console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3
+stack_manifest "console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3"
+cat >>"$manifest" <<EOF
 network:
   bridge: $TOPO_BRIDGE
   mac: $TOPO_GUEST_MAC
@@ -194,7 +185,6 @@ network:
       proto: tcp
       ports: [443]
       why: the end-to-end test's service host
-console: log
 EOF
 step "manifest $manifest"
 cat "$manifest"

@@ -42,16 +42,7 @@ stack_tree "$root" "$STACK" "$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-long-logs.X
 ns=ecl-long$$
 shim_pid=
 
-qemu_pid() {
-        local pid
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 "; then
-                        echo "$pid"
-                        return 0
-                fi
-        done
-        return 1
-}
+qemu_pid() { qemu_in_netns "$ns"; }
 
 cleanup() {
         local pid
@@ -68,19 +59,7 @@ trap 'exit 130' INT TERM
 ip netns add "$ns" || fatal "cannot create the network namespace $ns"
 shimc() { ip netns exec "$ns" "$shim" --root "$root" "$@"; }
 
-cat >"$manifest" <<EOF
-ecluse: 1
-stack: $STACK
-licensor: End-to-end Test Vendor
-vm:
-  vcpus: 1
-  memory: 256MiB
-  accel: tcg
-  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
-  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
-  cmdline: console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30
-console: log
-EOF
+stack_manifest "console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30"
 step "root $root (${#root} bytes), stack $STACK"
 "$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"
 
@@ -119,19 +98,6 @@ else
 fi
 
 # ---- stop -------------------------------------------------------------------
-step "ecluse-shim stop"
-if shimc stop "$STACK" >"$logs/stop.out" 2>&1; then
-        pass "ecluse-shim stop $STACK"
-else
-        fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
-fi
-if wait_until 90 eval "! alive $shim_pid"; then
-        wait "$shim_pid"
-        rc=$?
-        if [ "$rc" = 0 ]; then pass "ecluse-shim run exited 0 after stop"; else fail "ecluse-shim run exited $rc after stop"; fi
-else
-        fail "ecluse-shim run still running 90s after stop"
-fi
-if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+stack_stop
 
 stack_verdict

@@ -10,6 +10,11 @@
 #   stack_build_guest         tests/guest/build-guest.sh into $guest_dir (cached)
 #   stack_tree ROOT STACK LOGS  $stackdir, $console, $manifest under ROOT;
 #                             the guest's kernel and initrd in $stackdir/current
+#   stack_manifest CMDLINE    $manifest: TCG, 256 MiB, that guest, console: log,
+#                             no network (a test appends what it needs)
+#   qemu_in_netns NS          the PID of the QEMU in network namespace NS
+#   stack_stop                `stop STACK` (the test's shimc), the run
+#                             ($shim_pid) exits 0, no QEMU (the test's qemu_pid)
 #   alive PID                 a process that exists and is not a zombie
 #   step/pass/fail/fatal      output and $failures; fatal dumps the logs, exits 1
 #   stack_dump_logs           the last lines of every log and of the console
@@ -27,6 +32,7 @@ guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
 failures=0
 logs=
 console=
+shim_pid=
 
 step() { echo "=== [${SECONDS}s] $*"; }
 pass() { echo "PASS: $*"; }
@@ -73,6 +79,7 @@ stack_build_guest() {
 # Manifest paths are under --root (shim/domain.h): the guest is installed
 # where the agent would apply a release.
 stack_tree() { # ROOT STACK LOGS
+        stack_name=$2
         stackdir=$1/var/lib/ecluse/stacks/$2
         console=$stackdir/console.log
         # shellcheck disable=SC2034 # the test's
@@ -83,6 +90,50 @@ stack_tree() { # ROOT STACK LOGS
         cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
         # QEMU runs as its own user: it must reach the kernel and the initrd.
         chmod -R a+rX "$1"
+}
+
+stack_manifest() { # CMDLINE
+        cat >"$manifest" <<EOF
+ecluse: 1
+stack: $stack_name
+licensor: End-to-end Test Vendor
+vm:
+  vcpus: 1
+  memory: 256MiB
+  accel: tcg
+  kernel: /var/lib/ecluse/stacks/$stack_name/current/vmlinuz
+  initrd: /var/lib/ecluse/stacks/$stack_name/current/initrd
+  cmdline: $1
+console: log
+EOF
+}
+
+qemu_in_netns() { # NS
+        local pid
+        for pid in $(ip netns pids "$1" 2>/dev/null); do
+                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 "; then
+                        echo "$pid"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+stack_stop() {
+        step "ecluse-shim stop"
+        if shimc stop "$stack_name" >"$logs/stop.out" 2>&1; then
+                pass "ecluse-shim stop $stack_name"
+        else
+                fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
+        fi
+        if wait_until 90 eval "! alive $shim_pid"; then
+                wait "$shim_pid"
+                local rc=$?
+                if [ "$rc" = 0 ]; then pass "ecluse-shim run exited 0 after stop"; else fail "ecluse-shim run exited $rc after stop"; fi
+        else
+                fail "ecluse-shim run still running 90s after stop"
+        fi
+        if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
 }
 
 # A process that exists and is not a zombie (a dead child not reaped yet).
