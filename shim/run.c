@@ -275,20 +275,19 @@ static int clear_stale(struct shim_stack *s) {
         return 0;
 }
 
+/* What marks the uplink's ends as the stack's (IFLA_IFALIAS): only such a veth is removed as left over. */
+static void uplink_alias(const struct shim_stack *s, char buf[static 64]) {
+        snprintf(buf, 64, "ecluse uplink of %s", s->m->stack);
+}
+
 /* A veth of ours left by a shim that was killed (its namespace may linger a while): remove it. */
-static int remove_stale_veth(int nl, const char *name) {
-        struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
-        if (r == -ENODEV)
-                return 0;
-        if (r < 0)
-                return r;
-        if (!streq(info.kind, "veth"))
-                return log_error_errno(EEXIST, "network device %s exists and is no veth of ecluse's: refusing to touch it",
-                                       name);
-        log_notice("removing uplink %s left by an earlier run", name);
-        r = shim_netdev_delete(nl, name);
-        return r == -ENODEV ? 0 : r;
+static int remove_stale_veth(const struct shim_stack *s, int nl, const char *name) {
+        char alias[64];
+        uplink_alias(s, alias);
+        int r = shim_netdev_delete_marked_veth(nl, name, alias);
+        if (r > 0)
+                log_notice("removed uplink %s left by an earlier run", name);
+        return r < 0 ? r : 0;
 }
 
 /*
@@ -300,9 +299,9 @@ static int remove_stale_veth(int nl, const char *name) {
 static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
         int nl = s->opts.outer_elsewhere ? s->opts.outer_nl : -1;
         const char *bridge = s->m->network.bridge;
-        int r = remove_stale_veth(-1, s->uplink);
+        int r = remove_stale_veth(s, -1, s->uplink);
         if (r >= 0)
-                r = remove_stale_veth(nl, s->outer);
+                r = remove_stale_veth(s, nl, s->outer);
         if (r < 0)
                 return r;
         struct shim_netdev_info br = {0};
@@ -319,7 +318,13 @@ static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
         if (r < 0)
                 return r;
         s->uplink_created = true;
-        r = shim_netns_harden_device(s->uplink);
+        char alias[64];
+        uplink_alias(s, alias);
+        r = shim_netdev_set_alias(-1, s->uplink, alias);
+        if (r >= 0)
+                r = shim_netdev_set_alias(nl, s->outer, alias);
+        if (r >= 0)
+                r = shim_netns_harden_device(s->uplink);
         if (r >= 0 && bridge)
                 r = shim_netdev_enslave(nl, s->outer, bridge);
         if (r >= 0)

@@ -17,6 +17,7 @@
 
 #include "libvirt-embed.h"
 #include "names.h"
+#include "netdev.h"
 #include "run.h"
 #include "tap.h"
 #include "testlib.h"
@@ -291,6 +292,33 @@ static void test_stale_tap_replaced(void **state) {
         shim_stack_done(&s);
 }
 
+/* A veth named like the uplink is removed only when it carries the stack's mark. */
+static void test_stale_uplink_only_if_marked(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        hooks_for(&h, &p);
+        struct shim_stack s;
+        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
+        p.s = &s;
+        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        /* someone else's device of that name */
+        assert_int_equal(shim_netdev_veth_create(-1, s.outer, "rt-other", -1, 0), 0);
+        assert_int_equal(shim_run_up(&s), -EEXIST);
+        assert_int_not_equal(if_nametoindex(s.outer), 0);
+        assert_int_equal(if_nametoindex(s.uplink), 0);
+        assert_false(domain_defined(&s));
+        /* the stack's own, left by a killed run */
+        assert_int_equal(shim_netdev_set_alias(-1, s.outer, "ecluse uplink of runtest"), 0);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_int_equal(if_nametoindex("rt-other"), 0);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        assert_int_equal(if_nametoindex(s.outer), 0);
+        shim_stack_done(&s);
+}
+
 static void test_connect_fails(void **state) {
         (void) state;
         struct ecl_manifest m = manifest();
@@ -310,6 +338,7 @@ int main(void) {
                 cmocka_unit_test(test_cut_fails),
                 cmocka_unit_test(test_load_fails),
                 cmocka_unit_test(test_stale_tap_replaced),
+                cmocka_unit_test(test_stale_uplink_only_if_marked),
                 cmocka_unit_test(test_connect_fails),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
