@@ -389,8 +389,14 @@ int shim_run_restart(struct shim_stack *s) {
         if (r < 0)
                 return r;
         if (s->policy_loaded) {
-                /* replaced in one transaction: no gap, and whatever was changed from outside is gone */
-                r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                /* replaced in one transaction: no gap, and whatever was changed from outside is gone;
+                 * the watch knows that transaction for ours by its generation */
+                bool watched = s->watch.nft >= 0;
+                r = watched ? shim_watch_own_begin(&s->watch) : 0;
+                if (r >= 0)
+                        r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                if (r >= 0 && watched)
+                        r = shim_watch_own_end(&s->watch);
                 if (r < 0)
                         return r;
         }
