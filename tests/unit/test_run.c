@@ -170,6 +170,14 @@ static void hooks_for(struct shim_run_hooks *h, struct probe *p) {
                                      .policy_remove = h_policy_remove, .audit = h_audit};
 }
 
+/* s for m on the test's connection, its hooks h recording into p. */
+static void open_stack(struct shim_stack *s, const struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p) {
+        hooks_for(h, p);
+        assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
+        p->s = s;
+        assert_int_equal(shim_run_connect(s, g_uri), 0);
+}
+
 static bool domain_defined(struct shim_stack *s) {
         virDomainPtr d = virDomainLookupByName(s->conn, s->dom_name);
         if (!d)
@@ -184,11 +192,8 @@ static void test_up_and_down(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         assert_int_equal(shim_run_up(&s), 0);
         assert_int_equal(p.loads, 1);
         assert_true(p.tap_at_load);
@@ -250,11 +255,8 @@ static void test_up_and_down(void **state) {
 static void run_failing(struct probe *p) {
         struct ecl_manifest m = manifest();
         struct shim_run_hooks h;
-        hooks_for(&h, p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p->s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, p);
         assert_true(shim_run_up(&s) < 0);
         assert_false(domain_defined(&s));
         assert_int_equal(shim_tap_exists(s.tap), 0);
@@ -283,11 +285,8 @@ static void test_slow_load_overlaps_the_start(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {.load_ms = 4000};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         assert_int_equal(shim_run_up(&s), 0);
         assert_true(p.started_during_load);
         assert_int_equal(p.verifies, 1);
@@ -338,11 +337,8 @@ static void test_stale_tap_replaced(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         assert_int_equal(shim_run_up(&s), 0);
         assert_true(p.tap_at_load);
         assert_int_equal(shim_run_teardown(&s), 0);
@@ -357,11 +353,8 @@ static void test_stale_uplink_only_if_marked(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         /* someone else's device of that name */
         assert_int_equal(shim_netdev_veth_create(-1, s.outer, "rt-other", -1, 0), 0);
         assert_int_equal(shim_run_up(&s), -EEXIST);
