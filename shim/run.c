@@ -212,6 +212,7 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
         int r = s->hooks->domain_xml(s->hooks->userdata, s->m, &s->accel, &xml);
         if (r < 0)
                 return r;
+        log_debug("domain %s rendered", s->dom_name);
         if (s->dom) {
                 /* a restart: the old definition (inactive now) goes, the new XML may differ */
                 if (s->defined && virDomainIsActive(s->dom) == 0 && virDomainUndefine(s->dom) < 0)
@@ -357,6 +358,7 @@ static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
 
 int shim_run_up(struct shim_stack *s) {
         struct shim_policy_job job = {0};
+        log_debug("bringing %s up", s->m->stack);
         int r = clear_stale(s);
         if (r < 0)
                 return r;
