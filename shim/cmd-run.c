@@ -328,7 +328,6 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(r);
         }
         h_audit(&ctx, "run-start", m->stack, uri);
-        log_debug("run: connected, run-start recorded");
         /* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
         struct shim_supervisor sup;
         ctx.sup = &sup;
