@@ -3,6 +3,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "log.h"
 
@@ -28,7 +29,14 @@ void ecl_logv(enum ecl_log_level level, int error, const char *fmt, va_list ap) 
         char buf[2048];
         vsnprintf(buf, sizeof buf, fmt, ap);
         errno = saved;
-        fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, level_name(level), buf);
+        /* ECLUSE_DEBUG=1: each line with its CLOCK_MONOTONIC time, to see where the time goes */
+        const char *debug = getenv("ECLUSE_DEBUG");
+        struct timespec ts;
+        if (debug && streq(debug, "1") && clock_gettime(CLOCK_MONOTONIC, &ts) == 0)
+                fprintf(stderr, "[%5lld.%06ld] %s: %s: %s\n", (long long) ts.tv_sec, ts.tv_nsec / 1000,
+                        program_invocation_short_name, level_name(level), buf);
+        else
+                fprintf(stderr, "%s: %s: %s\n", program_invocation_short_name, level_name(level), buf);
 }
 
 int ecl_log_errno(enum ecl_log_level level, int error, const char *fmt, ...) {

@@ -8,6 +8,9 @@
  *
  * "%m" expands to strerror(-r).  The program name is glibc's
  * program_invocation_short_name, set by the C runtime: no global state here.
+ * Debug lines are printed only when ECLUSE_DEBUG is set; with ECLUSE_DEBUG=1
+ * every line starts with CLOCK_MONOTONIC seconds, "[  123.456789] PROGRAM: ...",
+ * to see where the time goes.
  */
 #include <errno.h>
 #include <stdarg.h>

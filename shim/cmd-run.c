@@ -247,6 +247,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
 
         struct ecl_diags diags = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        log_debug("run: loading %s", path);
         int r = ecl_manifest_load_file(path, &m, &diags);
         ecl_diags_print(&diags, stderr);
         ecl_diags_clear(&diags);
@@ -292,6 +293,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (r < 0)
                         return ecl_exit_status(r);
         }
+        log_debug("run: control socket and network namespace made");
         /* Capabilities are per thread: drop them while this is the only one. */
         enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
         size_t n_caps;
@@ -341,6 +343,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_stack_init(&s, m, &hooks, &opts);
         if (r < 0)
                 return ecl_exit_status(r);
+        log_debug("run: connecting to %s", uri);
         r = shim_run_connect(&s, uri);
         if (r < 0) {
                 shim_stack_done(&s);

@@ -2,7 +2,10 @@
 /*
  * status [STACK]: ask each running shim over its control socket and print
  * what it answers (the supervisor decides the content; DESIGN.md names at
- * least stack, state, accel, policy and capabilities).
+ * least stack, state, accel, policy and capabilities).  A stack whose shim
+ * is gone after its clean-up failed (ROOT/run/ecluse/STACK.failed, control.h)
+ * shows state "teardown-failed" and the error, and makes the exit status 70:
+ * its domain, tap or rules may remain.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -14,19 +17,40 @@
 #include "log.h"
 #include "status-print.h"
 
-/* One stack; not running is reported as such in a listing. */
-static int query(const struct ecl_cli *cli, const char *stack, json_t **ret) {
+/*
+ * One stack.  No shim: its failed clean-up (*ret that record, 1), or
+ * -ESRCH with *ret saying "not running" (NULL unless `listing`: alone, the
+ * error says it).
+ */
+static int query(const struct ecl_cli *cli, const char *stack, bool listing, json_t **ret) {
         json_t *j = NULL;
+        *ret = NULL;
         int r = shim_control_call(cli->root, stack, "status", &j);
-        if (r < 0) {
-                if (r != -ESRCH)
-                        return r;
+        if (r != -ESRCH) {
+                *ret = j;
+                return r;
+        }
+        int k = shim_control_read_failed(cli->root, stack, &j);
+        if (k < 0)
+                return k;
+        if (k > 0) {
+                log_error("stack %s: its shim is gone and its clean-up failed: %s (domain, tap or rules may remain; "
+                          "see its log)",
+                          stack, json_string_value(json_object_get(j, "error")) ?: "unknown error");
+                *ret = j;
+                return 1;
+        }
+        if (listing) {
                 j = json_pack("{s:s,s:s}", "stack", stack, "state", "not running");
                 if (!j)
                         return log_oom();
+                *ret = j;
         }
-        *ret = j;
         return r;
+}
+
+static int status_exit(int r) {
+        return r > 0 ? EX_SOFTWARE : r < 0 ? ecl_exit_status(r) : EX_OK;
 }
 
 int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv) {
@@ -36,11 +60,10 @@ int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv) {
         }
         if (argc == 2) {
                 json_auto_t *j = NULL;
-                int r = shim_control_call(cli->root, argv[1], "status", &j);
-                if (r < 0)
-                        return ecl_exit_status(r);
-                shim_print_object(stdout, j, cli->json);
-                return EX_OK;
+                int r = query(cli, argv[1], false, &j);
+                if (j)
+                        shim_print_object(stdout, j, cli->json);
+                return status_exit(r);
         }
 
         _cleanup_strv_free_ char **stacks = NULL;
@@ -53,9 +76,9 @@ int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv) {
         int status = EX_OK;
         for (char **s = stacks; *s; s++) {
                 json_t *j = NULL;
-                r = query(cli, *s, &j);
-                if (r < 0 && status == EX_OK)
-                        status = ecl_exit_status(r);
+                r = query(cli, *s, true, &j);
+                if (r != 0 && (status == EX_OK || r > 0))
+                        status = status_exit(r);
                 if (j && json_array_append_new(all, j) < 0)
                         return ecl_exit_status(log_oom());
         }

@@ -71,14 +71,28 @@ static int wait_gone(const char *root, const char *stack, unsigned timeout_s) {
         }
 }
 
+static bool control_socket_exists(const char *root, const char *stack) {
+        _cleanup_free_ char *path = NULL;
+        struct stat st;
+        return shim_control_socket_path(root, stack, &path) < 0 || lstat(path, &st) == 0;
+}
+
 int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
         const char *stack;
         bool wait = true;
         unsigned timeout_s = STOP_TIMEOUT_DEFAULT_S;
         if (parse_args(argc, argv, &stack, &wait, &timeout_s) < 0)
                 return EX_USAGE;
+        /* the pin of the run being stopped, as it is now (a run started after ours has another) */
+        _cleanup_free_ char *pin = NULL;
+        struct shim_netns_pin_id pin_id = {0};
+        int r = shim_netns_pin_path(cli->root, stack, &pin);
+        if (r >= 0)
+                r = shim_netns_pin_identify(pin, &pin_id);
+        if (r < 0)
+                return ecl_exit_status(r);
         json_auto_t *j = NULL;
-        int r = shim_control_call(cli->root, stack, "stop", &j);
+        r = shim_control_call(cli->root, stack, "stop", &j);
         if (r < 0)
                 return ecl_exit_status(r);
         if (wait) {
@@ -97,13 +111,16 @@ int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
                         shim_print_object(stdout, failed, cli->json);
                         return EX_SOFTWARE;
                 }
-                /* The supervisor, without the privilege to, leaves its namespace's pin (netns.h). */
-                _cleanup_free_ char *pin = NULL;
-                r = shim_netns_pin_path(cli->root, stack, &pin);
-                if (r >= 0)
-                        r = shim_netns_unpin(pin);
-                if (r < 0)
-                        return ecl_exit_status(r);
+                /*
+                 * The supervisor, without the privilege to, leaves its namespace's pin
+                 * (netns.h).  Not when a run was started meanwhile: its control socket
+                 * comes before its pin, and its pin is another.
+                 */
+                if (!control_socket_exists(cli->root, stack)) {
+                        r = shim_netns_unpin_if_same(pin, &pin_id);
+                        if (r < 0)
+                                return ecl_exit_status(r);
+                }
                 json_object_set_new(j, "state", json_string("stopped"));
         }
         shim_print_object(stdout, j, cli->json);

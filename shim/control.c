@@ -661,12 +661,16 @@ int shim_control_list(const char *root, char ***ret_stacks) {
         struct dirent *de;
         int r = 0;
         while ((de = readdir(d))) {
-                size_t l = strlen(de->d_name);
-                if (l <= 5 || !streq(de->d_name + l - 5, ".sock"))
+                size_t l = strlen(de->d_name), suffix;
+                /* a stack whose shim is gone after a failed clean-up is listed too (by its .failed) */
+                if (l > 5 && streq(de->d_name + l - 5, ".sock") && (de->d_type == DT_SOCK || de->d_type == DT_UNKNOWN))
+                        suffix = 5;
+                else if (l > 7 && streq(de->d_name + l - 7, ".failed") &&
+                         (de->d_type == DT_REG || de->d_type == DT_UNKNOWN))
+                        suffix = 7;
+                else
                         continue;
-                if (de->d_type != DT_SOCK && de->d_type != DT_UNKNOWN)
-                        continue;
-                _cleanup_free_ char *name = strndup(de->d_name, l - 5);
+                _cleanup_free_ char *name = strndup(de->d_name, l - suffix);
                 if (!name) {
                         r = log_oom();
                         break;
@@ -686,6 +690,15 @@ int shim_control_list(const char *root, char ***ret_stacks) {
         if (r < 0)
                 return r;
         qsort(v, n, sizeof(char *), cmp_str);
+        /* both files of one stack: once */
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                if (k > 0 && streq(v[k - 1], v[i]))
+                        free(v[i]);
+                else
+                        v[k++] = v[i];
+        }
+        v[k] = NULL;
         *ret_stacks = TAKE_PTR(v);
         return 0;
 }

@@ -131,5 +131,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_control *, shim_control_free)
  */
 int shim_control_call(const char *root, const char *stack, const char *request, json_t **ret);
 
-/* Stack names that have a socket in ROOT/run/ecluse, sorted; NULL-terminated. */
+/* Stack names that have a socket or a failed clean-up (.failed) in ROOT/run/ecluse, sorted, each once; NULL-terminated. */
 int shim_control_list(const char *root, char ***ret_stacks);

@@ -19,21 +19,23 @@ static void stack_digest(const char *stack, unsigned char out[static SHA256_DIGE
 }
 
 void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]) {
-        size_t len = strlen(stack);
-        if (len <= IFNAMSIZ - 1 - strlen(SHIM_TAP_PREFIX)) {
-                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%s", stack);
-        } else {
-                unsigned char d[SHA256_DIGEST_LENGTH];
-                stack_digest(stack, d);
-                /* '_' is in no stack name, so no short form has this shape */
-                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.6s" SHIM_TAP_HASH_SEP "%02x%02x", stack, d[0], d[1]);
-        }
+        unsigned char d[SHA256_DIGEST_LENGTH];
         if (index > 0) {
-                size_t n = strlen(buf);
-                if (n == IFNAMSIZ - 1)
-                        n--;
-                snprintf(buf + n, IFNAMSIZ - n, "%u", index % 10);
+                /* "STACK/INDEX" hashed; the '_' right after at most 5 characters of the name marks this form */
+                char key[48];
+                int n = snprintf(key, sizeof key, "%s/%u", stack, index);
+                SHA256((const unsigned char *) key, (size_t) n, d);
+                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.5s" SHIM_TAP_HASH_SEP "%02x%02x%x", stack, d[0], d[1],
+                         d[2] >> 4);
+                return;
         }
+        if (strlen(stack) <= IFNAMSIZ - 1 - strlen(SHIM_TAP_PREFIX)) {
+                snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%s", stack);
+                return;
+        }
+        stack_digest(stack, d);
+        /* '_' is in no stack name, so no short form has this shape */
+        snprintf(buf, IFNAMSIZ, SHIM_TAP_PREFIX "%.6s" SHIM_TAP_HASH_SEP "%02x%02x", stack, d[0], d[1]);
 }
 
 void shim_uplink_names(const char *stack, char inner[static IFNAMSIZ], char outer[static IFNAMSIZ]) {

@@ -26,7 +26,11 @@ int shim_nft_table_name(const char *stack, char **ret);
  * "_" (^[a-z][a-z0-9-]{0,30}$), so the long form of one stack is never the
  * short form of another (the long form of "abcdef-and-more" is not the short
  * form of the stack "abcdef-1a2b").
- * Index > 0 appends its digit in place of the last character.
+ * Index > 0 always takes a hashed form: "ecl-" + the first 5 characters +
+ * "_" + 5 hex digits of SHA-256("STACK/INDEX"), e.g. "ecl-offic_1b2c3".
+ * Its "_" stands at most 9 characters in, where neither form of index 0 has
+ * one, so it never equals any stack's index-0 name ("office" index 1 is not
+ * the stack "office1"); two of index > 0 differ but by a 20-bit hash.
  */
 void shim_tap_name(const char *stack, unsigned index, char buf[static IFNAMSIZ]);
 /*

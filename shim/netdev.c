@@ -138,6 +138,10 @@ static int link_parse(const struct nlmsghdr *h, void *ud) {
         a = shim_netdev_rta_find(attrs, len, IFLA_MASTER);
         if (a && RTA_PAYLOAD(a) >= 4)
                 memcpy(&info->master, RTA_DATA(a), 4);
+        a = shim_netdev_rta_find(attrs, len, IFLA_IFALIAS);
+        if (a)
+                snprintf(info->alias, sizeof info->alias, "%.*s", (int) strnlen(RTA_DATA(a), RTA_PAYLOAD(a)),
+                         (const char *) RTA_DATA(a));
         const struct rtattr *x = shim_netdev_rta_find(attrs, len, IFLA_XDP);
         const struct rtattr *at = x ? shim_netdev_rta_find(RTA_DATA(x), RTA_PAYLOAD(x), IFLA_XDP_ATTACHED) : NULL;
         info->xdp = at && RTA_PAYLOAD(at) >= 1 && *(const uint8_t *) RTA_DATA(at) != XDP_ATTACHED_NONE;
@@ -231,6 +235,36 @@ int shim_netdev_enslave(int nl, const char *name, const char *bridge) {
         if (r < 0)
                 return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
         return 0;
+}
+
+int shim_netdev_set_alias(int nl, const char *name, const char *alias) {
+        size_t n = strlen(alias);
+        if (n >= sizeof((struct shim_netdev_info){0}.alias))
+                return log_error_errno(EINVAL, "alias for %s too long: %s", name, alias);
+        int idx, r = link_index(nl, name, &idx);
+        if (r < 0)
+                return r;
+        struct rtreq q;
+        rt_init(&q, RTM_NEWLINK, NLM_F_ACK, idx);
+        rt_put(&q, IFLA_IFALIAS, alias, n + 1);
+        r = rt_call(nl, &q, NULL, NULL);
+        if (r < 0)
+                return log_error_errno(r, "cannot mark %s as \"%s\": %m", name, alias);
+        return 0;
+}
+
+int shim_netdev_delete_marked_veth(int nl, const char *name, const char *alias) {
+        struct shim_netdev_info info;
+        int r = shim_netdev_info(nl, name, &info);
+        if (r == -ENODEV)
+                return 0;
+        if (r < 0)
+                return r;
+        if (!streq(info.kind, "veth") || !streq(info.alias, alias))
+                return log_error_errno(EEXIST, "network device %s exists and is not marked \"%s\": refusing to touch it "
+                                               "(remove it if it is left over)", name, alias);
+        r = shim_netdev_delete(nl, name);
+        return r == -ENODEV ? 0 : r < 0 ? r : 1;
 }
 
 int shim_netdev_delete(int nl, const char *name) {

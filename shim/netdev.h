@@ -28,6 +28,7 @@ struct shim_netdev_info {
         char kind[16];  /* "tun", "veth", "bridge"...; "" for a plain device */
         bool xdp;       /* an XDP program is attached */
         bool vnet_hdr_known, vnet_hdr; /* a tun device: whether it takes virtio-net headers (IFF_VNET_HDR) */
+        char alias[64]; /* IFLA_IFALIAS ("" for none; a longer one is cut) */
 };
 /* What the kernel says of `name`: -ENODEV (no message) if there is no such device. */
 int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret);
@@ -38,6 +39,15 @@ int shim_netdev_set_up(int nl, const char *name);
 int shim_netdev_enslave(int nl, const char *name, const char *bridge);
 /* Delete network device `name` (and a veth's peer, wherever it is).  -ENODEV (no message) if there is none. */
 int shim_netdev_delete(int nl, const char *name);
+/* Set the device's alias (IFLA_IFALIAS, at most 63 bytes here): how ecluse marks the devices it made. */
+int shim_netdev_set_alias(int nl, const char *name, const char *alias);
+/*
+ * Delete `name` only if it is a veth that carries `alias` (one made by this
+ * program for that purpose, left by an earlier run): 1 when deleted, 0 when
+ * there is none; -EEXIST (and a message) when a device of that name is
+ * something else, which is then left alone.
+ */
+int shim_netdev_delete_marked_veth(int nl, const char *name, const char *alias);
 /*
  * Whether anything on `name` could take frames before the netdev hooks: an
  * XDP program attached, or an ingress/clsact qdisc (where tc filters and

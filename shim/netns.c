@@ -2,6 +2,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <sched.h>
+#include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -150,4 +152,51 @@ int shim_netns_unpin(const char *pin) {
         if (unlink(pin) < 0 && errno != ENOENT)
                 return log_error_errno(negative_errno(), "cannot remove %s: %m", pin);
         return 0;
+}
+
+#ifndef STATX_MNT_ID_UNIQUE
+#define STATX_MNT_ID_UNIQUE 0x4000U /* Linux 6.8 */
+#endif
+
+/* The id of the mount `path` is on; stx_mnt_id follows stx_dev_minor (glibc before 2.39 calls it padding). */
+static unsigned long long mount_id(const char *path) {
+        struct statx stx;
+        if (statx(AT_FDCWD, path, AT_SYMLINK_NOFOLLOW, STATX_MNT_ID_UNIQUE | STATX_MNT_ID, &stx) < 0 ||
+            !(stx.stx_mask & (STATX_MNT_ID_UNIQUE | STATX_MNT_ID)))
+                return 0;
+        uint64_t id;
+        memcpy(&id, (const char *) &stx + offsetof(struct statx, stx_dev_minor) + sizeof stx.stx_dev_minor, sizeof id);
+        return id;
+}
+
+int shim_netns_pin_identify(const char *pin, struct shim_netns_pin_id *ret) {
+        *ret = (struct shim_netns_pin_id){0};
+        struct stat st;
+        if (lstat(pin, &st) < 0)
+                return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "cannot look at %s: %m", pin);
+        *ret = (struct shim_netns_pin_id){.present = true, .dev = st.st_dev, .ino = st.st_ino,
+                                          .mnt_id = mount_id(pin)};
+        if (S_ISREG(st.st_mode)) {
+                /* the file itself (no mount seen here): the supervisor it names too */
+                _cleanup_close_ int fd = open(pin, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
+                char buf[32] = {0};
+                if (fd >= 0 && pread(fd, buf, sizeof buf - 1, 0) > 0 && sscanf(buf, "%d", &ret->pid) != 1)
+                        ret->pid = 0;
+        }
+        return 0;
+}
+
+int shim_netns_unpin_if_same(const char *pin, const struct shim_netns_pin_id *id) {
+        struct shim_netns_pin_id now;
+        int r = shim_netns_pin_identify(pin, &now);
+        if (r < 0)
+                return r;
+        if (!now.present)
+                return 0;
+        if (!id->present || now.dev != id->dev || now.ino != id->ino || now.mnt_id != id->mnt_id ||
+            now.pid != id->pid) {
+                log_notice("%s is the pin of a later run now: left alone", pin);
+                return 1;
+        }
+        return shim_netns_unpin(pin);
 }

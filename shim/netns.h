@@ -47,6 +47,25 @@ int shim_netns_join_pinned(const char *pin);
 int shim_netns_unpin(const char *pin);
 
 /*
+ * Which pin is at `pin` now, so that `stop` removes the pin of the run it
+ * stopped and not that of a run started meanwhile: the file's device and
+ * inode as seen (the namespace's when the mount is seen), the mount's id
+ * (one the kernel never reuses where it has one, Linux 6.8), and the pid
+ * under it where the mount is not seen.  present is false when there is none.
+ */
+struct shim_netns_pin_id {
+        bool present;
+        unsigned long long dev, ino, mnt_id;
+        int pid;
+};
+int shim_netns_pin_identify(const char *pin, struct shim_netns_pin_id *ret);
+/*
+ * Remove the pin only if it is still `id`: 0 when removed (or there is
+ * none), 1 when another is there now (left alone, with a notice).
+ */
+int shim_netns_unpin_if_same(const char *pin, const struct shim_netns_pin_id *id);
+
+/*
  * Per-device hardening for a tap or uplink that lives in a namespace with
  * other devices (qemu:///system): no IPv6, no IPv4 forwarding from it, strict
  * reverse-path filter, ARP never answered on it.  So a guest whose frames

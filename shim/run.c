@@ -10,6 +10,7 @@
 #include "netdev.h"
 #include "netns.h"
 #include "run.h"
+#include "run-policy.h"
 #include "tap.h"
 
 const char *shim_virt_error(void) {
@@ -146,7 +147,8 @@ int shim_run_teardown(struct shim_stack *s) {
         return r;
 }
 
-int shim_run_check_live(struct shim_stack *s, char **ret_why) {
+/* The live check; the policy's verify only when verify_policy (at the first start the policy job did it). */
+static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) {
         _cleanup_free_ char *xml = virDomainGetXMLDesc(s->dom, 0);
         if (!xml)
                 return log_error_errno(EIO, "cannot read the live XML of %s: %s", s->dom_name, shim_virt_error());
@@ -184,7 +186,7 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why) {
                         }
                 }
         }
-        if (s->policy_loaded) {
+        if (s->policy_loaded && verify_policy) {
                 r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
                 if (r < 0) {
                         if (!why && asprintf(&why, "policy not in place (%s)", strerror(-r)) < 0)
@@ -196,12 +198,21 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why) {
         return 0;
 }
 
-/* Define and start paused, check, resume.  Tap and policy exist already. */
-static int start_verified(struct shim_stack *s) {
+int shim_run_check_live(struct shim_stack *s, char **ret_why) {
+        return check_live(s, true, ret_why);
+}
+
+/*
+ * Define and start paused, check, resume.  Tap and uplink exist; the policy
+ * exists too, or is being loaded by `job` (then waited for once QEMU is
+ * started paused, before anything is checked).
+ */
+static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
         _cleanup_free_ char *xml = NULL, *why = NULL;
         int r = s->hooks->domain_xml(s->hooks->userdata, s->m, &s->accel, &xml);
         if (r < 0)
                 return r;
+        log_debug("domain %s rendered", s->dom_name);
         if (s->dom) {
                 /* a restart: the old definition (inactive now) goes, the new XML may differ */
                 if (s->defined && virDomainIsActive(s->dom) == 0 && virDomainUndefine(s->dom) < 0)
@@ -214,9 +225,18 @@ static int start_verified(struct shim_stack *s) {
         if (!s->dom)
                 return log_error_errno(EIO, "cannot define domain %s: %s", s->dom_name, shim_virt_error());
         s->defined = true;
+        log_debug("domain %s defined, starting it paused", s->dom_name);
         if (virDomainCreateWithFlags(s->dom, VIR_DOMAIN_START_PAUSED) < 0)
                 return log_error_errno(EIO, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
-        r = shim_run_check_live(s, &why);
+        log_debug("domain %s started paused", s->dom_name);
+        if (job) {
+                r = shim_policy_job_join(job, &why);
+                if (r < 0)
+                        return log_error_errno(r, "refusing to resume %s: %s", s->dom_name,
+                                               why ? why : "its policy could not be loaded");
+                log_debug("policy of %s ready", s->m->stack);
+        }
+        r = check_live(s, !job, &why);
         if (r < 0)
                 return log_error_errno(r, "refusing to resume %s: %s", s->dom_name, why ? why : "check failed");
         /* Nothing changed from outside since the policy was loaded (the check above may have raced it). */
@@ -236,6 +256,7 @@ static int start_verified(struct shim_stack *s) {
         }
         if (virDomainResume(s->dom) < 0)
                 return log_error_errno(EIO, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
+        log_debug("domain %s resumed", s->dom_name);
         audit(s, "domain-resumed", ecl_accel_to_string(s->accel));
         return 0;
 }
@@ -275,20 +296,19 @@ static int clear_stale(struct shim_stack *s) {
         return 0;
 }
 
+/* What marks the uplink's ends as the stack's (IFLA_IFALIAS): only such a veth is removed as left over. */
+static void uplink_alias(const struct shim_stack *s, char buf[static 64]) {
+        snprintf(buf, 64, "ecluse uplink of %s", s->m->stack);
+}
+
 /* A veth of ours left by a shim that was killed (its namespace may linger a while): remove it. */
-static int remove_stale_veth(int nl, const char *name) {
-        struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
-        if (r == -ENODEV)
-                return 0;
-        if (r < 0)
-                return r;
-        if (!streq(info.kind, "veth"))
-                return log_error_errno(EEXIST, "network device %s exists and is no veth of ecluse's: refusing to touch it",
-                                       name);
-        log_notice("removing uplink %s left by an earlier run", name);
-        r = shim_netdev_delete(nl, name);
-        return r == -ENODEV ? 0 : r;
+static int remove_stale_veth(const struct shim_stack *s, int nl, const char *name) {
+        char alias[64];
+        uplink_alias(s, alias);
+        int r = shim_netdev_delete_marked_veth(nl, name, alias);
+        if (r > 0)
+                log_notice("removed uplink %s left by an earlier run", name);
+        return r < 0 ? r : 0;
 }
 
 /*
@@ -300,9 +320,9 @@ static int remove_stale_veth(int nl, const char *name) {
 static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
         int nl = s->opts.outer_elsewhere ? s->opts.outer_nl : -1;
         const char *bridge = s->m->network.bridge;
-        int r = remove_stale_veth(-1, s->uplink);
+        int r = remove_stale_veth(s, -1, s->uplink);
         if (r >= 0)
-                r = remove_stale_veth(nl, s->outer);
+                r = remove_stale_veth(s, nl, s->outer);
         if (r < 0)
                 return r;
         struct shim_netdev_info br = {0};
@@ -319,7 +339,13 @@ static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
         if (r < 0)
                 return r;
         s->uplink_created = true;
-        r = shim_netns_harden_device(s->uplink);
+        char alias[64];
+        uplink_alias(s, alias);
+        r = shim_netdev_set_alias(-1, s->uplink, alias);
+        if (r >= 0)
+                r = shim_netdev_set_alias(nl, s->outer, alias);
+        if (r >= 0)
+                r = shim_netns_harden_device(s->uplink);
         if (r >= 0 && bridge)
                 r = shim_netdev_enslave(nl, s->outer, bridge);
         if (r >= 0)
@@ -331,6 +357,8 @@ static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
 }
 
 int shim_run_up(struct shim_stack *s) {
+        struct shim_policy_job job = {0};
+        log_debug("bringing %s up", s->m->stack);
         int r = clear_stale(s);
         if (r < 0)
                 return r;
@@ -356,25 +384,20 @@ int shim_run_up(struct shim_stack *s) {
                 r = shim_netns_harden_device(s->tap);
                 if (r < 0)
                         goto fail;
-                (void) s->hooks->policy_remove(s->hooks->userdata, s->m->stack); /* a stale one */
+                log_debug("uplink and tap of %s up", s->m->stack);
                 s->policy_loaded = true; /* from here on, teardown removes it even if load half-failed */
-                r = s->hooks->policy_load(s->hooks->userdata, s->m);
-                if (r < 0)
-                        goto fail;
-                _cleanup_free_ char *table = NULL;
-                if (shim_nft_table_name(s->m->stack, &table) < 0) {
-                        r = log_oom();
-                        goto fail;
-                }
-                r = shim_watch_open(&s->watch, s->tap, s->uplink, table, s->opts.outer_elsewhere);
+                /* loaded, watched and verified while libvirt defines and starts QEMU paused (run-policy.h) */
+                r = shim_policy_job_start(&job, s);
                 if (r < 0)
                         goto fail;
         }
-        r = start_verified(s);
+        r = start_verified(s, s->m->has_network ? &job : NULL);
         if (r < 0)
                 goto fail;
         return 0;
 fail:
+        /* nothing is undone while the policy thread may still be loading */
+        (void) shim_policy_job_join(&job, NULL);
         (void) shim_run_teardown(s);
         return r;
 }
@@ -384,12 +407,18 @@ int shim_run_restart(struct shim_stack *s) {
         if (r < 0)
                 return r;
         if (s->policy_loaded) {
-                /* replaced in one transaction: no gap, and whatever was changed from outside is gone */
-                r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                /* replaced in one transaction: no gap, and whatever was changed from outside is gone;
+                 * the watch knows that transaction for ours by its generation */
+                bool watched = s->watch.nft >= 0;
+                r = watched ? shim_watch_own_begin(&s->watch) : 0;
+                if (r >= 0)
+                        r = s->hooks->policy_load(s->hooks->userdata, s->m);
+                if (r >= 0 && watched)
+                        r = shim_watch_own_end(&s->watch);
                 if (r < 0)
                         return r;
         }
-        r = start_verified(s);
+        r = start_verified(s, NULL);
         if (r < 0) {
                 /* the guest must not run unverified: leave it stopped, keep tap and policy */
                 (void) destroy_domain(s);

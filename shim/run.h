@@ -5,11 +5,13 @@
  * DESIGN.md invariant 3:
  *
  *   up:   uplink (a veth pair: inner end beside the tap, outer end on the
- *         operator's bridge, netns.h), tap, policy (nftables on both, which
- *         forwards what it accepts between them), define, start PAUSED, read the
- *         live XML back and check it is cut, read the policy back from the
- *         kernel and check it, resume.  Any failure undoes what was done:
- *         no domain, no tap, no rule remain.
+ *         operator's bridge, netns.h), tap, then the policy (nftables on both,
+ *         which forwards what it accepts between them: loaded, watched and read
+ *         back from the kernel and checked, in a thread, run-policy.h) while
+ *         the domain is defined and started PAUSED; then wait for the policy,
+ *         read the live XML back and check it is cut, read the watch, resume.
+ *         Any failure of either undoes what was done: no domain, no tap, no
+ *         rule remain.
  *   down: ACPI shutdown with a timeout, destroy, undefine, remove policy,
  *         remove tap and uplink.
  *

@@ -36,7 +36,7 @@ static int nl_open(int proto, const unsigned *groups, size_t n) {
 }
 
 int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns) {
-        *w = (struct shim_watch){.nft = -1, .rtnl = -1, .own_netns = own_netns, .self = getpid()};
+        *w = (struct shim_watch){.nft = -1, .rtnl = -1, .own_netns = own_netns};
         snprintf(w->table, sizeof w->table, "%s", table);
         w->tap = (int) if_nametoindex(tap);
         w->uplink = (int) if_nametoindex(uplink);
@@ -64,6 +64,85 @@ void shim_watch_close(struct shim_watch *w) {
         if (w->rtnl >= 0)
                 close(w->rtnl);
         w->nft = w->rtnl = -1;
+}
+
+int shim_watch_nft_generation(uint32_t *ret) {
+        _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
+        if (s < 0)
+                return log_error_errno(negative_errno(), "cannot open a netlink socket: %m");
+        struct {
+                struct nlmsghdr nh;
+                struct nfgenmsg g;
+        } req = {
+                .nh = {.nlmsg_len = sizeof req, .nlmsg_type = (NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_GETGEN,
+                       .nlmsg_flags = NLM_F_REQUEST, .nlmsg_seq = 1},
+                .g = {.nfgen_family = AF_UNSPEC, .version = NFNETLINK_V0},
+        };
+        struct sockaddr_nl k = {.nl_family = AF_NETLINK};
+        if (sendto(s, &req, sizeof req, 0, (struct sockaddr *) &k, sizeof k) < 0)
+                return log_error_errno(negative_errno(), "cannot ask nftables for its generation: %m");
+        _Alignas(struct nlmsghdr) char buf[4096];
+        for (;;) {
+                ssize_t n = recv(s, buf, sizeof buf, 0);
+                if (n < 0 && errno == EINTR)
+                        continue;
+                if (n <= 0)
+                        return log_error_errno(n < 0 ? negative_errno() : -EIO, "cannot read the nftables generation: %m");
+                for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
+                        if (h->nlmsg_type == NLMSG_ERROR) {
+                                const struct nlmsgerr *e = NLMSG_DATA(h);
+                                return log_error_errno(e->error ? e->error : -EIO,
+                                                       "nftables refused to tell its generation: %m");
+                        }
+                        if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN) ||
+                            h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
+                                continue;
+                        const void *attrs = (const char *) NLMSG_DATA(h) + NLMSG_ALIGN(sizeof(struct nfgenmsg));
+                        size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
+                        const struct rtattr *id = shim_netdev_rta_find(attrs, len, NFTA_GEN_ID);
+                        if (!id || RTA_PAYLOAD(id) < 4)
+                                return log_error_errno(EIO, "nftables told no generation");
+                        uint32_t g;
+                        memcpy(&g, RTA_DATA(id), 4);
+                        *ret = ntohl(g);
+                        return 0;
+                }
+        }
+}
+
+int shim_watch_own_begin(struct shim_watch *w) {
+        w->own_open = false;
+        int r = shim_watch_nft_generation(&w->own_before);
+        if (r >= 0)
+                w->own_open = true;
+        return r;
+}
+
+int shim_watch_own_end(struct shim_watch *w) {
+        if (!w->own_open)
+                return 0;
+        w->own_open = false;
+        uint32_t now;
+        int r = shim_watch_nft_generation(&now);
+        if (r < 0)
+                return r;
+        if (now != w->own_before + 1)
+                return 0; /* none, or others' too: nothing is taken for ours */
+        size_t i = 0;
+        while (i < ELEMENTSOF(w->own) - 1 && w->own[i] != 0)
+                i++;
+        w->own[i] = now; /* (the oldest unseen one is overwritten when all are taken) */
+        return 0;
+}
+
+/* Was generation g the shim's own?  Each is taken once. */
+static bool own_generation(struct shim_watch *w, uint32_t g) {
+        for (size_t i = 0; i < ELEMENTSOF(w->own); i++)
+                if (g != 0 && w->own[i] == g) {
+                        w->own[i] = 0;
+                        return true;
+                }
+        return false;
 }
 
 static int said(char **ret_what, const char *fmt, ...) _printf_(2, 3);
@@ -99,14 +178,19 @@ static int nft_message(struct shim_watch *w, const struct nlmsghdr *h, char **re
         }
         bool touched = w->table_touched;
         w->table_touched = false;
+        const struct rtattr *gen = shim_netdev_rta_find(attrs, len, NFTA_GEN_ID);
         const struct rtattr *pid = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_PID);
         const struct rtattr *name = shim_netdev_rta_find(attrs, len, NFTA_GEN_PROC_NAME);
-        uint32_t p = 0;
+        uint32_t g = 0, p = 0;
+        if (gen && RTA_PAYLOAD(gen) >= 4) {
+                memcpy(&g, RTA_DATA(gen), 4);
+                g = ntohl(g);
+        }
         if (pid && RTA_PAYLOAD(pid) >= 4) {
                 memcpy(&p, RTA_DATA(pid), 4);
                 p = ntohl(p);
         }
-        if (pid && (pid_t) p == w->self)
+        if (gen && own_generation(w, g))
                 return 0;
         char who[32] = "?";
         if (name && RTA_PAYLOAD(name) > 0)

@@ -7,8 +7,10 @@
  * loaded:
  *
  *   nftables (NFNLGRP_NFTABLES): every committed transaction ends with a
- *   NEWGEN message naming the process that made it; one that is not this
- *   process (a rule rewritten, an element added, a table made dormant or
+ *   NEWGEN message carrying the generation it made; one that is not the
+ *   shim's own (told by generation, see shim_watch_own_begin(), not by the
+ *   pid NEWGEN names, which is the initial pid namespace's: a unit with
+ *   PrivatePIDs= has another) (a rule rewritten, an element added, a table made dormant or
  *   flushed, another table with a chain on the tap) is an outside change
  *   when the namespace is the stack's own.  In a shared one (qemu:///system:
  *   libvirtd's) other programs change their own tables: there a foreign
@@ -26,20 +28,36 @@
  * then checks the whole policy again and holds the domain.
  */
 #include <stdbool.h>
+#include <stdint.h>
 #include <sys/types.h>
 
 struct shim_watch {
         int nft, rtnl;         /* -1 when closed */
         int tap, uplink;       /* interface indexes watched */
         bool own_netns;        /* the namespace is the stack's alone: any new device is foreign */
-        pid_t self;
         char table[64];        /* the stack's nftables table */
         bool table_touched;    /* a message of the transaction being read named it */
+        bool own_open;         /* between shim_watch_own_begin() and _end() */
+        uint32_t own_before;   /* the generation at shim_watch_own_begin() */
+        uint32_t own[4];       /* generations of the shim's own transactions not seen yet (0: none) */
 };
 
 /* Open both sockets in the calling thread's namespace, for the tap, uplink and table named. */
 int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns);
 void shim_watch_close(struct shim_watch *w);
+
+/*
+ * Around a transaction of the shim's own (a reload of the policy) while
+ * the watch is open: begin reads the generation (NFT_MSG_GETGEN), end reads
+ * it again.  When exactly one generation passed in between it was this
+ * transaction, and its NEWGEN is not reported.  When more passed, another
+ * process committed meanwhile and none is taken for the shim's (fail
+ * closed: reported as an outside change).  Both in the watch's namespace.
+ */
+int shim_watch_own_begin(struct shim_watch *w);
+int shim_watch_own_end(struct shim_watch *w);
+/* The current nftables generation of the calling thread's namespace. */
+int shim_watch_nft_generation(uint32_t *ret);
 
 /*
  * Read everything queued on fd (one of w's two sockets) without blocking.

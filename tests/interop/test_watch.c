@@ -5,6 +5,9 @@
  * nothing; another process's nftables transaction, an ingress tc qdisc, an
  * interface of the stack enslaved and a new device are seen at once.
  */
+#include <fcntl.h>
+#include <sys/wait.h>
+
 #include "policy-netns.h"
 #include "watch.h"
 
@@ -50,7 +53,9 @@ static void test_own_changes_and_traffic_are_quiet(void **state) {
         load(e);
         struct shim_watch w;
         assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true), 0);
+        assert_int_equal(shim_watch_own_begin(&w), 0);
         assert_int_equal(shim_policy_load(&e->m), 0); /* this process: a reload */
+        assert_int_equal(shim_watch_own_end(&w), 0);
         udp_roundtrip(e, HOST4, GUEST4, AF_INET);    /* the kernel fills flow sets, records drops */
         int g = sock_in(e, true, AF_INET, SOCK_DGRAM);
         send_to(g, HOST4, 6000, "blocked");
@@ -58,6 +63,88 @@ static void test_own_changes_and_traffic_are_quiet(void **state) {
         usleep(100 * 1000);
         expect_quiet(&w);
         shim_watch_close(&w);
+}
+
+/* A foreign transaction, by a process of ours (its own pid namespace's pid 2, say). */
+static int run_nft(const char *cmd) {
+        pid_t pid = fork();
+        if (pid < 0)
+                return -1;
+        if (pid == 0) {
+                int null = open("/dev/null", O_WRONLY);
+                dup2(null, 1);
+                execlp("nft", "nft", cmd, (char *) NULL);
+                _exit(127);
+        }
+        int st;
+        return waitpid(pid, &st, 0) == pid && WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+}
+
+/* What the watch says now, in a process without cmocka: 0 quiet, 1 changed, 2 recheck, -1 failed. */
+static int drain_plain(struct shim_watch *w) {
+        char *a = NULL, *b = NULL;
+        int r1 = shim_watch_read(w, w->nft, &a), r2 = shim_watch_read(w, w->rtnl, &b);
+        if (a || b)
+                fprintf(stderr, "watch: %s\n", a ? a : b);
+        free(a);
+        free(b);
+        if (r1 < 0 || r2 < 0)
+                return -1;
+        return r1 == SHIM_WATCH_CHANGED || r2 == SHIM_WATCH_CHANGED ? 1 : r1 || r2 ? 2 : 0;
+}
+
+/* Pid 1 of a new pid namespace (a unit with PrivatePIDs=): its own reloads stay quiet, another's are seen. */
+static int in_pid_namespace(struct env *e) {
+        if (getpid() != 1)
+                return 10;
+        struct shim_watch w;
+        if (shim_watch_open(&w, TAP, UPLINK, TABLE, true) < 0)
+                return 11;
+        for (int i = 0; i < 3; i++) {
+                if (shim_watch_own_begin(&w) < 0 || shim_policy_load(&e->m) < 0 || shim_watch_own_end(&w) < 0)
+                        return 12;
+                usleep(50 * 1000);
+                if (drain_plain(&w) != 0)
+                        return 13;
+        }
+        if (run_nft("add table inet other") != 0)
+                return 14;
+        usleep(50 * 1000);
+        if (drain_plain(&w) != 1)
+                return 15;
+        /* an outside commit between begin and end: neither is taken for ours */
+        if (shim_watch_own_begin(&w) < 0 || run_nft("delete table inet other") != 0 ||
+            shim_policy_load(&e->m) < 0 || shim_watch_own_end(&w) < 0)
+                return 16;
+        usleep(50 * 1000);
+        if (drain_plain(&w) != 1)
+                return 17;
+        shim_watch_close(&w);
+        return 0;
+}
+
+static void test_own_changes_in_a_pid_namespace(void **state) {
+        struct env *e = *state;
+        load(e);
+        pid_t outer = fork();
+        assert_true(outer >= 0);
+        if (outer == 0) {
+                /* the pid namespace applies to this process's children: its first is pid 1 there */
+                if (unshare(CLONE_NEWPID) < 0)
+                        _exit(20);
+                pid_t inner = fork();
+                if (inner < 0)
+                        _exit(21);
+                if (inner == 0)
+                        _exit(in_pid_namespace(e));
+                int st;
+                _exit(waitpid(inner, &st, 0) == inner && WIFEXITED(st) ? WEXITSTATUS(st) : 22);
+        }
+        int st;
+        assert_int_equal(waitpid(outer, &st, 0), outer);
+        assert_true(WIFEXITED(st));
+        assert_int_equal(WEXITSTATUS(st), 0);
+        sh(e, false, "nft flush ruleset");
 }
 
 static void test_outside_nftables_changes_are_seen(void **state) {
@@ -123,6 +210,7 @@ static void test_outside_link_and_tc_changes_are_seen(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_own_changes_and_traffic_are_quiet),
+                cmocka_unit_test(test_own_changes_in_a_pid_namespace),
                 cmocka_unit_test(test_outside_nftables_changes_are_seen),
                 cmocka_unit_test(test_outside_link_and_tc_changes_are_seen),
         };

@@ -681,6 +681,24 @@ static void test_stop_reports_failed_teardown(void **state) {
         assert_int_equal(shim_control_read_failed(root, "office", &j), 1);
         assert_string_equal(json_string_value(json_object_get(j, "state")), "teardown-failed");
         json_decref(j);
+        /* `status` tells it too, alone and in the listing, and exits 70 */
+        char *st_one[] = {shim_bin(), "--root", root, "--json", "status", "office", NULL};
+        tl_run(st_one, &res);
+        assert_int_equal(res.status, 70);
+        json_auto_t *one = json_loads(res.out, 0, NULL);
+        assert_non_null(one);
+        assert_string_equal(json_string_value(json_object_get(one, "state")), "teardown-failed");
+        assert_string_equal(json_string_value(json_object_get(one, "error")), "Device or resource busy");
+        assert_non_null(strstr(res.err, "stack office: its shim is gone and its clean-up failed"));
+        tl_result_free(&res);
+        char *st_all[] = {shim_bin(), "--root", root, "--json", "status", NULL};
+        tl_run(st_all, &res);
+        assert_int_equal(res.status, 70);
+        json_auto_t *all = json_loads(res.out, 0, NULL);
+        assert_true(json_is_array(all));
+        assert_int_equal(json_array_size(all), 1);
+        assert_string_equal(json_string_value(json_object_get(json_array_get(all, 0), "state")), "teardown-failed");
+        tl_result_free(&res);
 
         /* the next run starts afresh; its clean stop is a clean stop */
         pid = start_stopping_shim(root, false);

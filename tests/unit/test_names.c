@@ -8,6 +8,8 @@
 #include "names.h"
 #include "testlib.h"
 
+static bool stack_name(const char *s);
+
 static void test_tap_names_fit_and_are_stable(void **state) {
         (void) state;
         char a[IFNAMSIZ], b[IFNAMSIZ], c[IFNAMSIZ], d[IFNAMSIZ];
@@ -24,10 +26,35 @@ static void test_tap_names_fit_and_are_stable(void **state) {
         shim_tap_name("a-very-long-stack-name-of-31-cx", 0, d);
         assert_string_not_equal(c, d);
         shim_tap_name("office", 1, a);
-        assert_string_equal(a, "ecl-office1");
+        assert_memory_equal(a, "ecl-offic_", 10);
+        assert_int_equal(strlen(a), 15);
         shim_tap_name("abcdefghijk", 2, b);
         assert_int_equal(strlen(b), 15);
-        assert_int_equal(b[14], '2');
+        shim_tap_name("abcdefghijk", 3, c);
+        assert_string_not_equal(b, c);
+}
+
+/* A name for index > 0 is never the index-0 name of another stack (nor of its own). */
+static void test_tap_index_names_collide_with_no_stack(void **state) {
+        (void) state;
+        char a[IFNAMSIZ], b[IFNAMSIZ];
+        shim_tap_name("office", 1, a);
+        shim_tap_name("office1", 0, b);
+        assert_string_not_equal(a, b);
+        shim_tap_name("abcdefghij", 1, a); /* 10 characters: once "ecl-abcdefghij1" */
+        shim_tap_name("abcdefghij1", 0, b);
+        assert_string_not_equal(a, b);
+        for (unsigned i = 0; i < 500; i++) {
+                char name[32];
+                snprintf(name, sizeof name, "s%u", i);
+                for (unsigned idx = 1; idx < 12; idx++) {
+                        shim_tap_name(name, idx, a);
+                        assert_true(strlen(a) < IFNAMSIZ);
+                        /* what follows "ecl-" is no stack name, and has no '_' where a long index-0 form has it */
+                        assert_false(stack_name(a + strlen(SHIM_TAP_PREFIX)));
+                        assert_true(strlen(a) < 15 || a[14 - 4] != '_');
+                }
+        }
 }
 
 /* Is s a stack name (^[a-z][a-z0-9-]{0,30}$)? */
@@ -167,6 +194,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_tap_names_fit_and_are_stable),
                 cmocka_unit_test(test_tap_long_and_short_forms_disjoint),
+                cmocka_unit_test(test_tap_index_names_collide_with_no_stack),
                 cmocka_unit_test(test_mac_derived_or_given),
                 cmocka_unit_test(test_mac_derived_from_sha256),
                 cmocka_unit_test(test_guest_linklocal),

@@ -103,6 +103,33 @@ static void test_bad_names_and_missing_bridge(void **state) {
         assert_int_equal(shim_netdev_delete(-1, "ecu-x"), -ENODEV);
 }
 
+/* Only a veth marked as ecluse's is removed as left over; another of the same name stays. */
+static void test_delete_marked_veth_only(void **state) {
+        (void) state;
+        NEED_ROOT();
+        const char *mark = "ecluse uplink of office";
+        assert_int_equal(shim_netdev_veth_create(-1, "ecu-mk", "ecb-mk", g_outer_ns, 0), 0);
+        assert_int_equal(shim_netdev_set_alias(-1, "ecu-mk", mark), 0);
+        assert_int_equal(shim_netdev_set_alias(g_outer_nl, "ecb-mk", mark), 0);
+        struct shim_netdev_info info;
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ecb-mk", &info), 0);
+        assert_string_equal(info.alias, mark);
+        assert_int_equal(shim_netdev_delete_marked_veth(g_outer_nl, "ecb-mk", mark), 1);
+        assert_int_equal(shim_netdev_info(-1, "ecu-mk", &info), -ENODEV); /* its peer went with it */
+        assert_int_equal(shim_netdev_delete_marked_veth(g_outer_nl, "ecb-mk", mark), 0);
+        /* someone else's veth named like an uplink: unmarked, or marked for another stack */
+        assert_int_equal(shim_netdev_veth_create(g_outer_nl, "ecb-mk", "other-mk", -1, 0), 0);
+        assert_int_equal(shim_netdev_delete_marked_veth(g_outer_nl, "ecb-mk", mark), -EEXIST);
+        assert_int_equal(shim_netdev_set_alias(g_outer_nl, "ecb-mk", "ecluse uplink of other"), 0);
+        assert_int_equal(shim_netdev_delete_marked_veth(g_outer_nl, "ecb-mk", mark), -EEXIST);
+        assert_int_equal(shim_netdev_info(g_outer_nl, "ecb-mk", &info), 0);
+        assert_int_equal(shim_netdev_delete(g_outer_nl, "ecb-mk"), 0);
+        /* a device of another kind carrying the mark is no uplink either */
+        assert_int_equal(shim_netdev_set_alias(g_outer_nl, "ndbr0", mark), 0);
+        assert_int_equal(shim_netdev_delete_marked_veth(g_outer_nl, "ndbr0", mark), -EEXIST);
+        assert_int_equal(shim_netdev_set_alias(g_outer_nl, "ndbr0", ""), 0);
+}
+
 /* What could take frames before the netdev hooks: an ingress (or clsact) qdisc; a root qdisc cannot. */
 static void test_check_unhooked(void **state) {
         (void) state;
@@ -140,6 +167,7 @@ static void test_check_unhooked(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_veth_across_namespaces),
+                cmocka_unit_test(test_delete_marked_veth_only),
                 cmocka_unit_test(test_bad_names_and_missing_bridge),
                 cmocka_unit_test(test_check_unhooked),
         };

@@ -172,6 +172,47 @@ static void test_create_pin_join_unpin(void **state) {
         close(p[1]);
 }
 
+/* A child makes the stack's namespace and pin, and exits: the pin stays, as a stopped shim leaves it. */
+static void pin_by_child(const char *pin) {
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                int host = -1;
+                _exit(shim_netns_create(pin, &host) < 0 ? 1 : 0);
+        }
+        int st;
+        assert_int_equal(waitpid(pid, &st, 0), pid);
+        assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
+}
+
+/* `stop` removes the pin of the run it stopped, not that of a run started meanwhile. */
+static void test_unpin_only_the_same_pin(void **state) {
+        (void) state;
+        if (!g_root)
+                skip();
+        char *pin = NULL;
+        assert_int_equal(shim_netns_pin_path(g_root, "nsr", &pin), 0);
+        struct shim_netns_pin_id none, first, second;
+        assert_int_equal(shim_netns_pin_identify(pin, &none), 0);
+        assert_false(none.present);
+        pin_by_child(pin);
+        assert_int_equal(shim_netns_pin_identify(pin, &first), 0);
+        assert_true(first.present);
+        /* the next run removes the stale pin and makes its own */
+        assert_int_equal(shim_netns_unpin(pin), 0);
+        pin_by_child(pin);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &first), 1);
+        assert_int_equal(access(pin, F_OK), 0);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &none), 1); /* there was none when the stop began */
+        assert_int_equal(access(pin, F_OK), 0);
+        /* its own stop removes it */
+        assert_int_equal(shim_netns_pin_identify(pin, &second), 0);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &second), 0);
+        assert_int_equal(access(pin, F_OK), -1);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &second), 0); /* none: fine */
+        free(pin);
+}
+
 static void test_unpin_refuses_what_is_no_pin(void **state) {
         (void) state;
         if (!g_root)
@@ -186,6 +227,7 @@ static void test_unpin_refuses_what_is_no_pin(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_create_pin_join_unpin),
+                cmocka_unit_test(test_unpin_only_the_same_pin),
                 cmocka_unit_test(test_unpin_refuses_what_is_no_pin),
         };
         return cmocka_run_group_tests(tests, setup, teardown);

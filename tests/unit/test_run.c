@@ -17,6 +17,7 @@
 
 #include "libvirt-embed.h"
 #include "names.h"
+#include "netdev.h"
 #include "run.h"
 #include "tap.h"
 #include "testlib.h"
@@ -24,10 +25,26 @@
 struct probe {
         struct shim_stack *s;
         int loads, verifies, removes, audits;
-        bool tap_at_load, paused_at_verify;
+        bool tap_at_load, paused_at_verify, running_at_verify;
+        bool started_during_load; /* the domain was paused by the time a slow load ended */
+        unsigned load_ms;         /* how long a load takes */
         int fail_load, fail_verify, fail_cut; /* negative errno to return */
         char last_audit[64];
 };
+
+/*
+ * The domain's state as the connection tells it (the policy hooks may run in
+ * the policy thread: s->conn stays as it is, s->dom does not).
+ */
+static int domain_state(struct probe *p) {
+        virDomainPtr d = virDomainLookupByName(p->s->conn, p->s->dom_name);
+        int st = VIR_DOMAIN_NOSTATE;
+        if (d && virDomainGetState(d, &st, NULL, 0) < 0)
+                st = VIR_DOMAIN_NOSTATE;
+        if (d)
+                virDomainFree(d);
+        return st;
+}
 
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *accel, char **ret) {
         (void) ud;
@@ -61,6 +78,10 @@ static int h_policy_load(void *ud, const struct ecl_manifest *m) {
         (void) m;
         p->loads++;
         p->tap_at_load = shim_tap_exists(p->s->tap) == 1;
+        if (p->load_ms) {
+                usleep(p->load_ms * 1000);
+                p->started_during_load = domain_state(p) == VIR_DOMAIN_PAUSED;
+        }
         return p->fail_load;
 }
 
@@ -68,8 +89,9 @@ static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **why) {
         struct probe *p = ud;
         (void) m;
         p->verifies++;
-        int st = VIR_DOMAIN_NOSTATE;
-        p->paused_at_verify = p->s->dom && virDomainGetState(p->s->dom, &st, NULL, 0) == 0 && st == VIR_DOMAIN_PAUSED;
+        int st = domain_state(p);
+        p->paused_at_verify = st == VIR_DOMAIN_PAUSED;
+        p->running_at_verify = st == VIR_DOMAIN_RUNNING;
         if (p->fail_verify)
                 *why = strdup("test: policy missing");
         return p->fail_verify;
@@ -149,6 +171,14 @@ static void hooks_for(struct shim_run_hooks *h, struct probe *p) {
                                      .policy_remove = h_policy_remove, .audit = h_audit};
 }
 
+/* s for m on the test's connection, its hooks h recording into p. */
+static void open_stack(struct shim_stack *s, const struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p) {
+        hooks_for(h, p);
+        assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
+        p->s = s;
+        assert_int_equal(shim_run_connect(s, g_uri), 0);
+}
+
 static bool domain_defined(struct shim_stack *s) {
         virDomainPtr d = virDomainLookupByName(s->conn, s->dom_name);
         if (!d)
@@ -163,16 +193,13 @@ static void test_up_and_down(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         assert_int_equal(shim_run_up(&s), 0);
         assert_int_equal(p.loads, 1);
         assert_true(p.tap_at_load);
         assert_int_equal(p.verifies, 1);
-        assert_true(p.paused_at_verify);
+        assert_false(p.running_at_verify); /* at the first start it may come before QEMU's */
         assert_string_equal(p.last_audit, "domain-resumed");
         int st = VIR_DOMAIN_NOSTATE;
         assert_int_equal(virDomainGetState(s.dom, &st, NULL, 0), 0);
@@ -229,11 +256,8 @@ static void test_up_and_down(void **state) {
 static void run_failing(struct probe *p) {
         struct ecl_manifest m = manifest();
         struct shim_run_hooks h;
-        hooks_for(&h, p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p->s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, p);
         assert_true(shim_run_up(&s) < 0);
         assert_false(domain_defined(&s));
         assert_int_equal(shim_tap_exists(s.tap), 0);
@@ -251,7 +275,40 @@ static void test_verify_fails(void **state) {
         struct probe p = {.fail_verify = -EPERM};
         run_failing(&p);
         assert_int_equal(p.verifies, 1);
-        assert_true(p.paused_at_verify); /* it never ran */
+        assert_false(p.running_at_verify); /* it never ran */
+        assert_int_equal(p.audits, 0);     /* nor was resumed */
+}
+
+/* A slow policy load runs beside QEMU's start; the resume waits for it. */
+static void test_slow_load_overlaps_the_start(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ecl_manifest m = manifest();
+        struct probe p = {.load_ms = 4000};
+        struct shim_run_hooks h;
+        struct shim_stack s;
+        open_stack(&s, &m, &h, &p);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_true(p.started_during_load);
+        assert_int_equal(p.verifies, 1);
+        assert_false(p.running_at_verify);
+        assert_string_equal(p.last_audit, "domain-resumed");
+        int st = VIR_DOMAIN_NOSTATE;
+        assert_int_equal(virDomainGetState(s.dom, &st, NULL, 0), 0);
+        assert_int_equal(st, VIR_DOMAIN_RUNNING);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
+/* A load that fails after QEMU has started paused: the started domain goes, with tap and uplink. */
+static void test_failing_slow_load_undoes_the_domain(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct probe p = {.load_ms = 4000, .fail_load = -EIO};
+        run_failing(&p);
+        assert_true(p.started_during_load);
+        assert_int_equal(p.verifies, 0);
+        assert_int_equal(p.audits, 0);
 }
 
 static void test_cut_fails(void **state) {
@@ -259,7 +316,8 @@ static void test_cut_fails(void **state) {
         NEED_ROOT();
         struct probe p = {.fail_cut = -EPERM};
         run_failing(&p);
-        assert_int_equal(p.verifies, 0);
+        assert_int_equal(p.verifies, 1); /* by the policy job, beside QEMU's start */
+        assert_int_equal(p.audits, 0);
 }
 
 static void test_load_fails(void **state) {
@@ -280,15 +338,36 @@ static void test_stale_tap_replaced(void **state) {
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
-        hooks_for(&h, &p);
         struct shim_stack s;
-        assert_int_equal(shim_stack_init(&s, &m, &h, &opts), 0);
-        p.s = &s;
-        assert_int_equal(shim_run_connect(&s, g_uri), 0);
+        open_stack(&s, &m, &h, &p);
         assert_int_equal(shim_run_up(&s), 0);
         assert_true(p.tap_at_load);
         assert_int_equal(shim_run_teardown(&s), 0);
         assert_int_equal(shim_tap_exists(tap), 0);
+        shim_stack_done(&s);
+}
+
+/* A veth named like the uplink is removed only when it carries the stack's mark. */
+static void test_stale_uplink_only_if_marked(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        struct shim_stack s;
+        open_stack(&s, &m, &h, &p);
+        /* someone else's device of that name */
+        assert_int_equal(shim_netdev_veth_create(-1, s.outer, "rt-other", -1, 0), 0);
+        assert_int_equal(shim_run_up(&s), -EEXIST);
+        assert_int_not_equal(if_nametoindex(s.outer), 0);
+        assert_int_equal(if_nametoindex(s.uplink), 0);
+        assert_false(domain_defined(&s));
+        /* the stack's own, left by a killed run */
+        assert_int_equal(shim_netdev_set_alias(-1, s.outer, "ecluse uplink of runtest"), 0);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_int_equal(if_nametoindex("rt-other"), 0);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        assert_int_equal(if_nametoindex(s.outer), 0);
         shim_stack_done(&s);
 }
 
@@ -310,7 +389,10 @@ int main(void) {
                 cmocka_unit_test(test_verify_fails),
                 cmocka_unit_test(test_cut_fails),
                 cmocka_unit_test(test_load_fails),
+                cmocka_unit_test(test_slow_load_overlaps_the_start),
+                cmocka_unit_test(test_failing_slow_load_undoes_the_domain),
                 cmocka_unit_test(test_stale_tap_replaced),
+                cmocka_unit_test(test_stale_uplink_only_if_marked),
                 cmocka_unit_test(test_connect_fails),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
