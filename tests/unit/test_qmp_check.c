@@ -64,6 +64,11 @@ static char *replace(const char *s, const char *from, const char *to) {
         return tl_strf("%.*s%s%s", (int) (at - s), s, to, at + strlen(from));
 }
 
+/* Reply q of s with the first `from` replaced by `to`. */
+static void edit(struct sample *s, enum shim_qmp_query q, const char *from, const char *to) {
+        set(s, q, replace(s->reply[q], from, to));
+}
+
 static void expect_violation(struct sample *s, const char *needle) {
         char *why = NULL;
         assert_int_equal(compare(s, &why), -EPERM);
@@ -146,7 +151,7 @@ static void test_builtin_alias_reused(void **state) {
                 free(alias);
                 char *to = tl_strf("{\"name\":\"%s\",\"type\":\"child<virtio-net-pci>\"},{\"name\":\"net0\"",
                                    builtin[i]);
-                set(&s, SHIM_QMP_PERIPHERAL, replace(s.reply[SHIM_QMP_PERIPHERAL], "{\"name\":\"net0\"", to));
+                edit(&s, SHIM_QMP_PERIPHERAL, "{\"name\":\"net0\"", to);
                 free(to);
                 char *needle = tl_strf("device %s (virtio-net-pci)", builtin[i]);
                 expect_violation(&s, needle);
@@ -161,8 +166,8 @@ static void test_object_add(void **state) {
         (void) state;
         struct sample s;
         base(&s);
-        set(&s, SHIM_QMP_OBJECTS, replace(s.reply[SHIM_QMP_OBJECTS], "{\"name\":\"pc.ram\"",
-                                          "{\"name\":\"f0\",\"type\":\"child<filter-redirector>\"},{\"name\":\"pc.ram\""));
+        edit(&s, SHIM_QMP_OBJECTS, "{\"name\":\"pc.ram\"",
+             "{\"name\":\"f0\",\"type\":\"child<filter-redirector>\"},{\"name\":\"pc.ram\"");
         expect_violation(&s, "object f0 (filter-redirector)");
         done(&s);
 }
@@ -177,15 +182,14 @@ static void test_declared_rng(void **state) {
                             "<alias name='rng0'/></rng><memballoon");
         free(s.xml);
         s.xml = xml;
-        set(&s, SHIM_QMP_PERIPHERAL, replace(s.reply[SHIM_QMP_PERIPHERAL], "{\"name\":\"net0\"",
-                                             "{\"name\":\"rng0\",\"type\":\"child<virtio-rng-pci>\"},{\"name\":\"net0\""));
-        set(&s, SHIM_QMP_OBJECTS, replace(s.reply[SHIM_QMP_OBJECTS], "{\"name\":\"pc.ram\"",
-                                          "{\"name\":\"objrng0\",\"type\":\"child<rng-random>\"},{\"name\":\"pc.ram\""));
+        edit(&s, SHIM_QMP_PERIPHERAL, "{\"name\":\"net0\"",
+             "{\"name\":\"rng0\",\"type\":\"child<virtio-rng-pci>\"},{\"name\":\"net0\"");
+        edit(&s, SHIM_QMP_OBJECTS, "{\"name\":\"pc.ram\"",
+             "{\"name\":\"objrng0\",\"type\":\"child<rng-random>\"},{\"name\":\"pc.ram\"");
         assert_int_equal(compare(&s, NULL), 0);
         /* but a chardev named after it is not (its backend is no egd) */
-        set(&s, SHIM_QMP_CHARDEV, replace(s.reply[SHIM_QMP_CHARDEV], "{\"frontend-open\":true,\"filename\":\"file\"",
-                                          "{\"label\":\"charrng0\",\"filename\":\"socket\"},"
-                                          "{\"frontend-open\":true,\"filename\":\"file\""));
+        edit(&s, SHIM_QMP_CHARDEV, "{\"frontend-open\":true,\"filename\":\"file\"",
+             "{\"label\":\"charrng0\",\"filename\":\"socket\"},{\"frontend-open\":true,\"filename\":\"file\"");
         expect_violation(&s, "chardev charrng0 (socket)");
         done(&s);
 }
@@ -195,8 +199,8 @@ static void test_names_sanitized(void **state) {
         (void) state;
         struct sample s;
         base(&s);
-        set(&s, SHIM_QMP_CHARDEV, replace(s.reply[SHIM_QMP_CHARDEV], "\"label\":\"charserial0\"",
-                                          "\"label\":\"charserial0\"},{\"label\":\"x\\nFAKE\\u001b[0m\",\"filename\":\"f\""));
+        edit(&s, SHIM_QMP_CHARDEV, "\"label\":\"charserial0\"",
+             "\"label\":\"charserial0\"},{\"label\":\"x\\nFAKE\\u001b[0m\",\"filename\":\"f\"");
         expect_violation(&s, "chardev x?FAKE?[0m (f)");
         done(&s);
 }
