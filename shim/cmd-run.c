@@ -32,6 +32,7 @@
 #include "netns.h"
 #include "paths.h"
 #include "policy.h"
+#include "qmp-check.h"
 #include "run.h"
 #include "sandbox.h"
 #include "strparse.h"
@@ -89,6 +90,11 @@ static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_vi
         (void) ud;
         /* The live XML may come from a remote libvirtd: no DTD, no entities, size-limited. */
         return shim_domain_check_cut_xml(xml, tap, ret_violation);
+}
+
+static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_violation) {
+        (void) ud;
+        return shim_qmp_check(dom, xml, ret_violation);
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
@@ -329,6 +335,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
 
         const struct shim_run_hooks hooks = {
                 .userdata = &ctx, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
+                .check_qemu = h_check_qemu,
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
                 .policy_remove = h_policy_remove, .audit = h_audit,
         };

@@ -226,23 +226,33 @@ static int not_xml(char **ret, const char *why) {
         return -EBADMSG;
 }
 
-int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **ret_violation) {
-        if (ret_violation)
-                *ret_violation = NULL;
+int shim_domain_parse_xml(const char *xml, xmlDocPtr *ret_doc, char **ret_why) {
+        *ret_doc = NULL;
+        if (ret_why)
+                *ret_why = NULL;
         if (!xml)
                 return -EINVAL;
         size_t len = strnlen(xml, (size_t) SHIM_DOMAIN_XML_MAX + 1);
         if (len > SHIM_DOMAIN_XML_MAX)
-                return not_xml(ret_violation, "domain XML larger than 16 MiB");
+                return not_xml(ret_why, "domain XML larger than 16 MiB");
         xmlDocPtr doc = xmlReadMemory(xml, (int) len, "domain.xml", NULL,
                                       XML_PARSE_NONET | XML_PARSE_NOERROR | XML_PARSE_NOWARNING);
         if (!doc)
-                return not_xml(ret_violation, "domain XML is not well formed");
-        int r;
-        if (doc->intSubset || doc->extSubset)
-                r = not_xml(ret_violation, "domain XML has a document type declaration");
-        else
-                r = shim_domain_check_cut(doc, expected_tap, ret_violation);
+                return not_xml(ret_why, "domain XML is not well formed");
+        if (doc->intSubset || doc->extSubset) {
+                xmlFreeDoc(doc);
+                return not_xml(ret_why, "domain XML has a document type declaration");
+        }
+        *ret_doc = doc;
+        return 0;
+}
+
+int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **ret_violation) {
+        xmlDocPtr doc;
+        int r = shim_domain_parse_xml(xml, &doc, ret_violation);
+        if (r < 0)
+                return r;
+        r = shim_domain_check_cut(doc, expected_tap, ret_violation);
         xmlFreeDoc(doc);
         return r;
 }

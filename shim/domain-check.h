@@ -54,6 +54,15 @@ int shim_domain_check_cut(xmlDocPtr doc, const char *expected_tap, char **ret_vi
 #define SHIM_DOMAIN_XML_MAX (16 * 1024 * 1024)
 
 /*
+ * Parse domain XML text as untrusted (it may come from a remote libvirtd):
+ * without network access or entity substitution; a document with a DTD,
+ * larger than SHIM_DOMAIN_XML_MAX, or not well formed is -EBADMSG (with
+ * *ret_why, if not NULL, saying so); NULL is -EINVAL.  The caller frees
+ * *ret_doc (xmlFreeDoc).
+ */
+int shim_domain_parse_xml(const char *xml, xmlDocPtr *ret_doc, char **ret_why);
+
+/*
  * The same on XML text, e.g. what virDomainGetXMLDesc() returns for the
  * running domain.  Parsed without network access or entity substitution;
  * a document with a DTD, larger than SHIM_DOMAIN_XML_MAX, or not well formed

@@ -160,6 +160,17 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
                 *ret_why = why;
                 return r;
         }
+        if (s->hooks->check_qemu) {
+                /* a device, chardev or object added through QMP never shows in the live XML */
+                r = s->hooks->check_qemu(s->hooks->userdata, s->dom, xml, &why);
+                if (r < 0) {
+                        if (!why && asprintf(&why, "cannot compare QEMU's devices with the live XML (%s)",
+                                             strerror(-r)) < 0)
+                                why = NULL;
+                        *ret_why = why;
+                        return r;
+                }
+        }
         if (s->tap_created) {
                 /* The guest's virtio-net headers must not reach the kernel (tap.h, issue 7). */
                 r = shim_tap_vnet_hdr(s->tap);

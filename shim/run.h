@@ -33,6 +33,12 @@ struct shim_run_hooks {
         int (*domain_xml)(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml);
         /* 0 if the (live) XML is cut; -EPERM with *ret_violation otherwise. */
         int (*check_cut)(void *ud, const char *xml, const char *tap, char **ret_violation);
+        /*
+         * 0 if what the domain's QEMU has (asked over QMP: qmp-check.h) is what
+         * the live XML declares; -EPERM (or another error) with *ret_violation.
+         * NULL: not asked (a connection without a QEMU monitor).
+         */
+        int (*check_qemu)(void *ud, virDomainPtr dom, const char *xml, char **ret_violation);
         int (*policy_load)(void *ud, const struct ecl_manifest *m);
         /* 0 if the policy in the kernel is m's; -EPERM (or another error) with *ret_problem. */
         int (*policy_verify)(void *ud, const struct ecl_manifest *m, char **ret_problem);
@@ -113,7 +119,11 @@ int shim_run_stop_domain(struct shim_stack *s);
 /* Destroy (if active), undefine, remove policy and tap: whatever exists. Returns the first error. */
 int shim_run_teardown(struct shim_stack *s);
 
-/* Read the live XML and check it is cut and the policy is in place: 0, or -EPERM with *ret_why. */
+/*
+ * Read the live XML and check it is cut, that QEMU has nothing it does not
+ * declare (hooks->check_qemu), and that the policy is in place: 0, or -EPERM
+ * with *ret_why.
+ */
 int shim_run_check_live(struct shim_stack *s, char **ret_why);
 
 /* The last libvirt error message, or "unknown libvirt error". */

@@ -14,6 +14,11 @@
 #     channel, vsock, redirdev, hostdev, filesystem, shmem, parallel, tpm,
 #     qemu:commandline, no serial other than a file); QEMU has -sandbox on;
 #     QEMU listens on no TCP/UDP port;
+#   - a chardev (chardev-add), a device with an id and one without
+#     (device_add) added through QEMU's monitor (virsh qemu-monitor-command:
+#     libvirt never hears of them, the live XML does not change): the
+#     periodic check compares QEMU's own view (shim/qmp-check.h), the domain
+#     is paused, the audit log has a violation naming it, `status` says held;
 #   - a channel hot-plugged from outside (virsh attach-device --live) either
 #     is refused by libvirt (the domain ecluse builds has no virtio-serial
 #     controller and no free hot-plug slot) and the domain stays as it was,
@@ -160,6 +165,37 @@ tr '\0' ' ' </proc/"$qpid"/cmdline | grep -q -- '-sandbox on' || die "QEMU runs 
 if nsenter -t "$qpid" -n ss -Hltnup | grep -q "pid=$qpid,"; then die "QEMU listens on a TCP/UDP port"; fi
 if ss -Hltnup | grep -q "pid=$qpid,"; then die "QEMU listens on a host TCP/UDP port"; fi
 note "up: live XML cut, -sandbox on, no listening port"
+
+# ---- added through QEMU's monitor: no libvirt event, not in the live XML ---
+audit_log=$root/var/lib/ecluse/audit.log
+qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
+        virsh -c "$uri" qemu-monitor-command ecluse-hpt "$2" >"$tmp/qmp.out" 2>&1 || true
+        grep -q '"return"' "$tmp/qmp.out" || die "$1: QEMU refused it: $(cat "$tmp/qmp.out")"
+        grep -qE "qmpchar|qmprng|<rng" <(virsh -c "$uri" dumpxml ecluse-hpt) && die "$1: libvirt's live XML shows it"
+        # the periodic check (every 5 s) sees it
+        wait_state paused 30 || die "$1 through QMP and the domain was not paused ($(domstate))"
+        grep '"violation"' "$audit_log" | grep -qF "$3" || die "$1: no violation audit record naming $3"
+        "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
+        grep -q '"state": "held"' "$tmp/status.json" || die "$1: status does not show the hold: $(cat "$tmp/status.json")"
+        grep -qF "$3" "$tmp/status.json" || die "$1: status does not name $3: $(cat "$tmp/status.json")"
+        note "$1 through QMP: domain paused, audited ($3), status held"
+        kill -TERM "$shim_pid"; wait "$shim_pid" || true; shim_pid=
+}
+# a listening socket QEMU's user can make: anyone who reaches it talks to QEMU
+mkdir -m 1777 "$tmp/qmpsock"
+qmp_held chardev-add \
+        '{"execute":"chardev-add","arguments":{"id":"qmpchar","backend":{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"'"$tmp"'/qmpsock/c.sock"}},"server":true,"wait":false}}}}' \
+        "chardev qmpchar"
+start_shim
+qmp_held "device_add with id" \
+        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.2","id":"qmprng"}}' \
+        "device qmprng (virtio-rng-pci)"
+start_shim
+qmp_held "device_add without id" \
+        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.2"}}' \
+        "device without id device[0] (virtio-rng-pci)"
+start_shim
+xml=$(virsh -c "$uri" dumpxml ecluse-hpt)
 
 # ---- hot-plug from outside --------------------------------------------------
 cat >"$tmp/chan.xml" <<'XML'

@@ -16,6 +16,7 @@
  */
 #include <dlfcn.h>
 #include <errno.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/libvirt.h>
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
@@ -24,10 +25,12 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "domain-check.h"
 #include "libvirt-embed.h"
+#include "qmp-check.h"
 #include "run.h"
 #include "supervise.h"
 #include "testlib.h"
@@ -37,6 +40,8 @@ struct probe {
         int audits;
         char events[512];
         char details[512];
+        struct shim_stack *stack;
+        const char *qmp_before_resume; /* a QMP command sent from the check of the live XML, once */
 };
 
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *accel, char **ret) {
@@ -50,14 +55,34 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                         m->stack) < 0 ? -ENOMEM : 0;
 }
 
+/* From "outside": QEMU's monitor through the same libvirt, another caller. */
+static void qmp(struct shim_stack *s, const char *cmd) {
+        char *reply = NULL;
+        assert_int_equal(virDomainQemuMonitorCommand(s->dom, cmd, &reply, 0), 0);
+        if (!strstr(reply, "\"return\""))
+                fail_msg("QEMU refused %s: %s", cmd, reply);
+        free(reply);
+}
+
 /* The real check of invariant 1. */
 static int h_check_cut(void *ud, const char *xml, const char *tap, char **why) {
-        (void) ud;
+        struct probe *p = ud;
+        if (p->qmp_before_resume) {
+                /* the domain is started paused and checked now: a device added in this window */
+                qmp(p->stack, p->qmp_before_resume);
+                p->qmp_before_resume = NULL;
+        }
         xmlDocPtr doc = xmlReadMemory(xml, (int) strlen(xml), "live.xml", NULL, XML_PARSE_NONET);
         assert_non_null(doc);
         int r = shim_domain_check_cut(doc, tap, why);
         xmlFreeDoc(doc);
         return r;
+}
+
+/* The real comparison with QEMU's view (qmp-check.h). */
+static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **why) {
+        (void) ud;
+        return shim_qmp_check(dom, xml, why);
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
@@ -81,7 +106,7 @@ static int h_audit(void *ud, const char *event, const char *subject, const char 
         p->audits++;
         size_t n = strlen(p->events);
         snprintf(p->events + n, sizeof p->events - n, "%s;", event);
-        if (details && streq(event, "device-added"))
+        if (details && (streq(event, "device-added") || streq(event, "violation")))
                 snprintf(p->details, sizeof p->details, "%s", details);
         return 0;
 }
@@ -147,18 +172,25 @@ static int teardown(void **state) {
 
 static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1};
 
-/* As cmd-run.c does it: the supervisor's events are registered before the domain exists. */
-static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
-               struct shim_supervisor *sup) {
+/* As cmd-run.c does it: the supervisor's events are registered before the domain exists; the result of shim_run_up. */
+static int try_up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
+                  struct shim_supervisor *sup) {
         memset(&g_fail, 0, sizeof g_fail);
         *m = (struct ecl_manifest){.stack = (char *) "suptest", .vm = {.vcpus = 1, .memory_mib = 64}};
         *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
-                                     .policy_load = h_policy_load, .policy_verify = h_policy_verify,
-                                     .policy_remove = h_policy_remove, .audit = h_audit};
+                                     .check_qemu = h_check_qemu, .policy_load = h_policy_load,
+                                     .policy_verify = h_policy_verify, .policy_remove = h_policy_remove,
+                                     .audit = h_audit};
+        p->stack = s;
         assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
         assert_int_equal(shim_run_connect(s, g_uri), 0);
         assert_int_equal(shim_supervise_init(sup, s), 0);
-        assert_int_equal(shim_run_up(s), 0);
+        return shim_run_up(s);
+}
+
+static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
+               struct shim_supervisor *sup) {
+        assert_int_equal(try_up(s, m, h, p, sup), 0);
         assert_int_equal(shim_supervise_watch_network(sup), 0);
 }
 
@@ -475,6 +507,131 @@ static void test_libvirt_gone_is_a_violation(void **state) {
         down(&s, &sup);
 }
 
+/*
+ * Devices and chardevs added through QEMU's monitor (QMP), which libvirt
+ * never hears of: no event, nothing in the live XML.  QEMU's own view,
+ * compared in the periodic check, holds the domain and audits it.
+ */
+static const char *qmp_device_no_id =
+        "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-rng-pci\",\"bus\":\"pci.1\"}}";
+static const char *qmp_device_id =
+        "{\"execute\":\"device_add\",\"arguments\":{\"driver\":\"virtio-rng-pci\",\"bus\":\"pci.1\","
+        "\"id\":\"qmprng\"}}";
+static const char *qmp_chardev =
+        "{\"execute\":\"chardev-add\",\"arguments\":{\"id\":\"qmpchar\",\"backend\":{\"type\":\"null\","
+        "\"data\":{}}}}";
+
+static double now_ms(void) {
+        struct timespec ts;
+        clock_gettime(CLOCK_MONOTONIC, &ts);
+        return (double) ts.tv_sec * 1e3 + (double) ts.tv_nsec / 1e6;
+}
+
+/* After cmd from outside, the next checks (each turn one: fire_now) hold the domain, naming `what`. */
+static void qmp_held(const char *cmd, const char *what, bool fire_now) {
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        assert_string_equal(shim_supervise_state(&sup), "running");
+        /* nothing before: the comparison passes on what libvirt made */
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_run_check_live(&s, &why), 0);
+
+        qmp(&s, cmd);
+        int timer = fire_now ? virEventAddTimeout(0, tick, NULL, NULL) : -1;
+        /* without fire_now: the supervisor's own timer, every SHIM_SUPERVISE_CHECK_MS */
+        for (int i = 0; i < 10 && !sup.violation; i++) {
+                if (fire_now)
+                        sup.check_due = true;
+                assert_true(shim_supervise_iterate(&sup));
+        }
+        if (timer >= 0)
+                virEventRemoveTimeout(timer);
+        assert_non_null(sup.violation);
+        if (!strstr(sup.violation, what))
+                fail_msg("violation \"%s\" does not name %s", sup.violation, what);
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        assert_non_null(strstr(p.events, "violation;"));
+        assert_non_null(strstr(p.details, what));
+        /* libvirt never heard of it */
+        assert_null(strstr(p.events, "device-added;"));
+        _cleanup_free_ char *live = virDomainGetXMLDesc(s.dom, 0);
+        assert_non_null(live);
+        assert_null(strstr(live, "qmp"));
+        down(&s, &sup);
+}
+
+static void test_qmp_chardev_add_held(void **state) {
+        (void) state;
+        qmp_held(qmp_chardev, "chardev qmpchar (null)", false);
+}
+
+static void test_qmp_device_add_without_id_held(void **state) {
+        (void) state;
+        qmp_held(qmp_device_no_id, "device without id device[0] (virtio-rng-pci)", true);
+}
+
+static void test_qmp_device_add_with_id_held(void **state) {
+        (void) state;
+        qmp_held(qmp_device_id, "device qmprng (virtio-rng-pci)", true);
+}
+
+/* Added between the start (paused) and the check before resume: never resumed, nothing left. */
+static void test_qmp_before_resume(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {.qmp_before_resume = qmp_device_id};
+        struct shim_supervisor sup;
+        assert_int_equal(try_up(&s, &m, &h, &p, &sup), -EPERM);
+        assert_null(p.qmp_before_resume);
+        assert_null(strstr(p.events, "domain-resumed;"));
+        assert_null(virDomainLookupByName(s.conn, "ecluse-suptest"));
+        shim_supervise_done(&sup);
+        shim_stack_done(&s);
+}
+
+/* What the comparison costs in the periodic check (the whole check of the live domain, then QMP alone). */
+static void test_qmp_check_cost(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        enum { N = 20 };
+        double t0 = now_ms();
+        for (int i = 0; i < N; i++) {
+                _cleanup_free_ char *why = NULL;
+                assert_int_equal(shim_run_check_live(&s, &why), 0);
+        }
+        double live = (now_ms() - t0) / N;
+        _cleanup_free_ char *xml = virDomainGetXMLDesc(s.dom, 0);
+        t0 = now_ms();
+        for (int i = 0; i < N; i++) {
+                _cleanup_free_ char *why = NULL;
+                assert_int_equal(shim_qmp_check(s.dom, xml, &why), 0);
+        }
+        double q = (now_ms() - t0) / N;
+        print_message("check of the live domain: %.2f ms, of which QEMU's view over QMP: %.2f ms (mean of %d)\n",
+                      live, q, N);
+        /* a few ms on an idle host; generous against a loaded CI machine */
+        assert_true(q < 100);
+        down(&s, &sup);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_init_before_the_domain),
@@ -486,6 +643,11 @@ int main(void) {
                 cmocka_unit_test(test_libvirt_gone_is_a_violation),
                 cmocka_unit_test(test_unaudited_held),
                 cmocka_unit_test(test_unaudited_reload_holds),
+                cmocka_unit_test(test_qmp_chardev_add_held),
+                cmocka_unit_test(test_qmp_device_add_without_id_held),
+                cmocka_unit_test(test_qmp_device_add_with_id_held),
+                cmocka_unit_test(test_qmp_before_resume),
+                cmocka_unit_test(test_qmp_check_cost),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -1,0 +1,349 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/* QEMU's view of its devices against the live XML (see qmp-check.h). */
+#include <errno.h>
+#include <jansson.h>
+#include <libvirt/libvirt-qemu.h>
+#include <libvirt/virterror.h>
+#include <libxml/xpath.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "domain-check.h"
+#include "domain.h"
+#include "macro.h"
+#include "qmp-check.h"
+
+#define X(s) ((const xmlChar *) (s))
+
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext)
+DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject)
+
+static const char *const commands[SHIM_QMP_N_QUERIES] = {
+        [SHIM_QMP_PERIPHERAL] = "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}",
+        [SHIM_QMP_PERIPHERAL_ANON] = "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral-anon\"}}",
+        [SHIM_QMP_PCI] = "{\"execute\":\"query-pci\"}",
+        [SHIM_QMP_CHARDEV] = "{\"execute\":\"query-chardev\"}",
+        [SHIM_QMP_OBJECTS] = "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}",
+};
+
+static const char *const query_names[SHIM_QMP_N_QUERIES] = {
+        [SHIM_QMP_PERIPHERAL] = "qom-list /machine/peripheral",
+        [SHIM_QMP_PERIPHERAL_ANON] = "qom-list /machine/peripheral-anon",
+        [SHIM_QMP_PCI] = "query-pci",
+        [SHIM_QMP_CHARDEV] = "query-chardev",
+        [SHIM_QMP_OBJECTS] = "qom-list /objects",
+};
+
+const char *shim_qmp_command(enum shim_qmp_query q) {
+        return q < SHIM_QMP_N_QUERIES ? commands[q] : NULL;
+}
+
+/*
+ * Devices libvirt instantiates with -device id=ALIAS: every device element
+ * with an alias but those that are built into the machine or no device.
+ */
+#define DEVICE_ALIASES                                                                                          \
+        "/domain/devices/*[not(self::input[@bus='ps2'] or self::video[model/@type='none'] or "                  \
+        "self::memballoon[@model='none'] or self::controller[@type='usb' and @model='none'] or "              \
+        "self::controller[@type='pci' and (@model='pci-root' or @model='pcie-root')] or "                     \
+        "self::controller[(@type='sata' or @type='ide') and @index='0'] or self::console or "                 \
+        "self::watchdog[@model='itco'] or self::audio)]/alias/@name"
+/* Devices whose backend is a chardev "char" + alias. */
+#define CHARDEV_ALIASES                                                                                         \
+        "/domain/devices/*[self::serial or self::console or self::parallel or self::channel or "                \
+        "self::redirdev or self::smartcard or self::interface[@type='vhostuser'] or "                          \
+        "self::rng[backend/@model='egd']]/alias/@name"
+/* Devices with a backend object "obj" + alias. */
+#define OBJECT_ALIASES "/domain/devices/rng/alias/@name"
+
+/* What the XML lets QEMU have. */
+struct expected {
+        char **devices, **chardevs, **objects;
+};
+
+static void expected_done(struct expected *e) {
+        strv_free(e->devices);
+        strv_free(e->chardevs);
+        strv_free(e->objects);
+}
+
+static bool strv_has(char *const *v, const char *s) {
+        for (; v && *v; v++)
+                if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+/* prefix + each attribute value of expr, then the fixed names, as a NULL-terminated vector. */
+static int collect(xmlXPathContextPtr ctx, const char *expr, const char *prefix, const char *const *fixed,
+                   size_t n_fixed, char ***ret) {
+        _cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr o = xmlXPathEvalExpression(X(expr), ctx);
+        if (!o)
+                return -ENOMEM;
+        size_t n = o->nodesetval ? (size_t) o->nodesetval->nodeNr : 0;
+        char **v = calloc(n + n_fixed + 1, sizeof *v);
+        if (!v)
+                return -ENOMEM;
+        size_t k = 0;
+        for (size_t i = 0; i < n; i++) {
+                xmlChar *val = xmlNodeGetContent(o->nodesetval->nodeTab[i]);
+                if (!val || asprintf(&v[k], "%s%s", prefix, (const char *) val) < 0) {
+                        v[k] = NULL;
+                        xmlFree(val);
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+                xmlFree(val);
+                k++;
+        }
+        for (size_t i = 0; i < n_fixed; i++)
+                if (!(v[k++] = strdup(fixed[i]))) {
+                        strv_free(v);
+                        return -ENOMEM;
+                }
+        *ret = v;
+        return 0;
+}
+
+static int expected_from_xml(const char *xml, struct expected *e, char **ret_why) {
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
+        int r = shim_domain_parse_xml(xml, &doc, ret_why);
+        if (r < 0)
+                return r;
+        _cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        if (!ctx)
+                return -ENOMEM;
+        static const char *const monitor[] = {"charmonitor"}, *const objects[] = {"masterKey0", "pc.ram"};
+        r = collect(ctx, DEVICE_ALIASES, "", NULL, 0, &e->devices);
+        if (r >= 0)
+                r = collect(ctx, CHARDEV_ALIASES, "char", monitor, ELEMENTSOF(monitor), &e->chardevs);
+        if (r >= 0)
+                r = collect(ctx, OBJECT_ALIASES, "obj", objects, ELEMENTSOF(objects), &e->objects);
+        return r;
+}
+
+/* What was found beyond the XML, ", "-separated, at most MAX_FINDINGS of them. */
+#define MAX_FINDINGS 16
+struct findings {
+        char *text;
+        unsigned n;
+        int error; /* -ENOMEM once an append failed */
+};
+
+/* QEMU's strings are untrusted: nothing but printable ASCII reaches logs and messages. */
+static void sanitize(char *s) {
+        for (; *s; s++)
+                if (*s < 0x20 || *s > 0x7e)
+                        *s = '?';
+}
+
+static void found(struct findings *f, const char *fmt, ...) _printf_(2, 3);
+static void found(struct findings *f, const char *fmt, ...) {
+        if (f->error || ++f->n > MAX_FINDINGS)
+                return;
+        char *item = NULL, *joined = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(&item, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                f->error = -ENOMEM;
+                return;
+        }
+        sanitize(item);
+        if (asprintf(&joined, "%s%s%s", f->text ? f->text : "", f->text ? ", " : "", item) < 0) {
+                free(item);
+                f->error = -ENOMEM;
+                return;
+        }
+        free(item);
+        free(f->text);
+        f->text = joined;
+}
+
+static int bad_reply(char **ret_why, enum shim_qmp_query q, const char *what) {
+        if (ret_why && asprintf(ret_why, "QEMU's reply to %s %s", query_names[q], what) < 0) {
+                *ret_why = NULL;
+                return -ENOMEM;
+        }
+        return -EBADMSG;
+}
+
+/* The "return" member of a QMP reply; an error reply (its desc in *ret_why) or another shape is -EBADMSG. */
+static int reply_return(const char *text, enum shim_qmp_query q, json_t **ret_root, json_t **ret_value,
+                        char **ret_why) {
+        if (!text)
+                return bad_reply(ret_why, q, "is missing");
+        if (strnlen(text, (size_t) SHIM_QMP_REPLY_MAX + 1) > SHIM_QMP_REPLY_MAX)
+                return bad_reply(ret_why, q, "is larger than 4 MiB");
+        json_t *root = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
+        if (!root)
+                return bad_reply(ret_why, q, "is not JSON");
+        json_t *error = json_object_get(root, "error");
+        json_t *value = json_object_get(root, "return");
+        if (error || !value) {
+                const char *desc = json_string_value(json_object_get(error, "desc"));
+                _cleanup_free_ char *what = NULL;
+                int r = asprintf(&what, "is an error (%s)", desc ? desc : "no return value");
+                json_decref(root);
+                if (r < 0)
+                        return -ENOMEM;
+                sanitize(what);
+                return bad_reply(ret_why, q, what);
+        }
+        *ret_root = root;
+        *ret_value = value;
+        return 0;
+}
+
+/* "child<TYPE>" -> TYPE (NULL for properties that are no child objects). */
+static const char *child_type(const char *type, char *buf, size_t size) {
+        size_t n = type ? strlen(type) : 0;
+        if (n < 8 || strncmp(type, "child<", 6) != 0 || type[n - 1] != '>')
+                return NULL;
+        snprintf(buf, size, "%.*s", (int) (n - 7), type + 6);
+        return buf;
+}
+
+/* qom-list: each child object not in allowed (NULL: none allowed) is a finding called kind. */
+static int compare_qom_list(json_t *list, enum shim_qmp_query q, char *const *allowed, const char *kind,
+                            struct findings *f, char **ret_why) {
+        if (!json_is_array(list))
+                return bad_reply(ret_why, q, "is no list");
+        size_t i;
+        json_t *e;
+        json_array_foreach(list, i, e) {
+                const char *name = json_string_value(json_object_get(e, "name"));
+                const char *type = json_string_value(json_object_get(e, "type"));
+                if (!name || !type)
+                        return bad_reply(ret_why, q, "has an entry without name or type");
+                char buf[128];
+                const char *t = child_type(type, buf, sizeof buf);
+                if (t && !strv_has(allowed, name))
+                        found(f, "%s %s (%s)", kind, name, t);
+        }
+        return 0;
+}
+
+/* query-pci, recursively behind bridges (depth bounded by the parser's nesting limit). */
+static int compare_pci_devices(json_t *devices, char *const *allowed, struct findings *f, char **ret_why) {
+        if (!json_is_array(devices))
+                return bad_reply(ret_why, SHIM_QMP_PCI, "has a bus without a device list");
+        size_t i;
+        json_t *d;
+        json_array_foreach(devices, i, d) {
+                const char *qdev_id = json_string_value(json_object_get(d, "qdev_id"));
+                json_t *bus = json_object_get(d, "bus"), *slot = json_object_get(d, "slot"),
+                       *fn = json_object_get(d, "function");
+                if (!qdev_id || !json_is_integer(bus) || !json_is_integer(slot) || !json_is_integer(fn))
+                        return bad_reply(ret_why, SHIM_QMP_PCI, "has a device without qdev_id, bus, slot or function");
+                const char *desc = json_string_value(json_object_get(json_object_get(d, "class_info"), "desc"));
+                if (*qdev_id ? !strv_has(allowed, qdev_id) : json_integer_value(bus) != 0)
+                        found(f, "PCI device %s at %02llx:%02llx.%llx (%s)", *qdev_id ? qdev_id : "without id",
+                              (unsigned long long) json_integer_value(bus),
+                              (unsigned long long) json_integer_value(slot),
+                              (unsigned long long) json_integer_value(fn), desc ? desc : "unknown class");
+                json_t *bridge = json_object_get(d, "pci_bridge");
+                json_t *behind = bridge ? json_object_get(bridge, "devices") : NULL;
+                if (behind) {
+                        int r = compare_pci_devices(behind, allowed, f, ret_why);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        return 0;
+}
+
+static int compare_pci(json_t *buses, char *const *allowed, struct findings *f, char **ret_why) {
+        if (!json_is_array(buses))
+                return bad_reply(ret_why, SHIM_QMP_PCI, "is no list of buses");
+        size_t i;
+        json_t *b;
+        json_array_foreach(buses, i, b) {
+                int r = compare_pci_devices(json_object_get(b, "devices"), allowed, f, ret_why);
+                if (r < 0)
+                        return r;
+        }
+        return 0;
+}
+
+static int compare_chardevs(json_t *list, char *const *allowed, struct findings *f, char **ret_why) {
+        if (!json_is_array(list))
+                return bad_reply(ret_why, SHIM_QMP_CHARDEV, "is no list");
+        size_t i;
+        json_t *c;
+        json_array_foreach(list, i, c) {
+                const char *label = json_string_value(json_object_get(c, "label"));
+                const char *filename = json_string_value(json_object_get(c, "filename"));
+                if (!label)
+                        return bad_reply(ret_why, SHIM_QMP_CHARDEV, "has a chardev without label");
+                if (!strv_has(allowed, label))
+                        found(f, "chardev %s (%s)", label, filename ? filename : "?");
+        }
+        return 0;
+}
+
+static int compare_one(enum shim_qmp_query q, json_t *v, const struct expected *e, struct findings *f,
+                       char **ret_why) {
+        switch (q) {
+        case SHIM_QMP_PERIPHERAL: return compare_qom_list(v, q, e->devices, "device", f, ret_why);
+        case SHIM_QMP_PERIPHERAL_ANON: return compare_qom_list(v, q, NULL, "device without id", f, ret_why);
+        case SHIM_QMP_PCI: return compare_pci(v, e->devices, f, ret_why);
+        case SHIM_QMP_CHARDEV: return compare_chardevs(v, e->chardevs, f, ret_why);
+        case SHIM_QMP_OBJECTS: return compare_qom_list(v, q, e->objects, "object", f, ret_why);
+        default: return -EINVAL;
+        }
+}
+
+int shim_qmp_compare(const char *live_xml, const char *const replies[SHIM_QMP_N_QUERIES], char **ret_violation) {
+        if (ret_violation)
+                *ret_violation = NULL;
+        _cleanup_(expected_done) struct expected e = {0};
+        int r = expected_from_xml(live_xml, &e, ret_violation);
+        if (r < 0)
+                return r;
+        struct findings f = {0};
+        for (enum shim_qmp_query q = 0; q < SHIM_QMP_N_QUERIES && r >= 0; q++) {
+                _cleanup_(json_decrefp) json_t *root = NULL;
+                json_t *value = NULL;
+                r = reply_return(replies[q], q, &root, &value, ret_violation);
+                if (r >= 0)
+                        r = compare_one(q, value, &e, &f, ret_violation);
+        }
+        if (r >= 0)
+                r = f.error;
+        if (r >= 0 && f.n > 0) {
+                r = -EPERM;
+                if (ret_violation &&
+                    asprintf(ret_violation, "QEMU has what the live XML does not declare: %s%s", f.text,
+                             f.n > MAX_FINDINGS ? ", ..." : "") < 0) {
+                        *ret_violation = NULL;
+                        r = -ENOMEM;
+                }
+        }
+        free(f.text);
+        return r;
+}
+
+int shim_qmp_check(virDomainPtr dom, const char *live_xml, char **ret_violation) {
+        if (ret_violation)
+                *ret_violation = NULL;
+        char *replies[SHIM_QMP_N_QUERIES] = {0};
+        int r = 0;
+        for (enum shim_qmp_query q = 0; q < SHIM_QMP_N_QUERIES; q++)
+                if (virDomainQemuMonitorCommand(dom, commands[q], &replies[q], 0) < 0) {
+                        const char *msg = virGetLastErrorMessage();
+                        if (ret_violation && asprintf(ret_violation, "cannot ask QEMU (%s): %s", query_names[q],
+                                                      msg && *msg ? msg : "unknown libvirt error") < 0)
+                                *ret_violation = NULL;
+                        r = -EIO;
+                        break;
+                }
+        if (r == 0)
+                r = shim_qmp_compare(live_xml, (const char *const *) replies, ret_violation);
+        for (enum shim_qmp_query q = 0; q < SHIM_QMP_N_QUERIES; q++)
+                free(replies[q]);
+        return r;
+}
