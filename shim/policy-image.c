@@ -711,8 +711,9 @@ static int rule_differs(const char *chain, const struct img_rule *w, const struc
         rule_comment(w, cw, sizeof cw);
         rule_comment(h, ch, sizeof ch);
         int la = (int) strcspn(a, "\n"), lb = (int) strcspn(b, "\n");
-        return problem(ret_problem, "chain %s, rule %s (the kernel's %s): expression differs: kernel has \"%.*s\", the policy \"%.*s\"",
-                       chain, cw, ch, lb, *b ? b : "(end)", la, *a ? a : "(end)");
+        return problem(ret_problem, "chain %s, rule %s%s%s%s: expression differs: the kernel has \"%.*s\", the policy \"%.*s\"",
+                       chain, cw, streq(cw, ch) ? "" : " (the kernel's: ", streq(cw, ch) ? "" : ch,
+                       streq(cw, ch) ? "" : ")", lb, *b ? b : "(end)", la, *a ? a : "(end)");
 }
 
 static int compare_rules(const struct pol_image *want, const struct pol_image *have, char **ret_problem) {
@@ -742,7 +743,7 @@ int pol_image_compare(const struct pol_image *want, const struct pol_image *have
         *ret_problem = NULL;
         if (have->table_extra)
                 return strncmp(have->table_extra, "flags", 5) == 0
-                               ? problem(ret_problem, "the table has flags set (%s: made dormant?)", have->table_extra)
+                               ? problem(ret_problem, "the table has \"%s\" (made dormant: no chain hooked)", have->table_extra)
                                : problem(ret_problem, "the table has \"%s\", which is not the policy's", have->table_extra);
         for (size_t i = 0; i < want->n_chains; i++) {
                 const struct img_chain *w = &want->chains[i], *h = find_chain(have, w->name);
