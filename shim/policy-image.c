@@ -198,7 +198,8 @@ static int strcmp_p(const void *a, const void *b) {
 
 /* The elements joined ("{ e, e }"), sorted, for an anonymous set in its rule. */
 static int anon_text(struct img_set *s, char **ret) {
-        qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
+        if (s->n_elems > 0)
+                qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
         char *t = strdup("{ ");
         size_t len = t ? 2 : 0;
         int r = t ? 0 : -ENOMEM;
@@ -348,7 +349,8 @@ static int set_decl(const struct pol_set *s, char **ret) {
 /* Sorted elements: compared with bsearch, and in an order that does not depend on the listing's. */
 static void sort_elems(struct pol_image *img) {
         for (size_t i = 0; i < img->n_sets; i++)
-                qsort(img->sets[i].elems, img->sets[i].n_elems, sizeof *img->sets[i].elems, strcmp_p);
+                if (img->sets[i].n_elems > 0)
+                        qsort(img->sets[i].elems, img->sets[i].n_elems, sizeof *img->sets[i].elems, strcmp_p);
 }
 
 /* ---- the expected image ---- */
@@ -644,7 +646,7 @@ static void elem_text(const struct img_set *s, const char *e, char *buf, size_t 
 }
 
 static bool has_elem(const struct img_set *s, const char *e) {
-        return bsearch(&e, s->elems, s->n_elems, sizeof *s->elems, strcmp_p) != NULL;
+        return s->n_elems > 0 && bsearch(&e, s->elems, s->n_elems, sizeof *s->elems, strcmp_p) != NULL;
 }
 
 /* The first element of a that b lacks, a start of an interval if there is one ("... : 0 ..."). */

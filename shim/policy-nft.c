@@ -1,14 +1,16 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * The policy in the kernel, through libnftables: render, load (one
- * transaction), verify (read back as JSON, parsed with jansson), remove, and
- * the blocked records.
+ * transaction), verify, remove, and the blocked records.
  *
  * Commands are JSON built with jansson.  nftables 1.0.6 reads JSON input only
- * when JSON output is on, and its JSON listing of a netdev chain omits the
- * device, so verify also lists the two base chains as text; that command holds
- * only the table name, made of a stack name checked against the manifest's
- * pattern first.
+ * when JSON output is on.  Verify compares images (policy-image.h): the one
+ * the load's commands make, from libnftables' netlink debug output of them
+ * (kept by shim_policy_load_image, or made again by a dry run), with the
+ * kernel's, from one text listing of the table with the same debug output
+ * (JSON omits a netdev chain's device); that command, like the listing of
+ * every chain for foreign hooks, holds only the table name, made of a stack
+ * name checked against the manifest's pattern first.
  */
 #include <errno.h>
 #include <jansson.h>
@@ -105,12 +107,36 @@ int shim_policy_render(const struct ecl_manifest *m, char **ret_text) {
         return pol_emit_text(t, ret_text);
 }
 
+/*
+ * Run cmd (JSON) with libnftables' netlink debug output on and build the
+ * image it loads (policy-image.h); dry: do not commit it (verify's rebuild).
+ */
+static int run_capturing(const struct pol_table *t, const char *what, const char *cmd, bool dry,
+                         struct pol_image **ret_image) {
+        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
+        if (!ctx)
+                return log_oom();
+        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
+                return log_oom();
+        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
+        if (ret_image)
+                nft_ctx_output_set_debug(ctx, NFT_DEBUG_NETLINK);
+        nft_ctx_set_dry_run(ctx, dry);
+        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
+                const char *err = nft_ctx_get_error_buffer(ctx);
+                int len = err ? (int) strcspn(err, "\n") : 0;
+                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
+        }
+        if (!ret_image)
+                return 0;
+        const char *out = nft_ctx_get_output_buffer(ctx);
+        int r = pol_image_expect(t, out ? out : "", ret_image);
+        return r == -ENOMEM ? log_oom() : r;
+}
+
 int shim_policy_load(const struct ecl_manifest *m) {
         return shim_policy_load_image(m, NULL);
 }
-
-static int run_capturing(const struct pol_table *t, const char *what, const char *cmd, bool dry,
-                         struct pol_image **ret_image);
 
 int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_image) {
         if (!stack_name_ok(m->stack))
@@ -229,33 +255,6 @@ static int verify_no_foreign_hooks(const struct pol_table *t, char **ret_problem
                                 return problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
         }
         return 0;
-}
-
-/*
- * Run cmd (JSON) with libnftables' netlink debug output on and build the
- * image it loads (policy-image.h); dry: do not commit it (verify's rebuild).
- */
-static int run_capturing(const struct pol_table *t, const char *what, const char *cmd, bool dry,
-                         struct pol_image **ret_image) {
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return log_oom();
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return log_oom();
-        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-        if (ret_image)
-                nft_ctx_output_set_debug(ctx, NFT_DEBUG_NETLINK);
-        nft_ctx_set_dry_run(ctx, dry);
-        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-                const char *err = nft_ctx_get_error_buffer(ctx);
-                int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
-        }
-        if (!ret_image)
-                return 0;
-        const char *out = nft_ctx_get_output_buffer(ctx);
-        int r = pol_image_expect(t, out ? out : "", ret_image);
-        return r == -ENOMEM ? log_oom() : r;
 }
 
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
