@@ -71,7 +71,8 @@ void shim_policy_image_free(struct pol_image *img);
  * loaded: the image of shim_policy_load_image; NULL rebuilds it from the
  * manifest (a dry run of the load: as slow as a load).  Returns 0; -ESRCH with
  * *ret_problem set (one line naming the first difference, caller frees) when
- * it is not in place; -ENODEV when nftables cannot be asked.
+ * it is not in place; -ENODEV when nftables cannot be asked; -EBADMSG when
+ * its output of the rebuild cannot be read.
  */
 int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_image *loaded, char **ret_problem);
 /* shim_policy_verify_image(m, NULL, ret_problem). */
