@@ -48,5 +48,8 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
 int pol_image_compare(const struct pol_image *want, const struct pol_image *have, char **ret_problem);
 
 void pol_image_free(struct pol_image *img);
+
+/* *ret_problem formatted (caller frees); returns -ESRCH, or -ENOMEM (then *ret_problem is NULL). */
+int pol_problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_image *, pol_image_free)
 #define _cleanup_pol_image_ _cleanup_(pol_image_freep)

@@ -46,12 +46,15 @@ static bool stack_name_ok(const char *s) {
 }
 
 /*
- * Run one command buffer.  json: JSON in and out.  *ret_out (optional) gets
- * the output.  A refusal by nftables is -ENODEV (service unavailable), logged
- * as one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
+ * Run one command buffer.  flags: output flags (JSON: JSON in and out);
+ * debug: libnftables' debug output (NFT_DEBUG_NETLINK), which goes with the
+ * output; dry: check and print, commit nothing.  *ret_out (optional) gets the
+ * output.  A refusal by nftables is -ENODEV (service unavailable), logged as
+ * one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
  * when enoent_ok and the object does not exist.
  */
-static int nft_run_flags(const char *what, const char *cmd, unsigned flags, bool enoent_ok, char **ret_out) {
+static int nft_exec(const char *what, const char *cmd, unsigned flags, unsigned debug, bool dry, bool enoent_ok,
+                    char **ret_out) {
         _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
         if (!ctx)
                 return log_oom();
@@ -59,6 +62,9 @@ static int nft_run_flags(const char *what, const char *cmd, unsigned flags, bool
                 return log_oom();
         if (flags)
                 nft_ctx_output_set_flags(ctx, flags);
+        if (debug)
+                nft_ctx_output_set_debug(ctx, debug);
+        nft_ctx_set_dry_run(ctx, dry);
         if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
                 const char *err = nft_ctx_get_error_buffer(ctx);
                 if (enoent_ok && err && strstr(err, "No such file or directory"))
@@ -73,6 +79,10 @@ static int nft_run_flags(const char *what, const char *cmd, unsigned flags, bool
                         return log_oom();
         }
         return 0;
+}
+
+static int nft_run_flags(const char *what, const char *cmd, unsigned flags, bool enoent_ok, char **ret_out) {
+        return nft_exec(what, cmd, flags, 0, false, enoent_ok, ret_out);
 }
 
 static int nft_run(const char *what, const char *cmd, bool json, bool enoent_ok, char **ret_out) {
@@ -113,24 +123,12 @@ int shim_policy_render(const struct ecl_manifest *m, char **ret_text) {
  */
 static int run_capturing(const struct pol_table *t, const char *what, const char *cmd, bool dry,
                          struct pol_image **ret_image) {
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return log_oom();
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return log_oom();
-        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_JSON);
-        if (ret_image)
-                nft_ctx_output_set_debug(ctx, NFT_DEBUG_NETLINK);
-        nft_ctx_set_dry_run(ctx, dry);
-        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-                const char *err = nft_ctx_get_error_buffer(ctx);
-                int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
-        }
-        if (!ret_image)
-                return 0;
-        const char *out = nft_ctx_get_output_buffer(ctx);
-        int r = pol_image_expect(t, out ? out : "", ret_image);
+        _cleanup_free_ char *out = NULL;
+        int r = nft_exec(what, cmd, NFT_CTX_OUTPUT_JSON, ret_image ? NFT_DEBUG_NETLINK : 0, dry, false,
+                         ret_image ? &out : NULL);
+        if (r < 0 || !ret_image)
+                return r;
+        r = pol_image_expect(t, out, ret_image);
         return r == -ENOMEM ? log_oom() : r;
 }
 
@@ -194,19 +192,6 @@ static int list_set(const char *table, const char *set, char **ret) {
                             true, ret);
 }
 
-static int problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
-static int problem(char **ret_problem, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(ret_problem, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_problem = NULL;
-                return -ENOMEM;
-        }
-        return -ESRCH;
-}
-
 /* Whether `dev` is one of the names a chain header line hooks: device "X" or devices = { X, Y }. */
 static bool hooks_device(const char *line, const char *dev) {
         const char *p = strstr(line, "device \"");
@@ -252,7 +237,7 @@ static int verify_no_foreign_hooks(const struct pol_table *t, char **ret_problem
                 const char *devs[] = {t->device, t->uplink};
                 for (size_t i = 0; i < 2 && !ours; i++)
                         if (hooks_device(line, devs[i]))
-                                return problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
+                                return pol_problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
         }
         return 0;
 }
@@ -286,31 +271,20 @@ int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_imag
          * rule and set element, then the text (terse: no elements) with the
          * table's flags, the chains' hooks and devices, the sets' declarations.
          */
-        _cleanup_(nft_ctx_freep) struct nft_ctx *ctx = nft_ctx_new(NFT_CTX_DEFAULT);
-        if (!ctx)
-                return log_oom();
-        if (nft_ctx_buffer_output(ctx) < 0 || nft_ctx_buffer_error(ctx) < 0)
-                return log_oom();
-        nft_ctx_output_set_flags(ctx, NFT_CTX_OUTPUT_TERSE);
-        nft_ctx_output_set_debug(ctx, NFT_DEBUG_NETLINK);
-        _cleanup_free_ char *cmd = NULL;
+        _cleanup_free_ char *cmd = NULL, *out = NULL;
         if (asprintf(&cmd, "list table netdev %s", t->name) < 0) /* a checked stack name */
                 return log_oom();
-        if (nft_run_cmd_from_buffer(ctx, cmd) != 0) {
-                const char *err = nft_ctx_get_error_buffer(ctx);
-                if (err && strstr(err, "No such file or directory"))
-                        return problem(ret_problem, "table netdev %s does not exist", t->name);
-                int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "cannot list the policy: nftables: %.*s", len,
-                                       len ? err : "command failed");
-        }
-        const char *out = nft_ctx_get_output_buffer(ctx);
+        r = nft_exec("cannot list the policy", cmd, NFT_CTX_OUTPUT_TERSE, NFT_DEBUG_NETLINK, false, true, &out);
+        if (r == -ENOENT)
+                return pol_problem(ret_problem, "table netdev %s does not exist", t->name);
+        if (r < 0)
+                return r;
         _cleanup_pol_image_ struct pol_image *kernel = NULL;
-        r = pol_image_parse_listing(loaded, out ? out : "", &kernel);
+        r = pol_image_parse_listing(loaded, out, &kernel);
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
-                return problem(ret_problem, "cannot read the listing of table netdev %s", t->name);
+                return pol_problem(ret_problem, "cannot read the listing of table netdev %s", t->name);
         r = pol_image_compare(loaded, kernel, ret_problem);
         if (r == -ENOMEM)
                 return log_oom();

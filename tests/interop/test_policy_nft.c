@@ -164,6 +164,19 @@ static void find_rule(const char *chain, const char *what, char comment[32], uns
         tl_result_free(&res);
 }
 
+/*
+ * Replace the first rule of chain whose line contains what by body (nft text
+ * before the comment), keeping its comment: a rule rewritten under its name.
+ * Its comment goes to comment.
+ */
+static void rewrite_rule(const char *chain, const char *what, const char *body, char comment[32]) {
+        unsigned handle;
+        find_rule(chain, what, comment, &handle);
+        char *cmd = tl_strf("replace rule netdev " TABLE " %s handle %u %s comment \"%s\"\n", chain, handle, body, comment);
+        nft_text(cmd);
+        free(cmd);
+}
+
 /* Load with the text form changed by replacing from with to (once): a table rewritten while no shim watched. */
 static void load_text_with(struct env *e, const char *from, const char *to) {
         char *text = NULL;
@@ -190,25 +203,17 @@ static void expect_problem(struct env *e, const char *what1, const char *what2) 
 /* Issue 13: verify compares what the rules do, not their names. */
 static void test_verify_compares_whole_rules(void **state) {
         struct env *e = *state;
-        char comment[32], *cmd;
-        unsigned handle;
+        char comment[32];
 
         /* A rule rewritten under its comment: same comment and verdict, forwards everything. */
         load(e);
-        find_rule("guest_out", "fwd to \"" UPLINK "\"", comment, &handle);
-        cmd = tl_strf("replace rule netdev " TABLE " guest_out handle %u counter meta mark set 0x65636c75 fwd to \"" UPLINK
-                      "\" comment \"%s\"\n",
-                      handle, comment);
-        nft_text(cmd);
-        free(cmd);
+        rewrite_rule("guest_out", "fwd to \"" UPLINK "\"", "counter meta mark set 0x65636c75 fwd to \"" UPLINK "\"",
+                     comment);
         expect_problem(e, "expression differs", comment);
 
-        /* The same in a chain the base chains jump to, accepting instead of dropping. */
+        /* The same in a chain the base chains jump to: drops without recording. */
         load(e);
-        find_rule("drop_out", "drop", comment, &handle);
-        cmd = tl_strf("replace rule netdev " TABLE " drop_out handle %u counter drop comment \"%s\"\n", handle, comment);
-        nft_text(cmd);
-        free(cmd);
+        rewrite_rule("drop_out", "drop", "counter drop", comment);
         expect_problem(e, "drop_out", "expression differs");
 
         /* A rule added at the end of a chain. */
@@ -260,14 +265,8 @@ static void test_verify_with_the_loaded_image(void **state) {
         char *problem = NULL;
         assert_int_equal(shim_policy_verify_image(&e->m, img, &problem), 0);
         assert_null(problem);
-        char comment[32], *cmd;
-        unsigned handle;
-        find_rule("guest_in", "fwd to \"" TAP "\"", comment, &handle);
-        cmd = tl_strf("replace rule netdev " TABLE " guest_in handle %u counter meta mark set 0x65636c75 fwd to \"" TAP
-                      "\" comment \"%s\"\n",
-                      handle, comment);
-        nft_text(cmd);
-        free(cmd);
+        char comment[32];
+        rewrite_rule("guest_in", "fwd to \"" TAP "\"", "counter meta mark set 0x65636c75 fwd to \"" TAP "\"", comment);
         assert_int_equal(shim_policy_verify_image(&e->m, img, &problem), -ESRCH);
         assert_non_null(strstr(problem, "expression differs"));
         assert_non_null(strstr(problem, comment));
