@@ -196,10 +196,11 @@ static int strcmp_p(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
+static void normalise_elems(struct img_set *s);
+
 /* The elements joined ("{ e, e }"), sorted, for an anonymous set in its rule. */
 static int anon_text(struct img_set *s, char **ret) {
-        if (s->n_elems > 0)
-                qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
+        normalise_elems(s);
         char *t = strdup("{ ");
         size_t len = t ? 2 : 0;
         int r = t ? 0 : -ENOMEM;
@@ -346,11 +347,38 @@ static int set_decl(const struct pol_set *s, char **ret) {
                        : 0;
 }
 
-/* Sorted elements: compared with bsearch, and in an order that does not depend on the listing's. */
+/* Whether a and b are "element K : 0 [end]" and "element K : 1 [end]": an interval's end where the next starts. */
+static bool end_meets_start(const char *a, const char *b) {
+        const char *fa = strstr(a, " : 0 [end]"), *fb = strstr(b, " : 1 [end]");
+        return fa && fb && streq(fa, " : 0 [end]") && streq(fb, " : 1 [end]") && fa - a == fb - b &&
+               memcmp(a, b, (size_t) (fa - a)) == 0;
+}
+
+/*
+ * Sorted elements (compared with bsearch, in an order that does not depend on
+ * the listing's), with adjacent intervals joined: the load sends [a, b) and
+ * [b, c) as start a, end b, start b, end c; the kernel keeps start a, end c.
+ */
+static void normalise_elems(struct img_set *s) {
+        if (s->n_elems == 0)
+                return;
+        qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
+        size_t k = 0;
+        for (size_t i = 0; i < s->n_elems; i++) {
+                if (i + 1 < s->n_elems && end_meets_start(s->elems[i], s->elems[i + 1])) {
+                        free(s->elems[i]);
+                        free(s->elems[++i]);
+                        continue;
+                }
+                s->elems[k++] = s->elems[i];
+        }
+        s->n_elems = k;
+}
+
 static void sort_elems(struct pol_image *img) {
         for (size_t i = 0; i < img->n_sets; i++)
-                if (img->sets[i].n_elems > 0)
-                        qsort(img->sets[i].elems, img->sets[i].n_elems, sizeof *img->sets[i].elems, strcmp_p);
+                if (!img->sets[i].anon)
+                        normalise_elems(&img->sets[i]);
 }
 
 /* ---- the expected image ---- */

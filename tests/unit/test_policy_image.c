@@ -219,6 +219,36 @@ static void test_elements_named_as_addresses(void **state) {
         pol_image_free(have);
 }
 
+/* Replace from by to in text (once); the result is allocated. */
+static char *replaced(const char *text, const char *from, const char *to) {
+        const char *p = strstr(text, from);
+        assert_non_null(p);
+        char *r = NULL;
+        assert_true(asprintf(&r, "%.*s%s%s", (int) (p - text), text, to, p + strlen(from)) > 0);
+        return r;
+}
+
+/* 10.99.0.1 and 10.99.0.2 loaded as two intervals; the kernel holds one. */
+static void test_adjacent_intervals_are_one(void **state) {
+        (void) state;
+        struct fixture f;
+        char *debug = replaced(load_debug, "\telement 0100630a  : 0 [end]\telement 0200630a  : 1 [end]\n",
+                               "\telement 0100630a  : 0 [end]\telement 0200630a  : 1 [end]"
+                               "\telement 0200630a  : 0 [end]\telement 0300630a  : 1 [end]\n");
+        char *head = replaced(listing_head, "\telement 0200630a  : 1 [end]\n", "\telement 0300630a  : 1 [end]\n");
+        char *listing = NULL;
+        assert_true(asprintf(&listing, head, "", "16", "", "interval", "ecl-t", "") > 0);
+        struct pol_image *want = NULL, *have = NULL;
+        assert_int_equal(pol_image_expect(table(&f), debug, &want), 0);
+        assert_int_equal(pol_image_parse_listing(want, listing, &have), 0);
+        char *problem = NULL;
+        assert_int_equal(pol_image_compare(want, have, &problem), 0);
+        assert_null(problem);
+        free(debug), free(head), free(listing);
+        pol_image_free(want);
+        pol_image_free(have);
+}
+
 static void test_output_not_libnftables_is_refused(void **state) {
         (void) state;
         struct fixture f;
@@ -234,6 +264,7 @@ int main(void) {
                 cmocka_unit_test(test_the_same_table_compares_equal),
                 cmocka_unit_test(test_each_difference_is_named),
                 cmocka_unit_test(test_elements_named_as_addresses),
+                cmocka_unit_test(test_adjacent_intervals_are_one),
                 cmocka_unit_test(test_output_not_libnftables_is_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
