@@ -347,27 +347,20 @@ static int set_decl(const struct pol_set *s, char **ret) {
                        : 0;
 }
 
-/* Whether a and b are "element K : 0 [end]" and "element K : 1 [end]": an interval's end where the next starts. */
-static bool end_meets_start(const char *a, const char *b) {
-        const char *fa = strstr(a, " : 0 [end]"), *fb = strstr(b, " : 1 [end]");
-        return fa && fb && streq(fa, " : 0 [end]") && streq(fb, " : 1 [end]") && fa - a == fb - b &&
-               memcmp(a, b, (size_t) (fa - a)) == 0;
-}
-
 /*
  * Sorted elements (compared with bsearch, in an order that does not depend on
- * the listing's), with adjacent intervals joined: the load sends [a, b) and
- * [b, c) as start a, end b, start b, end c; the kernel keeps start a, end c.
+ * the listing's), each once: the kernel holds a key once, libnftables 1.0.6
+ * sends some interval ends twice (10,000 entries: 16,085 elements of nbr4
+ * sent, 16,081 held, none other).
  */
 static void normalise_elems(struct img_set *s) {
         if (s->n_elems == 0)
                 return;
         qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
-        size_t k = 0;
-        for (size_t i = 0; i < s->n_elems; i++) {
-                if (i + 1 < s->n_elems && end_meets_start(s->elems[i], s->elems[i + 1])) {
+        size_t k = 1;
+        for (size_t i = 1; i < s->n_elems; i++) {
+                if (streq(s->elems[i], s->elems[k - 1])) {
                         free(s->elems[i]);
-                        free(s->elems[++i]);
                         continue;
                 }
                 s->elems[k++] = s->elems[i];

@@ -228,14 +228,13 @@ static char *replaced(const char *text, const char *from, const char *to) {
         return r;
 }
 
-/* 10.99.0.1 and 10.99.0.2 loaded as two intervals; the kernel holds one. */
-static void test_adjacent_intervals_are_one(void **state) {
+/* An interval's end sent twice (libnftables 1.0.6 does, at some ends): the kernel holds it once. */
+static void test_elements_sent_twice_are_held_once(void **state) {
         (void) state;
         struct fixture f;
-        char *debug = replaced(load_debug, "\telement 0100630a  : 0 [end]\telement 0200630a  : 1 [end]\n",
-                               "\telement 0100630a  : 0 [end]\telement 0200630a  : 1 [end]"
-                               "\telement 0200630a  : 0 [end]\telement 0300630a  : 1 [end]\n");
-        char *head = replaced(listing_head, "\telement 0200630a  : 1 [end]\n", "\telement 0300630a  : 1 [end]\n");
+        char *debug = replaced(load_debug, "\telement 0200630a  : 1 [end]\n",
+                               "\telement 0200630a  : 1 [end]\telement 0200630a  : 1 [end]\n");
+        char *head = replaced(listing_head, "@out4_0\n", "@out4_0\n");
         char *listing = NULL;
         assert_true(asprintf(&listing, head, "", "16", "", "interval", "ecl-t", "") > 0);
         struct pol_image *want = NULL, *have = NULL;
@@ -264,7 +263,7 @@ int main(void) {
                 cmocka_unit_test(test_the_same_table_compares_equal),
                 cmocka_unit_test(test_each_difference_is_named),
                 cmocka_unit_test(test_elements_named_as_addresses),
-                cmocka_unit_test(test_adjacent_intervals_are_one),
+                cmocka_unit_test(test_elements_sent_twice_are_held_once),
                 cmocka_unit_test(test_output_not_libnftables_is_refused),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
