@@ -1,11 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * run MANIFEST [--connect URI] [--shutdown-timeout SECONDS]: the foreground
+ * run MANIFEST [--connect URI] [--shutdown-timeout SECONDS] [--console-cap KIB]: the foreground
  * supervisor of one stack (what the systemd unit runs).  The order and the
  * clean-up are in run.c, the event loop in supervise.c; this file wires the
  * other modules in (domain, policy, audit, control socket, sandbox).
  */
 #include <errno.h>
+#include <inttypes.h>
 #include <libvirt/virterror.h>
 #if defined(__SANITIZE_ADDRESS__)
 #include <sanitizer/lsan_interface.h>
@@ -20,7 +21,7 @@
 #include "accel.h"
 #include "audit-log.h"
 #include "commands.h"
-#include "console-log.h"
+#include "console-pipe.h"
 #include "control.h"
 #include "domain-check.h"
 #include "domain.h"
@@ -33,6 +34,7 @@
 #include "policy.h"
 #include "run.h"
 #include "sandbox.h"
+#include "strparse.h"
 #include "supervise.h"
 
 
@@ -44,6 +46,8 @@ struct run_ctx {
         char *audit_path;
         struct shim_supervisor *sup;
         struct shim_control *control;
+        uint64_t console_cap;           /* bytes per console log file */
+        struct shim_console *console;   /* opened before the first start, kept across reloads */
         struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
 };
 
@@ -60,8 +64,14 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
         if (r < 0)
                 return r;
-        /* the console log's directory, and no planted console.log: libvirt appends to it as root */
-        r = shim_console_prepare(c->root, m->stack);
+        /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
+        if (m->console == ECL_CONSOLE_LOG && !c->console) {
+                r = shim_console_open(c->root, m->stack, c->console_cap, &c->console);
+                if (r >= 0)
+                        r = shim_console_watch(c->console);
+        } else {
+                r = shim_console_prepare(c->root, m->stack, NULL);
+        }
         if (r < 0)
                 return r;
         /* Invariant 1: the files the domain names resolve in the stack's own tree, now (and at each reload). */
@@ -103,14 +113,17 @@ static int h_policy_remove(void *ud, const char *stack) {
         return shim_policy_remove(stack);
 }
 
-/* The single audit call site of the supervisor. */
-static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+/* The single audit call site of the supervisor (which holds the domain when a record fails, supervise.h). */
+static int h_audit(void *ud, const char *event, const char *subject, const char *details) {
         struct run_ctx *c = ud;
         json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
+        if (details && !d)
+                return log_oom();
         int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
         json_decref(d);
         if (r < 0)
-                log_warning("audit record %s for %s not written", event, subject);
+                log_warning("audit record %s for %s not written to %s", event, subject, c->audit_path);
+        return r;
 }
 
 /* ---- control socket: status, stop, reload ------------------------------- */
@@ -164,11 +177,19 @@ static void quiet_virt_errors(void *ud, virErrorPtr err) {
         (void) ud, (void) err;
 }
 
-static int parse_args(int argc, char **argv, const char **manifest, unsigned *timeout) {
+static int parse_args(int argc, char **argv, const char **manifest, unsigned *timeout, uint64_t *console_kib) {
         *manifest = NULL;
         for (int i = 1; i < argc; i++) {
                 const char *a = argv[i];
-                if (streq(a, "--shutdown-timeout") && i + 1 < argc) {
+                if (streq(a, "--console-cap") && i + 1 < argc) {
+                        int64_t v;
+                        if (ecl_parse_int(argv[++i], SHIM_CONSOLE_CAP_MIN_KIB, SHIM_CONSOLE_CAP_MAX_KIB, &v) < 0) {
+                                log_error("--console-cap wants KiB (%d..%" PRIu64 "), not '%s'",
+                                          SHIM_CONSOLE_CAP_MIN_KIB, SHIM_CONSOLE_CAP_MAX_KIB, argv[i]);
+                                return -EINVAL;
+                        }
+                        *console_kib = (uint64_t) v;
+                } else if (streq(a, "--shutdown-timeout") && i + 1 < argc) {
                         char *end;
                         unsigned long v = strtoul(argv[++i], &end, 10);
                         if (*end || end == argv[i] || v > 3600) {
@@ -221,7 +242,8 @@ static int exit_for(enum shim_sup_exit e) {
 int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         const char *path;
         unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
-        if (parse_args(argc, argv, &path, &timeout) < 0)
+        uint64_t console_kib = SHIM_CONSOLE_CAP_DEFAULT_KIB;
+        if (parse_args(argc, argv, &path, &timeout, &console_kib) < 0)
                 return EX_USAGE;
 
         /* Before any thread exists (libvirt starts some): signals go to the signalfd. */
@@ -240,7 +262,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
 
-        _cleanup_(run_ctx_done) struct run_ctx ctx = {.root = cli->root};
+        _cleanup_(run_ctx_done) struct run_ctx ctx = {.root = cli->root, .console_cap = console_kib * 1024};
         _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
         if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
                 return EX_OSERR;
@@ -333,7 +355,12 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 shim_stack_done(&s);
                 return ecl_exit_status(r);
         }
-        h_audit(&ctx, "run-start", m->stack, uri);
+        /* Nothing starts that the audit log cannot tell. */
+        if (h_audit(&ctx, "run-start", m->stack, uri) < 0) {
+                log_error("stack %s not started: its run-start record cannot be written", m->stack);
+                shim_stack_done(&s);
+                return EX_IOERR;
+        }
         /* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
         struct shim_supervisor sup;
         ctx.sup = &sup;
@@ -341,7 +368,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r >= 0) {
                 r = shim_run_up(&s);
                 if (r < 0)
-                        h_audit(&ctx, "run-failed", m->stack, NULL);
+                        (void) h_audit(&ctx, "run-failed", m->stack, NULL);
         }
         if (r >= 0) {
                 r = shim_supervise_watch_network(&sup);
@@ -351,6 +378,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0) {
                 shim_supervise_done(&sup);
                 shim_stack_done(&s);
+                shim_console_free(ctx.console);
                 return r == -EBUSY ? EX_CANTCREAT : ecl_exit_status(r);
         }
         log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
@@ -372,10 +400,11 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_run_teardown(&s);
         if (r < 0) /* before the socket goes: `stop` reads it */
                 (void) shim_control_mark_failed(control, m->stack, strerror(-r));
-        h_audit(&ctx, "stop", m->stack,
+        (void) h_audit(&ctx, "stop", m->stack,
                 e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
                 : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
         shim_stack_done(&s);
+        shim_console_free(ctx.console);
         if (r < 0)
                 return EX_SOFTWARE;
         return exit_for(e);

@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The console log's directory and file, checked before libvirt opens them (console-log.h). */
+/* The console log: its directory, its checks, the cap and the rotation (console-log.h). */
 #include <errno.h>
 #include <fcntl.h>
 #include <pwd.h>
-#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -14,9 +13,7 @@
 #include "paths.h"
 #include "secure-dir.h"
 
-#define CONSOLE_NAME "console.log"
-
-/* libvirt's DAC driver gives the log to QEMU's user (Debian libvirt-qemu, RHEL qemu). */
+/* An earlier shim let libvirt's DAC driver give the log to QEMU's user (Debian libvirt-qemu, RHEL qemu). */
 static bool owner_ok(uid_t uid) {
         if (uid == 0 || uid == geteuid())
                 return true;
@@ -26,29 +23,110 @@ static bool owner_ok(uid_t uid) {
                (streq(res->pw_name, "libvirt-qemu") || streq(res->pw_name, "qemu"));
 }
 
-int shim_console_prepare(const char *root, const char *stack) {
-        _cleanup_free_ char *rel = NULL, *dir = NULL;
+/* NULL if st may be the console log, else what it is. */
+static const char *log_refused(const struct stat *st) {
+        return S_ISLNK(st->st_mode)   ? "a symbolic link"
+               : !S_ISREG(st->st_mode) ? "not a regular file"
+               : st->st_nlink != 1     ? "a file with more than one link"
+               : !owner_ok(st->st_uid) ? "owned by another user"
+                                       : NULL;
+}
+
+static int refuse(const char *what) {
+        return log_error_errno(EPERM, "the stack's " SHIM_CONSOLE_LOG " is %s: the shim appends the guest's "
+                                      "console to it as root (remove it; it is created again)", what);
+}
+
+int shim_console_prepare(const char *root, const char *stack, int *ret_dir_fd) {
+        _cleanup_free_ char *rel = NULL;
         if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
                 return log_error_errno(EINVAL, "invalid stack name for the console log");
-        if (asprintf(&rel, ECL_STACKS_STATE_DIR "/%s", stack) < 0 || ecl_path(&dir, root, "%s", rel) < 0)
+        if (asprintf(&rel, ECL_STACKS_STATE_DIR "/%s", stack) < 0)
                 return log_oom();
         _cleanup_close_ int dfd = -1;
         int r = shim_secure_mkdir(root, rel, 0711, (mode_t) -1, &dfd);
         if (r < 0)
                 return r;
         struct stat st;
-        if (fstatat(dfd, CONSOLE_NAME, &st, AT_SYMLINK_NOFOLLOW) < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return log_error_errno(negative_errno(), "cannot stat %s/" CONSOLE_NAME ": %m", dir);
+        if (fstatat(dfd, SHIM_CONSOLE_LOG, &st, AT_SYMLINK_NOFOLLOW) < 0) {
+                if (errno != ENOENT)
+                        return log_error_errno(negative_errno(), "cannot stat %s/" SHIM_CONSOLE_LOG ": %m", rel);
+        } else if (log_refused(&st)) {
+                return refuse(log_refused(&st));
         }
-        const char *what = S_ISLNK(st.st_mode) ? "a symbolic link"
-                           : !S_ISREG(st.st_mode) ? "not a regular file"
-                           : st.st_nlink != 1 ? "a file with more than one link"
-                           : !owner_ok(st.st_uid) ? "owned by another user"
-                                                                                               : NULL;
-        if (what)
-                return log_error_errno(EPERM, "%s/" CONSOLE_NAME " is %s: libvirt would append the guest's console "
-                                              "to it as root (remove it; it is created again)", dir, what);
+        if (ret_dir_fd)
+                *ret_dir_fd = TAKE_FD(dfd);
         return 0;
+}
+
+/* console.log, created when missing; never a link, and O_NONBLOCK so that a FIFO cannot block the open. */
+static int open_log(struct shim_console_log *l) {
+        _cleanup_close_ int fd = openat(l->dir_fd, SHIM_CONSOLE_LOG,
+                                        O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK | O_CLOEXEC,
+                                        0640);
+        if (fd < 0 && errno == ELOOP)
+                return refuse("a symbolic link");
+        if (fd < 0 && errno == ENXIO) /* a FIFO nobody reads */
+                return refuse("not a regular file");
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open " SHIM_CONSOLE_LOG ": %m");
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(negative_errno(), "cannot stat " SHIM_CONSOLE_LOG ": %m");
+        if (log_refused(&st))
+                return refuse(log_refused(&st));
+        l->fd = TAKE_FD(fd);
+        l->size = (uint64_t) st.st_size;
+        return 0;
+}
+
+int shim_console_log_open(int dir_fd, uint64_t cap, struct shim_console_log *ret) {
+        *ret = (struct shim_console_log){.dir_fd = dir_fd, .fd = -1, .cap = cap ? cap : 1};
+        int r = open_log(ret);
+        if (r < 0)
+                shim_console_log_close(ret);
+        return r;
+}
+
+/* console.log -> console.log.1 (replacing it: a rename never follows a link), and a new console.log. */
+static int rotate(struct shim_console_log *l) {
+        if (l->fd >= 0) {
+                if (renameat(l->dir_fd, SHIM_CONSOLE_LOG, l->dir_fd, SHIM_CONSOLE_LOG_OLD) < 0)
+                        return log_error_errno(negative_errno(), "cannot rotate " SHIM_CONSOLE_LOG ": %m");
+                close(l->fd);
+                l->fd = -1;
+        }
+        return open_log(l);
+}
+
+int shim_console_log_append(struct shim_console_log *l, const void *buf, size_t n) {
+        const char *p = buf;
+        while (n > 0) {
+                if (l->fd < 0 || l->size >= l->cap) {
+                        int r = rotate(l);
+                        if (r < 0)
+                                return r;
+                        continue; /* a log left over the cap by an earlier shim rotates at once */
+                }
+                uint64_t room = l->cap - l->size;
+                size_t chunk = n < room ? n : (size_t) room;
+                ssize_t w = write(l->fd, p, chunk);
+                if (w < 0) {
+                        if (errno == EINTR)
+                                continue;
+                        return log_error_errno(negative_errno(), "cannot append to " SHIM_CONSOLE_LOG ": %m");
+                }
+                l->size += (uint64_t) w;
+                p += w;
+                n -= (size_t) w;
+        }
+        return 0;
+}
+
+void shim_console_log_close(struct shim_console_log *l) {
+        if (l->fd >= 0)
+                close(l->fd);
+        if (l->dir_fd >= 0)
+                close(l->dir_fd);
+        l->fd = l->dir_fd = -1;
 }

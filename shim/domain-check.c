@@ -48,7 +48,9 @@ static const struct allowed_device allowed[] = {
         {"video", "model and not(model[not(@type='none')])", "a video device (only model type='none')"},
         {"audio", "@type='none'", "an audio backend other than type='none'"},
         {"memballoon", "@model='none'", "a memory balloon (only model='none')"},
-        {"serial", "@type='file' and source/@path", "a serial port not to a local file"},
+        /* the only seclabel a file source may carry: libvirt leaves the FIFO root's (console-pipe.h) */
+        {"serial", "@type='file' and source/@path and not(source/seclabel[not(@model='dac' and @relabel='no')])",
+         "a serial port not to a local file, or its file relabelled"},
         {"console", "@type='file' and source/@path and source/@path = ../serial[@type='file']/source/@path",
          "a console other than the mirror of a file serial"},
         {"rng",

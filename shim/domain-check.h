@@ -23,7 +23,8 @@
  *   video                      model type none only
  *   audio                      type none only
  *   memballoon                 model none only
- *   serial                     type file
+ *   serial                     type file; a seclabel on its source only
+ *                              model='dac' relabel='no' (the console FIFO)
  *   console                    type file, on the path of a file serial
  *   rng                        backend builtin, or random from /dev/urandom
  *                              or /dev/random (never egd: that is a socket)

@@ -11,6 +11,7 @@
 
 #include <libxml/xmlsave.h>
 
+#include "console-pipe.h"
 #include "domain-check.h"
 #include "domain.h"
 #include "log.h"
@@ -19,9 +20,9 @@
 
 #define X(s) ((const xmlChar *) (s))
 
-/* Where DESIGN.md puts the guest's serial console. */
+/* The FIFO the shim reads the guest's serial console from (console-pipe.h). */
 int shim_domain_console_path(const char *root, const char *stack, char **ret) {
-        return ecl_path(ret, root, ECL_STACKS_STATE_DIR "/%s/console.log", stack);
+        return ecl_path(ret, root, ECL_STACKS_STATE_DIR "/%s/" SHIM_CONSOLE_PIPE, stack);
 }
 
 const char *shim_domain_type(enum ecl_accel accel) {
@@ -166,7 +167,9 @@ static int add_serial(xmlNodePtr devices, const char *root, const struct ecl_man
         if (shim_domain_console_path(root, m->stack, &path) < 0)
                 return -ENOMEM;
         xmlNodePtr serial = elem(devices, "serial", "type", "file", NULL, NULL);
-        if (!serial || !elem(serial, "source", "path", path, "append", "on") ||
+        xmlNodePtr source = serial ? elem(serial, "source", "path", path, "append", "on") : NULL;
+        /* libvirt opens the FIFO as root and passes the fd: QEMU's user must not own it */
+        if (!source || !elem(source, "seclabel", "model", "dac", "relabel", "no") ||
             !elem(serial, "target", "port", "0", NULL, NULL))
                 return -ENOMEM;
         return 0;

@@ -13,7 +13,10 @@
  *     interface of type "ethernet" on the tap ecluse creates
  *     (shim_tap_name(stack, 0), managed="no", two queues so that libvirt
  *     cannot turn on virtio-net headers on it (tap.h), no option ROM), a serial port
- *     to ROOT/var/lib/ecluse/stacks/STACK/console.log when console is "log",
+ *     to the FIFO ROOT/var/lib/ecluse/stacks/STACK/console.pipe when console
+ *     is "log" (type file, <seclabel model='dac' relabel='no'/> on its source:
+ *     libvirt opens it and QEMU never owns it; the shim reads it into the
+ *     capped console.log, console-pipe.h),
  *     an explicit "no USB" controller, no memory balloon, no video;
  *   - nothing else: no graphics, channel, vsock, redirdev, hostdev,
  *     filesystem, shmem, rng, parallel port, TPM, sound or qemu:commandline.
@@ -59,7 +62,7 @@ int shim_domain_to_string(xmlDocPtr doc, char **ret);
 /* Build and serialise in one step (what `ecluse-shim render --domain` prints). */
 int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret);
 
-/* ROOT/var/lib/ecluse/stacks/STACK/console.log */
+/* ROOT/var/lib/ecluse/stacks/STACK/console.pipe (console-pipe.h) */
 int shim_domain_console_path(const char *root, const char *stack, char **ret);
 
 /* Libvirt's domain type for a resolved accelerator: "kvm" or "qemu" (NULL for AUTO). */

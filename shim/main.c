@@ -17,7 +17,7 @@ static const struct ecl_command commands[] = {
          "render MANIFEST [--domain|--policy]                  print the domain XML or the nftables ruleset",
          shim_cmd_render},
         {"run",
-         "run MANIFEST [--connect URI] [--shutdown-timeout S]  run the stack: the foreground supervisor",
+         "run MANIFEST [--connect URI] [--shutdown-timeout S] [--console-cap KIB]  run the stack: the foreground supervisor",
          shim_cmd_run},
         {"status",
          "status [STACK]                                       state of one or every running stack",

@@ -59,6 +59,8 @@ int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
         k |= json_object_set_new(o, "connection", json_string(s->uri ? s->uri : ""));
         k |= json_object_set_new(o, "violation", sup->violation ? json_string(sup->violation) : json_null());
         k |= json_object_set_new(o, "hold_problem", sup->hold_problem ? json_string(sup->hold_problem) : json_null());
+        k |= json_object_set_new(o, "audit_problem",
+                                 sup->audit_problem ? json_string(sup->audit_problem) : json_null());
         k |= json_object_set_new(o, "last_event", sup->last_event ? json_string(sup->last_event) : json_null());
         if (!k && m->has_network && add_unrecorded(o, s) < 0)
                 k = -1;

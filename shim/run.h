@@ -36,8 +36,8 @@ struct shim_run_hooks {
         int (*policy_verify)(void *ud, const struct ecl_manifest *m, char **ret_problem);
         /* Remove the stack's policy; 0 also when there is none. */
         int (*policy_remove)(void *ud, const char *stack);
-        /* One audit record (may be NULL). */
-        void (*audit)(void *ud, const char *event, const char *subject, const char *details);
+        /* One audit record (details may be NULL): 0 once it is in the log, or a negative errno. */
+        int (*audit)(void *ud, const char *event, const char *subject, const char *details);
 };
 
 struct shim_run_opts {

@@ -22,10 +22,77 @@ static void set_str(char **p, const char *fmt, ...) {
         *p = s;
 }
 
+static void hold(struct shim_supervisor *sup, const char *event, const char *why);
+
+/* Write the records still pending, oldest first: 0 once none is left, else the error of the first that failed. */
+static int flush_pending(struct shim_supervisor *sup) {
+        const struct shim_run_hooks *h = sup->stack->hooks;
+        unsigned done = 0;
+        int r = 0;
+        for (; done < sup->n_pending; done++) {
+                struct shim_sup_record *p = &sup->pending[done];
+                _cleanup_free_ char *details = NULL;
+                if (done == sup->n_pending - 1 && sup->n_lost > 0 &&
+                    asprintf(&details, "%s (and %u later records not kept)", p->details ? p->details : "",
+                             sup->n_lost) < 0)
+                        details = NULL;
+                r = h->audit(h->userdata, p->event, sup->stack->m->stack, details ? details : p->details);
+                if (r < 0)
+                        break;
+                free(p->event);
+                free(p->details);
+        }
+        memmove(sup->pending, sup->pending + done, (sup->n_pending - done) * sizeof *sup->pending);
+        sup->n_pending -= done;
+        if (r < 0)
+                return r;
+        sup->n_lost = 0;
+        if (sup->audit_problem)
+                log_notice("the audit records of %s are written again", sup->stack->dom_name);
+        free(sup->audit_problem);
+        sup->audit_problem = NULL;
+        return 0;
+}
+
+static void keep_pending(struct shim_supervisor *sup, const char *event, const char *details) {
+        if (sup->n_pending == SHIM_SUPERVISE_MAX_PENDING) {
+                sup->n_lost++;
+                return;
+        }
+        struct shim_sup_record *p = &sup->pending[sup->n_pending];
+        p->event = strdup(event);
+        p->details = details ? strdup(details) : NULL;
+        if (!p->event || (details && !p->details)) {
+                free(p->event);
+                free(p->details);
+                sup->n_lost++;
+                return;
+        }
+        sup->n_pending++;
+}
+
+/*
+ * Every record of the supervisor is a security event: one that cannot be
+ * written is kept (and the ones after it too, the log's order is the
+ * events'), and the domain is held until a reload finds them all written.
+ */
 static void audit(struct shim_supervisor *sup, const char *event, const char *details) {
         const struct shim_run_hooks *h = sup->stack->hooks;
-        if (h->audit)
-                h->audit(h->userdata, event, sup->stack->m->stack, details);
+        if (!h->audit)
+                return;
+        int r = flush_pending(sup);
+        if (r >= 0)
+                r = h->audit(h->userdata, event, sup->stack->m->stack, details);
+        if (r >= 0)
+                return;
+        keep_pending(sup, event, details);
+        if (!sup->audit_problem) {
+                set_str(&sup->audit_problem, "the audit record %s could not be written: %s", event, strerror(-r));
+                log_error("domain %s: %s; held until it can", sup->stack->dom_name,
+                          sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+        }
+        if (!sup->violation)
+                hold(sup, "audit-failed", sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
 }
 
 static bool is_ours(struct shim_supervisor *sup, virDomainPtr dom) {
@@ -109,7 +176,6 @@ static void on_signal(int watch, int fd, int events, void *opaque) {
 }
 
 /* Netlink says something changed: one that is not ours holds the domain at once. */
-static void hold(struct shim_supervisor *sup, const char *event, const char *why);
 static void on_watch(int watch, int fd, int events, void *opaque) {
         (void) watch, (void) events;
         struct shim_supervisor *sup = opaque;
@@ -202,6 +268,11 @@ void shim_supervise_done(struct shim_supervisor *sup) {
         free(sup->violation);
         free(sup->hold_problem);
         free(sup->last_event);
+        free(sup->audit_problem);
+        for (unsigned i = 0; i < sup->n_pending; i++) {
+                free(sup->pending[i].event);
+                free(sup->pending[i].details);
+        }
         *sup = (struct shim_supervisor){.sigfd = -1};
 }
 
@@ -280,6 +351,8 @@ static void turn(struct shim_supervisor *sup) {
         }
         if (sup->check_due && !sup->domain_gone) {
                 sup->check_due = false;
+                if (sup->n_pending > 0)
+                        (void) flush_pending(sup); /* the domain stays held: a reload resumes it */
                 if (sup->violation) {
                         hold(sup, "violation", sup->violation);
                 } else {
@@ -312,24 +385,31 @@ static void turn(struct shim_supervisor *sup) {
                 log_error("not reloading %s: its network is no longer watched (stop and run it again)", s->dom_name);
                 audit(sup, "reload-refused", "the network watch failed");
         }
-        if (sup->reload_requested && !sup->quit) {
-                sup->reload_requested = false;
+        if (!sup->reload_requested || sup->quit)
+                return;
+        sup->reload_requested = false;
+        /* nothing may run that the audit log cannot tell: the records pending first, then the reload's */
+        if (flush_pending(sup) >= 0)
                 audit(sup, "reload", NULL);
-                int r = shim_run_restart(s);
-                if (r < 0) {
-                        log_error("reload of %s failed; the domain stays stopped", s->dom_name);
-                        sup->domain_gone = true;
-                        sup->crashed = true;
-                } else {
-                        free(sup->violation);
-                        sup->violation = NULL;
-                        free(sup->hold_problem);
-                        sup->hold_problem = NULL;
-                        sup->unknown_checks = 0;
-                        sup->domain_gone = false;
-                        sup->crashed = false;
-                        sup->stop_crashed = false;
-                }
+        if (sup->n_pending > 0 || sup->audit_problem) {
+                log_error("not reloading %s: %s", s->dom_name,
+                          sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+                return;
+        }
+        int r = shim_run_restart(s);
+        if (r < 0) {
+                log_error("reload of %s failed; the domain stays stopped", s->dom_name);
+                sup->domain_gone = true;
+                sup->crashed = true;
+        } else {
+                free(sup->violation);
+                sup->violation = NULL;
+                free(sup->hold_problem);
+                sup->hold_problem = NULL;
+                sup->unknown_checks = 0;
+                sup->domain_gone = false;
+                sup->crashed = false;
+                sup->stop_crashed = false;
         }
 }
 
@@ -361,6 +441,8 @@ const char *shim_supervise_state(const struct shim_supervisor *sup) {
                 return "stopped";
         if (sup->hold_problem)
                 return "hold-failed";
+        if (sup->violation && sup->audit_problem)
+                return "held-unaudited";
         if (sup->violation)
                 return "held";
         int state = VIR_DOMAIN_NOSTATE;

@@ -18,6 +18,13 @@
  * "hold-failed" with hold_problem saying what failed (audited as
  * "hold-failed").
  *
+ * A security event that cannot be audited (the append fails: a full disk,
+ * an unwritable log) holds the domain the same way: the state is
+ * "held-unaudited" and audit_problem says which record failed.  The records
+ * that failed are kept, in order, and written before any later one (at
+ * the next record or periodic check); a reload is refused while one is
+ * still pending, and goes ahead once they are all written.
+ *
  * The caller blocks SIGTERM and SIGINT (sigprocmask) before any thread
  * exists, i.e. before connecting to libvirt.
  */
@@ -37,6 +44,9 @@
  */
 #define SHIM_SUPERVISE_MAX_UNKNOWN 3
 
+/* Audit records kept while the log cannot be written (the domain is held meanwhile). */
+#define SHIM_SUPERVISE_MAX_PENDING 16
+
 enum shim_sup_exit {
         SHIM_SUP_STOP_REQUESTED,  /* signal or `stop` */
         SHIM_SUP_DOMAIN_STOPPED,  /* the guest powered off */
@@ -55,6 +65,11 @@ struct shim_supervisor {
         char *violation;          /* why the domain is held paused, NULL if it is not */
         char *hold_problem;       /* the pause after a violation failed: what, and whether it was destroyed */
         char *last_event;         /* for status */
+        char *audit_problem;      /* a record could not be written: which, and why; NULL once all are */
+        struct shim_sup_record {
+                char *event, *details;
+        } pending[SHIM_SUPERVISE_MAX_PENDING]; /* the records not written yet, oldest first */
+        unsigned n_pending, n_lost;            /* n_lost: beyond the array, counted in the last record */
 };
 
 /*
@@ -81,7 +96,11 @@ enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
 void shim_supervise_request_stop(struct shim_supervisor *sup);
 void shim_supervise_request_reload(struct shim_supervisor *sup);
 
-/* "running", "paused", "held" (paused for a violation), "hold-failed" (a violation, and the pause failed), "stopped", ... */
+/*
+ * "running", "paused", "held" (paused for a violation), "held-unaudited" (held,
+ * and a security event could not be audited), "hold-failed" (a violation, and
+ * the pause failed), "stopped", ...
+ */
 const char *shim_supervise_state(const struct shim_supervisor *sup);
 
 /*
@@ -89,7 +108,8 @@ const char *shim_supervise_state(const struct shim_supervisor *sup);
  * policy ("verified", "missing" with policy_problem, "none" without a
  * network; read back from the kernel now), domain, tap, connection,
  * violation (why the domain is held, or null), hold_problem (the pause
- * after a violation failed: what failed, or null), last_event.  The caller adds
+ * after a violation failed: what failed, or null), audit_problem (a record
+ * that could not be written, or null), last_event.  The caller adds
  * the shim's capabilities.  (run-status.c)
  */
 int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret);

@@ -39,36 +39,18 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-src=${ECLUSE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
-build=${ECLUSE_BUILD_DIR:-$src/build}
-shim=${ECLUSE_SHIM_BIN:-$build/shim/ecluse-shim}
-guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
-
+# shellcheck source=lib/stack.sh
+. "$here/lib/stack.sh"
 # shellcheck source=lib/topology.sh
 . "$here/lib/topology.sh"
 # shellcheck source=lib/wait.sh
 . "$here/lib/wait.sh"
 
 STACK=e2e
-failures=0
-step() { echo "=== [${SECONDS}s] $*"; }
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-fatal() {
-        echo "FATAL: $*"
-        dump_logs
-        exit 1
-}
 
 # ---- prerequisites ------------------------------------------------------
-[ "$(id -u)" = 0 ] || fatal "needs root (network namespaces, taps, nftables)"
-for tool in ip nft ss python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo; do
-        command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
-done
-[ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
-
-step "build the guest into $guest_dir"
-bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+stack_need ip nft ss python3 busybox qemu-system-x86_64 apt-get dpkg-deb cpio modinfo
+stack_build_guest
 rawsend=$guest_dir/rawsend
 [ -x "$rawsend" ] || fatal "no $rawsend (tests/guest/build-guest.sh builds it)"
 
@@ -77,26 +59,9 @@ tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e.XXXXXX")
 # QEMU may run as another user: it must reach the kernel and the console.
 chmod 0755 "$tmp"
 root=$tmp/root
-stackdir=$root/var/lib/ecluse/stacks/$STACK
-console=$stackdir/console.log
-manifest=$root/etc/ecluse/stacks/$STACK.yaml
-logs=$tmp/logs
-mkdir -p "$logs" "$stackdir/current" "$root/etc/ecluse/stacks"
+stack_tree "$root" "$STACK" "$tmp/logs"
 tap=
 table=
-
-dump_logs() {
-        [ -n "${logs:-}" ] && [ -d "$logs" ] || return 0
-        for f in "$logs"/*; do
-                [ -s "$f" ] || continue
-                echo "----- $(basename "$f") (last 40 lines)"
-                tail -n 40 "$f"
-        done
-        if [ -n "${console:-}" ] && [ -s "$console" ]; then
-                echo "----- console.log (last 40 lines)"
-                tail -n 40 "$console" | tr -d '\r'
-        fi
-}
 
 cleanup() {
         # The shim, QEMU and the tap's sniffer live in the stack's own network
@@ -104,6 +69,7 @@ cleanup() {
         # (only while each PID is still what it was: the shim's and the sniffers'
         # command lines name this test's root or logs)
         local p
+        [ -n "${console_reader:-}" ] && kill -KILL "$console_reader" 2>/dev/null
         for p in ${shim_pid:-} $(declare -F qemu_pid >/dev/null && qemu_pid) ${stack_sniffers:-}; do
                 tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$tmp" -e "/run/ecluse/v/${embed_alias:-$tmp}/" &&
                         kill -KILL "$p" 2>/dev/null || true
@@ -207,22 +173,9 @@ topo_drop_ctl
 for s in vendor service bridge; do : >"$logs/sniff-$s.log"; done
 
 # ---- manifest -----------------------------------------------------------
-# Manifest paths are under --root (shim/domain.h): the guest is installed
-# where the agent would apply a release.
-cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
-cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
-chmod -R a+rX "$root"
-cat >"$manifest" <<EOF
-ecluse: 1
-stack: $STACK
-licensor: End-to-end Test Vendor
-vm:
-  vcpus: 1
-  memory: 256MiB
-  accel: tcg
-  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
-  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
-  cmdline: console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3
+# (the guest's kernel and initrd are in place under the root: stack_tree)
+stack_manifest "console=ttyS0 quiet panic=-1 ecl.ip=$TOPO_GUEST_IP/24 ecl.ip6=$TOPO_GUEST_IP6/64 $params ecl.loop=3"
+cat >>"$manifest" <<EOF
 network:
   bridge: $TOPO_BRIDGE
   mac: $TOPO_GUEST_MAC
@@ -232,15 +185,12 @@ network:
       proto: tcp
       ports: [443]
       why: the end-to-end test's service host
-console: log
 EOF
 step "manifest $manifest"
 cat "$manifest"
 "$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"
 
 # ---- helpers about the running stack ------------------------------------
-# A process that exists and is not a zombie (a dead child not reaped yet).
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
 shim_pid=
 start_shim() { # LOGNAME
         # Not through a shell function: $! must be the shim itself (ip netns
@@ -638,6 +588,12 @@ step "kill -9 ecluse-shim (pid $shim_pid)"
 offset=$(file_size "$console")
 kill -KILL "$shim_pid"
 wait "$shim_pid" 2>/dev/null
+# The shim read the serial's FIFO into console.log (shim/console-pipe.h): with
+# it gone the guest's output is dropped.  The test reads it on in its place,
+# only to see the guest's probes.
+cat "$stackdir/console.pipe" >>"$console" 2>/dev/null &
+console_reader=$!
+disown
 if alive "$qpid"; then
         pass "QEMU (pid $qpid) outlives the shim"
         # The probe running at the moment of the kill may have started
@@ -684,6 +640,7 @@ fi
 # The shim finds the domain the killed supervisor left running, destroys it
 # and starts the stack afresh; tap and table stay in place meanwhile.
 step "run again after the crash, then ecluse-shim stop"
+kill -KILL "$console_reader" 2>/dev/null # the new shim reads the console again
 offset=$(file_size "$console")
 start_shim shim-run2.log
 guest_up_or_shim_gone() { since "$console" "$offset" | grep -q '^ECLUSE-GUEST up' || ! alive "$shim_pid"; }
@@ -741,10 +698,4 @@ else
 fi
 
 # ---- verdict ------------------------------------------------------------
-if [ "$failures" -gt 0 ]; then
-        echo "=== $failures check(s) failed"
-        dump_logs
-        exit 1
-fi
-echo "=== all checks passed"
-exit 0
+stack_verdict

@@ -20,34 +20,15 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-src=${ECLUSE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
-build=${ECLUSE_BUILD_DIR:-$src/build}
-shim=${ECLUSE_SHIM_BIN:-$build/shim/ecluse-shim}
-guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
-
+# shellcheck source=lib/stack.sh
+. "$here/lib/stack.sh"
 # shellcheck source=lib/wait.sh
 . "$here/lib/wait.sh"
 
 STACK=a-stack-name-of-31-characters-x
-failures=0
-step() { echo "=== [${SECONDS}s] $*"; }
-pass() { echo "PASS: $*"; }
-fail() { echo "FAIL: $*"; failures=$((failures + 1)); }
-fatal() {
-        echo "FATAL: $*"
-        dump_logs
-        exit 1
-}
-
-[ "$(id -u)" = 0 ] || fatal "needs root (libvirt's embedded driver, a network namespace)"
-for tool in ip python3 qemu-system-x86_64; do
-        command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
-done
-[ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
+stack_need ip python3 qemu-system-x86_64
 [ "${#STACK}" = 31 ] || fatal "the stack name has ${#STACK} characters, not 31"
-
-step "build the guest into $guest_dir"
-bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+stack_build_guest
 
 # ---- a root of exactly 64 bytes -------------------------------------------
 base=${TMPDIR:-/tmp}/ecluse-e2e-long.
@@ -57,38 +38,11 @@ root=$(mktemp -d "$base$(printf '%*s' "$pad" '' | tr ' ' p)XXXXXX") || fatal "mk
 # QEMU runs as its own user: it must search the root (mktemp -d is 0700).
 chmod 0755 "$root"
 [ "${#root}" = 64 ] || fatal "the root has ${#root} bytes, not 64: $root"
-logs=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-long-logs.XXXXXX")
-stackdir=$root/var/lib/ecluse/stacks/$STACK
-console=$stackdir/console.log
-manifest=$root/etc/ecluse/stacks/$STACK.yaml
-mkdir -p "$stackdir/current" "$root/etc/ecluse/stacks"
+stack_tree "$root" "$STACK" "$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-long-logs.XXXXXX")"
 ns=ecl-long$$
 shim_pid=
 
-dump_logs() {
-        for f in "$logs"/*; do
-                [ -s "$f" ] || continue
-                echo "----- $(basename "$f") (last 40 lines)"
-                tail -n 40 "$f"
-        done
-        if [ -s "$console" ]; then
-                echo "----- console.log (last 20 lines)"
-                tail -n 20 "$console" | tr -d '\r'
-        fi
-}
-
-# A process that exists and is not a zombie.
-alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
-qemu_pid() {
-        local pid
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do
-                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 "; then
-                        echo "$pid"
-                        return 0
-                fi
-        done
-        return 1
-}
+qemu_pid() { qemu_in_netns "$ns"; }
 
 cleanup() {
         local pid
@@ -105,22 +59,7 @@ trap 'exit 130' INT TERM
 ip netns add "$ns" || fatal "cannot create the network namespace $ns"
 shimc() { ip netns exec "$ns" "$shim" --root "$root" "$@"; }
 
-cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
-cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
-chmod -R a+rX "$root"
-cat >"$manifest" <<EOF
-ecluse: 1
-stack: $STACK
-licensor: End-to-end Test Vendor
-vm:
-  vcpus: 1
-  memory: 256MiB
-  accel: tcg
-  kernel: /var/lib/ecluse/stacks/$STACK/current/vmlinuz
-  initrd: /var/lib/ecluse/stacks/$STACK/current/initrd
-  cmdline: console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30
-console: log
-EOF
+stack_manifest "console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30"
 step "root $root (${#root} bytes), stack $STACK"
 "$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"
 
@@ -159,25 +98,6 @@ else
 fi
 
 # ---- stop -------------------------------------------------------------------
-step "ecluse-shim stop"
-if shimc stop "$STACK" >"$logs/stop.out" 2>&1; then
-        pass "ecluse-shim stop $STACK"
-else
-        fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
-fi
-if wait_until 90 eval "! alive $shim_pid"; then
-        wait "$shim_pid"
-        rc=$?
-        if [ "$rc" = 0 ]; then pass "ecluse-shim run exited 0 after stop"; else fail "ecluse-shim run exited $rc after stop"; fi
-else
-        fail "ecluse-shim run still running 90s after stop"
-fi
-if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+stack_stop
 
-if [ "$failures" -gt 0 ]; then
-        echo "=== $failures check(s) failed"
-        dump_logs
-        exit 1
-fi
-echo "=== all checks passed"
-exit 0
+stack_verdict

@@ -3,7 +3,8 @@
  * `ecluse-shim run`: the exit statuses of DESIGN.md for what fails before a
  * domain exists (usage 64, bad manifest 65, missing manifest 66, libvirt
  * unavailable 69), one error line each, nothing left behind; and a VM whose
- * files leave the stack's tree through a link is never set up (65).
+ * files leave the stack's tree through a link is never set up (65); a
+ * run-start record the audit log does not take starts nothing (74).
  */
 #include <string.h>
 #include <sys/stat.h>
@@ -97,9 +98,34 @@ static void test_statuses(void **state) {
         tl_rm_rf(root);
 }
 
+/* The audit log cannot take the run-start record: EX_IOERR, no domain, no control socket left. */
+static void test_audit_unwritable(void **state) {
+        (void) state;
+        if (geteuid() != 0 || access("/usr/bin/qemu-system-x86_64", X_OK) != 0)
+                skip(); /* the embedded driver, as the shim runs it */
+        _cleanup_free_ char *root = tl_mkdtemp();
+        assert_int_equal(chmod(root, 0755), 0);
+        _cleanup_free_ char *m = tl_strf("%s/m.yaml", root),
+                            *current = tl_strf("%s/var/lib/ecluse/stacks/cmdrun/current", root),
+                            *kernel = tl_strf("%s/vmlinuz", current),
+                            *log = tl_strf("%s/var/lib/ecluse/audit.log", root),
+                            *sock = tl_strf("%s/run/ecluse/cmdrun.sock", root);
+        tl_write_file(m, good, strlen(good));
+        tl_mkdir_p(current);
+        tl_write_file(kernel, "k", 1);
+        tl_mkdir_p(log); /* appends to it fail */
+        struct tl_result res;
+        assert_int_equal(run(root, m, NULL, NULL, &res), 74);
+        assert_non_null(strstr(res.err, "stack cmdrun not started: its run-start record cannot be written"));
+        tl_result_free(&res);
+        assert_int_not_equal(access(sock, F_OK), 0);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_statuses),
+                cmocka_unit_test(test_audit_unwritable),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

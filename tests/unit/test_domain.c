@@ -101,7 +101,7 @@ static const char *const forbidden_xpaths[] = {
 /*
  * Render m, parse the text again and check invariant 1 on it: nothing
  * forbidden, only the stack's tap (at most 15 characters), on_crash destroy,
- * serial only to the stack's console.log.  Returns the parsed document.
+ * serial only to the stack's console FIFO (console-pipe.h).  Returns the parsed document.
  */
 static xmlDocPtr render_and_check(const struct ecl_manifest *m, enum ecl_accel accel) {
         struct shim_domain_opts o = {.root = ROOT, .accel = accel};
@@ -129,9 +129,11 @@ static xmlDocPtr render_and_check(const struct ecl_manifest *m, enum ecl_accel a
                 assert_xpath_count(doc, "//devices/interface", 0);
         }
         if (m->console == ECL_CONSOLE_LOG) {
-                _cleanup_free_ char *want = tl_strf(ROOT "/var/lib/ecluse/stacks/%s/console.log", m->stack);
+                _cleanup_free_ char *want = tl_strf(ROOT "/var/lib/ecluse/stacks/%s/console.pipe", m->stack);
                 assert_xpath_count(doc, "//devices/serial", 1);
                 assert_xpath_str(doc, "//devices/serial/source/@path", want);
+                assert_xpath_count(doc, "//devices/serial/source/seclabel[@model='dac' and @relabel='no']", 1);
+                assert_xpath_count(doc, "//devices/serial/source/seclabel", 1);
         } else {
                 assert_xpath_count(doc, "//devices/serial", 0);
         }
@@ -234,7 +236,7 @@ static void test_accel_and_uuid(void **state) {
         assert_int_equal(shim_domain_build(&m, &o, &doc), 0);
         assert_xpath_str(doc, "/domain/uuid", "8337f2bd-dd33-41f5-8ed9-86f328320239");
         /* No root: every path is the host's. */
-        assert_xpath_str(doc, "//devices/serial/source/@path", "/var/lib/ecluse/stacks/office/console.log");
+        assert_xpath_str(doc, "//devices/serial/source/@path", "/var/lib/ecluse/stacks/office/console.pipe");
         assert_xpath_str(doc, "/domain/os/kernel", "/var/lib/ecluse/stacks/office/current/vmlinuz");
         assert_xpath_str(doc, "//devices/disk[2]/source/@file", "/var/lib/ecluse/stacks/office/current/data.raw");
         xmlFreeDoc(doc);

@@ -15,7 +15,7 @@
 
 #define LIVE_XML ECLUSE_SOURCE_DIR "/tests/data/domain/live-q35.xml"
 #define TAP "ecl-office"
-#define CONSOLE "/var/lib/ecluse/stacks/office/console.log"
+#define CONSOLE "/var/lib/ecluse/stacks/office/console.pipe"
 
 static char *live_xml(void) {
         char *s = tl_read_file(LIVE_XML, NULL);
@@ -88,6 +88,12 @@ static const struct bad bad_samples[] = {
         {"<serial type='file'>", "<serial type='pty'>", "<serial type='pty'>"},
         {NULL, "<serial type='tcp'><source mode='bind' host='0.0.0.0' service='2445'/><protocol type='telnet'/><target port='1'/></serial>", "<serial type='tcp'>"},
         {"<console type='file'>", "<console type='pty'>", "<console type='pty'>"},
+        /* the FIFO given to QEMU's user (or another label): only relabel='no' keeps it root's */
+        {"<source path='/var/lib/ecluse/stacks/office/console.pipe' append='on'>\n        <seclabel model='dac' relabel='no'/>",
+         "<source path='/var/lib/ecluse/stacks/office/console.pipe' append='on'>\n        <seclabel model='dac' relabel='yes'><label>+64055:+64055</label></seclabel>",
+         "its file relabelled"},
+        {"<seclabel model='dac' relabel='no'/>", "<seclabel model='selinux' relabel='no'/><seclabel model='dac' relabel='yes'/>",
+         "its file relabelled"},
         {"<target type='serial' port='0'/>\n      <alias name='serial0'/>\n    </console>",
          "<target type='serial' port='0'/>\n    </console>\n    <console type='file'><source path='/tmp/elsewhere.log'/><target type='virtio' port='1'/></console>",
          "mirror of a file serial"},

@@ -140,7 +140,7 @@ static void test_good_manifests(void **state) {
                         xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
                         xmlXPathObjectPtr p = xmlXPathEvalExpression(
                                 (const xmlChar *) "string(/domain/devices/serial/source/@path)", ctx);
-                        _cleanup_free_ char *console = tl_strf("%s/var/lib/ecluse/stacks/%s/console.log", root,
+                        _cleanup_free_ char *console = tl_strf("%s/var/lib/ecluse/stacks/%s/console.pipe", root,
                                                                m->stack);
                         assert_string_equal((const char *) p->stringval, console);
                         xmlXPathFreeObject(p);

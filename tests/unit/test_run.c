@@ -81,11 +81,12 @@ static int h_policy_remove(void *ud, const char *stack) {
         return 0;
 }
 
-static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+static int h_audit(void *ud, const char *event, const char *subject, const char *details) {
         (void) subject, (void) details;
         struct probe *p = ud;
         p->audits++;
         snprintf(p->last_audit, sizeof p->last_audit, "%s", event);
+        return 0;
 }
 
 #define RUN_BRIDGE "rtbr0"

@@ -104,38 +104,38 @@ static void test_console(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = tl_strf("%s/var/lib/ecluse/stacks/office", root);
         _cleanup_free_ char *log = tl_strf("%s/console.log", dir), *victim = tl_strf("%s/victim", root);
-        assert_int_equal(shim_console_prepare(root, "office"), 0);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), 0);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0711);
         tl_write_file(victim, "v", 1);
         /* a symlink: refused, and the target untouched */
         assert_int_equal(symlink(victim, log), 0);
-        assert_int_equal(shim_console_prepare(root, "office"), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
         assert_int_equal(stat(victim, &st), 0);
         assert_int_equal(st.st_size, 1);
         assert_int_equal(unlink(log), 0);
         /* a hard link */
         assert_int_equal(link(victim, log), 0);
-        assert_int_equal(shim_console_prepare(root, "office"), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
         assert_int_equal(unlink(log), 0);
         /* a FIFO */
         assert_int_equal(mkfifo(log, 0600), 0);
-        assert_int_equal(shim_console_prepare(root, "office"), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
         assert_int_equal(unlink(log), 0);
         /* the log of an earlier run: fine */
         tl_write_file(log, "boot\n", 5);
-        assert_int_equal(shim_console_prepare(root, "office"), 0);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), 0);
         if (geteuid() == 0) {
                 assert_int_equal(chown(log, NOBODY, NOBODY), 0);
-                assert_int_equal(shim_console_prepare(root, "office"), -EPERM);
+                assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
         }
         /* the directory itself a link to elsewhere */
         tl_rm_rf(dir);
         _cleanup_free_ char *other = tl_strf("%s/other", root);
         assert_int_equal(mkdir(other, 0700), 0);
         assert_int_equal(symlink(other, dir), 0);
-        assert_int_equal(shim_console_prepare(root, "office"), -ENOTDIR);
+        assert_int_equal(shim_console_prepare(root, "office", NULL), -ENOTDIR);
         tl_rm_rf(root);
 }
 

@@ -33,6 +33,7 @@
 #include "testlib.h"
 
 struct probe {
+        bool audit_fails; /* the audit log cannot be written: the hook fails, nothing is recorded */
         int audits;
         char events[512];
         char details[512];
@@ -72,14 +73,17 @@ static int h_policy_remove(void *ud, const char *stack) {
         (void) ud, (void) stack;
         return 0;
 }
-static void h_audit(void *ud, const char *event, const char *subject, const char *details) {
+static int h_audit(void *ud, const char *event, const char *subject, const char *details) {
         (void) subject;
         struct probe *p = ud;
+        if (p->audit_fails)
+                return -ENOSPC;
         p->audits++;
         size_t n = strlen(p->events);
         snprintf(p->events + n, sizeof p->events - n, "%s;", event);
         if (details && streq(event, "device-added"))
                 snprintf(p->details, sizeof p->details, "%s", details);
+        return 0;
 }
 
 /* Which libvirt calls fail now (set by a test, cleared by up()). */
@@ -277,6 +281,81 @@ static void test_reload(void **state) {
         shim_stack_done(&s);
 }
 
+static void down(struct shim_stack *s, struct shim_supervisor *sup);
+
+/*
+ * A security event the audit log cannot take holds the domain
+ * ("held-unaudited", audit_problem); a reload is refused while the record
+ * is still pending, and once the log takes records again that record is
+ * written first, then the reload goes ahead.
+ */
+static void test_unaudited_held(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        int written = p.audits; /* domain-resumed */
+        p.audit_fails = true;
+        assert_int_equal(virDomainAttachDeviceFlags(s.dom, rng, VIR_DOMAIN_AFFECT_LIVE), 0);
+        for (int i = 0; i < 10 && !sup.violation; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held-unaudited");
+        assert_null(strstr(p.events, "device-added;"));
+        json_t *st = NULL;
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_string_equal(json_string_value(json_object_get(st, "state")), "held-unaudited");
+        assert_non_null(strstr(json_string_value(json_object_get(st, "audit_problem")), "device-added"));
+        json_decref(st);
+
+        /* the log still fails: the reload is refused, the domain stays held */
+        shim_supervise_request_reload(&sup);
+        for (int i = 0; i < 3; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held-unaudited");
+        assert_int_equal(p.audits, written);
+
+        /* the log takes records again: the pending one first, then the reload's */
+        p.audit_fails = false;
+        shim_supervise_request_reload(&sup);
+        for (int i = 0; i < 4; i++)
+                assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
+        assert_string_equal(shim_supervise_state(&sup), "running");
+        assert_null(sup.audit_problem);
+        assert_non_null(strstr(p.events, "device-added;"));
+        assert_non_null(strstr(p.events, "reload;domain-resumed;"));
+        assert_true(strstr(p.events, "device-added;") < strstr(p.events, "reload;"));
+        assert_non_null(strstr(p.details, "rng"));
+        down(&s, &sup);
+}
+
+/* A record that is no violation (here the reload's) and cannot be written holds the domain too. */
+static void test_unaudited_reload_holds(void **state) {
+        (void) state;
+        if (!g_uri)
+                skip();
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        p.audit_fails = true;
+        shim_supervise_request_reload(&sup); /* its record fails: held, not restarted */
+        assert_true(shim_supervise_iterate(&sup));
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held-unaudited");
+        assert_non_null(strstr(sup.audit_problem, "reload"));
+        down(&s, &sup);
+}
+
 static void down(struct shim_stack *s, struct shim_supervisor *sup) {
         memset(&g_fail, 0, sizeof g_fail);
         shim_supervise_done(sup);
@@ -405,6 +484,8 @@ int main(void) {
                 cmocka_unit_test(test_hold_when_state_unknown),
                 cmocka_unit_test(test_hold_failure_reported),
                 cmocka_unit_test(test_libvirt_gone_is_a_violation),
+                cmocka_unit_test(test_unaudited_held),
+                cmocka_unit_test(test_unaudited_reload_holds),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

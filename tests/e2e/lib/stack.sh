@@ -1,0 +1,150 @@
+# SPDX-License-Identifier: Apache-2.0
+# shellcheck shell=bash
+#
+# What every end-to-end test of a real stack sets up the same way: the
+# binaries, the verdict helpers, the prerequisites, the test guest, the
+# scratch tree of one stack under a --root, its logs, and the end.
+#
+#   . lib/stack.sh            (after `here` is the test's directory)
+#   stack_need TOOL...        root, the tools, a built shim: or FATAL
+#   stack_build_guest         tests/guest/build-guest.sh into $guest_dir (cached)
+#   stack_tree ROOT STACK LOGS  $stackdir, $console, $manifest under ROOT;
+#                             the guest's kernel and initrd in $stackdir/current
+#   stack_manifest CMDLINE    $manifest: TCG, 256 MiB, that guest, console: log,
+#                             no network (a test appends what it needs)
+#   qemu_in_netns NS          the PID of the QEMU in network namespace NS
+#   stack_stop                `stop STACK` (the test's shimc), the run
+#                             ($shim_pid) exits 0, no QEMU (the test's qemu_pid)
+#   alive PID                 a process that exists and is not a zombie
+#   step/pass/fail/fatal      output and $failures; fatal dumps the logs, exits 1
+#   stack_dump_logs           the last lines of every log and of the console
+#   stack_verdict             exit 0, or 1 with the logs when a check failed
+#
+# A test may define dump_logs (called by fatal and stack_verdict) to show
+# more; it defaults to stack_dump_logs.  The shim, QEMU and whatever runs in
+# the stack's own network namespace are in none of the test's namespaces:
+# each test's cleanup kills them by PID.
+
+src=${ECLUSE_SOURCE_DIR:-$(cd "$here/../.." && pwd)}
+build=${ECLUSE_BUILD_DIR:-$src/build}
+shim=${ECLUSE_SHIM_BIN:-$build/shim/ecluse-shim}
+guest_dir=${ECLUSE_GUEST_DIR:-$build/guest}
+failures=0
+logs=
+console=
+shim_pid=
+
+step() { echo "=== [${SECONDS}s] $*"; }
+pass() { echo "PASS: $*"; }
+fail() {
+        echo "FAIL: $*"
+        failures=$((failures + 1))
+}
+fatal() {
+        echo "FATAL: $*"
+        dump_logs
+        exit 1
+}
+dump_logs() { stack_dump_logs; }
+
+stack_dump_logs() {
+        local f
+        if [ -n "${logs:-}" ] && [ -d "$logs" ]; then
+                for f in "$logs"/*; do
+                        [ -s "$f" ] || continue
+                        echo "----- $(basename "$f") (last 40 lines)"
+                        tail -n 40 "$f"
+                done
+        fi
+        if [ -n "${console:-}" ] && [ -s "$console" ]; then
+                echo "----- $(basename "$console") (last 40 lines)"
+                tail -n 40 "$console" | tr -d '\r'
+        fi
+}
+
+stack_need() { # TOOL...
+        [ "$(id -u)" = 0 ] || fatal "needs root (libvirt's embedded driver, network namespaces)"
+        local tool
+        for tool in "$@"; do
+                command -v "$tool" >/dev/null || fatal "$tool not found (scripts/dev deps installs it)"
+        done
+        [ -x "$shim" ] || fatal "ecluse-shim not built: $shim"
+}
+
+stack_build_guest() {
+        step "build the guest into $guest_dir"
+        bash "$src/tests/guest/build-guest.sh" "$guest_dir" || fatal "building the guest failed"
+}
+
+# Manifest paths are under --root (shim/domain.h): the guest is installed
+# where the agent would apply a release.
+stack_tree() { # ROOT STACK LOGS
+        stack_name=$2
+        stackdir=$1/var/lib/ecluse/stacks/$2
+        console=$stackdir/console.log
+        # shellcheck disable=SC2034 # the test's
+        manifest=$1/etc/ecluse/stacks/$2.yaml
+        logs=$3
+        mkdir -p "$logs" "$stackdir/current" "$1/etc/ecluse/stacks"
+        cp "$guest_dir/vmlinuz" "$stackdir/current/vmlinuz"
+        cp "$guest_dir/initrd.img" "$stackdir/current/initrd"
+        # QEMU runs as its own user: it must reach the kernel and the initrd.
+        chmod -R a+rX "$1"
+}
+
+stack_manifest() { # CMDLINE
+        cat >"$manifest" <<EOF
+ecluse: 1
+stack: $stack_name
+licensor: End-to-end Test Vendor
+vm:
+  vcpus: 1
+  memory: 256MiB
+  accel: tcg
+  kernel: /var/lib/ecluse/stacks/$stack_name/current/vmlinuz
+  initrd: /var/lib/ecluse/stacks/$stack_name/current/initrd
+  cmdline: $1
+console: log
+EOF
+}
+
+qemu_in_netns() { # NS
+        local pid
+        for pid in $(ip netns pids "$1" 2>/dev/null); do
+                if tr '\0' ' ' <"/proc/$pid/cmdline" 2>/dev/null | grep -q "^[^ ]*qemu-system-x86_64 "; then
+                        echo "$pid"
+                        return 0
+                fi
+        done
+        return 1
+}
+
+stack_stop() {
+        step "ecluse-shim stop"
+        if shimc stop "$stack_name" >"$logs/stop.out" 2>&1; then
+                pass "ecluse-shim stop $stack_name"
+        else
+                fail "ecluse-shim stop failed: $(cat "$logs/stop.out")"
+        fi
+        if wait_until 90 eval "! alive $shim_pid"; then
+                wait "$shim_pid"
+                local rc=$?
+                if [ "$rc" = 0 ]; then pass "ecluse-shim run exited 0 after stop"; else fail "ecluse-shim run exited $rc after stop"; fi
+        else
+                fail "ecluse-shim run still running 90s after stop"
+        fi
+        if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+}
+
+# A process that exists and is not a zombie (a dead child not reaped yet).
+alive() { [ -r "/proc/$1/status" ] && ! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null; }
+
+stack_verdict() {
+        if [ "$failures" -gt 0 ]; then
+                echo "=== $failures check(s) failed"
+                dump_logs
+                exit 1
+        fi
+        echo "=== all checks passed"
+        exit 0
+}
