@@ -49,7 +49,12 @@ struct run_ctx {
         struct shim_control *control;
         uint64_t console_cap;           /* bytes per console log file */
         struct shim_console *console;   /* opened before the first start, kept across reloads */
+        struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
 };
+
+static void run_ctx_done(struct run_ctx *c) {
+        shim_policy_image_free(c->policy_image);
+}
 
 /* ---- hooks: the other modules ------------------------------------------ */
 
@@ -98,12 +103,16 @@ static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
-        (void) ud;
-        return shim_policy_load(m);
+        struct run_ctx *c = ud;
+        struct pol_image *img = NULL;
+        int r = shim_policy_load_image(m, &img);
+        shim_policy_image_free(c->policy_image);
+        c->policy_image = img; /* NULL when the load failed: verify then rebuilds it from the manifest */
+        return r;
 }
 static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_problem) {
-        (void) ud;
-        return shim_policy_verify(m, ret_problem);
+        struct run_ctx *c = ud;
+        return shim_policy_verify_image(m, c->policy_image, ret_problem);
 }
 static int h_policy_remove(void *ud, const char *stack) {
         (void) ud;
@@ -260,7 +269,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
 
-        struct run_ctx ctx = {.root = cli->root, .console_cap = console_kib * 1024};
+        _cleanup_(run_ctx_done) struct run_ctx ctx = {.root = cli->root, .console_cap = console_kib * 1024};
         _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
         if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
                 return EX_OSERR;

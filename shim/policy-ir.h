@@ -131,7 +131,7 @@ struct pol_stmt {
 
 struct pol_rule {
         char chain[POL_NAME_MAX];
-        char comment[POL_NAME_MAX]; /* "ecluse N": how verify recognises its rules */
+        char comment[POL_NAME_MAX]; /* "ecluse N": how verify names a rule that differs */
         struct pol_stmt s[POL_RULE_STMTS_MAX];
         size_t n;
 };

@@ -44,19 +44,38 @@ int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
  * Returns 0; -ENODEV when the tap is missing or nftables refuses; -EINVAL
  * for a manifest without network or a bad stack name; -ENOMEM.  Each failure
  * leaves one error line.  Drop records and tracked flows start afresh.
+ * shim_policy_load_image (below) also keeps what was loaded.
  */
 int shim_policy_load(const struct ecl_manifest *m);
 
 /*
- * Read the table back from the kernel and check it is the one load would
- * create: no table flags (not dormant), both base chains on their devices
- * with policy drop, every rule present in order (recognised by their
- * comments "ecluse N", with the right verdicts and forward targets), every
- * set present, address sets holding exactly the manifest's addresses, grant
- * sets empty (the shim has granted nothing), and no chain of another table
- * (any family) hooked on the tap or the uplink.  Returns 0; -ESRCH with *ret_problem set (one line, caller
- * frees) when it is not in place; -ENODEV when nftables cannot be asked.
+ * What a load put in the kernel (policy-image.h), for verify to compare the
+ * kernel's table with: shim_policy_load_image keeps it in *ret_image (NULL:
+ * not wanted; caller frees with shim_policy_image_free), captured from
+ * libnftables' own netlink form of the commands it sent.
  */
+struct pol_image;
+int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_image);
+void shim_policy_image_free(struct pol_image *img);
+
+/*
+ * Read the table back from the kernel and check it holds exactly the policy
+ * (DESIGN.md invariant 2): the table without flags (not dormant), every chain
+ * with its type, hook, device, priority and policy and no other chain, every
+ * set with its declaration and no other set, the fixed sets' elements, the
+ * grant sets holding what the shim granted (nothing yet: grants have no
+ * caller), every rule's whole expression list in order (libnftables' netlink
+ * form, compared with what the load sent), and no chain of another table (any
+ * family) hooked on the tap or the uplink.  The elements of the sets the
+ * packet path fills (flows, drop records, learned MACs) are not compared.
+ * loaded: the image of shim_policy_load_image; NULL rebuilds it from the
+ * manifest (a dry run of the load: as slow as a load).  Returns 0; -ESRCH with
+ * *ret_problem set (one line naming the first difference, caller frees) when
+ * it is not in place; -ENODEV when nftables cannot be asked; -EBADMSG when
+ * its output of the rebuild cannot be read.
+ */
+int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_image *loaded, char **ret_problem);
+/* shim_policy_verify_image(m, NULL, ret_problem). */
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);
 
 /* Delete the stack's table; succeeds when there is none. */

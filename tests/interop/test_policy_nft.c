@@ -127,6 +127,153 @@ static void test_verify_detects_tampering(void **state) {
         free(dir), free(file), free(text);
 }
 
+/* nft -f of text (in the test's namespace): for commands with quoted words, which sh() cannot pass. */
+static void nft_text(const char *text) {
+        char *dir = tl_mkdtemp(), *file = tl_strf("%s/cmd.nft", dir);
+        tl_write_file(file, text, strlen(text));
+        char *argv[] = {(char *) "nft", (char *) "-f", file, NULL};
+        struct tl_result res;
+        tl_run(argv, &res);
+        if (res.status != 0)
+                fprintf(stderr, "nft -f failed: %s%s\n", res.out, res.err);
+        assert_int_equal(res.status, 0);
+        tl_result_free(&res);
+        tl_rm_rf(dir);
+        free(dir), free(file);
+}
+
+/* The comment and handle of the first rule of chain whose line contains what. */
+static void find_rule(const char *chain, const char *what, char comment[32], unsigned *handle) {
+        char *argv[] = {(char *) "nft", (char *) "-a", (char *) "list", (char *) "chain", (char *) "netdev",
+                        (char *) TABLE, (char *) chain, NULL};
+        struct tl_result res;
+        tl_run(argv, &res);
+        assert_int_equal(res.status, 0);
+        char *line = strstr(res.out, what);
+        assert_non_null(line);
+        char *c = strstr(line, "comment \"");
+        assert_non_null(c);
+        c += strlen("comment \"");
+        size_t n = strcspn(c, "\"");
+        assert_true(n < 32);
+        memcpy(comment, c, n);
+        comment[n] = '\0';
+        char *h = strstr(c, "# handle ");
+        assert_non_null(h);
+        *handle = (unsigned) strtoul(h + strlen("# handle "), NULL, 10);
+        tl_result_free(&res);
+}
+
+/*
+ * Replace the first rule of chain whose line contains what by body (nft text
+ * before the comment), keeping its comment: a rule rewritten under its name.
+ * Its comment goes to comment.
+ */
+static void rewrite_rule(const char *chain, const char *what, const char *body, char comment[32]) {
+        unsigned handle;
+        find_rule(chain, what, comment, &handle);
+        char *cmd = tl_strf("replace rule netdev " TABLE " %s handle %u %s comment \"%s\"\n", chain, handle, body, comment);
+        nft_text(cmd);
+        free(cmd);
+}
+
+/* Load with the text form changed by replacing from with to (once): a table rewritten while no shim watched. */
+static void load_text_with(struct env *e, const char *from, const char *to) {
+        char *text = NULL;
+        assert_int_equal(shim_policy_render(&e->m, &text), 0);
+        char *p = strstr(text, from);
+        assert_non_null(p);
+        char *changed = tl_strf("%.*s%s%s", (int) (p - text), text, to, p + strlen(from));
+        assert_int_equal(shim_policy_remove("t"), 0);
+        nft_text(changed);
+        free(changed), free(text);
+}
+
+static void expect_problem(struct env *e, const char *what1, const char *what2) {
+        char *problem = NULL;
+        assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
+        assert_non_null(problem);
+        fprintf(stderr, "verify: %s\n", problem);
+        assert_non_null(strstr(problem, what1));
+        if (what2)
+                assert_non_null(strstr(problem, what2));
+        free(problem);
+}
+
+/* Issue 13: verify compares what the rules do, not their names. */
+static void test_verify_compares_whole_rules(void **state) {
+        struct env *e = *state;
+        char comment[32];
+
+        /* A rule rewritten under its comment: same comment and verdict, forwards everything. */
+        load(e);
+        rewrite_rule("guest_out", "fwd to \"" UPLINK "\"", "counter meta mark set 0x65636c75 fwd to \"" UPLINK "\"",
+                     comment);
+        expect_problem(e, "expression differs", comment);
+
+        /* The same in a chain the base chains jump to: drops without recording. */
+        load(e);
+        rewrite_rule("drop_out", "drop", "counter drop", comment);
+        expect_problem(e, "drop_out", "expression differs");
+
+        /* A rule added at the end of a chain. */
+        load(e);
+        sh(e, false, "nft add rule netdev " TABLE " arp_out counter accept");
+        expect_problem(e, "arp_out", "rules");
+
+        /* A second base chain on the tap, in the policy's own table. */
+        load(e);
+        sh(e, false, "nft add chain netdev " TABLE " extra { type filter hook ingress device " TAP
+                     " priority -600 ; policy accept ; }");
+        sh(e, false, "nft add rule netdev " TABLE " extra fwd to " UPLINK);
+        expect_problem(e, "chain extra", "not the policy's");
+
+        /* The table made dormant. */
+        load(e);
+        sh(e, false, "nft add table netdev " TABLE " { flags dormant ; }");
+        expect_problem(e, "flags", "dormant");
+
+        /* An element in a grant set that the shim did not grant. */
+        load(e);
+        sh(e, false, "nft add element netdev " TABLE " grant_in4 { " HOST4 " . tcp . 22 timeout 1h }");
+        expect_problem(e, "grant_in4", "did not grant");
+
+        /* A set's flags changed (loaded again from outside). */
+        load_text_with(e, "\tset guest_addrs4 {\n\t\ttype ipv4_addr\n\t\tflags interval\n",
+                       "\tset guest_addrs4 {\n\t\ttype ipv4_addr\n");
+        expect_problem(e, "set guest_addrs4", "flags interval");
+
+        /* A dynamic set's timeout (a flow kept for a week). */
+        load_text_with(e, "timeout 3600s\n", "timeout 7d\n");
+        expect_problem(e, "set nbr_macs", "timeout");
+
+        /* What the packet path fills is not the policy's to compare: a learned MAC passes. */
+        load(e);
+        sh(e, false, "nft add element netdev " TABLE " nbr_macs { " HOST_MAC " }");
+        char *problem = NULL;
+        assert_int_equal(shim_policy_verify(&e->m, &problem), 0);
+        assert_null(problem);
+}
+
+/* The image the load kept is what verify compares with, without rebuilding it. */
+static void test_verify_with_the_loaded_image(void **state) {
+        struct env *e = *state;
+        struct pol_image *img = NULL;
+        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_load_image(&e->m, &img), 0);
+        assert_non_null(img);
+        char *problem = NULL;
+        assert_int_equal(shim_policy_verify_image(&e->m, img, &problem), 0);
+        assert_null(problem);
+        char comment[32];
+        rewrite_rule("guest_in", "fwd to \"" TAP "\"", "counter meta mark set 0x65636c75 fwd to \"" TAP "\"", comment);
+        assert_int_equal(shim_policy_verify_image(&e->m, img, &problem), -ESRCH);
+        assert_non_null(strstr(problem, "expression differs"));
+        assert_non_null(strstr(problem, comment));
+        free(problem);
+        shim_policy_image_free(img);
+}
+
 /*
  * Drop what differs between two loads of the same ruleset: handles, counter
  * values and the elements of the sets the packet path fills (stray IPv6
@@ -337,6 +484,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_load_verify_and_read_back_with_nft),
                 cmocka_unit_test(test_verify_detects_tampering),
+                cmocka_unit_test(test_verify_compares_whole_rules),
+                cmocka_unit_test(test_verify_with_the_loaded_image),
                 cmocka_unit_test(test_text_and_json_forms_load_alike),
                 cmocka_unit_test(test_grant_opens_one_flow_for_a_bounded_time),
                 cmocka_unit_test(test_rules_outlive_the_loader),

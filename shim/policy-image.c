@@ -1,0 +1,814 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+/*
+ * The policy's image (policy-image.h): two parsers of libnftables' output and
+ * the comparison.
+ *
+ * libnftables 1.0.6 prints, with NFT_DEBUG_NETLINK, for the commands that
+ * load a table:
+ *   netdev (null) (null) use 0 ...              a chain
+ *   NAME TABLE FLAGS [timeout Nms] [size N]     a set ("__set%d" anonymous)
+ *   NAME TABLE 0                                a batch of its elements,
+ *   \telement 0a000001  : 0 [end]\telement ...  on one line
+ *   netdev TABLE CHAIN                          a rule, then its expressions:
+ *     [ payload load 4b @ network header + 12 => reg 1 ]
+ *     userdata = { ... }                        (the comment)
+ * and for `list table`, before the text listing ("table netdev TABLE {"):
+ *   netdev TABLE @NAME                          a set ("__setN" anonymous)
+ *   \telement 0a000001  : 0 [end]               one element a line
+ *   netdev TABLE CHAIN HANDLE                   a rule, then its expressions
+ */
+#include <arpa/inet.h>
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+#include "policy-image.h"
+
+struct img_set {
+        char *name;
+        char *decl;   /* "type T; size N; flags F; counter; timeout T" (NULL: not declared) */
+        bool compare; /* (want) its elements are the policy's */
+        bool grant;   /* (want) a grant set: its elements are what the shim granted */
+        bool anon;
+        char **elems; /* normalised, sorted by pol_image_* before comparing */
+        size_t n_elems, cap_elems;
+};
+
+struct img_rule {
+        char *chain;
+        char *expr; /* the normalised expression lines, each ending in '\n' */
+        size_t len;
+};
+
+struct img_chain {
+        char *name;
+        char *header; /* "" for a regular chain */
+};
+
+struct pol_image {
+        char *table_extra; /* the first line of the table that is no set or chain */
+        struct img_chain *chains;
+        size_t n_chains, cap_chains;
+        struct img_set *sets;
+        size_t n_sets, cap_sets;
+        struct img_rule *rules;
+        size_t n_rules, cap_rules;
+        bool sorted;
+};
+
+void pol_image_free(struct pol_image *img) {
+        if (!img)
+                return;
+        free(img->table_extra);
+        for (size_t i = 0; i < img->n_chains; i++) {
+                free(img->chains[i].name);
+                free(img->chains[i].header);
+        }
+        for (size_t i = 0; i < img->n_sets; i++) {
+                free(img->sets[i].name);
+                free(img->sets[i].decl);
+                for (size_t k = 0; k < img->sets[i].n_elems; k++)
+                        free(img->sets[i].elems[k]);
+                free(img->sets[i].elems);
+        }
+        for (size_t i = 0; i < img->n_rules; i++) {
+                free(img->rules[i].chain);
+                free(img->rules[i].expr);
+        }
+        free(img->chains);
+        free(img->sets);
+        free(img->rules);
+        free(img);
+}
+
+/* Room for one more of *n items of size bytes in *p. */
+static int grow(void *p, size_t *cap, size_t n, size_t size) {
+        void **pp = p;
+        if (n < *cap)
+                return 0;
+        size_t c = *cap ? *cap * 2 : 16;
+        void *q = reallocarray(*pp, c, size);
+        if (!q)
+                return -ENOMEM;
+        memset((char *) q + *cap * size, 0, (c - *cap) * size);
+        *pp = q;
+        *cap = c;
+        return 0;
+}
+
+static struct img_set *add_set(struct pol_image *img, const char *name) {
+        if (grow(&img->sets, &img->cap_sets, img->n_sets, sizeof *img->sets) < 0)
+                return NULL;
+        struct img_set *s = &img->sets[img->n_sets];
+        s->name = strdup(name);
+        if (!s->name)
+                return NULL;
+        s->anon = strncmp(name, "__set", 5) == 0;
+        img->n_sets++;
+        return s;
+}
+
+static struct img_set *find_set(const struct pol_image *img, const char *name) {
+        for (size_t i = 0; i < img->n_sets; i++)
+                if (streq(img->sets[i].name, name))
+                        return &img->sets[i];
+        return NULL;
+}
+
+static struct img_chain *find_chain(const struct pol_image *img, const char *name) {
+        for (size_t i = 0; i < img->n_chains; i++)
+                if (streq(img->chains[i].name, name))
+                        return &img->chains[i];
+        return NULL;
+}
+
+static int add_chain(struct pol_image *img, const char *name, const char *header) {
+        if (grow(&img->chains, &img->cap_chains, img->n_chains, sizeof *img->chains) < 0)
+                return -ENOMEM;
+        struct img_chain *c = &img->chains[img->n_chains];
+        c->name = strdup(name);
+        c->header = strdup(header);
+        img->n_chains++;
+        return c->name && c->header ? 0 : -ENOMEM;
+}
+
+static struct img_rule *add_rule(struct pol_image *img, const char *chain) {
+        if (grow(&img->rules, &img->cap_rules, img->n_rules, sizeof *img->rules) < 0)
+                return NULL;
+        struct img_rule *r = &img->rules[img->n_rules];
+        r->chain = strdup(chain);
+        r->expr = strdup("");
+        img->n_rules++;
+        return r->chain && r->expr ? r : NULL;
+}
+
+static int append(char **s, size_t *len, const char *add, size_t n) {
+        char *q = realloc(*s, *len + n + 1);
+        if (!q)
+                return -ENOMEM;
+        memcpy(q + *len, add, n);
+        *len += n;
+        q[*len] = '\0';
+        *s = q;
+        return 0;
+}
+
+/* One element, its blanks collapsed: "element 0a000001 : 0 [end]". */
+static int add_elem(struct img_set *s, const char *e, size_t n) {
+        if (grow(&s->elems, &s->cap_elems, s->n_elems, sizeof *s->elems) < 0)
+                return -ENOMEM;
+        char *out = malloc(n + 1), *o = out;
+        if (!out)
+                return -ENOMEM;
+        bool blank = false;
+        for (size_t i = 0; i < n; i++) {
+                if (e[i] == ' ' || e[i] == '\t') {
+                        blank = o != out;
+                        continue;
+                }
+                if (blank)
+                        *o++ = ' ';
+                blank = false;
+                *o++ = e[i];
+        }
+        *o = '\0';
+        s->elems[s->n_elems++] = out;
+        return 0;
+}
+
+/* Every "element ..." in a line (tab-separated at load, one a line in listings). */
+static int add_elems(struct img_set *s, const char *line) {
+        for (const char *p = strstr(line, "element "); p;) {
+                const char *next = strstr(p + 8, "element ");
+                size_t n = next ? (size_t) (next - p) : strlen(p);
+                int r = add_elem(s, p, n);
+                if (r < 0)
+                        return r;
+                p = next;
+        }
+        return 0;
+}
+
+static int strcmp_p(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+static void normalise_elems(struct img_set *s);
+
+/* The elements joined ("{ e, e }"), sorted, for an anonymous set in its rule. */
+static int anon_text(struct img_set *s, char **ret) {
+        normalise_elems(s);
+        char *t = strdup("{ ");
+        size_t len = t ? 2 : 0;
+        int r = t ? 0 : -ENOMEM;
+        for (size_t i = 0; r >= 0 && i < s->n_elems; i++) {
+                r = append(&t, &len, s->elems[i], strlen(s->elems[i]));
+                if (r >= 0)
+                        r = append(&t, &len, i + 1 < s->n_elems ? ", " : " }", 2);
+        }
+        if (r >= 0 && s->n_elems == 0)
+                r = append(&t, &len, "}", 1);
+        if (r < 0) {
+                free(t);
+                return r;
+        }
+        *ret = t;
+        return 0;
+}
+
+/* Remove every " WORD" equal to cut from line (in place). */
+static void cut_word(char *line, const char *cut) {
+        size_t n = strlen(cut);
+        for (char *p = line; (p = strstr(p, cut));) {
+                if (p[n] == ' ' || p[n] == '\0')
+                        memmove(p, p + n, strlen(p + n) + 1);
+                else
+                        p += n;
+        }
+}
+
+/* "pkts 12 bytes 3400" -> "" (counters count). */
+static void cut_counts(char *line) {
+        for (char *p = line; (p = strstr(p, " pkts "));) {
+                char *q = p + 6;
+                q += strspn(q, "0123456789");
+                if (strncmp(q, " bytes ", 7) != 0) {
+                        p++;
+                        continue;
+                }
+                q += 7;
+                q += strspn(q, "0123456789");
+                memmove(p, q, strlen(q) + 1);
+        }
+}
+
+/*
+ * One expression line of a rule, normalised, appended: counter values and
+ * the defaults one side prints and the other not ("lookup ... 0x0", "dynset
+ * ... timeout 0ms") go; an anonymous set's name is replaced by its elements
+ * (anon: the next one of the rule, found by the caller).
+ */
+static int rule_line(struct img_rule *r, const char *line, struct img_set *(*anon)(void *ud, const char *name),
+                     void *ud) {
+        _cleanup_free_ char *l = strdup(line);
+        if (!l)
+                return -ENOMEM;
+        while (*l && (l[strlen(l) - 1] == ' ' || l[strlen(l) - 1] == '\t'))
+                l[strlen(l) - 1] = '\0';
+        cut_counts(l);
+        if (strstr(l, "[ lookup ")) {
+                size_t n = strlen(l);
+                if (n > 6 && streq(l + n - 6, " 0x0 ]"))
+                        memmove(l + n - 6, " ]", 3);
+        }
+        if (strstr(l, "[ dynset "))
+                cut_word(l, " timeout 0ms");
+        char *set = strstr(l, " set __set");
+        if (set) {
+                set += 5;
+                size_t n = strcspn(set, " ]");
+                char name[64];
+                snprintf(name, sizeof name, "%.*s", (int) n, set);
+                struct img_set *s = anon(ud, name);
+                if (!s)
+                        return log_error_errno(EBADMSG, "nftables output: rule refers to unknown set %s", name);
+                _cleanup_free_ char *elems = NULL;
+                int k = anon_text(s, &elems);
+                if (k < 0)
+                        return k;
+                size_t head = (size_t) (set - l);
+                int w = append(&r->expr, &r->len, l, head);
+                if (w >= 0)
+                        w = append(&r->expr, &r->len, elems, strlen(elems));
+                if (w >= 0)
+                        w = append(&r->expr, &r->len, set + n, strlen(set + n));
+                return w < 0 ? w : append(&r->expr, &r->len, "\n", 1);
+        }
+        int w = append(&r->expr, &r->len, l, strlen(l));
+        return w < 0 ? w : append(&r->expr, &r->len, "\n", 1);
+}
+
+/* The first n words of a line, into w (each up to 63 characters); returns how many it has. */
+static size_t words(const char *line, char w[][64], size_t n) {
+        size_t k = 0;
+        for (const char *p = line; k < n;) {
+                p += strspn(p, " \t");
+                if (!*p)
+                        break;
+                size_t len = strcspn(p, " \t");
+                snprintf(w[k++], 64, "%.*s", (int) len, p);
+                p += len;
+        }
+        return k;
+}
+
+/* nft's way of printing a duration: "1h", "2m", "7d", "1h30m". */
+static void print_duration(char *buf, size_t size, uint32_t s) {
+        static const struct {
+                uint32_t unit;
+                const char *sfx;
+        } u[] = {{86400, "d"}, {3600, "h"}, {60, "m"}, {1, "s"}};
+        size_t len = 0;
+        buf[0] = '\0';
+        for (size_t i = 0; i < ELEMENTSOF(u); i++)
+                if (s >= u[i].unit) {
+                        len += (size_t) snprintf(buf + len, size - len, "%u%s", s / u[i].unit, u[i].sfx);
+                        s %= u[i].unit;
+                        if (len >= size)
+                                return;
+                }
+}
+
+/* A declaration as nft's terse listing prints it, its lines joined by "; ". */
+static int set_decl(const struct pol_set *s, char **ret) {
+        char type[256] = "", timeout[32] = "";
+        size_t len = 0;
+        for (size_t i = 0; i < s->n_type && len < sizeof type; i++)
+                len += (size_t) snprintf(type + len, sizeof type - len, "%s%s", i ? " . " : "", s->type[i]);
+        char flags[64] = "";
+        len = 0;
+        if (s->flags & PSF_DYNAMIC)
+                len += (size_t) snprintf(flags + len, sizeof flags - len, "%sdynamic", len ? "," : "");
+        if (s->flags & PSF_INTERVAL)
+                len += (size_t) snprintf(flags + len, sizeof flags - len, "%sinterval", len ? "," : "");
+        if (s->flags & PSF_TIMEOUT)
+                len += (size_t) snprintf(flags + len, sizeof flags - len, "%stimeout", len ? "," : "");
+        if (s->timeout_s)
+                print_duration(timeout, sizeof timeout, s->timeout_s);
+        char size[32] = "";
+        if (s->size)
+                snprintf(size, sizeof size, "; size %u", s->size);
+        return asprintf(ret, "type %s%s%s%s%s%s%s", type, size, *flags ? "; flags " : "", flags,
+                        s->counter ? "; counter" : "", *timeout ? "; timeout " : "", timeout) < 0
+                       ? -ENOMEM
+                       : 0;
+}
+
+/*
+ * Sorted elements (compared with bsearch, in an order that does not depend on
+ * the listing's), each once: the kernel holds a key once, libnftables 1.0.6
+ * sends some interval ends twice (10,000 entries: 16,085 elements of nbr4
+ * sent, 16,081 held, none other).
+ */
+static void normalise_elems(struct img_set *s) {
+        if (s->n_elems == 0)
+                return;
+        qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
+        size_t k = 1;
+        for (size_t i = 1; i < s->n_elems; i++) {
+                if (streq(s->elems[i], s->elems[k - 1])) {
+                        free(s->elems[i]);
+                        continue;
+                }
+                s->elems[k++] = s->elems[i];
+        }
+        s->n_elems = k;
+}
+
+static void sort_elems(struct pol_image *img) {
+        for (size_t i = 0; i < img->n_sets; i++)
+                if (!img->sets[i].anon)
+                        normalise_elems(&img->sets[i]);
+}
+
+/* ---- the expected image ---- */
+
+struct expect_ctx {
+        struct pol_image *img;
+        size_t anon_next; /* the index in img->sets of the rule's next anonymous set */
+};
+
+static struct img_set *expect_anon(void *ud, const char *name) {
+        struct expect_ctx *c = ud;
+        (void) name; /* "__set%d" at load: the anonymous sets come in the order the rule uses them */
+        while (c->anon_next < c->img->n_sets && !c->img->sets[c->anon_next].anon)
+                c->anon_next++;
+        return c->anon_next < c->img->n_sets ? &c->img->sets[c->anon_next++] : NULL;
+}
+
+int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret) {
+        _cleanup_pol_image_ struct pol_image *img = calloc(1, sizeof *img);
+        if (!img)
+                return -ENOMEM;
+        for (size_t k = 0; k < t->n_chains; k++) {
+                const struct pol_chain *c = &t->chains[k];
+                _cleanup_free_ char *h = NULL;
+                if (c->hook && asprintf(&h, "type filter hook %s device \"%s\" priority %d; policy %s;", c->hook,
+                                        c->on_uplink ? t->uplink : t->device, c->prio,
+                                        c->policy_drop ? "drop" : "accept") < 0)
+                        return -ENOMEM;
+                if (add_chain(img, c->name, h ? h : "") < 0)
+                        return -ENOMEM;
+        }
+        for (size_t k = 0; k < t->n_sets; k++) {
+                struct img_set *s = add_set(img, t->sets[k].name);
+                if (!s || set_decl(&t->sets[k], &s->decl) < 0)
+                        return -ENOMEM;
+                s->grant = strncmp(s->name, "grant_", 6) == 0;
+                s->compare = !(t->sets[k].flags & PSF_TIMEOUT) || s->grant;
+        }
+        _cleanup_free_ char *buf = strdup(load_debug);
+        if (!buf)
+                return -ENOMEM;
+        struct expect_ctx ctx = {.img = img};
+        struct img_set *cur_set = NULL;
+        struct img_rule *cur_rule = NULL;
+        for (char *line = buf, *next; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                int r = 0;
+                if (strstr(line, "\telement ")) {
+                        if (!cur_set)
+                                return log_error_errno(EBADMSG, "nftables output: elements of no set");
+                        r = add_elems(cur_set, line);
+                } else if (strncmp(line, "  [", 3) == 0 || strncmp(line, "  userdata", 10) == 0) {
+                        if (!cur_rule)
+                                return log_error_errno(EBADMSG, "nftables output: expressions of no rule");
+                        r = rule_line(cur_rule, line, expect_anon, &ctx);
+                } else {
+                        char w[4][64];
+                        size_t n = words(line, w, 4);
+                        if (n == 0)
+                                continue;
+                        cur_set = NULL;
+                        cur_rule = NULL;
+                        if (n >= 2 && streq(w[0], "netdev") && streq(w[1], "(null)"))
+                                continue; /* a chain: the IR has them */
+                        if (n == 3 && streq(w[0], "netdev") && streq(w[1], t->name)) {
+                                /* a new rule: its anonymous sets were the ones declared since the last */
+                                cur_rule = add_rule(img, w[2]);
+                                if (!cur_rule)
+                                        return -ENOMEM;
+                                continue;
+                        }
+                        if (n >= 3 && streq(w[1], t->name)) {
+                                if (streq(w[0], "__set%d")) {
+                                        if (streq(w[2], "0")) { /* elements of the last one */
+                                                for (size_t i = img->n_sets; i-- > 0 && !cur_set;)
+                                                        if (img->sets[i].anon)
+                                                                cur_set = &img->sets[i];
+                                        } else {
+                                                cur_set = add_set(img, "__set%d");
+                                                if (!cur_set)
+                                                        return -ENOMEM;
+                                        }
+                                } else {
+                                        cur_set = find_set(img, w[0]);
+                                }
+                                if (!cur_set)
+                                        return log_error_errno(EBADMSG, "nftables output: set %s not in the policy",
+                                                               w[0]);
+                                continue;
+                        }
+                        return log_error_errno(EBADMSG, "nftables output: unexpected line: %.80s", line);
+                }
+                if (r < 0)
+                        return r;
+        }
+        sort_elems(img);
+        *ret = TAKE_PTR(img);
+        return 0;
+}
+
+/* ---- the kernel's image ---- */
+
+static struct img_set *listing_anon(void *ud, const char *name) {
+        return find_set(ud, name);
+}
+
+/* Whether the listing's elements of this set are kept: want compares them, or it is anonymous. */
+static bool keep_elems(const struct pol_image *want, const char *name) {
+        if (strncmp(name, "__set", 5) == 0)
+                return true;
+        const struct img_set *w = find_set(want, name);
+        return w && w->compare;
+}
+
+int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret) {
+        _cleanup_pol_image_ struct pol_image *img = calloc(1, sizeof *img);
+        if (!img)
+                return -ENOMEM;
+        _cleanup_free_ char *buf = strdup(listing);
+        if (!buf)
+                return -ENOMEM;
+        char *line = buf, *next;
+        /* The debug part: sets' elements and rules. */
+        struct img_set *cur_set = NULL;
+        bool skip_elems = false;
+        size_t rule_start = 0;
+        struct {
+                size_t rule;
+                char *line;
+        } *pending = NULL;
+        size_t n_pending = 0, cap_pending = 0;
+        int r = 0;
+        for (; line && *line && strncmp(line, "table ", 6) != 0; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                if (strncmp(line, "\telement ", 9) == 0) {
+                        if (skip_elems)
+                                continue;
+                        if (!cur_set) {
+                                r = log_error_errno(EBADMSG, "nftables listing: elements of no set");
+                                break;
+                        }
+                        r = add_elem(cur_set, line + 1, strlen(line + 1));
+                } else if (strncmp(line, "  [", 3) == 0 || strncmp(line, "  userdata", 10) == 0) {
+                        if (img->n_rules == rule_start) {
+                                r = log_error_errno(EBADMSG, "nftables listing: expressions of no rule");
+                                break;
+                        }
+                        /* kept for later: the anonymous sets are all listed, but keep it simple and exact */
+                        r = grow(&pending, &cap_pending, n_pending, sizeof *pending);
+                        if (r >= 0) {
+                                pending[n_pending].rule = img->n_rules - 1;
+                                pending[n_pending++].line = line;
+                        }
+                } else {
+                        char w[4][64];
+                        size_t n = words(line, w, 4);
+                        cur_set = NULL;
+                        skip_elems = false;
+                        if (n == 3 && streq(w[0], "netdev") && w[2][0] == '@') {
+                                if (keep_elems(want, w[2] + 1)) {
+                                        cur_set = find_set(img, w[2] + 1);
+                                        if (!cur_set && !(cur_set = add_set(img, w[2] + 1)))
+                                                r = -ENOMEM;
+                                } else
+                                        skip_elems = true;
+                        } else if (n == 4 && streq(w[0], "netdev")) {
+                                if (!add_rule(img, w[2]))
+                                        r = -ENOMEM;
+                        } else if (n > 0) {
+                                r = log_error_errno(EBADMSG, "nftables listing: unexpected line: %.80s", line);
+                        }
+                }
+                if (r < 0)
+                        break;
+        }
+        for (size_t i = 0; r >= 0 && i < n_pending; i++)
+                r = rule_line(&img->rules[pending[i].rule], pending[i].line, listing_anon, img);
+        free(pending);
+        if (r < 0)
+                return r;
+        /* The text part: what the table has, the chains' headers, the sets' declarations. */
+        enum { TOP, IN_SET, IN_CHAIN } where = TOP;
+        struct img_set *decl_set = NULL;
+        size_t decl_len = 0;
+        bool header_seen = false;
+        bool in_table = false;
+        for (; line && *line; line = next) {
+                next = strchr(line, '\n');
+                if (next)
+                        *next++ = '\0';
+                char w[3][64];
+                size_t n = words(line, w, 3);
+                if (n == 0)
+                        continue;
+                if (!in_table) {
+                        if (!streq(w[0], "table"))
+                                return log_error_errno(EBADMSG, "nftables listing: unexpected line: %.80s", line);
+                        in_table = true;
+                        continue;
+                }
+                if (where == TOP) {
+                        if (streq(w[0], "}"))
+                                break;
+                        if (n == 3 && streq(w[0], "set") && streq(w[2], "{")) {
+                                decl_set = find_set(img, w[1]);
+                                if (!decl_set && !(decl_set = add_set(img, w[1])))
+                                        return -ENOMEM;
+                                free(decl_set->decl);
+                                decl_set->decl = strdup("");
+                                if (!decl_set->decl)
+                                        return -ENOMEM;
+                                decl_len = 0;
+                                where = IN_SET;
+                        } else if (n == 3 && streq(w[0], "chain") && streq(w[2], "{")) {
+                                if (add_chain(img, w[1], "") < 0)
+                                        return -ENOMEM;
+                                header_seen = false;
+                                where = IN_CHAIN;
+                        } else if (!img->table_extra) {
+                                img->table_extra = strdup(line + strspn(line, " \t"));
+                                if (!img->table_extra)
+                                        return -ENOMEM;
+                        }
+                        continue;
+                }
+                if (streq(w[0], "}") && line[0] == '\t' && line[1] == '}') {
+                        where = TOP;
+                        continue;
+                }
+                const char *text = line + strspn(line, " \t");
+                if (where == IN_SET) {
+                        if (streq(w[0], "elements"))
+                                continue;
+                        if ((decl_len && append(&decl_set->decl, &decl_len, "; ", 2) < 0) ||
+                            append(&decl_set->decl, &decl_len, text, strlen(text)) < 0)
+                                return -ENOMEM;
+                } else if (!header_seen) {
+                        header_seen = true; /* a base chain's header comes first, or none */
+                        if (streq(w[0], "type")) {
+                                struct img_chain *c = &img->chains[img->n_chains - 1];
+                                free(c->header);
+                                c->header = strdup(text);
+                                if (!c->header)
+                                        return -ENOMEM;
+                        }
+                }
+        }
+        sort_elems(img);
+        *ret = TAKE_PTR(img);
+        return 0;
+}
+
+/* ---- comparison ---- */
+
+int pol_problem(char **ret, const char *fmt, ...) {
+        va_list ap;
+        va_start(ap, fmt);
+        int r = vasprintf(ret, fmt, ap);
+        va_end(ap);
+        if (r < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return -ESRCH;
+}
+
+/* "element 0a000001 : 0 [end]" as an address when the set holds single addresses, else as printed. */
+static void elem_text(const struct img_set *s, const char *e, char *buf, size_t size) {
+        int family = s->decl && streq(s->decl, "type ipv4_addr") ? AF_INET
+                     : s->decl && strncmp(s->decl, "type ipv4_addr;", 15) == 0 ? AF_INET
+                     : s->decl && (streq(s->decl, "type ipv6_addr") || strncmp(s->decl, "type ipv6_addr;", 15) == 0)
+                             ? AF_INET6
+                             : 0;
+        uint32_t words[4];
+        size_t want = family == AF_INET ? 1 : 4, got = 0;
+        const char *p = e + strlen("element ");
+        while (family && got < want) {
+                char *end;
+                unsigned long v = strtoul(p, &end, 16);
+                if (end == p || end - p != 8)
+                        break;
+                words[got++] = (uint32_t) v; /* printed from memory as host words: the bytes in order again */
+                p = end + strspn(end, " ");
+        }
+        if (family && got == want && inet_ntop(family, words, buf, (socklen_t) size))
+                return;
+        snprintf(buf, size, "%s", e);
+}
+
+static bool has_elem(const struct img_set *s, const char *e) {
+        return s->n_elems > 0 && bsearch(&e, s->elems, s->n_elems, sizeof *s->elems, strcmp_p) != NULL;
+}
+
+/* The first element of a that b lacks, a start of an interval if there is one ("... : 0 ..."). */
+static const char *first_missing(const struct img_set *a, const struct img_set *b) {
+        const char *found = NULL;
+        for (size_t i = 0; i < a->n_elems; i++)
+                if (!has_elem(b, a->elems[i])) {
+                        if (strstr(a->elems[i], " : 0 "))
+                                return a->elems[i];
+                        if (!found)
+                                found = a->elems[i];
+                }
+        return found;
+}
+
+static int compare_elems(const struct img_set *w, const struct img_set *h, char **ret_problem) {
+        size_t n = h ? h->n_elems : 0;
+        if (w->grant) {
+                /* What the shim granted: nothing, until grants are made through the supervisor. */
+                if (n > w->n_elems)
+                        return pol_problem(ret_problem, "grant set %s holds %zu element%s the shim did not grant", w->name,
+                                       n - w->n_elems, n - w->n_elems == 1 ? "" : "s");
+        }
+        struct img_set empty = {0};
+        const char *extra = first_missing(h ? h : &empty, w), *lack = first_missing(w, h ? h : &empty);
+        char buf[128];
+        if (extra) {
+                elem_text(w, extra, buf, sizeof buf);
+                return pol_problem(ret_problem, "set %s holds %s, which is not the policy's", w->name, buf);
+        }
+        if (lack) {
+                elem_text(w, lack, buf, sizeof buf);
+                return pol_problem(ret_problem, "set %s lacks %s", w->name, buf);
+        }
+        if (n != w->n_elems)
+                return pol_problem(ret_problem, "set %s has %zu elements, expected %zu", w->name, n, w->n_elems);
+        return 0;
+}
+
+/* The rule's comment ("ecluse N") from its userdata line, or "no comment". */
+static void rule_comment(const struct img_rule *r, char *buf, size_t size) {
+        const char *p = strstr(r->expr, "userdata = ");
+        p = p ? strstr(p, POL_RULE_COMMENT_PREFIX) : NULL;
+        if (!p) {
+                snprintf(buf, size, "no comment");
+                return;
+        }
+        size_t n = strcspn(p, "\\\n");
+        snprintf(buf, size, "\"%.*s\"", (int) n, p);
+}
+
+/* The first line where a and b differ, in one problem. */
+static int rule_differs(const char *chain, const struct img_rule *w, const struct img_rule *h, char **ret_problem) {
+        const char *a = w->expr, *b = h->expr;
+        while (*a && *a == *b) {
+                const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
+                size_t la = na ? (size_t) (na - a) : strlen(a), lb = nb ? (size_t) (nb - b) : strlen(b);
+                if (la != lb || memcmp(a, b, la) != 0)
+                        break;
+                a += la + (na ? 1 : 0);
+                b += lb + (nb ? 1 : 0);
+        }
+        char cw[64], ch[64];
+        rule_comment(w, cw, sizeof cw);
+        rule_comment(h, ch, sizeof ch);
+        int la = (int) strcspn(a, "\n"), lb = (int) strcspn(b, "\n");
+        return pol_problem(ret_problem, "chain %s, rule %s%s%s%s: expression differs: the kernel has \"%.*s\", the policy \"%.*s\"",
+                       chain, cw, streq(cw, ch) ? "" : " (the kernel's: ", streq(cw, ch) ? "" : ch,
+                       streq(cw, ch) ? "" : ")", lb, *b ? b : "(end)", la, *a ? a : "(end)");
+}
+
+static int compare_rules(const struct pol_image *want, const struct pol_image *have, char **ret_problem) {
+        for (size_t c = 0; c < want->n_chains; c++) {
+                const char *chain = want->chains[c].name;
+                size_t nw = 0, nh = 0;
+                for (size_t i = 0; i < want->n_rules; i++)
+                        nw += streq(want->rules[i].chain, chain);
+                for (size_t i = 0; i < have->n_rules; i++)
+                        nh += streq(have->rules[i].chain, chain);
+                if (nw != nh)
+                        return pol_problem(ret_problem, "chain %s has %zu rules, expected %zu", chain, nh, nw);
+                for (size_t i = 0, j = 0; i < want->n_rules; i++) {
+                        if (!streq(want->rules[i].chain, chain))
+                                continue;
+                        while (!streq(have->rules[j].chain, chain))
+                                j++;
+                        if (!streq(want->rules[i].expr, have->rules[j].expr))
+                                return rule_differs(chain, &want->rules[i], &have->rules[j], ret_problem);
+                        j++;
+                }
+        }
+        return 0;
+}
+
+int pol_image_compare(const struct pol_image *want, const struct pol_image *have, char **ret_problem) {
+        *ret_problem = NULL;
+        if (have->table_extra)
+                return strncmp(have->table_extra, "flags", 5) == 0
+                               ? pol_problem(ret_problem, "the table has \"%s\" (made dormant: no chain hooked)", have->table_extra)
+                               : pol_problem(ret_problem, "the table has \"%s\", which is not the policy's", have->table_extra);
+        for (size_t i = 0; i < want->n_chains; i++) {
+                const struct img_chain *w = &want->chains[i], *h = find_chain(have, w->name);
+                if (!h)
+                        return pol_problem(ret_problem, "chain %s is missing", w->name);
+                if (streq(w->header, h->header))
+                        continue;
+                const char *dev = strstr(w->header, "device \"");
+                _cleanup_free_ char *d = dev ? strndup(dev, strcspn(dev + 8, "\"") + 9) : NULL;
+                if (dev && !d)
+                        return -ENOMEM;
+                if (dev && !strstr(h->header, d))
+                        return pol_problem(ret_problem, "chain %s is not on device %.*s (\"%s\")", w->name,
+                                       (int) strcspn(dev + 8, "\""), dev + 8, h->header);
+                return pol_problem(ret_problem, "chain %s is \"%s\", the policy's is \"%s\"", w->name, h->header,
+                               w->header);
+        }
+        for (size_t i = 0; i < have->n_chains; i++)
+                if (!find_chain(want, have->chains[i].name))
+                        return pol_problem(ret_problem, "chain %s is not the policy's%s%s%s", have->chains[i].name,
+                                       *have->chains[i].header ? " (" : "", have->chains[i].header,
+                                       *have->chains[i].header ? ")" : "");
+        for (size_t i = 0; i < want->n_sets; i++) {
+                const struct img_set *w = &want->sets[i];
+                if (w->anon)
+                        continue;
+                const struct img_set *h = find_set(have, w->name);
+                if (!h || !h->decl)
+                        return pol_problem(ret_problem, "set %s is missing", w->name);
+                if (!streq(w->decl, h->decl))
+                        return pol_problem(ret_problem, "set %s is \"%s\", the policy's is \"%s\"", w->name, h->decl,
+                                       w->decl);
+        }
+        for (size_t i = 0; i < have->n_sets; i++)
+                if (!have->sets[i].anon && !find_set(want, have->sets[i].name))
+                        return pol_problem(ret_problem, "set %s is not the policy's", have->sets[i].name);
+        for (size_t i = 0; i < want->n_sets; i++) {
+                const struct img_set *w = &want->sets[i];
+                if (w->anon || !w->compare)
+                        continue;
+                int r = compare_elems(w, find_set(have, w->name), ret_problem);
+                if (r < 0)
+                        return r;
+        }
+        return compare_rules(want, have, ret_problem);
+}

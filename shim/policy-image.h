@@ -1,0 +1,55 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * The policy's table in libnftables' own canonical form, so that verify
+ * (policy-nft.c) compares what the kernel holds, not names.  An image holds:
+ *
+ *   - whatever the table has besides sets and chains (flags dormant, say);
+ *   - each chain and its header (type, hook, device, priority, policy;
+ *     empty for a regular chain);
+ *   - each set's declaration (type, size, flags, counter, timeout) and, for
+ *     the sets whose contents are the policy's (fixed sets, and grant sets:
+ *     what the shim granted), their elements;
+ *   - each rule's whole expression list, in order, as libnftables prints it
+ *     with NFT_DEBUG_NETLINK, normalised: no handles, no counter values, no
+ *     default flags, and each anonymous set's elements in place of its name.
+ *
+ * Two sources.  The expected image: declarations from the IR, rules and
+ * elements from libnftables' netlink debug output of the commands that load
+ * the table (the load itself, or a dry run of it).  The kernel's: one
+ * `list table` with NFT_DEBUG_NETLINK and NFT_CTX_OUTPUT_TERSE (the debug part
+ * has the elements and expressions, the text part the declarations); the
+ * elements of the sets the packet path fills (flows, drop records, learned
+ * MACs) are skipped, not stored.
+ */
+#include "policy-ir.h"
+
+struct pol_image;
+
+/*
+ * The image that loading t gives, from load_debug (libnftables' netlink debug
+ * output of its commands).  -ENOMEM, or -EBADMSG (logged) when the output is
+ * not what libnftables prints.
+ */
+int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret);
+
+/*
+ * The kernel's image from a listing of the table (see above); want says which
+ * sets' elements to keep.  -ENOMEM, or -EBADMSG (logged) when the listing
+ * cannot be read.
+ */
+int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret);
+
+/*
+ * 0 when have is want; -ESRCH with *ret_problem (one line naming the first
+ * difference: table, chain, set, element, or rule by its comment; caller
+ * frees); -ENOMEM.
+ */
+int pol_image_compare(const struct pol_image *want, const struct pol_image *have, char **ret_problem);
+
+void pol_image_free(struct pol_image *img);
+
+/* *ret_problem formatted (caller frees); returns -ESRCH, or -ENOMEM (then *ret_problem is NULL). */
+int pol_problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_image *, pol_image_free)
+#define _cleanup_pol_image_ _cleanup_(pol_image_freep)
