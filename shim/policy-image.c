@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * The policy's image (policy-image.h): two parsers of libnftables' output and
- * the comparison.
+ * The policy's image (policy-image.h): two parsers of libnftables' output
+ * (the comparison is policy-image-compare.c).
  *
  * libnftables 1.0.6 prints, with NFT_DEBUG_NETLINK, for the commands that
  * load a table:
@@ -25,39 +25,8 @@
 #include <string.h>
 
 #include "log.h"
-#include "policy-image.h"
+#include "policy-image-internal.h"
 
-struct img_set {
-        char *name;
-        char *decl;   /* "type T; size N; flags F; counter; timeout T" (NULL: not declared) */
-        bool compare; /* (want) its elements are the policy's */
-        bool grant;   /* (want) a grant set: its elements are what the shim granted */
-        bool anon;
-        char **elems; /* normalised, sorted by pol_image_* before comparing */
-        size_t n_elems, cap_elems;
-};
-
-struct img_rule {
-        char *chain;
-        char *expr; /* the normalised expression lines, each ending in '\n' */
-        size_t len;
-};
-
-struct img_chain {
-        char *name;
-        char *header; /* "" for a regular chain */
-};
-
-struct pol_image {
-        char *table_extra; /* the first line of the table that is no set or chain */
-        struct img_chain *chains;
-        size_t n_chains, cap_chains;
-        struct img_set *sets;
-        size_t n_sets, cap_sets;
-        struct img_rule *rules;
-        size_t n_rules, cap_rules;
-        bool sorted;
-};
 
 void pol_image_free(struct pol_image *img) {
         if (!img)
@@ -111,14 +80,14 @@ static struct img_set *add_set(struct pol_image *img, const char *name) {
         return s;
 }
 
-static struct img_set *find_set(const struct pol_image *img, const char *name) {
+struct img_set *pol_image_find_set(const struct pol_image *img, const char *name) {
         for (size_t i = 0; i < img->n_sets; i++)
                 if (streq(img->sets[i].name, name))
                         return &img->sets[i];
         return NULL;
 }
 
-static struct img_chain *find_chain(const struct pol_image *img, const char *name) {
+struct img_chain *pol_image_find_chain(const struct pol_image *img, const char *name) {
         for (size_t i = 0; i < img->n_chains; i++)
                 if (streq(img->chains[i].name, name))
                         return &img->chains[i];
@@ -192,7 +161,7 @@ static int add_elems(struct img_set *s, const char *line) {
         return 0;
 }
 
-static int strcmp_p(const void *a, const void *b) {
+int pol_image_strcmp_p(const void *a, const void *b) {
         return strcmp(*(char *const *) a, *(char *const *) b);
 }
 
@@ -356,7 +325,7 @@ static int set_decl(const struct pol_set *s, char **ret) {
 static void normalise_elems(struct img_set *s) {
         if (s->n_elems == 0)
                 return;
-        qsort(s->elems, s->n_elems, sizeof *s->elems, strcmp_p);
+        qsort(s->elems, s->n_elems, sizeof *s->elems, pol_image_strcmp_p);
         size_t k = 1;
         for (size_t i = 1; i < s->n_elems; i++) {
                 if (streq(s->elems[i], s->elems[k - 1])) {
@@ -457,7 +426,7 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
                                                         return -ENOMEM;
                                         }
                                 } else {
-                                        cur_set = find_set(img, w[0]);
+                                        cur_set = pol_image_find_set(img, w[0]);
                                 }
                                 if (!cur_set)
                                         return log_error_errno(EBADMSG, "nftables output: set %s not in the policy",
@@ -477,14 +446,14 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
 /* ---- the kernel's image ---- */
 
 static struct img_set *listing_anon(void *ud, const char *name) {
-        return find_set(ud, name);
+        return pol_image_find_set(ud, name);
 }
 
 /* Whether the listing's elements of this set are kept: want compares them, or it is anonymous. */
 static bool keep_elems(const struct pol_image *want, const char *name) {
         if (strncmp(name, "__set", 5) == 0)
                 return true;
-        const struct img_set *w = find_set(want, name);
+        const struct img_set *w = pol_image_find_set(want, name);
         return w && w->compare;
 }
 
@@ -536,7 +505,7 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                         skip_elems = false;
                         if (n == 3 && streq(w[0], "netdev") && w[2][0] == '@') {
                                 if (keep_elems(want, w[2] + 1)) {
-                                        cur_set = find_set(img, w[2] + 1);
+                                        cur_set = pol_image_find_set(img, w[2] + 1);
                                         if (!cur_set && !(cur_set = add_set(img, w[2] + 1)))
                                                 r = -ENOMEM;
                                 } else
@@ -580,7 +549,7 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                         if (streq(w[0], "}"))
                                 break;
                         if (n == 3 && streq(w[0], "set") && streq(w[2], "{")) {
-                                decl_set = find_set(img, w[1]);
+                                decl_set = pol_image_find_set(img, w[1]);
                                 if (!decl_set && !(decl_set = add_set(img, w[1])))
                                         return -ENOMEM;
                                 free(decl_set->decl);
@@ -626,189 +595,4 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
         sort_elems(img);
         *ret = TAKE_PTR(img);
         return 0;
-}
-
-/* ---- comparison ---- */
-
-int pol_problem(char **ret, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(ret, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return -ESRCH;
-}
-
-/* "element 0a000001 : 0 [end]" as an address when the set holds single addresses, else as printed. */
-static void elem_text(const struct img_set *s, const char *e, char *buf, size_t size) {
-        int family = s->decl && streq(s->decl, "type ipv4_addr") ? AF_INET
-                     : s->decl && strncmp(s->decl, "type ipv4_addr;", 15) == 0 ? AF_INET
-                     : s->decl && (streq(s->decl, "type ipv6_addr") || strncmp(s->decl, "type ipv6_addr;", 15) == 0)
-                             ? AF_INET6
-                             : 0;
-        uint32_t words[4];
-        size_t want = family == AF_INET ? 1 : 4, got = 0;
-        const char *p = e + strlen("element ");
-        while (family && got < want) {
-                char *end;
-                unsigned long v = strtoul(p, &end, 16);
-                if (end == p || end - p != 8)
-                        break;
-                words[got++] = (uint32_t) v; /* printed from memory as host words: the bytes in order again */
-                p = end + strspn(end, " ");
-        }
-        if (family && got == want && inet_ntop(family, words, buf, (socklen_t) size))
-                return;
-        snprintf(buf, size, "%s", e);
-}
-
-static bool has_elem(const struct img_set *s, const char *e) {
-        return s->n_elems > 0 && bsearch(&e, s->elems, s->n_elems, sizeof *s->elems, strcmp_p) != NULL;
-}
-
-/* The first element of a that b lacks, a start of an interval if there is one ("... : 0 ..."). */
-static const char *first_missing(const struct img_set *a, const struct img_set *b) {
-        const char *found = NULL;
-        for (size_t i = 0; i < a->n_elems; i++)
-                if (!has_elem(b, a->elems[i])) {
-                        if (strstr(a->elems[i], " : 0 "))
-                                return a->elems[i];
-                        if (!found)
-                                found = a->elems[i];
-                }
-        return found;
-}
-
-static int compare_elems(const struct img_set *w, const struct img_set *h, char **ret_problem) {
-        size_t n = h ? h->n_elems : 0;
-        if (w->grant) {
-                /* What the shim granted: nothing, until grants are made through the supervisor. */
-                if (n > w->n_elems)
-                        return pol_problem(ret_problem, "grant set %s holds %zu element%s the shim did not grant", w->name,
-                                       n - w->n_elems, n - w->n_elems == 1 ? "" : "s");
-        }
-        struct img_set empty = {0};
-        const char *extra = first_missing(h ? h : &empty, w), *lack = first_missing(w, h ? h : &empty);
-        char buf[128];
-        if (extra) {
-                elem_text(w, extra, buf, sizeof buf);
-                return pol_problem(ret_problem, "set %s holds %s, which is not the policy's", w->name, buf);
-        }
-        if (lack) {
-                elem_text(w, lack, buf, sizeof buf);
-                return pol_problem(ret_problem, "set %s lacks %s", w->name, buf);
-        }
-        if (n != w->n_elems)
-                return pol_problem(ret_problem, "set %s has %zu elements, expected %zu", w->name, n, w->n_elems);
-        return 0;
-}
-
-/* The rule's comment ("ecluse N") from its userdata line, or "no comment". */
-static void rule_comment(const struct img_rule *r, char *buf, size_t size) {
-        const char *p = strstr(r->expr, "userdata = ");
-        p = p ? strstr(p, POL_RULE_COMMENT_PREFIX) : NULL;
-        if (!p) {
-                snprintf(buf, size, "no comment");
-                return;
-        }
-        size_t n = strcspn(p, "\\\n");
-        snprintf(buf, size, "\"%.*s\"", (int) n, p);
-}
-
-/* The first line where a and b differ, in one problem. */
-static int rule_differs(const char *chain, const struct img_rule *w, const struct img_rule *h, char **ret_problem) {
-        const char *a = w->expr, *b = h->expr;
-        while (*a && *a == *b) {
-                const char *na = strchr(a, '\n'), *nb = strchr(b, '\n');
-                size_t la = na ? (size_t) (na - a) : strlen(a), lb = nb ? (size_t) (nb - b) : strlen(b);
-                if (la != lb || memcmp(a, b, la) != 0)
-                        break;
-                a += la + (na ? 1 : 0);
-                b += lb + (nb ? 1 : 0);
-        }
-        char cw[64], ch[64];
-        rule_comment(w, cw, sizeof cw);
-        rule_comment(h, ch, sizeof ch);
-        int la = (int) strcspn(a, "\n"), lb = (int) strcspn(b, "\n");
-        return pol_problem(ret_problem, "chain %s, rule %s%s%s%s: expression differs: the kernel has \"%.*s\", the policy \"%.*s\"",
-                       chain, cw, streq(cw, ch) ? "" : " (the kernel's: ", streq(cw, ch) ? "" : ch,
-                       streq(cw, ch) ? "" : ")", lb, *b ? b : "(end)", la, *a ? a : "(end)");
-}
-
-static int compare_rules(const struct pol_image *want, const struct pol_image *have, char **ret_problem) {
-        for (size_t c = 0; c < want->n_chains; c++) {
-                const char *chain = want->chains[c].name;
-                size_t nw = 0, nh = 0;
-                for (size_t i = 0; i < want->n_rules; i++)
-                        nw += streq(want->rules[i].chain, chain);
-                for (size_t i = 0; i < have->n_rules; i++)
-                        nh += streq(have->rules[i].chain, chain);
-                if (nw != nh)
-                        return pol_problem(ret_problem, "chain %s has %zu rules, expected %zu", chain, nh, nw);
-                for (size_t i = 0, j = 0; i < want->n_rules; i++) {
-                        if (!streq(want->rules[i].chain, chain))
-                                continue;
-                        while (!streq(have->rules[j].chain, chain))
-                                j++;
-                        if (!streq(want->rules[i].expr, have->rules[j].expr))
-                                return rule_differs(chain, &want->rules[i], &have->rules[j], ret_problem);
-                        j++;
-                }
-        }
-        return 0;
-}
-
-int pol_image_compare(const struct pol_image *want, const struct pol_image *have, char **ret_problem) {
-        *ret_problem = NULL;
-        if (have->table_extra)
-                return strncmp(have->table_extra, "flags", 5) == 0
-                               ? pol_problem(ret_problem, "the table has \"%s\" (made dormant: no chain hooked)", have->table_extra)
-                               : pol_problem(ret_problem, "the table has \"%s\", which is not the policy's", have->table_extra);
-        for (size_t i = 0; i < want->n_chains; i++) {
-                const struct img_chain *w = &want->chains[i], *h = find_chain(have, w->name);
-                if (!h)
-                        return pol_problem(ret_problem, "chain %s is missing", w->name);
-                if (streq(w->header, h->header))
-                        continue;
-                const char *dev = strstr(w->header, "device \"");
-                _cleanup_free_ char *d = dev ? strndup(dev, strcspn(dev + 8, "\"") + 9) : NULL;
-                if (dev && !d)
-                        return -ENOMEM;
-                if (dev && !strstr(h->header, d))
-                        return pol_problem(ret_problem, "chain %s is not on device %.*s (\"%s\")", w->name,
-                                       (int) strcspn(dev + 8, "\""), dev + 8, h->header);
-                return pol_problem(ret_problem, "chain %s is \"%s\", the policy's is \"%s\"", w->name, h->header,
-                               w->header);
-        }
-        for (size_t i = 0; i < have->n_chains; i++)
-                if (!find_chain(want, have->chains[i].name))
-                        return pol_problem(ret_problem, "chain %s is not the policy's%s%s%s", have->chains[i].name,
-                                       *have->chains[i].header ? " (" : "", have->chains[i].header,
-                                       *have->chains[i].header ? ")" : "");
-        for (size_t i = 0; i < want->n_sets; i++) {
-                const struct img_set *w = &want->sets[i];
-                if (w->anon)
-                        continue;
-                const struct img_set *h = find_set(have, w->name);
-                if (!h || !h->decl)
-                        return pol_problem(ret_problem, "set %s is missing", w->name);
-                if (!streq(w->decl, h->decl))
-                        return pol_problem(ret_problem, "set %s is \"%s\", the policy's is \"%s\"", w->name, h->decl,
-                                       w->decl);
-        }
-        for (size_t i = 0; i < have->n_sets; i++)
-                if (!have->sets[i].anon && !find_set(want, have->sets[i].name))
-                        return pol_problem(ret_problem, "set %s is not the policy's", have->sets[i].name);
-        for (size_t i = 0; i < want->n_sets; i++) {
-                const struct img_set *w = &want->sets[i];
-                if (w->anon || !w->compare)
-                        continue;
-                int r = compare_elems(w, find_set(have, w->name), ret_problem);
-                if (r < 0)
-                        return r;
-        }
-        return compare_rules(want, have, ret_problem);
 }
