@@ -350,8 +350,7 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
                 nd_guest_lla(r, g, 1);
-                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
-                pb_verdict(r, "accept", NULL);
+                pb_verdict(r, "jump", "nd_nbr_out"); /* the target, a neighbour */
         }
         if (g->n_nbr6 > 0) {
                 /* Re-validating a neighbour: unicast to it, at a MAC that answered. */
@@ -362,8 +361,7 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
                 nd_guest_lla(r, g, 1);
-                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
-                pb_verdict(r, "accept", NULL);
+                pb_verdict(r, "jump", "nd_nbr_out"); /* the target, a neighbour */
                 /*
                  * An advertisement of one of its own addresses: solicited, to the
                  * neighbour that asked (with the option when the question was
@@ -444,14 +442,24 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                         pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
                         if (opt)
                                 pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0201));
-                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
                         pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
-                        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
-                        pb_verdict(r, "accept", NULL);
+                        pb_verdict(r, "jump", "nd_nbr_in"); /* the target, a neighbour; learnt there */
                 }
         }
         r = pb_rule(b, "nd_in");
         pb_verdict(r, "goto", "drop_in");
+}
+
+void pb_nd_nbr(struct builder *b, const struct pb_guest *g) {
+        if (g->n_nbr6 == 0)
+                return;
+        struct pol_rule *r = pb_rule(b, "nd_nbr_out");
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+        pb_verdict(r, "accept", NULL);
+        r = pb_rule(b, "nd_nbr_in");
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+        pb_verdict(r, "accept", NULL);
 }
 
 /* ---- ICMP errors ---- */

@@ -58,6 +58,12 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g);
  * copy of every network in nbr4.
  */
 void pb_arp_nbr(struct builder *b, const struct pb_guest *g);
+/*
+ * nd_nbr_out and nd_nbr_in, the same for the ND rules whose target may be
+ * any neighbour: one rule each, with nbr6 as raw targets (a raw field
+ * cannot look up a typed set), instead of a copy in each such rule.
+ */
+void pb_nd_nbr(struct builder *b, const struct pb_guest *g);
 void pb_nd_in(struct builder *b, const struct pb_guest *g);
 /* In guest_in: "fragmentation needed" / "packet too big" about a packet the guest sent to a peer. */
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g);

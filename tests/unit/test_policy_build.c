@@ -284,10 +284,10 @@ static void test_source_addresses_restricted_when_given(void **state) {
 static void test_arp_neighbours_in_the_rules_sets(void **state) {
         (void) state;
         struct ecl_port_range https = {443, 443};
-        struct ecl_rule eg[] = {flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1)};
+        struct ecl_rule eg[] = {flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1), flow("2001:db8::", 64, ECL_PROTO_TCP, &https, 1)};
         struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &https, 1)};
         struct ecl_cidr nbr[] = {cidr("192.0.2.1", 32)};
-        struct ecl_manifest m = manifest(eg, 1, in, 1);
+        struct ecl_manifest m = manifest(eg, 2, in, 1);
         m.network.neighbours = nbr, m.network.n_neighbours = 1;
         _cleanup_pol_table_ struct pol_table *t = NULL;
         assert_int_equal(pol_build(&m, &t), 0);
@@ -321,6 +321,19 @@ static void test_arp_neighbours_in_the_rules_sets(void **state) {
                 const struct pol_stmt *v = &r->s[r->n - 1];
                 if (v->kind != PS_VERDICT || strcmp(v->verdict, "jump") != 0)
                         continue;
+                if (strncmp(v->target, "nd_nbr_", 7) == 0) {
+                        /* ND: the target is all that is left, in one copy of nbr6 per direction */
+                        bool nd_out = strcmp(v->target, "nd_nbr_out") == 0;
+                        assert_string_equal(r->chain, nd_out ? "nd_out" : "nd_in");
+                        for (size_t j = 0; j < r->n; j++)
+                                assert_false(r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ND_TARGET);
+                        const struct pol_rule *only = NULL;
+                        assert_int_equal(rules_in(t, v->target, &only, NULL), 1);
+                        assert_int_equal(only->s[0].key.f[0], PF_ND_TARGET);
+                        assert_int_equal(only->s[0].rhs, PR_ANON_SET);
+                        assert_int_equal(only->s[1].kind, nd_out ? PS_COUNTER : PS_SET);
+                        continue;
+                }
                 bool out = strcmp(v->target, "arp_nbr_out") == 0;
                 assert_true(out || strcmp(v->target, "arp_nbr_in") == 0);
                 assert_string_equal(r->chain, out ? "arp_out" : "arp_in");
