@@ -547,6 +547,8 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 {"guest_out", "ingress", -500, true, false}, {"guest_in", "ingress", -500, true, true},
                 {"arp_out", NULL, 0, false, false},          {"nd_out", NULL, 0, false, false},
                 {"arp_in", NULL, 0, false, false},           {"nd_in", NULL, 0, false, false},
+                {"arp_nbr_out", NULL, 0, false, false},      {"arp_nbr_in", NULL, 0, false, false},
+                {"nd_nbr_out", NULL, 0, false, false},       {"nd_nbr_in", NULL, 0, false, false},
                 {"drop_out", NULL, 0, false, false},         {"drop_in", NULL, 0, false, false},
                 {"guard_tap", "egress", -500, true, false},  {"guard_uplink", "egress", -500, true, true},
         };
@@ -569,6 +571,8 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 pb_arp_out(&b, &g);
                 pb_nd_out(&b, &g);
                 pb_arp_in(&b, &g);
+                pb_arp_nbr(&b, &g);
+                pb_nd_nbr(&b, &g);
                 pb_nd_in(&b, &g);
                 build_drop(&b, "out");
                 build_drop(&b, "in");

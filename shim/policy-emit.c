@@ -75,6 +75,7 @@ static const struct {
 
 /* The first `bits` bits of b (a multiple of 8) as 0x..., with the bits past `prefix` set to `fill`. */
 static void hex_bits(const uint8_t b[static 16], unsigned bits, unsigned prefix, bool fill, char out[static 35]) {
+        static const char digit[] = "0123456789abcdef"; /* not snprintf: 10,000 networks make 40,000 of these */
         out[0] = '0', out[1] = 'x';
         for (unsigned i = 0; i < bits / 8; i++) {
                 uint8_t v = b[i];
@@ -83,8 +84,10 @@ static void hex_bits(const uint8_t b[static 16], unsigned bits, unsigned prefix,
                         uint8_t m = (uint8_t) (keep ? 0xff << (8 - keep) : 0);
                         v = fill ? (uint8_t) (v | ~m) : (uint8_t) (v & m);
                 }
-                snprintf(out + 2 + 2 * i, 3, "%02x", v);
+                out[2 + 2 * i] = digit[v >> 4];
+                out[3 + 2 * i] = digit[v & 0xf];
         }
+        out[2 + bits / 8 * 2] = '\0';
 }
 
 /* A PV_HEX value of a field `bits` wide: one number, or lo and hi of a range. */

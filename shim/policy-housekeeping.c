@@ -42,7 +42,8 @@
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t zero_mac[6] = {0};
 
-static size_t collect(const struct ecl_manifest *m, int family, bool neighbours, struct ecl_cidr **ret) {
+/* The rules' networks of a family (rules), and network.neighbours (neighbours). */
+static size_t collect(const struct ecl_manifest *m, int family, bool rules, bool neighbours, struct ecl_cidr **ret) {
         const struct ecl_network *n = &m->network;
         size_t cap = n->n_egress + n->n_ingress + n->n_neighbours, k = 0;
         struct ecl_cidr *c = calloc(cap ? cap : 1, sizeof *c);
@@ -51,7 +52,7 @@ static size_t collect(const struct ecl_manifest *m, int family, bool neighbours,
                 return 0;
         const struct ecl_rule *lists[] = {n->egress, n->ingress};
         const size_t counts[] = {n->n_egress, n->n_ingress};
-        for (size_t l = 0; l < 2; l++)
+        for (size_t l = 0; rules && l < 2; l++)
                 for (size_t i = 0; i < counts[l]; i++)
                         if (lists[l][i].net.family == family)
                                 c[k++] = lists[l][i].net;
@@ -78,10 +79,11 @@ int pb_guest_init(struct pb_guest *g, const struct ecl_manifest *m) {
                 listed |= memcmp(g->own6[i].addr, ll.addr, 16) == 0;
         if (!listed)
                 g->own6[g->n_own6++] = ll;
-        g->n_nbr4 = collect(m, AF_INET, true, &g->nbr4);
-        g->n_nbr6 = collect(m, AF_INET6, true, &g->nbr6);
-        g->n_peer4 = collect(m, AF_INET, false, &g->peer4);
-        g->n_peer6 = collect(m, AF_INET6, false, &g->peer6);
+        g->n_nbr4 = collect(m, AF_INET, false, true, &g->nbr4);
+        g->n_nbr6 = collect(m, AF_INET6, true, true, &g->nbr6);
+        g->n_peer4 = collect(m, AF_INET, true, false, &g->peer4);
+        g->n_peer6 = collect(m, AF_INET6, true, false, &g->peer6);
+        g->any_nbr4 = g->n_nbr4 > 0 || g->n_peer4 > 0;
         if (!g->nbr4 || !g->nbr6 || !g->peer4 || !g->peer6) {
                 pb_guest_done(g);
                 return -ENOMEM;
@@ -120,11 +122,11 @@ void pb_arp_out(struct builder *b, const struct pb_guest *g) {
         if (g->n_own4 > 0) {
                 /*
                  * A request for a neighbour, broadcast or (re-validating it) to its
-                 * MAC, or for itself (an announcement).  The targets are named sets,
-                 * so a manifest of 10,000 openings is not copied into these rules.
+                 * MAC, or for itself (an announcement).  A neighbour's address is
+                 * looked up by arp_nbr_out, in the sets that already hold it.
                  */
                 for (int k = 0; k < 3; k++) {
-                        if (k < 2 && g->n_nbr4 == 0)
+                        if (k < 2 && !g->any_nbr4)
                                 continue;
                         r = pb_rule(b, "arp_out");
                         pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
@@ -132,12 +134,16 @@ void pb_arp_out(struct builder *b, const struct pb_guest *g) {
                         pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
                         pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "guest_addrs4");
                         pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(zero_mac));
-                        pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, k < 2 ? "nbr4" : "guest_addrs4");
+                        if (k == 2)
+                                pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "guest_addrs4");
                         if (k == 1)
                                 pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
                         else
                                 pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
-                        pb_verdict(r, "accept", NULL);
+                        if (k < 2)
+                                pb_verdict(r, "jump", "arp_nbr_out");
+                        else
+                                pb_verdict(r, "accept", NULL);
                 }
                 /* A probe before taking an address (RFC 5227): sender 0.0.0.0, target its own. */
                 struct ecl_cidr any4 = {.family = AF_INET, .prefix = 32};
@@ -151,16 +157,15 @@ void pb_arp_out(struct builder *b, const struct pb_guest *g) {
                 pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
                 pb_verdict(r, "accept", NULL);
                 /* A reply to a neighbour that asked (its MAC was learned from the request). */
-                if (g->n_nbr4 > 0) {
+                if (g->any_nbr4) {
                         r = pb_rule(b, "arp_out");
                         pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
                         arp_header(b, r, "reply");
                         pb_match(r, k1(PF_ARP_SADDR_ETHER), false, v_mac(g->mac));
                         pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "guest_addrs4");
                         pb_match_ref(r, k1(PF_ARP_DADDR_ETHER), false, PB_NBR_MACS);
-                        pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "nbr4");
                         pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
-                        pb_verdict(r, "accept", NULL);
+                        pb_verdict(r, "jump", "arp_nbr_out");
                 }
         }
         r = pb_rule(b, "arp_out");
@@ -169,7 +174,7 @@ void pb_arp_out(struct builder *b, const struct pb_guest *g) {
 
 void pb_arp_in(struct builder *b, const struct pb_guest *g) {
         struct pol_rule *r;
-        if (g->n_own4 > 0 && g->n_nbr4 > 0) {
+        if (g->n_own4 > 0 && g->any_nbr4) {
                 const struct pol_val req_tha[] = {v_mac(zero_mac), v_mac(g->mac)};
                 const struct pol_val req_dst[] = {v_mac(bcast), v_mac(g->mac)};
                 uint8_t zero16[16] = {0};
@@ -184,7 +189,6 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g) {
                                 } else
                                         pb_match(r, k1(PF_META_LEN), false, v_num(ARP_LEN));
                                 arp_header(b, r, reply ? "reply" : "request");
-                                pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, "nbr4");
                                 pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, "guest_addrs4");
                                 if (reply) {
                                         pb_match(r, k1(PF_ARP_DADDR_ETHER), false, v_mac(g->mac));
@@ -193,14 +197,36 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g) {
                                         pb_match_vals(b, r, k1(PF_ARP_DADDR_ETHER), false, req_tha, 2);
                                         pb_match_vals(b, r, k1(PF_ETHER_DADDR), false, req_dst, 2);
                                 }
-                                /* Learn the frame's source, never a group address. */
+                                /* Never a group address: arp_nbr_in learns the frame's source. */
                                 pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
-                                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
-                                pb_verdict(r, "accept", NULL);
+                                pb_verdict(r, "jump", "arp_nbr_in");
                         }
         }
         r = pb_rule(b, "arp_in");
         pb_verdict(r, "goto", "drop_in");
+}
+
+/* The fixed IPv4 sets a neighbour's address is in: nbr4 (network.neighbours) and every rule's set. */
+static bool nbr4_set(const char *name) {
+        return streq(name, "nbr4") || strncmp(name, PB_NET_SET_OUT4, strlen(PB_NET_SET_OUT4)) == 0 ||
+               strncmp(name, PB_NET_SET_IN4, strlen(PB_NET_SET_IN4)) == 0;
+}
+
+void pb_arp_nbr(struct builder *b, const struct pb_guest *g) {
+        if (g->n_own4 == 0 || !g->any_nbr4)
+                return;
+        for (size_t i = 0; i < b->t->n_sets; i++) {
+                const char *set = b->t->sets[i].name;
+                if (!nbr4_set(set) || (streq(set, "nbr4") && g->n_nbr4 == 0))
+                        continue;
+                struct pol_rule *r = pb_rule(b, "arp_nbr_out");
+                pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, set);
+                pb_verdict(r, "accept", NULL);
+                r = pb_rule(b, "arp_nbr_in");
+                pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, set);
+                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+                pb_verdict(r, "accept", NULL);
+        }
 }
 
 /* ---- neighbour discovery ---- */
@@ -324,8 +350,7 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
                 nd_guest_lla(r, g, 1);
-                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
-                pb_verdict(r, "accept", NULL);
+                pb_verdict(r, "jump", "nd_nbr_out"); /* the target, a neighbour */
         }
         if (g->n_nbr6 > 0) {
                 /* Re-validating a neighbour: unicast to it, at a MAC that answered. */
@@ -336,8 +361,7 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
                 nd_guest_lla(r, g, 1);
-                pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
-                pb_verdict(r, "accept", NULL);
+                pb_verdict(r, "jump", "nd_nbr_out"); /* the target, a neighbour */
                 /*
                  * An advertisement of one of its own addresses: solicited, to the
                  * neighbour that asked (with the option when the question was
@@ -418,14 +442,24 @@ void pb_nd_in(struct builder *b, const struct pb_guest *g) {
                         pb_match(r, k1(PF_META_LEN), false, v_num(IP6_HDR + ND_LEN + (opt ? LLA_OPT : 0)));
                         if (opt)
                                 pb_match(r, k1(PF_ND_OPT_HDR), false, v_hex16(0x0201));
-                        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
                         pb_match(r, k1(PF_ETHER_SRC_GROUP), false, v_num(0));
-                        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
-                        pb_verdict(r, "accept", NULL);
+                        pb_verdict(r, "jump", "nd_nbr_in"); /* the target, a neighbour; learnt there */
                 }
         }
         r = pb_rule(b, "nd_in");
         pb_verdict(r, "goto", "drop_in");
+}
+
+void pb_nd_nbr(struct builder *b, const struct pb_guest *g) {
+        if (g->n_nbr6 == 0)
+                return;
+        struct pol_rule *r = pb_rule(b, "nd_nbr_out");
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+        pb_verdict(r, "accept", NULL);
+        r = pb_rule(b, "nd_nbr_in");
+        pb_match_hex_cidrs(b, r, k1(PF_ND_TARGET), g->nbr6, g->n_nbr6, 16);
+        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+        pb_verdict(r, "accept", NULL);
 }
 
 /* ---- ICMP errors ---- */

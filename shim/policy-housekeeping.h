@@ -15,9 +15,15 @@ struct pb_guest {
         uint8_t mac[6];
         struct ecl_cidr own4[ECL_ADDRESSES_MAX], own6[ECL_ADDRESSES_MAX + 1]; /* own6 ends with the link-local */
         size_t n_own4, n_own6;
-        /* On-link hosts it may resolve and answer: network.neighbours and every rule's network. */
+        /*
+         * On-link hosts it may resolve and answer: network.neighbours and every
+         * rule's network.  nbr4 holds only network.neighbours: ARP looks up
+         * the rules' networks in their own sets (pb_arp_nbr); any_nbr4 says
+         * whether there is any.
+         */
         struct ecl_cidr *nbr4, *nbr6;
         size_t n_nbr4, n_nbr6;
+        bool any_nbr4;
         /* Every rule's network (ICMP errors). */
         struct ecl_cidr *peer4, *peer6;
         size_t n_peer4, n_peer6;
@@ -37,6 +43,27 @@ void pb_housekeeping_sets(struct builder *b, const struct pb_guest *g);
 void pb_arp_out(struct builder *b, const struct pb_guest *g);
 void pb_nd_out(struct builder *b, const struct pb_guest *g);
 void pb_arp_in(struct builder *b, const struct pb_guest *g);
+/*
+ * Sets of the rules' networks per direction and family ("out4_N", "in4_N";
+ * policy-build.c makes them).
+ */
+#define PB_NET_SET_OUT4 "out4_"
+#define PB_NET_SET_IN4 "in4_"
+/*
+ * arp_nbr_out and arp_nbr_in, jumped to by those ARP rules of arp_out and
+ * arp_in that are left only the neighbour's address to check: one rule per
+ * set holding neighbours (nbr4, then every out4_N and in4_N; call it after
+ * they are made), accepting (in: learning the sender's MAC); no match
+ * returns to the rule after the jump.  One lookup per set instead of a
+ * copy of every network in nbr4.
+ */
+void pb_arp_nbr(struct builder *b, const struct pb_guest *g);
+/*
+ * nd_nbr_out and nd_nbr_in, the same for the ND rules whose target may be
+ * any neighbour: one rule each, with nbr6 as raw targets (a raw field
+ * cannot look up a typed set), instead of a copy in each such rule.
+ */
+void pb_nd_nbr(struct builder *b, const struct pb_guest *g);
 void pb_nd_in(struct builder *b, const struct pb_guest *g);
 /* In guest_in: "fragmentation needed" / "packet too big" about a packet the guest sent to a peer. */
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g);

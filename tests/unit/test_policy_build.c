@@ -280,6 +280,77 @@ static void test_source_addresses_restricted_when_given(void **state) {
         assert_memory_equal(first->s[0].val.mac, "\x52\x54\x00\x12\x34\x56", 6);
 }
 
+/* The ARP neighbours are looked up in the sets that hold them already: nbr4 keeps network.neighbours only. */
+static void test_arp_neighbours_in_the_rules_sets(void **state) {
+        (void) state;
+        struct ecl_port_range https = {443, 443};
+        struct ecl_rule eg[] = {flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1), flow("2001:db8::", 64, ECL_PROTO_TCP, &https, 1)};
+        struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &https, 1)};
+        struct ecl_cidr nbr[] = {cidr("192.0.2.1", 32)};
+        struct ecl_manifest m = manifest(eg, 2, in, 1);
+        m.network.neighbours = nbr, m.network.n_neighbours = 1;
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        const struct pol_set *n4 = find_set(t, "nbr4");
+        assert_non_null(n4);
+        assert_int_equal(n4->n_elems, 1);
+        assert_memory_equal(n4->elems[0].addr, nbr[0].addr, 4);
+        const char *sets[] = {"nbr4", "out4_0", "in4_0"};
+        const char *chains[] = {"arp_nbr_out", "arp_nbr_in"};
+        for (size_t c = 0; c < 2; c++) {
+                assert_int_equal(rules_in(t, chains[c], NULL, NULL), 3);
+                size_t k = 0;
+                for (size_t i = 0; i < t->n_rules; i++) {
+                        const struct pol_rule *r = &t->rules[i];
+                        if (strcmp(r->chain, chains[c]) != 0)
+                                continue;
+                        assert_int_equal(r->s[0].kind, PS_MATCH);
+                        assert_int_equal(r->s[0].key.f[0], c ? PF_ARP_SADDR_IP : PF_ARP_DADDR_IP);
+                        assert_string_equal(r->s[0].set, sets[k++]);
+                        assert_string_equal(r->s[r->n - 1].verdict, "fwd");
+                        /* in: the answer's sender MAC is learned, and only then */
+                        assert_int_equal(r->s[1].kind, c ? PS_SET : PS_COUNTER);
+                        if (c)
+                                assert_string_equal(r->s[1].set, "nbr_macs");
+                }
+        }
+        /* Only rules that checked everything else jump there; nothing else reaches it. */
+        size_t jumps = 0;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                const struct pol_stmt *v = &r->s[r->n - 1];
+                if (v->kind != PS_VERDICT || strcmp(v->verdict, "jump") != 0)
+                        continue;
+                if (strncmp(v->target, "nd_nbr_", 7) == 0) {
+                        /* ND: the target is all that is left, in one copy of nbr6 per direction */
+                        bool nd_out = strcmp(v->target, "nd_nbr_out") == 0;
+                        assert_string_equal(r->chain, nd_out ? "nd_out" : "nd_in");
+                        for (size_t j = 0; j < r->n; j++)
+                                assert_false(r->s[j].kind == PS_MATCH && r->s[j].key.f[0] == PF_ND_TARGET);
+                        const struct pol_rule *only = NULL;
+                        assert_int_equal(rules_in(t, v->target, &only, NULL), 1);
+                        assert_int_equal(only->s[0].key.f[0], PF_ND_TARGET);
+                        assert_int_equal(only->s[0].rhs, PR_ANON_SET);
+                        assert_int_equal(only->s[1].kind, nd_out ? PS_COUNTER : PS_SET);
+                        continue;
+                }
+                bool out = strcmp(v->target, "arp_nbr_out") == 0;
+                assert_true(out || strcmp(v->target, "arp_nbr_in") == 0);
+                assert_string_equal(r->chain, out ? "arp_out" : "arp_in");
+                bool sender = false, target = false;
+                for (size_t j = 0; j < r->n; j++) {
+                        const struct pol_stmt *s = &r->s[j];
+                        if (s->kind == PS_MATCH && s->rhs == PR_SET_REF && strcmp(s->set, "guest_addrs4") == 0)
+                                sender |= s->key.f[0] == (out ? PF_ARP_SADDR_IP : PF_ARP_DADDR_IP);
+                        target |= s->kind == PS_MATCH && s->key.f[0] == (out ? PF_ARP_DADDR_IP : PF_ARP_SADDR_IP);
+                }
+                assert_true(sender);
+                assert_false(target);
+                jumps++;
+        }
+        assert_int_equal(jumps, 3 + 4);
+}
+
 static void test_flows_grouped_and_networks_deduplicated(void **state) {
         (void) state;
         struct ecl_port_range https = {443, 443};
@@ -521,6 +592,7 @@ int main(void) {
                 cmocka_unit_test(test_nd_never_an_opening),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),
                 cmocka_unit_test(test_flows_grouped_and_networks_deduplicated),
+                cmocka_unit_test(test_arp_neighbours_in_the_rules_sets),
                 cmocka_unit_test(test_ports_sorted_and_merged),
                 cmocka_unit_test(test_icmp_and_ingress),
                 cmocka_unit_test(test_grant_and_record_sets_exist),
