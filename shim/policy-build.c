@@ -5,7 +5,9 @@
  * guest_out (hook ingress on the tap: what the guest sends), in order:
  *   frames from another MAC, and anything but untagged IPv4, IPv6, ARP -> drop_out
  *   ARP -> arp_out; neighbour discovery -> nd_out (policy-housekeeping.c:
- *   the minimal forms are accepted, the rest goes to drop_out)
+ *   the minimal forms are accepted, the rest goes to drop_out; the
+ *   neighbour's address is checked last, in arp_nbr_out and nd_nbr_out,
+ *   against the sets that hold it already)
  *   packets from an address not in network.addresses (or its link-local),
  *   or to a MAC that did not answer as a neighbour -> drop_out
  *   packets of tracked flows (flows_out/in4/6, peers_out/in4/6: refreshed) -> accept
@@ -203,6 +205,7 @@ static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n
                         j++;
                 bool v4 = e[i].family == AF_INET;
                 char set[POL_NAME_MAX];
+                /* PB_NET_SET_OUT4 / PB_NET_SET_IN4 for IPv4: ARP looks its neighbours up in them */
                 snprintf(set, sizeof set, "%s%s_%u", dir, v4 ? "4" : "6", v4 ? group4++ : group6++);
                 struct ecl_cidr *nets = calloc(j - i, sizeof *nets);
                 if (!nets) {

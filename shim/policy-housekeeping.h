@@ -55,7 +55,10 @@ void pb_arp_in(struct builder *b, const struct pb_guest *g);
  * set holding neighbours (nbr4, then every out4_N and in4_N; call it after
  * they are made), accepting (in: learning the sender's MAC); no match
  * returns to the rule after the jump.  One lookup per set instead of a
- * copy of every network in nbr4.
+ * copy of every network in nbr4 (10,000 entries: 16,081 elements fewer for
+ * the kernel to insert, 9,000 networks fewer for libnftables to evaluate).
+ * A side effect: an ARP packet for a rule's network also counts on that
+ * network's element counter in out4_N / in4_N.
  */
 void pb_arp_nbr(struct builder *b, const struct pb_guest *g);
 /*
