@@ -4,6 +4,7 @@
  *
  * guest_out (hook ingress on the tap: what the guest sends), in order:
  *   frames from another MAC, and anything but untagged IPv4, IPv6, ARP -> drop_out
+ *   IPv4 with options, IPv6 with an extension header but a fragment header -> drop_out
  *   ARP -> arp_out; neighbour discovery -> nd_out (policy-housekeeping.c:
  *   the minimal forms are accepted, the rest goes to drop_out; the
  *   neighbour's address is checked last, in arp_nbr_out and nd_nbr_out,
@@ -20,7 +21,8 @@
  * guest_in (hook ingress on the uplink: what is sent to the guest): the same frame checks,
  *   arp_in, nd_in, then only frames for its MAC and addresses, from a MAC
  *   that answered as a neighbour; tracked
- *   flows, grants, "too big" errors about its flows, fragments of a live
+ *   flows, grants, "too big" errors about its flows (from a peer or a
+ *   neighbour: too_big_in), fragments of a live
  *   UDP flow's peer, the manifest's ingress, else drop_in.
  * drop_out/drop_in record the packet (source, destination, protocol, port;
  *   ethertype for non-IP) in blk_* sets and drop it.
@@ -345,6 +347,7 @@ static const char *const nd_types[] = {"nd-router-solicit", "nd-router-advert", 
  */
 static void build_frame_checks(struct builder *b, const struct pb_guest *g, bool egress) {
         static const char *const l3[] = {"ip", "ip6", "arp"};
+        static const char *const l4_6[] = {"tcp", "udp", "ipv6-icmp", "ipv6-frag"}; /* the fragment header last */
         const char *chain = egress ? "guest_out" : "guest_in", *drop = egress ? "drop_out" : "drop_in";
         struct pol_rule *r;
         if (egress) {
@@ -362,6 +365,22 @@ static void build_frame_checks(struct builder *b, const struct pb_guest *g, bool
         pb_match(r, k1(PF_META_L4PROTO), false, v_sym("ipv6-icmp"));
         pb_match_syms(b, r, k1(PF_ICMPV6_TYPE), false, nd_types, ELEMENTSOF(nd_types));
         pb_verdict(r, "goto", egress ? "nd_out" : "nd_in");
+        /*
+         * No IPv4 options and no IPv6 extension header but a fragment header:
+         * a source route (LSRR/SSRR, a routing header) would take an allowed
+         * packet on from its peer to a host the manifest does not name, and
+         * the other options are room for data no peer needs.
+         */
+        r = pb_rule(b, chain);
+        pb_match(r, k1(PF_IP_HDRLENGTH), true, v_num(5));
+        pb_verdict(r, "goto", drop);
+        r = pb_rule(b, chain);
+        pb_match_syms(b, r, k1(PF_IP6_NEXTHDR), true, l4_6, ELEMENTSOF(l4_6));
+        pb_verdict(r, "goto", drop);
+        r = pb_rule(b, chain);
+        pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-frag"));
+        pb_match_syms(b, r, k1(PF_IP6_FRAG_NEXT), true, l4_6, ELEMENTSOF(l4_6) - 1);
+        pb_verdict(r, "goto", drop);
         if (egress) {
                 /* From its own addresses only, to a neighbour that answered. */
                 r = pb_rule(b, chain);
@@ -552,6 +571,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 {"arp_in", NULL, 0, false, false},           {"nd_in", NULL, 0, false, false},
                 {"arp_nbr_out", NULL, 0, false, false},      {"arp_nbr_in", NULL, 0, false, false},
                 {"nd_nbr_out", NULL, 0, false, false},       {"nd_nbr_in", NULL, 0, false, false},
+                {"too_big_in", NULL, 0, false, false},
                 {"drop_out", NULL, 0, false, false},         {"drop_in", NULL, 0, false, false},
                 {"guard_tap", "egress", -500, true, false},  {"guard_uplink", "egress", -500, true, true},
         };
@@ -575,6 +595,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 pb_nd_out(&b, &g);
                 pb_arp_in(&b, &g);
                 pb_arp_nbr(&b, &g);
+                pb_icmp_too_big_src(&b, &g);
                 pb_nd_nbr(&b, &g);
                 pb_nd_in(&b, &g);
                 build_drop(&b, "out");

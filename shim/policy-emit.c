@@ -71,6 +71,9 @@ static const struct {
         [PF_IP6_LENGTH] = {.text = "ip6 length", .proto = "ip6", .field = "length"},
         [PF_ETHER_SRC_GROUP] = {.text = "@ll,48,8 & 0x1", .raw_base = "ll", .raw_off = 48, .raw_len = 8, .mask = 0x1},
         [PF_ETHER_DST_OUI] = {.text = "@ll,0,24", .raw_base = "ll", .raw_off = 0, .raw_len = 24},
+        [PF_IP_HDRLENGTH] = {.text = "ip hdrlength", .proto = "ip", .field = "hdrlength"},
+        [PF_IP6_FRAG_NEXT] = {.text = "frag nexthdr", .proto = "frag", .field = "nexthdr", .exthdr = true},
+        [PF_ICMP_UNUSED] = {.text = "@th,32,16", .raw_base = "th", .raw_off = 32, .raw_len = 16},
 };
 
 /* The first `bits` bits of b (a multiple of 8) as 0x..., with the bits past `prefix` set to `fill`. */

@@ -212,21 +212,26 @@ static bool nbr4_set(const char *name) {
                strncmp(name, PB_NET_SET_IN4, strlen(PB_NET_SET_IN4)) == 0;
 }
 
-void pb_arp_nbr(struct builder *b, const struct pb_guest *g) {
-        if (g->n_own4 == 0 || !g->any_nbr4)
-                return;
+/* For each set holding IPv4 neighbours, a rule of chain: field @set, [learn the source MAC,] accept. */
+static void nbr4_lookups(struct builder *b, const struct pb_guest *g, const char *chain, enum pol_field field,
+                         bool learn) {
         for (size_t i = 0; i < b->t->n_sets; i++) {
                 const char *set = b->t->sets[i].name;
                 if (!nbr4_set(set) || (streq(set, "nbr4") && g->n_nbr4 == 0))
                         continue;
-                struct pol_rule *r = pb_rule(b, "arp_nbr_out");
-                pb_match_ref(r, k1(PF_ARP_DADDR_IP), false, set);
-                pb_verdict(r, "accept", NULL);
-                r = pb_rule(b, "arp_nbr_in");
-                pb_match_ref(r, k1(PF_ARP_SADDR_IP), false, set);
-                pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
+                struct pol_rule *r = pb_rule(b, chain);
+                pb_match_ref(r, k1(field), false, set);
+                if (learn)
+                        pb_set_stmt(r, true, PB_NBR_MACS, k1(PF_ETHER_SADDR), 0);
                 pb_verdict(r, "accept", NULL);
         }
+}
+
+void pb_arp_nbr(struct builder *b, const struct pb_guest *g) {
+        if (g->n_own4 == 0 || !g->any_nbr4)
+                return;
+        nbr4_lookups(b, g, "arp_nbr_out", PF_ARP_DADDR_IP, false);
+        nbr4_lookups(b, g, "arp_nbr_in", PF_ARP_SADDR_IP, true);
 }
 
 /* ---- neighbour discovery ---- */
@@ -464,6 +469,15 @@ void pb_nd_nbr(struct builder *b, const struct pb_guest *g) {
 
 /* ---- ICMP errors ---- */
 
+/*
+ * "Too big" is accepted only from a host the manifest names (a peer, or a
+ * neighbour: the routers), never from anyone on the path: from anyone it
+ * would be a way in for 500 bytes of quoted "payload" a packet.  Linux
+ * routers quote up to 576 (IPv4) or 1280 (IPv6) bytes, so the length is
+ * bounded, not exact.  A router further away is not heard: the guest's
+ * TCP falls back to MTU probing, or the operator names the router in
+ * network.neighbours.
+ */
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
         struct pol_rule *r;
         if (g->n_own4 > 0 && g->n_peer4 > 0) {
@@ -471,15 +485,17 @@ void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
                 r = pb_rule(b, "guest_in");
                 pb_match(r, k1(PF_ICMP_TYPE), false, v_sym("destination-unreachable"));
                 pb_match(r, k1(PF_ICMP_CODE), false, v_num(4));
+                pb_match(r, k1(PF_ICMP_UNUSED), false, v_hex16(0));
                 pb_match(r, k1(PF_META_LEN), false, v_range(20 + 8 + 28, 576));
                 pb_match(r, k1(PF_ICMP_INNER_VIHL), false, v_hex((const uint8_t[]){0x45}, 1));
                 pb_match_vals(b, r, k1(PF_ICMP_INNER_PROTO), false, (const struct pol_val[]){v_hex((const uint8_t[]){6}, 1), v_hex((const uint8_t[]){17}, 1)}, 2);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_SADDR), g->own4, g->n_own4, 4);
                 pb_match_hex_cidrs(b, r, k1(PF_ICMP_INNER_DADDR), g->peer4, g->n_peer4, 4);
-                pb_verdict(r, "accept", NULL);
+                pb_verdict(r, "jump", "too_big_in"); /* from a peer or a neighbour */
         }
         if (g->n_peer6 > 0) {
                 r = pb_rule(b, "guest_in");
+                pb_match_ref(r, k1(PF_IP6_SADDR), false, "nbr6"); /* the rules' networks and the neighbours */
                 pb_match(r, k1(PF_IP6_NEXTHDR), false, v_sym("ipv6-icmp"));
                 pb_match(r, k1(PF_ICMPV6_TYPE), false, v_sym("packet-too-big"));
                 pb_match(r, k1(PF_ICMPV6_CODE), false, v_num(0));
@@ -489,4 +505,9 @@ void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g) {
                 pb_match_hex_cidrs(b, r, k1(PF_ICMPV6_INNER_DADDR), g->peer6, g->n_peer6, 16);
                 pb_verdict(r, "accept", NULL);
         }
+}
+
+void pb_icmp_too_big_src(struct builder *b, const struct pb_guest *g) {
+        if (g->n_own4 > 0 && g->n_peer4 > 0)
+                nbr4_lookups(b, g, "too_big_in", PF_IP_SADDR, false);
 }

@@ -68,5 +68,12 @@ void pb_arp_nbr(struct builder *b, const struct pb_guest *g);
  */
 void pb_nd_nbr(struct builder *b, const struct pb_guest *g);
 void pb_nd_in(struct builder *b, const struct pb_guest *g);
-/* In guest_in: "fragmentation needed" / "packet too big" about a packet the guest sent to a peer. */
+/*
+ * In guest_in: "fragmentation needed" / "packet too big" about a packet the
+ * guest sent to a peer, from a peer or a neighbour.  IPv4 jumps to
+ * too_big_in, which pb_icmp_too_big_src fills with the source lookups (one
+ * per set holding IPv4 neighbours, as pb_arp_nbr: call it after the sets
+ * are made).
+ */
 void pb_icmp_too_big_in(struct builder *b, const struct pb_guest *g);
+void pb_icmp_too_big_src(struct builder *b, const struct pb_guest *g);

@@ -70,6 +70,9 @@ enum pol_field {
         PF_ETHER_SRC_GROUP, /* @ll,48,8 & 1: the group bit of the source MAC */
         PF_ETHER_DST_OUI,   /* @ll,0,24: the first 3 bytes of the destination MAC */
         PF_META_MARK,       /* meta mark: set by the rule that forwards a packet (POL_FWD_MARK) */
+        PF_IP_HDRLENGTH,    /* ip hdrlength: 5 for a header without options */
+        PF_IP6_FRAG_NEXT,   /* frag nexthdr: the header after an IPv6 fragment header */
+        PF_ICMP_UNUSED,     /* @th,32,16: the unused half of "fragmentation needed"'s second word (RFC 1191) */
 };
 
 #define POL_KEY_MAX 5

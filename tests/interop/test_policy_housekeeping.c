@@ -230,6 +230,50 @@ static size_t icmp6_frame(uint8_t *f, const uint8_t src_mac[6], const uint8_t ds
         return 14 + 40 + len;
 }
 
+/* Ethernet + IPv4 with optlen bytes of options (a multiple of 4), then body; the header checksum filled in. */
+static size_t ip4_frame(uint8_t *f, const uint8_t src_mac[6], const uint8_t dst_mac[6], const char *src, const char *dst,
+                        uint8_t proto, const uint8_t *opts, size_t optlen, const uint8_t *body, size_t len) {
+        memcpy(f, dst_mac, 6);
+        memcpy(f + 6, src_mac, 6);
+        f[12] = 0x08, f[13] = 0x00;
+        uint8_t *ip = f + 14;
+        size_t hl = 20 + optlen, tot = hl + len;
+        memset(ip, 0, hl);
+        ip[0] = (uint8_t) (0x40 | hl / 4), ip[2] = (uint8_t) (tot >> 8), ip[3] = (uint8_t) tot, ip[8] = 64, ip[9] = proto;
+        assert_int_equal(inet_pton(AF_INET, src, ip + 12), 1);
+        assert_int_equal(inet_pton(AF_INET, dst, ip + 16), 1);
+        memcpy(ip + 20, opts, optlen);
+        uint16_t c = (uint16_t) ~fold(sum16(ip, hl, 0));
+        ip[10] = (uint8_t) (c >> 8), ip[11] = (uint8_t) c;
+        memcpy(ip + hl, body, len);
+        return 14 + tot;
+}
+
+/* Ethernet + IPv6 whose first next header is nexthdr, then body (no checksum: the policy reads headers). */
+static size_t ip6_frame(uint8_t *f, const uint8_t src_mac[6], const uint8_t dst_mac[6], const char *src, const char *dst,
+                        uint8_t nexthdr, const uint8_t *body, size_t len) {
+        memcpy(f, dst_mac, 6);
+        memcpy(f + 6, src_mac, 6);
+        f[12] = 0x86, f[13] = 0xdd;
+        uint8_t *ip = f + 14;
+        memset(ip, 0, 40);
+        ip[0] = 0x60, ip[4] = (uint8_t) (len >> 8), ip[5] = (uint8_t) len, ip[6] = nexthdr, ip[7] = 64;
+        assert_int_equal(inet_pton(AF_INET6, src, ip + 8), 1);
+        assert_int_equal(inet_pton(AF_INET6, dst, ip + 24), 1);
+        memcpy(ip + 40, body, len);
+        return 14 + 40 + len;
+}
+
+/* A UDP header from sport to dport, then the mark: the body of a datagram of an allowed flow. */
+static size_t udp_mark(uint8_t *b, uint16_t sport, uint16_t dport) {
+        size_t len = 8 + strlen(MARK);
+        memset(b, 0, 8);
+        b[0] = (uint8_t) (sport >> 8), b[1] = (uint8_t) sport, b[2] = (uint8_t) (dport >> 8), b[3] = (uint8_t) dport;
+        b[5] = (uint8_t) len;
+        memcpy(b + 8, MARK, strlen(MARK));
+        return len;
+}
+
 /* A neighbour solicitation body for target, with an option carrying the MAC, then `extra` bytes of "options". */
 static size_t ns_body(uint8_t *b, const char *target, const uint8_t mac[6], size_t extra) {
         memset(b, 0, 32 + extra);
@@ -511,6 +555,120 @@ static void test_pmtud_for_an_allowed_tcp_flow(void **state) {
         vendor_ns_done(e, vns);
 }
 
+/*
+ * "Fragmentation needed" / "packet too big" quoting a flow of the guest,
+ * from a host the manifest does not name: the quoted "packet" after the
+ * header is whatever its sender wants (500 bytes of it over IPv4, 1,100
+ * over IPv6), so only a peer or a neighbour may send one.
+ */
+static void test_too_big_only_from_peers_and_neighbours(void **state) {
+        struct env *e = *state;
+        load(e);
+        udp_roundtrip(e, HOST4, GUEST4, AF_INET); /* the host's MAC is a neighbour's */
+        udp_roundtrip(e, HOST6, GUEST6, AF_INET6);
+        int at_guest = sniffer(e, -1, true, GUEST_IF);
+        uint8_t body[1300], f[1400];
+        for (int v6 = 0; v6 <= 1; v6++) {
+                const char *srcs[] = {v6 ? VENDOR6 : VENDOR4, v6 ? HOST6 : HOST4};
+                for (int from_peer = 0; from_peer <= 1; from_peer++) {
+                        size_t n;
+                        memset(body, 0, sizeof body);
+                        if (!v6) {
+                                /* type 3 code 4, MTU 1200, quoting GUEST4:40000 -> HOST4:5001 tcp, then 520 bytes */
+                                body[0] = 3, body[1] = 4, body[6] = 1200 >> 8, body[7] = 1200 & 0xff;
+                                uint8_t *in = body + 8;
+                                in[0] = 0x45, in[2] = 0x05, in[3] = 0xdc, in[8] = 63, in[9] = 6;
+                                assert_int_equal(inet_pton(AF_INET, GUEST4, in + 12), 1);
+                                assert_int_equal(inet_pton(AF_INET, HOST4, in + 16), 1);
+                                in[20] = 40000 >> 8, in[21] = 40000 & 0xff, in[22] = 5001 >> 8, in[23] = 5001 & 0xff;
+                                for (size_t i = 28; i + strlen(MARK) <= 548 - 8; i += strlen(MARK))
+                                        memcpy(in + i, MARK, strlen(MARK));
+                                uint16_t c = (uint16_t) ~fold(sum16(body, 548, 0));
+                                body[2] = (uint8_t) (c >> 8), body[3] = (uint8_t) c;
+                                n = ip4_frame(f, host_mac, guest_mac, srcs[from_peer], GUEST4, 1, NULL, 0, body, 548);
+                        } else {
+                                /* packet too big, MTU 1280, quoting GUEST6:40000 -> HOST6:5000 udp, then 1,100 bytes */
+                                body[0] = 2, body[6] = 1280 >> 8, body[7] = 1280 & 0xff;
+                                uint8_t *in = body + 8;
+                                in[0] = 0x60, in[4] = 0x05, in[5] = 0xb4, in[6] = 17, in[7] = 63;
+                                assert_int_equal(inet_pton(AF_INET6, GUEST6, in + 8), 1);
+                                assert_int_equal(inet_pton(AF_INET6, HOST6, in + 24), 1);
+                                in[40] = 40000 >> 8, in[41] = 40000 & 0xff, in[42] = 5000 >> 8, in[43] = 5000 & 0xff;
+                                for (size_t i = 48; i + strlen(MARK) <= 1232 - 8; i += strlen(MARK))
+                                        memcpy(in + i, MARK, strlen(MARK));
+                                n = icmp6_frame(f, host_mac, guest_mac, srcs[from_peer], GUEST6, body, 1232);
+                                f[14 + 7] = 64; /* routed: not a hop limit of 255 */
+                        }
+                        inject(e, false, f, n);
+                        int got = seen(at_guest, MARK, strlen(MARK), 300);
+                        if (from_peer)
+                                assert_true(got >= 1); /* the control: from the peer (a router of the guest) */
+                        else
+                                assert_int_equal(got, 0);
+                }
+        }
+        assert_true(wait_blocked(SHIM_BLOCKED_INGRESS, VENDOR4, GUEST4, "icmp", 0, 1, NULL) >= 1);
+        assert_true(wait_blocked(SHIM_BLOCKED_INGRESS, VENDOR6, GUEST6, "ipv6-icmp", 0, 1, NULL) >= 1);
+        close(at_guest);
+}
+
+/*
+ * A datagram of an allowed flow with a loose source route (IPv4 option,
+ * IPv6 routing header) would go on from the peer to a host the manifest
+ * does not name; options and extension headers are dropped both ways.
+ */
+static void test_source_routes_and_extension_headers_are_dropped(void **state) {
+        struct env *e = *state;
+        bridge_up(e);
+        load(e);
+        udp_roundtrip(e, HOST4, GUEST4, AF_INET);
+        udp_roundtrip(e, HOST6, GUEST6, AF_INET6);
+        int at_host = sniffer(e, -1, false, "br-t"), at_guest = sniffer(e, -1, true, GUEST_IF);
+        uint8_t body[256], f[512], udp[64];
+        size_t ulen = udp_mark(udp, 40000, 5000);
+        /* LSRR via the host to the vendor (type 131, length 7, pointer 4), then end of options. */
+        uint8_t lsrr[8] = {131, 7, 4, 0, 0, 0, 0, 0};
+        assert_int_equal(inet_pton(AF_INET, VENDOR4, lsrr + 3), 1);
+        inject(e, true, f, ip4_frame(f, guest_mac, host_mac, GUEST4, HOST4, 17, lsrr, 8, udp, ulen));
+        /* A padded "no operation" option alone. */
+        const uint8_t nops[4] = {1, 1, 1, 0};
+        inject(e, true, f, ip4_frame(f, guest_mac, host_mac, GUEST4, HOST4, 17, nops, 4, udp, ulen));
+        /* IPv6: a routing header (one segment left: the vendor), a hop-by-hop header, a fragment header then a routing header. */
+        const uint8_t rt[24] = {17, 2, 0, 1}, hbh[8] = {17, 0, 1, 4}, frag_rt[8] = {43};
+        struct {
+                uint8_t first;
+                const uint8_t *pre;
+                size_t n_pre;
+                const uint8_t *hdr;
+                size_t n_hdr;
+        } v6[] = {{43, NULL, 0, rt, 24}, {0, NULL, 0, hbh, 8}, {44, frag_rt, 8, rt, 24}};
+        for (size_t i = 0; i < ELEMENTSOF(v6); i++) {
+                size_t len = 0;
+                if (v6[i].pre)
+                        memcpy(body, v6[i].pre, v6[i].n_pre), len += v6[i].n_pre;
+                memcpy(body + len, v6[i].hdr, v6[i].n_hdr);
+                if (v6[i].hdr == rt)
+                        assert_int_equal(inet_pton(AF_INET6, VENDOR6, body + len + 8), 1);
+                len += v6[i].n_hdr;
+                memcpy(body + len, udp, ulen);
+                inject(e, true, f, ip6_frame(f, guest_mac, host_mac, GUEST6, HOST6, v6[i].first, body, len + ulen));
+        }
+        assert_int_equal(seen(at_host, MARK, strlen(MARK), 300), 0);
+        assert_true(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST4, HOST4, "udp", 5000, 2, NULL) >= 2);
+        assert_true(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST6, HOST6, "udp", 5000, 3, NULL) >= 3);
+        /* The control: the same datagram without the option passes (and opens its flow) ... */
+        inject(e, true, f, ip4_frame(f, guest_mac, host_mac, GUEST4, HOST4, 17, NULL, 0, udp, ulen));
+        assert_true(seen(at_host, MARK, strlen(MARK), 300) >= 1);
+        /* ... and inbound, a datagram of that live flow is dropped with an option, passes without. */
+        udp_mark(udp, 5000, 40000);
+        inject(e, false, f, ip4_frame(f, host_mac, guest_mac, HOST4, GUEST4, 17, nops, 4, udp, ulen));
+        assert_int_equal(seen(at_guest, MARK, strlen(MARK), 300), 0);
+        inject(e, false, f, ip4_frame(f, host_mac, guest_mac, HOST4, GUEST4, 17, NULL, 0, udp, ulen));
+        assert_true(seen(at_guest, MARK, strlen(MARK), 300) >= 1);
+        close(at_host), close(at_guest);
+        bridge_down(e);
+}
+
 /* A UDP answer larger than the MTU arrives in fragments; the non-first ones carry no port. */
 static void test_fragmented_allowed_udp_answer(void **state) {
         struct env *e = *state;
@@ -556,6 +714,8 @@ int main(void) {
                 cmocka_unit_test(test_full_ingress_flow_set_leaves_egress_working),
                 cmocka_unit_test(test_pmtud_for_an_allowed_tcp_flow),
                 cmocka_unit_test(test_fragmented_allowed_udp_answer),
+                cmocka_unit_test(test_too_big_only_from_peers_and_neighbours),
+                cmocka_unit_test(test_source_routes_and_extension_headers_are_dropped),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -188,6 +188,35 @@ static void test_tagged_frames_dropped_both_ways(void **state) {
         assert_true(in < first_accept_in);
 }
 
+/* IPv4 options and IPv6 extension headers (a source route among them) are dropped before anything accepts. */
+static void test_ip_options_and_extension_headers_dropped(void **state) {
+        (void) state;
+        struct ecl_port_range https = {443, 443};
+        struct ecl_rule eg[] = {flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1)};
+        struct ecl_manifest m = manifest(eg, 1, eg, 1);
+        _cleanup_free_ char *text = NULL;
+        assert_int_equal(shim_policy_render(&m, &text), 0);
+        const char *dirs[] = {"out", "in"};
+        for (size_t d = 0; d < 2; d++) {
+                char chain[32], want[3][128];
+                snprintf(chain, sizeof chain, "chain guest_%s", dirs[d]);
+                snprintf(want[0], sizeof want[0], "ip hdrlength != 5 counter goto drop_%s", dirs[d]);
+                snprintf(want[1], sizeof want[1], "ip6 nexthdr != { tcp, udp, ipv6-icmp, ipv6-frag } counter goto drop_%s",
+                         dirs[d]);
+                snprintf(want[2], sizeof want[2],
+                         "ip6 nexthdr ipv6-frag frag nexthdr != { tcp, udp, ipv6-icmp } counter goto drop_%s", dirs[d]);
+                const char *start = strstr(text, chain), *accept = strstr(start, "fwd to");
+                assert_non_null(accept);
+                for (size_t i = 0; i < 3; i++) {
+                        const char *at = strstr(start, want[i]);
+                        if (!at)
+                                fprintf(stderr, "missing: %s\n", want[i]);
+                        assert_non_null(at);
+                        assert_true(at < accept);
+                }
+        }
+}
+
 /*
  * Neighbour discovery never reaches the tracked flows, the grants or an
  * icmpv6 opening: it goes to its own chain, which accepts only the minimal
@@ -332,6 +361,19 @@ static void test_arp_neighbours_in_the_rules_sets(void **state) {
                         assert_int_equal(only->s[0].key.f[0], PF_ND_TARGET);
                         assert_int_equal(only->s[0].rhs, PR_ANON_SET);
                         assert_int_equal(only->s[1].kind, nd_out ? PS_COUNTER : PS_SET);
+                        continue;
+                }
+                if (strcmp(v->target, "too_big_in") == 0) {
+                        /* "too big" about a flow, from a host in a set that holds IPv4 neighbours */
+                        assert_string_equal(r->chain, "guest_in");
+                        assert_int_equal(rules_in(t, v->target, NULL, NULL), 3);
+                        size_t k = 0;
+                        for (size_t j = 0; j < t->n_rules; j++)
+                                if (strcmp(t->rules[j].chain, "too_big_in") == 0) {
+                                        assert_int_equal(t->rules[j].s[0].key.f[0], PF_IP_SADDR);
+                                        assert_string_equal(t->rules[j].s[0].set, sets[k++]);
+                                        assert_string_equal(t->rules[j].s[t->rules[j].n - 1].target, "ecl-office");
+                                }
                         continue;
                 }
                 bool out = strcmp(v->target, "arp_nbr_out") == 0;
@@ -589,6 +631,7 @@ int main(void) {
                 cmocka_unit_test(test_spoofed_mac_goes_first),
                 cmocka_unit_test(test_no_addresses_refused),
                 cmocka_unit_test(test_tagged_frames_dropped_both_ways),
+                cmocka_unit_test(test_ip_options_and_extension_headers_dropped),
                 cmocka_unit_test(test_nd_never_an_opening),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),
                 cmocka_unit_test(test_flows_grouped_and_networks_deduplicated),

@@ -132,7 +132,7 @@ static void test_json_replaces_the_table_in_one_batch(void **state) {
                         }
                 } else if (strcmp(k, "add rule") == 0) {
                         /* after every chain, each with a counter statement and its comment */
-                        assert_int_equal(chains, 14);
+                        assert_int_equal(chains, 15);
                         assert_string_equal(json_string_value(json_object_get(o, "comment")), t->rules[rules].comment);
                         rules++;
                         bool counter = false;
