@@ -308,6 +308,11 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (r < 0)
                         return ecl_exit_status(r);
         }
+        if (m->has_network && !embed_uri)
+                log_warning("stack %s: under %s the tap and the uplink stay in libvirtd's network namespace, not one "
+                            "of the stack's own: only the policy stands between the guest and that namespace's "
+                            "stack (status shows network_namespace: host)",
+                            m->stack, cli->connect);
         log_debug("run: control socket and network namespace made");
         /* Capabilities are per thread: drop them while this is the only one. */
         enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);

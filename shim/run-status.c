@@ -56,6 +56,14 @@ int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
                 k |= json_object_set_new(o, "policy_problem", json_string(problem));
         k |= json_object_set_new(o, "domain", json_string(s->dom_name));
         k |= json_object_set_new(o, "tap", m->has_network ? json_string(s->tap) : json_null());
+        /*
+         * "stack": tap and uplink in the stack's own network namespace;
+         * "host": in libvirtd's (qemu:///system), where the host's own stack
+         * is one flushed ruleset away from the guest (README "Where the
+         * stack's network lives").
+         */
+        k |= json_object_set_new(o, "network_namespace",
+                                 !m->has_network ? json_null() : json_string(s->opts.outer_elsewhere ? "stack" : "host"));
         k |= json_object_set_new(o, "connection", json_string(s->uri ? s->uri : ""));
         k |= json_object_set_new(o, "violation", sup->violation ? json_string(sup->violation) : json_null());
         k |= json_object_set_new(o, "hold_problem", sup->hold_problem ? json_string(sup->hold_problem) : json_null());

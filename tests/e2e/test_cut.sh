@@ -374,6 +374,7 @@ missing = [k for k in ("stack", "state", "accel", "policy", "capabilities") if k
 assert not missing, "missing keys: " + ", ".join(missing)
 assert st[0]["state"] == "running", "state is %r" % st[0]["state"]
 assert st[0]["policy"] == "verified", "policy is %r" % st[0]["policy"]
+assert st[0].get("network_namespace") == "stack", "network_namespace is %r" % st[0].get("network_namespace")
 EOF
                 pass "status reports the stack running with accel, policy and capabilities"
         else

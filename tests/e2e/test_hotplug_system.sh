@@ -178,6 +178,9 @@ qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
         "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
         grep -q '"state": "held"' "$tmp/status.json" || die "$1: status does not show the hold: $(cat "$tmp/status.json")"
         grep -qF "$3" "$tmp/status.json" || die "$1: status does not name $3: $(cat "$tmp/status.json")"
+        # tap and uplink are in libvirtd's namespace, and status says so
+        grep -q '"network_namespace": "host"' "$tmp/status.json" ||
+                die "$1: status does not say the tap is in libvirtd's namespace: $(cat "$tmp/status.json")"
         note "$1 through QMP: domain paused, audited ($3), status held"
         kill -TERM "$shim_pid"; wait "$shim_pid" || true; shim_pid=
 }
