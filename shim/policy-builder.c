@@ -151,6 +151,11 @@ void pb_set_stmt(struct pol_rule *r, bool update, const char *set, struct pol_ke
         snprintf(s->set, sizeof s->set, "%s", set);
 }
 
+void pb_limit(struct pol_rule *r, uint32_t rate, uint32_t burst) {
+        struct pol_stmt *s = stmt(r, PS_LIMIT);
+        s->rate = rate, s->burst = burst;
+}
+
 void pb_verdict(struct pol_rule *r, const char *verdict, const char *target) {
         stmt(r, PS_COUNTER);
         struct pol_stmt *s = stmt(r, PS_VERDICT);

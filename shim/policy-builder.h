@@ -94,6 +94,8 @@ void pb_match_cidrs(struct builder *b, struct pol_rule *r, struct pol_key k, boo
 void pb_match_hex_cidrs(struct builder *b, struct pol_rule *r, struct pol_key k, const struct ecl_cidr *c, size_t n,
                         size_t bytes);
 void pb_set_stmt(struct pol_rule *r, bool update, const char *set, struct pol_key k, uint32_t timeout_s);
+/* limit rate RATE/second burst BURST packets: beyond it the rule does not match. */
+void pb_limit(struct pol_rule *r, uint32_t rate, uint32_t burst);
 /* counter, then accept | drop | goto target. */
 void pb_verdict(struct pol_rule *r, const char *verdict, const char *target);
 

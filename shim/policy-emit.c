@@ -191,6 +191,9 @@ static int stmt_text(FILE *f, const struct pol_stmt *s) {
         case PS_MARK:
                 fprintf(f, "meta mark set 0x%08x", s->mark);
                 return 0;
+        case PS_LIMIT:
+                fprintf(f, "limit rate %u/second burst %u packets", s->rate, s->burst);
+                return 0;
         case PS_VERDICT:
                 if (streq(s->verdict, "fwd")) {
                         fprintf(f, "fwd to \"%s\"", s->target);
@@ -384,6 +387,9 @@ static json_t *stmt_json(const struct pol_stmt *s) {
         case PS_MARK:
                 return json_pack("{s:{s:{s:{s:s}},s:I}}", "mangle", "key", "meta", "key", "mark", "value",
                                  (json_int_t) s->mark);
+        case PS_LIMIT:
+                return json_pack("{s:{s:I,s:s,s:I}}", "limit", "rate", (json_int_t) s->rate, "per", "second", "burst",
+                                 (json_int_t) s->burst);
         case PS_VERDICT:
                 if (streq(s->verdict, "fwd"))
                         return json_pack("{s:{s:s}}", "fwd", "dev", s->target);

@@ -11,7 +11,9 @@
  * guest go only to MACs that answered as neighbours (nbr_macs).  So the
  * guest has no field left to carry data in, and nothing from a host the
  * manifest does not name reaches it.  The only freedom left is which
- * neighbour the guest asks for, within the networks the manifest opened.
+ * neighbour the guest asks for, within the networks the manifest opened
+ * (and, for a network's ND, which solicited-node group it asks at), at
+ * most PB_SOLICIT_RATE times a second.
  *
  * Both base chains hook ingress (guest_out on the tap, guest_in on the
  * uplink), where "meta length" is the length from the network header on:
@@ -38,6 +40,17 @@
  * thousands of openings.
  */
 #define PB_ND_EXACT_MAX 32
+/*
+ * Broadcast ARP requests and multicast solicitations whose target may be any
+ * host of a network the manifest opened: the target's host bits (and, for
+ * ND, the low 24 bits of the group and its MAC, which nft cannot tie to the
+ * target) are the guest's to choose, so they are limited to this many a
+ * second (a burst of three times as many).  Beyond it they go to drop_out,
+ * recorded.  A host resolving its peers sends a few; Linux retries an
+ * unanswered one three times, a second apart.
+ */
+#define PB_SOLICIT_RATE 20
+#define PB_SOLICIT_BURST 60
 
 static const uint8_t bcast[6] = {0xff, 0xff, 0xff, 0xff, 0xff, 0xff};
 static const uint8_t zero_mac[6] = {0};
@@ -140,6 +153,8 @@ void pb_arp_out(struct builder *b, const struct pb_guest *g) {
                                 pb_match_ref(r, k1(PF_ETHER_DADDR), false, PB_NBR_MACS);
                         else
                                 pb_match(r, k1(PF_ETHER_DADDR), false, v_mac(bcast));
+                        if (k == 0)
+                                pb_limit(r, PB_SOLICIT_RATE, PB_SOLICIT_BURST);
                         if (k < 2)
                                 pb_verdict(r, "jump", "arp_nbr_out");
                         else
@@ -355,6 +370,7 @@ void pb_nd_out(struct builder *b, const struct pb_guest *g) {
                 nd_header_out(r, "nd-neighbor-solicit", ND_LEN + LLA_OPT);
                 pb_match(r, k1(PF_TH_WORD1), false, v_hex32(0));
                 nd_guest_lla(r, g, 1);
+                pb_limit(r, PB_SOLICIT_RATE, PB_SOLICIT_BURST);
                 pb_verdict(r, "jump", "nd_nbr_out"); /* the target, a neighbour */
         }
         if (g->n_nbr6 > 0) {

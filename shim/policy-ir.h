@@ -106,6 +106,7 @@ enum pol_stmt_kind {
         PS_COUNTER, /* counter */
         PS_VERDICT, /* accept | drop | goto chain | fwd to device */
         PS_MARK,    /* meta mark set MARK */
+        PS_LIMIT,   /* limit rate RATE/second burst BURST packets: no match beyond it */
 };
 
 enum pol_rhs_kind { PR_VALUE, PR_ANON_SET, PR_SET_REF };
@@ -125,6 +126,8 @@ struct pol_stmt {
         uint32_t timeout_s;        /* 0: the set's */
         /* PS_MARK */
         uint32_t mark;
+        /* PS_LIMIT */
+        uint32_t rate, burst;
         /* PS_VERDICT */
         const char *verdict;       /* "accept", "drop", "goto", "fwd" */
         char target[POL_NAME_MAX]; /* goto target; fwd: the device */

@@ -391,6 +391,55 @@ static void test_padded_and_malformed_arp_is_dropped(void **state) {
         bridge_down(e);
 }
 
+/*
+ * Which host of an opened network a broadcast request asks for is the
+ * guest's choice (8 bits a request for the /24 here): at most 20 a second
+ * get out (a burst of 60), the rest are dropped and recorded.
+ */
+static void test_requests_for_a_network_are_rate_limited(void **state) {
+        struct env *e = *state;
+        bridge_up(e);
+        load(e);
+        int at_host = sniffer(e, -1, false, "br-t");
+        uint8_t f[64];
+        char tpa[16];
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int fd = sock_in(e, true, AF_PACKET, SOCK_RAW);
+        enter(e, true);
+        struct sockaddr_ll sll = {.sll_family = AF_PACKET, .sll_ifindex = (int) if_nametoindex(GUEST_IF), .sll_halen = 6};
+        enter(e, false);
+        memcpy(sll.sll_addr, bcast_mac, 6);
+        for (unsigned i = 0; i < 200; i++) {
+                snprintf(tpa, sizeof tpa, "10.77.0.%u", 3 + i);
+                size_t len = arp_frame(f, guest_mac, bcast_mac, 1, GUEST4, tpa, 28, 6);
+                assert_int_equal(sendto(fd, f, len, 0, (struct sockaddr *) &sll, sizeof sll), (ssize_t) len);
+        }
+        close(fd);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        double secs = (double) (t1.tv_sec - t0.tv_sec) + (double) (t1.tv_nsec - t0.tv_nsec) / 1e9;
+        int n = 0;
+        for (int waited = 0; waited < 300; waited += 20) {
+                struct pollfd p = {.fd = at_host, .events = POLLIN};
+                if (poll(&p, 1, 20) != 1)
+                        continue;
+                uint8_t buf[2048];
+                ssize_t k;
+                while ((k = recv(at_host, buf, sizeof buf, MSG_DONTWAIT)) > 0)
+                        n += k >= 42 && memcmp(buf + 6, guest_mac, 6) == 0 && buf[12] == 0x08 && buf[13] == 0x06 &&
+                             buf[21] == 1;
+        }
+        /* the burst, then the rate over the time they took to send (and a margin) */
+        int most = 60 + (int) (20 * (secs + 0.3)) + 20;
+        fprintf(stderr, "%d of 200 requests got out in %.2f s (at most %d may)\n", n, secs, most);
+        assert_true(n >= 40);
+        assert_true(n <= most);
+        assert_true(most < 150);
+        assert_true(wait_blocked(SHIM_BLOCKED_EGRESS, GUEST4, "10.77.0.202", "arp", 0, 1, NULL) >= 1);
+        close(at_host);
+        bridge_down(e);
+}
+
 /* ARP and ND from a host the manifest does not name never reach the guest, nor padded ones from a peer. */
 static void test_inbound_arp_and_nd_from_non_peers_is_dropped(void **state) {
         struct env *e = *state;
@@ -709,6 +758,7 @@ int main(void) {
                 cmocka_unit_test(test_nd_with_payload_to_an_off_link_host_is_dropped),
                 cmocka_unit_test(test_nd_to_unicast_non_neighbours_is_dropped),
                 cmocka_unit_test(test_padded_and_malformed_arp_is_dropped),
+                cmocka_unit_test(test_requests_for_a_network_are_rate_limited),
                 cmocka_unit_test(test_inbound_arp_and_nd_from_non_peers_is_dropped),
                 cmocka_unit_test(test_gratuitous_arp_and_na_for_another_address_are_dropped),
                 cmocka_unit_test(test_full_ingress_flow_set_leaves_egress_working),

@@ -217,6 +217,35 @@ static void test_ip_options_and_extension_headers_dropped(void **state) {
         }
 }
 
+/* The requests whose target is any host of a network are rate-limited, and only those. */
+static void test_network_solicitations_rate_limited(void **state) {
+        (void) state;
+        struct ecl_port_range https = {443, 443};
+        struct ecl_rule eg[] = {flow("10.1.2.0", 24, ECL_PROTO_TCP, &https, 1), flow("2001:db8::", 64, ECL_PROTO_TCP, &https, 1)};
+        struct ecl_manifest m = manifest(eg, 2, NULL, 0);
+        _cleanup_pol_table_ struct pol_table *t = NULL;
+        assert_int_equal(pol_build(&m, &t), 0);
+        size_t limited = 0;
+        for (size_t i = 0; i < t->n_rules; i++) {
+                const struct pol_rule *r = &t->rules[i];
+                bool limit = false, bcast = false, nd_net = false;
+                for (size_t j = 0; j < r->n; j++) {
+                        const struct pol_stmt *s = &r->s[j];
+                        limit |= s->kind == PS_LIMIT;
+                        bcast |= s->kind == PS_MATCH && s->key.f[0] == PF_ETHER_DADDR && s->rhs == PR_VALUE &&
+                                 memcmp(s->val.mac, "\xff\xff\xff\xff\xff\xff", 6) == 0;
+                        nd_net |= s->kind == PS_MATCH && s->key.f[0] == PF_ETHER_DST_OUI;
+                }
+                const struct pol_stmt *v = &r->s[r->n - 1];
+                bool to_nbr = v->kind == PS_VERDICT && strcmp(v->verdict, "jump") == 0 &&
+                              (strcmp(v->target, "arp_nbr_out") == 0 || strcmp(v->target, "nd_nbr_out") == 0);
+                bool want = to_nbr && (bcast || nd_net);
+                assert_int_equal(limit, want);
+                limited += limit;
+        }
+        assert_int_equal(limited, 2);
+}
+
 /*
  * Neighbour discovery never reaches the tracked flows, the grants or an
  * icmpv6 opening: it goes to its own chain, which accepts only the minimal
@@ -631,6 +660,7 @@ int main(void) {
                 cmocka_unit_test(test_spoofed_mac_goes_first),
                 cmocka_unit_test(test_no_addresses_refused),
                 cmocka_unit_test(test_tagged_frames_dropped_both_ways),
+                cmocka_unit_test(test_network_solicitations_rate_limited),
                 cmocka_unit_test(test_ip_options_and_extension_headers_dropped),
                 cmocka_unit_test(test_nd_never_an_opening),
                 cmocka_unit_test(test_source_addresses_restricted_when_given),
