@@ -23,6 +23,7 @@
 #include "blocked.h"
 #include "log.h"
 #include "names.h"
+#include "policy-hooks.h"
 #include "policy-image.h"
 #include "policy-ir.h"
 #include "policy.h"
@@ -192,52 +193,82 @@ static int list_set(const char *table, const char *set, char **ret) {
                             true, ret);
 }
 
-/* Whether `dev` is one of the names a chain header line hooks: device "X" or devices = { X, Y }. */
-static bool hooks_device(const char *line, const char *dev) {
+/* Whether the name at p (up to '"', ',', ' ', '}' or the end) is dev, or a prefix of it ending in '*'. */
+static bool name_hooks(const char *p, const char *dev) {
+        size_t n = strcspn(p, "\", }");
+        if (n > 0 && p[n - 1] == '*')
+                return strncmp(p, dev, n - 1) == 0;
+        return n == strlen(dev) && strncmp(p, dev, n) == 0;
+}
+
+bool pol_hooks_device(const char *line, const char *dev) {
         const char *p = strstr(line, "device \"");
-        if (p) {
-                p += strlen("device \"");
-                size_t n = strlen(dev);
-                return strncmp(p, dev, n) == 0 && p[n] == '"';
-        }
+        if (p)
+                return name_hooks(p + strlen("device \""), dev);
         p = strstr(line, "devices = {");
         if (!p)
                 return false;
         p += strlen("devices = {");
         const char *end = strchr(p, '}');
-        for (size_t n = strlen(dev); p && end && p < end; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
+        for (; p && end && p < end; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
                 while (*p == ' ' || *p == '"')
                         p++;
-                if (strncmp(p, dev, n) == 0 && strchr(" ,\"}", p[n]))
+                if (p < end && name_hooks(p, dev))
                         return true;
         }
         return false;
 }
 
-/*
- * No chain of another table hooks the tap or the uplink (any family: inet
- * has an ingress hook too): one that ran before ours could forward frames
- * itself.  nftables 1.0.6 names devices only in its text listing.
- */
-static int verify_no_foreign_hooks(const struct pol_table *t, char **ret_problem) {
-        _cleanup_free_ char *out = NULL;
-        int r = nft_run("cannot list the chains", "list chains", false, false, &out);
-        if (r < 0)
-                return r;
-        char family[16] = "", table[POL_NAME_MAX] = "";
-        for (char *line = out, *next; line && *line; line = next) {
+int pol_foreign_hooks(char *listing, bool flowtables, const char *ours, const char *const devs[2],
+                      char **ret_problem) {
+        char family[16] = "", table[POL_NAME_MAX] = "", flowtable[POL_NAME_MAX] = "";
+        for (char *line = listing, *next; line && *line; line = next) {
                 next = strchr(line, '\n');
                 if (next)
                         *next++ = '\0';
-                if (sscanf(line, "table %15s %47s {", family, table) == 2)
+                if (sscanf(line, "table %15s %47s {", family, table) == 2) {
+                        flowtable[0] = '\0';
                         continue;
+                }
+                if (flowtables) {
+                        /* flowtable NAME {, then hook and devices on lines of their own */
+                        if (sscanf(line, " flowtable %47s {", flowtable) == 1)
+                                continue;
+                        if (!flowtable[0] || strncmp(line + strspn(line, " \t"), "devices = {", 11) != 0)
+                                continue;
+                        for (size_t i = 0; i < 2; i++)
+                                if (pol_hooks_device(line, devs[i]))
+                                        return pol_problem(ret_problem, "table %s %s flowtable %s hooks %s too",
+                                                           family, table, flowtable, devs[i]);
+                        continue;
+                }
                 if (!strstr(line, " hook "))
                         continue;
-                bool ours = streq(family, "netdev") && streq(table, t->name);
-                const char *devs[] = {t->device, t->uplink};
-                for (size_t i = 0; i < 2 && !ours; i++)
-                        if (hooks_device(line, devs[i]))
+                bool is_ours = streq(family, "netdev") && streq(table, ours);
+                for (size_t i = 0; i < 2 && !is_ours; i++)
+                        if (pol_hooks_device(line, devs[i]))
                                 return pol_problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
+        }
+        return 0;
+}
+
+/*
+ * No chain of another table, and no flowtable, hooks the tap or the uplink
+ * (any family: inet has an ingress hook too, and a flowtable's fast path
+ * forwards packets itself): one that ran before ours could forward frames.
+ * nftables 1.0.6 names devices only in its text listings.
+ */
+static int verify_no_foreign_hooks(const struct pol_table *t, char **ret_problem) {
+        const char *const devs[] = {t->device, t->uplink};
+        for (int flowtables = 0; flowtables < 2; flowtables++) {
+                _cleanup_free_ char *out = NULL;
+                int r = nft_run(flowtables ? "cannot list the flowtables" : "cannot list the chains",
+                                flowtables ? "list flowtables" : "list chains", false, false, &out);
+                if (r < 0)
+                        return r;
+                r = pol_foreign_hooks(out, flowtables, t->name, devs, ret_problem);
+                if (r < 0)
+                        return r;
         }
         return 0;
 }
