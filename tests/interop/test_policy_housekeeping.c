@@ -242,7 +242,8 @@ static size_t ip4_frame(uint8_t *f, const uint8_t src_mac[6], const uint8_t dst_
         ip[0] = (uint8_t) (0x40 | hl / 4), ip[2] = (uint8_t) (tot >> 8), ip[3] = (uint8_t) tot, ip[8] = 64, ip[9] = proto;
         assert_int_equal(inet_pton(AF_INET, src, ip + 12), 1);
         assert_int_equal(inet_pton(AF_INET, dst, ip + 16), 1);
-        memcpy(ip + 20, opts, optlen);
+        if (optlen)
+                memcpy(ip + 20, opts, optlen);
         uint16_t c = (uint16_t) ~fold(sum16(ip, hl, 0));
         ip[10] = (uint8_t) (c >> 8), ip[11] = (uint8_t) c;
         memcpy(ip + hl, body, len);
