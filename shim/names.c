@@ -65,3 +65,11 @@ void shim_guest_linklocal(const uint8_t mac[static 6], uint8_t addr[static 16]) 
         addr[11] = 0xff, addr[12] = 0xfe;
         addr[13] = mac[3], addr[14] = mac[4], addr[15] = mac[5];
 }
+
+uid_t shim_qemu_id(const char *stack) {
+        unsigned char h[SHA256_DIGEST_LENGTH];
+        stack_digest(stack, h);
+        /* bytes 0-5 are the MAC, 0-2 the tap's hash: take the next ones */
+        uint32_t v = ((uint32_t) h[6] << 16 | (uint32_t) h[7] << 8 | h[8]) >> (24 - SHIM_QEMU_ID_BITS);
+        return (uid_t) (SHIM_QEMU_ID_BASE + v);
+}

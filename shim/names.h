@@ -6,6 +6,7 @@
  */
 #include <net/if.h>
 #include <stdint.h>
+#include <sys/types.h>
 
 #include "manifest.h"
 
@@ -48,3 +49,14 @@ void shim_uplink_names(const char *stack, char inner[static IFNAMSIZ], char oute
 void shim_guest_mac(const struct ecl_manifest *m, uint8_t mac[static 6]);
 /* The IPv6 link-local address a guest derives from its MAC (modified EUI-64, RFC 4291 appendix A). */
 void shim_guest_linklocal(const uint8_t mac[static 6], uint8_t addr[static 16]);
+
+/*
+ * The DAC identity QEMU runs as under the embedded driver (qemu-id.h): uid
+ * and gid SHIM_QEMU_ID_BASE + the first 20 bits of SHA-256(stack) from byte
+ * 6 on, in [0x7f000000, 0x7f0fffff].  That range lies above systemd's
+ * container range (up to 0x6fffffff) and below 2^31, and is in no
+ * /etc/passwd or /etc/group (qemu-id.c refuses to use one that is).
+ */
+#define SHIM_QEMU_ID_BASE 0x7f000000u
+#define SHIM_QEMU_ID_BITS 20
+uid_t shim_qemu_id(const char *stack);
