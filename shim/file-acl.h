@@ -1,0 +1,17 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * POSIX access ACLs through their xattr (system.posix_acl_access), without
+ * libacl.  Used for /dev/kvm: the stack's own QEMU identity (qemu-id.h) is in
+ * no group, so the kvm group that udev gives the device does not reach it.
+ */
+#include <sys/types.h>
+
+/*
+ * Give uid the permissions `perms` (bits of 4 read, 2 write, 1 execute) on
+ * path (not followed if a link) with a named-user ACL entry, keeping every
+ * other entry; the mask becomes the union of the group class.  0 when done
+ * or already so; a negative errno with a message otherwise (-EOPNOTSUPP when
+ * the file system has no ACLs, -EBADMSG when the existing ACL is malformed).
+ */
+int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms);
