@@ -7,6 +7,8 @@
 #include "accel.h"
 #include "commands.h"
 #include "domain.h"
+#include "libvirt-embed.h"
+#include "names.h"
 #include "policy.h"
 #include "log.h"
 #include "manifest.h"
@@ -48,10 +50,12 @@ static int parse_args(int argc, char **argv, const char **manifest, enum render_
  * resolved by the same bounded KVM probe `run` uses (so a host whose KVM
  * hangs renders tcg, with the probe's warning on stderr); the console log
  * under --root.  An explicit kvm is shown as asked: `run` is what refuses it
- * on a host without working KVM.
+ * on a host without working KVM.  Under the embedded driver (no --connect,
+ * or qemu:///embed) it carries the stack's own QEMU identity, as run's does.
  */
 static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m, char **ret) {
-        struct shim_domain_opts o = {.root = cli->root, .accel = m->vm.accel};
+        struct shim_domain_opts o = {.root = cli->root, .accel = m->vm.accel,
+                                     .qemu_id = shim_uri_is_embed(cli->connect) ? shim_qemu_id(m->stack) : 0};
         if (o.accel == ECL_ACCEL_AUTO) {
                 int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL);
                 if (r < 0)

@@ -256,3 +256,63 @@ int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **
         xmlFreeDoc(doc);
         return r;
 }
+
+static int identity_violation(char **ret, const char *fmt, const char *what) {
+        if (ret && asprintf(ret, fmt, what) < 0) {
+                *ret = NULL;
+                return -ENOMEM;
+        }
+        return -EPERM;
+}
+
+int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation) {
+        if (ret_violation)
+                *ret_violation = NULL;
+        xmlNodePtr root = doc ? xmlDocGetRootElement(doc) : NULL;
+        if (!root || root->ns || !xmlStrEqual(root->name, X("domain")) || id == 0)
+                return -EINVAL;
+        _cleanup_(xmlXPathFreeContextp) xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
+        if (!ctx)
+                return -ENOMEM;
+        _cleanup_(xmlXPathFreeObjectp) xmlXPathObjectPtr o =
+                xmlXPathEvalExpression(X("/domain/seclabel[@model='dac']"), ctx);
+        if (!o)
+                return -ENOMEM;
+        int n = o->nodesetval ? o->nodesetval->nodeNr : 0;
+        if (n == 0)
+                return identity_violation(ret_violation, "%s", "no dac seclabel: QEMU would run as libvirt's shared user");
+        if (n > 1)
+                return identity_violation(ret_violation, "%s", "more than one dac seclabel");
+        xmlNodePtr sl = o->nodesetval->nodeTab[0];
+        _cleanup_(xml_freep) xmlChar *type = xmlGetProp(sl, X("type"));
+        _cleanup_(xml_freep) xmlChar *relabel = xmlGetProp(sl, X("relabel"));
+        if (!type || !xmlStrEqual(type, X("static")))
+                return identity_violation(ret_violation, "dac seclabel of type '%s', not static",
+                                          type ? (const char *) type : "(none)");
+        if (relabel && !xmlStrEqual(relabel, X("yes")))
+                return identity_violation(ret_violation, "dac seclabel with relabel='%s'", (const char *) relabel);
+        xmlNodePtr label = NULL;
+        unsigned labels = 0;
+        for (xmlNodePtr c = sl->children; c; c = c->next)
+                if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, X("label")))
+                        label = c, labels++;
+        if (labels != 1)
+                return identity_violation(ret_violation, "%s", "dac seclabel without exactly one label");
+        _cleanup_(xml_freep) xmlChar *text = xmlNodeGetContent(label);
+        char want[32];
+        snprintf(want, sizeof want, "+%u:+%u", (unsigned) id, (unsigned) id);
+        if (!text || !xmlStrEqual(text, X(want)))
+                return identity_violation(ret_violation, "QEMU runs as '%s', not the stack's own identity",
+                                          text ? (const char *) text : "");
+        return 0;
+}
+
+int shim_domain_check_identity_xml(const char *xml, uid_t id, char **ret_violation) {
+        xmlDocPtr doc;
+        int r = shim_domain_parse_xml(xml, &doc, ret_violation);
+        if (r < 0)
+                return r;
+        r = shim_domain_check_identity(doc, id, ret_violation);
+        xmlFreeDoc(doc);
+        return r;
+}

@@ -37,6 +37,7 @@
  * destroy.
  */
 #include <libxml/tree.h>
+#include <sys/types.h>
 
 /* libvirt's namespace for QEMU passthrough (qemu:commandline and friends). */
 #define SHIM_LIBVIRT_QEMU_NS "http://libvirt.org/schemas/domain/qemu/1.0"
@@ -69,3 +70,13 @@ int shim_domain_parse_xml(const char *xml, xmlDocPtr *ret_doc, char **ret_why);
  * is -EBADMSG (with *ret_violation saying so).
  */
 int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **ret_violation);
+
+/*
+ * Whether the domain runs QEMU as `id` (qemu-id.h): exactly one seclabel of
+ * model dac, type static, relabel yes (or absent), label "+ID:+ID".  0 when it
+ * does; -EPERM with *ret_violation (caller frees) saying what it runs as
+ * instead; -EINVAL if doc is not a domain or id is 0; -ENOMEM.
+ */
+int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation);
+/* The same on XML text, parsed as shim_domain_check_cut_xml() does. */
+int shim_domain_check_identity_xml(const char *xml, uid_t id, char **ret_violation);

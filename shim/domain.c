@@ -16,6 +16,7 @@
 #include "domain.h"
 #include "log.h"
 #include "names.h"
+#include "qemu-id.h"
 #include "paths.h"
 
 #define X(s) ((const xmlChar *) (s))
@@ -244,6 +245,16 @@ static int check_input(const struct ecl_manifest *m, const struct shim_domain_op
         return 0;
 }
 
+/* QEMU as the stack's own uid and gid, no supplementary group; libvirt labels its files for it. */
+static int add_seclabel(xmlNodePtr domain, uid_t id) {
+        char label[SHIM_QEMU_ID_LABEL_MAX];
+        shim_qemu_id_label(id, label);
+        xmlNodePtr sl = elem(domain, "seclabel", "type", "static", "model", "dac");
+        if (!sl || prop(sl, "relabel", "yes") < 0 || !child(sl, "label", label))
+                return -ENOMEM;
+        return 0;
+}
+
 int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opts *o, xmlDocPtr *ret) {
         int r = check_input(m, o);
         if (r < 0)
@@ -281,6 +292,8 @@ int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opt
             !child(domain, "on_crash", "destroy"))
                 return log_oom();
         if (add_devices(domain, m, o) < 0)
+                return log_oom();
+        if (o->qemu_id && add_seclabel(domain, o->qemu_id) < 0)
                 return log_oom();
 
         char tap[IFNAMSIZ];

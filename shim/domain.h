@@ -29,6 +29,7 @@
  * or "/" the paths are the manifest's own.
  */
 #include <libxml/tree.h>
+#include <sys/types.h>
 
 #include "macro.h"
 #include "manifest.h"
@@ -45,6 +46,8 @@ struct shim_domain_opts {
         enum ecl_accel accel;
         /* Optional domain UUID (canonical text form); NULL lets libvirt choose. */
         const char *uuid;
+        /* QEMU's own DAC identity (qemu-id.h): a static dac seclabel "+ID:+ID"; 0 for libvirt's default user. */
+        uid_t qemu_id;
 };
 
 /*

@@ -233,6 +233,50 @@ static void test_xml_text(void **state) {
         assert_int_equal(shim_domain_check_cut_xml("<network/>", NULL, NULL), -EINVAL);
 }
 
+/* The QEMU identity in the live XML: one static dac seclabel with the stack's label, nothing else. */
+static void test_identity(void **state) {
+        (void) state;
+        static const struct {
+                const char *seclabels;
+                int want;
+                const char *why;
+        } cases[] = {
+                /* what libvirt 9.0 reports for the seclabel the builder writes */
+                {"<seclabel type='static' model='dac' relabel='yes'><label>+2130706435:+2130706435</label>"
+                 "<imagelabel>+2130706435:+2130706435</imagelabel></seclabel>", 0, NULL},
+                {"<seclabel type='dynamic' model='selinux' relabel='yes'><label>x</label></seclabel>"
+                 "<seclabel type='static' model='dac'><label>+2130706435:+2130706435</label></seclabel>", 0, NULL},
+                {"", -EPERM, "no dac seclabel"},
+                {"<seclabel type='none' model='dac'/>", -EPERM, "type 'none'"},
+                {"<seclabel type='dynamic' model='dac'><label>+2130706435:+2130706435</label></seclabel>", -EPERM,
+                 "type 'dynamic'"},
+                {"<seclabel type='static' model='dac' relabel='no'><label>+2130706435:+2130706435</label></seclabel>",
+                 -EPERM, "relabel='no'"},
+                {"<seclabel type='static' model='dac'><label>+64055:+64055</label></seclabel>", -EPERM,
+                 "'+64055:+64055'"},
+                {"<seclabel type='static' model='dac'><label>+2130706435:+0</label></seclabel>", -EPERM, "+0"},
+                {"<seclabel type='static' model='dac'/>", -EPERM, "exactly one label"},
+                {"<seclabel type='static' model='dac'><label>+2130706435:+2130706435</label>"
+                 "<label>+0:+0</label></seclabel>", -EPERM, "exactly one label"},
+                {"<seclabel type='static' model='dac'><label>+2130706435:+2130706435</label></seclabel>"
+                 "<seclabel type='static' model='dac'><label>+0:+0</label></seclabel>", -EPERM, "more than one"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *xml = tl_strf("<domain type='qemu'><name>ecluse-x</name>%s</domain>",
+                                                   cases[i].seclabels);
+                _cleanup_free_ char *v = NULL;
+                int r = shim_domain_check_identity_xml(xml, 0x7f000003, &v);
+                if (r != cases[i].want)
+                        fail_msg("case %zu: %d, not %d (%s)", i, r, cases[i].want, v ? v : "");
+                if (cases[i].why && (!v || !strstr(v, cases[i].why)))
+                        fail_msg("case %zu: '%s' does not say '%s'", i, v ? v : "", cases[i].why);
+        }
+        /* the builder's seclabel passes, and only with its own id */
+        xmlDocPtr doc = parse("<domain type='qemu'><name>x</name></domain>");
+        assert_int_equal(shim_domain_check_identity(doc, 0, NULL), -EINVAL);
+        xmlFreeDoc(doc);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_live_xml_is_cut),
@@ -242,6 +286,7 @@ int main(void) {
                 cmocka_unit_test(test_wrong_input),
                 cmocka_unit_test(test_foreign_namespace_device),
                 cmocka_unit_test(test_xml_text),
+                cmocka_unit_test(test_identity),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -3,8 +3,10 @@
  * `ecluse-shim render` (shim/cmd-render.c), run as a program: usage errors,
  * bad manifests, and the domain of every good manifest of the tree on stdout.
  */
+#include <errno.h>
 #include <glob.h>
 #include <string.h>
+#include <unistd.h>
 
 #include <libxml/parser.h>
 #include <libxml/xpath.h>
@@ -123,7 +125,8 @@ static void test_good_manifests(void **state) {
                 _cleanup_manifest_ struct ecl_manifest *m = NULL;
                 assert_int_equal(ecl_manifest_load_file(g.gl_pathv[i], &m, &diags), 0);
                 ecl_diags_clear(&diags);
-                struct shim_domain_opts o = {.root = root, .accel = m->vm.accel};
+                /* the embedded driver (no --connect): QEMU as the stack's own identity */
+                struct shim_domain_opts o = {.root = root, .accel = m->vm.accel, .qemu_id = shim_qemu_id(m->stack)};
                 if (o.accel == ECL_ACCEL_AUTO)
                         assert_int_equal(shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL), 0);
                 _cleanup_free_ char *want = NULL;
@@ -136,6 +139,7 @@ static void test_good_manifests(void **state) {
                 shim_tap_name(m->stack, 0, tap);
                 _cleanup_free_ char *v = NULL;
                 assert_int_equal(shim_domain_check_cut(doc, m->has_network ? tap : NULL, &v), 0);
+                assert_int_equal(shim_domain_check_identity(doc, shim_qemu_id(m->stack), &v), 0);
                 if (m->console == ECL_CONSOLE_LOG) {
                         xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
                         xmlXPathObjectPtr p = xmlXPathEvalExpression(
@@ -154,12 +158,32 @@ static void test_good_manifests(void **state) {
         tl_rm_rf(root);
 }
 
+/* Under qemu:///system the daemon's qemu.conf decides QEMU's user: no seclabel of ecluse's. */
+static void test_system_has_no_identity(void **state) {
+        (void) state;
+        const char *path = ECLUSE_SOURCE_DIR "/manifests/minimal.yaml";
+        if (access(path, R_OK) != 0)
+                skip();
+        struct tl_result res;
+        run(&res, "--connect", "qemu:///system", "render", path, "--domain");
+        assert_int_equal(res.status, 0);
+        assert_null(strstr(res.out, "<seclabel type=\"static\""));
+        xmlDocPtr doc = xmlReadMemory(res.out, (int) strlen(res.out), "out.xml", NULL, XML_PARSE_NONET);
+        assert_non_null(doc);
+        _cleanup_free_ char *v = NULL;
+        assert_int_equal(shim_domain_check_identity(doc, shim_qemu_id("minimal"), &v), -EPERM);
+        assert_non_null(strstr(v, "no dac seclabel"));
+        xmlFreeDoc(doc);
+        tl_result_free(&res);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_usage_errors),
                 cmocka_unit_test(test_missing_manifest),
                 cmocka_unit_test(test_bad_manifests),
                 cmocka_unit_test(test_good_manifests),
+                cmocka_unit_test(test_system_has_no_identity),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
