@@ -25,6 +25,7 @@
 #include "control.h"
 #include "domain-check.h"
 #include "domain.h"
+#include "file-acl.h"
 #include "libvirt-embed.h"
 #include "log.h"
 #include "manifest.h"
@@ -32,6 +33,8 @@
 #include "netns.h"
 #include "paths.h"
 #include "policy.h"
+#include "names.h"
+#include "qemu-id.h"
 #include "qmp-check.h"
 #include "run.h"
 #include "sandbox.h"
@@ -50,6 +53,7 @@ struct run_ctx {
         uint64_t console_cap;           /* bytes per console log file */
         struct shim_console *console;   /* opened before the first start, kept across reloads */
         struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
+        uid_t qemu_id;                  /* the stack's own QEMU uid and gid (qemu-id.h), 0 under qemu:///system */
 };
 
 static void run_ctx_done(struct run_ctx *c) {
@@ -60,11 +64,18 @@ static void run_ctx_done(struct run_ctx *c) {
 
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml) {
         struct run_ctx *c = ud;
-        struct shim_domain_opts o = {.root = c->root};
+        struct shim_domain_opts o = {.root = c->root, .qemu_id = c->qemu_id};
         _cleanup_free_ char *reason = NULL;
         int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
         if (r < 0)
                 return r;
+        /* The stack's own QEMU identity is in no group: udev's kvm group does not reach it. */
+        if (o.accel == ECL_ACCEL_KVM && c->qemu_id) {
+                r = shim_acl_allow_user(SHIM_KVM_DEVICE, c->qemu_id, 6);
+                if (r < 0)
+                        return log_error_errno(-r, "stack %s: its QEMU (uid %u) cannot be given %s", m->stack,
+                                               (unsigned) c->qemu_id, SHIM_KVM_DEVICE);
+        }
         /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
         if (m->console == ECL_CONSOLE_LOG && !c->console) {
                 r = shim_console_open(c->root, m->stack, c->console_cap, &c->console);
@@ -92,9 +103,12 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
 }
 
 static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_violation) {
-        (void) ud;
+        struct run_ctx *c = ud;
         /* The live XML may come from a remote libvirtd: no DTD, no entities, size-limited. */
-        return shim_domain_check_cut_xml(xml, tap, ret_violation);
+        int r = shim_domain_check_cut_xml(xml, tap, ret_violation);
+        if (r < 0 || !c->qemu_id)
+                return r;
+        return shim_domain_check_identity_xml(xml, c->qemu_id, ret_violation);
 }
 
 static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_violation) {
@@ -356,9 +370,20 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed,
                                      .outer_elsewhere = host_netns >= 0, .outer_netns = host_netns,
                                      .outer_nl = host_nl};
-        qemu_user(&opts.tap_owner, &opts.tap_group);
-        if (embed && (r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group)) < 0)
-                return ecl_exit_status(r);
+        if (embed) {
+                /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
+                ctx.qemu_id = shim_qemu_id(m->stack);
+                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id);
+                if (r < 0)
+                        return ecl_exit_status(r);
+                opts.tap_owner = ctx.qemu_id;
+                opts.tap_group = ctx.qemu_id;
+                r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group);
+                if (r < 0)
+                        return ecl_exit_status(r);
+        } else {
+                qemu_user(&opts.tap_owner, &opts.tap_group);
+        }
 
         struct shim_stack s;
         r = shim_stack_init(&s, m, &hooks, &opts);

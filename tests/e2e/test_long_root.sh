@@ -13,7 +13,10 @@
 #     (its serial log says ECLUSE-GUEST up);
 #  4. `status STACK --json` says running; QEMU's monitor socket is bound
 #     through the short alias (libvirt-embed.h) and leads into the root;
-#  5. `stop STACK`: the run exits 0, no QEMU remains.
+#  5. QEMU runs as the stack's own uid and gid, and a process of libvirt's
+#     QEMU user can neither connect to its monitor, read its domain
+#     directory, signal it nor read its /proc environment;
+#  6. `stop STACK`: the run exits 0, no QEMU remains.
 #
 # Needs root.  Any missing prerequisite fails the test.
 # shellcheck disable=SC2317 # functions called through wait_until and traps
@@ -96,6 +99,7 @@ if [ -n "$mon" ] && [ "${#mon}" -le 107 ] && [[ "$real" == "$root/var/lib/ecluse
 else
         fail "monitor socket '$mon' (${#mon} bytes) resolves to '$real'"
 fi
+stack_check_qemu_identity "$qpid" "$real/monitor.sock"
 
 # ---- stop -------------------------------------------------------------------
 stack_stop

@@ -148,3 +148,56 @@ stack_verdict() {
         echo "=== all checks passed"
         exit 0
 }
+
+# The uid and gid QEMU runs as under the embedded driver (shim_qemu_id() of names.h).
+stack_qemu_id() { # STACK
+        python3 -c 'import hashlib,sys; h=hashlib.sha256(sys.argv[1].encode()).digest(); print(0x7f000000 + ((h[6] << 16 | h[7] << 8 | h[8]) >> 4))' "$1"
+}
+
+# QEMU (PID) runs as the stack's own identity, and a process of libvirt's
+# QEMU user (what every other VM of qemu:///system runs as) can reach none
+# of it: not the monitor socket MON, not the domain directory (master key),
+# not the process (signals, /proc/PID/environ: what ptrace access guards).
+stack_check_qemu_identity() { # PID MON
+        local pid=$1 mon=$2 id
+        id=$(stack_qemu_id "$stack_name")
+        local uids gids groups
+        uids=$(awk '/^Uid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
+        gids=$(awk '/^Gid:/ { print $2, $3, $4, $5 }' "/proc/$pid/status")
+        groups=$(awk '/^Groups:/ { $1 = ""; print }' "/proc/$pid/status" | tr -d ' ')
+        # libvirt sets the supplementary groups to the gid alone
+        if [ "$uids" = "$id $id $id $id" ] && [ "$gids" = "$id $id $id $id" ] && { [ -z "$groups" ] || [ "$groups" = "$id" ]; }; then
+                pass "QEMU runs as the stack's own uid and gid $id, no other group"
+        else
+                fail "QEMU runs as uid '$uids' gid '$gids' groups '$groups', not $id alone"
+        fi
+        getent passwd libvirt-qemu >/dev/null || { fail "no libvirt-qemu user to try from"; return; }
+        local as_qemu=(setpriv --reuid=libvirt-qemu --regid=libvirt-qemu --init-groups)
+        local dir out
+        dir=$(dirname "$mon")
+        [ -S "$mon" ] || { fail "no monitor socket at $mon"; return; }
+        # Debian's python3: a per-user interpreter (pyenv) may be out of libvirt-qemu's reach
+        out=$("${as_qemu[@]}" /usr/bin/python3 -c '
+import socket, sys
+s = socket.socket(socket.AF_UNIX)
+try:
+    s.connect(sys.argv[1])
+except OSError as e:
+    print("refused:", e.strerror); sys.exit(0)
+print("connected"); sys.exit(1)' "$mon" 2>&1)
+        if [ $? = 0 ] && [[ "$out" == refused:* ]]; then
+                pass "libvirt-qemu cannot connect to the monitor ($out)"
+        else
+                fail "libvirt-qemu reached the monitor socket $mon: $out"
+        fi
+        if "${as_qemu[@]}" ls "$dir" >/dev/null 2>&1 || "${as_qemu[@]}" cat "$dir/master-key.aes" >/dev/null 2>&1; then
+                fail "libvirt-qemu can list $dir or read its master key"
+        else
+                pass "libvirt-qemu can neither list the domain directory nor read the master key"
+        fi
+        if "${as_qemu[@]}" kill -0 "$pid" 2>/dev/null || "${as_qemu[@]}" cat "/proc/$pid/environ" >/dev/null 2>&1; then
+                fail "libvirt-qemu can signal QEMU or read its /proc/$pid/environ"
+        else
+                pass "libvirt-qemu can neither signal QEMU nor read its environment (ptrace access)"
+        fi
+}
