@@ -39,8 +39,9 @@
  *                                      anything else (a netfilter that
  *                                      mirrors or redirects the NIC's traffic
  *                                      around the tap, say) is a violation
- *   query-migrate                      no status, or none, completed, failed,
- *                                      cancelled; any other (setup, active,
+ *   query-migrate                      no status, or none, failed, cancelled;
+ *                                      completed (ecluse never migrates: the
+ *                                      RAM has left) and any other (setup, active,
  *                                      pre-switchover, device, postcopy-*,
  *                                      wait-unplug, colo, cancelling, ...) is
  *                                      the guest's RAM streaming to wherever
@@ -68,9 +69,11 @@
  * which fails the check.  What the XML declares and QEMU lacks is not
  * checked here (the XML check covers the XML).  Netdevs are not listed: a
  * netdev carries nothing but through a device or a netfilter, which are.
- * Not seen: a migration that completes between two checks (it leaves QEMU
- * paused, "completed"), and the one-shot writes of guest memory to a file
- * (pmemsave, memsave, dump-guest-memory).
+ * A migration that completes between two checks is seen at the next one
+ * ("completed" stays until QEMU exits).  Not seen: the one-shot writes of
+ * guest memory to a file (pmemsave, memsave, dump-guest-memory).  Holding
+ * pauses the guest; it does not cancel a migration or an export in
+ * progress (see the issue 13 note).
  *
  * The comparison (shim_qmp_compare) is separate from the QMP calls so that
  * it can be tested on canned replies.
