@@ -26,6 +26,9 @@ static const char *const commands[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_PCI] = "{\"execute\":\"query-pci\"}",
         [SHIM_QMP_CHARDEV] = "{\"execute\":\"query-chardev\"}",
         [SHIM_QMP_OBJECTS] = "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/objects\"}}",
+        [SHIM_QMP_MIGRATE] = "{\"execute\":\"query-migrate\"}",
+        [SHIM_QMP_BLOCK_EXPORTS] = "{\"execute\":\"query-block-exports\"}",
+        [SHIM_QMP_BLOCK_NODES] = "{\"execute\":\"query-named-block-nodes\",\"arguments\":{\"flat\":true}}",
 };
 
 static const char *const query_names[SHIM_QMP_N_QUERIES] = {
@@ -34,6 +37,9 @@ static const char *const query_names[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_PCI] = "query-pci",
         [SHIM_QMP_CHARDEV] = "query-chardev",
         [SHIM_QMP_OBJECTS] = "qom-list /objects",
+        [SHIM_QMP_MIGRATE] = "query-migrate",
+        [SHIM_QMP_BLOCK_EXPORTS] = "query-block-exports",
+        [SHIM_QMP_BLOCK_NODES] = "query-named-block-nodes",
 };
 
 const char *shim_qmp_command(enum shim_qmp_query q) {
@@ -57,21 +63,37 @@ const char *shim_qmp_command(enum shim_qmp_query q) {
         "self::rng[backend/@model='egd']]/alias/@name"
 /* Devices with a backend object "obj" + alias. */
 #define OBJECT_ALIASES "/domain/devices/rng/alias/@name"
+/* The files and block devices of the disks: what a protocol node may open. */
+#define DISK_SOURCES "/domain/devices/disk/source/@file | /domain/devices/disk/source/@dev"
+
+/* Migration states in which nothing is being sent nor was (ecluse never migrates: "completed" means the RAM left). */
+static const char *const migration_idle[] = {"none", "failed", "cancelled"};
+/* Block drivers that keep the data on this host; the protocol ones open a file, which must be a disk's. */
+static const char *const local_drivers[] = {"raw", "qcow2", "luks", "throttle", "copy-on-read", "preallocate"};
+static const char *const protocol_drivers[] = {"file", "host_device", "host_cdrom"};
 
 /* What the XML lets QEMU have. */
 struct expected {
-        char **devices, **chardevs, **objects;
+        char **devices, **chardevs, **objects, **disks;
 };
 
 static void expected_done(struct expected *e) {
         strv_free(e->devices);
         strv_free(e->chardevs);
         strv_free(e->objects);
+        strv_free(e->disks);
 }
 
 static bool strv_has(char *const *v, const char *s) {
         for (; v && *v; v++)
                 if (streq(*v, s))
+                        return true;
+        return false;
+}
+
+static bool among(const char *const *v, size_t n, const char *s) {
+        for (size_t i = 0; i < n; i++)
+                if (streq(v[i], s))
                         return true;
         return false;
 }
@@ -121,6 +143,8 @@ static int expected_from_xml(const char *xml, struct expected *e, char **ret_why
                 r = collect(ctx, CHARDEV_ALIASES, "char", monitor, ELEMENTSOF(monitor), &e->chardevs);
         if (r >= 0)
                 r = collect(ctx, OBJECT_ALIASES, "obj", objects, ELEMENTSOF(objects), &e->objects);
+        if (r >= 0)
+                r = collect(ctx, DISK_SOURCES, "", NULL, 0, &e->disks);
         return r;
 }
 
@@ -285,6 +309,64 @@ static int compare_chardevs(json_t *list, char *const *allowed, struct findings 
         return 0;
 }
 
+/* query-migrate: {} before any migration, else a status; one that is not idle is RAM on its way out. */
+static int compare_migrate(json_t *info, struct findings *f, char **ret_why) {
+        if (!json_is_object(info))
+                return bad_reply(ret_why, SHIM_QMP_MIGRATE, "is no object");
+        json_t *status = json_object_get(info, "status");
+        if (!status)
+                return 0;
+        const char *s = json_string_value(status);
+        if (!s)
+                return bad_reply(ret_why, SHIM_QMP_MIGRATE, "has a status that is no string");
+        if (streq(s, "completed"))
+                found(f, "migration completed (the guest's memory was sent out)");
+        else if (!among(migration_idle, ELEMENTSOF(migration_idle), s))
+                found(f, "migration in progress (%s)", s);
+        return 0;
+}
+
+/* query-block-exports: libvirt exports nothing (an NBD, vhost-user-blk or FUSE export serves a disk). */
+static int compare_exports(json_t *list, struct findings *f, char **ret_why) {
+        if (!json_is_array(list))
+                return bad_reply(ret_why, SHIM_QMP_BLOCK_EXPORTS, "is no list");
+        size_t i;
+        json_t *x;
+        json_array_foreach(list, i, x) {
+                if (!json_is_object(x))
+                        return bad_reply(ret_why, SHIM_QMP_BLOCK_EXPORTS, "has an export that is no object");
+                const char *id = json_string_value(json_object_get(x, "id"));
+                const char *type = json_string_value(json_object_get(x, "type"));
+                const char *node = json_string_value(json_object_get(x, "node-name"));
+                found(f, "block export %s (%s of node %s)", id ? id : "?", type ? type : "?", node ? node : "?");
+        }
+        return 0;
+}
+
+/*
+ * query-named-block-nodes (flat: every node, QEMU names those it was given
+ * no name for): a local driver, and a protocol node on a disk's own file.
+ */
+static int compare_nodes(json_t *list, char *const *disks, struct findings *f, char **ret_why) {
+        if (!json_is_array(list))
+                return bad_reply(ret_why, SHIM_QMP_BLOCK_NODES, "is no list");
+        size_t i;
+        json_t *n;
+        json_array_foreach(list, i, n) {
+                const char *name = json_string_value(json_object_get(n, "node-name"));
+                const char *drv = json_string_value(json_object_get(n, "drv"));
+                if (!name || !drv)
+                        return bad_reply(ret_why, SHIM_QMP_BLOCK_NODES, "has a node without node-name or drv");
+                const char *file = json_string_value(json_object_get(n, "file"));
+                if (among(protocol_drivers, ELEMENTSOF(protocol_drivers), drv)) {
+                        if (!file || !strv_has(disks, file))
+                                found(f, "block node %s (%s %s, no disk of the XML)", name, drv, file ? file : "?");
+                } else if (!among(local_drivers, ELEMENTSOF(local_drivers), drv))
+                        found(f, "block node %s (%s %s)", name, drv, file ? file : "?");
+        }
+        return 0;
+}
+
 static int compare_one(enum shim_qmp_query q, json_t *v, const struct expected *e, struct findings *f,
                        char **ret_why) {
         switch (q) {
@@ -293,6 +375,9 @@ static int compare_one(enum shim_qmp_query q, json_t *v, const struct expected *
         case SHIM_QMP_PCI: return compare_pci(v, e->devices, f, ret_why);
         case SHIM_QMP_CHARDEV: return compare_chardevs(v, e->chardevs, f, ret_why);
         case SHIM_QMP_OBJECTS: return compare_qom_list(v, q, e->objects, "object", f, ret_why);
+        case SHIM_QMP_MIGRATE: return compare_migrate(v, f, ret_why);
+        case SHIM_QMP_BLOCK_EXPORTS: return compare_exports(v, f, ret_why);
+        case SHIM_QMP_BLOCK_NODES: return compare_nodes(v, e->disks, f, ret_why);
         default: return -EINVAL;
         }
 }

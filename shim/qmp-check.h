@@ -2,10 +2,12 @@
 #pragma once
 /*
  * What QEMU itself has, compared with what the live domain XML declares
- * (issue 13, "QEMU is not confined").  A device, chardev or object added
- * through QEMU's monitor (QMP `device_add`, `chardev-add`, `object-add`,
- * by whoever reaches the monitor socket) never shows in libvirt's live XML,
- * so the check of that XML (domain-check.h) cannot see it; QEMU's own view
+ * (issue 13, "QEMU is not confined").  A device, chardev, object, block
+ * node, export or migration set up through QEMU's monitor (QMP
+ * `device_add`, `chardev-add`, `object-add`, `blockdev-add`,
+ * `block-export-add`, `migrate`, by whoever reaches the monitor socket,
+ * e.g. virsh qemu-monitor-command) never shows in libvirt's live XML, so
+ * the check of that XML (domain-check.h) cannot see it; QEMU's own view
  * can.  Asked over QMP (virDomainQemuMonitorCommand, libvirt-qemu):
  *
  *   qom-list /machine/peripheral       every device with an id: each must be
@@ -37,12 +39,41 @@
  *                                      anything else (a netfilter that
  *                                      mirrors or redirects the NIC's traffic
  *                                      around the tap, say) is a violation
+ *   query-migrate                      no status, or none, failed, cancelled;
+ *                                      completed (ecluse never migrates: the
+ *                                      RAM has left) and any other (setup, active,
+ *                                      pre-switchover, device, postcopy-*,
+ *                                      wait-unplug, colo, cancelling, ...) is
+ *                                      the guest's RAM streaming to wherever
+ *                                      the migrate URI points
+ *   query-block-exports                none: an export (nbd-server-start +
+ *                                      block-export-add, vhost-user-blk, FUSE)
+ *                                      serves a disk over a socket
+ *   query-named-block-nodes            every node (flat: true; QEMU names the
+ *                                      nodes given no name): a format or
+ *                                      filter driver that keeps the data here
+ *                                      (raw, qcow2, luks, throttle,
+ *                                      copy-on-read, preallocate) or a file,
+ *                                      host_device or host_cdrom node on the
+ *                                      source of a disk of the XML; any other
+ *                                      driver (nbd, iscsi, rbd, http, ssh,
+ *                                      gluster, nfs, vvfat, null-co, ...) or a
+ *                                      file node elsewhere is a target that a
+ *                                      blockdev-backup or -mirror of the
+ *                                      guest's disk could be sent to
  *
  * These are the names libvirt 9.0 gives (read from a running ecluse stack
- * on qemu:///system).  What the XML declares and QEMU lacks is not checked
- * here (the XML check covers the XML).  Netdevs and block nodes are not QOM
- * objects and are not listed; a netdev or block node reaches the guest only
- * through a device, which is.
+ * on qemu:///system: a disk is a "file" node libvirt-N-storage on its
+ * source under a "qcow2" or "raw" node libvirt-N-format).  The last three
+ * need QEMU 5.2 (query-block-exports); an older one answers with an error,
+ * which fails the check.  What the XML declares and QEMU lacks is not
+ * checked here (the XML check covers the XML).  Netdevs are not listed: a
+ * netdev carries nothing but through a device or a netfilter, which are.
+ * A migration that completes between two checks is seen at the next one
+ * ("completed" stays until QEMU exits).  Not seen: the one-shot writes of
+ * guest memory to a file (pmemsave, memsave, dump-guest-memory).  Holding
+ * pauses the guest; it does not cancel a migration or an export in
+ * progress (see the issue 13 note).
  *
  * The comparison (shim_qmp_compare) is separate from the QMP calls so that
  * it can be tested on canned replies.
@@ -55,6 +86,9 @@ enum shim_qmp_query {
         SHIM_QMP_PCI,
         SHIM_QMP_CHARDEV,
         SHIM_QMP_OBJECTS,
+        SHIM_QMP_MIGRATE,
+        SHIM_QMP_BLOCK_EXPORTS,
+        SHIM_QMP_BLOCK_NODES,
         SHIM_QMP_N_QUERIES,
 };
 
@@ -69,7 +103,8 @@ const char *shim_qmp_command(enum shim_qmp_query q);
  * shim_qmp_command(q), {"return": ...}) with the live XML.  0 when QEMU has
  * nothing the XML does not declare; -EPERM with *ret_violation (caller
  * frees) naming everything it has beyond, e.g. "QEMU has what the live XML
- * does not declare: device evil0 (virtio-rng-pci), chardev evilchar (null)";
+ * does not declare: device evil0 (virtio-rng-pci), chardev evilchar (null), migration in
+ * progress (active)";
  * -EBADMSG (with *ret_violation saying which) for a reply that is an error,
  * not JSON, or not of the expected shape, and for XML that does not parse
  * (domain-check.h); -ENOMEM.  Logs nothing.

@@ -7,7 +7,7 @@
 # its own /etc/libvirt; own network namespace; unix socket in a temp dir),
 # reached as qemu+unix:///system?socket=...  The stack has no network, the
 # guest is the e2e kernel-boot guest (tests/guest/build-guest.sh, or
-# $ECLUSE_GUEST_DIR with vmlinuz and initrd.img).
+# $ECLUSE_GUEST_DIR with vmlinuz and initrd.img), with one empty qcow2 disk.
 #
 # Proves, on that connection:
 #   - run brings the domain up; the live XML read back is cut (no graphics,
@@ -19,6 +19,14 @@
 #     libvirt never hears of them, the live XML does not change): the
 #     periodic check compares QEMU's own view (shim/qmp-check.h), the domain
 #     is paused, the audit log has a violation naming it, `status` says held;
+#   - the same for what would carry the guest's data out through QEMU itself
+#     (UNIX sockets in the test's temp dir only): an NBD export of the
+#     guest's disk (nbd-server-start + block-export-add), a block node of
+#     the nbd driver (blockdev-add, on a qemu-nbd the test starts) and one
+#     of the file driver on a file that is no disk of the XML (targets a
+#     blockdev-backup could send the disk to), a migration to a socket the
+#     test listens on (migrate); the disk as libvirt made it is no violation
+#     (the stack starts and runs);
 #   - a channel hot-plugged from outside (virsh attach-device --live) either
 #     is refused by libvirt (the domain ecluse builds has no virtio-serial
 #     controller and no free hot-plug slot) and the domain stays as it was,
@@ -31,7 +39,7 @@
 #     domain, tap and policy.
 # The shim runs in libvirtd's network namespace (libvirtd opens the tap by
 # name), so tap and table live there, never on the host.
-# Needs root, libvirtd, qemu-system-x86_64.  It fails rather than skips: a
+# Needs root, libvirtd, qemu-system-x86_64, qemu-img, qemu-nbd, python3, jq.  It fails rather than skips: a
 # skipped proof proves nothing.
 set -euo pipefail
 
@@ -41,15 +49,16 @@ die() { echo "test_hotplug_system: FAIL: $*" >&2; exit 1; }
 note() { echo "test_hotplug_system: $*" >&2; }
 
 [ "$(id -u)" = 0 ] || die "needs root (private libvirtd, QEMU)"
-for t in libvirtd virsh unshare nsenter ss qemu-system-x86_64; do
+for t in libvirtd virsh unshare nsenter ss qemu-system-x86_64 qemu-img qemu-nbd python3 jq; do
         command -v "$t" >/dev/null || die "$t not found (scripts/dev deps)"
 done
 
 tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-hotplug.XXXXXX")
 chmod 755 "$tmp"
-lvd_pid= shim_pid=
+lvd_pid= shim_pid= listener_pid=
 cleanup() {
         set +e
+        [ -n "$listener_pid" ] && kill "$listener_pid" 2>/dev/null && wait "$listener_pid" 2>/dev/null
         [ -n "$shim_pid" ] && kill -TERM "$shim_pid" 2>/dev/null && wait "$shim_pid" 2>/dev/null
         if [ -S "$tmp/sock/libvirt-sock" ]; then
                 virsh -q -c "$uri" destroy ecluse-hpt >/dev/null 2>&1
@@ -74,6 +83,7 @@ root=$tmp/root
 stackdir=$root/var/lib/ecluse/stacks/hpt
 mkdir -p "$stackdir/releases/1"
 cp "$guest/vmlinuz" "$guest/initrd.img" "$stackdir/releases/1/"
+qemu-img create -q -f qcow2 "$stackdir/releases/1/disk.qcow2" 16M
 ln -s releases/1 "$stackdir/current"
 chmod -R a+rX "$root"
 cat >"$tmp/hpt.yaml" <<'YAML'
@@ -87,6 +97,9 @@ vm:
   kernel: /var/lib/ecluse/stacks/hpt/current/vmlinuz
   initrd: /var/lib/ecluse/stacks/hpt/current/initrd.img
   cmdline: console=ttyS0
+  disks:
+    - path: /var/lib/ecluse/stacks/hpt/current/disk.qcow2
+      format: qcow2
 network:
   addresses: [192.0.2.2]
   egress:
@@ -165,13 +178,24 @@ tr '\0' ' ' </proc/"$qpid"/cmdline | grep -q -- '-sandbox on' || die "QEMU runs 
 if nsenter -t "$qpid" -n ss -Hltnup | grep -q "pid=$qpid,"; then die "QEMU listens on a TCP/UDP port"; fi
 if ss -Hltnup | grep -q "pid=$qpid,"; then die "QEMU listens on a host TCP/UDP port"; fi
 note "up: live XML cut, -sandbox on, no listening port"
+# the disk's nodes as libvirt 9.0 makes them (a file node under a qcow2
+# node) passed the check before the guest ran
+qmp() { # QMP-COMMAND: must succeed
+        virsh -c "$uri" qemu-monitor-command ecluse-hpt "$1" >"$tmp/qmp.out" 2>&1 || true
+        grep -q '"return"' "$tmp/qmp.out" || die "QEMU refused $1: $(cat "$tmp/qmp.out")"
+}
+qmp '{"execute":"query-named-block-nodes","arguments":{"flat":true}}'
+disk_node=$(jq -r '.return[] | select(.drv == "qcow2") | ."node-name"' "$tmp/qmp.out")
+[ -n "$disk_node" ] || die "no qcow2 node for the disk: $(cat "$tmp/qmp.out")"
+note "disk: node $disk_node ($(jq -r '[.return[].drv] | join(", ")' "$tmp/qmp.out")), no violation"
 
 # ---- added through QEMU's monitor: no libvirt event, not in the live XML ---
 audit_log=$root/var/lib/ecluse/audit.log
 qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
         virsh -c "$uri" qemu-monitor-command ecluse-hpt "$2" >"$tmp/qmp.out" 2>&1 || true
         grep -q '"return"' "$tmp/qmp.out" || die "$1: QEMU refused it: $(cat "$tmp/qmp.out")"
-        grep -qE "qmpchar|qmprng|<rng" <(virsh -c "$uri" dumpxml ecluse-hpt) && die "$1: libvirt's live XML shows it"
+        grep -qE "qmp(char|rng|exp|nbd|file|sock)|<rng" <(virsh -c "$uri" dumpxml ecluse-hpt) &&
+                die "$1: libvirt's live XML shows it"
         # the periodic check (every 5 s) sees it
         wait_state paused 30 || die "$1 through QMP and the domain was not paused ($(domstate))"
         grep '"violation"' "$audit_log" | grep -qF "$3" || die "$1: no violation audit record naming $3"
@@ -186,17 +210,62 @@ qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
 }
 # a listening socket QEMU's user can make: anyone who reaches it talks to QEMU
 mkdir -m 1777 "$tmp/qmpsock"
+# device_add goes to the free root port (pci.1 has net0, pci.2 the disk)
 qmp_held chardev-add \
         '{"execute":"chardev-add","arguments":{"id":"qmpchar","backend":{"type":"socket","data":{"addr":{"type":"unix","data":{"path":"'"$tmp"'/qmpsock/c.sock"}},"server":true,"wait":false}}}}' \
         "chardev qmpchar"
 start_shim
 qmp_held "device_add with id" \
-        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.2","id":"qmprng"}}' \
+        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.3","id":"qmprng"}}' \
         "device qmprng (virtio-rng-pci)"
 start_shim
 qmp_held "device_add without id" \
-        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.2"}}' \
+        '{"execute":"device_add","arguments":{"driver":"virtio-rng-pci","bus":"pci.3"}}' \
         "device without id device[0] (virtio-rng-pci)"
+
+# ---- the guest's data out through QEMU itself (UNIX sockets in $tmp) -------
+start_shim
+# an NBD server is nothing yet; the export of the disk's node serves it
+qmp '{"execute":"nbd-server-start","arguments":{"addr":{"type":"unix","data":{"path":"'"$tmp"'/qmpsock/nbd.sock"}}}}'
+qmp_held block-export-add \
+        '{"execute":"block-export-add","arguments":{"type":"nbd","id":"qmpexp","node-name":"'"$disk_node"'"}}' \
+        "block export qmpexp (nbd of node $disk_node)"
+start_shim
+# QEMU connects as the node is added: a qemu-nbd listens, on a scratch file
+qemu-img create -q -f raw "$tmp/qmpsock/scratch.raw" 16M
+(umask 0; exec qemu-nbd --persistent -f raw -k "$tmp/qmpsock/qemu-nbd.sock" "$tmp/qmpsock/scratch.raw") &
+listener_pid=$!
+for _ in $(seq 50); do [ -S "$tmp/qmpsock/qemu-nbd.sock" ] && break; sleep 0.1; done
+[ -S "$tmp/qmpsock/qemu-nbd.sock" ] || die "qemu-nbd did not listen"
+qmp_held "blockdev-add of an nbd node" \
+        '{"execute":"blockdev-add","arguments":{"driver":"nbd","node-name":"qmpnbd","server":{"type":"unix","path":"'"$tmp"'/qmpsock/qemu-nbd.sock"}}}' \
+        "block node qmpnbd (nbd nbd+unix:"
+kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true; listener_pid=
+start_shim
+install -m 0666 /dev/null "$tmp/qmpsock/file.raw"
+truncate -s 16M "$tmp/qmpsock/file.raw"
+qmp_held "blockdev-add of a file node" \
+        '{"execute":"blockdev-add","arguments":{"driver":"file","node-name":"qmpfile","filename":"'"$tmp"'/qmpsock/file.raw"}}' \
+        "block node qmpfile (file $tmp/qmpsock/file.raw, no disk of the XML)"
+start_shim
+# a listener that takes the connection and reads nothing: the migration
+# stays under way until the stack is stopped
+python3 - "$tmp/qmpsock/migrate.sock" <<'PY' &
+import os, socket, sys, time
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o666)
+s.listen(1)
+conn, _ = s.accept()
+time.sleep(600)
+PY
+listener_pid=$!
+for _ in $(seq 50); do [ -S "$tmp/qmpsock/migrate.sock" ] && break; sleep 0.1; done
+[ -S "$tmp/qmpsock/migrate.sock" ] || die "the migration listener did not listen"
+qmp_held migrate \
+        '{"execute":"migrate","arguments":{"uri":"unix:'"$tmp"'/qmpsock/migrate.sock"}}' \
+        "migration in progress ("
+kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true; listener_pid=
 start_shim
 xml=$(virsh -c "$uri" dumpxml ecluse-hpt)
 

@@ -5,7 +5,14 @@
  * tests/e2e/test_hotplug_system.sh): its live XML and QEMU's replies as
  * started (base-*), after a QMP chardev-add of "evilchar" (chardev-*), a
  * device_add of a virtio-rng-pci without id (anon-*), and another with
- * id "evil0" (withid-*).  Plus edited replies for what that run did not try.
+ * id "evil0" (withid-*).  A later run of that test, its stack with a qcow2
+ * disk: as started (disk-*), after nbd-server-start + block-export-add of
+ * the disk's node (export-exports.json), a blockdev-add of an nbd node on a
+ * qemu-nbd UNIX socket (nbd-nodes.json), then of a file node in the test's
+ * temp dir and a null-co node (more-nodes.json), a migrate to a UNIX socket
+ * that is never read (migrate-active.json) and its migrate_cancel
+ * (migrate-cancelled.json).  Plus edited replies for what those runs did
+ * not try.
  */
 #include <errno.h>
 #include <string.h>
@@ -34,15 +41,29 @@ static void set(struct sample *s, enum shim_qmp_query q, char *reply) {
         s->reply[q] = reply;
 }
 
-/* The stack as it started. */
+static const char *const suffix[SHIM_QMP_N_QUERIES] = {
+        [SHIM_QMP_PERIPHERAL] = "peripheral", [SHIM_QMP_PERIPHERAL_ANON] = "anon", [SHIM_QMP_PCI] = "pci",
+        [SHIM_QMP_CHARDEV] = "chardev",       [SHIM_QMP_OBJECTS] = "objects",      [SHIM_QMP_MIGRATE] = "migrate",
+        [SHIM_QMP_BLOCK_EXPORTS] = "exports", [SHIM_QMP_BLOCK_NODES] = "nodes"};
+
+/* A stack as it started: the sample PREFIX-*.json. */
+static void sample(struct sample *s, const char *xml, const char *prefix) {
+        *s = (struct sample){.xml = load(xml)};
+        for (int q = 0; q < SHIM_QMP_N_QUERIES; q++) {
+                char *name = tl_strf("%s-%s.json", prefix, suffix[q]);
+                s->reply[q] = load(name);
+                free(name);
+        }
+}
+
+/* The stack without a disk as it started. */
 static void base(struct sample *s) {
-        static const char *const files[SHIM_QMP_N_QUERIES] = {
-                [SHIM_QMP_PERIPHERAL] = "base-peripheral.json", [SHIM_QMP_PERIPHERAL_ANON] = "base-anon.json",
-                [SHIM_QMP_PCI] = "base-pci.json", [SHIM_QMP_CHARDEV] = "base-chardev.json",
-                [SHIM_QMP_OBJECTS] = "base-objects.json"};
-        *s = (struct sample){.xml = load("live.xml")};
-        for (int q = 0; q < SHIM_QMP_N_QUERIES; q++)
-                s->reply[q] = load(files[q]);
+        sample(s, "live.xml", "base");
+}
+
+/* The stack with a qcow2 disk as it started. */
+static void disk(struct sample *s) {
+        sample(s, "disk-live.xml", "disk");
 }
 
 static void done(struct sample *s) {
@@ -90,6 +111,130 @@ static void test_as_started(void **state) {
         assert_non_null(strstr(shim_qmp_command(SHIM_QMP_PCI), "query-pci"));
         assert_non_null(strstr(shim_qmp_command(SHIM_QMP_PERIPHERAL_ANON), "/machine/peripheral-anon"));
         assert_null(shim_qmp_command(SHIM_QMP_N_QUERIES));
+        assert_string_equal(shim_qmp_command(SHIM_QMP_BLOCK_NODES),
+                            "{\"execute\":\"query-named-block-nodes\",\"arguments\":{\"flat\":true}}");
+        done(&s);
+}
+
+/* A disk as libvirt 9.0 makes it (a file node under a qcow2 node), no export, no migration: no violation. */
+static void test_disk_as_started(void **state) {
+        (void) state;
+        struct sample s;
+        disk(&s);
+        assert_non_null(strstr(s.reply[SHIM_QMP_BLOCK_NODES], "\"drv\":\"qcow2\""));
+        assert_non_null(strstr(s.reply[SHIM_QMP_BLOCK_NODES], "\"drv\":\"file\""));
+        char *why = (char *) 1;
+        assert_int_equal(compare(&s, &why), 0);
+        assert_null(why);
+        /* a raw disk, and the other local drivers (a throttle filter, luks) */
+        char *xml = replace(s.xml, "type='qcow2'", "type='raw'");
+        free(s.xml);
+        s.xml = xml;
+        edit(&s, SHIM_QMP_BLOCK_NODES, "\"drv\":\"qcow2\"", "\"drv\":\"raw\"");
+        static const char *const local[] = {"throttle", "luks", "copy-on-read", "preallocate"};
+        for (size_t i = 0; i < ELEMENTSOF(local); i++) {
+                char *to = tl_strf("{\"node-name\":\"n%zu\",\"drv\":\"%s\"},{\"iops_rd\"", i, local[i]);
+                edit(&s, SHIM_QMP_BLOCK_NODES, "{\"iops_rd\"", to);
+                free(to);
+        }
+        assert_int_equal(compare(&s, NULL), 0);
+        /* what the XML declares and QEMU lacks is not this check's */
+        set(&s, SHIM_QMP_BLOCK_NODES, load("base-nodes.json"));
+        assert_int_equal(compare(&s, NULL), 0);
+        done(&s);
+}
+
+/* nbd-server-start + block-export-add of the guest's disk: the export is seen. */
+static void test_block_export(void **state) {
+        (void) state;
+        struct sample s;
+        disk(&s);
+        set(&s, SHIM_QMP_BLOCK_EXPORTS, load("export-exports.json"));
+        expect_violation(&s, "QEMU has what the live XML does not declare: block export qmpexp (nbd of node "
+                             "libvirt-1-format)");
+        /* any export, of whatever type, even one QEMU describes badly */
+        set(&s, SHIM_QMP_BLOCK_EXPORTS, strdup("{\"return\":[{\"type\":\"vhost-user-blk\"}]}"));
+        expect_violation(&s, "block export ? (vhost-user-blk of node ?)");
+        done(&s);
+}
+
+/* blockdev-add of an nbd node (a target for blockdev-backup), of a file node elsewhere, of a null-co node. */
+static void test_block_nodes(void **state) {
+        (void) state;
+        struct sample s;
+        disk(&s);
+        set(&s, SHIM_QMP_BLOCK_NODES, load("nbd-nodes.json"));
+        expect_violation(&s, "QEMU has what the live XML does not declare: block node qmpnbd (nbd "
+                             "nbd+unix://?socket=/tmp/ecluse-hotplug.XXXXXX/qmpsock/n.sock)");
+        set(&s, SHIM_QMP_BLOCK_NODES, load("more-nodes.json"));
+        char *why = NULL;
+        assert_int_equal(compare(&s, &why), -EPERM);
+        assert_string_equal(why, "QEMU has what the live XML does not declare: block node qmpnull (null-co null-co://), "
+                                 "block node qmpfile (file /tmp/ecluse-hotplug.XXXXXX/qmpsock/f.raw, no disk of the "
+                                 "XML), block node qmpnbd (nbd "
+                                 "nbd+unix://?socket=/tmp/ecluse-hotplug.XXXXXX/qmpsock/n.sock)");
+        free(why);
+        /* the remote and the odd drivers, whatever they are called */
+        static const char *const remote[] = {"iscsi", "rbd", "http", "https", "ftp", "ftps", "ssh",
+                                             "gluster", "nfs", "curl", "vvfat", "blkdebug", "NBD"};
+        for (size_t i = 0; i < ELEMENTSOF(remote); i++) {
+                set(&s, SHIM_QMP_BLOCK_NODES, load("disk-nodes.json"));
+                char *to = tl_strf("\"drv\":\"%s\"", remote[i]);
+                edit(&s, SHIM_QMP_BLOCK_NODES, "\"drv\":\"qcow2\"", to);
+                free(to);
+                char *needle = tl_strf("block node libvirt-1-format (%s ", remote[i]);
+                expect_violation(&s, needle);
+                free(needle);
+        }
+        /* a host_device or host_cdrom node, and a file node without a file name, on no disk of the XML */
+        set(&s, SHIM_QMP_BLOCK_NODES, load("disk-nodes.json"));
+        edit(&s, SHIM_QMP_BLOCK_NODES, "\"drv\":\"file\"", "\"drv\":\"host_device\"");
+        assert_int_equal(compare(&s, NULL), 0);
+        edit(&s, SHIM_QMP_BLOCK_NODES, "{\"iops_rd\"",
+             "{\"node-name\":\"#block123\",\"drv\":\"host_cdrom\",\"file\":\"/dev/sr0\"},"
+             "{\"node-name\":\"f\",\"drv\":\"file\"},{\"iops_rd\"");
+        why = NULL;
+        assert_int_equal(compare(&s, &why), -EPERM);
+        assert_string_equal(why, "QEMU has what the live XML does not declare: block node #block123 (host_cdrom "
+                                 "/dev/sr0, no disk of the XML), block node f (file ?, no disk of the XML)");
+        free(why);
+        /* the disk's own file is no longer allowed once the XML does not have the disk */
+        done(&s);
+        disk(&s);
+        char *xml = replace(s.xml, "<source file=", "<source x=");
+        free(s.xml);
+        s.xml = xml;
+        expect_violation(&s, "block node libvirt-1-storage (file /tmp/ecluse-hotplug.XXXXXX/root/var/lib/ecluse/"
+                             "stacks/hpt/current/disk.qcow2, no disk of the XML)");
+        done(&s);
+}
+
+/* migrate to a UNIX socket: in progress while it lasts, and completed is as bad; none, failed, cancelled are not. */
+static void test_migrate(void **state) {
+        (void) state;
+        struct sample s;
+        disk(&s);
+        set(&s, SHIM_QMP_MIGRATE, load("migrate-active.json"));
+        expect_violation(&s, "QEMU has what the live XML does not declare: migration in progress (active)");
+        static const char *const moving[] = {"setup",           "pre-switchover",   "device",
+                                             "postcopy-active", "postcopy-paused",  "postcopy-recover",
+                                             "wait-unplug",     "colo",             "cancelling",
+                                             "not-yet-invented"};
+        for (size_t i = 0; i < ELEMENTSOF(moving); i++) {
+                set(&s, SHIM_QMP_MIGRATE, tl_strf("{\"return\":{\"status\":\"%s\"},\"id\":\"x\"}", moving[i]));
+                char *needle = tl_strf("migration in progress (%s)", moving[i]);
+                expect_violation(&s, needle);
+                free(needle);
+        }
+        set(&s, SHIM_QMP_MIGRATE, load("migrate-cancelled.json"));
+        assert_int_equal(compare(&s, NULL), 0);
+        set(&s, SHIM_QMP_MIGRATE, tl_strf("{\"return\":{\"status\":\"completed\"}}"));
+        expect_violation(&s, "migration completed (the guest's memory was sent out)");
+        static const char *const idle[] = {"none", "failed"};
+        for (size_t i = 0; i < ELEMENTSOF(idle); i++) {
+                set(&s, SHIM_QMP_MIGRATE, tl_strf("{\"return\":{\"status\":\"%s\"}}", idle[i]));
+                assert_int_equal(compare(&s, NULL), 0);
+        }
         done(&s);
 }
 
@@ -246,6 +391,17 @@ static void test_bad_replies(void **state) {
                 {SHIM_QMP_OBJECTS, "{\"return\":[],\"return\":[]}", "is not JSON"},
                 {SHIM_QMP_CHARDEV, "{\"id\":\"x\"}", "is an error (no return value)"},
                 {SHIM_QMP_CHARDEV, NULL, "is missing"},
+                {SHIM_QMP_MIGRATE, "{\"return\":[]}", "query-migrate is no object"},
+                {SHIM_QMP_MIGRATE, "{\"return\":{\"status\":1}}", "status that is no string"},
+                {SHIM_QMP_BLOCK_EXPORTS, "{\"return\":{}}", "query-block-exports is no list"},
+                {SHIM_QMP_BLOCK_EXPORTS, "{\"return\":[\"nbd\"]}", "export that is no object"},
+                {SHIM_QMP_BLOCK_EXPORTS,
+                 "{\"id\":\"libvirt-1\",\"error\":{\"class\":\"CommandNotFound\",\"desc\":\"The command "
+                 "query-block-exports has not been found\"}}",
+                 "query-block-exports is an error (The command query-block-exports has not been found)"},
+                {SHIM_QMP_BLOCK_NODES, "{\"return\":{}}", "query-named-block-nodes is no list"},
+                {SHIM_QMP_BLOCK_NODES, "{\"return\":[{\"node-name\":\"x\"}]}", "without node-name or drv"},
+                {SHIM_QMP_BLOCK_NODES, "{\"return\":[{\"drv\":\"file\"}]}", "without node-name or drv"},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *saved = s.reply[bad[i].q];
@@ -269,6 +425,10 @@ static void test_bad_replies(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_as_started),
+                cmocka_unit_test(test_disk_as_started),
+                cmocka_unit_test(test_block_export),
+                cmocka_unit_test(test_block_nodes),
+                cmocka_unit_test(test_migrate),
                 cmocka_unit_test(test_chardev_add),
                 cmocka_unit_test(test_device_add_without_id),
                 cmocka_unit_test(test_device_add_with_id),
