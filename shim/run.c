@@ -59,8 +59,18 @@ static void audit(struct shim_stack *s, const char *event, const char *details) 
                 (void) s->hooks->audit(s->hooks->userdata, event, s->m->stack, details); /* not a security event */
 }
 
+int shim_domain_active(virDomainPtr dom) {
+        int r = virDomainIsActive(dom);
+        if (r < 0) {
+                virErrorPtr e = virGetLastError();
+                if (e && e->code == VIR_ERR_NO_DOMAIN)
+                        return 0; /* transient: once stopped it is gone */
+        }
+        return r;
+}
+
 static bool domain_active(struct shim_stack *s) {
-        return s->dom && virDomainIsActive(s->dom) == 1;
+        return s->dom && shim_domain_active(s->dom) == 1;
 }
 
 /* Run the event loop for about ms milliseconds (events are handled meanwhile). */
@@ -82,9 +92,9 @@ static void pump(unsigned ms) {
 
 /* 0 when the domain is surely not running; an error when libvirt cannot say (fail closed). */
 static int destroy_domain(struct shim_stack *s) {
-        if (!s->dom || virDomainIsActive(s->dom) == 0)
+        if (!s->dom || shim_domain_active(s->dom) == 0)
                 return 0;
-        if (virDomainDestroy(s->dom) < 0 && virDomainIsActive(s->dom) != 0)
+        if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
                 return log_error_errno(EIO, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
         return 0;
 }
@@ -111,11 +121,9 @@ int shim_run_teardown(struct shim_stack *s) {
                 if (k < 0)
                         /* The guest may still run: its tap and policy stay (fail closed). */
                         return k;
-                if (s->defined && virDomainUndefine(s->dom) < 0 && r == 0)
-                        r = log_error_errno(EIO, "cannot undefine %s: %s", s->dom_name, shim_virt_error());
+                /* transient: destroyed, it is gone */
                 virDomainFree(s->dom);
                 s->dom = NULL;
-                s->defined = false;
         }
         shim_watch_close(&s->watch);
         if (s->policy_loaded) {
@@ -214,7 +222,7 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why) {
 }
 
 /*
- * Define and start paused, check, resume.  Tap and uplink exist; the policy
+ * Create and start paused, check, resume.  Tap and uplink exist; the policy
  * exists too, or is being loaded by `job` (then waited for once QEMU is
  * started paused, before anything is checked).
  */
@@ -225,19 +233,13 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
                 return r;
         log_debug("domain %s rendered", s->dom_name);
         if (s->dom) {
-                /* a restart: the old definition (inactive now) goes, the new XML may differ */
-                if (s->defined && virDomainIsActive(s->dom) == 0 && virDomainUndefine(s->dom) < 0)
-                        return log_error_errno(EIO, "cannot undefine %s: %s", s->dom_name, shim_virt_error());
-                s->defined = false;
+                /* a restart: the old domain (transient, stopped now) is gone; the new XML may differ */
                 virDomainFree(s->dom);
                 s->dom = NULL;
         }
-        s->dom = virDomainDefineXML(s->conn, xml);
+        /* Transient and started paused in one call: no definition to write, none left if the shim dies. */
+        s->dom = virDomainCreateXML(s->conn, xml, VIR_DOMAIN_START_PAUSED);
         if (!s->dom)
-                return log_error_errno(EIO, "cannot define domain %s: %s", s->dom_name, shim_virt_error());
-        s->defined = true;
-        log_debug("domain %s defined, starting it paused", s->dom_name);
-        if (virDomainCreateWithFlags(s->dom, VIR_DOMAIN_START_PAUSED) < 0)
                 return log_error_errno(EIO, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
         log_debug("domain %s started paused", s->dom_name);
         if (job) {
@@ -277,11 +279,11 @@ static int clear_stale(struct shim_stack *s) {
         virDomainPtr old = virDomainLookupByName(s->conn, s->dom_name);
         if (!old)
                 return 0;
-        int active = virDomainIsActive(old);
+        int active = shim_domain_active(old);
         if (active != 0 && s->opts.replace_orphan) {
                 /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
                 log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
-                if (virDomainDestroy(old) < 0 && virDomainIsActive(old) != 0) {
+                if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0) {
                         virDomainFree(old);
                         return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name, shim_virt_error());
                 }

@@ -8,11 +8,12 @@
  *         operator's bridge, netns.h), tap, then the policy (nftables on both,
  *         which forwards what it accepts between them: loaded, watched and read
  *         back from the kernel and checked, in a thread, run-policy.h) while
- *         the domain is defined and started PAUSED; then wait for the policy,
+ *         the domain is created (transient) and started PAUSED in one call
+ *         (virDomainCreateXML); then wait for the policy,
  *         read the live XML back and check it is cut, read the watch, resume.
  *         Any failure of either undoes what was done: no domain, no tap, no
  *         rule remain.
- *   down: ACPI shutdown with a timeout, destroy, undefine, remove policy,
+ *   down: ACPI shutdown with a timeout, destroy (the domain is gone), remove policy,
  *         remove tap and uplink.
  *
  * What other modules do (domain XML, its check, the nftables policy,
@@ -82,7 +83,7 @@ struct shim_stack {
         char uplink[IFNAMSIZ], outer[IFNAMSIZ]; /* the uplink's ends (names.h) */
         int tap_queue;          /* ecluse's disabled queue of the tap, kept while it lives (tap.h); -1: none */
         enum ecl_accel accel;
-        bool tap_created, uplink_created, policy_loaded, defined;
+        bool tap_created, uplink_created, policy_loaded;
         struct shim_watch watch; /* outside changes to tap, uplink and table; open once the policy is loaded */
 };
 
@@ -105,7 +106,7 @@ int shim_run_up(struct shim_stack *s);
 /*
  * Start the domain again (the `reload` of the control socket: the current
  * release): shut down/destroy the running domain, load the policy again (one
- * transaction: a policy changed from outside is replaced), redefine, start
+ * transaction: a policy changed from outside is replaced), create and start
  * paused, verify, resume.  Tap and uplink stay in place throughout.
  */
 int shim_run_restart(struct shim_stack *s);
@@ -116,7 +117,7 @@ int shim_run_restart(struct shim_stack *s);
  */
 int shim_run_stop_domain(struct shim_stack *s);
 
-/* Destroy (if active), undefine, remove policy and tap: whatever exists. Returns the first error. */
+/* Destroy (if active), remove policy and tap: whatever exists. Returns the first error. */
 int shim_run_teardown(struct shim_stack *s);
 
 /*
@@ -125,6 +126,12 @@ int shim_run_teardown(struct shim_stack *s);
  * with *ret_why.
  */
 int shim_run_check_live(struct shim_stack *s, char **ret_why);
+
+/*
+ * virDomainIsActive(), with a domain libvirt no longer knows (a transient
+ * domain that stopped) as 0: 1 running, 0 not, -1 libvirt cannot say.
+ */
+int shim_domain_active(virDomainPtr dom);
 
 /* The last libvirt error message, or "unknown libvirt error". */
 const char *shim_virt_error(void);

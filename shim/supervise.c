@@ -334,7 +334,7 @@ static void turn(struct shim_supervisor *sup) {
         struct shim_stack *s = sup->stack;
         if (sup->stop_seen) {
                 sup->stop_seen = false;
-                if (virDomainIsActive(s->dom) == 0) {
+                if (shim_domain_active(s->dom) == 0) {
                         sup->domain_gone = true;
                         sup->crashed = sup->stop_crashed;
                         return;
@@ -356,7 +356,7 @@ static void turn(struct shim_supervisor *sup) {
                 if (sup->violation) {
                         hold(sup, "violation", sup->violation);
                 } else {
-                        int active = virDomainIsActive(s->dom);
+                        int active = shim_domain_active(s->dom);
                         if (active == 1) {
                                 sup->unknown_checks = 0;
                                 _cleanup_free_ char *why = NULL;
@@ -423,7 +423,7 @@ bool shim_supervise_iterate(struct shim_supervisor *sup) {
         }
         turn(sup);
         /* an event may have been missed: ask libvirt directly */
-        if (!sup->domain_gone && virDomainIsActive(sup->stack->dom) == 0)
+        if (!sup->domain_gone && shim_domain_active(sup->stack->dom) == 0)
                 sup->domain_gone = true;
         return !sup->quit && !sup->domain_gone;
 }

@@ -242,7 +242,7 @@ static void test_up_and_down(void **state) {
         assert_int_equal(virDomainIsActive(s.dom), 1);
 
         assert_int_equal(shim_run_stop_domain(&s), 0);
-        assert_int_equal(virDomainIsActive(s.dom), 0);
+        assert_int_equal(shim_domain_active(s.dom), 0);
         assert_int_equal(shim_run_teardown(&s), 0);
         assert_false(domain_defined(&s));
         assert_int_equal(shim_tap_exists(s.tap), 0);

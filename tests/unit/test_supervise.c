@@ -459,7 +459,7 @@ static void test_hold_failure_reported(void **state) {
         for (int i = 0; i < 10 && more; i++)
                 more = shim_supervise_iterate(&sup);
         assert_false(more);
-        assert_int_equal(virDomainIsActive(s.dom), 0);
+        assert_int_equal(shim_domain_active(s.dom), 0);
         assert_non_null(strstr(sup.hold_problem, "destroyed it"));
         assert_null(strstr(strstr(p.events, "hold-failed;") + 1, "hold-failed;"));
         down(&s, &sup);
