@@ -277,29 +277,41 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
 /* A domain of our name that is not running is left over: forget it. */
 static int clear_stale(struct shim_stack *s) {
         virDomainPtr old = virDomainLookupByName(s->conn, s->dom_name);
-        if (!old)
-                return 0;
-        int active = shim_domain_active(old);
-        if (active != 0 && s->opts.replace_orphan) {
-                /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
-                log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
-                if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0) {
-                        virDomainFree(old);
-                        return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name, shim_virt_error());
+        if (old) {
+                int active = shim_domain_active(old);
+                if (active != 0 && s->opts.replace_orphan) {
+                        /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
+                        log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
+                        if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0) {
+                                virDomainFree(old);
+                                return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name,
+                                                       shim_virt_error());
+                        }
+                        active = 0;
                 }
-                active = 0;
-        }
-        if (active != 0) {
+                if (active != 0) {
+                        virDomainFree(old);
+                        return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)",
+                                               s->dom_name, s->uri);
+                }
+                /* a transient domain is gone once destroyed; a definition (an earlier version's, or an
+                 * operator's) is removed */
+                int persistent = virDomainIsPersistent(old);
+                if (persistent < 0) {
+                        virErrorPtr e = virGetLastError();
+                        persistent = e && e->code == VIR_ERR_NO_DOMAIN ? 0 : -1;
+                }
+                if (persistent != 0) {
+                        log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
+                        if (virDomainUndefine(old) < 0) {
+                                virDomainFree(old);
+                                return log_error_errno(EIO, "cannot undefine stale %s: %s", s->dom_name,
+                                                       shim_virt_error());
+                        }
+                }
                 virDomainFree(old);
-                return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)", s->dom_name,
-                                       s->uri);
         }
-        log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
-        if (virDomainUndefine(old) < 0) {
-                virDomainFree(old);
-                return log_error_errno(EIO, "cannot undefine stale %s: %s", s->dom_name, shim_virt_error());
-        }
-        virDomainFree(old);
+        /* no domain of ours runs on this connection: a tap of its name is left over */
         if (s->m->has_network && shim_tap_exists(s->tap) == 1) {
                 log_notice("removing tap %s left by an earlier run", s->tap);
                 int r = shim_tap_delete(s->tap);

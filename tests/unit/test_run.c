@@ -328,6 +328,49 @@ static void test_load_fails(void **state) {
         assert_int_equal(p.verifies, 0);
 }
 
+/*
+ * A supervisor killed with its (transient) domain running: the next run on
+ * the same root destroys the orphan, removes its tap and starts afresh,
+ * without a definition to undefine.
+ */
+static void test_orphan_replaced(void **state) {
+        (void) state;
+        NEED_ROOT();
+        struct ecl_manifest m = manifest();
+        struct probe p = {0};
+        struct shim_run_hooks h;
+        struct shim_stack s;
+        open_stack(&s, &m, &h, &p);
+        assert_int_equal(shim_run_up(&s), 0);
+        assert_int_equal(virDomainIsPersistent(s.dom), 0); /* transient */
+        /* what the kernel closes when the supervisor dies */
+        if (s.tap_queue >= 0)
+                close(s.tap_queue);
+        s.tap_queue = -1;
+        shim_watch_close(&s.watch);
+
+        struct probe p2 = {0};
+        struct shim_run_hooks h2;
+        hooks_for(&h2, &p2);
+        struct shim_run_opts o2 = opts;
+        o2.replace_orphan = true;
+        struct shim_stack s2;
+        assert_int_equal(shim_stack_init(&s2, &m, &h2, &o2), 0);
+        p2.s = &s2;
+        s2.conn = s.conn;
+        virConnectRef(s.conn);
+        assert_int_equal(shim_run_up(&s2), 0);
+        assert_int_equal(shim_domain_active(s2.dom), 1);
+        assert_int_equal(shim_domain_active(s.dom), 0); /* the orphan is gone */
+        assert_int_equal(shim_run_teardown(&s2), 0);
+        assert_false(domain_defined(&s2));
+        assert_int_equal(shim_tap_exists(s2.tap), 0);
+        shim_stack_done(&s2);
+        virDomainFree(s.dom);
+        s.dom = NULL;
+        shim_stack_done(&s);
+}
+
 static void test_stale_tap_replaced(void **state) {
         (void) state;
         NEED_ROOT();
@@ -391,6 +434,7 @@ int main(void) {
                 cmocka_unit_test(test_load_fails),
                 cmocka_unit_test(test_slow_load_overlaps_the_start),
                 cmocka_unit_test(test_failing_slow_load_undoes_the_domain),
+                cmocka_unit_test(test_orphan_replaced),
                 cmocka_unit_test(test_stale_tap_replaced),
                 cmocka_unit_test(test_stale_uplink_only_if_marked),
                 cmocka_unit_test(test_connect_fails),
