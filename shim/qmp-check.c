@@ -66,8 +66,9 @@ const char *shim_qmp_command(enum shim_qmp_query q) {
 /* The files and block devices of the disks: what a protocol node may open. */
 #define DISK_SOURCES "/domain/devices/disk/source/@file | /domain/devices/disk/source/@dev"
 
-/* Migration states in which nothing is being sent nor was (ecluse never migrates: "completed" means the RAM left). */
-static const char *const migration_idle[] = {"none", "failed", "cancelled"};
+/* The one migration state in which nothing is or was sent: ecluse never migrates, so "completed", and "failed"
+ * or "cancelled" (a precopy sends the whole RAM before it fails or is cancelled), all mean the RAM left. */
+static const char *const migration_idle[] = {"none"};
 /* Block drivers that keep the data on this host; the protocol ones open a file, which must be a disk's. */
 static const char *const local_drivers[] = {"raw", "qcow2", "luks", "throttle", "copy-on-read", "preallocate"};
 static const char *const protocol_drivers[] = {"file", "host_device", "host_cdrom"};
@@ -319,8 +320,8 @@ static int compare_migrate(json_t *info, struct findings *f, char **ret_why) {
         const char *s = json_string_value(status);
         if (!s)
                 return bad_reply(ret_why, SHIM_QMP_MIGRATE, "has a status that is no string");
-        if (streq(s, "completed"))
-                found(f, "migration completed (the guest's memory was sent out)");
+        if (streq(s, "completed") || streq(s, "failed") || streq(s, "cancelled"))
+                found(f, "migration %s (the guest's memory may have been sent out)", s);
         else if (!among(migration_idle, ELEMENTSOF(migration_idle), s))
                 found(f, "migration in progress (%s)", s);
         return 0;

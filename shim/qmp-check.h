@@ -39,9 +39,10 @@
  *                                      anything else (a netfilter that
  *                                      mirrors or redirects the NIC's traffic
  *                                      around the tap, say) is a violation
- *   query-migrate                      no status, or none, failed, cancelled;
- *                                      completed (ecluse never migrates: the
- *                                      RAM has left) and any other (setup, active,
+ *   query-migrate                      no status, or none; completed, failed
+ *                                      and cancelled (ecluse never migrates: a
+ *                                      precopy sends the RAM before it fails or
+ *                                      is cancelled) and any other (setup, active,
  *                                      pre-switchover, device, postcopy-*,
  *                                      wait-unplug, colo, cancelling, ...) is
  *                                      the guest's RAM streaming to wherever
@@ -70,7 +71,7 @@
  * checked here (the XML check covers the XML).  Netdevs are not listed: a
  * netdev carries nothing but through a device or a netfilter, which are.
  * A migration that completes between two checks is seen at the next one
- * ("completed" stays until QEMU exits).  Not seen: the one-shot writes of
+ * (its final status stays until QEMU exits or migrates again).  Not seen: the one-shot writes of
  * guest memory to a file (pmemsave, memsave, dump-guest-memory).  Holding
  * pauses the guest; it does not cancel a migration or an export in
  * progress (see the issue 13 note).
