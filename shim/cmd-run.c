@@ -25,7 +25,6 @@
 #include "control.h"
 #include "domain-check.h"
 #include "domain.h"
-#include "file-acl.h"
 #include "libvirt-embed.h"
 #include "log.h"
 #include "manifest.h"
@@ -71,7 +70,7 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 return r;
         /* The stack's own QEMU identity is in no group: udev's kvm group does not reach it. */
         if (o.accel == ECL_ACCEL_KVM && c->qemu_id) {
-                r = shim_acl_allow_user(SHIM_KVM_DEVICE, c->qemu_id, 6);
+                r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id);
                 if (r < 0)
                         return log_error_errno(-r, "stack %s: its QEMU (uid %u) cannot be given %s", m->stack,
                                                (unsigned) c->qemu_id, SHIM_KVM_DEVICE);

@@ -5,9 +5,13 @@
 #include <grp.h>
 #include <pwd.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/sysmacros.h>
 #include <unistd.h>
 
+#include "file-acl.h"
 #include "log.h"
 #include "macro.h"
 #include "names.h"
@@ -56,16 +60,66 @@ static int taken(const char *stack, uid_t id, const char *what, const char *name
                                SHIM_QEMU_ID_BASE + (1u << SHIM_QEMU_ID_BITS) - 1);
 }
 
+int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id) {
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "cannot read %s: %m", path);
+        char line[1024];
+        for (unsigned n = 1; fgets(line, sizeof line, f); n++) {
+                /* NAME:FIRST:COUNT, as shadow-utils' newuidmap reads it */
+                char *c1 = strchr(line, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+                if (line[0] == '#' || !c1 || !c2)
+                        continue;
+                *c1 = '\0';
+                char *end;
+                errno = 0;
+                unsigned long long first = strtoull(c1 + 1, &end, 10);
+                if (errno || end != c2)
+                        continue;
+                unsigned long long count = strtoull(c2 + 1, &end, 10);
+                if (errno)
+                        continue;
+                if (id >= first && id - first < count)
+                        return log_error_errno(EEXIST,
+                                               "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
+                                               "(newuidmap would let it become QEMU): move that range or rename the stack",
+                                               stack, (unsigned) id, first, first + count - 1, path, n, line);
+        }
+        return ferror(f) ? log_error_errno(EIO, "cannot read %s", path) : 0;
+}
+
 int shim_qemu_id_check(const char *root, const char *stack, uid_t id) {
-        char buf[4096];
+        char buf[16384];
         struct passwd pw, *pres = NULL;
-        if (getpwuid_r(id, &pw, buf, sizeof buf, &pres) == 0 && pres)
+        int e = getpwuid_r(id, &pw, buf, sizeof buf, &pres);
+        if (e == 0 && pres)
                 return taken(stack, id, "user", pres->pw_name);
+        if (e != 0) /* NSS cannot say (ERANGE, sssd down): not known to be free */
+                return log_error_errno(e, "stack %s: cannot tell whether uid %u is a user's: %m", stack, (unsigned) id);
         struct group gr, *gres = NULL;
-        if (getgrgid_r(id, &gr, buf, sizeof buf, &gres) == 0 && gres)
+        e = getgrgid_r(id, &gr, buf, sizeof buf, &gres);
+        if (e == 0 && gres)
                 return taken(stack, id, "group", gres->gr_name);
-        int r = check_stacks_in(root, ECL_STACKS_STATE_DIR, stack, id);
+        if (e != 0)
+                return log_error_errno(e, "stack %s: cannot tell whether gid %u is a group's: %m", stack, (unsigned) id);
+        int r = shim_qemu_id_check_subids(SHIM_SUBUID_FILE, stack, id);
+        if (r >= 0)
+                r = shim_qemu_id_check_subids(SHIM_SUBGID_FILE, stack, id);
+        if (r < 0)
+                return r;
+        r = check_stacks_in(root, ECL_STACKS_STATE_DIR, stack, id);
         if (r < 0)
                 return r;
         return check_stacks_in(root, ECL_LIBVIRT_DIR, stack, id);
+}
+
+int shim_qemu_id_allow_kvm(const char *dev, uid_t id) {
+        struct stat st;
+        if (lstat(dev, &st) < 0)
+                return log_error_errno(negative_errno(), "cannot stat %s: %m", dev);
+        /* the KVM device itself (misc 10:232), not a file or link planted at its name */
+        if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 232)
+                return log_error_errno(EPERM, "%s is not the KVM device (character device 10:232): not given to uid %u",
+                                       dev, (unsigned) id);
+        return shim_acl_allow_user(dev, id, 6);
 }

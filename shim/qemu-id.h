@@ -19,16 +19,28 @@
 /* "+ID:+ID" */
 #define SHIM_QEMU_ID_LABEL_MAX 24
 
-/* The device an identity needs under accel kvm (file-acl.h gives it a named-user entry). */
+/* The device an identity needs under accel kvm. */
 #define SHIM_KVM_DEVICE "/dev/kvm"
+/*
+ * Give id read-write access to dev (SHIM_KVM_DEVICE) through a named-user
+ * ACL entry (file-acl.h), after checking dev is the KVM device (character
+ * device 10:232, not a link); -EPERM when it is not.
+ */
+int shim_qemu_id_allow_kvm(const char *dev, uid_t id);
 void shim_qemu_id_label(uid_t id, char buf[static SHIM_QEMU_ID_LABEL_MAX]);
 
 /*
  * Whether `id` may be the identity of `stack`: -EEXIST (with a message
  * saying what to change) when a user or group of this host has that
- * number, or another stack known under ROOT (a directory of
+ * number, a subordinate range of /etc/subuid or /etc/subgid holds it (its
+ * user could map itself to it), or another stack known under ROOT (a directory of
  * ROOT/var/lib/ecluse/stacks or ROOT/var/lib/ecluse/libvirt) hashes to
- * the same id; 0 otherwise; another negative errno when a directory
- * cannot be read.
+ * the same id; 0 otherwise; another negative errno when a directory or
+ * those files cannot be read, or NSS cannot answer (fail closed).
  */
 int shim_qemu_id_check(const char *root, const char *stack, uid_t id);
+
+#define SHIM_SUBUID_FILE "/etc/subuid"
+#define SHIM_SUBGID_FILE "/etc/subgid"
+/* The subordinate-id part: -EEXIST when a NAME:FIRST:COUNT line of path holds id; a missing file is 0. */
+int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id);

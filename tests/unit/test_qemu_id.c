@@ -4,6 +4,8 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <sys/xattr.h>
+#include <unistd.h>
 
 #include "names.h"
 #include "qemu-id.h"
@@ -82,11 +84,52 @@ static void test_check_refuses_host_ids(void **state) {
         tl_rm_rf(root);
 }
 
+/* A subordinate range over the id would let its user map itself to QEMU's uid. */
+static void test_check_refuses_subid_ranges(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = tl_mkdtemp();
+        _cleanup_free_ char *f = tl_strf("%s/subuid", dir);
+        uid_t id = shim_qemu_id("office");
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), 0); /* no file */
+        {
+                const char *t = "# comment\nalice:100000:65536\nbroken line\nbob:x:1\n";
+                tl_write_file(f, t, strlen(t));
+        }
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), 0);
+        _cleanup_free_ char *over = tl_strf("alice:100000:65536\nmallory:%u:1\n", (unsigned) id);
+        tl_write_file(f, over, strlen(over));
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), -EEXIST);
+        _cleanup_free_ char *wide = tl_strf("mallory:%u:%u\n", (unsigned) SHIM_QEMU_ID_BASE - 5, 10u);
+        tl_write_file(f, wide, strlen(wide));
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 4), -EEXIST);
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 5), 0); /* just past it */
+        tl_rm_rf(dir);
+}
+
+/* Only the KVM device gets the entry: a file or a link at its name is refused and left alone. */
+static void test_allow_kvm_only_the_device(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = tl_mkdtemp();
+        _cleanup_free_ char *f = tl_strf("%s/kvm", dir), *l = tl_strf("%s/link", dir);
+        tl_write_file(f, "", 0);
+        assert_int_equal(shim_qemu_id_allow_kvm(f, shim_qemu_id("office")), -EPERM);
+        assert_int_equal(getxattr(f, "system.posix_acl_access", NULL, 0), -1);
+        if (access("/dev/kvm", F_OK) == 0) {
+                assert_int_equal(symlink("/dev/kvm", l), 0);
+                assert_int_equal(shim_qemu_id_allow_kvm(l, shim_qemu_id("office")), -EPERM);
+        }
+        _cleanup_free_ char *missing = tl_strf("%s/missing", dir);
+        assert_int_equal(shim_qemu_id_allow_kvm(missing, 1), -ENOENT);
+        tl_rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_id_range_and_stability),
                 cmocka_unit_test(test_check_refuses_collisions),
                 cmocka_unit_test(test_check_refuses_host_ids),
+                cmocka_unit_test(test_check_refuses_subid_ranges),
+                cmocka_unit_test(test_allow_kvm_only_the_device),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
