@@ -1,10 +1,36 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The files a manifest names, as they are on disk (manifest.h, ecl_manifest_check_files()). */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include "manifest.h"
 #include "stack-path.h"
+
+/*
+ * What the file itself must be once found: one name only (libvirt chowns it
+ * to QEMU's user: a second name elsewhere, the audit log say, would be handed
+ * over too), and for a disk no access for anyone but its owner (the data).
+ */
+static int check_inode(int fd, const char *path, bool disk, char **problem) {
+        struct stat st;
+        if (fstat(fd, &st) < 0) {
+                int e = errno;
+                return asprintf(problem, "%s cannot be looked at: %s", path, strerror(e)) < 0 ? -ENOMEM : -e;
+        }
+        if (st.st_nlink > 1)
+                return asprintf(problem, "%s has %ju hard links: QEMU is given the file, so every other name would be "
+                                "given with it (copy it instead)",
+                                path, (uintmax_t) st.st_nlink) < 0 ? -ENOMEM : -EPERM;
+        if (disk && (st.st_mode & 0077))
+                return asprintf(problem, "%s is open to other users (mode %04o): a disk holds the stack's data (chmod "
+                                "0600 it)",
+                                path, (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
+        return 0;
+}
 
 /* n_bad counts the problems, n_other those that are not a missing file. */
 static int check_one(const struct ecl_manifest *m, const char *root, bool missing_ok, const char *key,
@@ -13,7 +39,10 @@ static int check_one(const struct ecl_manifest *m, const char *root, bool missin
         if (!path)
                 return 0;
         _cleanup_free_ char *problem = NULL;
-        int r = ecl_stack_path_open(root, m->stack, path, NULL, &problem);
+        _cleanup_close_ int fd = -1;
+        int r = ecl_stack_path_open(root, m->stack, path, &fd, &problem);
+        if (r >= 0)
+                r = check_inode(fd, path, strncmp(key, "vm.disks", 8) == 0, &problem);
         if (r >= 0 || (missing_ok && (r == -ENOENT || r == -EACCES)))
                 return 0;
         if (r == -ENOMEM || !problem)

@@ -127,7 +127,9 @@ int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, stru
 /*
  * The files the VM opens (kernel, initrd, disks), read under root: each must
  * resolve in the stack's own tree through no link but `current` and be a
- * regular file (ecl_stack_path_open()).  Every problem goes to diags at the
+ * regular file (ecl_stack_path_open()) with one name only (no second hard
+ * link: libvirt hands the file to QEMU's user), a disk with no access for
+ * group or others (mode 0600 or less).  Every problem goes to diags at the
  * path's position and the result is -EBADMSG, or -ENOENT when every problem
  * is a missing file; -ENOMEM.  With missing_ok (validate), a file that does
  * not exist, or that this user may not look at, is no problem; run needs

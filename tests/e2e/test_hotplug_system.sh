@@ -86,6 +86,7 @@ cp "$guest/vmlinuz" "$guest/initrd.img" "$stackdir/releases/1/"
 qemu-img create -q -f qcow2 "$stackdir/releases/1/disk.qcow2" 16M
 ln -s releases/1 "$stackdir/current"
 chmod -R a+rX "$root"
+chmod 0600 "$stackdir/releases/1/disk.qcow2" # a disk is its owner's alone (run refuses it otherwise)
 cat >"$tmp/hpt.yaml" <<'YAML'
 ecluse: 1
 stack: hpt

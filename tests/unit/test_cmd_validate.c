@@ -72,6 +72,8 @@ static void test_files_under_root(void **state) {
         put(root, STACK_DIR "/releases/1/vmlinuz");
         put(root, STACK_DIR "/releases/1/initrd");
         put(root, STACK_DIR "/data/disk.raw");
+        _cleanup_free_ char *disk0 = tl_strf("%s" STACK_DIR "/data/disk.raw", root);
+        assert_int_equal(chmod(disk0, 0600), 0); /* a disk is its owner's alone */
         ln(root, "releases/1", STACK_DIR "/current");
         assert_int_equal(validate(root, m, false, &res), 0);
         _cleanup_free_ char *ok = tl_strf("%s: ok (stack vt)\n", m);
@@ -118,9 +120,51 @@ static void test_files_under_root(void **state) {
         tl_rm_rf(root);
 }
 
+/*
+ * The files themselves: a disk others may read (its data) and a file with a
+ * second name elsewhere (libvirt would hand that name to QEMU's user too:
+ * the audit log, say) are refused at their lines.
+ */
+static void test_file_modes_and_links(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *m = tl_strf("%s/vt.yaml", root);
+        tl_write_file(m, manifest, strlen(manifest));
+        mkdirs(root, STACK_DIR "/releases/1");
+        mkdirs(root, STACK_DIR "/data");
+        put(root, STACK_DIR "/releases/1/vmlinuz");
+        put(root, STACK_DIR "/releases/1/initrd");
+        put(root, STACK_DIR "/data/disk.raw");
+        ln(root, "releases/1", STACK_DIR "/current");
+        _cleanup_free_ char *disk = tl_strf("%s" STACK_DIR "/data/disk.raw", root);
+        struct tl_result res;
+        assert_int_equal(chmod(disk, 0640), 0);
+        assert_int_equal(validate(root, m, false, &res), 65);
+        _cleanup_free_ char *want = tl_strf("%s:9:13: error: 'vm.disks[0].path': " STACK_DIR "/data/disk.raw is open to other users (mode 0640): "
+                                            "a disk holds the stack's data (chmod 0600 it)\n",
+                                            m);
+        assert_string_equal(res.err, want);
+        tl_result_free(&res);
+        assert_int_equal(chmod(disk, 0600), 0);
+        assert_int_equal(validate(root, m, false, &res), 0);
+        tl_result_free(&res);
+        /* the kernel hard-linked to the audit log */
+        mkdirs(root, "var/lib/ecluse");
+        put(root, "var/lib/ecluse/audit.log");
+        _cleanup_free_ char *kernel = tl_strf("%s" STACK_DIR "/releases/1/vmlinuz", root),
+                            *audit = tl_strf("%s/var/lib/ecluse/audit.log", root);
+        assert_int_equal(unlink(kernel), 0);
+        assert_int_equal(link(audit, kernel), 0);
+        assert_int_equal(validate(root, m, false, &res), 65);
+        assert_non_null(strstr(res.err, ":6:11: error: 'vm.kernel': " STACK_DIR "/current/vmlinuz has 2 hard links"));
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_files_under_root),
+                cmocka_unit_test(test_file_modes_and_links),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
