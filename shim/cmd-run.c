@@ -53,6 +53,7 @@ struct run_ctx {
         struct shim_console *console;   /* opened before the first start, kept across reloads */
         struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
         uid_t qemu_id;                  /* the stack's own QEMU uid and gid (qemu-id.h), 0 under qemu:///system */
+        const char *stack;
 };
 
 static void run_ctx_done(struct run_ctx *c) {
@@ -107,7 +108,21 @@ static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_vi
         int r = shim_domain_check_cut_xml(xml, tap, ret_violation);
         if (r < 0 || !c->qemu_id)
                 return r;
-        return shim_domain_check_identity_xml(xml, c->qemu_id, ret_violation);
+        r = shim_domain_check_identity_xml(xml, c->qemu_id, ret_violation);
+        if (r < 0)
+                return r;
+        /* and what the kernel says QEMU runs as */
+        _cleanup_free_ char *dom = NULL;
+        if (shim_domain_name(c->stack, &dom) < 0)
+                return log_oom();
+        pid_t pid;
+        r = shim_embed_qemu_pid(c->root, c->stack, dom, &pid);
+        if (r < 0) {
+                if (asprintf(ret_violation, "cannot read the pid of QEMU from libvirt's pidfile (%s)", strerror(-r)) < 0)
+                        *ret_violation = NULL;
+                return -EPERM;
+        }
+        return shim_qemu_id_check_process(pid, c->qemu_id, ret_violation);
 }
 
 static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_violation) {
@@ -372,6 +387,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (embed) {
                 /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
                 ctx.qemu_id = shim_qemu_id(m->stack);
+                ctx.stack = m->stack;
                 r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id);
                 if (r < 0)
                         return ecl_exit_status(r);

@@ -5,7 +5,9 @@
 #include <limits.h>
 #include <openssl/sha.h>
 #include <pwd.h>
+#include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -125,6 +127,27 @@ int shim_embed_monitor_path(const char *embed_root, const char *dom_name, int id
         if (asprintf(ret, "%s/lib/qemu/domain-%d-%.*s/monitor.sock", embed_root, id, SHIM_EMBED_SHORT_NAME_MAX,
                      dom_name) < 0)
                 return -ENOMEM;
+        return 0;
+}
+
+int shim_embed_qemu_pid(const char *root, const char *stack, const char *dom_name, pid_t *ret) {
+        _cleanup_free_ char *path = NULL;
+        if (ecl_path(&path, root, ECL_LIBVIRT_DIR "/%s/run/qemu/%s.pid", stack, dom_name) < 0)
+                return -ENOMEM;
+        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return negative_errno();
+        char buf[32];
+        ssize_t n = read(fd, buf, sizeof buf - 1);
+        if (n <= 0)
+                return n < 0 ? negative_errno() : -EBADMSG;
+        buf[n] = '\0';
+        char *end;
+        errno = 0;
+        long v = strtol(buf, &end, 10);
+        if (errno || end == buf || (*end && *end != '\n') || v <= 0 || v > INT32_MAX)
+                return -EBADMSG;
+        *ret = (pid_t) v;
         return 0;
 }
 

@@ -79,6 +79,13 @@ int shim_embed_prepare(const char *root, const char *stack, char **ret_dir);
 
 /* The monitor socket libvirt binds for domain dom_name with number id under embed_root. */
 int shim_embed_monitor_path(const char *embed_root, const char *dom_name, int id, char **ret);
+/*
+ * The pid of dom_name's QEMU from the pidfile libvirt keeps in the stack's
+ * embedded root (ROOT/var/lib/ecluse/libvirt/STACK/run/qemu/DOM.pid, not
+ * followed if a link): 0 and *ret; -ENOENT when there is none; -EBADMSG
+ * when it holds no pid.
+ */
+int shim_embed_qemu_pid(const char *root, const char *stack, const char *dom_name, pid_t *ret);
 /* The longest socket path libvirt binds under embed_root, any domain name, any id. */
 size_t shim_embed_socket_path_max(const char *embed_root);
 /*

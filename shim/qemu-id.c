@@ -123,3 +123,60 @@ int shim_qemu_id_allow_kvm(const char *dev, uid_t id) {
                                        dev, (unsigned) id);
         return shim_acl_allow_user(dev, id, 6);
 }
+
+/* Every number of a status value is id, and there are n of them (any number for n 0: Groups). */
+static bool all_ids(const char *line, unsigned n, uid_t id) {
+        unsigned seen = 0;
+        for (const char *p = line; *p;) {
+                while (*p == ' ' || *p == '\t')
+                        p++;
+                if (!*p || *p == '\n')
+                        break;
+                char *end;
+                errno = 0;
+                unsigned long v = strtoul(p, &end, 10);
+                if (errno || end == p || v != id)
+                        return false;
+                seen++;
+                p = end;
+        }
+        return n ? seen == n : true;
+}
+
+int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation) {
+        *ret_violation = NULL;
+        char path[64];
+        snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
+        _cleanup_fclose_ FILE *f = fopen(path, "re");
+        if (!f)
+                return errno == ENOENT ? -ESRCH : log_error_errno(negative_errno(), "cannot read %s: %m", path);
+        char line[4096];
+        bool uid_ok = false, gid_ok = false, groups_ok = false;
+        char shown[3][128] = {"?", "?", "?"};
+        while (fgets(line, sizeof line, f)) {
+                static const char *const keys[] = {"Uid:", "Gid:", "Groups:"};
+                for (size_t k = 0; k < ELEMENTSOF(keys); k++) {
+                        size_t kl = strlen(keys[k]);
+                        if (strncmp(line, keys[k], kl) != 0)
+                                continue;
+                        const char *v = line + kl;
+                        bool ok = all_ids(v, k < 2 ? 4 : 0, id);
+                        snprintf(shown[k], sizeof shown[k], "%.*s", (int) strcspn(v + strspn(v, " \t"), "\n"),
+                                 v + strspn(v, " \t"));
+                        if (k == 0)
+                                uid_ok = ok;
+                        else if (k == 1)
+                                gid_ok = ok;
+                        else
+                                groups_ok = ok;
+                }
+        }
+        if (uid_ok && gid_ok && groups_ok)
+                return 0;
+        if (asprintf(ret_violation, "QEMU (pid %d) runs as uid %s, gid %s, groups '%s', not the stack's own %u alone",
+                     (int) pid, shown[0], shown[1], shown[2], (unsigned) id) < 0) {
+                *ret_violation = NULL;
+                return -ENOMEM;
+        }
+        return -EPERM;
+}

@@ -44,3 +44,12 @@ int shim_qemu_id_check(const char *root, const char *stack, uid_t id);
 #define SHIM_SUBGID_FILE "/etc/subgid"
 /* The subordinate-id part: -EEXIST when a NAME:FIRST:COUNT line of path holds id; a missing file is 0. */
 int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id);
+
+/*
+ * What the kernel says QEMU (pid) runs as: real, effective, saved and
+ * filesystem uid and gid all `id`, no supplementary group but `id`.  0 when
+ * so; -EPERM with *ret_violation (caller frees) saying what it runs as;
+ * -ESRCH when there is no such process; another negative errno when its
+ * status cannot be read.
+ */
+int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation);

@@ -268,6 +268,31 @@ static void test_check_reach(void **state) {
         tl_rm_rf(base);
 }
 
+/* QEMU's pid from libvirt's pidfile in the stack's embedded root, and nothing else. */
+static void test_qemu_pid(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *dir = tl_strf("%s/var/lib/ecluse/libvirt/office/run/qemu", root);
+        _cleanup_free_ char *file = tl_strf("%s/ecluse-office.pid", dir);
+        pid_t pid = 0;
+        assert_int_equal(shim_embed_qemu_pid(root, "office", "ecluse-office", &pid), -ENOENT);
+        tl_mkdir_p(dir);
+        tl_write_file(file, "4242\n", 5);
+        assert_int_equal(shim_embed_qemu_pid(root, "office", "ecluse-office", &pid), 0);
+        assert_int_equal(pid, 4242);
+        static const char *const bad[] = {"", "x", "-1\n", "0", "12 34", "99999999999"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
+                tl_write_file(file, bad[i], strlen(bad[i]));
+                assert_int_equal(shim_embed_qemu_pid(root, "office", "ecluse-office", &pid), -EBADMSG);
+        }
+        assert_int_equal(unlink(file), 0);
+        _cleanup_free_ char *other = tl_strf("%s/other.pid", dir);
+        tl_write_file(other, "1\n", 2);
+        assert_int_equal(symlink("other.pid", file), 0);
+        assert_int_equal(shim_embed_qemu_pid(root, "office", "ecluse-office", &pid), -ELOOP);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_prepare),
@@ -278,6 +303,7 @@ int main(void) {
                 cmocka_unit_test(test_alias),
                 cmocka_unit_test(test_prepare_refuses_foreign_etc),
                 cmocka_unit_test(test_check_reach),
+                cmocka_unit_test(test_qemu_pid),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

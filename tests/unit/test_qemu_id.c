@@ -1,6 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* shim/qemu-id and shim_qemu_id(): each stack's QEMU identity, its range, and the collisions refused. */
 #include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -123,6 +127,45 @@ static void test_allow_kvm_only_the_device(void **state) {
         tl_rm_rf(dir);
 }
 
+/* What /proc says a process runs as: root is not the id; a child that became the id is. */
+static void test_check_process(void **state) {
+        (void) state;
+        uid_t id = shim_qemu_id("office");
+        _cleanup_free_ char *v = NULL;
+        int r = shim_qemu_id_check_process(getpid(), id, &v);
+        assert_int_equal(r, -EPERM);
+        assert_non_null(strstr(v, "not the stack's own"));
+        if (geteuid() != 0)
+                skip();
+        int p[2];
+        assert_int_equal(pipe(p), 0);
+        pid_t pid = fork();
+        assert_true(pid >= 0);
+        if (pid == 0) {
+                close(p[0]);
+                gid_t g = id;
+                if (setgroups(1, &g) < 0 || setresgid(id, id, id) < 0 || setresuid(id, id, id) < 0)
+                        _exit(1);
+                (void) !write(p[1], "x", 1);
+                pause();
+                _exit(0);
+        }
+        close(p[1]);
+        char c;
+        assert_int_equal(read(p[0], &c, 1), 1);
+        close(p[0]);
+        free(v);
+        v = NULL;
+        assert_int_equal(shim_qemu_id_check_process(pid, id, &v), 0);
+        assert_int_equal(shim_qemu_id_check_process(pid, id + 1, &v), -EPERM);
+        assert_non_null(strstr(v, "runs as uid"));
+        kill(pid, SIGKILL);
+        assert_int_equal(waitpid(pid, NULL, 0), pid);
+        free(v);
+        v = NULL;
+        assert_int_equal(shim_qemu_id_check_process(pid, id, &v), -ESRCH);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_id_range_and_stability),
@@ -130,6 +173,7 @@ int main(void) {
                 cmocka_unit_test(test_check_refuses_host_ids),
                 cmocka_unit_test(test_check_refuses_subid_ranges),
                 cmocka_unit_test(test_allow_kvm_only_the_device),
+                cmocka_unit_test(test_check_process),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
