@@ -66,9 +66,6 @@ const char *shim_qmp_command(enum shim_qmp_query q) {
 /* The files and block devices of the disks: what a protocol node may open. */
 #define DISK_SOURCES "/domain/devices/disk/source/@file | /domain/devices/disk/source/@dev"
 
-/* The one migration state in which nothing is or was sent: ecluse never migrates, so "completed", and "failed"
- * or "cancelled" (a precopy sends the whole RAM before it fails or is cancelled), all mean the RAM left. */
-static const char *const migration_idle[] = {"none"};
 /* Block drivers that keep the data on this host; the protocol ones open a file, which must be a disk's. */
 static const char *const local_drivers[] = {"raw", "qcow2", "luks", "throttle", "copy-on-read", "preallocate"};
 static const char *const protocol_drivers[] = {"file", "host_device", "host_cdrom"};
@@ -310,7 +307,11 @@ static int compare_chardevs(json_t *list, char *const *allowed, struct findings 
         return 0;
 }
 
-/* query-migrate: {} before any migration, else a status; one that is not idle is RAM on its way out. */
+/*
+ * query-migrate: {} before any migration, else a status.  ecluse never
+ * migrates: any status but "none" is RAM on its way out, or gone (a precopy
+ * sends the whole RAM before it completes, fails or is cancelled).
+ */
 static int compare_migrate(json_t *info, struct findings *f, char **ret_why) {
         if (!json_is_object(info))
                 return bad_reply(ret_why, SHIM_QMP_MIGRATE, "is no object");
@@ -322,7 +323,7 @@ static int compare_migrate(json_t *info, struct findings *f, char **ret_why) {
                 return bad_reply(ret_why, SHIM_QMP_MIGRATE, "has a status that is no string");
         if (streq(s, "completed") || streq(s, "failed") || streq(s, "cancelled"))
                 found(f, "migration %s (the guest's memory may have been sent out)", s);
-        else if (!among(migration_idle, ELEMENTSOF(migration_idle), s))
+        else if (!streq(s, "none"))
                 found(f, "migration in progress (%s)", s);
         return 0;
 }
