@@ -53,7 +53,7 @@ struct run_ctx {
         struct shim_console *console;   /* opened before the first start, kept across reloads */
         struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
         uid_t qemu_id;                  /* the stack's own QEMU uid and gid (qemu-id.h), 0 under qemu:///system */
-        const char *stack;
+        const char *stack, *dom_name;   /* with qemu_id: whose pidfile h_check_cut reads */
 };
 
 static void run_ctx_done(struct run_ctx *c) {
@@ -104,19 +104,19 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
 
 static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_violation) {
         struct run_ctx *c = ud;
-        /* The live XML may come from a remote libvirtd: no DTD, no entities, size-limited. */
-        int r = shim_domain_check_cut_xml(xml, tap, ret_violation);
+        /* The live XML may come from a remote libvirtd: no DTD, no entities, size-limited.  Parsed once. */
+        _cleanup_xml_doc_ xmlDocPtr doc = NULL;
+        int r = shim_domain_parse_xml(xml, &doc, ret_violation);
+        if (r >= 0)
+                r = shim_domain_check_cut(doc, tap, ret_violation);
         if (r < 0 || !c->qemu_id)
                 return r;
-        r = shim_domain_check_identity_xml(xml, c->qemu_id, ret_violation);
+        r = shim_domain_check_identity(doc, c->qemu_id, ret_violation);
         if (r < 0)
                 return r;
         /* and what the kernel says QEMU runs as */
-        _cleanup_free_ char *dom = NULL;
-        if (shim_domain_name(c->stack, &dom) < 0)
-                return log_oom();
         pid_t pid;
-        r = shim_embed_qemu_pid(c->root, c->stack, dom, &pid);
+        r = shim_embed_qemu_pid(c->root, c->stack, c->dom_name, &pid);
         if (r < 0) {
                 if (asprintf(ret_violation, "cannot read the pid of QEMU from libvirt's pidfile (%s)", strerror(-r)) < 0)
                         *ret_violation = NULL;
@@ -404,6 +404,7 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         r = shim_stack_init(&s, m, &hooks, &opts);
         if (r < 0)
                 return ecl_exit_status(r);
+        ctx.dom_name = s.dom_name;
         log_debug("run: connecting to %s", uri);
         r = shim_run_connect(&s, uri);
         if (r < 0) {

@@ -306,13 +306,3 @@ int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation) {
                                           text ? (const char *) text : "");
         return 0;
 }
-
-int shim_domain_check_identity_xml(const char *xml, uid_t id, char **ret_violation) {
-        xmlDocPtr doc;
-        int r = shim_domain_parse_xml(xml, &doc, ret_violation);
-        if (r < 0)
-                return r;
-        r = shim_domain_check_identity(doc, id, ret_violation);
-        xmlFreeDoc(doc);
-        return r;
-}

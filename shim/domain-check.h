@@ -78,5 +78,3 @@ int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **
  * instead; -EINVAL if doc is not a domain or id is 0; -ENOMEM.
  */
 int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation);
-/* The same on XML text, parsed as shim_domain_check_cut_xml() does. */
-int shim_domain_check_identity_xml(const char *xml, uid_t id, char **ret_violation);
