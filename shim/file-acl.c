@@ -2,6 +2,8 @@
 #include <endian.h>
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdlib.h>
@@ -33,9 +35,9 @@ static int entry_cmp(const void *a, const void *b) {
 }
 
 /* Entries of the xattr value, or the three the mode stands for when there is none. */
-static int acl_read(const char *path, const struct stat *st, struct acl_entry *e, size_t *n) {
+static int acl_read(const char *path, const char *name, const struct stat *st, struct acl_entry *e, size_t *n) {
         uint8_t buf[4 + ACL_MAX_ENTRIES * 8];
-        ssize_t len = lgetxattr(path, ACL_XATTR, buf, sizeof buf);
+        ssize_t len = getxattr(path, ACL_XATTR, buf, sizeof buf);
         if (len < 0 && errno == ENODATA) {
                 e[0] = (struct acl_entry){TAG_USER_OBJ, (st->st_mode >> 6) & 7, UINT32_MAX};
                 e[1] = (struct acl_entry){TAG_GROUP_OBJ, (st->st_mode >> 3) & 7, UINT32_MAX};
@@ -44,11 +46,11 @@ static int acl_read(const char *path, const struct stat *st, struct acl_entry *e
                 return 0;
         }
         if (len < 0)
-                return log_error_errno(negative_errno(), "cannot read the ACL of %s: %m", path);
+                return log_error_errno(negative_errno(), "cannot read the ACL of %s: %m", name);
         uint32_t version;
         memcpy(&version, buf, 4);
         if (len < 4 || (len - 4) % 8 != 0 || le32toh(version) != ACL_XATTR_VERSION)
-                return log_error_errno(EBADMSG, "the ACL of %s is not one this program understands", path);
+                return log_error_errno(EBADMSG, "the ACL of %s is not one this program understands", name);
         *n = (size_t) (len - 4) / 8;
         for (size_t i = 0; i < *n; i++) {
                 uint16_t t, p;
@@ -62,15 +64,25 @@ static int acl_read(const char *path, const struct stat *st, struct acl_entry *e
 }
 
 int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms) {
+        _cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open %s: %m", path);
+        return shim_acl_allow_user_fd(fd, path, uid, perms);
+}
+
+int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms) {
         assert(perms <= 7);
         struct stat st;
-        if (lstat(path, &st) < 0)
-                return log_error_errno(negative_errno(), "cannot stat %s: %m", path);
+        if (fstat(fd, &st) < 0)
+                return log_error_errno(negative_errno(), "cannot stat %s: %m", name);
         if (S_ISLNK(st.st_mode))
-                return log_error_errno(ELOOP, "%s is a symbolic link: its ACL is not changed", path);
+                return log_error_errno(ELOOP, "%s is a symbolic link: its ACL is not changed", name);
+        /* the inode fd names, whatever its path is now */
+        char path[64];
+        snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         struct acl_entry e[ACL_MAX_ENTRIES + 2];
         size_t n = 0;
-        int r = acl_read(path, &st, e, &n);
+        int r = acl_read(path, name, &st, e, &n);
         if (r < 0)
                 return r;
         bool changed = false;
@@ -83,7 +95,7 @@ int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms) {
         }
         if (!user) {
                 if (n >= ACL_MAX_ENTRIES)
-                        return log_error_errno(E2BIG, "the ACL of %s has too many entries", path);
+                        return log_error_errno(E2BIG, "the ACL of %s has too many entries", name);
                 e[n] = (struct acl_entry){TAG_USER, 0, (uint32_t) uid};
                 user = &e[n++];
         }
@@ -114,8 +126,8 @@ int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms) {
                 memcpy(buf + 6 + i * 8, &p, 2);
                 memcpy(buf + 8 + i * 8, &id, 4);
         }
-        if (lsetxattr(path, ACL_XATTR, buf, 4 + n * 8, 0) < 0)
+        if (setxattr(path, ACL_XATTR, buf, 4 + n * 8, 0) < 0)
                 return log_error_errno(negative_errno(), "cannot give uid %u access to %s through its ACL: %m",
-                                       (unsigned) uid, path);
+                                       (unsigned) uid, name);
         return 0;
 }

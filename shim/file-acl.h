@@ -9,9 +9,14 @@
 
 /*
  * Give uid the permissions `perms` (bits of 4 read, 2 write, 1 execute) on
- * path (not followed if a link) with a named-user ACL entry, keeping every
- * other entry; the mask becomes the union of the group class.  0 when done
- * or already so; a negative errno with a message otherwise (-EOPNOTSUPP when
- * the file system has no ACLs, -EBADMSG when the existing ACL is malformed).
+ * the file fd refers to (an O_PATH descriptor will do; `name` is for
+ * messages) with a named-user ACL entry, keeping every other entry.  A
+ * missing mask becomes the union of the group class; an existing one gains
+ * `perms` (so other named entries may gain them too: the mask bounds them
+ * all).  0 when done or already so; a negative errno with a message otherwise
+ * (-ELOOP for a link, -EOPNOTSUPP when the file system has no ACLs,
+ * -EBADMSG when the existing ACL is malformed).
  */
+int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms);
+/* The same on path, opened O_PATH | O_NOFOLLOW (a link is -ELOOP). */
 int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms);

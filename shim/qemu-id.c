@@ -114,14 +114,18 @@ int shim_qemu_id_check(const char *root, const char *stack, uid_t id) {
 }
 
 int shim_qemu_id_allow_kvm(const char *dev, uid_t id) {
+        /* checked and changed through one descriptor: what is checked is what gets the entry */
+        _cleanup_close_ int fd = open(dev, O_PATH | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return log_error_errno(negative_errno(), "cannot open %s: %m", dev);
         struct stat st;
-        if (lstat(dev, &st) < 0)
+        if (fstat(fd, &st) < 0)
                 return log_error_errno(negative_errno(), "cannot stat %s: %m", dev);
         /* the KVM device itself (misc 10:232), not a file or link planted at its name */
         if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 232)
                 return log_error_errno(EPERM, "%s is not the KVM device (character device 10:232): not given to uid %u",
                                        dev, (unsigned) id);
-        return shim_acl_allow_user(dev, id, 6);
+        return shim_acl_allow_user_fd(fd, dev, id, 6);
 }
 
 /* Every number of a status value is id, and there are n of them (any number for n 0: Groups). */
