@@ -179,6 +179,16 @@ static void open_stack(struct shim_stack *s, const struct ecl_manifest *m, struc
         assert_int_equal(shim_run_connect(s, g_uri), 0);
 }
 
+/* Another supervisor of the same stack (s2, recording into p2) on the connection conn. */
+static void second_stack(struct shim_stack *s2, const struct ecl_manifest *m, struct shim_run_hooks *h2,
+                         struct probe *p2, const struct shim_run_opts *o, virConnectPtr conn) {
+        hooks_for(h2, p2);
+        assert_int_equal(shim_stack_init(s2, m, h2, o), 0);
+        p2->s = s2;
+        s2->conn = conn;
+        virConnectRef(conn);
+}
+
 static bool domain_defined(struct shim_stack *s) {
         virDomainPtr d = virDomainLookupByName(s->conn, s->dom_name);
         if (!d)
@@ -219,12 +229,8 @@ static void test_up_and_down(void **state) {
         /* a second supervisor of the same stack is refused and breaks nothing */
         struct probe p2 = {0};
         struct shim_run_hooks h2;
-        hooks_for(&h2, &p2);
         struct shim_stack s2;
-        assert_int_equal(shim_stack_init(&s2, &m, &h2, &opts), 0);
-        p2.s = &s2;
-        s2.conn = s.conn;
-        virConnectRef(s.conn);
+        second_stack(&s2, &m, &h2, &p2, &opts, s.conn);
         assert_int_equal(shim_run_up(&s2), -EBUSY);
         assert_int_equal(p2.loads, 0);
         assert_int_equal(p2.removes, 0);
@@ -351,14 +357,10 @@ static void test_orphan_replaced(void **state) {
 
         struct probe p2 = {0};
         struct shim_run_hooks h2;
-        hooks_for(&h2, &p2);
         struct shim_run_opts o2 = opts;
         o2.replace_orphan = true;
         struct shim_stack s2;
-        assert_int_equal(shim_stack_init(&s2, &m, &h2, &o2), 0);
-        p2.s = &s2;
-        s2.conn = s.conn;
-        virConnectRef(s.conn);
+        second_stack(&s2, &m, &h2, &p2, &o2, s.conn);
         assert_int_equal(shim_run_up(&s2), 0);
         assert_int_equal(shim_domain_active(s2.dom), 1);
         assert_int_equal(shim_domain_active(s.dom), 0); /* the orphan is gone */
