@@ -15,7 +15,9 @@
 #include "audit-log.h"
 #include "commands.h"
 #include "diag.h"
+#include "fileio.h"
 #include "log.h"
+#include "reason.h"
 #include "paths.h"
 #include "sshsig.h"
 
@@ -27,28 +29,6 @@ static int log_path(const struct ecl_cli *cli, char **ret) {
                 return *ret ? 0 : -ENOMEM;
         }
         return ecl_path(ret, cli->root, ECL_AUDIT_LOG);
-}
-
-/* mkdir -p of the directory that holds path. */
-static int make_parent_dirs(const char *path) {
-        _cleanup_free_ char *dir = strdup(path);
-        if (!dir)
-                return -ENOMEM;
-        char *slash = strrchr(dir, '/');
-        if (!slash || slash == dir)
-                return 0;
-        *slash = 0;
-        for (char *p = dir + 1;; p++) {
-                if (*p != '/' && *p != 0)
-                        continue;
-                char c = *p;
-                *p = 0;
-                if (mkdir(dir, 0750) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "cannot create %s: %m", dir);
-                *p = c;
-                if (!c)
-                        return 0;
-        }
 }
 
 static int usage(const char *msg) {
@@ -94,11 +74,11 @@ static int check_signatures(const char *text, size_t len, char *const *sigs, siz
         if (!arr || json_object_set_new(json, "signatures", arr) < 0)
                 return ecl_exit_status(log_oom());
         for (size_t i = 0; i < n; i++) {
-                char why[ECL_REASON_MAX];
+                _cleanup_free_ char *why = NULL;
                 _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-                r = ecl_sshsig_load(sigs[i], &sig, why, sizeof why);
+                r = ecl_sshsig_load(sigs[i], &sig, &why);
                 if (r < 0) {
-                        log_error("%s", why);
+                        log_error("%s", ecl_reason_text(why, r));
                         return ecl_exit_status(r);
                 }
                 /* No counter_dir: re-checking an old signature must not consume sk counters. */
@@ -107,7 +87,7 @@ static int check_signatures(const char *text, size_t len, char *const *sigs, siz
                 r = ecl_sshsig_verify_buf(sig, text, len, ECL_AUDIT_CHECKPOINT_NAMESPACE, signers, principal,
                                           &policy, &v);
                 if (r < 0) {
-                        log_error("%s: checkpoint signature refused: %s", sigs[i], v.reason);
+                        log_error("%s: checkpoint signature refused: %s", sigs[i], ecl_reason_text(v.reason, r));
                         return ecl_exit_status(r);
                 }
                 for (size_t j = 0; j < i; j++)
@@ -312,7 +292,10 @@ static int cmd_note(const struct ecl_cli *cli, const char *path, int argc, char 
         json_t *details = json_pack("{s:s}", "text", text);
         if (!details)
                 return ecl_exit_status(log_oom());
-        int r = make_parent_dirs(path);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_mkdir_parent(path, 0750, &why);
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
         struct ecl_audit_record rec = {0};
         if (r >= 0)
                 r = ecl_audit_append(path, actor, "note", subject, details, &rec);

@@ -20,6 +20,7 @@
 #include "allowed-signers.h"
 #include "commands.h"
 #include "log.h"
+#include "reason.h"
 #include "sshsig.h"
 
 
@@ -102,11 +103,11 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         }
         const char *msg_path = optind < argc ? argv[optind] : NULL;
 
-        char why[ECL_REASON_MAX];
+        _cleanup_free_ char *why = NULL;
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-        int r = ecl_sshsig_load(sig_path, &sig, why, sizeof why);
+        int r = ecl_sshsig_load(sig_path, &sig, &why);
         if (r < 0) {
-                log_error("%s", why);
+                log_error("%s", ecl_reason_text(why, r));
                 return status_of(r);
         }
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
@@ -138,7 +139,7 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
         r = ecl_sshsig_verify_fd(sig, fd >= 0 ? fd : STDIN_FILENO, ns, signers, principal, &policy, &v);
         if (r < 0) {
-                log_error("%s", v.reason);
+                log_error("%s", ecl_reason_text(v.reason, r));
                 return ecl_exit_status(r);
         }
         print_good(cli, ns, &v);

@@ -34,11 +34,11 @@ int main(int argc, char **argv) {
         struct timespec t0, t1;
         clock_gettime(CLOCK_MONOTONIC, &t0);
         for (int i = 0; i < n; i++) {
-                char sigp[4096], msgp[4096], why[ECL_REASON_MAX];
+                char sigp[4096], msgp[4096], *why = NULL;
                 snprintf(sigp, sizeof sigp, "%s/m%d.sig", argv[4], i);
                 snprintf(msgp, sizeof msgp, "%s/m%d", argv[4], i);
                 struct ecl_sshsig *sig = NULL;
-                if (ecl_sshsig_load(sigp, &sig, why, sizeof why) < 0) {
+                if (ecl_sshsig_load(sigp, &sig, &why) < 0) {
                         fprintf(stderr, "%s: %s\n", sigp, why);
                         return 65;
                 }

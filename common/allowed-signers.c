@@ -7,10 +7,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "reason.h"
 #include "allowed-signers.h"
+#include "fileio.h"
+#include "rfc3339.h"
 #include "log.h"
 
-#define R(err, ...) ecl_reason(reason, reason_size, (err), __VA_ARGS__)
 
 bool ecl_allowed_signers_match_pattern(const char *s, const char *p) {
         /* Iterative glob: on a mismatch, let the last '*' absorb one more
@@ -315,15 +317,15 @@ static int parse_line(struct line_ctx *c, char *line, struct ecl_allowed_signers
                         return 0;
                 }
         }
-        char why[ECL_REASON_MAX];
-        int r = ecl_sshkey_from_text(keyat, &a.key, NULL, why, sizeof why);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_sshkey_from_text(keyat, &a.key, NULL, &why);
         if (r == -ENOMEM) {
                 free(a.namespaces);
                 return r;
         }
         if (r < 0) {
                 free(a.namespaces);
-                problem(c, keyat, NULL, why);
+                problem(c, keyat, NULL, why ? why : "invalid key");
                 return 0;
         }
         a.principals = TAKE_PTR(principals);
@@ -368,47 +370,21 @@ int ecl_allowed_signers_parse(const char *text, size_t len, const char *file,
 }
 
 int ecl_allowed_signers_load(const char *path, struct ecl_allowed_signers **ret, struct ecl_diags *diags) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                if (errno == ELOOP)
-                        return log_error_errno(errno, "allowed signers file %s is a symbolic link (refused)", path);
-                return log_error_errno(errno, "cannot open allowed signers file %s: %m", path);
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "cannot stat %s: %m", path);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(EBADMSG, "allowed signers file %s is not a regular file", path);
-        _cleanup_free_ char *buf = malloc(ECL_ALLOWED_SIGNERS_MAX_SIZE + 1);
-        if (!buf)
-                return log_oom();
+        _cleanup_free_ char *buf = NULL, *why = NULL;
         size_t len = 0;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, ECL_ALLOWED_SIGNERS_MAX_SIZE + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return log_error_errno(errno, "cannot read %s: %m", path);
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > ECL_ALLOWED_SIGNERS_MAX_SIZE)
-                        return log_error_errno(EFBIG, "allowed signers file %s is larger than %d bytes", path,
-                                               ECL_ALLOWED_SIGNERS_MAX_SIZE);
+        int r = ecl_file_read(path, ECL_ALLOWED_SIGNERS_MAX_SIZE, &buf, &len, &why);
+        if (r < 0) {
+                if (ecl_diags_add(diags, path, (struct ecl_pos){0, 0}, NULL, "allowed signers file: %s",
+                                  why ? why : strerror(-r)) < 0)
+                        return -ENOMEM;
+                return r;
         }
         return ecl_allowed_signers_parse(buf, len, path, ret, diags);
 }
 
-static void fmt_time(uint64_t t, char *buf, size_t size) {
-        time_t tt = (time_t) t;
-        struct tm tm;
-        if (!gmtime_r(&tt, &tm) || !strftime(buf, size, "%Y-%m-%dT%H:%M:%SZ", &tm))
-                snprintf(buf, size, "@%llu", (unsigned long long) t);
-}
-
 int ecl_allowed_signers_find(const struct ecl_allowed_signers *s, const struct ecl_sshkey *key,
                              const char *principal, const char *namespace, uint64_t now,
-                             const struct ecl_allowed_signer **ret, char *reason, size_t reason_size) {
+                             const struct ecl_allowed_signer **ret, char **ret_reason) {
         /* Keep the most telling refusal: a line with the key but another
          * principal < wrong namespace < outside the validity interval. */
         int rank = 0, err = -ENOKEY;
@@ -435,29 +411,29 @@ int ecl_allowed_signers_find(const struct ecl_allowed_signers *s, const struct e
                 *ret = a;
                 return 0;
         }
-        char t1[32], t2[32];
+        char t1[ECL_RFC3339_TEXT_MAX], t2[ECL_RFC3339_TEXT_MAX];
         switch (rank) {
         case 0:
                 if (principal)
-                        return R(err, "key %s is not an allowed signer for \"%.100s\" in %s", key->fingerprint,
+                        return ecl_reason(ret_reason, err, "key %s is not an allowed signer for \"%.100s\" in %s", key->fingerprint,
                                  principal, s->file);
-                return R(err, "key %s is not an allowed signer in %s", key->fingerprint, s->file);
+                return ecl_reason(ret_reason, err, "key %s is not an allowed signer in %s", key->fingerprint, s->file);
         case 1:
-                return R(err, "key %s belongs to \"%.80s\", not to \"%.80s\" (%s:%u)", key->fingerprint,
+                return ecl_reason(ret_reason, err, "key %s belongs to \"%.80s\", not to \"%.80s\" (%s:%u)", key->fingerprint,
                          why_line->principals, principal, s->file, why_line->line);
         case 2:
-                return R(err, "key %s of \"%.80s\" is not allowed to sign in namespace \"%.80s\" (%s:%u allows \"%.80s\")",
+                return ecl_reason(ret_reason, err, "key %s of \"%.80s\" is not allowed to sign in namespace \"%.80s\" (%s:%u allows \"%.80s\")",
                          key->fingerprint, why_line->principals, namespace, s->file, why_line->line,
                          why_line->namespaces);
         default:
-                fmt_time(now, t1, sizeof t1);
+                ecl_rfc3339_text(now, t1);
                 if (why_line->valid_after && now < why_line->valid_after) {
-                        fmt_time(why_line->valid_after, t2, sizeof t2);
-                        return R(err, "key %s of \"%.80s\" is not yet valid: %s is before valid-after %s (%s:%u)",
+                        ecl_rfc3339_text(why_line->valid_after, t2);
+                        return ecl_reason(ret_reason, err, "key %s of \"%.80s\" is not yet valid: %s is before valid-after %s (%s:%u)",
                                  key->fingerprint, why_line->principals, t1, t2, s->file, why_line->line);
                 }
-                fmt_time(why_line->valid_before, t2, sizeof t2);
-                return R(err, "key %s of \"%.80s\" has expired: %s is after valid-before %s (%s:%u)",
+                ecl_rfc3339_text(why_line->valid_before, t2);
+                return ecl_reason(ret_reason, err, "key %s of \"%.80s\" has expired: %s is after valid-before %s (%s:%u)",
                          key->fingerprint, why_line->principals, t1, t2, s->file, why_line->line);
         }
 }

@@ -71,7 +71,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_allowed_signers *, ecl_allowed_signers_fr
  */
 int ecl_allowed_signers_find(const struct ecl_allowed_signers *s, const struct ecl_sshkey *key,
                              const char *principal, const char *namespace, uint64_t now,
-                             const struct ecl_allowed_signer **ret, char *reason, size_t reason_size);
+                             const struct ecl_allowed_signer **ret, char **ret_reason);
 
 /* OpenSSH's match_pattern(): '*' and '?' wildcards, whole-string match. */
 bool ecl_allowed_signers_match_pattern(const char *s, const char *pattern);

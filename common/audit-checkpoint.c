@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include "audit-checkpoint.h"
+#include "fileio.h"
 #include "log.h"
 
 #define MAGIC "ecluse-audit-checkpoint v1\n"
@@ -53,35 +54,11 @@ int ecl_audit_checkpoint_parse(const char *text, size_t len, struct ecl_audit_ch
 
 int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text,
                               size_t *ret_len) {
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return log_error_errno(errno, "cannot open checkpoint %s: %m", path);
-        struct stat st;
-        if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "cannot stat checkpoint %s: %m", path);
-        if (!S_ISREG(st.st_mode))
-                return log_error_errno(EBADMSG, "checkpoint %s is not a regular file", path);
-        if (st.st_size > ECL_AUDIT_CHECKPOINT_MAX)
-                return log_error_errno(EFBIG, "checkpoint %s is larger than %d bytes", path,
-                                       ECL_AUDIT_CHECKPOINT_MAX);
-        _cleanup_free_ char *text = malloc(ECL_AUDIT_CHECKPOINT_MAX + 1);
-        if (!text)
-                return log_oom();
+        _cleanup_free_ char *text = NULL, *why = NULL;
         size_t len = 0;
-        for (;;) {
-                ssize_t n = read(fd, text + len, ECL_AUDIT_CHECKPOINT_MAX + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0)
-                        return log_error_errno(errno, "cannot read checkpoint %s: %m", path);
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > ECL_AUDIT_CHECKPOINT_MAX)
-                        return log_error_errno(EFBIG, "checkpoint %s is larger than %d bytes", path,
-                                               ECL_AUDIT_CHECKPOINT_MAX);
-        }
-        text[len] = 0;
+        int r = ecl_file_read(path, ECL_AUDIT_CHECKPOINT_MAX, &text, &len, &why);
+        if (r < 0)
+                return log_error_errno(r, "checkpoint %s: %s", path, why ? why : strerror(-r));
         if (ecl_audit_checkpoint_parse(text, len, ret) < 0)
                 return log_error_errno(EBADMSG,
                                        "%s: not an audit checkpoint (expected \"ecluse-audit-checkpoint v1\", "

@@ -6,6 +6,7 @@
 #include "audit-json.h"
 #include "audit-record.h"
 #include "log.h"
+#include "strutil.h"
 
 struct ecl_audit_hasher {
         EVP_MD *md;
@@ -229,20 +230,13 @@ int ecl_audit_record_parse(const char *line, size_t len, struct ecl_audit_record
         return 0;
 }
 
-static bool has_control(const char *s) {
-        for (; *s; s++)
-                if ((unsigned char) *s < 0x20 || *s == 0x7f)
-                        return true;
-        return false;
-}
-
 static int check_text(const char *field, const char *s, size_t min, size_t max) {
         size_t n = strlen(s);
         if (n < min || n > max)
                 return log_error_errno(EINVAL, "audit %s must be %zu to %zu bytes long", field, min, max);
         if (ecl_audit_json_check_utf8(s, n) < 0)
                 return log_error_errno(EILSEQ, "audit %s is not valid UTF-8", field);
-        if (has_control(s))
+        if (ecl_str_has_control(s, (size_t) -1))
                 return log_error_errno(EINVAL, "audit %s contains a control character", field);
         return 0;
 }

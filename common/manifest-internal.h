@@ -11,6 +11,12 @@
 #include "manifest.h"
 #include "yaml-doc.h"
 
+/* The spelling of each enum value (manifest.c), for parsing and for printing. */
+extern const char *const ecl_proto_names[ECL_PROTO_ICMPV6 + 1];
+extern const char *const ecl_accel_names[ECL_ACCEL_TCG + 1];
+extern const char *const ecl_console_names[ECL_CONSOLE_NONE + 1];
+extern const char *const ecl_disk_format_names[ECL_DISK_RAW + 1];
+
 #define MPATH_MAX 160                /* "network.ingress[255].ports[63]" and the like */
 #define ECL_MANIFEST_MAX_DEPTH 8     /* root > network > egress > rule > ports is 4 */
 

@@ -11,6 +11,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "manifest-internal.h"
 #include "paths.h"
 #include "stack-path.h"
@@ -57,7 +58,6 @@ static void parse_licensor(struct mctx *c, const char *path, yaml_node_t *key, y
         mctx_string(c, path, value, ECL_LICENSOR_MAX, &m->licensor);
 }
 
-static const char *const console_names[] = {[ECL_CONSOLE_LOG] = "log", [ECL_CONSOLE_NONE] = "none"};
 /* Console kinds other tools offer: each would be a remote channel. */
 static const char *const remote_consoles[] = {"tcp", "udp", "telnet", "pty", "unix", "socket",
                                               "vnc", "spice", "ssh", "network", "remote"};
@@ -79,7 +79,7 @@ static void parse_console(struct mctx *c, const char *path, yaml_node_t *key, ya
                         }
         }
         unsigned v;
-        if (mctx_enum(c, path, value, console_names, ELEMENTSOF(console_names), NULL, &v))
+        if (mctx_enum(c, path, value, ecl_console_names, ELEMENTSOF(ecl_console_names), NULL, &v))
                 m->console = v;
 }
 
@@ -168,14 +168,12 @@ static void parse_memory(struct mctx *c, const char *path, yaml_node_t *key, yam
                 vm->memory_mib = mib;
 }
 
-static const char *const accel_names[] = {[ECL_ACCEL_AUTO] = "auto", [ECL_ACCEL_KVM] = "kvm",
-                                          [ECL_ACCEL_TCG] = "tcg"};
 
 static void parse_accel(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
         struct ecl_vm *vm = obj;
         unsigned v;
-        if (mctx_enum(c, path, value, accel_names, ELEMENTSOF(accel_names), NULL, &v))
+        if (mctx_enum(c, path, value, ecl_accel_names, ELEMENTSOF(ecl_accel_names), NULL, &v))
                 vm->accel = v;
 }
 
@@ -198,7 +196,6 @@ static void parse_cmdline(struct mctx *c, const char *path, yaml_node_t *key, ya
         mctx_string(c, path, value, ECL_CMDLINE_MAX, &((struct ecl_vm *) obj)->cmdline);
 }
 
-static const char *const format_names[] = {[ECL_DISK_QCOW2] = "qcow2", [ECL_DISK_RAW] = "raw"};
 
 static void parse_disk_path(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
@@ -210,7 +207,7 @@ static void parse_disk_path(struct mctx *c, const char *path, yaml_node_t *key, 
 static void parse_disk_format(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
         unsigned v;
-        if (mctx_enum(c, path, value, format_names, ELEMENTSOF(format_names), NULL, &v))
+        if (mctx_enum(c, path, value, ecl_disk_format_names, ELEMENTSOF(ecl_disk_format_names), NULL, &v))
                 ((struct ecl_disk *) obj)->format = v;
 }
 
@@ -427,56 +424,12 @@ static int file_error(struct ecl_diags *diags, const char *path, int r, const ch
 }
 
 int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags) {
-        /* O_NONBLOCK: a FIFO must not block the open; it is refused below. */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0) {
-                int r = -errno;
-                if (r == -ELOOP)
-                        return file_error(diags, path, -EBADMSG,
-                                          "cannot open: a symbolic link (manifests are opened without following links)");
-                _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "cannot open: %s", strerror(-r)) < 0)
-                        return -ENOMEM;
-                return file_error(diags, path, r, what);
-        }
-        struct stat st;
-        if (fstat(fd, &st) < 0) {
-                int r = -errno;
-                _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "cannot stat: %s", strerror(-r)) < 0)
-                        return -ENOMEM;
-                return file_error(diags, path, r, what);
-        }
-        if (!S_ISREG(st.st_mode))
-                return file_error(diags, path, -EBADMSG, "not a regular file");
-        if (st.st_size > ECL_MANIFEST_MAX_SIZE) {
-                _cleanup_free_ char *what = NULL;
-                if (asprintf(&what, "file too large (%lld bytes, at most %d)", (long long) st.st_size,
-                             ECL_MANIFEST_MAX_SIZE) < 0)
-                        return -ENOMEM;
-                return file_error(diags, path, -EFBIG, what);
-        }
-        /* Read from the same descriptor; a file that grows meanwhile is still bounded. */
-        _cleanup_free_ char *buf = malloc(ECL_MANIFEST_MAX_SIZE + 1);
-        if (!buf)
-                return -ENOMEM;
+        _cleanup_free_ char *buf = NULL, *why = NULL;
         size_t len = 0;
-        for (;;) {
-                ssize_t n = read(fd, buf + len, ECL_MANIFEST_MAX_SIZE + 1 - len);
-                if (n < 0 && errno == EINTR)
-                        continue;
-                if (n < 0) {
-                        int r = -errno;
-                        _cleanup_free_ char *what = NULL;
-                        if (asprintf(&what, "cannot read: %s", strerror(-r)) < 0)
-                                return -ENOMEM;
-                        return file_error(diags, path, r, what);
-                }
-                if (n == 0)
-                        break;
-                len += (size_t) n;
-                if (len > ECL_MANIFEST_MAX_SIZE)
-                        return file_error(diags, path, -EFBIG, "file too large (it grew while being read)");
-        }
+        int r = ecl_file_read(path, ECL_MANIFEST_MAX_SIZE, &buf, &len, &why);
+        if (r == -ENOMEM)
+                return r;
+        if (r < 0)
+                return file_error(diags, path, r == -ELOOP ? -EBADMSG : r, why ? why : strerror(-r));
         return ecl_manifest_load_buffer(path, buf, len, ret, diags);
 }

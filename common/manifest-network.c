@@ -133,14 +133,12 @@ static void parse_rule_net(struct mctx *c, const char *path, yaml_node_t *key, y
         }
 }
 
-static const char *const proto_names[] = {[ECL_PROTO_TCP] = "tcp", [ECL_PROTO_UDP] = "udp",
-                                          [ECL_PROTO_ICMP] = "icmp", [ECL_PROTO_ICMPV6] = "icmpv6"};
 
 static void parse_rule_proto(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
         struct rule_ctx *rc = obj;
         unsigned v;
-        if (mctx_enum(c, path, value, proto_names, ELEMENTSOF(proto_names), NULL, &v)) {
+        if (mctx_enum(c, path, value, ecl_proto_names, ELEMENTSOF(ecl_proto_names), NULL, &v)) {
                 rc->rule->proto = v;
                 rc->proto_ok = true;
         }

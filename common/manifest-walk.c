@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "manifest-internal.h"
+#include "strutil.h"
 #include "strparse.h"
 
 #define EXCERPT_MAX 60
@@ -388,11 +389,11 @@ bool mctx_enum(struct mctx *c, const char *path, yaml_node_t *node, const char *
         }
         if (!mctx_scalar(c, path, node, &s))
                 return false;
-        for (size_t i = 0; i < n; i++)
-                if (streq(s, names[i])) {
-                        *ret = (unsigned) i;
-                        return true;
-                }
+        int v = ecl_enum_from_name(names, n, s);
+        if (v >= 0) {
+                *ret = (unsigned) v;
+                return true;
+        }
         _cleanup_free_ char *shown = mctx_excerpt(c, s);
         if (!shown)
                 return false;

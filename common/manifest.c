@@ -4,7 +4,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "manifest.h"
+#include "manifest-internal.h"
+#include "strutil.h"
 
 static void rules_free(struct ecl_rule *rules, size_t n) {
         for (size_t i = 0; i < n; i++) {
@@ -34,50 +35,28 @@ void ecl_manifest_free(struct ecl_manifest *m) {
         free(m);
 }
 
+/* The one spelling of each enum value, for parsing and for printing. */
+const char *const ecl_proto_names[ECL_PROTO_ICMPV6 + 1] = {
+        [ECL_PROTO_TCP] = "tcp", [ECL_PROTO_UDP] = "udp", [ECL_PROTO_ICMP] = "icmp", [ECL_PROTO_ICMPV6] = "icmpv6"};
+const char *const ecl_accel_names[ECL_ACCEL_TCG + 1] = {
+        [ECL_ACCEL_AUTO] = "auto", [ECL_ACCEL_KVM] = "kvm", [ECL_ACCEL_TCG] = "tcg"};
+const char *const ecl_console_names[ECL_CONSOLE_NONE + 1] = {[ECL_CONSOLE_LOG] = "log", [ECL_CONSOLE_NONE] = "none"};
+const char *const ecl_disk_format_names[ECL_DISK_RAW + 1] = {[ECL_DISK_QCOW2] = "qcow2", [ECL_DISK_RAW] = "raw"};
+
 const char *ecl_proto_to_string(enum ecl_proto p) {
-        switch (p) {
-        case ECL_PROTO_TCP:
-                return "tcp";
-        case ECL_PROTO_UDP:
-                return "udp";
-        case ECL_PROTO_ICMP:
-                return "icmp";
-        case ECL_PROTO_ICMPV6:
-                return "icmpv6";
-        }
-        return "?";
+        return ECL_ENUM_NAME(ecl_proto_names, p) ?: "?";
 }
 
 const char *ecl_accel_to_string(enum ecl_accel a) {
-        switch (a) {
-        case ECL_ACCEL_AUTO:
-                return "auto";
-        case ECL_ACCEL_KVM:
-                return "kvm";
-        case ECL_ACCEL_TCG:
-                return "tcg";
-        }
-        return "?";
+        return ECL_ENUM_NAME(ecl_accel_names, a) ?: "?";
 }
 
 const char *ecl_console_to_string(enum ecl_console c) {
-        switch (c) {
-        case ECL_CONSOLE_LOG:
-                return "log";
-        case ECL_CONSOLE_NONE:
-                return "none";
-        }
-        return "?";
+        return ECL_ENUM_NAME(ecl_console_names, c) ?: "?";
 }
 
 const char *ecl_disk_format_to_string(enum ecl_disk_format f) {
-        switch (f) {
-        case ECL_DISK_QCOW2:
-                return "qcow2";
-        case ECL_DISK_RAW:
-                return "raw";
-        }
-        return "?";
+        return ECL_ENUM_NAME(ecl_disk_format_names, f) ?: "?";
 }
 
 char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size) {

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdio.h>
 #include <string.h>
 
 #include "rfc3339.h"
@@ -11,6 +12,12 @@ int ecl_rfc3339_format(time_t t, char out[static ECL_RFC3339_LEN + 1]) {
         if (strftime(out, ECL_RFC3339_LEN + 1, "%Y-%m-%dT%H:%M:%SZ", &tm) != ECL_RFC3339_LEN)
                 return -ERANGE;
         return 0;
+}
+
+const char *ecl_rfc3339_text(uint64_t t, char out[static ECL_RFC3339_TEXT_MAX]) {
+        if (t > (uint64_t) INT64_MAX || ecl_rfc3339_format((time_t) t, out) < 0)
+                snprintf(out, ECL_RFC3339_TEXT_MAX, "@%llu", (unsigned long long) t);
+        return out;
 }
 
 static bool digits(const char *s, size_t n, int *ret) {

@@ -9,10 +9,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
+#include "reason.h"
 #include "sk-counter.h"
 #include "sshbuf.h"
 
-#define R(err, ...) ecl_reason(reason, reason_size, (err), __VA_ARGS__)
 
 /* "SHA256:" + 43 base64 chars -> "sha256-" + base64url. */
 static int file_name(const char *fp, char name[64]) {
@@ -57,17 +58,15 @@ static int open_dir(const char *dir, bool create) {
 
 /* 0 and *mark, -ENOENT when absent, -EBADMSG when unreadable. */
 static int read_mark(int dfd, const char *name, uint32_t *mark) {
-        _cleanup_close_ int fd = openat(dfd, name, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
-        if (fd < 0)
-                return -errno;
-        struct stat st;
-        if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode))
+        _cleanup_close_ int fd = -EBADF;
+        int r = ecl_file_open_at(dfd, name, 31, &fd, NULL, NULL);
+        _cleanup_free_ char *buf = NULL;
+        if (r >= 0)
+                r = ecl_file_read_fd(fd, 31, &buf, NULL, NULL);
+        if (r == -EFBIG)
                 return -EBADMSG;
-        char buf[32];
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        if (n < 0)
-                return -errno;
-        buf[n] = '\0';
+        if (r < 0)
+                return r;
         char *end;
         errno = 0;
         unsigned long long v = strtoull(buf, &end, 10);
@@ -128,28 +127,28 @@ static int write_mark(int dfd, const char *name, uint32_t v) {
 }
 
 int ecl_sk_counter_advance(const char *dir, const char *fingerprint, uint32_t counter, uint32_t *previous,
-                           char *reason, size_t reason_size) {
+                           char **ret_reason) {
         char name[64];
         int r = file_name(fingerprint, name);
         if (r < 0)
-                return R(r, "malformed key fingerprint \"%.60s\"", fingerprint);
+                return ecl_reason(ret_reason, r, "malformed key fingerprint \"%.60s\"", fingerprint);
         _cleanup_close_ int dfd = open_dir(dir, true);
         if (dfd < 0)
-                return R(dfd, "cannot open counter directory %s: %s", dir, strerror(-dfd));
+                return ecl_reason(ret_reason, dfd, "cannot open counter directory %s: %s", dir, strerror(-dfd));
         /* The lock is released when dfd is closed. */
         if (flock(dfd, LOCK_EX) < 0)
-                return R(-errno, "cannot lock counter directory %s: %s", dir, strerror(errno));
+                return ecl_reason(ret_reason, -errno, "cannot lock counter directory %s: %s", dir, strerror(errno));
         uint32_t mark = 0;
         bool found = true;
         r = read_mark(dfd, name, &mark);
         if (r == -ENOENT)
                 found = false, mark = 0;
         else if (r < 0)
-                return R(r, "cannot read counter %s/%s: %s", dir, name, strerror(-r));
+                return ecl_reason(ret_reason, r, "cannot read counter %s/%s: %s", dir, name, strerror(-r));
         if (previous)
                 *previous = mark;
         if (found && counter <= mark && !(counter == 0 && mark == 0))
-                return R(-EKEYREVOKED,
+                return ecl_reason(ret_reason, -EKEYREVOKED,
                          "security key counter %" PRIu32 " is not above the last accepted %" PRIu32
                          " for key %s (replayed signature or cloned token)",
                          counter, mark, fingerprint);
@@ -157,6 +156,6 @@ int ecl_sk_counter_advance(const char *dir, const char *fingerprint, uint32_t co
                 return 0; /* both 0: nothing to record */
         r = write_mark(dfd, name, counter);
         if (r < 0)
-                return R(r, "cannot record counter in %s: %s", dir, strerror(-r));
+                return ecl_reason(ret_reason, r, "cannot record counter in %s: %s", dir, strerror(-r));
         return 0;
 }

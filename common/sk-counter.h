@@ -29,6 +29,6 @@
  * NULL) receives the former mark, 0 when none.
  */
 int ecl_sk_counter_advance(const char *dir, const char *fingerprint, uint32_t counter, uint32_t *previous,
-                           char *reason, size_t reason_size);
+                           char **ret_reason);
 /* Read the mark without changing it; *found false when the key has none. */
 int ecl_sk_counter_get(const char *dir, const char *fingerprint, uint32_t *mark, bool *found);

@@ -7,20 +7,6 @@
 
 #include "sshbuf.h"
 
-int ecl_reason(char *reason, size_t size, int err, const char *fmt, ...) {
-        if (reason && size > 0) {
-                va_list ap;
-                va_start(ap, fmt);
-                vsnprintf(reason, size, fmt, ap);
-                va_end(ap);
-                /* Reasons quote untrusted text (namespaces, types): keep them one printable line. */
-                for (char *c = reason; *c; c++)
-                        if ((unsigned char) *c < 0x20 || *c == 0x7f)
-                                *c = '?';
-        }
-        return err;
-}
-
 int ecl_sshbuf_get_raw(struct ecl_sshbuf *b, size_t n, const uint8_t **p) {
         if (b->len < n)
                 return -EBADMSG;

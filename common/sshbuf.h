@@ -11,24 +11,12 @@
  *
  * The writer records the first allocation failure and ignores later puts;
  * check it once with ecl_sshbuf_w_error() (0 or -ENOMEM).
- *
- * ecl_reason() is shared by the SSH modules (sshkey, sshsig, allowed-signers,
- * sk-counter): they report *why* something was refused into a caller-provided
- * buffer rather than printing, so the agent can store the reason in its audit
- * log and the CLI can print it.
  */
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 
 #include "macro.h"
-
-/* Suggested size of the reason buffers the SSH modules fill. */
-#define ECL_REASON_MAX 256
-
-/* snprintf into reason (if not NULL and size > 0), control characters
- * replaced by '?'; returns err. */
-int ecl_reason(char *reason, size_t size, int err, const char *fmt, ...) _printf_(4, 5);
 
 /* Largest mpint accepted: 16384-bit magnitude plus a sign byte (as OpenSSH). */
 #define ECL_SSHBUF_MAX_MPINT 2049

@@ -9,9 +9,9 @@
 #include <openssl/err.h>
 #include <openssl/param_build.h>
 
+#include "reason.h"
 #include "sshkey.h"
 
-#define R(err, ...) ecl_reason(reason, reason_size, (err), __VA_ARGS__)
 
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY *, EVP_PKEY_free);
 DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_PKEY_CTX *, EVP_PKEY_CTX_free);
@@ -130,22 +130,21 @@ static int rsa_pkey(const uint8_t *e, size_t e_len, const uint8_t *n, size_t n_l
         return pkey_fromdata("RSA", params, ret);
 }
 
-static int parse_key(struct ecl_sshbuf *b, struct ecl_sshkey *k, struct ecl_sshbuf_w *w, char *reason,
-                     size_t reason_size) {
+static int parse_key(struct ecl_sshbuf *b, struct ecl_sshkey *k, struct ecl_sshbuf_w *w, char **ret_reason) {
         const uint8_t *p, *p2;
         size_t n, n2;
         int r;
         _cleanup_free_ char *type = NULL;
         if ((r = ecl_sshbuf_get_cstring(b, &type)) < 0)
-                return r == -ENOMEM ? r : R(-EBADMSG, "key blob: missing key type");
+                return r == -ENOMEM ? r : ecl_reason(ret_reason, -EBADMSG, "key blob: missing key type");
         size_t i;
         for (i = 0; i < ELEMENTSOF(key_types); i++)
                 if (streq(type, key_types[i].name))
                         break;
         if (i == ELEMENTSOF(key_types)) {
                 if (strstr(type, "-cert-v01@openssh.com"))
-                        return R(-EKEYREJECTED, "certificate keys (%.64s) are not supported", type);
-                return R(-EKEYREJECTED, "unsupported key type \"%.64s\"", type);
+                        return ecl_reason(ret_reason, -EKEYREJECTED, "certificate keys (%.64s) are not supported", type);
+                return ecl_reason(ret_reason, -EKEYREJECTED, "unsupported key type \"%.64s\"", type);
         }
         k->type = (enum ecl_sshkey_type) i;
         ecl_sshbuf_w_put_cstring(w, type);
@@ -153,73 +152,72 @@ static int parse_key(struct ecl_sshbuf *b, struct ecl_sshkey *k, struct ecl_sshb
         case ECL_SSHKEY_ED25519:
         case ECL_SSHKEY_SK_ED25519:
                 if (ecl_sshbuf_get_string(b, &p, &n) < 0 || n != 32)
-                        return R(-EBADMSG, "%s key blob: bad public key", type);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s key blob: bad public key", type);
                 k->pkey = EVP_PKEY_new_raw_public_key(EVP_PKEY_ED25519, NULL, p, n);
                 if (!k->pkey && (ERR_clear_error(), true))
-                        return R(-EBADMSG, "%s key blob: bad public key", type);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s key blob: bad public key", type);
                 ecl_sshbuf_w_put_string(w, p, n);
                 break;
         case ECL_SSHKEY_ECDSA_P256:
         case ECL_SSHKEY_SK_ECDSA_P256:
                 if ((r = ecl_sshbuf_get_string_eq(b, "nistp256")) <= 0)
-                        return R(-EBADMSG, "%s key blob: curve is not nistp256", type);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s key blob: curve is not nistp256", type);
                 if (ecl_sshbuf_get_string(b, &p, &n) < 0)
-                        return R(-EBADMSG, "%s key blob: missing point", type);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s key blob: missing point", type);
                 if ((r = ec_p256_pkey(p, n, &k->pkey)) < 0)
-                        return r == -ENOMEM ? r : R(r, "%s key blob: invalid curve point", type);
+                        return r == -ENOMEM ? r : ecl_reason(ret_reason, r, "%s key blob: invalid curve point", type);
                 ecl_sshbuf_w_put_cstring(w, "nistp256");
                 ecl_sshbuf_w_put_string(w, p, n);
                 break;
         case ECL_SSHKEY_RSA:
                 if (ecl_sshbuf_get_mpint(b, &p, &n) < 0 || ecl_sshbuf_get_mpint(b, &p2, &n2) < 0)
-                        return R(-EBADMSG, "ssh-rsa key blob: bad exponent or modulus");
+                        return ecl_reason(ret_reason, -EBADMSG, "ssh-rsa key blob: bad exponent or modulus");
                 /* p = e, p2 = n */
                 if (n == 0 || !(p[n - 1] & 1) || (n == 1 && p[0] == 1) || n2 == 0 || !(p2[n2 - 1] & 1))
-                        return R(-EBADMSG, "ssh-rsa key blob: invalid exponent or modulus");
+                        return ecl_reason(ret_reason, -EBADMSG, "ssh-rsa key blob: invalid exponent or modulus");
                 if (n > n2)
-                        return R(-EBADMSG, "ssh-rsa key blob: exponent larger than modulus");
+                        return ecl_reason(ret_reason, -EBADMSG, "ssh-rsa key blob: exponent larger than modulus");
                 {
                         unsigned bits = (unsigned) (n2 - 1) * 8;
                         for (uint8_t top = p2[0]; top; top >>= 1)
                                 bits++;
                         if (bits < ECL_SSHKEY_RSA_MIN_BITS)
-                                return R(-EKEYREJECTED, "RSA key of %u bits is too small (minimum %u)", bits,
+                                return ecl_reason(ret_reason, -EKEYREJECTED, "RSA key of %u bits is too small (minimum %u)", bits,
                                          ECL_SSHKEY_RSA_MIN_BITS);
                         if (bits > ECL_SSHKEY_RSA_MAX_BITS)
-                                return R(-EKEYREJECTED, "RSA key of %u bits is too large (maximum %u)", bits,
+                                return ecl_reason(ret_reason, -EKEYREJECTED, "RSA key of %u bits is too large (maximum %u)", bits,
                                          ECL_SSHKEY_RSA_MAX_BITS);
                 }
                 if ((r = rsa_pkey(p, n, p2, n2, &k->pkey)) < 0)
-                        return r == -ENOMEM ? r : R(r, "ssh-rsa key blob: invalid key");
+                        return r == -ENOMEM ? r : ecl_reason(ret_reason, r, "ssh-rsa key blob: invalid key");
                 ecl_sshbuf_w_put_mpint(w, p, n);
                 ecl_sshbuf_w_put_mpint(w, p2, n2);
                 break;
         }
         if (ecl_sshkey_is_sk(k)) {
                 if ((r = ecl_sshbuf_get_cstring(b, &k->sk_application)) < 0)
-                        return r == -ENOMEM ? r : R(-EBADMSG, "%s key blob: bad application", type);
+                        return r == -ENOMEM ? r : ecl_reason(ret_reason, -EBADMSG, "%s key blob: bad application", type);
                 ecl_sshbuf_w_put_cstring(w, k->sk_application);
         }
         if (!ecl_sshbuf_empty(b))
-                return R(-EBADMSG, "%s key blob: trailing data", type);
+                return ecl_reason(ret_reason, -EBADMSG, "%s key blob: trailing data", type);
         return ecl_sshbuf_w_error(w);
 }
 
-int ecl_sshkey_from_blob(const uint8_t *blob, size_t len, struct ecl_sshkey **ret, char *reason,
-                         size_t reason_size) {
+int ecl_sshkey_from_blob(const uint8_t *blob, size_t len, struct ecl_sshkey **ret, char **ret_reason) {
         _cleanup_(ecl_sshkey_freep) struct ecl_sshkey *k = calloc(1, sizeof *k);
         if (!k)
-                return R(-ENOMEM, "out of memory");
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         struct ecl_sshbuf b = ecl_sshbuf_init(blob, len);
         _cleanup_(ecl_sshbuf_w_free) struct ecl_sshbuf_w w = {0};
-        int r = parse_key(&b, k, &w, reason, reason_size);
+        int r = parse_key(&b, k, &w, ret_reason);
         if (r == -ENOMEM)
-                return R(r, "out of memory");
+                return ecl_reason(ret_reason, r, "out of memory");
         if (r < 0)
                 return r;
         k->blob = ecl_sshbuf_w_steal(&w, &k->blob_len);
         if ((r = fingerprint(k)) < 0)
-                return R(r, "out of memory");
+                return ecl_reason(ret_reason, r, "out of memory");
         *ret = TAKE_PTR(k);
         return 0;
 }
@@ -239,29 +237,28 @@ bool ecl_sshkey_text_is_key(const char *s) {
         return false;
 }
 
-int ecl_sshkey_from_text(const char *text, struct ecl_sshkey **ret, const char **end, char *reason,
-                         size_t reason_size) {
+int ecl_sshkey_from_text(const char *text, struct ecl_sshkey **ret, const char **end, char **ret_reason) {
         size_t tn = word_len(text);
         if (tn == 0)
-                return R(-EBADMSG, "missing key");
+                return ecl_reason(ret_reason, -EBADMSG, "missing key");
         const char *b64 = text + tn;
         b64 += strspn(b64, " \t");
         size_t bn = word_len(b64);
         if (bn == 0)
-                return R(-EBADMSG, "key \"%.*s\" has no base64 data", (int) (tn > 64 ? 64 : tn), text);
+                return ecl_reason(ret_reason, -EBADMSG, "key \"%.*s\" has no base64 data", (int) (tn > 64 ? 64 : tn), text);
         _cleanup_free_ uint8_t *blob = NULL;
         size_t len;
         int r = ecl_sshbuf_b64decode(b64, bn, &blob, &len);
         if (r == -ENOMEM)
-                return R(r, "out of memory");
+                return ecl_reason(ret_reason, r, "out of memory");
         if (r < 0)
-                return R(-EBADMSG, "key data is not valid base64");
+                return ecl_reason(ret_reason, -EBADMSG, "key data is not valid base64");
         _cleanup_(ecl_sshkey_freep) struct ecl_sshkey *k = NULL;
-        if ((r = ecl_sshkey_from_blob(blob, len, &k, reason, reason_size)) < 0)
+        if ((r = ecl_sshkey_from_blob(blob, len, &k, ret_reason)) < 0)
                 return r;
         const char *name = ecl_sshkey_type_name(k->type);
         if (strlen(name) != tn || strncmp(name, text, tn) != 0)
-                return R(-EBADMSG, "key type \"%.*s\" does not match its data (%s)", (int) (tn > 64 ? 64 : tn),
+                return ecl_reason(ret_reason, -EBADMSG, "key type \"%.*s\" does not match its data (%s)", (int) (tn > 64 ? 64 : tn),
                          text, name);
         if (end)
                 *end = b64 + bn;
@@ -286,34 +283,34 @@ static bool sig_alg_for_key(enum ecl_sshkey_type type, const char *alg, int *md_
 }
 
 int ecl_sshkey_sig_parse(const struct ecl_sshkey *key, const uint8_t *blob, size_t len,
-                         struct ecl_sshkey_sig *sig, char *reason, size_t reason_size) {
+                         struct ecl_sshkey_sig *sig, char **ret_reason) {
         struct ecl_sshbuf b = ecl_sshbuf_init(blob, len);
         const uint8_t *alg;
         size_t alg_len;
         char name[64];
         *sig = (struct ecl_sshkey_sig){0};
         if (ecl_sshbuf_get_string(&b, &alg, &alg_len) < 0)
-                return R(-EBADMSG, "signature: missing algorithm name");
+                return ecl_reason(ret_reason, -EBADMSG, "signature: missing algorithm name");
         if (alg_len >= sizeof name || memchr(alg, '\0', alg_len))
-                return R(-EKEYREJECTED, "signature: unsupported algorithm");
+                return ecl_reason(ret_reason, -EKEYREJECTED, "signature: unsupported algorithm");
         memcpy(name, alg, alg_len);
         name[alg_len] = '\0';
         if (key->type == ECL_SSHKEY_RSA && streq(name, "ssh-rsa"))
-                return R(-EKEYREJECTED, "RSA signature made with ssh-rsa (SHA-1) is refused; sign with "
+                return ecl_reason(ret_reason, -EKEYREJECTED, "RSA signature made with ssh-rsa (SHA-1) is refused; sign with "
                                         "rsa-sha2-256 or rsa-sha2-512");
         if (!sig_alg_for_key(key->type, name, &sig->md_bits))
-                return R(-EKEYREJECTED, "signature algorithm \"%s\" does not suit a %s key", name,
+                return ecl_reason(ret_reason, -EKEYREJECTED, "signature algorithm \"%s\" does not suit a %s key", name,
                          ecl_sshkey_type_name(key->type));
         sig->alg = key->type == ECL_SSHKEY_RSA ? (sig->md_bits == 256 ? "rsa-sha2-256" : "rsa-sha2-512")
                                                : ecl_sshkey_type_name(key->type);
         struct ecl_sshbuf s;
         if (ecl_sshbuf_get_sub(&b, &s) < 0)
-                return R(-EBADMSG, "%s signature: truncated", sig->alg);
+                return ecl_reason(ret_reason, -EBADMSG, "%s signature: truncated", sig->alg);
         switch (key->type) {
         case ECL_SSHKEY_ED25519:
         case ECL_SSHKEY_SK_ED25519:
                 if (s.len != 64)
-                        return R(-EBADMSG, "%s signature: length %zu, expected 64", sig->alg, s.len);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s signature: length %zu, expected 64", sig->alg, s.len);
                 sig->s = s.p;
                 sig->s_len = s.len;
                 break;
@@ -321,14 +318,14 @@ int ecl_sshkey_sig_parse(const struct ecl_sshkey *key, const uint8_t *blob, size
         case ECL_SSHKEY_SK_ECDSA_P256:
                 if (ecl_sshbuf_get_mpint(&s, &sig->s, &sig->s_len) < 0 ||
                     ecl_sshbuf_get_mpint(&s, &sig->s2, &sig->s2_len) < 0 || !ecl_sshbuf_empty(&s))
-                        return R(-EBADMSG, "%s signature: bad (r, s)", sig->alg);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s signature: bad (r, s)", sig->alg);
                 if (sig->s_len > 32 || sig->s2_len > 32)
-                        return R(-EBADMSG, "%s signature: (r, s) out of range", sig->alg);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s signature: (r, s) out of range", sig->alg);
                 break;
         case ECL_SSHKEY_RSA: {
                 size_t mod = (size_t) (EVP_PKEY_get_bits(key->pkey) + 7) / 8;
                 if (s.len == 0 || s.len > mod)
-                        return R(-EBADMSG, "%s signature: length %zu for a %zu-byte modulus", sig->alg, s.len, mod);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s signature: length %zu for a %zu-byte modulus", sig->alg, s.len, mod);
                 sig->s = s.p;
                 sig->s_len = s.len;
                 break;
@@ -337,10 +334,10 @@ int ecl_sshkey_sig_parse(const struct ecl_sshkey *key, const uint8_t *blob, size
         if (ecl_sshkey_is_sk(key)) {
                 sig->sk = true;
                 if (ecl_sshbuf_get_u8(&b, &sig->sk_flags) < 0 || ecl_sshbuf_get_u32(&b, &sig->sk_counter) < 0)
-                        return R(-EBADMSG, "%s signature: missing flags or counter", sig->alg);
+                        return ecl_reason(ret_reason, -EBADMSG, "%s signature: missing flags or counter", sig->alg);
         }
         if (!ecl_sshbuf_empty(&b))
-                return R(-EBADMSG, "%s signature: trailing data", sig->alg);
+                return ecl_reason(ret_reason, -EBADMSG, "%s signature: trailing data", sig->alg);
         return 0;
 }
 
@@ -384,14 +381,14 @@ static int ecdsa_der(const struct ecl_sshkey_sig *sig, uint8_t **der, size_t *de
 }
 
 int ecl_sshkey_sig_verify(const struct ecl_sshkey *key, const struct ecl_sshkey_sig *sig,
-                          const uint8_t *data, size_t len, char *reason, size_t reason_size) {
+                          const uint8_t *data, size_t len, char **ret_reason) {
         uint8_t sk_data[32 + 1 + 4 + 32];
         if (sig->sk) {
                 /* What the token signed (PROTOCOL.u2f). */
                 if (!EVP_Digest(key->sk_application, strlen(key->sk_application), sk_data, NULL, EVP_sha256(),
                                 NULL) ||
                     !EVP_Digest(data, len, sk_data + 37, NULL, EVP_sha256(), NULL))
-                        return R(-ENOMEM, "out of memory");
+                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
                 sk_data[32] = sig->sk_flags;
                 sk_data[33] = (uint8_t) (sig->sk_counter >> 24);
                 sk_data[34] = (uint8_t) (sig->sk_counter >> 16);
@@ -412,7 +409,7 @@ int ecl_sshkey_sig_verify(const struct ecl_sshkey *key, const struct ecl_sshkey_
                 size_t der_len;
                 uint8_t *tmp = NULL;
                 if ((r = ecdsa_der(sig, &tmp, &der_len)) < 0)
-                        return R(r, "out of memory");
+                        return ecl_reason(ret_reason, r, "out of memory");
                 der = tmp;
                 r = digest_verify(key->pkey, EVP_sha256(), der, der_len, data, len);
                 break;
@@ -421,9 +418,9 @@ int ecl_sshkey_sig_verify(const struct ecl_sshkey *key, const struct ecl_sshkey_
                 size_t mod = (size_t) (EVP_PKEY_get_bits(key->pkey) + 7) / 8;
                 _cleanup_free_ uint8_t *padded = calloc(1, mod);
                 if (!padded)
-                        return R(-ENOMEM, "out of memory");
+                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
                 if (sig->s_len > mod)
-                        return R(-EKEYREJECTED, "%s signature does not verify", sig->alg);
+                        return ecl_reason(ret_reason, -EKEYREJECTED, "%s signature does not verify", sig->alg);
                 memcpy(padded + (mod - sig->s_len), sig->s, sig->s_len);
                 r = digest_verify(key->pkey, sig->md_bits == 256 ? EVP_sha256() : EVP_sha512(), padded, mod,
                                   data, len);
@@ -433,9 +430,9 @@ int ecl_sshkey_sig_verify(const struct ecl_sshkey *key, const struct ecl_sshkey_
                 r = -EKEYREJECTED;
         }
         if (r == -ENOMEM)
-                return R(r, "out of memory");
+                return ecl_reason(ret_reason, r, "out of memory");
         if (r < 0)
-                return R(r, "%s signature does not verify (wrong key, or signature or message changed)",
+                return ecl_reason(ret_reason, r, "%s signature does not verify (wrong key, or signature or message changed)",
                          sig->alg);
         return 0;
 }

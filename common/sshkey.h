@@ -16,8 +16,8 @@
  * "SHA256:" + unpadded base64 of SHA-256(blob).
  *
  * Errors: -EBADMSG malformed, -EKEYREJECTED well-formed but refused (type,
- * size, algorithm, bad signature), -ENOMEM; a reason is written to
- * reason/reason_size (see ECL_REASON_MAX) when given.
+ * size, algorithm, bad signature), -ENOMEM; *ret_reason is set (reason.h)
+ * when ret_reason is not NULL.
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -76,15 +76,13 @@ static inline bool ecl_sshkey_is_sk(const struct ecl_sshkey *k) {
 }
 
 /* Parse a public key blob (all of blob, no trailing bytes). */
-int ecl_sshkey_from_blob(const uint8_t *blob, size_t len, struct ecl_sshkey **ret, char *reason,
-                         size_t reason_size);
+int ecl_sshkey_from_blob(const uint8_t *blob, size_t len, struct ecl_sshkey **ret, char **ret_reason);
 /*
  * Parse "TYPE BASE64" at the start of text (authorized_keys style, without
  * options); TYPE must match the blob's type.  *end (if not NULL) is set after
  * the base64 word, where a comment may follow.
  */
-int ecl_sshkey_from_text(const char *text, struct ecl_sshkey **ret, const char **end, char *reason,
-                         size_t reason_size);
+int ecl_sshkey_from_text(const char *text, struct ecl_sshkey **ret, const char **end, char **ret_reason);
 /* True when s starts with a key type name OpenSSH knows, supported or not
  * (so a caller can tell a key from options). */
 bool ecl_sshkey_text_is_key(const char *s);
@@ -99,7 +97,7 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_sshkey *, ecl_sshkey_free);
  * the key; "ssh-rsa" is refused (-EKEYREJECTED).  sig points into blob.
  */
 int ecl_sshkey_sig_parse(const struct ecl_sshkey *key, const uint8_t *blob, size_t len,
-                         struct ecl_sshkey_sig *sig, char *reason, size_t reason_size);
+                         struct ecl_sshkey_sig *sig, char **ret_reason);
 /*
  * Check sig over data.  For sk keys data is the message the token signed
  * for (the SSHSIG signed data); the token's layout sha256(application) ||
@@ -107,4 +105,4 @@ int ecl_sshkey_sig_parse(const struct ecl_sshkey *key, const uint8_t *blob, size
  * here (see sshsig.h).  0, or -EKEYREJECTED "signature does not verify".
  */
 int ecl_sshkey_sig_verify(const struct ecl_sshkey *key, const struct ecl_sshkey_sig *sig,
-                          const uint8_t *data, size_t len, char *reason, size_t reason_size);
+                          const uint8_t *data, size_t len, char **ret_reason);

@@ -65,13 +65,11 @@ struct ecl_sshsig {
  * -EKEYREJECTED (unsupported key type, hash or algorithm, ssh-rsa SHA-1,
  * RSA < 2048 bits) or -ENOMEM, with reason.
  */
-int ecl_sshsig_parse_armor(const char *text, size_t len, struct ecl_sshsig **ret, char *reason,
-                           size_t reason_size);
-int ecl_sshsig_parse_blob(const uint8_t *blob, size_t len, struct ecl_sshsig **ret, char *reason,
-                          size_t reason_size);
+int ecl_sshsig_parse_armor(const char *text, size_t len, struct ecl_sshsig **ret, char **ret_reason);
+int ecl_sshsig_parse_blob(const uint8_t *blob, size_t len, struct ecl_sshsig **ret, char **ret_reason);
 /* Read and parse an armored signature file: O_NOFOLLOW, regular, at most
  * ECL_SSHSIG_MAX_SIZE.  -ENOENT etc. for I/O, with reason. */
-int ecl_sshsig_load(const char *path, struct ecl_sshsig **ret, char *reason, size_t reason_size);
+int ecl_sshsig_load(const char *path, struct ecl_sshsig **ret, char **ret_reason);
 void ecl_sshsig_free(struct ecl_sshsig *sig);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_sshsig *, ecl_sshsig_free);
 
@@ -95,7 +93,7 @@ struct ecl_sshsig_verdict {
         bool sk;               /* security-key signature: */
         uint8_t sk_flags;      /*   its flags (ECL_SK_USER_PRESENT, ECL_SK_USER_VERIFIED) */
         uint32_t sk_counter;   /*   and counter */
-        char reason[ECL_REASON_MAX]; /* on refusal: why, one line */
+        char *reason;          /* on refusal: why, one line (freed by ecl_sshsig_verdict_clear) */
 };
 void ecl_sshsig_verdict_clear(struct ecl_sshsig_verdict *v);
 

@@ -17,6 +17,7 @@
 
 #include "macro.h"
 #include "paths.h"
+#include "reason.h"
 #include "stack-path.h"
 
 #define STACKS_PREFIX ECL_STACKS_STATE_DIR "/"
@@ -69,23 +70,11 @@ int ecl_stack_path_check(const char *stack, const char *path) {
         return components_valid(s) ? 0 : -EINVAL;
 }
 
-/* *ret_problem = printf(...) when asked for; returns r. */
-_printf_(3, 4) static int problem(char **ret_problem, int r, const char *fmt, ...) {
-        if (!ret_problem)
-                return r;
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(ret_problem, fmt, ap) < 0)
-                *ret_problem = NULL;
-        va_end(ap);
-        return r;
-}
-
 /* What the kernel said about the component ending at path[len]. */
 static int os_problem(char **ret_problem, int r, const char *path, size_t len) {
         if (r == -ENOENT)
-                return problem(ret_problem, r, "%.*s does not exist", (int) len, path);
-        return problem(ret_problem, r, "cannot look at %.*s: %s", (int) len, path, strerror(-r));
+                return ecl_reason(ret_problem, r, "%.*s does not exist", (int) len, path);
+        return ecl_reason(ret_problem, r, "cannot look at %.*s: %s", (int) len, path, strerror(-r));
 }
 
 /* openat(dir, name, O_PATH | O_NOFOLLOW) and fstat it; 0 or a negative errno. */
@@ -140,18 +129,18 @@ static int follow_current(int stack_fd, const char *path, size_t len, int *fd, s
         const char *version = target + strlen(RELEASES_PREFIX);
         if (strncmp(target, RELEASES_PREFIX, strlen(RELEASES_PREFIX)) != 0 || strchr(version, '/') ||
             !components_valid(version))
-                return problem(ret_problem, -EXDEV,
+                return ecl_reason(ret_problem, -EXDEV,
                                "%.*s points to '%s', not to releases/VERSION in the stack's own directory", (int) len,
                                path, target);
         int releases = -1, release = -1;
         int r = open_dir(stack_fd, "releases", &releases, st);
         _cleanup_close_ int releases_fd = releases;
         if (r < 0)
-                return problem(ret_problem, r, "%.*s points to '%s', but releases/ %s", (int) len, path, target,
+                return ecl_reason(ret_problem, r, "%.*s points to '%s', but releases/ %s", (int) len, path, target,
                                what_is_wrong(r));
         r = open_dir(releases_fd, version, &release, st);
         if (r < 0)
-                return problem(ret_problem, r, "%.*s points to '%s', which %s", (int) len, path, target,
+                return ecl_reason(ret_problem, r, "%.*s points to '%s', which %s", (int) len, path, target,
                                what_is_wrong(r));
         closep(fd);
         *fd = release;
@@ -162,7 +151,7 @@ int ecl_stack_path_open(const char *root, const char *stack, const char *path, i
         if (ret_problem)
                 *ret_problem = NULL;
         if (ecl_stack_path_check(stack, path) < 0)
-                return problem(ret_problem, -EINVAL, "%s is not a file in the trees of stack %s", path,
+                return ecl_reason(ret_problem, -EINVAL, "%s is not a file in the trees of stack %s", path,
                                stack ? stack : "(none)");
 
         /* The host's layout up to the stacks' directory; from there on, no link but `current`. */
@@ -181,7 +170,7 @@ int ecl_stack_path_open(const char *root, const char *stack, const char *path, i
         if (r < 0)
                 return os_problem(ret_problem, r, path, len);
         if (!S_ISDIR(st.st_mode))
-                return problem(ret_problem, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, "%.*s is %s", (int) len, path,
+                return ecl_reason(ret_problem, S_ISLNK(st.st_mode) ? -ELOOP : -ENOTDIR, "%.*s is %s", (int) len, path,
                                S_ISLNK(st.st_mode) ? "a symbolic link (the stack's directory must be its own)"
                                                    : "not a directory");
 
@@ -204,15 +193,15 @@ int ecl_stack_path_open(const char *root, const char *stack, const char *path, i
                         if (r < 0)
                                 return r;
                 } else if (S_ISLNK(st.st_mode)) {
-                        return problem(ret_problem, -ELOOP,
+                        return ecl_reason(ret_problem, -ELOOP,
                                        "%.*s is a symbolic link (no link is followed in the stack's tree but "
                                        "current -> releases/VERSION)",
                                        (int) len, path);
                 }
                 if (last && !S_ISREG(st.st_mode))
-                        return problem(ret_problem, -EINVAL, "%s is not a regular file", path);
+                        return ecl_reason(ret_problem, -EINVAL, "%s is not a regular file", path);
                 if (!last && !S_ISDIR(st.st_mode))
-                        return problem(ret_problem, -ENOTDIR, "%.*s is not a directory", (int) len, path);
+                        return ecl_reason(ret_problem, -ENOTDIR, "%.*s is not a directory", (int) len, path);
                 s += n + !last;
         }
         if (ret_fd)

@@ -18,6 +18,7 @@
 
 #include "accel.h"
 #include "log.h"
+#include "reason.h"
 
 #define GUEST_ADDR 0x1000
 #define GUEST_PORT 0x10
@@ -153,21 +154,6 @@ static int64_t now_ms(void) {
         return (int64_t) ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
 }
 
-static int set_reason(char **ret_reason, const char *fmt, ...) _printf_(2, 3);
-static int set_reason(char **ret_reason, const char *fmt, ...) {
-        if (!ret_reason)
-                return 0;
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(ret_reason, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret_reason = NULL;
-                return -ENOMEM;
-        }
-        return 0;
-}
-
 /* Wait for the child, killing it first when it has not finished; bounded by pidfd. */
 static void reap(pid_t pid, int pidfd, bool kill_first) {
         if (kill_first) {
@@ -203,7 +189,7 @@ int shim_accel_probe_kvm(unsigned timeout_ms, char **ret_reason) {
         if (pid < 0) {
                 int e = errno;
                 close(p[1]);
-                set_reason(ret_reason, "cannot fork the probe: %s", strerror(e));
+                (void) ecl_reason(ret_reason, 0, "cannot fork the probe: %s", strerror(e));
                 return -e;
         }
         if (pid == 0) {
@@ -241,10 +227,10 @@ int shim_accel_probe_kvm(unsigned timeout_ms, char **ret_reason) {
                 bool timed_out = now_ms() >= deadline;
                 reap(pid, pidfd, true);
                 if (timed_out) {
-                        set_reason(ret_reason, "%s: test guest did not finish within %u ms (KVM hangs or crawls)", dev, timeout_ms);
+                        (void) ecl_reason(ret_reason, 0, "%s: test guest did not finish within %u ms (KVM hangs or crawls)", dev, timeout_ms);
                         return -ETIMEDOUT;
                 }
-                set_reason(ret_reason, "%s: probe process died", dev);
+                (void) ecl_reason(ret_reason, 0, "%s: probe process died", dev);
                 return -EIO;
         }
         reap(pid, pidfd, false);
@@ -252,11 +238,11 @@ int shim_accel_probe_kvm(unsigned timeout_ms, char **ret_reason) {
                 return 0;
         int e = res.error > 0 ? res.error : EIO;
         if (res.step == STEP_OPEN)
-                set_reason(ret_reason, "%s: %s", dev, strerror(e));
+                (void) ecl_reason(ret_reason, 0, "%s: %s", dev, strerror(e));
         else if (res.step == STEP_EXIT_IO || res.step == STEP_EXIT_HLT)
-                set_reason(ret_reason, "%s: %s", dev, step_name(res.step));
+                (void) ecl_reason(ret_reason, 0, "%s: %s", dev, step_name(res.step));
         else
-                set_reason(ret_reason, "%s: %s: %s", dev, step_name(res.step), strerror(e));
+                (void) ecl_reason(ret_reason, 0, "%s: %s: %s", dev, step_name(res.step), strerror(e));
         return -e;
 }
 

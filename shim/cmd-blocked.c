@@ -9,12 +9,7 @@
 #include "log.h"
 #include "netns.h"
 #include "policy.h"
-
-static void rfc3339(time_t t, char buf[static 21]) {
-        struct tm tm;
-        if (!gmtime_r(&t, &tm) || strftime(buf, 21, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
-                snprintf(buf, 21, "?");
-}
+#include "rfc3339.h"
 
 static const char *direction_name(enum shim_blocked_direction d) {
         return d == SHIM_BLOCKED_EGRESS ? "egress" : "ingress";
@@ -59,9 +54,9 @@ static int print_json(const struct shim_blocked_entry *e, size_t n, const struct
         if (!a)
                 return log_oom();
         for (size_t i = 0; i < n; i++) {
-                char first[21], last[21];
-                rfc3339(e[i].first, first);
-                rfc3339(e[i].last, last);
+                char first[ECL_RFC3339_TEXT_MAX], last[ECL_RFC3339_TEXT_MAX];
+                ecl_rfc3339_text((uint64_t) e[i].first, first);
+                ecl_rfc3339_text((uint64_t) e[i].last, last);
                 json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "dst", e[i].dst, "proto", e[i].proto,
                                       "port", (int) e[i].port, "count", (json_int_t) e[i].count, "first", first,
                                       "last", last, "src", e[i].src, "direction", direction_name(e[i].direction));
@@ -129,9 +124,9 @@ int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv) {
                 printf("%-7s  %-39s  %-39s  %-9s  %5s  %10s  %-20s  %-20s\n", "DIR", "SOURCE", "DESTINATION", "PROTO",
                        "PORT", "COUNT", "FIRST", "LAST");
                 for (size_t i = 0; i < n; i++) {
-                        char first[21], last[21];
-                        rfc3339(e[i].first, first);
-                        rfc3339(e[i].last, last);
+                        char first[ECL_RFC3339_TEXT_MAX], last[ECL_RFC3339_TEXT_MAX];
+                        ecl_rfc3339_text((uint64_t) e[i].first, first);
+                        ecl_rfc3339_text((uint64_t) e[i].last, last);
                         printf("%-7s  %-39s  %-39s  %-9s  %5u  %10llu  %-20s  %-20s\n",
                                direction_name(e[i].direction), e[i].src, e[i].dst, e[i].proto, e[i].port,
                                (unsigned long long) e[i].count, first, last);

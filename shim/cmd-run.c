@@ -26,7 +26,9 @@
 #include "domain-check.h"
 #include "domain.h"
 #include "libvirt-embed.h"
+#include "fileio.h"
 #include "log.h"
+#include "reason.h"
 #include "manifest.h"
 #include "netdev.h"
 #include "netns.h"
@@ -302,9 +304,12 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
         if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
                 return EX_OSERR;
         ctx.audit_path = audit_path;
-        r = shim_mkdir_p(state_dir, 0755);
-        if (r < 0)
+        _cleanup_free_ char *why = NULL;
+        r = ecl_mkdir_p(state_dir, 0755, &why);
+        if (r < 0) {
+                log_error("%s", ecl_reason_text(why, r));
                 return ecl_exit_status(r);
+        }
 
         /* The control socket first: giving it to the control group needs CAP_CHOWN, which the
          * remote profile drops.  It starts no thread. */

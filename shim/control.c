@@ -16,7 +16,9 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "fileio.h"
 #include "log.h"
+#include "reason.h"
 #include "paths.h"
 
 /* A client accepted, its request not read yet. */
@@ -152,23 +154,16 @@ static int check_trusted_dir(const char *dir, const struct stat *st) {
  * directory, and it and its parent must be trusted (check_trusted_dir).
  */
 static int mkdir_parents(const char *dir) {
-        _cleanup_free_ char *p = strdup(dir);
+        _cleanup_free_ char *p = strdup(dir), *why = NULL;
         if (!p)
                 return log_oom();
-        for (char *s = p + 1; *s; s++) {
-                if (*s != '/')
-                        continue;
-                *s = 0;
-                if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                        return log_error_errno(errno, "cannot create %s: %m", p);
-                *s = '/';
-        }
-        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                return log_error_errno(errno, "cannot create %s: %m", p);
+        int r = ecl_mkdir_p(p, 0755, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         struct stat st;
         if (lstat(p, &st) < 0)
                 return log_error_errno(errno, "cannot stat %s: %m", p);
-        int r = check_trusted_dir(p, &st);
+        r = check_trusted_dir(p, &st);
         if (r < 0)
                 return r;
         char *slash = strrchr(p, '/');
@@ -334,17 +329,14 @@ int shim_control_read_failed(const char *root, const char *stack, json_t **ret) 
         int r = failed_path(root, stack, &path);
         if (r < 0)
                 return r;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
-        if (fd < 0) {
-                if (errno == ENOENT)
-                        return 0;
-                return log_error_errno(errno, "cannot open %s: %m", path);
-        }
-        char buf[4096];
-        ssize_t k = read(fd, buf, sizeof buf);
-        if (k < 0)
-                return log_error_errno(errno, "cannot read %s: %m", path);
-        json_t *j = json_loadb(buf, (size_t) k, 0, NULL);
+        _cleanup_free_ char *buf = NULL, *why = NULL;
+        size_t len = 0;
+        r = ecl_file_read(path, 4096, &buf, &len, &why);
+        if (r == -ENOENT)
+                return 0;
+        if (r < 0 && r != -EFBIG && r != -EBADMSG && r != -ELOOP)
+                return log_error_errno(r, "%s: %s", path, ecl_reason_text(why, r));
+        json_t *j = r < 0 ? NULL : json_loadb(buf, len, 0, NULL);
         if (!json_is_object(j)) {
                 json_decref(j);
                 j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error",

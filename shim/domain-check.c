@@ -11,6 +11,7 @@
 
 #include "domain-check.h"
 #include "macro.h"
+#include "reason.h"
 
 #define X(s) ((const xmlChar *) (s))
 
@@ -128,11 +129,7 @@ static int violation(char **ret, xmlNodePtr n, const char *why) {
         char what[256];
         describe(n, what, sizeof what);
         _cleanup_(xml_freep) xmlChar *path = xmlGetNodePath(n);
-        if (asprintf(ret, "%s at %s: %s", what, path ? (const char *) path : "?", why) < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return -EPERM;
+        return ecl_reason(ret, -EPERM, "%s at %s: %s", what, path ? (const char *) path : "?", why);
 }
 
 static int check_interface(xmlNodePtr n, const char *expected_tap, unsigned *count, char **ret) {
@@ -257,14 +254,6 @@ int shim_domain_check_cut_xml(const char *xml, const char *expected_tap, char **
         return r;
 }
 
-static int identity_violation(char **ret, const char *fmt, const char *what) {
-        if (ret && asprintf(ret, fmt, what) < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return -EPERM;
-}
-
 int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation) {
         if (ret_violation)
                 *ret_violation = NULL;
@@ -280,29 +269,29 @@ int shim_domain_check_identity(xmlDocPtr doc, uid_t id, char **ret_violation) {
                 return -ENOMEM;
         int n = o->nodesetval ? o->nodesetval->nodeNr : 0;
         if (n == 0)
-                return identity_violation(ret_violation, "%s", "no dac seclabel: QEMU would run as libvirt's shared user");
+                return ecl_reason(ret_violation, -EPERM, "no dac seclabel: QEMU would run as libvirt's shared user");
         if (n > 1)
-                return identity_violation(ret_violation, "%s", "more than one dac seclabel");
+                return ecl_reason(ret_violation, -EPERM, "more than one dac seclabel");
         xmlNodePtr sl = o->nodesetval->nodeTab[0];
         _cleanup_(xml_freep) xmlChar *type = xmlGetProp(sl, X("type"));
         _cleanup_(xml_freep) xmlChar *relabel = xmlGetProp(sl, X("relabel"));
         if (!type || !xmlStrEqual(type, X("static")))
-                return identity_violation(ret_violation, "dac seclabel of type '%s', not static",
-                                          type ? (const char *) type : "(none)");
+                return ecl_reason(ret_violation, -EPERM, "dac seclabel of type '%s', not static",
+                                  type ? (const char *) type : "(none)");
         if (relabel && !xmlStrEqual(relabel, X("yes")))
-                return identity_violation(ret_violation, "dac seclabel with relabel='%s'", (const char *) relabel);
+                return ecl_reason(ret_violation, -EPERM, "dac seclabel with relabel='%s'", (const char *) relabel);
         xmlNodePtr label = NULL;
         unsigned labels = 0;
         for (xmlNodePtr c = sl->children; c; c = c->next)
                 if (c->type == XML_ELEMENT_NODE && xmlStrEqual(c->name, X("label")))
                         label = c, labels++;
         if (labels != 1)
-                return identity_violation(ret_violation, "%s", "dac seclabel without exactly one label");
+                return ecl_reason(ret_violation, -EPERM, "dac seclabel without exactly one label");
         _cleanup_(xml_freep) xmlChar *text = xmlNodeGetContent(label);
         char want[32];
         snprintf(want, sizeof want, "+%u:+%u", (unsigned) id, (unsigned) id);
         if (!text || !xmlStrEqual(text, X(want)))
-                return identity_violation(ret_violation, "QEMU runs as '%s', not the stack's own identity",
-                                          text ? (const char *) text : "");
+                return ecl_reason(ret_violation, -EPERM, "QEMU runs as '%s', not the stack's own identity",
+                                  text ? (const char *) text : "");
         return 0;
 }

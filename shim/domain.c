@@ -18,6 +18,7 @@
 #include "names.h"
 #include "qemu-id.h"
 #include "paths.h"
+#include "strutil.h"
 
 #define X(s) ((const xmlChar *) (s))
 
@@ -208,9 +209,8 @@ static bool stack_name_ok(const char *s) {
 static bool text_ok(const char *s) {
         if (!s)
                 return true;
-        for (const char *p = s; *p; p++)
-                if ((unsigned char) *p < 0x20 || *p == 0x7f)
-                        return false;
+        if (ecl_str_has_control(s, (size_t) -1))
+                return false;
         return xmlCheckUTF8((const unsigned char *) s) != 0;
 }
 

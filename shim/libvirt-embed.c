@@ -12,33 +12,11 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "libvirt-embed.h"
 #include "log.h"
 #include "paths.h"
 #include "secure-dir.h"
-
-int shim_mkdir_p(const char *path, mode_t mode) {
-        _cleanup_free_ char *p = strdup(path);
-        if (!p)
-                return -ENOMEM;
-        for (char *s = p + 1;; s++) {
-                if (*s != '/' && *s != '\0')
-                        continue;
-                char c = *s;
-                *s = '\0';
-                if (mkdir(p, mode) < 0 && errno != EEXIST)
-                        return log_error_errno(negative_errno(), "cannot create %s: %m", p);
-                *s = c;
-                if (c == '\0')
-                        break;
-        }
-        struct stat st;
-        if (lstat(path, &st) < 0)
-                return log_error_errno(negative_errno(), "cannot stat %s: %m", path);
-        if (!S_ISDIR(st.st_mode))
-                return log_error_errno(ENOTDIR, "%s is not a directory", path);
-        return 0;
-}
 
 /* dir/name = text, replaced atomically through the checked directory dir (never through a link). */
 static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode) {
@@ -134,14 +112,10 @@ int shim_embed_qemu_pid(const char *root, const char *stack, const char *dom_nam
         _cleanup_free_ char *path = NULL;
         if (ecl_path(&path, root, ECL_LIBVIRT_DIR "/%s/run/qemu/%s.pid", stack, dom_name) < 0)
                 return -ENOMEM;
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0)
-                return negative_errno();
-        char buf[32];
-        ssize_t n = read(fd, buf, sizeof buf - 1);
-        if (n <= 0)
-                return n < 0 ? negative_errno() : -EBADMSG;
-        buf[n] = '\0';
+        _cleanup_free_ char *buf = NULL;
+        int r = ecl_file_read(path, 31, &buf, NULL, NULL);
+        if (r < 0)
+                return r;
         char *end;
         errno = 0;
         long v = strtol(buf, &end, 10);

@@ -122,6 +122,3 @@ int shim_connect_uri(const char *root, const char *stack, const char *connect, c
 
 /* True for qemu:///embed URIs. */
 bool shim_uri_is_embed(const char *uri);
-
-/* mkdir -p: directories it creates get mode; path must end up a directory. */
-int shim_mkdir_p(const char *path, mode_t mode);

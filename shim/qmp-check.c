@@ -13,6 +13,7 @@
 #include "domain-check.h"
 #include "domain.h"
 #include "macro.h"
+#include "strutil.h"
 #include "qmp-check.h"
 
 #define X(s) ((const xmlChar *) (s))
@@ -154,12 +155,6 @@ struct findings {
         int error; /* -ENOMEM once an append failed */
 };
 
-/* QEMU's strings are untrusted: nothing but printable ASCII reaches logs and messages. */
-static void sanitize(char *s) {
-        for (; *s; s++)
-                if (*s < 0x20 || *s > 0x7e)
-                        *s = '?';
-}
 
 static void found(struct findings *f, const char *fmt, ...) _printf_(2, 3);
 static void found(struct findings *f, const char *fmt, ...) {
@@ -174,7 +169,7 @@ static void found(struct findings *f, const char *fmt, ...) {
                 f->error = -ENOMEM;
                 return;
         }
-        sanitize(item);
+        ecl_str_make_ascii(item); /* QEMU's strings are untrusted: printable ASCII only */
         if (asprintf(&joined, "%s%s%s", f->text ? f->text : "", f->text ? ", " : "", item) < 0) {
                 free(item);
                 f->error = -ENOMEM;
@@ -212,7 +207,7 @@ static int reply_return(const char *text, enum shim_qmp_query q, json_t **ret_ro
                 json_decref(root);
                 if (r < 0)
                         return -ENOMEM;
-                sanitize(what);
+                ecl_str_make_ascii(what);
                 return bad_reply(ret_why, q, what);
         }
         *ret_root = root;

@@ -4,11 +4,7 @@
 
 #include "macro.h"
 #include "status-print.h"
-
-static void put_clean(FILE *f, const char *s) {
-        for (; *s; s++)
-                fputc((unsigned char) *s < 0x20 || *s == 0x7f ? '?' : *s, f);
-}
+#include "strutil.h"
 
 static void put_value(FILE *f, json_t *v) {
         if (!v) {
@@ -16,11 +12,11 @@ static void put_value(FILE *f, json_t *v) {
                 return;
         }
         if (json_is_string(v)) {
-                put_clean(f, json_string_value(v));
+                ecl_fput_printable(f, json_string_value(v));
                 return;
         }
         _cleanup_free_ char *s = json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
-        put_clean(f, s ? s : "?");
+        ecl_fput_printable(f, s ? s : "?");
 }
 
 /* {"egress": 3, "ingress": 0} as "egress 3, ingress 0". */
@@ -35,7 +31,7 @@ static bool put_counts(FILE *f, json_t *v) {
         bool first = true;
         json_object_foreach(v, key, x) {
                 fputs(first ? "" : ", ", f);
-                put_clean(f, key);
+                ecl_fput_printable(f, key);
                 fputc(' ', f);
                 put_value(f, json_is_null(x) ? NULL : x);
                 first = false;
@@ -56,7 +52,7 @@ static bool put_names(FILE *f, json_t *v) {
                 fputs("none", f);
         json_array_foreach(v, i, x) {
                 fputs(i ? " " : "", f);
-                put_clean(f, json_string_value(x));
+                ecl_fput_printable(f, json_string_value(x));
         }
         return true;
 }
@@ -89,7 +85,7 @@ void shim_print_object(FILE *f, json_t *j, bool as_json) {
                 if (streq(key, "stack") || streq(key, "state"))
                         continue;
                 fputs("  ", f);
-                put_clean(f, key);
+                ecl_fput_printable(f, key);
                 fputs(": ", f);
                 /* what could not be recorded, for people: "egress 3, ingress 0", "blk_out_p4_first ..." */
                 if (!(streq(key, "unrecorded") && put_counts(f, v)) && !(streq(key, "full_sets") && put_names(f, v)))

@@ -8,19 +8,8 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "reason.h"
 #include "supervise.h"
-
-static void set_str(char **p, const char *fmt, ...) _printf_(2, 3);
-static void set_str(char **p, const char *fmt, ...) {
-        char *s = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        if (vasprintf(&s, fmt, ap) < 0)
-                s = NULL;
-        va_end(ap);
-        free(*p);
-        *p = s;
-}
 
 static void hold(struct shim_supervisor *sup, const char *event, const char *why);
 
@@ -87,7 +76,7 @@ static void audit(struct shim_supervisor *sup, const char *event, const char *de
                 return;
         keep_pending(sup, event, details);
         if (!sup->audit_problem) {
-                set_str(&sup->audit_problem, "the audit record %s could not be written: %s", event, strerror(-r));
+                (void) ecl_reason(&sup->audit_problem, 0, "the audit record %s could not be written: %s", event, strerror(-r));
                 log_error("domain %s: %s; held until it can", sup->stack->dom_name,
                           sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
         }
@@ -120,7 +109,7 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
         struct shim_supervisor *sup = opaque;
         if (!is_ours(sup, dom))
                 return 0;
-        set_str(&sup->last_event, "%s (detail %d)", lifecycle_name(event), detail);
+        (void) ecl_reason(&sup->last_event, 0, "%s (detail %d)", lifecycle_name(event), detail);
         log_debug("domain %s: %s", sup->stack->dom_name, sup->last_event);
         switch (event) {
         case VIR_DOMAIN_EVENT_STOPPED:
@@ -148,9 +137,9 @@ static int on_device_added(virConnectPtr conn, virDomainPtr dom, const char *ali
         if (!is_ours(sup, dom))
                 return 0;
         if (sup->pending_added)
-                set_str(&sup->pending_added, "%s, %s", sup->pending_added, alias);
+                (void) ecl_reason(&sup->pending_added, 0, "%s, %s", sup->pending_added, alias);
         else
-                set_str(&sup->pending_added, "%s", alias);
+                (void) ecl_reason(&sup->pending_added, 0, "%s", alias);
         return 0;
 }
 
@@ -159,7 +148,7 @@ static int on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *a
         struct shim_supervisor *sup = opaque;
         if (!is_ours(sup, dom))
                 return 0;
-        set_str(&sup->last_event, "device removed: %s", alias);
+        (void) ecl_reason(&sup->last_event, 0, "device removed: %s", alias);
         audit(sup, "device-removed", alias);
         sup->check_due = true;
         return 0;
@@ -188,7 +177,7 @@ static void on_watch(int watch, int fd, int events, void *opaque) {
                 sup->check_due = true;
                 return;
         }
-        set_str(&sup->last_event, "%s", what ? what : "the stack's netlink watch failed");
+        (void) ecl_reason(&sup->last_event, 0, "%s", what ? what : "the stack's netlink watch failed");
         hold(sup, "policy-tampered", what ? what : "the stack's netlink watch failed");
         sup->check_due = true; /* and say what the policy looks like now */
         if (r < 0) {
@@ -297,7 +286,7 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
         struct shim_stack *s = sup->stack;
         bool first = !sup->violation;
         if (first)
-                set_str(&sup->violation, "%s", why);
+                (void) ecl_reason(&sup->violation, 0, "%s", why);
         _cleanup_free_ char *problem = NULL;
         if (virDomainSuspend(s->dom) < 0) {
                 _cleanup_free_ char *err = strdup(shim_virt_error());
@@ -346,7 +335,7 @@ static void turn(struct shim_supervisor *sup) {
                         why = NULL;
                 free(sup->pending_added);
                 sup->pending_added = NULL;
-                set_str(&sup->last_event, "%s", why ? why : "device added from outside");
+                (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "device added from outside");
                 hold(sup, "device-added", why ? why : "device added from outside");
         }
         if (sup->check_due && !sup->domain_gone) {

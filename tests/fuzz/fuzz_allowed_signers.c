@@ -15,16 +15,15 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
         struct ecl_allowed_signers *s = NULL;
         struct ecl_diags d = {0};
         if (ecl_allowed_signers_parse((const char *) data, size, "fuzz", &s, &d) == 0) {
-                char why[ECL_REASON_MAX];
+                _cleanup_free_ char *why = NULL;
                 const struct ecl_allowed_signer *a;
                 for (size_t i = 0; i < s->n; i++) {
-                        (void) ecl_allowed_signers_find(s, s->items[i].key, NULL, "ecluse-approval", 1800000000, &a, why,
-                                                        sizeof why);
+                        (void) ecl_allowed_signers_find(s, s->items[i].key, NULL, "ecluse-approval", 1800000000, &a, &why);
                         (void) ecl_allowed_signers_find(s, s->items[i].key, "alice@example.org", "ecluse-access", 1, &a,
-                                                        why, sizeof why);
+                                                        &why);
                         (void) ecl_allowed_signers_find(s, s->items[i].key, s->items[i].principals,
                                                         s->items[i].namespaces ? s->items[i].namespaces : "x",
-                                                        s->items[i].valid_after, &a, why, sizeof why);
+                                                        s->items[i].valid_after, &a, &why);
                 }
                 ecl_allowed_signers_free(s);
         }

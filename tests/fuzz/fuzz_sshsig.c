@@ -30,21 +30,21 @@ static void exercise(const struct ecl_sshsig *sig) {
 }
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
-        char why[ECL_REASON_MAX];
+        _cleanup_free_ char *why = NULL;
         struct ecl_sshsig *sig = NULL;
-        if (ecl_sshsig_parse_armor((const char *) data, size, &sig, why, sizeof why) == 0) {
+        if (ecl_sshsig_parse_armor((const char *) data, size, &sig, &why) == 0) {
                 exercise(sig);
                 ecl_sshsig_free(sig);
                 sig = NULL;
         }
-        if (ecl_sshsig_parse_blob(data, size, &sig, why, sizeof why) == 0) {
+        if (ecl_sshsig_parse_blob(data, size, &sig, &why) == 0) {
                 exercise(sig);
                 ecl_sshsig_free(sig);
         }
         struct ecl_sshkey *key = NULL;
-        if (ecl_sshkey_from_blob(data, size, &key, why, sizeof why) == 0) {
+        if (ecl_sshkey_from_blob(data, size, &key, &why) == 0) {
                 struct ecl_sshkey_sig s;
-                (void) ecl_sshkey_sig_parse(key, data, size, &s, why, sizeof why);
+                (void) ecl_sshkey_sig_parse(key, data, size, &s, &why);
                 ecl_sshkey_free(key);
         }
         return 0;

@@ -164,7 +164,7 @@ static int setup(void **state) {
                 size_t n;
                 _cleanup_free_ char *a = tl_read_file(p, &n);
                 _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-                assert_int_equal(ecl_sshsig_parse_armor(a, n, &sig, NULL, 0), 0);
+                assert_int_equal(ecl_sshsig_parse_armor(a, n, &sig, NULL), 0);
                 sig->blob[sig->blob_len - 10] ^= 0x04;
                 _cleanup_free_ char *armored = ts_armor(sig->blob, sig->blob_len);
                 tl_write_file(q, armored, strlen(armored));
@@ -240,11 +240,11 @@ static struct verdicts judge_with(const char *signers_path, const char *signame,
         _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *signers = NULL;
         _cleanup_(ecl_diags_clear) struct ecl_diags d = {0};
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict vd = {0};
-        char why[ECL_REASON_MAX] = "";
+        _cleanup_free_ char *why = NULL;
         if (ecl_allowed_signers_load(signers_path, &signers, &d) < 0) {
                 assert_true(d.n > 0);
                 v.why = ecl_diag_format(&d.items[0]);
-        } else if (ecl_sshsig_load(sig, &s, why, sizeof why) == 0) {
+        } else if (ecl_sshsig_load(sig, &s, &why) == 0) {
                 _cleanup_close_ int fd = open(msg, O_RDONLY | O_CLOEXEC);
                 assert_true(fd >= 0);
                 v.library = ecl_sshsig_verify_fd(s, fd, ns, signers, principal, NULL, &vd) == 0;

@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "testlib.h"
 
 char *tl_mkdtemp(void) {
@@ -71,18 +72,9 @@ void tl_write_file(const char *path, const void *data, size_t len) {
 }
 
 void tl_mkdir_p(const char *path) {
-        _cleanup_free_ char *p = strdup(path);
-        assert_non_null(p);
-        for (char *s = p + 1;; s++)
-                if (*s == '/' || !*s) {
-                        char c = *s;
-                        *s = '\0';
-                        if (mkdir(p, 0755) < 0 && errno != EEXIST)
-                                fail_msg("mkdir %s: %s", p, strerror(errno));
-                        *s = c;
-                        if (!c)
-                                break;
-                }
+        _cleanup_free_ char *why = NULL;
+        if (ecl_mkdir_p(path, 0755, &why) < 0)
+                fail_msg("mkdir -p %s: %s", path, why ? why : "out of memory");
 }
 
 char *tl_strf(const char *fmt, ...) {

@@ -29,8 +29,8 @@ static struct ecl_allowed_signers *signers_for(const struct ts_key *k, const cha
 
 static struct ecl_sshsig *parse(const char *armored) {
         struct ecl_sshsig *sig = NULL;
-        char why[ECL_REASON_MAX] = "";
-        int r = ecl_sshsig_parse_armor(armored, strlen(armored), &sig, why, sizeof why);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_sshsig_parse_armor(armored, strlen(armored), &sig, &why);
         if (r < 0)
                 fail_msg("parse: %s", why);
         return sig;
@@ -50,7 +50,7 @@ static void check_good(enum ecl_sshkey_type type, const struct ts_opts *o, const
         assert_string_equal(v.sig_alg, alg);
         assert_int_equal(v.signers_line, 2);
         assert_string_equal(v.fingerprint, s->items[0].key->fingerprint);
-        assert_string_equal(v.reason, "");
+        assert_null(v.reason);
         /* The same through a file descriptor, and with the digest. */
         char path[] = "/tmp/ecluse-sshsig-msg-XXXXXX";
         int fd = mkstemp(path);
@@ -147,15 +147,15 @@ static void test_refused_algorithms(void **state) {
         struct ts_key rsa = ts_keygen(ECL_SSHKEY_RSA, 2048), small = ts_keygen(ECL_SSHKEY_RSA, 1024);
         struct ts_key ed = ts_keygen(ECL_SSHKEY_ED25519, 0);
         struct ecl_sshsig *sig = NULL;
-        char why[ECL_REASON_MAX];
+        _cleanup_free_ char *why = NULL;
         _cleanup_free_ char *sha1 = ts_sign(&rsa, NS, msg, strlen(msg), &(struct ts_opts){.rsa_alg = "ssh-rsa"});
-        assert_int_equal(ecl_sshsig_parse_armor(sha1, strlen(sha1), &sig, why, sizeof why), -EKEYREJECTED);
+        assert_int_equal(ecl_sshsig_parse_armor(sha1, strlen(sha1), &sig, &why), -EKEYREJECTED);
         assert_non_null(strstr(why, "ssh-rsa (SHA-1) is refused"));
         _cleanup_free_ char *tiny = ts_sign(&small, NS, msg, strlen(msg), NULL);
-        assert_int_equal(ecl_sshsig_parse_armor(tiny, strlen(tiny), &sig, why, sizeof why), -EKEYREJECTED);
+        assert_int_equal(ecl_sshsig_parse_armor(tiny, strlen(tiny), &sig, &why), -EKEYREJECTED);
         assert_string_equal(why, "RSA key of 1024 bits is too small (minimum 2048)");
         _cleanup_free_ char *md5 = ts_sign(&ed, NS, msg, strlen(msg), &(struct ts_opts){.hash_alg = "md5"});
-        assert_int_equal(ecl_sshsig_parse_armor(md5, strlen(md5), &sig, why, sizeof why), -EKEYREJECTED);
+        assert_int_equal(ecl_sshsig_parse_armor(md5, strlen(md5), &sig, &why), -EKEYREJECTED);
         assert_non_null(strstr(why, "unsupported hash algorithm \"md5\""));
         assert_null(sig);
         ts_key_free(&rsa);
@@ -168,43 +168,43 @@ static void test_malformed_armor(void **state) {
         struct ts_key k = ts_keygen(ECL_SSHKEY_ED25519, 0);
         _cleanup_free_ char *a = ts_sign(&k, NS, msg, strlen(msg), NULL);
         struct ecl_sshsig *sig = NULL;
-        char why[ECL_REASON_MAX];
+        _cleanup_free_ char *why = NULL;
         size_t n = strlen(a);
         /* Truncated in the middle: no footer. */
-        assert_int_equal(ecl_sshsig_parse_armor(a, n / 2, &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_armor(a, n / 2, &sig, &why), -EBADMSG);
         assert_non_null(strstr(why, "missing \"-----END SSH SIGNATURE-----\""));
         /* Truncated base64 with the footer kept. */
         _cleanup_free_ char *cut = tl_strf("-----BEGIN SSH SIGNATURE-----\n%.60s\n-----END SSH SIGNATURE-----\n",
                                            a + strlen("-----BEGIN SSH SIGNATURE-----\n"));
-        assert_int_equal(ecl_sshsig_parse_armor(cut, strlen(cut), &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_armor(cut, strlen(cut), &sig, &why), -EBADMSG);
         /* Missing header. */
-        assert_int_equal(ecl_sshsig_parse_armor(a + 1, n - 1, &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_armor(a + 1, n - 1, &sig, &why), -EBADMSG);
         assert_non_null(strstr(why, "BEGIN SSH SIGNATURE"));
         /* Empty body. */
         const char *empty = "-----BEGIN SSH SIGNATURE-----\n\n-----END SSH SIGNATURE-----\n";
-        assert_int_equal(ecl_sshsig_parse_armor(empty, strlen(empty), &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_armor(empty, strlen(empty), &sig, &why), -EBADMSG);
         assert_null(sig);
 
         /* Binary: version 2, trailing data, every truncation. */
         size_t bl;
         _cleanup_free_ uint8_t *blob = ts_sign_blob(&k, NS, msg, strlen(msg), NULL, &bl);
-        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, why, sizeof why), 0);
+        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, &why), 0);
         ecl_sshsig_free(sig);
         sig = NULL;
         for (size_t cutlen = 0; cutlen < bl; cutlen++)
-                assert_int_equal(ecl_sshsig_parse_blob(blob, cutlen, &sig, why, sizeof why), -EBADMSG);
+                assert_int_equal(ecl_sshsig_parse_blob(blob, cutlen, &sig, &why), -EBADMSG);
         _cleanup_free_ uint8_t *longer = malloc(bl + 1);
         memcpy(longer, blob, bl);
         longer[bl] = 0;
-        assert_int_equal(ecl_sshsig_parse_blob(longer, bl + 1, &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_blob(longer, bl + 1, &sig, &why), -EBADMSG);
         assert_string_equal(why, "SSH signature has trailing data");
         blob[9] = 2;
-        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, why, sizeof why), -EBADMSG);
+        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, &why), -EBADMSG);
         assert_non_null(strstr(why, "version 2"));
         /* Oversized input. */
         _cleanup_free_ char *huge = calloc(1, ECL_SSHSIG_MAX_SIZE + 2);
         memset(huge, 'A', ECL_SSHSIG_MAX_SIZE + 1);
-        assert_int_equal(ecl_sshsig_parse_armor(huge, ECL_SSHSIG_MAX_SIZE + 1, &sig, why, sizeof why), -EFBIG);
+        assert_int_equal(ecl_sshsig_parse_armor(huge, ECL_SSHSIG_MAX_SIZE + 1, &sig, &why), -EFBIG);
         ts_key_free(&k);
 }
 
@@ -216,8 +216,8 @@ static void test_changed_signature(void **state) {
         _cleanup_free_ uint8_t *blob = ts_sign_blob(&k, NS, msg, strlen(msg), NULL, &bl);
         blob[bl - 10] ^= 0x01; /* inside the ed25519 signature bytes */
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-        char why[ECL_REASON_MAX];
-        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, why, sizeof why), 0);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, &why), 0);
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
         assert_int_equal(ecl_sshsig_verify_buf(sig, msg, strlen(msg), NS, s, NULL, NULL, &v), -EKEYREJECTED);
         assert_string_equal(v.reason,
@@ -250,8 +250,8 @@ static void test_security_key_flags(void **state) {
         _cleanup_free_ uint8_t *blob = ts_sign_blob(&k, NS, msg, strlen(msg), &(struct ts_opts){.sk_flags = 0}, &bl);
         blob[bl - 5] |= ECL_SK_USER_PRESENT;
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-        char why[ECL_REASON_MAX];
-        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, why, sizeof why), 0);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_sshsig_parse_blob(blob, bl, &sig, &why), 0);
         assert_int_equal(sig->sig.sk_flags, ECL_SK_USER_PRESENT);
         assert_int_equal(ecl_sshsig_verify_buf(sig, msg, strlen(msg), NS, s, NULL, NULL, &v), -EKEYREJECTED);
         assert_non_null(strstr(v.reason, "does not verify"));

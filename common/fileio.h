@@ -1,0 +1,49 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Reading files that someone else may have written, and making directories:
+ * one way for the whole tree.
+ *
+ * An untrusted file is opened without following a final symbolic link and
+ * without blocking on a FIFO, checked through that same descriptor (a regular
+ * file, not larger than the caller's cap) and read from it, so what is
+ * checked is what is used.  The helpers print nothing: on failure they return
+ * a negative errno and, when ret_reason is not NULL, set *ret_reason to one
+ * line that does not name the file (the caller says which file it was):
+ *
+ *   -ELOOP    "a symbolic link (refused: opened without following links)"
+ *   -EBADMSG  "not a regular file"
+ *   -EFBIG    "file too large (S bytes, at most N)", or "(more than N bytes)"
+ *             when it grew after the check
+ *   -errno    "cannot open: ...", "cannot read: ..."
+ *   -ENOMEM   "out of memory"
+ */
+#include <stddef.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+/* Open flags for an untrusted file: read only, no final link, no FIFO wait. */
+#define ECL_OPEN_UNTRUSTED (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)
+
+/*
+ * Open path (relative to dirfd, AT_FDCWD for the working directory) as an
+ * untrusted regular file of at most max bytes.  *ret_fd receives the
+ * descriptor; ret_st, when not NULL, what fstat() said of it.
+ */
+int ecl_file_open_at(int dirfd, const char *path, size_t max, int *ret_fd, struct stat *ret_st, char **ret_reason);
+
+/* Read the rest of fd, at most max bytes, into a NUL-terminated buffer. */
+int ecl_file_read_fd(int fd, size_t max, char **ret_buf, size_t *ret_len, char **ret_reason);
+
+/* ecl_file_open_at(AT_FDCWD, path, ...) then ecl_file_read_fd(). */
+int ecl_file_read(const char *path, size_t max, char **ret_buf, size_t *ret_len, char **ret_reason);
+
+/*
+ * mkdir -p: create every missing component of path with mode (less the
+ * umask).  The last component must end up a directory, not a link to one:
+ * -ENOTDIR otherwise.  *ret_reason names the component that failed.
+ */
+int ecl_mkdir_p(const char *path, mode_t mode, char **ret_reason);
+
+/* ecl_mkdir_p() of the directory that holds path ("/" and "" need nothing). */
+int ecl_mkdir_parent(const char *path, mode_t mode, char **ret_reason);

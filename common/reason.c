@@ -1,0 +1,38 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "reason.h"
+#include "strutil.h"
+
+static int set(char **ret_reason, int err, char *text) {
+        if (!text)
+                return -ENOMEM;
+        ecl_str_make_printable(text);
+        free(*ret_reason);
+        *ret_reason = text;
+        return err;
+}
+
+int ecl_reason(char **ret_reason, int err, const char *fmt, ...) {
+        if (!ret_reason)
+                return err;
+        char *text = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        if (!text) {
+                free(*ret_reason);
+                *ret_reason = NULL;
+        }
+        return set(ret_reason, err, text);
+}
+
+const char *ecl_reason_text(const char *reason, int err) {
+        return reason ? reason : strerror(err < 0 ? -err : err);
+}

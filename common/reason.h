@@ -1,0 +1,23 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * Reasons: library code does not print.  Where the caller needs to know why
+ * something failed or was refused, a function takes `char **ret_reason` and
+ * sets it with ecl_reason(); the command prints it, the agent puts it in its
+ * audit log.  Positioned problems in files go to struct ecl_diags instead.
+ */
+#include "macro.h"
+
+/*
+ * When ret_reason is not NULL, replace *ret_reason with a newly allocated
+ * one-line text (control characters become '?', since reasons quote
+ * untrusted input).  *ret_reason must be NULL or a string to free.  Returns
+ * err, so that `return ecl_reason(ret_reason, -EBADMSG, "...")` reads as one
+ * step; when the text cannot be allocated, *ret_reason is NULL and the
+ * result is -ENOMEM instead.  So a caller that gets back the err it passed
+ * always has its reason.
+ */
+int ecl_reason(char **ret_reason, int err, const char *fmt, ...) _printf_(3, 4);
+
+/* What to print for a failure: the reason if one was set, else strerror(-err). */
+const char *ecl_reason_text(const char *reason, int err);
