@@ -15,7 +15,8 @@ build=${BUILD:-$here/build}
 n=${1:-1000000}
 runs=${2:-5}
 agent=$build/agent/ecluse-agent
-lib=$build/common/libecluse-common.a
+lib=$build/common/libecluse-trust.a
+base_lib=$build/common/libecluse-base.a
 if [ ! -x "$agent" ] || [ ! -f "$lib" ]; then
   echo "audit-verify.sh: build first (cmake -S . -B build && cmake --build build)" >&2
   exit 66
@@ -23,7 +24,7 @@ fi
 work=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-bench-XXXXXX")
 trap 'rm -rf "$work"' EXIT
 
-cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$here/common" "$here/bench/audit-gen.c" "$lib" \
+cc -O2 -std=gnu11 -D_GNU_SOURCE -I"$here/common/base" -I"$here/common/trust" "$here/bench/audit-gen.c" "$lib" "$base_lib" \
    $(pkg-config --cflags --libs jansson libcrypto) -o "$work/audit-gen"
 log=$work/audit.log
 "$work/audit-gen" "$n" "$log"

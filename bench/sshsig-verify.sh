@@ -22,7 +22,8 @@ runs=${RUNS:-5}
 ns=ecluse-approval
 principal=officer@example.org
 agent=$build/agent/ecluse-agent
-lib=$build/common/libecluse-common.a
+lib=$build/common/libecluse-trust.a
+base_lib=$build/common/libecluse-base.a
 for f in "$agent" "$lib"; do
   [ -e "$f" ] || { echo "sshsig-verify.sh: $f missing: build the project first" >&2; exit 66; }
 done
@@ -31,7 +32,7 @@ work=$(mktemp -d)
 trap 'rm -rf "$work"' EXIT
 
 # shellcheck disable=SC2046
-cc -O2 -D_GNU_SOURCE -I"$here/common" "$here/bench/sshsig-bench.c" "$lib" \
+cc -O2 -D_GNU_SOURCE -I"$here/common/base" -I"$here/common/trust" "$here/bench/sshsig-bench.c" "$lib" "$base_lib" \
   $(pkg-config --libs libcrypto jansson yaml-0.1 libxml-2.0) -o "$work/sshsig-bench"
 
 ssh-keygen -q -t "$keytype" -N '' -C bench -f "$work/key"

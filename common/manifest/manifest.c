@@ -1,7 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* The manifest model: freeing and formatting.  Loading is in manifest-load.c. */
-#include <arpa/inet.h>
-#include <stdio.h>
 #include <stdlib.h>
 
 #include "manifest-internal.h"
@@ -57,13 +55,4 @@ const char *ecl_console_to_string(enum ecl_console c) {
 
 const char *ecl_disk_format_to_string(enum ecl_disk_format f) {
         return ECL_ENUM_NAME(ecl_disk_format_names, f) ?: "?";
-}
-
-char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size) {
-        char addr[INET6_ADDRSTRLEN];
-        if (!inet_ntop(c->family, c->addr, addr, sizeof addr))
-                return NULL;
-        if (snprintf(buf, size, "%s/%u", addr, c->prefix) >= (int) size)
-                return NULL;
-        return buf;
 }

@@ -2,14 +2,29 @@
 #pragma once
 /*
  * Strict parsing of network values: IPv4/IPv6 addresses and networks
- * (struct ecl_cidr of manifest.h), port numbers and ranges, MAC addresses,
+ * (struct ecl_cidr), port numbers and ranges, MAC addresses,
  * interface names.  Every parser returns 0 or a negative errno saying what
  * is wrong, so that the caller can word a precise message.
  */
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
-#include "manifest.h"
+/* An IPv4 or IPv6 network; a plain address is a /32 or /128. Host bits are zero. */
+struct ecl_cidr {
+        int family; /* AF_INET or AF_INET6 */
+        uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
+        uint8_t prefix;
+};
+
+struct ecl_port_range {
+        uint16_t first;
+        uint16_t last; /* == first for a single port */
+};
+
+/* "192.0.2.0/24", "2001:db8::1/128"; buf must hold ECL_CIDR_STRLEN bytes. */
+#define ECL_CIDR_STRLEN 50
+char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size);
 
 /* A plain address ("192.0.2.1", "2001:db8::1") as a /32 or /128. -EINVAL if malformed. */
 int ecl_ip_parse(const char *s, struct ecl_cidr *ret);

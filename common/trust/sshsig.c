@@ -8,9 +8,9 @@
 
 #include <openssl/evp.h>
 
+#include "fileio.h"
 #include "reason.h"
 #include "sk-counter.h"
-#include "fileio.h"
 #include "sshsig.h"
 
 

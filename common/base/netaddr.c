@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -147,4 +148,13 @@ bool ecl_ifname_valid(const char *s) {
         if (n == 0 || n > 15 || strcmp(s, ".") == 0 || strcmp(s, "..") == 0)
                 return false;
         return strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789_.-") == n;
+}
+
+char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size) {
+        char addr[INET6_ADDRSTRLEN];
+        if (!inet_ntop(c->family, c->addr, addr, sizeof addr))
+                return NULL;
+        if (snprintf(buf, size, "%s/%u", addr, c->prefix) >= (int) size)
+                return NULL;
+        return buf;
 }

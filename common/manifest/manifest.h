@@ -15,6 +15,7 @@
 #include <sys/socket.h>
 
 #include "diag.h"
+#include "netaddr.h"
 
 #define ECL_MANIFEST_VERSION 1
 #define ECL_MANIFEST_MAX_SIZE (1024 * 1024) /* bytes; larger files are refused unread */
@@ -41,18 +42,6 @@ enum ecl_accel { ECL_ACCEL_AUTO, ECL_ACCEL_KVM, ECL_ACCEL_TCG };
 enum ecl_proto { ECL_PROTO_TCP, ECL_PROTO_UDP, ECL_PROTO_ICMP, ECL_PROTO_ICMPV6 };
 enum ecl_console { ECL_CONSOLE_LOG, ECL_CONSOLE_NONE };
 enum ecl_disk_format { ECL_DISK_QCOW2, ECL_DISK_RAW };
-
-/* An IPv4 or IPv6 network; a plain address is a /32 or /128. Host bits are zero. */
-struct ecl_cidr {
-        int family; /* AF_INET or AF_INET6 */
-        uint8_t addr[16]; /* network byte order; first 4 bytes for AF_INET */
-        uint8_t prefix;
-};
-
-struct ecl_port_range {
-        uint16_t first;
-        uint16_t last; /* == first for a single port */
-};
 
 /* One opening in the policy.  For egress `net` is the destination, for ingress the source. */
 struct ecl_rule {
@@ -143,8 +132,5 @@ DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_manifest *, ecl_manifest_free)
 
 const char *ecl_proto_to_string(enum ecl_proto p);
 const char *ecl_accel_to_string(enum ecl_accel a);
-/* "192.0.2.0/24", "2001:db8::1/128"; buf must hold ECL_CIDR_STRLEN bytes. */
-#define ECL_CIDR_STRLEN 50
-char *ecl_cidr_format(const struct ecl_cidr *c, char *buf, size_t size);
 const char *ecl_console_to_string(enum ecl_console c);
 const char *ecl_disk_format_to_string(enum ecl_disk_format f);

@@ -7,11 +7,11 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "reason.h"
 #include "allowed-signers.h"
 #include "fileio.h"
-#include "rfc3339.h"
 #include "log.h"
+#include "reason.h"
+#include "rfc3339.h"
 
 
 bool ecl_allowed_signers_match_pattern(const char *s, const char *p) {
