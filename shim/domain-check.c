@@ -12,15 +12,8 @@
 #include "domain-check.h"
 #include "macro.h"
 #include "reason.h"
+#include "xml-cleanup.h"
 
-#define X(s) ((const xmlChar *) (s))
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext)
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject)
-static inline void xml_freep(xmlChar **p) {
-        if (*p)
-                xmlFree(*p);
-}
 
 /*
  * The devices a cut domain may have, each with the XPath condition (relative

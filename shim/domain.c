@@ -19,8 +19,8 @@
 #include "qemu-id.h"
 #include "paths.h"
 #include "strutil.h"
+#include "xml-cleanup.h"
 
-#define X(s) ((const xmlChar *) (s))
 
 /* The FIFO the shim reads the guest's serial console from (console-pipe.h). */
 int shim_domain_console_path(const char *root, const char *stack, char **ret) {

@@ -33,6 +33,7 @@
 
 #include "macro.h"
 #include "manifest.h"
+#include "xml-cleanup.h"
 
 /* Namespace of the <metadata> element ecluse adds (stack and licensor). */
 #define SHIM_DOMAIN_METADATA_NS "https://ecluse.invalid/ns/1"
@@ -71,5 +72,3 @@ int shim_domain_console_path(const char *root, const char *stack, char **ret);
 /* Libvirt's domain type for a resolved accelerator: "kvm" or "qemu" (NULL for AUTO). */
 const char *shim_domain_type(enum ecl_accel accel);
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlDocPtr, xmlFreeDoc)
-#define _cleanup_xml_doc_ _cleanup_(xmlFreeDocp)

@@ -14,12 +14,10 @@
 #include "domain.h"
 #include "macro.h"
 #include "strutil.h"
+#include "xml-cleanup.h"
 #include "qmp-check.h"
 
-#define X(s) ((const xmlChar *) (s))
 
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathContextPtr, xmlXPathFreeContext)
-DEFINE_TRIVIAL_CLEANUP_FUNC(xmlXPathObjectPtr, xmlXPathFreeObject)
 
 static const char *const commands[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_PERIPHERAL] = "{\"execute\":\"qom-list\",\"arguments\":{\"path\":\"/machine/peripheral\"}}",

@@ -12,6 +12,7 @@
 #include "run.h"
 #include "run-policy.h"
 #include "tap.h"
+#include "virt-cleanup.h"
 
 const char *shim_virt_error(void) {
         const char *msg = virGetLastErrorMessage();
@@ -276,24 +277,20 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
 
 /* A domain of our name that is not running is left over: forget it. */
 static int clear_stale(struct shim_stack *s) {
-        virDomainPtr old = virDomainLookupByName(s->conn, s->dom_name);
+        _cleanup_virt_domain_ virDomainPtr old = virDomainLookupByName(s->conn, s->dom_name);
         if (old) {
                 int active = shim_domain_active(old);
                 if (active != 0 && s->opts.replace_orphan) {
                         /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
                         log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
-                        if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0) {
-                                virDomainFree(old);
+                        if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0)
                                 return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name,
                                                        shim_virt_error());
-                        }
                         active = 0;
                 }
-                if (active != 0) {
-                        virDomainFree(old);
+                if (active != 0)
                         return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)",
                                                s->dom_name, s->uri);
-                }
                 /* a transient domain is gone once destroyed; a definition (an earlier version's, or an
                  * operator's) is removed */
                 int persistent = virDomainIsPersistent(old);
@@ -303,13 +300,10 @@ static int clear_stale(struct shim_stack *s) {
                 }
                 if (persistent != 0) {
                         log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
-                        if (virDomainUndefine(old) < 0) {
-                                virDomainFree(old);
+                        if (virDomainUndefine(old) < 0)
                                 return log_error_errno(EIO, "cannot undefine stale %s: %s", s->dom_name,
                                                        shim_virt_error());
-                        }
                 }
-                virDomainFree(old);
         }
         /* no domain of ours runs on this connection: a tap of its name is left over */
         if (s->m->has_network && shim_tap_exists(s->tap) == 1) {

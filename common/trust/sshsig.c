@@ -12,6 +12,7 @@
 #include "reason.h"
 #include "sk-counter.h"
 #include "sshsig.h"
+#include "ssl-cleanup.h"
 
 
 #define MAGIC "SSHSIG"
@@ -19,8 +20,6 @@
 #define ARMOR_BEGIN "-----BEGIN SSH SIGNATURE-----\n"
 #define ARMOR_END "\n-----END SSH SIGNATURE-----"
 #define HASH_CHUNK (64 * 1024)
-
-DEFINE_TRIVIAL_CLEANUP_FUNC(EVP_MD_CTX *, EVP_MD_CTX_free);
 
 void ecl_sshsig_free(struct ecl_sshsig *sig) {
         if (!sig)
