@@ -22,6 +22,9 @@
 /* Parse a listing; entries sorted by last seen, newest first.  -EBADMSG on malformed JSON. */
 int shim_blocked_parse(const char *json, time_t now, struct shim_blocked_entry **ret, size_t *n);
 
+/* Free what shim_blocked_parse() and shim_policy_blocked() returned. */
+void shim_blocked_entries_free(struct shim_blocked_entry *e);
+
 /*
  * What could not be recorded (DESIGN.md invariant 4).  A record set that is
  * full makes its set statement fail, and the packet falls through the drop

@@ -40,6 +40,7 @@
 #include "run.h"
 #include "sandbox.h"
 #include "strparse.h"
+#include "run-status.h"
 #include "supervise.h"
 
 

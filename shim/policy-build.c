@@ -43,6 +43,7 @@
 #include "names.h"
 #include "policy-builder.h"
 #include "policy-housekeeping.h"
+#include "policy-build.h"
 #include "policy-ir.h"
 
 void pol_table_free(struct pol_table *t) {

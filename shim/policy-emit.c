@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy-emit.h"
 #include "policy-ir.h"
 
 static const struct {

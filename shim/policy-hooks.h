@@ -1,8 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * verify's reading of nftables' text listings of chains and flowtables, for
- * foreign hooks on the tap or the uplink (policy-nft.c).  Internal: here so
- * the unit tests reach it.
+ * foreign hooks on the tap or the uplink.  Side-effect free, so the unit
+ * tests reach it.
  */
 #pragma once
 

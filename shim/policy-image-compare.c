@@ -8,19 +8,9 @@
 #include <string.h>
 
 #include "log.h"
+#include "policy-image-compare.h"
 #include "policy-image-internal.h"
-
-int pol_problem(char **ret, const char *fmt, ...) {
-        va_list ap;
-        va_start(ap, fmt);
-        int r = vasprintf(ret, fmt, ap);
-        va_end(ap);
-        if (r < 0) {
-                *ret = NULL;
-                return -ENOMEM;
-        }
-        return -ESRCH;
-}
+#include "reason.h"
 
 /* "element 0a000001 : 0 [end]" as an address when the set holds single addresses, else as printed. */
 static void elem_text(const struct img_set *s, const char *e, char *buf, size_t size) {
@@ -67,7 +57,7 @@ static int compare_elems(const struct img_set *w, const struct img_set *h, char 
         if (w->grant) {
                 /* What the shim granted: nothing, until grants are made through the supervisor. */
                 if (n > w->n_elems)
-                        return pol_problem(ret_problem, "grant set %s holds %zu element%s the shim did not grant", w->name,
+                        return ecl_reason(ret_problem, -ESRCH, "grant set %s holds %zu element%s the shim did not grant", w->name,
                                        n - w->n_elems, n - w->n_elems == 1 ? "" : "s");
         }
         struct img_set empty = {0};
@@ -75,14 +65,14 @@ static int compare_elems(const struct img_set *w, const struct img_set *h, char 
         char buf[128];
         if (extra) {
                 elem_text(w, extra, buf, sizeof buf);
-                return pol_problem(ret_problem, "set %s holds %s, which is not the policy's", w->name, buf);
+                return ecl_reason(ret_problem, -ESRCH, "set %s holds %s, which is not the policy's", w->name, buf);
         }
         if (lack) {
                 elem_text(w, lack, buf, sizeof buf);
-                return pol_problem(ret_problem, "set %s lacks %s", w->name, buf);
+                return ecl_reason(ret_problem, -ESRCH, "set %s lacks %s", w->name, buf);
         }
         if (n != w->n_elems)
-                return pol_problem(ret_problem, "set %s has %zu elements, expected %zu", w->name, n, w->n_elems);
+                return ecl_reason(ret_problem, -ESRCH, "set %s has %zu elements, expected %zu", w->name, n, w->n_elems);
         return 0;
 }
 
@@ -113,7 +103,7 @@ static int rule_differs(const char *chain, const struct img_rule *w, const struc
         rule_comment(w, cw, sizeof cw);
         rule_comment(h, ch, sizeof ch);
         int la = (int) strcspn(a, "\n"), lb = (int) strcspn(b, "\n");
-        return pol_problem(ret_problem, "chain %s, rule %s%s%s%s: expression differs: the kernel has \"%.*s\", the policy \"%.*s\"",
+        return ecl_reason(ret_problem, -ESRCH, "chain %s, rule %s%s%s%s: expression differs: the kernel has \"%.*s\", the policy \"%.*s\"",
                        chain, cw, streq(cw, ch) ? "" : " (the kernel's: ", streq(cw, ch) ? "" : ch,
                        streq(cw, ch) ? "" : ")", lb, *b ? b : "(end)", la, *a ? a : "(end)");
 }
@@ -127,7 +117,7 @@ static int compare_rules(const struct pol_image *want, const struct pol_image *h
                 for (size_t i = 0; i < have->n_rules; i++)
                         nh += streq(have->rules[i].chain, chain);
                 if (nw != nh)
-                        return pol_problem(ret_problem, "chain %s has %zu rules, expected %zu", chain, nh, nw);
+                        return ecl_reason(ret_problem, -ESRCH, "chain %s has %zu rules, expected %zu", chain, nh, nw);
                 for (size_t i = 0, j = 0; i < want->n_rules; i++) {
                         if (!streq(want->rules[i].chain, chain))
                                 continue;
@@ -145,12 +135,12 @@ int pol_image_compare(const struct pol_image *want, const struct pol_image *have
         *ret_problem = NULL;
         if (have->table_extra)
                 return strncmp(have->table_extra, "flags", 5) == 0
-                               ? pol_problem(ret_problem, "the table has \"%s\" (made dormant: no chain hooked)", have->table_extra)
-                               : pol_problem(ret_problem, "the table has \"%s\", which is not the policy's", have->table_extra);
+                               ? ecl_reason(ret_problem, -ESRCH, "the table has \"%s\" (made dormant: no chain hooked)", have->table_extra)
+                               : ecl_reason(ret_problem, -ESRCH, "the table has \"%s\", which is not the policy's", have->table_extra);
         for (size_t i = 0; i < want->n_chains; i++) {
                 const struct img_chain *w = &want->chains[i], *h = pol_image_find_chain(have, w->name);
                 if (!h)
-                        return pol_problem(ret_problem, "chain %s is missing", w->name);
+                        return ecl_reason(ret_problem, -ESRCH, "chain %s is missing", w->name);
                 if (streq(w->header, h->header))
                         continue;
                 const char *dev = strstr(w->header, "device \"");
@@ -158,14 +148,14 @@ int pol_image_compare(const struct pol_image *want, const struct pol_image *have
                 if (dev && !d)
                         return -ENOMEM;
                 if (dev && !strstr(h->header, d))
-                        return pol_problem(ret_problem, "chain %s is not on device %.*s (\"%s\")", w->name,
+                        return ecl_reason(ret_problem, -ESRCH, "chain %s is not on device %.*s (\"%s\")", w->name,
                                        (int) strcspn(dev + 8, "\""), dev + 8, h->header);
-                return pol_problem(ret_problem, "chain %s is \"%s\", the policy's is \"%s\"", w->name, h->header,
+                return ecl_reason(ret_problem, -ESRCH, "chain %s is \"%s\", the policy's is \"%s\"", w->name, h->header,
                                w->header);
         }
         for (size_t i = 0; i < have->n_chains; i++)
                 if (!pol_image_find_chain(want, have->chains[i].name))
-                        return pol_problem(ret_problem, "chain %s is not the policy's%s%s%s", have->chains[i].name,
+                        return ecl_reason(ret_problem, -ESRCH, "chain %s is not the policy's%s%s%s", have->chains[i].name,
                                        *have->chains[i].header ? " (" : "", have->chains[i].header,
                                        *have->chains[i].header ? ")" : "");
         for (size_t i = 0; i < want->n_sets; i++) {
@@ -174,14 +164,14 @@ int pol_image_compare(const struct pol_image *want, const struct pol_image *have
                         continue;
                 const struct img_set *h = pol_image_find_set(have, w->name);
                 if (!h || !h->decl)
-                        return pol_problem(ret_problem, "set %s is missing", w->name);
+                        return ecl_reason(ret_problem, -ESRCH, "set %s is missing", w->name);
                 if (!streq(w->decl, h->decl))
-                        return pol_problem(ret_problem, "set %s is \"%s\", the policy's is \"%s\"", w->name, h->decl,
+                        return ecl_reason(ret_problem, -ESRCH, "set %s is \"%s\", the policy's is \"%s\"", w->name, h->decl,
                                        w->decl);
         }
         for (size_t i = 0; i < have->n_sets; i++)
                 if (!have->sets[i].anon && !pol_image_find_set(want, have->sets[i].name))
-                        return pol_problem(ret_problem, "set %s is not the policy's", have->sets[i].name);
+                        return ecl_reason(ret_problem, -ESRCH, "set %s is not the policy's", have->sets[i].name);
         for (size_t i = 0; i < want->n_sets; i++) {
                 const struct img_set *w = &want->sets[i];
                 if (w->anon || !w->compare)

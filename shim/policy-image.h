@@ -2,7 +2,7 @@
 #pragma once
 /*
  * The policy's table in libnftables' own canonical form, so that verify
- * (policy-nft.c) compares what the kernel holds, not names.  An image holds:
+ * (policy.c) compares what the kernel holds, not names.  An image holds:
  *
  *   - whatever the table has besides sets and chains (flags dormant, say);
  *   - each chain and its header (type, hook, device, priority, policy;
@@ -40,16 +40,7 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
  */
 int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret);
 
-/*
- * 0 when have is want; -ESRCH with *ret_problem (one line naming the first
- * difference: table, chain, set, element, or rule by its comment; caller
- * frees); -ENOMEM.
- */
-int pol_image_compare(const struct pol_image *want, const struct pol_image *have, char **ret_problem);
-
 void pol_image_free(struct pol_image *img);
 
-/* *ret_problem formatted (caller frees); returns -ESRCH, or -ENOMEM (then *ret_problem is NULL). */
-int pol_problem(char **ret_problem, const char *fmt, ...) _printf_(2, 3);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_image *, pol_image_free)
 #define _cleanup_pol_image_ _cleanup_(pol_image_freep)

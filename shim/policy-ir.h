@@ -8,7 +8,6 @@
  * in here is a string from the manifest: addresses are bytes, ports numbers,
  * every symbol comes from this program.
  */
-#include <jansson.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -179,19 +178,6 @@ struct pol_table {
         struct pol_rule *rules;    /* in order; each names its chain */
         size_t n_rules;
 };
-
-/* Build the policy of a manifest.  Returns 0, -ENOMEM, or -EINVAL for an impossible model. */
-int pol_build(const struct ecl_manifest *m, struct pol_table **ret);
-void pol_table_free(struct pol_table *t);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct pol_table *, pol_table_free)
-#define _cleanup_pol_table_ _cleanup_(pol_table_freep)
-
-/* {"nftables": [...]}: replace the table (add, delete, add) and create everything, as one transaction. */
-int pol_emit_json(const struct pol_table *t, char **ret);
-/* An address as libnftables JSON writes it: "192.0.2.1" or {"prefix": {"addr": ..., "len": ...}}. */
-json_t *pol_cidr_json(const struct ecl_cidr *c);
-/* "table netdev NAME { ... }" in nft syntax. */
-int pol_emit_text(const struct pol_table *t, char **ret);
 
 /*
  * What the policy forwards carries this mark from the rule that accepted it

@@ -125,8 +125,6 @@ int shim_policy_blocked_report(const char *stack, struct shim_blocked_entry **re
  */
 int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorded *u);
 
-void shim_blocked_entries_free(struct shim_blocked_entry *e);
-
 /*
  * Room for break-glass access (DESIGN.md "access"): open one flow for a
  * bounded time by adding an element with its own timeout to the table's

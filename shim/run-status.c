@@ -6,6 +6,7 @@
 
 #include "blocked.h"
 #include "log.h"
+#include "run-status.h"
 #include "supervise.h"
 
 /*

@@ -103,13 +103,3 @@ void shim_supervise_request_reload(struct shim_supervisor *sup);
  */
 const char *shim_supervise_state(const struct shim_supervisor *sup);
 
-/*
- * The status object of the control socket: stack, licensor, state, accel,
- * policy ("verified", "missing" with policy_problem, "none" without a
- * network; read back from the kernel now), domain, tap, connection,
- * violation (why the domain is held, or null), hold_problem (the pause
- * after a violation failed: what failed, or null), audit_problem (a record
- * that could not be written, or null), last_event.  The caller adds
- * the shim's capabilities.  (run-status.c)
- */
-int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret);

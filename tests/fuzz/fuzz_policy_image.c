@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy-image-compare.h"
 #include "policy-image.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "names.h"
+#include "policy-build.h"
 #include "policy-ir.h"
 #include "policy.h"
 #include "testlib.h"

@@ -9,6 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "policy-build.h"
+#include "policy-emit.h"
 #include "policy-ir.h"
 #include "policy.h"
 #include "testlib.h"

@@ -13,6 +13,7 @@
 
 #include <cmocka.h>
 
+#include "policy-image-compare.h"
 #include "policy-image.h"
 
 /* One base chain, one fixed set (counted), one flow set, one grant set. */

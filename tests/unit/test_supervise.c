@@ -32,6 +32,7 @@
 #include "libvirt-embed.h"
 #include "qmp-check.h"
 #include "run.h"
+#include "run-status.h"
 #include "supervise.h"
 #include "testlib.h"
 

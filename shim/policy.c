@@ -24,9 +24,13 @@
 #include "log.h"
 #include "names.h"
 #include "policy-hooks.h"
+#include "policy-image-compare.h"
 #include "policy-image.h"
+#include "policy-build.h"
+#include "policy-emit.h"
 #include "policy-ir.h"
 #include "policy.h"
+#include "reason.h"
 
 static void nft_ctx_freep(struct nft_ctx **c) {
         if (*c)
@@ -193,65 +197,6 @@ static int list_set(const char *table, const char *set, char **ret) {
                             true, ret);
 }
 
-/* Whether the name at p (up to '"', ',', ' ', '}' or the end) is dev, or a prefix of it ending in '*'. */
-static bool name_hooks(const char *p, const char *dev) {
-        size_t n = strcspn(p, "\", }");
-        if (n > 0 && p[n - 1] == '*')
-                return strncmp(p, dev, n - 1) == 0;
-        return n == strlen(dev) && strncmp(p, dev, n) == 0;
-}
-
-bool pol_hooks_device(const char *line, const char *dev) {
-        const char *p = strstr(line, "device \"");
-        if (p)
-                return name_hooks(p + strlen("device \""), dev);
-        p = strstr(line, "devices = {");
-        if (!p)
-                return false;
-        p += strlen("devices = {");
-        const char *end = strchr(p, '}');
-        for (; p && end && p < end; p = strchr(p, ',') ? strchr(p, ',') + 1 : NULL) {
-                while (*p == ' ' || *p == '"')
-                        p++;
-                if (p < end && name_hooks(p, dev))
-                        return true;
-        }
-        return false;
-}
-
-int pol_foreign_hooks(char *listing, bool flowtables, const char *ours, const char *const devs[2],
-                      char **ret_problem) {
-        char family[16] = "", table[POL_NAME_MAX] = "", flowtable[POL_NAME_MAX] = "";
-        for (char *line = listing, *next; line && *line; line = next) {
-                next = strchr(line, '\n');
-                if (next)
-                        *next++ = '\0';
-                if (sscanf(line, "table %15s %47s {", family, table) == 2) {
-                        flowtable[0] = '\0';
-                        continue;
-                }
-                if (flowtables) {
-                        /* flowtable NAME {, then hook and devices on lines of their own */
-                        if (sscanf(line, " flowtable %47s {", flowtable) == 1)
-                                continue;
-                        if (!flowtable[0] || strncmp(line + strspn(line, " \t"), "devices = {", 11) != 0)
-                                continue;
-                        for (size_t i = 0; i < 2; i++)
-                                if (pol_hooks_device(line, devs[i]))
-                                        return pol_problem(ret_problem, "table %s %s flowtable %s hooks %s too",
-                                                           family, table, flowtable, devs[i]);
-                        continue;
-                }
-                if (!strstr(line, " hook "))
-                        continue;
-                bool is_ours = streq(family, "netdev") && streq(table, ours);
-                for (size_t i = 0; i < 2 && !is_ours; i++)
-                        if (pol_hooks_device(line, devs[i]))
-                                return pol_problem(ret_problem, "table %s %s hooks %s too", family, table, devs[i]);
-        }
-        return 0;
-}
-
 /*
  * No chain of another table, and no flowtable, hooks the tap or the uplink
  * (any family: inet has an ingress hook too, and a flowtable's fast path
@@ -319,7 +264,7 @@ int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_imag
                 return log_oom();
         r = nft_exec("cannot list the policy", cmd, NFT_CTX_OUTPUT_TERSE, NFT_DEBUG_NETLINK, false, true, &out);
         if (r == -ENOENT)
-                return pol_problem(ret_problem, "table netdev %s does not exist", t->name);
+                return ecl_reason(ret_problem, -ESRCH, "table netdev %s does not exist", t->name);
         if (r < 0)
                 return r;
         _cleanup_pol_image_ struct pol_image *kernel = NULL;
@@ -327,7 +272,7 @@ int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_imag
         if (r == -ENOMEM)
                 return log_oom();
         if (r < 0)
-                return pol_problem(ret_problem, "cannot read the listing of table netdev %s", t->name);
+                return ecl_reason(ret_problem, -ESRCH, "cannot read the listing of table netdev %s", t->name);
         r = pol_image_compare(loaded, kernel, ret_problem);
         if (r == -ENOMEM)
                 return log_oom();
