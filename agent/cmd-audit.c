@@ -5,7 +5,6 @@
  * <root>/var/lib/ecluse/audit.log.
  */
 #include <errno.h>
-#include <getopt.h>
 #include <inttypes.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -29,17 +28,6 @@ static int log_path(const struct ecl_cli *cli, char **ret) {
                 return *ret ? 0 : -ENOMEM;
         }
         return ecl_path(ret, cli->root, ECL_AUDIT_LOG);
-}
-
-static int usage(const char *msg) {
-        log_error("%s (see ecluse-agent audit --help)", msg);
-        return EX_USAGE;
-}
-
-static int bad_option(const char *sub, char **argv) {
-        log_error("audit %s: unknown option or missing value '%s' (see ecluse-agent audit --help)", sub,
-                  argv[optind - 1]);
-        return EX_USAGE;
 }
 
 static void report_bad(const char *path, const struct ecl_audit_verify *v) {
@@ -109,36 +97,35 @@ static int check_signatures(const char *text, size_t len, char *const *sigs, siz
         return EX_OK;
 }
 
-static int cmd_verify(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
-        static const struct option opts[] = {{"checkpoint", required_argument, NULL, 'c'},
-                                             {"signature", required_argument, NULL, 'S'},
-                                             {"signers", required_argument, NULL, 's'},
-                                             {"principal", required_argument, NULL, 'p'},
-                                             {}};
+enum { OPT_CHECKPOINT = 1, OPT_SIGNATURE, OPT_SIGNERS, OPT_PRINCIPAL, OPT_ACTOR, OPT_SUBJECT };
+
+static int cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
+        _cleanup_free_ char *path = NULL;
+        if (log_path(cli, &path) < 0)
+                return log_oom();
         const char *cp_path = NULL, *signers_path = NULL, *principal = NULL;
         char *sigs[MAX_CHECKPOINT_SIGNATURES];
         size_t n_sigs = 0;
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "+", opts, NULL)) >= 0) {
-                if (c == 'c')
-                        cp_path = optarg;
-                else if (c == 's')
-                        signers_path = optarg;
-                else if (c == 'p')
-                        principal = optarg;
-                else if (c == 'S' && n_sigs < MAX_CHECKPOINT_SIGNATURES)
-                        sigs[n_sigs++] = optarg;
-                else if (c == 'S')
-                        return usage("too many --signature options");
-                else
-                        return bad_option("verify", argv);
+        while ((c = ecl_cli_next(&p)) > 0) {
+                if (c == OPT_CHECKPOINT)
+                        cp_path = p.arg;
+                else if (c == OPT_SIGNERS)
+                        signers_path = p.arg;
+                else if (c == OPT_PRINCIPAL)
+                        principal = p.arg;
+                else if (c == OPT_SIGNATURE && n_sigs < MAX_CHECKPOINT_SIGNATURES)
+                        sigs[n_sigs++] = (char *) p.arg;
+                else if (c == OPT_SIGNATURE)
+                        return ecl_cli_usage(cli, "at most %d --signature options", MAX_CHECKPOINT_SIGNATURES);
         }
-        if (optind != argc)
-                return usage("audit verify takes no arguments");
+        if (c < 0)
+                return c;
+        if (p.ind != argc)
+                return ecl_cli_usage(cli, "no operands expected, not '%s'", argv[p.ind]);
         if ((n_sigs > 0 || signers_path || principal) && (!cp_path || !signers_path || n_sigs == 0))
-                return usage("signatures need --checkpoint FILE, --signers FILE and --signature SIG");
+                return ecl_cli_usage(cli, "signatures need --checkpoint FILE, --signers FILE and --signature SIG");
         struct ecl_audit_checkpoint cp;
         _cleanup_free_ char *cp_text = NULL;
         size_t cp_len = 0;
@@ -237,10 +224,16 @@ static int show_line(const char *line, size_t len, uint64_t lineno, uint64_t off
         return 0;
 }
 
-static int cmd_show(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
-        (void) argv;
-        if (argc != 1)
-                return usage("audit show takes no arguments");
+static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
+        int c = ecl_cli_next(&p);
+        if (c < 0)
+                return c;
+        if (p.ind != argc)
+                return ecl_cli_usage(cli, "no operands expected, not '%s'", argv[p.ind]);
+        _cleanup_free_ char *path = NULL;
+        if (log_path(cli, &path) < 0)
+                return log_oom();
         _cleanup_close_ int fd = -1;
         uint64_t size, torn;
         int r = ecl_audit_open_read(path, &fd, &size);
@@ -265,26 +258,26 @@ static int cmd_show(const struct ecl_cli *cli, const char *path, int argc, char 
         return EX_OK;
 }
 
-static int cmd_note(const struct ecl_cli *cli, const char *path, int argc, char **argv) {
-        static const struct option opts[] = {
-                {"actor", required_argument, NULL, 'a'}, {"subject", required_argument, NULL, 's'}, {}};
+static int cmd_note(const struct ecl_cli *cli, int argc, char **argv) {
+        _cleanup_free_ char *path = NULL;
+        if (log_path(cli, &path) < 0)
+                return log_oom();
         const char *actor = NULL, *subject = "";
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) >= 0) {
-                if (c == 'a')
-                        actor = optarg;
-                else if (c == 's')
-                        subject = optarg;
-                else
-                        return bad_option("note", argv);
+        while ((c = ecl_cli_next(&p)) > 0) {
+                if (c == OPT_ACTOR)
+                        actor = p.arg;
+                else if (c == OPT_SUBJECT)
+                        subject = p.arg;
         }
+        if (c < 0)
+                return c;
         if (!actor)
-                return usage("audit note needs --actor NAME");
-        if (optind + 1 != argc)
-                return usage("audit note takes exactly one TEXT argument");
-        const char *text = argv[optind];
+                return ecl_cli_usage(cli, "--actor NAME is required");
+        if (p.ind + 1 != argc)
+                return ecl_cli_usage(cli, "exactly one TEXT operand expected");
+        const char *text = argv[p.ind];
         if (ecl_audit_json_check_utf8(text, strlen(text)) < 0) {
                 log_error("the note text is not valid UTF-8");
                 return EX_DATAERR;
@@ -310,9 +303,16 @@ static int cmd_note(const struct ecl_cli *cli, const char *path, int argc, char 
         return EX_OK;
 }
 
-static int cmd_checkpoint(const char *path, int argc) {
-        if (argc != 1)
-                return usage("audit checkpoint takes no arguments");
+static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
+        int c = ecl_cli_next(&p);
+        if (c < 0)
+                return c;
+        if (p.ind != argc)
+                return ecl_cli_usage(cli, "no operands expected, not '%s'", argv[p.ind]);
+        _cleanup_free_ char *path = NULL;
+        if (log_path(cli, &path) < 0)
+                return log_oom();
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, NULL, &v);
         if (r == -EBADMSG && v.reason[0]) {
@@ -331,26 +331,61 @@ static int cmd_checkpoint(const char *path, int argc) {
         return EX_OK;
 }
 
-int agent_cmd_audit(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc < 2)
-                return usage("audit needs a subcommand: verify, show, note or checkpoint");
-        _cleanup_free_ char *path = NULL;
-        if (log_path(cli, &path) < 0)
-                return ecl_exit_status(log_oom());
-        const char *sub = argv[1];
-        argc--, argv++;
-        int r;
-        if (streq(sub, "verify"))
-                r = cmd_verify(cli, path, argc, argv);
-        else if (streq(sub, "show"))
-                r = cmd_show(cli, path, argc, argv);
-        else if (streq(sub, "note"))
-                r = cmd_note(cli, path, argc, argv);
-        else if (streq(sub, "checkpoint"))
-                r = cmd_checkpoint(path, argc);
-        else
-                return usage("unknown audit subcommand");
+/* Output that cannot be written is an I/O error, not a success. */
+static int flushed(int r) {
         if (fflush(stdout) != 0 && r == EX_OK)
-                r = EX_IOERR;
+                return EX_IOERR;
         return r;
 }
+
+static int run_verify(const struct ecl_cli *cli, int argc, char **argv) {
+        return flushed(cmd_verify(cli, argc, argv));
+}
+static int run_show(const struct ecl_cli *cli, int argc, char **argv) {
+        return flushed(cmd_show(cli, argc, argv));
+}
+static int run_note(const struct ecl_cli *cli, int argc, char **argv) {
+        return flushed(cmd_note(cli, argc, argv));
+}
+static int run_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
+        return flushed(cmd_checkpoint(cli, argc, argv));
+}
+
+const struct ecl_command agent_cmd_audit_verify = {
+        .name = "audit verify",
+        .summary = "walk the audit log's hash chain; with a (signed) checkpoint, prove it was not rewritten up to it",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION("checkpoint", OPT_CHECKPOINT, "FILE", "a checkpoint the log must still contain"),
+                        ECL_OPTION("signers", OPT_SIGNERS, "FILE", "allowed_signers of the officers who sign checkpoints"),
+                        ECL_OPTION("signature", OPT_SIGNATURE, "SIG", "a signature of the checkpoint (repeatable)"),
+                        ECL_OPTION("principal", OPT_PRINCIPAL, "P", "the principal every signature must be by"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run_verify,
+};
+
+const struct ecl_command agent_cmd_audit_show = {
+        .name = "audit show",
+        .summary = "the records, as a table or (--json) a JSON array",
+        .run = run_show,
+};
+
+const struct ecl_command agent_cmd_audit_note = {
+        .name = "audit note",
+        .args = "TEXT",
+        .summary = "record a decision taken elsewhere",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION_REQUIRED("actor", OPT_ACTOR, "NAME", "who took it"),
+                        ECL_OPTION("subject", OPT_SUBJECT, "S", "what it is about"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run_note,
+};
+
+const struct ecl_command agent_cmd_audit_checkpoint = {
+        .name = "audit checkpoint",
+        .summary = "print the chain head for officers to sign (ssh-keygen -Y sign -n ecluse-audit)",
+        .run = run_checkpoint,
+};

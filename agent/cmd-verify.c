@@ -8,7 +8,6 @@
  */
 #include <errno.h>
 #include <fcntl.h>
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -42,80 +41,77 @@ static void print_good(const struct ecl_cli *cli, const char *ns, const struct e
         printf("Good \"%s\" signature for %s with %s key %s\n", ns, v->principal, v->key_type, v->fingerprint);
 }
 
-/* Inputs that cannot be used (symlink, directory) count as missing input. */
-static int status_of(int r) {
-        if (r == -ELOOP || r == -EISDIR)
-                return EX_NOINPUT;
-        return ecl_exit_status(r);
-}
+enum { OPT_SIGNERS = 1, OPT_NAMESPACE, OPT_PRINCIPAL, OPT_SIGNATURE, OPT_REQUIRE_UV, OPT_COUNTER_DIR };
 
-int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
-        static const struct option opts[] = {
-                {"signers", required_argument, NULL, 's'},
-                {"namespace", required_argument, NULL, 'n'},
-                {"principal", required_argument, NULL, 'p'},
-                {"signature", required_argument, NULL, 'S'},
-                {"require-uv", no_argument, NULL, 'u'},
-                {"counter-dir", required_argument, NULL, 'c'},
-                {},
-        };
+static int run(const struct ecl_cli *cli, int argc, char **argv);
+
+const struct ecl_command agent_cmd_verify = {
+        .name = "verify",
+        .args = "[FILE]",
+        .summary = "check an OpenSSH SSHSIG signature of FILE (or stdin) as ssh-keygen -Y verify does; print who signed",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION_REQUIRED("signers", OPT_SIGNERS, "FILE", "the allowed_signers file"),
+                        ECL_OPTION_REQUIRED("namespace", OPT_NAMESPACE, "NS", "the namespace the signature must be for"),
+                        ECL_OPTION("principal", OPT_PRINCIPAL, "P", "the principal that must have signed"),
+                        ECL_OPTION_REQUIRED("signature", OPT_SIGNATURE, "SIG", "the armored signature file"),
+                        ECL_OPTION("require-uv", OPT_REQUIRE_UV, NULL, "demand user verification from security keys"),
+                        ECL_OPTION("counter-dir", OPT_COUNTER_DIR, "DIR", "keep security keys' counter high-water marks there"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run,
+};
+
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
         const char *signers_path = NULL, *ns = NULL, *principal = NULL, *sig_path = NULL;
         struct ecl_sshsig_policy policy = {0};
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
-        optind = 0;
-        opterr = 0;
-        while ((c = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+        while ((c = ecl_cli_next(&p)) > 0) {
                 switch (c) {
-                case 's':
-                        signers_path = optarg;
+                case OPT_SIGNERS:
+                        signers_path = p.arg;
                         break;
-                case 'n':
-                        ns = optarg;
+                case OPT_NAMESPACE:
+                        ns = p.arg;
                         break;
-                case 'p':
-                        principal = optarg;
+                case OPT_PRINCIPAL:
+                        principal = p.arg;
                         break;
-                case 'S':
-                        sig_path = optarg;
+                case OPT_SIGNATURE:
+                        sig_path = p.arg;
                         break;
-                case 'u':
+                case OPT_REQUIRE_UV:
                         policy.require_uv = true;
                         break;
-                case 'c':
-                        policy.counter_dir = optarg;
+                case OPT_COUNTER_DIR:
+                        policy.counter_dir = p.arg;
                         break;
-                default:
-                        log_error("verify: unknown option or missing value '%s' (see --help)", argv[optind - 1]);
-                        return EX_USAGE;
                 }
         }
-        if (!signers_path || !ns || !sig_path) {
-                log_error("verify: --signers, --namespace and --signature are required (see --help)");
-                return EX_USAGE;
-        }
-        if (!*ns) {
-                log_error("verify: the namespace must not be empty");
-                return EX_USAGE;
-        }
-        if (argc - optind > 1) {
-                log_error("verify: at most one message FILE (see --help)");
-                return EX_USAGE;
-        }
-        const char *msg_path = optind < argc ? argv[optind] : NULL;
+        if (c < 0)
+                return c;
+        if (!signers_path || !ns || !sig_path)
+                return ecl_cli_usage(cli, "--signers, --namespace and --signature are required");
+        if (!*ns)
+                return ecl_cli_usage(cli, "the namespace must not be empty");
+        if (argc - p.ind > 1)
+                return ecl_cli_usage(cli, "at most one message FILE");
+        const char *msg_path = p.ind < argc ? argv[p.ind] : NULL;
 
         _cleanup_free_ char *why = NULL;
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
         int r = ecl_sshsig_load(sig_path, &sig, &why);
         if (r < 0) {
                 log_error("%s", ecl_reason_text(why, r));
-                return status_of(r);
+                return r;
         }
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *signers = NULL;
         r = ecl_allowed_signers_load(signers_path, &signers, &diags);
         if (r < 0) {
                 ecl_diags_print(&diags, stderr);
-                return status_of(r);
+                return r;
         }
         _cleanup_close_ int fd = -1;
         if (msg_path) {
@@ -123,24 +119,25 @@ int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
                 if (fd < 0) {
                         r = -errno;
                         if (r == -ELOOP)
-                                log_error("message file %s is a symbolic link (refused)", msg_path);
+                                log_error("message file %s: a symbolic link (refused: opened without following links)",
+                                          msg_path);
                         else
-                                log_error_errno(r, "cannot open message file %s: %m", msg_path);
-                        return status_of(r);
+                                log_error_errno(r, "message file %s: cannot open: %m", msg_path);
+                        return r;
                 }
                 struct stat st;
                 if (fstat(fd, &st) < 0)
-                        return status_of(log_error_errno(errno, "cannot stat %s: %m", msg_path));
+                        return log_error_errno(errno, "message file %s: cannot stat: %m", msg_path);
                 if (S_ISDIR(st.st_mode)) {
-                        log_error("message file %s is a directory", msg_path);
-                        return EX_NOINPUT;
+                        log_error("message file %s: a directory", msg_path);
+                        return -EISDIR;
                 }
         }
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
         r = ecl_sshsig_verify_fd(sig, fd >= 0 ? fd : STDIN_FILENO, ns, signers, principal, &policy, &v);
         if (r < 0) {
                 log_error("%s", ecl_reason_text(v.reason, r));
-                return ecl_exit_status(r);
+                return r;
         }
         print_good(cli, ns, &v);
         return EX_OK;

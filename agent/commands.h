@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
-/* The ecluse-agent commands; each returns a sysexits status. */
+/* ecluse-agent's commands: each entry (name, operands, options, code) is defined in its cmd-*.c. */
 #include "cli.h"
 
-/* audit verify [--checkpoint FILE [--signers FILE --signature SIG...]] | show | note | checkpoint */
-int agent_cmd_audit(const struct ecl_cli *cli, int argc, char **argv);
-int agent_cmd_verify(const struct ecl_cli *cli, int argc, char **argv);
+extern const struct ecl_command agent_cmd_verify;
+extern const struct ecl_command agent_cmd_audit_verify;
+extern const struct ecl_command agent_cmd_audit_show;
+extern const struct ecl_command agent_cmd_audit_note;
+extern const struct ecl_command agent_cmd_audit_checkpoint;

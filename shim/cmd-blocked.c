@@ -94,24 +94,25 @@ static void print_unrecorded(const struct shim_blocked_unrecorded *u, enum shim_
 }
 
 /* blocked STACK: what the stack's policy dropped, newest first. */
-int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc != 2) {
-                log_error("blocked needs one stack name (blocked STACK)");
-                return EX_USAGE;
-        }
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        int ind;
+        int r = ecl_cli_parse_plain(cli, argc, argv, 1, 1, &ind);
+        if (r < 0)
+                return r;
+        const char *stack = argv[ind];
         struct shim_blocked_entry *e = NULL;
         size_t n = 0;
         struct shim_blocked_unrecorded u;
         /* The table lives in the stack's own network namespace when it has one (netns.h). */
         _cleanup_free_ char *pin = NULL;
-        int r = shim_netns_pin_path(cli->root, argv[1], &pin);
+        r = shim_netns_pin_path(cli->root, stack, &pin);
         if (r >= 0) {
                 r = shim_netns_join_pinned(pin);
                 if (r == -ENOENT)
                         r = 0;
         }
         if (r >= 0)
-                r = shim_policy_blocked_report(argv[1], &e, &n, &u);
+                r = shim_policy_blocked_report(stack, &e, &n, &u);
         if (r < 0)
                 return ecl_exit_status(r);
         for (int d = SHIM_BLOCKED_EGRESS; d <= SHIM_BLOCKED_INGRESS; d++)
@@ -139,3 +140,10 @@ int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv) {
         shim_blocked_entries_free(e);
         return r < 0 ? ecl_exit_status(r) : EX_OK;
 }
+
+const struct ecl_command shim_cmd_blocked = {
+        .name = "blocked",
+        .args = "STACK",
+        .summary = "traffic the policy dropped: source, destination, protocol, port, count, first and last seen",
+        .run = run,
+};

@@ -14,15 +14,22 @@
 #include "log.h"
 #include "status-print.h"
 
-int shim_cmd_reload(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc != 2) {
-                log_error("reload needs exactly one stack (reload STACK)");
-                return EX_USAGE;
-        }
-        json_auto_t *j = NULL;
-        int r = shim_control_call(cli->root, argv[1], "reload", &j);
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        int first;
+        int r = ecl_cli_parse_plain(cli, argc, argv, 1, 1, &first);
         if (r < 0)
-                return ecl_exit_status(r);
+                return r;
+        json_auto_t *j = NULL;
+        r = shim_control_call(cli->root, argv[first], "reload", &j);
+        if (r < 0)
+                return r;
         shim_print_object(stdout, j, cli->json);
         return EX_OK;
 }
+
+const struct ecl_command shim_cmd_reload = {
+        .name = "reload",
+        .args = "STACK",
+        .summary = "restart a stack's VM with its policy loaded afresh (after a hold was looked at)",
+        .run = run,
+};

@@ -15,32 +15,27 @@
 
 enum render_what { RENDER_DOMAIN, RENDER_POLICY };
 
-static int parse_args(int argc, char **argv, const char **manifest, enum render_what *what) {
+enum { OPT_DOMAIN = 1, OPT_POLICY };
+
+static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const char **manifest,
+                      enum render_what *what) {
         bool domain = false, policy = false;
-        *manifest = NULL;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--domain")) {
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
+        int c;
+        while ((c = ecl_cli_next(&p)) > 0) {
+                if (c == OPT_DOMAIN)
                         domain = true;
-                } else if (streq(argv[i], "--policy")) {
+                else if (c == OPT_POLICY)
                         policy = true;
-                } else if (argv[i][0] == '-' && argv[i][1] != '\0') {
-                        log_error("render: unknown option '%s' (render MANIFEST [--domain|--policy])", argv[i]);
-                        return -EINVAL;
-                } else if (*manifest) {
-                        log_error("render: one manifest at a time (render MANIFEST [--domain|--policy])");
-                        return -EINVAL;
-                } else {
-                        *manifest = argv[i];
-                }
         }
-        if (!*manifest) {
-                log_error("render needs a manifest (render MANIFEST [--domain|--policy])");
-                return -EINVAL;
-        }
-        if (domain && policy) {
-                log_error("render: --domain or --policy, not both");
-                return -EINVAL;
-        }
+        if (c < 0)
+                return c;
+        int r = ecl_cli_operands(&p, 1, 1);
+        if (r < 0)
+                return r;
+        if (domain && policy)
+                return ecl_cli_usage(cli, "--domain or --policy, not both");
+        *manifest = argv[p.ind];
         *what = policy ? RENDER_POLICY : RENDER_DOMAIN;
         return 0;
 }
@@ -65,19 +60,20 @@ static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m
 }
 
 /* render MANIFEST [--domain|--policy]: exactly the XML (or ruleset) on stdout. */
-int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv) {
-        const char *path;
-        enum render_what what;
-        if (parse_args(argc, argv, &path, &what) < 0)
-                return EX_USAGE;
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        const char *path = NULL;
+        enum render_what what = RENDER_DOMAIN;
+        int r = parse_args(cli, argc, argv, &path, &what);
+        if (r < 0)
+                return r;
 
         struct ecl_diags diags = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        int r = ecl_manifest_load_file(path, &m, &diags);
+        r = ecl_manifest_load_file(path, &m, &diags);
         ecl_diags_print(&diags, stderr);
         ecl_diags_clear(&diags);
         if (r < 0)
-                return ecl_exit_status(r);
+                return r;
 
         _cleanup_free_ char *text = NULL;
         if (what == RENDER_POLICY)
@@ -87,10 +83,23 @@ int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv) {
         if (r == -EINVAL) /* a manifest the loader let through but the builder cannot express */
                 return EX_DATAERR;
         if (r < 0)
-                return r == -ENOMEM ? EX_OSERR : EX_SOFTWARE;
+                return r;
         if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {
                 log_error_errno(errno, "render: cannot write to stdout: %m");
                 return EX_IOERR;
         }
         return EX_OK;
 }
+
+const struct ecl_command shim_cmd_render = {
+        .name = "render",
+        .args = "MANIFEST",
+        .summary = "print the libvirt domain XML (the default) or the nftables ruleset run would load",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION("domain", OPT_DOMAIN, NULL, "the domain XML"),
+                        ECL_OPTION("policy", OPT_POLICY, NULL, "the nftables ruleset"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run,
+};

@@ -214,40 +214,29 @@ static void quiet_virt_errors(void *ud, virErrorPtr err) {
         (void) ud, (void) err;
 }
 
-static int parse_args(int argc, char **argv, const char **manifest, unsigned *timeout, uint64_t *console_kib) {
-        *manifest = NULL;
-        for (int i = 1; i < argc; i++) {
-                const char *a = argv[i];
-                if (streq(a, "--console-cap") && i + 1 < argc) {
-                        int64_t v;
-                        if (ecl_parse_int(argv[++i], SHIM_CONSOLE_CAP_MIN_KIB, SHIM_CONSOLE_CAP_MAX_KIB, &v) < 0) {
-                                log_error("--console-cap wants KiB (%d..%" PRIu64 "), not '%s'",
-                                          SHIM_CONSOLE_CAP_MIN_KIB, SHIM_CONSOLE_CAP_MAX_KIB, argv[i]);
-                                return -EINVAL;
-                        }
+enum { OPT_SHUTDOWN_TIMEOUT = 1, OPT_CONSOLE_CAP };
+
+static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const char **manifest, unsigned *timeout,
+                      uint64_t *console_kib) {
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
+        int c;
+        long long v;
+        while ((c = ecl_cli_next(&p)) > 0) {
+                int r = 0;
+                if (c == OPT_CONSOLE_CAP && (r = ecl_cli_number(&p, "console-cap", SHIM_CONSOLE_CAP_MIN_KIB,
+                                                               (long long) SHIM_CONSOLE_CAP_MAX_KIB, &v)) >= 0)
                         *console_kib = (uint64_t) v;
-                } else if (streq(a, "--shutdown-timeout") && i + 1 < argc) {
-                        char *end;
-                        unsigned long v = strtoul(argv[++i], &end, 10);
-                        if (*end || end == argv[i] || v > 3600) {
-                                log_error("--shutdown-timeout wants seconds (0..3600), not '%s'", argv[i]);
-                                return -EINVAL;
-                        }
+                else if (c == OPT_SHUTDOWN_TIMEOUT && (r = ecl_cli_number(&p, "shutdown-timeout", 0, 3600, &v)) >= 0)
                         *timeout = (unsigned) v;
-                } else if (a[0] == '-' && a[1] != '\0') {
-                        log_error("run: unknown option '%s' (run MANIFEST [--connect URI])", a);
-                        return -EINVAL;
-                } else if (*manifest) {
-                        log_error("run: one manifest, one stack (run MANIFEST [--connect URI])");
-                        return -EINVAL;
-                } else {
-                        *manifest = a;
-                }
+                if (r < 0)
+                        return r;
         }
-        if (!*manifest) {
-                log_error("run needs a manifest (run MANIFEST [--connect URI])");
-                return -EINVAL;
-        }
+        if (c < 0)
+                return c;
+        int r = ecl_cli_operands(&p, 1, 1);
+        if (r < 0)
+                return r;
+        *manifest = argv[p.ind];
         return 0;
 }
 
@@ -276,12 +265,13 @@ static int exit_for(enum shim_sup_exit e) {
         }
 }
 
-int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
-        const char *path;
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        const char *path = NULL;
         unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
         uint64_t console_kib = SHIM_CONSOLE_CAP_DEFAULT_KIB;
-        if (parse_args(argc, argv, &path, &timeout, &console_kib) < 0)
-                return EX_USAGE;
+        int pr = parse_args(cli, argc, argv, &path, &timeout, &console_kib);
+        if (pr < 0)
+                return pr;
 
         /* Before any thread exists (libvirt starts some): signals go to the signalfd. */
         sigset_t set;
@@ -471,3 +461,17 @@ int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv) {
                 return EX_SOFTWARE;
         return exit_for(e);
 }
+
+const struct ecl_command shim_cmd_run = {
+        .name = "run",
+        .args = "MANIFEST",
+        .summary = "run the stack: the foreground supervisor (what the systemd unit runs)",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION("shutdown-timeout", OPT_SHUTDOWN_TIMEOUT, "S",
+                                   "seconds the guest gets to shut down before it is destroyed (0..3600)"),
+                        ECL_OPTION("console-cap", OPT_CONSOLE_CAP, "KIB", "size of the console log before it rotates"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run,
+};

@@ -53,21 +53,21 @@ static int status_exit(int r) {
         return r > 0 ? EX_SOFTWARE : r < 0 ? ecl_exit_status(r) : EX_OK;
 }
 
-int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc > 2) {
-                log_error("status takes at most one stack (status [STACK])");
-                return EX_USAGE;
-        }
-        if (argc == 2) {
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        int ind;
+        int r = ecl_cli_parse_plain(cli, argc, argv, 0, 1, &ind);
+        if (r < 0)
+                return r;
+        if (ind < argc) {
                 json_auto_t *j = NULL;
-                int r = query(cli, argv[1], false, &j);
+                r = query(cli, argv[ind], false, &j);
                 if (j)
                         shim_print_object(stdout, j, cli->json);
                 return status_exit(r);
         }
 
         _cleanup_strv_free_ char **stacks = NULL;
-        int r = shim_control_list(cli->root, &stacks);
+        r = shim_control_list(cli->root, &stacks);
         if (r < 0)
                 return ecl_exit_status(r);
         json_auto_t *all = json_array();
@@ -97,3 +97,10 @@ int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv) {
         }
         return status;
 }
+
+const struct ecl_command shim_cmd_status = {
+        .name = "status",
+        .args = "[STACK]",
+        .summary = "state of one or every running stack: domain, policy, accelerator, the shim's capabilities",
+        .run = run,
+};

@@ -23,31 +23,29 @@
 
 #define STOP_TIMEOUT_DEFAULT_S 120
 
-static int parse_args(int argc, char **argv, const char **stack, bool *wait, unsigned *timeout_s) {
-        *stack = NULL;
-        for (int i = 1; i < argc; i++) {
-                if (streq(argv[i], "--no-wait")) {
+enum { OPT_NO_WAIT = 1, OPT_TIMEOUT };
+
+static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const char **stack, bool *wait,
+                      unsigned *timeout_s) {
+        struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
+        int c;
+        long long v;
+        while ((c = ecl_cli_next(&p)) > 0) {
+                if (c == OPT_NO_WAIT)
                         *wait = false;
-                } else if (streq(argv[i], "--timeout") && i + 1 < argc) {
-                        char *end;
-                        errno = 0;
-                        unsigned long v = strtoul(argv[++i], &end, 10);
-                        if (errno || *end || end == argv[i] || v < 1 || v > 3600) {
-                                log_error("stop: --timeout wants seconds (1..3600), not '%s'", argv[i]);
-                                return -EINVAL;
-                        }
+                else if (c == OPT_TIMEOUT) {
+                        int r = ecl_cli_number(&p, "timeout", 1, 3600, &v);
+                        if (r < 0)
+                                return r;
                         *timeout_s = (unsigned) v;
-                } else if (argv[i][0] == '-' || *stack) {
-                        log_error("stop: unexpected '%s' (stop STACK [--no-wait] [--timeout S])", argv[i]);
-                        return -EINVAL;
-                } else {
-                        *stack = argv[i];
                 }
         }
-        if (!*stack) {
-                log_error("stop needs exactly one stack (stop STACK [--no-wait] [--timeout S])");
-                return -EINVAL;
-        }
+        if (c < 0)
+                return c;
+        int r = ecl_cli_operands(&p, 1, 1);
+        if (r < 0)
+                return r;
+        *stack = argv[p.ind];
         return 0;
 }
 
@@ -77,16 +75,17 @@ static bool control_socket_exists(const char *root, const char *stack) {
         return shim_control_socket_path(root, stack, &path) < 0 || lstat(path, &st) == 0;
 }
 
-int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
-        const char *stack;
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        const char *stack = NULL;
         bool wait = true;
         unsigned timeout_s = STOP_TIMEOUT_DEFAULT_S;
-        if (parse_args(argc, argv, &stack, &wait, &timeout_s) < 0)
-                return EX_USAGE;
+        int r = parse_args(cli, argc, argv, &stack, &wait, &timeout_s);
+        if (r < 0)
+                return r;
         /* the pin of the run being stopped, as it is now (a run started after ours has another) */
         _cleanup_free_ char *pin = NULL;
         struct shim_netns_pin_id pin_id = {0};
-        int r = shim_netns_pin_path(cli->root, stack, &pin);
+        r = shim_netns_pin_path(cli->root, stack, &pin);
         if (r >= 0)
                 r = shim_netns_pin_identify(pin, &pin_id);
         if (r < 0)
@@ -126,3 +125,16 @@ int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv) {
         shim_print_object(stdout, j, cli->json);
         return EX_OK;
 }
+
+const struct ecl_command shim_cmd_stop = {
+        .name = "stop",
+        .args = "STACK",
+        .summary = "shut a stack's VM down and wait until domain, tap and rules are gone",
+        .options =
+                (const struct ecl_option[]){
+                        ECL_OPTION("no-wait", OPT_NO_WAIT, NULL, "return once the shim has taken the request"),
+                        ECL_OPTION("timeout", OPT_TIMEOUT, "S", "seconds to wait (1..3600, default 120)"),
+                        ECL_OPTIONS_END,
+                },
+        .run = run,
+};

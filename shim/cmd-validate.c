@@ -32,16 +32,16 @@ static json_t *result_json(const char *file, const struct ecl_manifest *m, const
  * would (no link but current -> releases/VERSION, regular files).
  * With --json, stdout also gets one array with an object per file.
  */
-int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
-        if (argc < 2) {
-                log_error("validate needs at least one manifest (validate MANIFEST...)");
-                return EX_USAGE;
-        }
+static int run(const struct ecl_cli *cli, int argc, char **argv) {
+        int ind;
+        int pr = ecl_cli_parse_plain(cli, argc, argv, 1, -1, &ind);
+        if (pr < 0)
+                return pr;
         _cleanup_(json_decrefp) json_t *all = cli->json ? json_array() : NULL;
         if (cli->json && !all)
                 return log_oom(), EX_OSERR;
         int status = EX_OK;
-        for (int i = 1; i < argc; i++) {
+        for (int i = ind; i < argc; i++) {
                 struct ecl_diags diags = {0};
                 _cleanup_manifest_ struct ecl_manifest *m = NULL;
                 int r = ecl_manifest_load_file(argv[i], &m, &diags);
@@ -76,3 +76,10 @@ int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv) {
                 putchar('\n');
         return status;
 }
+
+const struct ecl_command shim_cmd_validate = {
+        .name = "validate",
+        .args = "MANIFEST...",
+        .summary = "check manifests strictly; print every problem, one line each (--json: one object per file)",
+        .run = run,
+};

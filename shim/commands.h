@@ -1,12 +1,12 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
-/* The ecluse-shim commands; each returns a sysexits status. */
+/* ecluse-shim's commands: each entry (name, operands, options, code) is defined in its cmd-*.c. */
 #include "cli.h"
 
-int shim_cmd_validate(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_render(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_blocked(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_status(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_stop(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_reload(const struct ecl_cli *cli, int argc, char **argv);
-int shim_cmd_run(const struct ecl_cli *cli, int argc, char **argv);
+extern const struct ecl_command shim_cmd_validate;
+extern const struct ecl_command shim_cmd_render;
+extern const struct ecl_command shim_cmd_run;
+extern const struct ecl_command shim_cmd_status;
+extern const struct ecl_command shim_cmd_stop;
+extern const struct ecl_command shim_cmd_reload;
+extern const struct ecl_command shim_cmd_blocked;

@@ -54,7 +54,7 @@ static bool stack_name_ok(const char *s) {
  * Run one command buffer.  flags: output flags (JSON: JSON in and out);
  * debug: libnftables' debug output (NFT_DEBUG_NETLINK), which goes with the
  * output; dry: check and print, commit nothing.  *ret_out (optional) gets the
- * output.  A refusal by nftables is -ENODEV (service unavailable), logged as
+ * output.  A refusal by nftables is -ECL_ESERVICE (service unavailable), logged as
  * one line: "WHAT: nftables: FIRST ERROR LINE".  -ENOENT instead, silently,
  * when enoent_ok and the object does not exist.
  */
@@ -75,7 +75,7 @@ static int nft_exec(const char *what, const char *cmd, unsigned flags, unsigned 
                 if (enoent_ok && err && strstr(err, "No such file or directory"))
                         return -ENOENT;
                 int len = err ? (int) strcspn(err, "\n") : 0;
-                return log_error_errno(ENODEV, "%s: nftables: %.*s", what, len, len ? err : "command failed");
+                return log_error_errno(ECL_ESERVICE, "%s: nftables: %.*s", what, len, len ? err : "command failed");
         }
         if (ret_out) {
                 const char *out = nft_ctx_get_output_buffer(ctx);

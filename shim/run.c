@@ -9,6 +9,7 @@
 #include "names.h"
 #include "netdev.h"
 #include "netns.h"
+#include "reason.h"
 #include "run.h"
 #include "run-policy.h"
 #include "tap.h"
@@ -96,7 +97,7 @@ static int destroy_domain(struct shim_stack *s) {
         if (!s->dom || shim_domain_active(s->dom) == 0)
                 return 0;
         if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
-                return log_error_errno(EIO, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
+                return log_error_errno(ECL_ESERVICE, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
         return 0;
 }
 
@@ -160,7 +161,7 @@ int shim_run_teardown(struct shim_stack *s) {
 static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) {
         _cleanup_free_ char *xml = virDomainGetXMLDesc(s->dom, 0);
         if (!xml)
-                return log_error_errno(EIO, "cannot read the live XML of %s: %s", s->dom_name, shim_virt_error());
+                return log_error_errno(ECL_ESERVICE, "cannot read the live XML of %s: %s", s->dom_name, shim_virt_error());
         char *why = NULL;
         int r = s->hooks->check_cut(s->hooks->userdata, xml, s->m->has_network ? s->tap : NULL, &why);
         if (r < 0) {
@@ -241,7 +242,7 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
         /* Transient and started paused in one call: no definition to write, none left if the shim dies. */
         s->dom = virDomainCreateXML(s->conn, xml, VIR_DOMAIN_START_PAUSED);
         if (!s->dom)
-                return log_error_errno(EIO, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
+                return log_error_errno(ECL_ESERVICE, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
         log_debug("domain %s started paused", s->dom_name);
         if (job) {
                 r = shim_policy_job_join(job, &why);
@@ -269,7 +270,7 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
                                                why ? why : "cannot watch its network");
         }
         if (virDomainResume(s->dom) < 0)
-                return log_error_errno(EIO, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
+                return log_error_errno(ECL_ESERVICE, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
         log_debug("domain %s resumed", s->dom_name);
         audit(s, "domain-resumed", ecl_accel_to_string(s->accel));
         return 0;
@@ -284,7 +285,7 @@ static int clear_stale(struct shim_stack *s) {
                         /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
                         log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
                         if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0)
-                                return log_error_errno(EIO, "cannot destroy orphaned %s: %s", s->dom_name,
+                                return log_error_errno(ECL_ESERVICE, "cannot destroy orphaned %s: %s", s->dom_name,
                                                        shim_virt_error());
                         active = 0;
                 }
@@ -301,7 +302,7 @@ static int clear_stale(struct shim_stack *s) {
                 if (persistent != 0) {
                         log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
                         if (virDomainUndefine(old) < 0)
-                                return log_error_errno(EIO, "cannot undefine stale %s: %s", s->dom_name,
+                                return log_error_errno(ECL_ESERVICE, "cannot undefine stale %s: %s", s->dom_name,
                                                        shim_virt_error());
                 }
         }

@@ -220,7 +220,7 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), sup, NULL);
         if (sup->sig_watch < 0 || sup->timer < 0 || sup->cb_lifecycle < 0 || sup->cb_added < 0 ||
             sup->cb_removed < 0)
-                return log_error_errno(EIO, "cannot watch domain %s: %s", stack->dom_name, shim_virt_error());
+                return log_error_errno(ECL_ESERVICE, "cannot watch domain %s: %s", stack->dom_name, shim_virt_error());
         return 0;
 }
 

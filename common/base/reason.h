@@ -6,7 +6,16 @@
  * sets it with ecl_reason(); the command prints it, the agent puts it in its
  * audit log.  Positioned problems in files go to struct ecl_diags instead.
  */
+#include <errno.h>
+
 #include "macro.h"
+
+/*
+ * The errno for a failure of a service ecluse drives (libvirt, nftables):
+ * the service refused or failed, as opposed to ecluse's own I/O.  Exit
+ * status 69 (cli.h).
+ */
+#define ECL_ESERVICE EREMOTEIO
 
 /*
  * When ret_reason is not NULL, replace *ret_reason with a newly allocated

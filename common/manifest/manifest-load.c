@@ -430,6 +430,6 @@ int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct e
         if (r == -ENOMEM)
                 return r;
         if (r < 0)
-                return file_error(diags, path, r == -ELOOP ? -EBADMSG : r, why ? why : strerror(-r));
+                return file_error(diags, path, r, why ? why : strerror(-r));
         return ecl_manifest_load_buffer(path, buf, len, ret, diags);
 }

@@ -106,9 +106,10 @@ struct ecl_manifest {
  * "too many errors"); on I/O trouble another negative errno with one diag
  * naming the file at 0:0.  *ret is set only on success.
  *
- * load_file opens with O_NOFOLLOW and refuses anything but a regular file
- * (-EBADMSG) and files over ECL_MANIFEST_MAX_SIZE (-EFBIG) before parsing;
- * a missing file is -ENOENT.  name may be NULL ("<input>").
+ * load_file reads the file as fileio.h does: a symbolic link is -ELOOP,
+ * anything but a regular file -EBADMSG, a file over ECL_MANIFEST_MAX_SIZE
+ * -EFBIG, all before parsing; a missing file is -ENOENT.  name may be NULL
+ * ("<input>").
  */
 int ecl_manifest_load_file(const char *path, struct ecl_manifest **ret, struct ecl_diags *diags);
 int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,

@@ -14,7 +14,7 @@ static void test_reload_needs_one_running_stack(void **state) {
         struct tl_result res;
         tl_run((char *[]){(char *) ECLUSE_SHIM_BIN, (char *) "--root", root, (char *) "reload", NULL}, &res);
         assert_int_equal(res.status, 64);
-        assert_non_null(strstr(res.err, "reload needs exactly one stack"));
+        assert_non_null(strstr(res.err, "reload: STACK expected (see ecluse-shim reload --help)"));
         tl_result_free(&res);
         tl_run((char *[]){(char *) ECLUSE_SHIM_BIN, (char *) "--root", root, (char *) "reload", (char *) "a", (char *) "b",
                           NULL},
