@@ -4,7 +4,7 @@
  * behind, on a real embedded libvirt (TCG) and real taps, inside a network
  * namespace this test enters.  The guest has nothing to boot: it only has to
  * start paused and resume.  The policy hooks record when they are called
- * and what the world looked like then.  Needs root; skipped otherwise.
+ * and what the world looked like then.  Needs root (label "system").
  */
 #include <errno.h>
 #include <libvirt/libvirt.h>
@@ -147,11 +147,7 @@ static int teardown(void **state) {
         return 0;
 }
 
-#define NEED_ROOT()                \
-        do {                       \
-                if (!g_uri)        \
-                        skip();    \
-        } while (0)
+#define NEED_ROOT() tl_require(g_uri, "root and qemu-system-x86_64")
 
 /* The guest's own address: a manifest with a network always names one. */
 static struct ecl_cidr guest_addr = {.family = AF_INET, .addr = {192, 0, 2, 2}, .prefix = 32};

@@ -60,11 +60,7 @@ static int setup(void **state) {
         return 0;
 }
 
-#define NEED_ROOT()                                   \
-        do {                                          \
-                if (geteuid() != 0)                   \
-                        skip();                       \
-        } while (0)
+#define NEED_ROOT() tl_require_root()
 
 static void test_create_full(void **state) {
         (void) state;
