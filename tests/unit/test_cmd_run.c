@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root, and QEMU for the embedded driver */
 /*
  * `ecluse-shim run`: the exit statuses of DESIGN.md for what fails before a
  * domain exists (usage 64, bad manifest 65, missing manifest 66, libvirt

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a client of another uid) */
 /*
  * The control socket over a temporary root: a real server in the test
  * process, real clients in forked children (shim_control_call blocks).

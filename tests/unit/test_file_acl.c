@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (opening files as other uids) */
 /* shim/file-acl: a named-user ACL entry gives exactly that uid access, and nothing else changes. */
 #include <errno.h>
 #include <fcntl.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (the embedded libvirt driver) */
 /* shim/libvirt-embed: the embedded root, its qemu.conf and the URI. */
 #include <errno.h>
 #include <limits.h>

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (network namespaces, veths, a bridge) */
 /*
  * shim/netdev: veth pairs across namespaces, bridge ports, MTU, up, info,
  * delete, all over rtnetlink, in network namespaces this test makes.  Needs

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (mount and network namespaces) */
 /*
  * shim/netns: the stack's own network namespace, made in a child process
  * (the test process keeps its own): hardened, pinned, joined from outside

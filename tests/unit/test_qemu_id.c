@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a process of the stack's uid) */
 /* shim/qemu-id and shim_qemu_id(): each stack's QEMU identity, its range, and the collisions refused. */
 #include <errno.h>
 #include <grp.h>

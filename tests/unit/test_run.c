@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root, a network namespace, taps, libvirt and QEMU */
 /*
  * shim/run: the order of bringing a stack up and what a failure leaves
  * behind, on a real embedded libvirt (TCG) and real taps, inside a network

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (capabilities), QEMU and embedded libvirt */
 /*
  * Every check runs in a forked child, since the sandbox cannot be undone;
  * the child reports the first thing that went wrong through a pipe.

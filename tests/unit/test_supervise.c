@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root, libvirt and QEMU */
 /*
  * shim/supervise on a real embedded libvirt (TCG), in a network namespace
  * this test enters: a device hot-plugged into the running domain pauses it

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a network namespace, taps, a bridge) */
 /*
  * shim/tap: real tap devices, in a network namespace (and a mount namespace
  * with its own sysfs) this test process enters itself.  Needs root; skipped
