@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: the real KVM probe opens /dev/kvm */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>

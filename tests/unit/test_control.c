@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a client of another uid) */
 /*
  * The control socket over a temporary root: a real server in the test
  * process, real clients in forked children (shim_control_call blocks).
@@ -330,10 +331,7 @@ static void test_pending_clients_capped(void **state) {
 
 static void test_peer_credentials(void **state) {
         (void) state;
-        if (geteuid() != 0) {
-                print_message("skipped: changing to another uid needs root (CI runs unit tests as root)\n");
-                skip();
-        }
+        tl_require(geteuid() == 0, "root (to change to another uid)");
         _cleanup_free_ char *root = make_root();
         _cleanup_free_ char *path = NULL;
         assert_int_equal(shim_control_socket_path(root, "office", &path), 0);

@@ -1,8 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (network namespaces, veths, a bridge) */
 /*
  * shim/netdev: veth pairs across namespaces, bridge ports, MTU, up, info,
  * delete, all over rtnetlink, in network namespaces this test makes.  Needs
- * root; skipped otherwise.
+ * root (label "system").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -18,11 +19,7 @@
 static int g_outer_ns = -1; /* the "host": where the outer ends and the bridge are */
 static int g_outer_nl = -1; /* an rtnetlink socket opened there */
 
-#define NEED_ROOT()                  \
-        do {                         \
-                if (g_outer_ns < 0)  \
-                        skip();      \
-        } while (0)
+#define NEED_ROOT() tl_require(g_outer_ns >= 0, "root (network namespaces)")
 
 static int setup(void **state) {
         (void) state;

@@ -1,9 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (mount and network namespaces) */
 /*
  * shim/netns: the stack's own network namespace, made in a child process
  * (the test process keeps its own): hardened, pinned, joined from outside
  * through the mount or, where the mount is not seen, through the pid under
- * it; unpinned.  Needs root; skipped otherwise.
+ * it; unpinned.  Needs root (label "system").
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -108,8 +109,7 @@ static void in_child(int (*fn)(const char *pin, ino_t want), const char *pin, in
 
 static void test_create_pin_join_unpin(void **state) {
         (void) state;
-        if (!g_root)
-                skip();
+        tl_require(g_root, "root (mount and network namespaces)");
         char *pin = NULL;
         assert_int_equal(shim_netns_pin_path(g_root, "nst", &pin), 0);
         assert_non_null(strstr(pin, "/run/ecluse/nst.netns"));
@@ -188,8 +188,7 @@ static void pin_by_child(const char *pin) {
 /* `stop` removes the pin of the run it stopped, not that of a run started meanwhile. */
 static void test_unpin_only_the_same_pin(void **state) {
         (void) state;
-        if (!g_root)
-                skip();
+        tl_require(g_root, "root (mount and network namespaces)");
         char *pin = NULL;
         assert_int_equal(shim_netns_pin_path(g_root, "nsr", &pin), 0);
         struct shim_netns_pin_id none, first, second;
@@ -215,8 +214,7 @@ static void test_unpin_only_the_same_pin(void **state) {
 
 static void test_unpin_refuses_what_is_no_pin(void **state) {
         (void) state;
-        if (!g_root)
-                skip();
+        tl_require(g_root, "root (mount and network namespaces)");
         char *dir = tl_strf("%s/run/ecluse/odd.netns", g_root);
         tl_mkdir_p(dir);
         assert_int_equal(shim_netns_unpin(dir), -EPERM);

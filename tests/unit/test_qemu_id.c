@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a process of the stack's uid) */
 /* shim/qemu-id and shim_qemu_id(): each stack's QEMU identity, its range, and the collisions refused. */
 #include <errno.h>
 #include <grp.h>
@@ -135,8 +136,7 @@ static void test_check_process(void **state) {
         int r = shim_qemu_id_check_process(getpid(), id, &v);
         assert_int_equal(r, -EPERM);
         assert_non_null(strstr(v, "not the stack's own"));
-        if (geteuid() != 0)
-                skip();
+        tl_require(geteuid() == 0, "root (to change to the stack's uid)");
         int p[2];
         assert_int_equal(pipe(p), 0);
         pid_t pid = fork();

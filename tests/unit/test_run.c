@@ -1,10 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root, a network namespace, taps, libvirt and QEMU */
 /*
  * shim/run: the order of bringing a stack up and what a failure leaves
  * behind, on a real embedded libvirt (TCG) and real taps, inside a network
  * namespace this test enters.  The guest has nothing to boot: it only has to
  * start paused and resume.  The policy hooks record when they are called
- * and what the world looked like then.  Needs root; skipped otherwise.
+ * and what the world looked like then.  Needs root (label "system").
  */
 #include <errno.h>
 #include <libvirt/libvirt.h>
@@ -147,11 +148,7 @@ static int teardown(void **state) {
         return 0;
 }
 
-#define NEED_ROOT()                \
-        do {                       \
-                if (!g_uri)        \
-                        skip();    \
-        } while (0)
+#define NEED_ROOT() tl_require(g_uri, "root and qemu-system-x86_64")
 
 /* The guest's own address: a manifest with a network always names one. */
 static struct ecl_cidr guest_addr = {.family = AF_INET, .addr = {192, 0, 2, 2}, .prefix = 32};

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (capabilities), QEMU and embedded libvirt */
 /*
  * Every check runs in a forked child, since the sandbox cannot be undone;
  * the child reports the first thing that went wrong through a pipe.
@@ -243,10 +244,7 @@ static const char *check_drop_caps(void) {
 
 static void test_drop_caps(void **state) {
         (void) state;
-        if (geteuid() != 0) {
-                print_message("skipped: dropping capabilities needs root (CI runs unit tests as root)\n");
-                skip();
-        }
+        tl_require(geteuid() == 0, "root (to drop capabilities)");
         in_child(check_drop_caps);
 }
 
@@ -273,10 +271,7 @@ static const char *check_profile_sets(void) {
 
 static void test_profile_sets(void **state) {
         (void) state;
-        if (geteuid() != 0) {
-                print_message("skipped: dropping capabilities needs root\n");
-                skip();
-        }
+        tl_require(geteuid() == 0, "root (to drop capabilities)");
         assert_int_equal(shim_sandbox_profile_for_uri(NULL), SHIM_SANDBOX_EMBED);
         assert_int_equal(shim_sandbox_profile_for_uri("qemu:///embed?root=/x"), SHIM_SANDBOX_EMBED);
         assert_int_equal(shim_sandbox_profile_for_uri("qemu:///system"), SHIM_SANDBOX_REMOTE);
@@ -334,10 +329,7 @@ static bool read_until(int fd, const char *needle) {
 /* QEMU started under the shim's sandbox still installs its own (-sandbox on). */
 static void test_qemu_sandbox_stacks(void **state) {
         (void) state;
-        if (!tl_have_program("qemu-system-x86_64")) {
-                print_message("skipped: qemu-system-x86_64 not installed\n");
-                skip();
-        }
+        tl_require(tl_have_program("qemu-system-x86_64"), "qemu-system-x86_64");
         int in[2], out[2];
         assert_int_equal(pipe2(in, O_CLOEXEC), 0);
         assert_int_equal(pipe2(out, O_CLOEXEC), 0);
@@ -452,10 +444,8 @@ static const char *check_embedded_libvirt(void) {
 
 static void test_embedded_libvirt_under_sandbox(void **state) {
         (void) state;
-        if (geteuid() != 0 || !tl_have_program("qemu-system-x86_64") || !getpwnam("libvirt-qemu")) {
-                print_message("skipped: needs root, qemu-system-x86_64 and the libvirt-qemu user\n");
-                skip();
-        }
+        tl_require(geteuid() == 0 && tl_have_program("qemu-system-x86_64") && getpwnam("libvirt-qemu"),
+                   "root, qemu-system-x86_64 and the libvirt-qemu user");
         embed_root = tl_mkdtemp();
         assert_int_equal(chmod(embed_root, 0755), 0);
         _cleanup_free_ char *etc = tl_strf("%s/etc", embed_root), *conf = tl_strf("%s/etc/qemu.conf", embed_root);

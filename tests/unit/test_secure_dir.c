@@ -11,7 +11,8 @@
 #include "secure-dir.h"
 #include "testlib.h"
 
-#define NOBODY 65534
+/* another user than the one running the test: nobody, unless that is who runs it */
+#define OTHER tl_stranger_id()
 
 static void test_mkdir_creates_and_checks(void **state) {
         (void) state;
@@ -39,7 +40,7 @@ static void test_mkdir_creates_and_checks(void **state) {
         assert_int_equal(shim_secure_mkdir(base, "a/../l", 0755, (mode_t) -1, NULL), -EINVAL);
         if (geteuid() == 0) {
                 _cleanup_free_ char *b = tl_strf("%s/a/b", base);
-                assert_int_equal(chown(b, NOBODY, NOBODY), 0);
+                assert_int_equal(chown(b, OTHER, OTHER), 0);
                 assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL), -EPERM);
         }
         tl_rm_rf(base);
@@ -56,7 +57,7 @@ static void test_reach(void **state) {
         tl_write_file(k, "k", 1);
         assert_int_equal(chmod(k, 0600), 0); /* the file itself is libvirt's to label */
         _cleanup_free_ char *problem = NULL;
-        assert_int_equal(shim_reach_check(k, NULL, NOBODY, NOBODY, "QEMU runs as nobody", &problem), -EACCES);
+        assert_int_equal(shim_reach_check(k, NULL, OTHER, OTHER, "QEMU runs as nobody", &problem), -EACCES);
         assert_non_null(problem);
         _cleanup_free_ char *want = tl_strf("QEMU runs as nobody, which cannot search %s (mode 0700, owner ", a);
         assert_int_equal(strncmp(problem, want, strlen(want)), 0);
@@ -71,30 +72,30 @@ static void test_reach(void **state) {
         /* through a link, the target's parents count */
         assert_int_equal(symlink(b, l), 0);
         _cleanup_free_ char *lk = tl_strf("%s/kernel", l);
-        assert_int_equal(shim_reach_check(lk, NULL, NOBODY, NOBODY, "x", &problem), -EACCES);
+        assert_int_equal(shim_reach_check(lk, NULL, OTHER, OTHER, "x", &problem), -EACCES);
         assert_non_null(strstr(problem, a));
         free(problem);
         problem = NULL;
         /* the group's bit counts for a member */
         if (geteuid() == 0) {
-                assert_int_equal(chown(a, 0, NOBODY), 0);
+                assert_int_equal(chown(a, 0, OTHER), 0);
                 assert_int_equal(chmod(a, 0710), 0);
-                assert_int_equal(shim_reach_check(k, NULL, NOBODY, NOBODY, "x", &problem), 0);
-                assert_int_equal(shim_reach_check(k, NULL, NOBODY, NOBODY - 1, "x", &problem), -EACCES);
+                assert_int_equal(shim_reach_check(k, NULL, OTHER, OTHER, "x", &problem), 0);
+                assert_int_equal(shim_reach_check(k, NULL, OTHER, OTHER - 1, "x", &problem), -EACCES);
                 assert_non_null(strstr(problem, "chmod o+x"));
                 free(problem);
                 problem = NULL;
         }
         assert_int_equal(chmod(a, 0711), 0);
-        assert_int_equal(shim_reach_check(k, NULL, NOBODY, NOBODY, "x", &problem), 0);
-        assert_int_equal(shim_reach_check(lk, NULL, NOBODY, NOBODY, "x", &problem), 0);
+        assert_int_equal(shim_reach_check(k, NULL, OTHER, OTHER, "x", &problem), 0);
+        assert_int_equal(shim_reach_check(lk, NULL, OTHER, OTHER, "x", &problem), 0);
         /* a directory as the target must be searchable itself; a missing tail ends the walk */
         assert_int_equal(chmod(b, 0700), 0);
-        assert_int_equal(shim_reach_check(b, NULL, NOBODY, NOBODY, "x", &problem), -EACCES);
+        assert_int_equal(shim_reach_check(b, NULL, OTHER, OTHER, "x", &problem), -EACCES);
         free(problem);
         problem = NULL;
         _cleanup_free_ char *missing = tl_strf("%s/a/nothing/here", base);
-        assert_int_equal(shim_reach_check(missing, NULL, NOBODY, NOBODY, "x", &problem), 0);
+        assert_int_equal(shim_reach_check(missing, NULL, OTHER, OTHER, "x", &problem), 0);
         tl_rm_rf(base);
 }
 
@@ -127,7 +128,7 @@ static void test_console(void **state) {
         tl_write_file(log, "boot\n", 5);
         assert_int_equal(shim_console_prepare(root, "office", NULL), 0);
         if (geteuid() == 0) {
-                assert_int_equal(chown(log, NOBODY, NOBODY), 0);
+                assert_int_equal(chown(log, OTHER, OTHER), 0);
                 assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
         }
         /* the directory itself a link to elsewhere */

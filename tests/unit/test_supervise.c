@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root, libvirt and QEMU */
 /*
  * shim/supervise on a real embedded libvirt (TCG), in a network namespace
  * this test enters: a device hot-plugged into the running domain pauses it
@@ -6,7 +7,7 @@
  * a domain destroyed from outside ends it too.  The test's domain has one
  * spare PCIe root port so that something can be plugged at all (the domain
  * ecluse builds has none); the plugged device is a harmless virtio-rng:
- * anything added is a violation.  Needs root; skipped otherwise.
+ * anything added is a violation.  Needs root (label "system").
  *
  * libvirt's own calls fail only when libvirt does, so to see the supervisor
  * meet a failing virDomainGetState, virDomainSuspend, virDomainDestroy or
@@ -198,8 +199,7 @@ static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hoo
 /* Registered after the domain exists, events in between would be lost: refused. */
 static void test_init_before_the_domain(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -222,8 +222,7 @@ static int dom_state(struct shim_stack *s) {
 
 static void test_hotplug_held(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -275,8 +274,7 @@ static void test_hotplug_held(void **state) {
 
 static void test_outside_destroy(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -295,8 +293,7 @@ static void test_outside_destroy(void **state) {
 /* A reload restarts the domain; the late STOPPED event of the old run does not end the loop. */
 static void test_reload(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -324,8 +321,7 @@ static void down(struct shim_stack *s, struct shim_supervisor *sup);
  */
 static void test_unaudited_held(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -372,8 +368,7 @@ static void test_unaudited_held(void **state) {
 /* A record that is no violation (here the reload's) and cannot be written holds the domain too. */
 static void test_unaudited_reload_holds(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -400,8 +395,7 @@ static void down(struct shim_stack *s, struct shim_supervisor *sup) {
 /* virDomainGetState fails: the domain is paused all the same (fail closed). */
 static void test_hold_when_state_unknown(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -428,8 +422,7 @@ static void test_hold_when_state_unknown(void **state) {
 /* The pause fails: the domain is destroyed, and what failed is in the state, the status and the audit. */
 static void test_hold_failure_reported(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -473,8 +466,7 @@ static void tick(int timer, void *opaque) {
 /* libvirt cannot say whether the domain runs, check after check: that is a violation. */
 static void test_libvirt_gone_is_a_violation(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -530,8 +522,7 @@ static double now_ms(void) {
 
 /* After cmd from outside, the next checks (each turn one: fire_now) hold the domain, naming `what`. */
 static void qmp_held(const char *cmd, const char *what, bool fire_now) {
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -586,8 +577,7 @@ static void test_qmp_device_add_with_id_held(void **state) {
 /* Added between the start (paused) and the check before resume: never resumed, nothing left. */
 static void test_qmp_before_resume(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;
@@ -604,8 +594,7 @@ static void test_qmp_before_resume(void **state) {
 /* What the comparison costs in the periodic check (the whole check of the live domain, then QMP alone). */
 static void test_qmp_check_cost(void **state) {
         (void) state;
-        if (!g_uri)
-                skip();
+        tl_require(g_uri, "root and qemu-system-x86_64");
         struct shim_stack s;
         struct ecl_manifest m;
         struct shim_run_hooks h;

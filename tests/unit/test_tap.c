@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+/* ecluse-test-label: system: root (a network namespace, taps, a bridge) */
 /*
  * shim/tap: real tap devices, in a network namespace (and a mount namespace
  * with its own sysfs) this test process enters itself.  Needs root; skipped
@@ -60,11 +61,7 @@ static int setup(void **state) {
         return 0;
 }
 
-#define NEED_ROOT()                                   \
-        do {                                          \
-                if (geteuid() != 0)                   \
-                        skip();                       \
-        } while (0)
+#define NEED_ROOT() tl_require_root()
 
 static void test_create_full(void **state) {
         (void) state;
