@@ -47,7 +47,7 @@ static void test_usage_errors(void **state) {
         struct tl_result res;
         run(&res, "--help", NULL, NULL, NULL, NULL);
         assert_int_equal(res.status, 0);
-        assert_non_null(strstr(res.out, "render MANIFEST [--domain] [--policy]"));
+        assert_non_null(strstr(res.out, "render [--domain] [--policy] MANIFEST"));
         tl_result_free(&res);
 }
 
