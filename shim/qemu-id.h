@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * Each stack's QEMU runs under its own DAC identity (DESIGN.md invariant 3):
+ * Each stack's QEMU runs under its own DAC identity (DESIGN.md invariants 1 and 5):
  * under the embedded driver the domain carries
  *   <seclabel type='static' model='dac' relabel='yes'><label>+ID:+ID</label></seclabel>
  * with ID = shim_qemu_id(stack) (names.h), so libvirt starts QEMU as uid

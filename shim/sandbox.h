@@ -43,8 +43,9 @@
  * in turn, as root on Debian 12 (libvirt 9.0, QEMU 7.2); every one kept is
  * one whose absence broke that.  CAP_SYS_RESOURCE is not kept: set
  * max_files or max_processes in qemu.conf and libvirt would need it.  The
- * QEMU it starts runs as libvirt-qemu with no effective capability and a
- * bounding set no larger than the shim's.  Without CAP_SYS_ADMIN and bpf,
+ * QEMU it starts runs as the stack's own identity under the embedded driver
+ * (qemu-id.h; as qemu.conf's user, libvirt-qemu, under qemu:///system) with
+ * no effective capability and a bounding set no larger than the shim's.  Without CAP_SYS_ADMIN and bpf,
  * libvirt logs "Group devices ACL is not accessible, disabling filtering":
  * QEMU's device access then rests on its user, file modes and QEMU's own
  * seccomp sandbox instead of a cgroup device filter.
