@@ -331,26 +331,6 @@ static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
         return EX_OK;
 }
 
-/* Output that cannot be written is an I/O error, not a success. */
-static int flushed(int r) {
-        if (fflush(stdout) != 0 && r == EX_OK)
-                return EX_IOERR;
-        return r;
-}
-
-static int run_verify(const struct ecl_cli *cli, int argc, char **argv) {
-        return flushed(cmd_verify(cli, argc, argv));
-}
-static int run_show(const struct ecl_cli *cli, int argc, char **argv) {
-        return flushed(cmd_show(cli, argc, argv));
-}
-static int run_note(const struct ecl_cli *cli, int argc, char **argv) {
-        return flushed(cmd_note(cli, argc, argv));
-}
-static int run_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
-        return flushed(cmd_checkpoint(cli, argc, argv));
-}
-
 const struct ecl_command agent_cmd_audit_verify = {
         .name = "audit verify",
         .summary = "walk the audit log's hash chain; with a (signed) checkpoint, prove it was not rewritten up to it",
@@ -362,13 +342,13 @@ const struct ecl_command agent_cmd_audit_verify = {
                         ECL_OPTION("principal", OPT_PRINCIPAL, "P", "the principal every signature must be by"),
                         ECL_OPTIONS_END,
                 },
-        .run = run_verify,
+        .run = cmd_verify,
 };
 
 const struct ecl_command agent_cmd_audit_show = {
         .name = "audit show",
         .summary = "the records, as a table or (--json) a JSON array",
-        .run = run_show,
+        .run = cmd_show,
 };
 
 const struct ecl_command agent_cmd_audit_note = {
@@ -381,11 +361,11 @@ const struct ecl_command agent_cmd_audit_note = {
                         ECL_OPTION("subject", OPT_SUBJECT, "S", "what it is about"),
                         ECL_OPTIONS_END,
                 },
-        .run = run_note,
+        .run = cmd_note,
 };
 
 const struct ecl_command agent_cmd_audit_checkpoint = {
         .name = "audit checkpoint",
         .summary = "print the chain head for officers to sign (ssh-keygen -Y sign -n ecluse-audit)",
-        .run = run_checkpoint,
+        .run = cmd_checkpoint,
 };

@@ -237,6 +237,13 @@ int ecl_cli_main(const struct ecl_program *p, int argc, char **argv) {
         }
         cli.command = c;
         int r = c->run(&cli, argc - (words - 1), argv + (words - 1));
+        /* Output that cannot be written (a full disk, a closed pipe) is an I/O error, not a success. */
+        errno = 0;
+        if ((fflush(stdout) != 0 || ferror(stdout)) && r == EX_OK) {
+                int e = errno ? errno : EIO;
+                log_error("cannot write the output: %s", strerror(e));
+                return EX_IOERR;
+        }
         return r < 0 ? ecl_exit_status(r) : r;
 }
 
