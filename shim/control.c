@@ -20,6 +20,7 @@
 #include "log.h"
 #include "reason.h"
 #include "paths.h"
+#include "stack-name.h"
 
 /* A client accepted, its request not read yet. */
 struct pending {
@@ -42,17 +43,6 @@ struct shim_control {
         uid_t uid;
         gid_t group;
 };
-
-/* ^[a-z][a-z0-9-]{0,30}$, as in the manifest. */
-static bool stack_name_ok(const char *s) {
-        size_t n = strlen(s);
-        if (n < 1 || n > 31 || !(s[0] >= 'a' && s[0] <= 'z'))
-                return false;
-        for (size_t i = 1; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-                        return false;
-        return true;
-}
 
 gid_t shim_control_group_gid(const char *name, size_t buf_size) {
         if (buf_size == 0) {
@@ -85,7 +75,7 @@ gid_t shim_control_default_group(void) {
 }
 
 static int failed_path(const char *root, const char *stack, char **ret) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
         if (ecl_path(ret, root, ECL_RUN_DIR "/%s.failed", stack) < 0)
                 return log_oom();
@@ -93,7 +83,7 @@ static int failed_path(const char *root, const char *stack, char **ret) {
 }
 
 int shim_control_socket_path(const char *root, const char *stack, char **ret) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
         if (ecl_path(ret, root, ECL_RUN_DIR "/%s.sock", stack) < 0)
                 return log_oom();
@@ -667,7 +657,7 @@ int shim_control_list(const char *root, char ***ret_stacks) {
                         r = log_oom();
                         break;
                 }
-                if (!stack_name_ok(name))
+                if (!ecl_stack_name_valid(name))
                         continue;
                 char **nv = realloc(v, (n + 2) * sizeof(char *));
                 if (!nv) {

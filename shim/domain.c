@@ -20,6 +20,7 @@
 #include "paths.h"
 #include "strutil.h"
 #include "xml-cleanup.h"
+#include "stack-name.h"
 
 
 /* The FIFO the shim reads the guest's serial console from (console-pipe.h). */
@@ -196,15 +197,6 @@ static int add_devices(xmlNodePtr domain, const struct ecl_manifest *m, const st
         return 0;
 }
 
-static bool stack_name_ok(const char *s) {
-        if (!s || !(*s >= 'a' && *s <= 'z') || strlen(s) > ECL_STACK_NAME_MAX)
-                return false;
-        for (; *s; s++)
-                if (!((*s >= 'a' && *s <= 'z') || (*s >= '0' && *s <= '9') || *s == '-'))
-                        return false;
-        return true;
-}
-
 /* Text XML 1.0 can carry: valid UTF-8 without control characters. */
 static bool text_ok(const char *s) {
         if (!s)
@@ -225,7 +217,7 @@ static int check_input(const struct ecl_manifest *m, const struct shim_domain_op
         if (!shim_domain_type(o->accel))
                 return log_error_errno(EINVAL, "domain: accelerator %s not resolved (kvm or tcg)",
                                        ecl_accel_to_string(o->accel));
-        if (!stack_name_ok(m->stack))
+        if (!ecl_stack_name_valid(m->stack))
                 return log_error_errno(EINVAL, "domain: manifest has no valid stack name");
         if (!text_ok(m->licensor) || !text_ok(m->vm.cmdline) || !path_ok(m->vm.kernel) ||
             !path_ok(m->vm.initrd) || (o->uuid && !text_ok(o->uuid)) || (o->root && !text_ok(o->root)))

@@ -31,23 +31,11 @@
 #include "policy-ir.h"
 #include "policy.h"
 #include "reason.h"
+#include "stack-name.h"
 
 static void nft_ctx_freep(struct nft_ctx **c) {
         if (*c)
                 nft_ctx_free(*c);
-}
-
-/* ^[a-z][a-z0-9-]{0,30}$, as the manifest requires: then the name is safe in any nft command. */
-static bool stack_name_ok(const char *s) {
-        if (!s || !(s[0] >= 'a' && s[0] <= 'z'))
-                return false;
-        size_t n = strlen(s);
-        if (n > ECL_STACK_NAME_MAX)
-                return false;
-        for (size_t i = 1; i < n; i++)
-                if (!((s[i] >= 'a' && s[i] <= 'z') || (s[i] >= '0' && s[i] <= '9') || s[i] == '-'))
-                        return false;
-        return true;
 }
 
 /*
@@ -142,7 +130,7 @@ int shim_policy_load(const struct ecl_manifest *m) {
 }
 
 int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_image) {
-        if (!stack_name_ok(m->stack))
+        if (!ecl_stack_name_valid(m->stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         _cleanup_pol_table_ struct pol_table *t = NULL;
         int r = pol_build(m, &t);
@@ -165,7 +153,7 @@ int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_
 }
 
 int shim_policy_remove(const char *stack) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         _cleanup_free_ char *table = NULL;
         if (shim_nft_table_name(stack, &table) < 0)
@@ -224,7 +212,7 @@ int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem) {
 
 int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_image *loaded, char **ret_problem) {
         *ret_problem = NULL;
-        if (!stack_name_ok(m->stack))
+        if (!ecl_stack_name_valid(m->stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         /* With the load's image, only the names are needed: no IR to build (5 ms for 10,000 entries). */
         struct pol_table names = {0};
@@ -293,7 +281,7 @@ void shim_policy_image_free(struct pol_image *img) {
 }
 
 int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         _cleanup_free_ char *table = NULL, *out = NULL;
         if (shim_nft_table_name(stack, &table) < 0)
@@ -309,7 +297,7 @@ int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size
 /* ---- drop records and what could not be recorded (blocked.h parses them) ---- */
 
 static int table_of(const char *stack, char **ret) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         return shim_nft_table_name(stack, ret) < 0 ? log_oom() : 0;
 }
@@ -372,7 +360,7 @@ int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorde
 
 /* {"add"|"delete": {"element": {... "name": "grant_DIRv", "elem": [{"elem": {"val": ADDR . PROTO . PORTS, "timeout": T}}]}}} */
 static int grant_cmd(const char *verb, const char *stack, const struct shim_grant *g) {
-        if (!stack_name_ok(stack))
+        if (!ecl_stack_name_valid(stack))
                 return log_error_errno(EINVAL, "invalid stack name");
         if ((g->proto != ECL_PROTO_TCP && g->proto != ECL_PROTO_UDP) || g->ports.first > g->ports.last ||
             (g->net.family != AF_INET && g->net.family != AF_INET6) ||

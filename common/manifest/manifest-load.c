@@ -16,6 +16,7 @@
 #include "paths.h"
 #include "stack-path.h"
 #include "strparse.h"
+#include "stack-name.h"
 
 /* ---- top level ---- */
 
@@ -28,20 +29,13 @@ static void parse_version(struct mctx *c, const char *path, yaml_node_t *key, ya
                 m->version = (unsigned) v;
 }
 
-static bool stack_name_valid(const char *s) {
-        size_t n = strlen(s);
-        if (n == 0 || n > ECL_STACK_NAME_MAX || !(s[0] >= 'a' && s[0] <= 'z'))
-                return false;
-        return strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789-") == n;
-}
-
 static void parse_stack(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
         struct ecl_manifest *m = obj;
         const char *s;
         if (!mctx_scalar(c, path, value, &s))
                 return;
-        if (!stack_name_valid(s)) {
+        if (!ecl_stack_name_valid(s)) {
                 _cleanup_free_ char *shown = mctx_excerpt(c, s);
                 if (shown)
                         mctx_error_at(c, value,

@@ -16,10 +16,10 @@
 
 #include "diag.h"
 #include "netaddr.h"
+#include "stack-name.h" /* ECL_STACK_NAME_MAX */
 
 #define ECL_MANIFEST_VERSION 1
 #define ECL_MANIFEST_MAX_SIZE (1024 * 1024) /* bytes; larger files are refused unread */
-#define ECL_STACK_NAME_MAX 31
 #define ECL_MANIFEST_MAX_ERRORS 100 /* reported per file; then "too many errors" */
 
 /* Limits of the schema (manifests/README.md). */
