@@ -19,8 +19,8 @@
 #include "control-client.h"
 #include "control-proto.h"
 #include "log.h"
-#include "reason.h"
 #include "netns.h"
+#include "reason.h"
 #include "status-print.h"
 
 #define STOP_TIMEOUT_DEFAULT_S 120
