@@ -11,7 +11,7 @@ policy_bench_build() {
     exit 66
   fi
   # shellcheck disable=SC2046
-  cc -O2 -D_GNU_SOURCE -I"$here/shim" -I"$here/common/base" -I"$here/common/manifest" -I"$here/common/trust" "$here/bench/policy-bench.c" -o "$out" \
-    "$build/shim/libecluse-shim-lib.a" "$build/common/libecluse-manifest.a" "$build/common/libecluse-trust.a" "$build/common/libecluse-base.a" \
-    $(pkg-config --libs libnftables jansson libcrypto yaml-0.1 libxml-2.0 libvirt libseccomp libcap libarchive)
+  cc -O2 -D_GNU_SOURCE -I"$here/shim" -I"$here/common/base" -I"$here/common/manifest" -I"$here/common/trust" -I"$here/common/control" "$here/bench/policy-bench.c" -o "$out" \
+    "$build/shim/libecluse-shim-lib.a" "$build/common/libecluse-manifest.a" "$build/common/libecluse-trust.a" "$build/common/libecluse-control.a" "$build/common/libecluse-base.a" \
+    $(pkg-config --libs libnftables jansson libcrypto yaml-0.1 libxml-2.0 libvirt libseccomp libcap)
 }

@@ -10,8 +10,9 @@
 #include <stdio.h>
 
 #include "commands.h"
-#include "control.h"
+#include "control-client.h"
 #include "log.h"
+#include "reason.h"
 #include "status-print.h"
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
@@ -20,9 +21,10 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         json_auto_t *j = NULL;
-        r = shim_control_call(cli->root, argv[first], "reload", &j);
+        _cleanup_free_ char *why = NULL;
+        r = ecl_control_call(cli->root, argv[first], "reload", &j, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         shim_print_object(stdout, j, cli->json);
         return EX_OK;
 }

@@ -3,7 +3,7 @@
  * status [STACK]: ask each running shim over its control socket and print
  * what it answers (the supervisor decides the content; DESIGN.md names at
  * least stack, state, accel, policy and capabilities).  A stack whose shim
- * is gone after its clean-up failed (ROOT/run/ecluse/STACK.failed, control.h)
+ * is gone after its clean-up failed (ROOT/run/ecluse/STACK.failed, control-proto.h)
  * shows state "teardown-failed" and the error, and makes the exit status 70:
  * its domain, tap or rules may remain.
  */
@@ -13,8 +13,9 @@
 #include <string.h>
 
 #include "commands.h"
-#include "control.h"
+#include "control-client.h"
 #include "log.h"
+#include "reason.h"
 #include "status-print.h"
 
 /*
@@ -24,15 +25,19 @@
  */
 static int query(const struct ecl_cli *cli, const char *stack, bool listing, json_t **ret) {
         json_t *j = NULL;
+        _cleanup_free_ char *why = NULL;
         *ret = NULL;
-        int r = shim_control_call(cli->root, stack, "status", &j);
+        int r = ecl_control_call(cli->root, stack, "status", &j, &why);
+        if (r < 0)
+                log_error_errno(r, "%s", ecl_reason_text(why, r));
         if (r != -ESRCH) {
                 *ret = j;
                 return r;
         }
-        int k = shim_control_read_failed(cli->root, stack, &j);
+        free(TAKE_PTR(why));
+        int k = ecl_control_read_failed(cli->root, stack, &j, &why);
         if (k < 0)
-                return k;
+                return log_error_errno(k, "%s", ecl_reason_text(why, k));
         if (k > 0) {
                 log_error("stack %s: its shim is gone and its clean-up failed: %s (domain, tap or rules may remain; "
                           "see its log)",
@@ -67,9 +72,10 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         }
 
         _cleanup_strv_free_ char **stacks = NULL;
-        r = shim_control_list(cli->root, &stacks);
+        _cleanup_free_ char *why = NULL;
+        r = ecl_control_list(cli->root, &stacks, &why);
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         json_auto_t *all = json_array();
         if (!all)
                 return ecl_exit_status(log_oom());

@@ -16,9 +16,11 @@
 #include <time.h>
 
 #include "commands.h"
-#include "control.h"
+#include "control-client.h"
+#include "control-proto.h"
 #include "log.h"
 #include "netns.h"
+#include "reason.h"
 #include "status-print.h"
 
 #define STOP_TIMEOUT_DEFAULT_S 120
@@ -51,10 +53,10 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
 
 /* Wait until the socket file is gone; -ETIMEDOUT after timeout_s. */
 static int wait_gone(const char *root, const char *stack, unsigned timeout_s) {
-        _cleanup_free_ char *path = NULL;
-        int r = shim_control_socket_path(root, stack, &path);
+        _cleanup_free_ char *path = NULL, *why = NULL;
+        int r = ecl_control_socket_path(root, stack, &path, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         struct timespec start, now;
         clock_gettime(CLOCK_MONOTONIC, &start);
         for (;;) {
@@ -72,7 +74,7 @@ static int wait_gone(const char *root, const char *stack, unsigned timeout_s) {
 static bool control_socket_exists(const char *root, const char *stack) {
         _cleanup_free_ char *path = NULL;
         struct stat st;
-        return shim_control_socket_path(root, stack, &path) < 0 || lstat(path, &st) == 0;
+        return ecl_control_socket_path(root, stack, &path, NULL) < 0 || lstat(path, &st) == 0;
 }
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
@@ -91,17 +93,18 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return ecl_exit_status(r);
         json_auto_t *j = NULL;
-        r = shim_control_call(cli->root, stack, "stop", &j);
+        _cleanup_free_ char *why = NULL;
+        r = ecl_control_call(cli->root, stack, "stop", &j, &why);
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         if (wait) {
                 r = wait_gone(cli->root, stack, timeout_s);
                 if (r < 0)
                         return ecl_exit_status(r);
                 json_auto_t *failed = NULL;
-                r = shim_control_read_failed(cli->root, stack, &failed);
+                r = ecl_control_read_failed(cli->root, stack, &failed, &why);
                 if (r < 0)
-                        return ecl_exit_status(r);
+                        return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
                 if (r > 0) {
                         const char *e = json_string_value(json_object_get(failed, "error"));
                         log_error("stack %s: the shim stopped but its clean-up failed: %s (domain, tap or rules may "

@@ -1,9 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
-#include <poll.h>
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
@@ -15,12 +13,12 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control-proto.h"
 #include "control.h"
 #include "fileio.h"
 #include "log.h"
 #include "reason.h"
 #include "paths.h"
-#include "stack-name.h"
 
 /* A client accepted, its request not read yet. */
 struct pending {
@@ -72,50 +70,6 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size) {
 
 gid_t shim_control_default_group(void) {
         return shim_control_group_gid(SHIM_CONTROL_GROUP, 0);
-}
-
-static int failed_path(const char *root, const char *stack, char **ret) {
-        if (!ecl_stack_name_valid(stack))
-                return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
-        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.failed", stack) < 0)
-                return log_oom();
-        return 0;
-}
-
-int shim_control_socket_path(const char *root, const char *stack, char **ret) {
-        if (!ecl_stack_name_valid(stack))
-                return log_error_errno(EINVAL, "'%s' is not a stack name", stack);
-        if (ecl_path(ret, root, ECL_RUN_DIR "/%s.sock", stack) < 0)
-                return log_oom();
-        return 0;
-}
-
-/*
- * A path longer than sun_path (ROOT/run/ecluse/STACK.sock is 112 bytes with a
- * 64-byte root and a 31-character name) is reached through its directory:
- * *ret_dirfd (close it after bind/connect) and /proc/self/fd/N/STACK.sock.
- */
-static int sockaddr_for(const char *path, struct sockaddr_un *sa, int *ret_dirfd) {
-        *sa = (struct sockaddr_un){.sun_family = AF_UNIX};
-        *ret_dirfd = -1;
-        if (strlen(path) < sizeof sa->sun_path) {
-                strcpy(sa->sun_path, path);
-                return 0;
-        }
-        const char *slash = strrchr(path, '/');
-        _cleanup_free_ char *dir = slash ? strndup(path, (size_t) (slash - path)) : NULL;
-        if (!dir)
-                return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
-        int fd = open(*dir ? dir : "/", O_PATH | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return log_error_errno(errno, "cannot open %s: %m", dir);
-        int n = snprintf(sa->sun_path, sizeof sa->sun_path, "/proc/self/fd/%d/%s", fd, slash + 1);
-        if (n < 0 || (size_t) n >= sizeof sa->sun_path) {
-                close(fd);
-                return log_error_errno(ENAMETOOLONG, "socket path too long: %s", path);
-        }
-        *ret_dirfd = fd;
-        return 0;
 }
 
 /*
@@ -172,9 +126,10 @@ static int mkdir_parents(const char *dir) {
 static int probe_live(const char *path) {
         struct sockaddr_un sa;
         _cleanup_close_ int dirfd = -1;
-        int r = sockaddr_for(path, &sa, &dirfd);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_control_sockaddr(path, &sa, &dirfd, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
                 return log_error_errno(errno, "cannot create a socket: %m");
@@ -186,13 +141,12 @@ static int probe_live(const char *path) {
 }
 
 int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret) {
-        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL;
-        int r = shim_control_socket_path(root, stack, &path);
+        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL, *why = NULL;
+        int r = ecl_control_socket_path(root, stack, &path, &why);
+        if (r >= 0)
+                r = ecl_control_failed_path(root, stack, &failed, &why);
         if (r < 0)
-                return r;
-        r = failed_path(root, stack, &failed);
-        if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
                 return log_oom();
         r = mkdir_parents(dir);
@@ -200,9 +154,9 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 return r;
         struct sockaddr_un sa;
         _cleanup_close_ int dirfd = -1;
-        r = sockaddr_for(path, &sa, &dirfd);
+        r = ecl_control_sockaddr(path, &sa, &dirfd, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
 
         struct stat st;
         if (lstat(path, &st) == 0) {
@@ -300,7 +254,7 @@ void shim_control_free(struct shim_control *c) {
 }
 
 int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error) {
-        json_auto_t *j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error", error);
+        json_auto_t *j = ecl_control_failed_new(stack, error);
         _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (!text)
                 return log_oom();
@@ -312,30 +266,6 @@ int shim_control_mark_failed(struct shim_control *c, const char *stack, const ch
         if (write(fd, text, n + 1) != (ssize_t) n + 1)
                 return log_error_errno(errno ? errno : EIO, "cannot write %s: %m", c->failed_path);
         return 0;
-}
-
-int shim_control_read_failed(const char *root, const char *stack, json_t **ret) {
-        _cleanup_free_ char *path = NULL;
-        int r = failed_path(root, stack, &path);
-        if (r < 0)
-                return r;
-        _cleanup_free_ char *buf = NULL, *why = NULL;
-        size_t len = 0;
-        r = ecl_file_read(path, 4096, &buf, &len, &why);
-        if (r == -ENOENT)
-                return 0;
-        if (r < 0 && r != -EFBIG && r != -EBADMSG && r != -ELOOP)
-                return log_error_errno(r, "%s: %s", path, ecl_reason_text(why, r));
-        json_t *j = r < 0 ? NULL : json_loadb(buf, len, 0, NULL);
-        if (!json_is_object(j)) {
-                json_decref(j);
-                j = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", "teardown-failed", "error",
-                              "unreadable failure record");
-                if (!j)
-                        return log_oom();
-        }
-        *ret = j;
-        return 1;
 }
 
 static bool peer_in_group(int fd, gid_t group) {
@@ -364,9 +294,9 @@ static void send_json(int fd, json_t *j) {
         if (!s)
                 return;
         size_t n = strlen(s);
-        if (n > SHIM_CONTROL_MAX_RESPONSE) {
-                log_error("control: response of %zu bytes exceeds the %d-byte limit", n, SHIM_CONTROL_MAX_RESPONSE);
-                json_auto_t *e = json_pack("{s:s,s:i}", "error", "response too large", "errno", EMSGSIZE);
+        if (n > ECL_CONTROL_MAX_RESPONSE) {
+                log_error("control: response of %zu bytes exceeds the %d-byte limit", n, ECL_CONTROL_MAX_RESPONSE);
+                json_auto_t *e = ecl_control_error_new(EMSGSIZE, "response too large");
                 free(s);
                 s = e ? json_dumps(e, JSON_COMPACT) : NULL;
                 if (!s)
@@ -388,7 +318,7 @@ static void send_error(int fd, int error, const char *fmt, ...) {
         if (r < 0)
                 return;
         log_debug("control: %s", msg);
-        json_auto_t *j = json_pack("{s:s,s:i}", "error", msg, "errno", error < 0 ? -error : error);
+        json_auto_t *j = ecl_control_error_new(error, msg);
         if (j)
                 send_json(fd, j);
 }
@@ -413,7 +343,7 @@ static bool quotable(const char *s) {
 static int serve(const struct shim_control *c, int fd, shim_control_handler_t handler, void *userdata) {
         struct ucred cred;
         socklen_t len = sizeof cred;
-        char buf[SHIM_CONTROL_MAX_REQUEST + 1];
+        char buf[ECL_CONTROL_MAX_REQUEST + 1];
         ssize_t k = recv(fd, buf, sizeof buf - 1, MSG_TRUNC | MSG_DONTWAIT);
         if (k < 0 && (errno == EAGAIN || errno == EINTR))
                 return -EAGAIN;
@@ -442,7 +372,7 @@ static int serve(const struct shim_control *c, int fd, shim_control_handler_t ha
                 return 0;
         }
         if ((size_t) k > sizeof buf - 1) {
-                send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, SHIM_CONTROL_MAX_REQUEST);
+                send_error(fd, EMSGSIZE, "request too large (%zd bytes, at most %d)", k, ECL_CONTROL_MAX_REQUEST);
                 return 0;
         }
         buf[k] = 0;
@@ -559,128 +489,5 @@ int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, 
                                               .tv_nsec = (long) (next % 1000) * 1000000}};
         if (timerfd_settime(c->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
                 return log_error_errno(errno, "control socket %s: timer: %m", c->path);
-        return 0;
-}
-
-int shim_control_call(const char *root, const char *stack, const char *request, json_t **ret) {
-        _cleanup_free_ char *path = NULL;
-        int r = shim_control_socket_path(root, stack, &path);
-        if (r < 0)
-                return r;
-        struct sockaddr_un sa;
-        _cleanup_close_ int dirfd = -1;
-        r = sockaddr_for(path, &sa, &dirfd);
-        if (r < 0)
-                return r;
-        _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
-        if (fd < 0)
-                return log_error_errno(errno, "cannot create a socket: %m");
-        if (connect(fd, (struct sockaddr *) &sa, sizeof sa) < 0) {
-                if (errno == ENOENT)
-                        return log_error_errno(ESRCH, "stack %s: shim not running (no control socket %s)", stack, path);
-                if (errno == ECONNREFUSED)
-                        return log_error_errno(ESRCH, "stack %s: shim not running (stale control socket %s)", stack,
-                                               path);
-                return log_error_errno(errno, "stack %s: cannot connect to %s: %m", stack, path);
-        }
-        /* A shim that refuses us may answer and close before we have sent: read its answer anyway. */
-        if (send(fd, request, strlen(request), MSG_NOSIGNAL) < 0 && errno != EPIPE && errno != ECONNRESET)
-                return log_error_errno(errno, "stack %s: cannot send the request: %m", stack);
-        struct pollfd p = {.fd = fd, .events = POLLIN};
-        int n;
-        while ((n = poll(&p, 1, SHIM_CONTROL_CALL_TIMEOUT_MS)) < 0 && errno == EINTR)
-                ;
-        if (n < 0)
-                return log_error_errno(errno, "stack %s: poll: %m", stack);
-        if (n == 0)
-                return log_error_errno(ETIMEDOUT, "stack %s: no answer from the shim within %d s", stack,
-                                       SHIM_CONTROL_CALL_TIMEOUT_MS / 1000);
-        _cleanup_free_ char *buf = malloc(SHIM_CONTROL_MAX_RESPONSE + 1);
-        if (!buf)
-                return log_oom();
-        ssize_t k = recv(fd, buf, SHIM_CONTROL_MAX_RESPONSE + 1, MSG_TRUNC);
-        if (k < 0)
-                return log_error_errno(errno, "stack %s: cannot read the answer: %m", stack);
-        if (k == 0)
-                return log_error_errno(ECONNRESET, "stack %s: the shim closed the connection without answering",
-                                       stack);
-        if (k > SHIM_CONTROL_MAX_RESPONSE)
-                return log_error_errno(EBADMSG, "stack %s: answer too large (%zd bytes)", stack, k);
-        json_error_t err;
-        json_auto_t *j = json_loadb(buf, (size_t) k, JSON_REJECT_DUPLICATES, &err);
-        if (!json_is_object(j))
-                return log_error_errno(EBADMSG, "stack %s: the answer is not a JSON object", stack);
-        json_t *e = json_object_get(j, "error");
-        if (e) {
-                json_int_t code = json_integer_value(json_object_get(j, "errno"));
-                int error = code > 0 && code < 4096 ? (int) code : EIO;
-                return log_error_errno(error, "stack %s: %s", stack,
-                                       json_is_string(e) ? json_string_value(e) : "request failed");
-        }
-        *ret = TAKE_PTR(j);
-        return 0;
-}
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-int shim_control_list(const char *root, char ***ret_stacks) {
-        _cleanup_free_ char *dir = NULL;
-        if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
-                return log_oom();
-        _cleanup_strv_free_ char **v = calloc(1, sizeof(char *));
-        if (!v)
-                return log_oom();
-        size_t n = 0;
-        DIR *d = opendir(dir);
-        if (!d) {
-                if (errno != ENOENT)
-                        return log_error_errno(errno, "cannot open %s: %m", dir);
-                *ret_stacks = TAKE_PTR(v);
-                return 0;
-        }
-        struct dirent *de;
-        int r = 0;
-        while ((de = readdir(d))) {
-                size_t l = strlen(de->d_name), suffix;
-                /* a stack whose shim is gone after a failed clean-up is listed too (by its .failed) */
-                if (l > 5 && streq(de->d_name + l - 5, ".sock") && (de->d_type == DT_SOCK || de->d_type == DT_UNKNOWN))
-                        suffix = 5;
-                else if (l > 7 && streq(de->d_name + l - 7, ".failed") &&
-                         (de->d_type == DT_REG || de->d_type == DT_UNKNOWN))
-                        suffix = 7;
-                else
-                        continue;
-                _cleanup_free_ char *name = strndup(de->d_name, l - suffix);
-                if (!name) {
-                        r = log_oom();
-                        break;
-                }
-                if (!ecl_stack_name_valid(name))
-                        continue;
-                char **nv = realloc(v, (n + 2) * sizeof(char *));
-                if (!nv) {
-                        r = log_oom();
-                        break;
-                }
-                v = nv;
-                v[n++] = TAKE_PTR(name);
-                v[n] = NULL;
-        }
-        closedir(d);
-        if (r < 0)
-                return r;
-        qsort(v, n, sizeof(char *), cmp_str);
-        /* both files of one stack: once */
-        size_t k = 0;
-        for (size_t i = 0; i < n; i++) {
-                if (k > 0 && streq(v[k - 1], v[i]))
-                        free(v[i]);
-                else
-                        v[k++] = v[i];
-        }
-        v[k] = NULL;
-        *ret_stacks = TAKE_PTR(v);
         return 0;
 }

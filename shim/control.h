@@ -1,13 +1,9 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * The shim's control socket, ROOT/run/ecluse/STACK.sock (DESIGN.md, "Paths").
- *
- * Protocol: AF_UNIX SOCK_SEQPACKET, one connection per request.  The client
- * sends one message, the request word ("status", "stop" or "reload",
- * optionally followed by a newline, at most SHIM_CONTROL_MAX_REQUEST bytes);
- * the server answers with one message, a JSON object, and closes.  A failure
- * is the object {"error": "one line", "errno": N} with a positive errno.
+ * The server of the shim's control socket, ROOT/run/ecluse/STACK.sock: the
+ * paths, the framing and the limits are the protocol's (control-proto.h),
+ * the client is control-client.h.
  *
  * Who may ask (SO_PEERCRED, and SO_PEERGROUPS for supplementary groups):
  *   - uid 0 and the shim's own effective uid: every request;
@@ -36,11 +32,8 @@
 
 #include "macro.h"
 
-#define SHIM_CONTROL_MAX_REQUEST 256
-#define SHIM_CONTROL_MAX_RESPONSE (64 * 1024)
 #define SHIM_CONTROL_REQUEST_TIMEOUT_MS 1000
 #define SHIM_CONTROL_MAX_PENDING 8
-#define SHIM_CONTROL_CALL_TIMEOUT_MS 30000
 #define SHIM_CONTROL_GROUP "ecluse"
 #define SHIM_CONTROL_NO_GROUP ((gid_t) -1)
 #define SHIM_CONTROL_GROUP_BUF_MAX (16 * 1024 * 1024)
@@ -74,9 +67,6 @@ gid_t shim_control_default_group(void);
  */
 gid_t shim_control_group_gid(const char *name, size_t buf_size);
 
-/* ROOT/run/ecluse/STACK.sock; -EINVAL for a name that is not a stack name. */
-int shim_control_socket_path(const char *root, const char *stack, char **ret);
-
 /*
  * Create and listen on the stack's socket.  A socket file nobody listens on
  * (a killed shim) is replaced; one that answers means the stack is already
@@ -106,30 +96,14 @@ int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, 
 
 /*
  * The shim's clean-up failed (domain, tap or rules may remain): write
- * ROOT/run/ecluse/STACK.failed, {"stack", "state": "teardown-failed",
- * "error"}, before the socket file goes, so that `stop`, which waits for the
- * socket to go, can tell a failed clean-up from a done one.  The file stays
- * until the stack's next shim_control_listen().
+ * ROOT/run/ecluse/STACK.failed (ecl_control_failed_new()) before the socket
+ * file goes, so that `stop`, which waits for the socket to go, can tell a
+ * failed clean-up from a done one (ecl_control_read_failed()).  The file
+ * stays until the stack's next shim_control_listen().
  */
 int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error);
-/* 1 and *ret (that object) when the stack's last clean-up failed, 0 when not, or a negative errno. */
-int shim_control_read_failed(const char *root, const char *stack, json_t **ret);
 
 /* Close the socket and remove its file (if it is still ours). */
 void shim_control_free(struct shim_control *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_control *, shim_control_free)
 #define _cleanup_control_ _cleanup_(shim_control_freep)
-
-/*
- * Client: send request to the stack's shim and return its JSON object.
- * Errors, each after a one-line message naming the stack:
- *   -ESRCH   the shim is not running (no socket, or nobody listening): 69
- *   -EACCES/-EPERM   refused by the filesystem or by the shim: 77
- *   -ETIMEDOUT, -ECONNRESET   no answer: 69
- *   -EBADMSG  the answer is not a JSON object: 65
- *   an error answer: the negative errno it carries.
- */
-int shim_control_call(const char *root, const char *stack, const char *request, json_t **ret);
-
-/* Stack names that have a socket or a failed clean-up (.failed) in ROOT/run/ecluse, sorted, each once; NULL-terminated. */
-int shim_control_list(const char *root, char ***ret_stacks);

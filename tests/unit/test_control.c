@@ -2,7 +2,8 @@
 /* ecluse-test-label: system: root (a client of another uid) */
 /*
  * The control socket over a temporary root: a real server in the test
- * process, real clients in forked children (shim_control_call blocks).
+ * process, real clients in forked children (ecl_control_call blocks).
+ * The client alone, against fake servers: test_control_client.c.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -17,6 +18,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control-client.h"
+#include "control-proto.h"
 #include "control.h"
 #include "sandbox.h"
 #include "testlib.h"
@@ -70,7 +73,7 @@ static pid_t start_client_for(const char *root, const char *stack, const char *r
                                 _exit(2);
                 }
                 json_t *j = NULL;
-                res.r = shim_control_call(root, stack, request, &j);
+                res.r = ecl_control_call(root, stack, request, &j, NULL);
                 if (res.r == 0) {
                         const char *s = json_string_value(json_object_get(j, "state"));
                         snprintf(res.state, sizeof res.state, "%s", s ? s : "");
@@ -129,7 +132,7 @@ static void test_request_response(void **state) {
 
         /* the socket is 0660 in a 0755 directory */
         _cleanup_free_ char *path = NULL, *dir = tl_strf("%s/run/ecluse", root);
-        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, "office", &path, NULL), 0);
         struct stat st;
         assert_int_equal(lstat(path, &st), 0);
         assert_true(S_ISSOCK(st.st_mode));
@@ -171,7 +174,7 @@ static void test_long_path(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp_len(64);
         assert_int_equal(chmod(root, 0755), 0);
         _cleanup_free_ char *path = NULL;
-        assert_int_equal(shim_control_socket_path(root, stack, &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, stack, &path, NULL), 0);
         assert_true(strlen(path) > sizeof ((struct sockaddr_un *) NULL)->sun_path - 1);
         _cleanup_control_ struct shim_control *c = NULL;
         assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c), 0);
@@ -211,7 +214,7 @@ static void test_bad_requests(void **state) {
 
 static int raw_connect(const char *root) {
         _cleanup_free_ char *path = NULL;
-        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, "office", &path, NULL), 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         strcpy(sa.sun_path, path);
         int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -226,7 +229,7 @@ static void test_oversized_request_refused(void **state) {
         _cleanup_control_ struct shim_control *c = NULL;
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
         _cleanup_close_ int fd = raw_connect(root);
-        char big[SHIM_CONTROL_MAX_REQUEST + 44];
+        char big[ECL_CONTROL_MAX_REQUEST + 44];
         memset(big, 's', sizeof big);
         memcpy(big, "status", 6);
         assert_int_equal(send(fd, big, sizeof big, 0), sizeof big);
@@ -334,7 +337,7 @@ static void test_peer_credentials(void **state) {
         tl_require(geteuid() == 0, "root (to change to another uid)");
         _cleanup_free_ char *root = make_root();
         _cleanup_free_ char *path = NULL;
-        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, "office", &path, NULL), 0);
         struct handled h = {0};
         struct client_result res;
         {
@@ -381,7 +384,7 @@ static void make_stale_socket(const char *root, const char *stack) {
         (void) mkdir(dir, 0755);
         (void) mkdir(dir2, 0755);
         _cleanup_free_ char *path = NULL;
-        assert_int_equal(shim_control_socket_path(root, stack, &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, stack, &path, NULL), 0);
         struct sockaddr_un sa = {.sun_family = AF_UNIX};
         strcpy(sa.sun_path, path);
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
@@ -393,11 +396,11 @@ static void test_stale_and_live_sockets(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_free_ char *path = NULL;
-        assert_int_equal(shim_control_socket_path(root, "office", &path), 0);
+        assert_int_equal(ecl_control_socket_path(root, "office", &path, NULL), 0);
         json_t *j = NULL;
 
         /* not running at all */
-        assert_int_equal(shim_control_call(root, "office", "status", &j), -ESRCH);
+        assert_int_equal(ecl_control_call(root, "office", "status", &j, NULL), -ESRCH);
 
         _cleanup_control_ struct shim_control *a = NULL, *b = NULL;
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &a), 0);
@@ -408,7 +411,7 @@ static void test_stale_and_live_sockets(void **state) {
         /* a's file replaced by another's (a killed shim's): a's cleanup must not remove it */
         assert_int_equal(unlink(path), 0);
         make_stale_socket(root, "office");
-        assert_int_equal(shim_control_call(root, "office", "status", &j), -ESRCH);
+        assert_int_equal(ecl_control_call(root, "office", "status", &j, NULL), -ESRCH);
         assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), 0);
         shim_control_free(TAKE_PTR(a));
         struct stat st;
@@ -424,32 +427,8 @@ static void test_stale_and_live_sockets(void **state) {
 
         /* not a stack name: no path is built from it */
         _cleanup_free_ char *bad = NULL;
-        assert_int_equal(shim_control_socket_path(root, "../etc", &bad), -EINVAL);
+        assert_int_equal(ecl_control_socket_path(root, "../etc", &bad, NULL), -EINVAL);
         assert_int_equal(shim_control_listen(root, "Office", SHIM_CONTROL_NO_GROUP, &b), -EINVAL);
-        tl_rm_rf(root);
-}
-
-static void test_list(void **state) {
-        (void) state;
-        _cleanup_free_ char *root = make_root();
-        _cleanup_strv_free_ char **v = NULL;
-        assert_int_equal(shim_control_list(root, &v), 0); /* no /run/ecluse yet */
-        assert_null(v[0]);
-        strv_free(TAKE_PTR(v));
-
-        _cleanup_control_ struct shim_control *a = NULL, *b = NULL;
-        assert_int_equal(shim_control_listen(root, "zeta", SHIM_CONTROL_NO_GROUP, &a), 0);
-        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &b), 0);
-        _cleanup_free_ char *junk1 = tl_strf("%s/run/ecluse/notes.txt", root);
-        _cleanup_free_ char *junk2 = tl_strf("%s/run/ecluse/Bad.sock", root);
-        tl_write_file(junk1, "x", 1);
-        tl_write_file(junk2, "x", 1);
-        assert_int_equal(shim_control_list(root, &v), 0);
-        assert_non_null(v[0]);
-        assert_string_equal(v[0], "alpha");
-        assert_non_null(v[1]);
-        assert_string_equal(v[1], "zeta");
-        assert_null(v[2]);
         tl_rm_rf(root);
 }
 
@@ -676,7 +655,7 @@ static void test_stop_reports_failed_teardown(void **state) {
         struct stat st;
         assert_int_equal(lstat(failed, &st), 0);
         json_t *j = NULL;
-        assert_int_equal(shim_control_read_failed(root, "office", &j), 1);
+        assert_int_equal(ecl_control_read_failed(root, "office", &j, NULL), 1);
         assert_string_equal(json_string_value(json_object_get(j, "state")), "teardown-failed");
         json_decref(j);
         /* `status` tells it too, alone and in the listing, and exits 70 */
@@ -720,7 +699,6 @@ int main(void) {
                 cmocka_unit_test(test_pending_clients_capped),
                 cmocka_unit_test(test_peer_credentials),
                 cmocka_unit_test(test_stale_and_live_sockets),
-                cmocka_unit_test(test_list),
                 cmocka_unit_test(test_cli_status_stop),
                 cmocka_unit_test(test_group_lookup_grows),
                 cmocka_unit_test(test_run_dir_must_be_trusted),
