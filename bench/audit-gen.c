@@ -42,7 +42,7 @@ int main(int argc, char **argv) {
                 char *line;
                 size_t len;
                 if (!d || ecl_audit_format_line(h, i, t, prev, actors[i % 4], events[i % 5], "office", d, &line,
-                                                &len, hash) < 0)
+                                                &len, hash, NULL) < 0)
                         return 70;
                 fwrite(line, 1, len, out);
                 free(line);

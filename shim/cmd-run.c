@@ -156,10 +156,14 @@ static int h_audit(void *ud, const char *event, const char *subject, const char 
         json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
         if (details && !d)
                 return log_oom();
-        int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
+        _cleanup_free_ char *why = NULL;
+        struct ecl_audit_repair repair;
+        int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL, &repair, &why);
         json_decref(d);
+        if (repair.kind != ECL_AUDIT_REPAIR_NONE)
+                log_warning("%s: %s", c->audit_path, repair.text);
         if (r < 0)
-                log_warning("audit record %s for %s not written to %s", event, subject, c->audit_path);
+                log_warning("audit record %s for %s not written: %s", event, subject, ecl_reason_text(why, r));
         return r;
 }
 
