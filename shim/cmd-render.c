@@ -11,6 +11,7 @@
 #include "names.h"
 #include "policy.h"
 #include "log.h"
+#include "reason.h"
 #include "manifest.h"
 
 enum render_what { RENDER_DOMAIN, RENDER_POLICY };
@@ -52,9 +53,12 @@ static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m
         struct shim_domain_opts o = {.root = cli->root, .accel = m->vm.accel,
                                      .qemu_id = shim_uri_is_embed(cli->connect) ? shim_qemu_id(m->stack) : 0};
         if (o.accel == ECL_ACCEL_AUTO) {
-                int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL);
+                _cleanup_free_ char *reason = NULL;
+                int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "%s", ecl_reason_text(reason, r));
+                if (reason)
+                        log_warning("%s", reason);
         }
         return shim_domain_render(m, &o, ret);
 }

@@ -71,7 +71,9 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         _cleanup_free_ char *reason = NULL;
         int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(reason, r));
+        if (reason)
+                log_warning("%s", reason);
         /* The stack's own QEMU identity is in no group: udev's kvm group does not reach it. */
         if (o.accel == ECL_ACCEL_KVM && c->qemu_id) {
                 r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id);
