@@ -195,16 +195,19 @@ static int parse_entries(json_t *items, time_t now, struct shim_blocked_entry **
         return 0;
 }
 
-/* The "nftables" array of a listing; *ret_root to json_decref. */
+/* The "nftables" array of a listing; *ret_root to json_decref.  -EBADMSG for the caller to explain. */
 static int load_items(const char *json, json_t **ret_root, json_t **ret_items) {
         json_error_t err;
         json_t *root = json_loads(json, 0, &err);
-        if (!root)
-                return log_error_errno(EBADMSG, "cannot parse the nftables listing: %s", err.text);
+        if (!root) {
+                log_debug("cannot parse the nftables listing: %s", err.text);
+                return -EBADMSG;
+        }
         json_t *items = json_object_get(root, "nftables");
         if (!json_is_array(items)) {
                 json_decref(root);
-                return log_error_errno(EBADMSG, "nftables listing has no \"nftables\" array");
+                log_debug("nftables listing has no \"nftables\" array");
+                return -EBADMSG;
         }
         *ret_root = root, *ret_items = items;
         return 0;

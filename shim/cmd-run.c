@@ -100,9 +100,10 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 return log_oom();
         if (r < 0)
                 return log_error_errno(-r, "stack %s: the files its VM opens are refused", m->stack);
-        r = shim_domain_render(m, &o, ret_xml);
+        _cleanup_free_ char *why = NULL;
+        r = shim_domain_render(m, &o, ret_xml, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         *ret_accel = o.accel;
         return 0;
 }
@@ -138,9 +139,12 @@ static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
         struct run_ctx *c = ud;
         struct pol_image *img = NULL;
-        int r = shim_policy_load_image(m, &img);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_policy_load_image(m, &img, &why);
         shim_policy_image_free(c->policy_image);
         c->policy_image = img; /* NULL when the load failed: verify then rebuilds it from the manifest */
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
         return r;
 }
 static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_problem) {
@@ -149,7 +153,11 @@ static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_pr
 }
 static int h_policy_remove(void *ud, const char *stack) {
         (void) ud;
-        return shim_policy_remove(stack);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_policy_remove(stack, &why);
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
+        return r;
 }
 
 /* The single audit call site of the supervisor (which holds the domain when a record fails, supervise.h). */
