@@ -3,7 +3,6 @@
 #include <fcntl.h>
 #include <libgen.h>
 #include <openssl/evp.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/file.h>
@@ -16,20 +15,6 @@
 
 #define READ_BLOCK (1024 * 1024)
 #define TAIL_CHUNK 8192
-
-/* *ret_reason = "WHAT: strerror(-err)"; returns err. */
-_printf_(3, 4) static int fail(char **ret_reason, int err, const char *fmt, ...) {
-        if (!ret_reason)
-                return err;
-        _cleanup_free_ char *what = NULL;
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vasprintf(&what, fmt, ap);
-        va_end(ap);
-        if (n < 0)
-                return ecl_reason(ret_reason, err, "%s", strerror(-err));
-        return ecl_reason(ret_reason, err, "%s: %s", what, strerror(-err));
-}
 
 static int close_unlock(int fd) {
         if (fd >= 0)
@@ -77,19 +62,19 @@ static int open_for_append(const char *path, int *ret, char **ret_reason) {
                         return 0;
                 }
                 if (errno != ENOENT)
-                        return fail(ret_reason, -errno, "cannot open audit log %s", path);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
                 fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
                 if (fd >= 0) {
                         int r = fsync_parent_dir(path);
                         if (r < 0) {
                                 close(fd);
-                                return fail(ret_reason, r, "cannot sync the directory of %s", path);
+                                return ecl_reason_errno(ret_reason, r, "cannot sync the directory of %s", path);
                         }
                         *ret = fd;
                         return 0;
                 }
                 if (errno != EEXIST)
-                        return fail(ret_reason, -errno, "cannot create audit log %s", path);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot create audit log %s", path);
         }
 }
 
@@ -122,7 +107,7 @@ static int find_torn_tail(int fd, const char *path, off_t size, off_t *ret_start
         off_t lo = size > ECL_AUDIT_LINE_MAX ? size - ECL_AUDIT_LINE_MAX : 0, nl;
         int r = find_last_newline(fd, lo, size, &nl);
         if (r < 0)
-                return fail(ret_reason, r, "cannot read audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         if (nl < 0 && lo > 0)
                 return ecl_reason(ret_reason, -EBADMSG,
                                   "%s: unterminated last line is longer than any record; "
@@ -141,7 +126,7 @@ static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         int r = pread_all(fd, buf, torn, start);
         if (r < 0)
-                return fail(ret_reason, r, "cannot read audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         unsigned char md[32];
         unsigned mdlen = 0;
         char hex[65];
@@ -156,7 +141,7 @@ static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json
         if (ftruncate(fd, start) < 0 || fsync(fd) < 0) {
                 r = -errno;
                 json_decref(details);
-                return fail(ret_reason, r, "cannot truncate the torn tail of %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot truncate the torn tail of %s", path);
         }
         *repair = (struct ecl_audit_repair){.kind = ECL_AUDIT_REPAIR_CUT, .offset = (uint64_t) start, .bytes = torn};
         snprintf(repair->text, sizeof repair->text,
@@ -182,7 +167,7 @@ static int complete_last_record(int fd, const char *path, off_t start, off_t siz
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         int r = pread_all(fd, line, len, start);
         if (r < 0)
-                return fail(ret_reason, r, "cannot read audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         struct ecl_audit_line l;
         const char *why;
         char hash[ECL_AUDIT_HASH_LEN + 1];
@@ -197,10 +182,10 @@ static int complete_last_record(int fd, const char *path, off_t start, off_t siz
         ssize_t n = write(fd, "\n", 1);
         if (n != 1) {
                 int e = n < 0 ? errno : ENOSPC;
-                return fail(ret_reason, -e, "cannot complete the last record of audit log %s", path);
+                return ecl_reason_errno(ret_reason, -e, "cannot complete the last record of audit log %s", path);
         }
         if (fsync(fd) < 0)
-                return fail(ret_reason, -errno, "cannot sync audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot sync audit log %s", path);
         *repair = (struct ecl_audit_repair){
                 .kind = ECL_AUDIT_REPAIR_COMPLETED, .offset = (uint64_t) start, .bytes = len, .seq = l.seq};
         snprintf(repair->text, sizeof repair->text,
@@ -222,7 +207,7 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
         off_t lo = size - 1 > ECL_AUDIT_LINE_MAX ? size - 1 - ECL_AUDIT_LINE_MAX : 0, nl;
         int r = find_last_newline(fd, lo, size - 1, &nl);
         if (r < 0)
-                return fail(ret_reason, r, "cannot read audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         if (nl < 0 && lo > 0)
                 return ecl_reason(ret_reason, -EBADMSG, "%s: last line too long; refusing to append (run audit verify)",
                                        path);
@@ -232,7 +217,7 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         r = pread_all(fd, line, len, nl + 1);
         if (r < 0)
-                return fail(ret_reason, r, "cannot read audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         struct ecl_audit_line l;
         const char *why;
         char hash[ECL_AUDIT_HASH_LEN + 1];
@@ -272,18 +257,18 @@ static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, st
                 return r;
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return fail(ret_reason, -errno, "cannot stat audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         ssize_t n = write(fd, line, len);
         if (n != (ssize_t) len) {
                 int e = n < 0 ? errno : ENOSPC;
                 /* Leave no torn line behind if we can help it (the next append cuts it otherwise). */
                 if (ftruncate(fd, st.st_size) < 0)
-                        return fail(ret_reason, -e, "cannot write audit log %s, and a partial line is left behind",
+                        return ecl_reason_errno(ret_reason, -e, "cannot write audit log %s, and a partial line is left behind",
                                     path);
-                return fail(ret_reason, -e, "cannot write audit log %s", path);
+                return ecl_reason_errno(ret_reason, -e, "cannot write audit log %s", path);
         }
         if (fsync(fd) < 0)
-                return fail(ret_reason, -errno, "cannot sync audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot sync audit log %s", path);
         tail->seq++;
         memcpy(tail->hash, hash, sizeof hash);
         line[len - 1] = 0;
@@ -328,10 +313,10 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
                 return r;
         r = lock_fd(fd, LOCK_EX);
         if (r < 0)
-                return fail(ret_reason, r, "cannot lock audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot lock audit log %s", path);
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return fail(ret_reason, -errno, "cannot stat audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         if (!S_ISREG(st.st_mode))
                 return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         off_t size = st.st_size, end = size;
@@ -339,7 +324,7 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
                 char last;
                 r = pread_all(fd, &last, 1, size - 1);
                 if (r < 0)
-                        return fail(ret_reason, r, "cannot read audit log %s", path);
+                        return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
                 if (last != '\n') {
                         r = find_torn_tail(fd, path, size, &end, ret_reason);
                         if (r < 0)
@@ -378,13 +363,13 @@ int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size, char 
         /* O_NONBLOCK: never hang on a FIFO put in its place; it is refused below. */
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return fail(ret_reason, -errno, "cannot open audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
         struct stat st;
         int r = lock_fd(fd, LOCK_SH);
         if (r < 0)
-                return fail(ret_reason, r, "cannot lock audit log %s", path);
+                return ecl_reason_errno(ret_reason, r, "cannot lock audit log %s", path);
         if (fstat(fd, &st) < 0)
-                return fail(ret_reason, -errno, "cannot stat audit log %s", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         (void) lock_fd(fd, LOCK_UN);
         if (!S_ISREG(st.st_mode))
                 return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
