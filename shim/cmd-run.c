@@ -76,10 +76,11 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 log_warning("%s", reason);
         /* The stack's own QEMU identity is in no group: udev's kvm group does not reach it. */
         if (o.accel == ECL_ACCEL_KVM && c->qemu_id) {
-                r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id);
+                _cleanup_free_ char *acl_why = NULL;
+                r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id, &acl_why);
                 if (r < 0)
-                        return log_error_errno(-r, "stack %s: its QEMU (uid %u) cannot be given %s", m->stack,
-                                               (unsigned) c->qemu_id, SHIM_KVM_DEVICE);
+                        return log_error_errno(r, "stack %s: its QEMU (uid %u) cannot be given %s: %s", m->stack,
+                                               (unsigned) c->qemu_id, SHIM_KVM_DEVICE, ecl_reason_text(acl_why, r));
         }
         /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
         if (m->console == ECL_CONSOLE_LOG && !c->console) {
@@ -398,9 +399,12 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
                 ctx.qemu_id = shim_qemu_id(m->stack);
                 ctx.stack = m->stack;
-                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id);
-                if (r < 0)
+                _cleanup_free_ char *id_why = NULL;
+                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id, &id_why);
+                if (r < 0) {
+                        log_error("%s", ecl_reason_text(id_why, r));
                         return ecl_exit_status(r);
+                }
                 opts.tap_owner = ctx.qemu_id;
                 opts.tap_group = ctx.qemu_id;
                 r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group);
