@@ -88,7 +88,10 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 if (r >= 0)
                         r = shim_console_watch(c->console);
         } else {
-                r = shim_console_prepare(c->root, m->stack, NULL);
+                _cleanup_free_ char *why = NULL;
+                r = shim_console_prepare(c->root, m->stack, NULL, &why);
+                if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
         }
         if (r < 0)
                 return r;
