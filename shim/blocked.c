@@ -156,13 +156,13 @@ static int parse_entries(json_t *items, time_t now, struct shim_blocked_entry **
         size_t n = 0;
         int r = collect(items, &recs, &n);
         if (r < 0)
-                return log_oom();
+                return -ENOMEM;
         if (n > 1)
                 qsort(recs, n, sizeof *recs, rec_cmp);
         struct shim_blocked_entry *out = calloc(n ? n : 1, sizeof *out);
         if (!out) {
                 recs_free(recs, n);
-                return log_oom();
+                return -ENOMEM;
         }
         size_t k = 0;
         for (size_t i = 0; i < n;) {
@@ -329,7 +329,7 @@ static int unrecorded_items(json_t *items, bool elements, struct shim_blocked_un
                         u->min_size[d] = sz;
                 json_t *elem = json_object_get(set, "elem");
                 if (elements && json_array_size(elem) >= sz && strv_add_sorted_unique(&u->full_sets, name) < 0)
-                        return log_oom();
+                        return -ENOMEM;
         }
         for (int d = 0; d < 2; d++) {
                 if (!last[d])
