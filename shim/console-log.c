@@ -33,8 +33,10 @@ static const char *log_refused(const struct stat *st) {
 }
 
 static int refuse(const char *what, char **ret_reason) {
-        return ecl_reason(ret_reason, -EPERM, "the stack's " SHIM_CONSOLE_LOG " is %s: the shim appends the guest's "
-                                      "console to it as root (remove it; it is created again)", what);
+        return ecl_reason(ret_reason, -EPERM,
+                          "the stack's " SHIM_CONSOLE_LOG " is %s: the shim appends the guest's "
+                          "console to it as root (remove it; it is created again)",
+                          what);
 }
 
 int shim_console_prepare(const char *root, const char *stack, int *ret_dir_fd, char **ret_reason) {

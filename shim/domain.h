@@ -65,8 +65,7 @@ int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opt
 int shim_domain_to_string(xmlDocPtr doc, char **ret);
 
 /* Build and serialise in one step (what `ecluse-shim render --domain` prints). */
-int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret,
-                       char **ret_reason);
+int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret, char **ret_reason);
 
 /* ROOT/var/lib/ecluse/stacks/STACK/console.pipe (console-pipe.h) */
 int shim_domain_console_path(const char *root, const char *stack, char **ret);

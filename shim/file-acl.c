@@ -129,6 +129,6 @@ int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms, 
         }
         if (setxattr(path, ACL_XATTR, buf, 4 + n * 8, 0) < 0)
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot give uid %u access to %s through its ACL",
-                                       (unsigned) uid, name);
+                                        (unsigned) uid, name);
         return 0;
 }

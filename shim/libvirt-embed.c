@@ -180,8 +180,10 @@ int shim_embed_root(const char *alias_base, const char *alias_rel, const char *d
         _cleanup_free_ char *why = NULL;
         int r = shim_secure_mkdir(alias_base, alias_rel, 0755, (mode_t) -1, &afd, &why);
         if (r < 0)
-                return log_error_errno(r, "the embedded root %s is too long for libvirt's sockets, and its short "
-                                          "alias cannot be made in %s: %s", dir, alias_dir, ecl_reason_text(why, r));
+                return log_error_errno(r,
+                                       "the embedded root %s is too long for libvirt's sockets, and its short "
+                                       "alias cannot be made in %s: %s",
+                                       dir, alias_dir, ecl_reason_text(why, r));
         alias_gc(afd);
         const char *name = strrchr(path, '/') + 1;
         char target[PATH_MAX];

@@ -429,8 +429,8 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
                                         cur_set = pol_image_find_set(img, w[0]);
                                 }
                                 if (!cur_set)
-                                        return ecl_reason(ret_reason, -EBADMSG, "nftables output: set %s not in the policy",
-                                                               w[0]);
+                                        return ecl_reason(ret_reason, -EBADMSG,
+                                                          "nftables output: set %s not in the policy", w[0]);
                                 continue;
                         }
                         return ecl_reason(ret_reason, -EBADMSG, "nftables output: unexpected line: %.80s", line);
@@ -542,7 +542,8 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                         continue;
                 if (!in_table) {
                         if (!streq(w[0], "table"))
-                                return ecl_reason(ret_reason, -EBADMSG, "nftables listing: unexpected line: %.80s", line);
+                                return ecl_reason(ret_reason, -EBADMSG, "nftables listing: unexpected line: %.80s",
+                                                  line);
                         in_table = true;
                         continue;
                 }

@@ -172,10 +172,10 @@ int shim_policy_remove(const char *stack, char **ret_reason) {
 
 /* The table as libnftables JSON (terse: no set elements); -ENOENT when there is none. */
 static int list_table_flags(const char *table, bool terse, char **ret, char **ret_reason) {
-        return nft_run_json_flags("cannot list the policy",
-                                  json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev",
-                                            "name", table),
-                                  terse, true, ret, ret_reason);
+        return nft_run_json_flags(
+                "cannot list the policy",
+                json_pack("{s:[{s:{s:{s:s,s:s}}}]}", "nftables", "list", "table", "family", "netdev", "name", table),
+                terse, true, ret, ret_reason);
 }
 
 static int list_table(const char *table, char **ret, char **ret_reason) {

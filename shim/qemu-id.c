@@ -46,19 +46,19 @@ static int check_stacks_in(const char *root, const char *rel, const char *stack,
                         continue;
                 if (shim_qemu_id(e->d_name) == id)
                         return ecl_reason(ret_reason, -EEXIST,
-                                               "stacks %s and %s would run QEMU as the same uid %u (%s/%s): "
-                                               "rename one of them",
-                                               stack, e->d_name, (unsigned) id, dir, e->d_name);
+                                          "stacks %s and %s would run QEMU as the same uid %u (%s/%s): "
+                                          "rename one of them",
+                                          stack, e->d_name, (unsigned) id, dir, e->d_name);
         }
         return 0;
 }
 
 static int taken(const char *stack, uid_t id, const char *what, const char *name, char **ret_reason) {
         return ecl_reason(ret_reason, -EEXIST,
-                               "stack %s: QEMU's %s %u is %s %s's on this host: renumber it (ecluse keeps %u-%u "
-                               "for QEMU) or rename the stack",
-                               stack, what[0] == 'u' ? "uid" : "gid", (unsigned) id, what, name, SHIM_QEMU_ID_BASE,
-                               SHIM_QEMU_ID_BASE + (1u << SHIM_QEMU_ID_BITS) - 1);
+                          "stack %s: QEMU's %s %u is %s %s's on this host: renumber it (ecluse keeps %u-%u "
+                          "for QEMU) or rename the stack",
+                          stack, what[0] == 'u' ? "uid" : "gid", (unsigned) id, what, name, SHIM_QEMU_ID_BASE,
+                          SHIM_QEMU_ID_BASE + (1u << SHIM_QEMU_ID_BITS) - 1);
 }
 
 int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id, char **ret_reason) {
@@ -82,9 +82,9 @@ int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id, cha
                         continue;
                 if (id >= first && id - first < count)
                         return ecl_reason(ret_reason, -EEXIST,
-                                               "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
-                                               "(newuidmap would let it become QEMU): move that range or rename the stack",
-                                               stack, (unsigned) id, first, first + count - 1, path, n, line);
+                                          "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
+                                          "(newuidmap would let it become QEMU): move that range or rename the stack",
+                                          stack, (unsigned) id, first, first + count - 1, path, n, line);
         }
         return ferror(f) ? ecl_reason(ret_reason, -EIO, "cannot read %s", path) : 0;
 }
@@ -126,8 +126,9 @@ int shim_qemu_id_allow_kvm(const char *dev, uid_t id, char **ret_reason) {
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", dev);
         /* the KVM device itself (misc 10:232), not a file or link planted at its name */
         if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 232)
-                return ecl_reason(ret_reason, -EPERM, "%s is not the KVM device (character device 10:232): not given to uid %u",
-                                       dev, (unsigned) id);
+                return ecl_reason(ret_reason, -EPERM,
+                                  "%s is not the KVM device (character device 10:232): not given to uid %u", dev,
+                                  (unsigned) id);
         return shim_acl_allow_user_fd(fd, dev, id, 6, ret_reason);
 }
 
@@ -156,7 +157,8 @@ int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation) {
         snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
-                return errno == ENOENT ? -ESRCH : ecl_reason_errno(ret_violation, negative_errno(), "cannot read %s", path);
+                return errno == ENOENT ? -ESRCH
+                                       : ecl_reason_errno(ret_violation, negative_errno(), "cannot read %s", path);
         char line[4096];
         bool uid_ok = false, gid_ok = false, groups_ok = false;
         char shown[3][128] = {"?", "?", "?"};

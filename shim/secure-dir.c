@@ -46,8 +46,10 @@ int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t las
                 if (nfd < 0) {
                         int e = errno;
                         if (e == ELOOP || e == ENOTDIR)
-                                return ecl_reason(ret_reason, -ENOTDIR, "%s is a link or not a directory: "
-                                                                "root follows no link in its state tree (remove it)", where);
+                                return ecl_reason(ret_reason, -ENOTDIR,
+                                                  "%s is a link or not a directory: "
+                                                  "root follows no link in its state tree (remove it)",
+                                                  where);
                         return ecl_reason_errno(ret_reason, -e, "cannot open %s", where);
                 }
                 close(fd);
@@ -57,12 +59,14 @@ int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t las
                         return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", where);
                 if (created) {
                         if (fchmod(fd, mode) < 0)
-                                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s", where);
+                                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s",
+                                                        where);
                 } else if (!shim_secure_dir_ok(&st)) {
-                        return ecl_reason(ret_reason, -EPERM, "%s (owner uid %u, mode %04o) is not root's alone: a directory "
-                                                      "the shim reuses must be owned by root with no group or other "
-                                                      "write (chown root and chmod go-w it, or remove it)",
-                                               where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                        return ecl_reason(ret_reason, -EPERM,
+                                          "%s (owner uid %u, mode %04o) is not root's alone: a directory "
+                                          "the shim reuses must be owned by root with no group or other "
+                                          "write (chown root and chmod go-w it, or remove it)",
+                                          where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
                 }
         }
         if (last_mode != (mode_t) -1 && fchmod(fd, last_mode) < 0)

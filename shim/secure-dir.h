@@ -27,8 +27,7 @@
  * with *ret_reason (if not NULL) naming the path and what is wrong with it.
  * Nothing here prints.
  */
-int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd,
-                      char **ret_reason);
+int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd, char **ret_reason);
 
 /* Whether st (a directory of the tree) may be reused: owner root or euid, no group/other write. */
 bool shim_secure_dir_ok(const struct stat *st);

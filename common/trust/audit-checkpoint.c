@@ -52,8 +52,8 @@ int ecl_audit_checkpoint_parse(const char *text, size_t len, struct ecl_audit_ch
         return 0;
 }
 
-int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text,
-                              size_t *ret_len, char **ret_reason) {
+int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text, size_t *ret_len,
+                              char **ret_reason) {
         _cleanup_free_ char *text = NULL, *why = NULL;
         size_t len = 0;
         int r = ecl_file_read(path, ECL_AUDIT_CHECKPOINT_MAX, &text, &len, &why);

@@ -189,8 +189,7 @@ static int complete_last_record(int fd, const char *path, off_t start, off_t siz
         *repair = (struct ecl_audit_repair){
                 .kind = ECL_AUDIT_REPAIR_COMPLETED, .offset = (uint64_t) start, .bytes = len, .seq = l.seq};
         snprintf(repair->text, sizeof repair->text,
-                 "completed the last record (seq %llu), whose final newline was missing",
-                 (unsigned long long) l.seq);
+                 "completed the last record (seq %llu), whose final newline was missing", (unsigned long long) l.seq);
         tail->seq = l.seq;
         memcpy(tail->hash, hash, sizeof hash);
         *ret_completed = true;
@@ -210,7 +209,7 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
                 return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         if (nl < 0 && lo > 0)
                 return ecl_reason(ret_reason, -EBADMSG, "%s: last line too long; refusing to append (run audit verify)",
-                                       path);
+                                  path);
         size_t len = (size_t) (size - 1 - (nl + 1));
         _cleanup_free_ char *line = malloc(len + 1);
         if (!line)
@@ -222,8 +221,8 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
         const char *why;
         char hash[ECL_AUDIT_HASH_LEN + 1];
         if (ecl_audit_line_scan(line, len, &l, &why) < 0)
-                return ecl_reason(ret_reason, -EBADMSG, "%s: last record is corrupt (%s); refusing to append (run audit verify)",
-                                       path, why);
+                return ecl_reason(ret_reason, -EBADMSG,
+                                  "%s: last record is corrupt (%s); refusing to append (run audit verify)", path, why);
         r = ecl_audit_hasher_line(h, line, l.hashed_len, hash);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "cannot hash audit record");
@@ -251,8 +250,8 @@ static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, st
                 return ecl_reason(ret_reason, r, "cannot format the current time");
         _cleanup_free_ char *line = NULL;
         size_t len;
-        r = ecl_audit_format_line(h, tail->seq + 1, now, tail->hash, actor, event, subject, details, &line, &len,
-                                  hash, ret_reason);
+        r = ecl_audit_format_line(h, tail->seq + 1, now, tail->hash, actor, event, subject, details, &line, &len, hash,
+                                  ret_reason);
         if (r < 0)
                 return r;
         struct stat st;
@@ -263,8 +262,8 @@ static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, st
                 int e = n < 0 ? errno : ENOSPC;
                 /* Leave no torn line behind if we can help it (the next append cuts it otherwise). */
                 if (ftruncate(fd, st.st_size) < 0)
-                        return ecl_reason_errno(ret_reason, -e, "cannot write audit log %s, and a partial line is left behind",
-                                    path);
+                        return ecl_reason_errno(ret_reason, -e,
+                                                "cannot write audit log %s, and a partial line is left behind", path);
                 return ecl_reason_errno(ret_reason, -e, "cannot write audit log %s", path);
         }
         if (fsync(fd) < 0)
@@ -287,9 +286,8 @@ static void send_to_syslog(const char *line) {
                 syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit: %s", line);
 }
 
-int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
-                     const json_t *details, struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair,
-                     char **ret_reason) {
+int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject, const json_t *details,
+                     struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair, char **ret_reason) {
         _cleanup_(ecl_audit_hasher_freep) struct ecl_audit_hasher *h = NULL;
         struct ecl_audit_repair repair_buf, *repair = ret_repair ? ret_repair : &repair_buf;
         *repair = (struct ecl_audit_repair){.kind = ECL_AUDIT_REPAIR_NONE};

@@ -61,9 +61,8 @@ struct ecl_audit_repair {
  * -EBADMSG when the last complete record in the file is not intact (then
  * nothing is changed either, a torn tail included).
  */
-int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
-                     const json_t *details, struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair,
-                     char **ret_reason);
+int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject, const json_t *details,
+                     struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair, char **ret_reason);
 
 /*
  * Open the log for reading: O_NOFOLLOW, regular file; *ret_size is the size

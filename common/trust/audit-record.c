@@ -246,10 +246,9 @@ static void bufp(char **p) {
 }
 
 int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *time,
-                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor,
-                          const char *event, const char *subject, const json_t *details,
-                          char **ret_line, size_t *ret_len, char ret_hash[static ECL_AUDIT_HASH_LEN + 1],
-                          char **ret_reason) {
+                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor, const char *event,
+                          const char *subject, const json_t *details, char **ret_line, size_t *ret_len,
+                          char ret_hash[static ECL_AUDIT_HASH_LEN + 1], char **ret_reason) {
         int r;
         if (seq < 1 || seq > ECL_AUDIT_SEQ_MAX)
                 return ecl_reason(ret_reason, -ERANGE, "audit log is full (seq %llu)", (unsigned long long) seq);

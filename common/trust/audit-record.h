@@ -102,7 +102,6 @@ int ecl_audit_hasher_line(struct ecl_audit_hasher *h, const char *line, size_t h
  * too deep).  *ret_reason (if not NULL) names the field; nothing is printed.
  */
 int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *time,
-                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor,
-                          const char *event, const char *subject, const json_t *details,
-                          char **ret_line, size_t *ret_len, char ret_hash[static ECL_AUDIT_HASH_LEN + 1],
-                          char **ret_reason);
+                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor, const char *event,
+                          const char *subject, const json_t *details, char **ret_line, size_t *ret_len,
+                          char ret_hash[static ECL_AUDIT_HASH_LEN + 1], char **ret_reason);

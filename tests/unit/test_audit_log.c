@@ -24,7 +24,8 @@ static int setup(void **state) {
         for (int i = 1; i <= N; i++) {
                 json_t *d = json_pack("{s:i}", "i", i);
                 struct ecl_audit_record rec;
-                assert_int_equal(ecl_audit_append(f->path, i % 2 ? "alice" : "bob", "note", "office", d, &rec, NULL, NULL), 0);
+                assert_int_equal(
+                        ecl_audit_append(f->path, i % 2 ? "alice" : "bob", "note", "office", d, &rec, NULL, NULL), 0);
                 assert_int_equal(rec.seq, i);
                 json_decref(d);
                 ecl_audit_record_done(&rec);

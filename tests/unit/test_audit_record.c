@@ -177,9 +177,9 @@ static void test_format_refuses_untrusted(void **state) {
         /* The reason names the field, for the caller to print. */
         _cleanup_free_ char *why = NULL, *line = NULL;
         size_t len;
-        assert_int_equal(ecl_audit_format_line(h, 1, T0, ECL_AUDIT_GENESIS, "a\nb", "note", "", NULL, &line, &len,
-                                               hash, &why),
-                         -EINVAL);
+        assert_int_equal(
+                ecl_audit_format_line(h, 1, T0, ECL_AUDIT_GENESIS, "a\nb", "note", "", NULL, &line, &len, hash, &why),
+                -EINVAL);
         assert_string_equal(why, "audit actor contains a control character");
 }
 

@@ -21,13 +21,13 @@
 
 /* The quiet modules, relative to the source tree; add a module here once it prints nothing. */
 static const char *const quiet[] = {
-        "common/base/*.c",    "common/trust/*.c",   "shim/accel.c",        "shim/blocked.c",
-        "shim/domain.c",      "shim/file-acl.c",    "shim/qemu-id.c",      "shim/secure-dir.c",
-        "shim/policy.c",      "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
+        "common/base/*.c", "common/trust/*.c",    "shim/accel.c",        "shim/blocked.c",
+        "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
+        "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
 };
 
-#define PRINTS                                                                                                        \
-        "\\b(log_(error|warning)[a-z_]*|log_notice|log_oom|ecl_logv)[[:space:]]*\\(|"                                \
+#define PRINTS                                                                        \
+        "\\b(log_(error|warning)[a-z_]*|log_notice|log_oom|ecl_logv)[[:space:]]*\\(|" \
         "\\becl_log_errno[[:space:]]*\\([[:space:]]*ECL_LOG_(ERROR|WARNING|NOTICE)|\\bstderr\\b|\\bperror[[:space:]]*\\("
 
 /* The code of a C source with comments and the contents of string and character literals blanked out. */
