@@ -130,9 +130,12 @@ static int cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         _cleanup_free_ char *cp_text = NULL;
         size_t cp_len = 0;
         if (cp_path) {
-                int r = ecl_audit_checkpoint_load(cp_path, &cp, &cp_text, &cp_len);
-                if (r < 0)
+                _cleanup_free_ char *why = NULL;
+                int r = ecl_audit_checkpoint_load(cp_path, &cp, &cp_text, &cp_len, &why);
+                if (r < 0) {
+                        log_error("%s", ecl_reason_text(why, r));
                         return ecl_exit_status(r);
+                }
         }
         _cleanup_(json_decrefp) json_t *o = json_object();
         if (!o)
@@ -145,8 +148,10 @@ static int cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         }
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, cp_path ? &cp : NULL, &v);
-        if (r < 0 && (r != -EBADMSG || !v.reason[0]))
+        if (r < 0 && (r != -EBADMSG || !v.bad_record)) {
+                log_error("%s", ecl_reason_text(v.reason[0] ? v.reason : NULL, r));
                 return ecl_exit_status(r);
+        }
         if (cli->json) {
                 json_t *sigs_json = json_incref(json_object_get(o, "signatures"));
                 json_object_clear(o);
@@ -236,9 +241,12 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
                 return log_oom();
         _cleanup_close_ int fd = -1;
         uint64_t size, torn;
-        int r = ecl_audit_open_read(path, &fd, &size);
-        if (r < 0)
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_audit_open_read(path, &fd, &size, &why);
+        if (r < 0) {
+                log_error("%s", ecl_reason_text(why, r));
                 return ecl_exit_status(r);
+        }
         struct show_state s = {.cli = cli, .path = path};
         if (cli->json)
                 printf("[\n");
@@ -287,12 +295,15 @@ static int cmd_note(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(log_oom());
         _cleanup_free_ char *why = NULL;
         int r = ecl_mkdir_parent(path, 0750, &why);
+        struct ecl_audit_record rec = {0};
+        struct ecl_audit_repair repair = {0};
+        if (r >= 0)
+                r = ecl_audit_append(path, actor, "note", subject, details, &rec, &repair, &why);
+        json_decref(details);
+        if (repair.kind != ECL_AUDIT_REPAIR_NONE)
+                log_warning("%s: %s", path, repair.text);
         if (r < 0)
                 log_error("%s", ecl_reason_text(why, r));
-        struct ecl_audit_record rec = {0};
-        if (r >= 0)
-                r = ecl_audit_append(path, actor, "note", subject, details, &rec);
-        json_decref(details);
         if (r < 0)
                 return r == -EINVAL ? EX_DATAERR : ecl_exit_status(r);
         if (cli->json)
@@ -315,13 +326,15 @@ static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
                 return log_oom();
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, NULL, &v);
-        if (r == -EBADMSG && v.reason[0]) {
+        if (r == -EBADMSG && v.bad_record) {
                 report_bad(path, &v);
                 log_error("%s: not writing a checkpoint of a broken log", path);
                 return EX_DATAERR;
         }
-        if (r < 0)
+        if (r < 0) {
+                log_error("%s", ecl_reason_text(v.reason[0] ? v.reason : NULL, r));
                 return ecl_exit_status(r);
+        }
         struct ecl_audit_checkpoint cp = {.records = v.records};
         memcpy(cp.head, v.head, sizeof cp.head);
         _cleanup_free_ char *text = NULL;

@@ -41,8 +41,8 @@ int main(int argc, char **argv) {
                                       (json_int_t) (i * 4096), "why", "routine update, quorum 2/2 reached");
                 char *line;
                 size_t len;
-                if (!d || ecl_audit_format_line(h, i, t, prev, actors[i % 4], events[i % 5], "office", d, &line,
-                                                &len, hash) < 0)
+                if (!d || ecl_audit_format_line(h, i, t, prev, actors[i % 4], events[i % 5], "office", d, &line, &len,
+                                                hash, NULL) < 0)
                         return 70;
                 fwrite(line, 1, len, out);
                 free(line);

@@ -91,14 +91,14 @@ int main(int argc, char **argv) {
                 double *t = calloc((size_t) runs, sizeof *t);
                 for (int i = 0; i < runs; i++) {
                         double a = now_ms();
-                        if (shim_policy_load(&m) < 0)
+                        if (shim_policy_load(&m, NULL) < 0)
                                 return 69;
                         t[i] = now_ms() - a;
                         printf("load %zu entries: %.1f ms\n", m.network.n_egress, t[i]);
                 }
                 /* verify as the supervisor does it, against what the load sent; then rebuilt from the manifest */
                 struct pol_image *img = NULL;
-                if (shim_policy_load_image(&m, &img) < 0)
+                if (shim_policy_load_image(&m, &img, NULL) < 0)
                         return 69;
                 char *problem = NULL;
                 double *v = calloc((size_t) runs, sizeof *v);
@@ -126,7 +126,7 @@ int main(int argc, char **argv) {
                 free(t);
         } else if (strcmp(argv[1], "apply") == 0 && argc == 5) {
                 m.network.egress = entries(n, argv[3], (unsigned) atoi(argv[4]), &m.network.n_egress);
-                if (shim_policy_load(&m) < 0)
+                if (shim_policy_load(&m, NULL) < 0)
                         return 69;
         } else {
                 fprintf(stderr, "usage: policy-bench load N RUNS | apply N ADDR PORT\n");

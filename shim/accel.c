@@ -260,14 +260,12 @@ int shim_accel_resolve(enum ecl_accel wanted, unsigned timeout_ms, enum ecl_acce
                 return 0;
         }
         if (wanted == ECL_ACCEL_KVM)
-                return log_error_errno(ENODEV, "accel: kvm asked for, but KVM is unusable (%s)",
-                                       why ? why : "probe failed");
-        _cleanup_free_ char *reason = NULL;
-        if (asprintf(&reason, "KVM unusable (%s), falling back to TCG", why ? why : "probe failed") < 0)
-                return log_oom();
-        log_warning("accel: auto: %s", reason);
+                return ecl_reason(ret_reason, -ENODEV, "accel: kvm asked for, but KVM is unusable (%s)",
+                                  why ? why : "probe failed");
+        r = ecl_reason(ret_reason, 0, "accel: auto: KVM unusable (%s), falling back to TCG",
+                       why ? why : "probe failed");
+        if (r < 0)
+                return r;
         *ret = ECL_ACCEL_TCG;
-        if (ret_reason)
-                *ret_reason = TAKE_PTR(reason);
         return 0;
 }

@@ -35,11 +35,14 @@ int shim_accel_probe_kvm(unsigned timeout_ms, char **ret_reason);
 
 /*
  * Resolve the wanted accelerator into kvm or tcg:
- *   auto: kvm if the probe passes, else tcg, with a warning logged and
- *         *ret_reason = "KVM unusable (...), falling back to TCG";
- *   kvm:  kvm if the probe passes, else -ENODEV after an error message
+ *   auto: kvm if the probe passes, else tcg and *ret_reason =
+ *         "accel: auto: KVM unusable (...), falling back to TCG", a warning
+ *         for the caller to print;
+ *   kvm:  kvm if the probe passes, else -ENODEV and *ret_reason =
+ *         "accel: kvm asked for, but KVM is unusable (...)"
  *         (ecl_exit_status(-ENODEV) is 69);
  *   tcg:  tcg, no probe.
  * *ret_reason (optional, caller frees) is NULL when there is nothing to say.
+ * Logs nothing.
  */
 int shim_accel_resolve(enum ecl_accel wanted, unsigned timeout_ms, enum ecl_accel *ret, char **ret_reason);

@@ -156,13 +156,13 @@ static int parse_entries(json_t *items, time_t now, struct shim_blocked_entry **
         size_t n = 0;
         int r = collect(items, &recs, &n);
         if (r < 0)
-                return log_oom();
+                return -ENOMEM;
         if (n > 1)
                 qsort(recs, n, sizeof *recs, rec_cmp);
         struct shim_blocked_entry *out = calloc(n ? n : 1, sizeof *out);
         if (!out) {
                 recs_free(recs, n);
-                return log_oom();
+                return -ENOMEM;
         }
         size_t k = 0;
         for (size_t i = 0; i < n;) {
@@ -195,16 +195,19 @@ static int parse_entries(json_t *items, time_t now, struct shim_blocked_entry **
         return 0;
 }
 
-/* The "nftables" array of a listing; *ret_root to json_decref. */
+/* The "nftables" array of a listing; *ret_root to json_decref.  -EBADMSG for the caller to explain. */
 static int load_items(const char *json, json_t **ret_root, json_t **ret_items) {
         json_error_t err;
         json_t *root = json_loads(json, 0, &err);
-        if (!root)
-                return log_error_errno(EBADMSG, "cannot parse the nftables listing: %s", err.text);
+        if (!root) {
+                log_debug("cannot parse the nftables listing: %s", err.text);
+                return -EBADMSG;
+        }
         json_t *items = json_object_get(root, "nftables");
         if (!json_is_array(items)) {
                 json_decref(root);
-                return log_error_errno(EBADMSG, "nftables listing has no \"nftables\" array");
+                log_debug("nftables listing has no \"nftables\" array");
+                return -EBADMSG;
         }
         *ret_root = root, *ret_items = items;
         return 0;
@@ -326,7 +329,7 @@ static int unrecorded_items(json_t *items, bool elements, struct shim_blocked_un
                         u->min_size[d] = sz;
                 json_t *elem = json_object_get(set, "elem");
                 if (elements && json_array_size(elem) >= sz && strv_add_sorted_unique(&u->full_sets, name) < 0)
-                        return log_oom();
+                        return -ENOMEM;
         }
         for (int d = 0; d < 2; d++) {
                 if (!last[d])

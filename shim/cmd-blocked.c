@@ -7,6 +7,7 @@
 #include "blocked.h"
 #include "commands.h"
 #include "log.h"
+#include "reason.h"
 #include "netns.h"
 #include "policy.h"
 #include "rfc3339.h"
@@ -111,8 +112,12 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (r == -ENOENT)
                         r = 0;
         }
-        if (r >= 0)
-                r = shim_policy_blocked_report(stack, &e, &n, &u);
+        _cleanup_free_ char *why = NULL;
+        if (r >= 0) {
+                r = shim_policy_blocked_report(stack, &e, &n, &u, &why);
+                if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
+        }
         if (r < 0)
                 return ecl_exit_status(r);
         for (int d = SHIM_BLOCKED_EGRESS; d <= SHIM_BLOCKED_INGRESS; d++)

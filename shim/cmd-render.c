@@ -11,6 +11,7 @@
 #include "names.h"
 #include "policy.h"
 #include "log.h"
+#include "reason.h"
 #include "manifest.h"
 
 enum render_what { RENDER_DOMAIN, RENDER_POLICY };
@@ -48,15 +49,20 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
  * on a host without working KVM.  Under the embedded driver (no --connect,
  * or qemu:///embed) it carries the stack's own QEMU identity, as run's does.
  */
-static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m, char **ret) {
+static int render_domain(const struct ecl_cli *cli, const struct ecl_manifest *m, char **ret, char **ret_reason) {
         struct shim_domain_opts o = {.root = cli->root, .accel = m->vm.accel,
                                      .qemu_id = shim_uri_is_embed(cli->connect) ? shim_qemu_id(m->stack) : 0};
         if (o.accel == ECL_ACCEL_AUTO) {
-                int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL);
-                if (r < 0)
+                _cleanup_free_ char *reason = NULL;
+                int r = shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
+                if (r < 0) {
+                        *ret_reason = TAKE_PTR(reason);
                         return r;
+                }
+                if (reason)
+                        log_warning("%s", reason);
         }
-        return shim_domain_render(m, &o, ret);
+        return shim_domain_render(m, &o, ret, ret_reason);
 }
 
 /* render MANIFEST [--domain|--policy]: exactly the XML (or ruleset) on stdout. */
@@ -75,11 +81,13 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
 
-        _cleanup_free_ char *text = NULL;
+        _cleanup_free_ char *text = NULL, *why = NULL;
         if (what == RENDER_POLICY)
-                r = shim_policy_render(m, &text);
+                r = shim_policy_render(m, &text, &why);
         else
-                r = render_domain(cli, m, &text);
+                r = render_domain(cli, m, &text, &why);
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
         if (r == -EINVAL) /* a manifest the loader let through but the builder cannot express */
                 return EX_DATAERR;
         if (r < 0)

@@ -71,13 +71,16 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         _cleanup_free_ char *reason = NULL;
         int r = shim_accel_resolve(m->vm.accel, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, &reason);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(reason, r));
+        if (reason)
+                log_warning("%s", reason);
         /* The stack's own QEMU identity is in no group: udev's kvm group does not reach it. */
         if (o.accel == ECL_ACCEL_KVM && c->qemu_id) {
-                r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id);
+                _cleanup_free_ char *acl_why = NULL;
+                r = shim_qemu_id_allow_kvm(SHIM_KVM_DEVICE, c->qemu_id, &acl_why);
                 if (r < 0)
-                        return log_error_errno(-r, "stack %s: its QEMU (uid %u) cannot be given %s", m->stack,
-                                               (unsigned) c->qemu_id, SHIM_KVM_DEVICE);
+                        return log_error_errno(r, "stack %s: its QEMU (uid %u) cannot be given %s: %s", m->stack,
+                                               (unsigned) c->qemu_id, SHIM_KVM_DEVICE, ecl_reason_text(acl_why, r));
         }
         /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
         if (m->console == ECL_CONSOLE_LOG && !c->console) {
@@ -85,7 +88,10 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 if (r >= 0)
                         r = shim_console_watch(c->console);
         } else {
-                r = shim_console_prepare(c->root, m->stack, NULL);
+                _cleanup_free_ char *why = NULL;
+                r = shim_console_prepare(c->root, m->stack, NULL, &why);
+                if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
         }
         if (r < 0)
                 return r;
@@ -98,9 +104,10 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                 return log_oom();
         if (r < 0)
                 return log_error_errno(-r, "stack %s: the files its VM opens are refused", m->stack);
-        r = shim_domain_render(m, &o, ret_xml);
+        _cleanup_free_ char *why = NULL;
+        r = shim_domain_render(m, &o, ret_xml, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         *ret_accel = o.accel;
         return 0;
 }
@@ -136,9 +143,12 @@ static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
         struct run_ctx *c = ud;
         struct pol_image *img = NULL;
-        int r = shim_policy_load_image(m, &img);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_policy_load_image(m, &img, &why);
         shim_policy_image_free(c->policy_image);
         c->policy_image = img; /* NULL when the load failed: verify then rebuilds it from the manifest */
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
         return r;
 }
 static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_problem) {
@@ -147,7 +157,11 @@ static int h_policy_verify(void *ud, const struct ecl_manifest *m, char **ret_pr
 }
 static int h_policy_remove(void *ud, const char *stack) {
         (void) ud;
-        return shim_policy_remove(stack);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_policy_remove(stack, &why);
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
+        return r;
 }
 
 /* The single audit call site of the supervisor (which holds the domain when a record fails, supervise.h). */
@@ -156,10 +170,14 @@ static int h_audit(void *ud, const char *event, const char *subject, const char 
         json_t *d = details ? json_pack("{s:s}", "detail", details) : NULL;
         if (details && !d)
                 return log_oom();
-        int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL);
+        _cleanup_free_ char *why = NULL;
+        struct ecl_audit_repair repair;
+        int r = ecl_audit_append(c->audit_path, ECL_AUDIT_SELF_ACTOR, event, subject, d, NULL, &repair, &why);
         json_decref(d);
+        if (repair.kind != ECL_AUDIT_REPAIR_NONE)
+                log_warning("%s: %s", c->audit_path, repair.text);
         if (r < 0)
-                log_warning("audit record %s for %s not written to %s", event, subject, c->audit_path);
+                log_warning("audit record %s for %s not written: %s", event, subject, ecl_reason_text(why, r));
         return r;
 }
 
@@ -384,9 +402,12 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
                 ctx.qemu_id = shim_qemu_id(m->stack);
                 ctx.stack = m->stack;
-                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id);
-                if (r < 0)
+                _cleanup_free_ char *id_why = NULL;
+                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id, &id_why);
+                if (r < 0) {
+                        log_error("%s", ecl_reason_text(id_why, r));
                         return ecl_exit_status(r);
+                }
                 opts.tap_owner = ctx.qemu_id;
                 opts.tap_group = ctx.qemu_id;
                 r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group);

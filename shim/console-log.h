@@ -31,10 +31,11 @@
  * console.log in it, without following a link: absent, or a regular file
  * with a single link owned by root, the effective user or QEMU's user
  * (libvirt-qemu, qemu: an earlier shim let libvirt give it to QEMU).
- * Anything else is refused (-EPERM, with a message saying what to remove).
- * *ret_dir_fd (optional): the directory, O_DIRECTORY.
+ * Anything else is refused (-EPERM, *ret_reason saying what to remove).
+ * *ret_dir_fd (optional): the directory, O_DIRECTORY.  Every failure has
+ * *ret_reason (if not NULL); nothing here prints.
  */
-int shim_console_prepare(const char *root, const char *stack, int *ret_dir_fd);
+int shim_console_prepare(const char *root, const char *stack, int *ret_dir_fd, char **ret_reason);
 
 struct shim_console_log {
         int dir_fd;    /* the stack's directory (owned) */
@@ -48,13 +49,13 @@ struct shim_console_log {
  * (closed on failure too), with the checks of shim_console_prepare().
  * cap in bytes, at least 1.
  */
-int shim_console_log_open(int dir_fd, uint64_t cap, struct shim_console_log *ret);
+int shim_console_log_open(int dir_fd, uint64_t cap, struct shim_console_log *ret, char **ret_reason);
 
 /*
  * Append n bytes, rotating whenever console.log reaches the cap (a line may
- * be split across the two files).  0, or a negative errno (with a message):
- * what was not written is lost, and the next call tries again.
+ * be split across the two files).  0, or a negative errno (with
+ * *ret_reason): what was not written is lost, and the next call tries again.
  */
-int shim_console_log_append(struct shim_console_log *l, const void *buf, size_t n);
+int shim_console_log_append(struct shim_console_log *l, const void *buf, size_t n, char **ret_reason);
 
 void shim_console_log_close(struct shim_console_log *l);

@@ -9,6 +9,7 @@
 
 #include "console-pipe.h"
 #include "log.h"
+#include "reason.h"
 
 #define READ_CHUNK 65536
 #define READS_PER_DRAIN 16
@@ -41,18 +42,19 @@ static int open_end(int dfd, int flags, const struct stat *want, struct stat *re
 
 int shim_console_open(const char *root, const char *stack, uint64_t cap_bytes, struct shim_console **ret) {
         int dfd = -1;
-        int r = shim_console_prepare(root, stack, &dfd);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_console_prepare(root, stack, &dfd, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         _cleanup_(shim_console_freep) struct shim_console *c = calloc(1, sizeof *c);
         if (!c) {
                 close(dfd);
                 return log_oom();
         }
         c->rd = c->wr = c->watch = -1;
-        r = shim_console_log_open(dfd, cap_bytes, &c->log);
+        r = shim_console_log_open(dfd, cap_bytes, &c->log, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         struct stat st;
         if (fstatat(c->log.dir_fd, SHIM_CONSOLE_PIPE, &st, AT_SYMLINK_NOFOLLOW) == 0) {
                 if (!pipe_ours(&st))
@@ -93,9 +95,11 @@ int64_t shim_console_drain(struct shim_console *c) {
                 if (n == 0)
                         break;
                 total += n;
-                int r = shim_console_log_append(&c->log, buf, (size_t) n);
+                _cleanup_free_ char *why = NULL;
+                int r = shim_console_log_append(&c->log, buf, (size_t) n, &why);
                 if (r < 0 && !c->failing)
-                        log_warning("the guest's console is lost until " SHIM_CONSOLE_LOG " can be written again");
+                        log_warning("%s: the guest's console is lost until " SHIM_CONSOLE_LOG " can be written again",
+                                    ecl_reason_text(why, r));
                 else if (r >= 0 && c->failing)
                         log_notice("the guest's console is written to " SHIM_CONSOLE_LOG " again");
                 c->failing = r < 0;

@@ -14,7 +14,7 @@
 #include "console-pipe.h"
 #include "domain-check.h"
 #include "domain.h"
-#include "log.h"
+#include "reason.h"
 #include "names.h"
 #include "qemu-id.h"
 #include "paths.h"
@@ -211,29 +211,31 @@ static bool path_ok(const char *s) {
 }
 
 /* What the builder refuses even though the loader should never let it through. */
-static int check_input(const struct ecl_manifest *m, const struct shim_domain_opts *o) {
+static int check_input(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret_reason) {
         if (!m || !o)
-                return log_error_errno(EINVAL, "domain: no manifest or options");
+                return ecl_reason(ret_reason, -EINVAL, "domain: no manifest or options");
         if (!shim_domain_type(o->accel))
-                return log_error_errno(EINVAL, "domain: accelerator %s not resolved (kvm or tcg)",
-                                       ecl_accel_to_string(o->accel));
+                return ecl_reason(ret_reason, -EINVAL, "domain: accelerator %s not resolved (kvm or tcg)",
+                                  ecl_accel_to_string(o->accel));
         if (!ecl_stack_name_valid(m->stack))
-                return log_error_errno(EINVAL, "domain: manifest has no valid stack name");
+                return ecl_reason(ret_reason, -EINVAL, "domain: manifest has no valid stack name");
         if (!text_ok(m->licensor) || !text_ok(m->vm.cmdline) || !path_ok(m->vm.kernel) ||
             !path_ok(m->vm.initrd) || (o->uuid && !text_ok(o->uuid)) || (o->root && !text_ok(o->root)))
-                return log_error_errno(EINVAL, "domain: stack %s: a path is not absolute or a text has control "
-                                       "characters or is not UTF-8", m->stack);
+                return ecl_reason(ret_reason, -EINVAL,
+                                  "domain: stack %s: a path is not absolute or a text has control "
+                                  "characters or is not UTF-8",
+                                  m->stack);
         for (size_t i = 0; i < m->vm.n_disks; i++)
                 if (!m->vm.disks[i].path || !path_ok(m->vm.disks[i].path))
-                        return log_error_errno(EINVAL, "domain: stack %s: disk %zu has no absolute path",
-                                               m->stack, i + 1);
+                        return ecl_reason(ret_reason, -EINVAL, "domain: stack %s: disk %zu has no absolute path",
+                                          m->stack, i + 1);
         if (m->vm.vcpus < 1 || m->vm.memory_mib < 1)
-                return log_error_errno(EINVAL, "domain: stack %s has no vcpus or no memory", m->stack);
+                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has no vcpus or no memory", m->stack);
         if (!m->vm.kernel && m->vm.n_disks == 0)
-                return log_error_errno(EINVAL, "domain: stack %s has neither a kernel nor a disk to boot",
-                                       m->stack);
+                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has neither a kernel nor a disk to boot",
+                                  m->stack);
         if (m->vm.n_disks > 26 * 27)
-                return log_error_errno(EINVAL, "domain: stack %s has too many disks", m->stack);
+                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has too many disks", m->stack);
         return 0;
 }
 
@@ -247,56 +249,57 @@ static int add_seclabel(xmlNodePtr domain, uid_t id) {
         return 0;
 }
 
-int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opts *o, xmlDocPtr *ret) {
-        int r = check_input(m, o);
+int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opts *o, xmlDocPtr *ret,
+                      char **ret_reason) {
+        int r = check_input(m, o, ret_reason);
         if (r < 0)
                 return r;
         _cleanup_free_ char *name = NULL;
         if (shim_domain_name(m->stack, &name) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         char num[32];
 
         _cleanup_xml_doc_ xmlDocPtr doc = xmlNewDoc(X("1.0"));
         if (!doc)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         xmlNodePtr domain = xmlNewNode(NULL, X("domain"));
         if (!domain)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         xmlDocSetRootElement(doc, domain);
         if (prop(domain, "type", shim_domain_type(o->accel)) < 0 || !child(domain, "name", name) ||
             (o->uuid && !child(domain, "uuid", o->uuid)))
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         if (add_metadata(domain, m) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         snprintf(num, sizeof num, "%" PRIu64, m->vm.memory_mib);
         xmlNodePtr n = child(domain, "memory", num);
         if (!n || prop(n, "unit", "MiB") < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         snprintf(num, sizeof num, "%u", m->vm.vcpus);
         n = child(domain, "vcpu", num);
         if (!n || prop(n, "placement", "static") < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         if (add_os(domain, m, o->root) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         xmlNodePtr features = child(domain, "features", NULL);
         if (!features || !child(features, "acpi", NULL) || !elem(domain, "clock", "offset", "utc", NULL, NULL) ||
             !child(domain, "on_poweroff", "destroy") || !child(domain, "on_reboot", "restart") ||
             !child(domain, "on_crash", "destroy"))
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         if (add_devices(domain, m, o) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         if (o->qemu_id && add_seclabel(domain, o->qemu_id) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
 
         char tap[IFNAMSIZ];
         shim_tap_name(m->stack, 0, tap);
         _cleanup_free_ char *violation = NULL;
         r = shim_domain_check_cut(doc, m->has_network ? tap : NULL, &violation);
         if (r == -EPERM)
-                return log_error_errno(r, "domain: built domain of stack %s is not cut: %s", m->stack,
-                                       violation);
+                return ecl_reason(ret_reason, r, "domain: built domain of stack %s is not cut: %s", m->stack,
+                                  violation);
         if (r < 0)
-                return log_error_errno(r, "domain: cannot check domain of stack %s: %m", m->stack);
+                return ecl_reason(ret_reason, r, "domain: cannot check domain of stack %s: %s", m->stack, strerror(-r));
         *ret = TAKE_PTR(doc);
         return 0;
 }
@@ -328,13 +331,14 @@ int shim_domain_to_string(xmlDocPtr doc, char **ret) {
         return 0;
 }
 
-int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret) {
+int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret, char **ret_reason) {
         _cleanup_xml_doc_ xmlDocPtr doc = NULL;
-        int r = shim_domain_build(m, o, &doc);
+        int r = shim_domain_build(m, o, &doc, ret_reason);
         if (r < 0)
                 return r;
         r = shim_domain_to_string(doc, ret);
         if (r < 0)
-                return log_error_errno(r, "domain: cannot serialise domain of stack %s: %m", m->stack);
+                return ecl_reason(ret_reason, r, "domain: cannot serialise domain of stack %s: %s", m->stack,
+                                  strerror(-r));
         return 0;
 }

@@ -55,16 +55,17 @@ struct shim_domain_opts {
  * Build the domain document of manifest m.  The result is checked with
  * shim_domain_check_cut() before it is returned.  Returns 0 and *ret (free
  * with xmlFreeDoc), -EINVAL for options or a manifest the builder cannot
- * express (with a message), -ENOMEM, or -EPERM if the result would not be
- * cut (a bug; the message says what).
+ * express, -ENOMEM, or -EPERM if the result would not be cut (a bug); each
+ * failure with *ret_reason (if not NULL) saying what.  Prints nothing.
  */
-int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opts *o, xmlDocPtr *ret);
+int shim_domain_build(const struct ecl_manifest *m, const struct shim_domain_opts *o, xmlDocPtr *ret,
+                      char **ret_reason);
 
 /* Serialise a domain document, indented, without the XML declaration. Caller frees *ret. */
 int shim_domain_to_string(xmlDocPtr doc, char **ret);
 
 /* Build and serialise in one step (what `ecluse-shim render --domain` prints). */
-int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret);
+int shim_domain_render(const struct ecl_manifest *m, const struct shim_domain_opts *o, char **ret, char **ret_reason);
 
 /* ROOT/var/lib/ecluse/stacks/STACK/console.pipe (console-pipe.h) */
 int shim_domain_console_path(const char *root, const char *stack, char **ret);

@@ -12,7 +12,7 @@
 #include <sys/xattr.h>
 
 #include "file-acl.h"
-#include "log.h"
+#include "reason.h"
 #include "macro.h"
 
 /* The kernel's xattr form (include/uapi/linux/posix_acl_xattr.h), little-endian. */
@@ -35,7 +35,8 @@ static int entry_cmp(const void *a, const void *b) {
 }
 
 /* Entries of the xattr value, or the three the mode stands for when there is none. */
-static int acl_read(const char *path, const char *name, const struct stat *st, struct acl_entry *e, size_t *n) {
+static int acl_read(const char *path, const char *name, const struct stat *st, struct acl_entry *e, size_t *n,
+                    char **ret_reason) {
         uint8_t buf[4 + ACL_MAX_ENTRIES * 8];
         ssize_t len = getxattr(path, ACL_XATTR, buf, sizeof buf);
         if (len < 0 && errno == ENODATA) {
@@ -46,11 +47,11 @@ static int acl_read(const char *path, const char *name, const struct stat *st, s
                 return 0;
         }
         if (len < 0)
-                return log_error_errno(negative_errno(), "cannot read the ACL of %s: %m", name);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot read the ACL of %s", name);
         uint32_t version;
         memcpy(&version, buf, 4);
         if (len < 4 || (len - 4) % 8 != 0 || le32toh(version) != ACL_XATTR_VERSION)
-                return log_error_errno(EBADMSG, "the ACL of %s is not one this program understands", name);
+                return ecl_reason(ret_reason, -EBADMSG, "the ACL of %s is not one this program understands", name);
         *n = (size_t) (len - 4) / 8;
         for (size_t i = 0; i < *n; i++) {
                 uint16_t t, p;
@@ -63,26 +64,26 @@ static int acl_read(const char *path, const char *name, const struct stat *st, s
         return 0;
 }
 
-int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms) {
+int shim_acl_allow_user(const char *path, uid_t uid, unsigned perms, char **ret_reason) {
         _cleanup_close_ int fd = open(path, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(negative_errno(), "cannot open %s: %m", path);
-        return shim_acl_allow_user_fd(fd, path, uid, perms);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", path);
+        return shim_acl_allow_user_fd(fd, path, uid, perms, ret_reason);
 }
 
-int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms) {
+int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms, char **ret_reason) {
         assert(perms <= 7);
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return log_error_errno(negative_errno(), "cannot stat %s: %m", name);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", name);
         if (S_ISLNK(st.st_mode))
-                return log_error_errno(ELOOP, "%s is a symbolic link: its ACL is not changed", name);
+                return ecl_reason(ret_reason, -ELOOP, "%s is a symbolic link: its ACL is not changed", name);
         /* the inode fd names, whatever its path is now */
         char path[64];
         snprintf(path, sizeof path, "/proc/self/fd/%d", fd);
         struct acl_entry e[ACL_MAX_ENTRIES + 2];
         size_t n = 0;
-        int r = acl_read(path, name, &st, e, &n);
+        int r = acl_read(path, name, &st, e, &n, ret_reason);
         if (r < 0)
                 return r;
         bool changed = false;
@@ -95,7 +96,7 @@ int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms) 
         }
         if (!user) {
                 if (n >= ACL_MAX_ENTRIES)
-                        return log_error_errno(E2BIG, "the ACL of %s has too many entries", name);
+                        return ecl_reason(ret_reason, -E2BIG, "the ACL of %s has too many entries", name);
                 e[n] = (struct acl_entry){TAG_USER, 0, (uint32_t) uid};
                 user = &e[n++];
         }
@@ -127,7 +128,7 @@ int shim_acl_allow_user_fd(int fd, const char *name, uid_t uid, unsigned perms) 
                 memcpy(buf + 8 + i * 8, &id, 4);
         }
         if (setxattr(path, ACL_XATTR, buf, 4 + n * 8, 0) < 0)
-                return log_error_errno(negative_errno(), "cannot give uid %u access to %s through its ACL: %m",
-                                       (unsigned) uid, name);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot give uid %u access to %s through its ACL",
+                                        (unsigned) uid, name);
         return 0;
 }

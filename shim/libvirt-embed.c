@@ -15,6 +15,7 @@
 #include "fileio.h"
 #include "libvirt-embed.h"
 #include "log.h"
+#include "reason.h"
 #include "paths.h"
 #include "secure-dir.h"
 
@@ -78,15 +79,16 @@ int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
         /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750):
          * the root is 0711; what leads to it 0755; etc/ 0700.  Nothing reused is anybody else's. */
         _cleanup_close_ int dfd = -1, efd = -1;
-        int r = shim_secure_mkdir(root, rel, 0755, 0711, &dfd);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_secure_mkdir(root, rel, 0755, 0711, &dfd, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         r = check_entries(dfd, dir);
         if (r < 0)
                 return r;
-        r = shim_secure_mkdir(dir, "etc", 0700, 0700, &efd);
+        r = shim_secure_mkdir(dir, "etc", 0700, 0700, &efd, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         r = write_atomic_at(efd, etc, "qemu.conf", SHIM_EMBED_QEMU_CONF, 0600);
         if (r < 0)
                 return r;
@@ -175,10 +177,13 @@ int shim_embed_root(const char *alias_base, const char *alias_rel, const char *d
                 return 0;
         }
         _cleanup_close_ int afd = -1;
-        int r = shim_secure_mkdir(alias_base, alias_rel, 0755, (mode_t) -1, &afd);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_secure_mkdir(alias_base, alias_rel, 0755, (mode_t) -1, &afd, &why);
         if (r < 0)
-                return log_error_errno(r, "the embedded root %s is too long for libvirt's sockets, and its short "
-                                          "alias cannot be made in %s", dir, alias_dir);
+                return log_error_errno(r,
+                                       "the embedded root %s is too long for libvirt's sockets, and its short "
+                                       "alias cannot be made in %s: %s",
+                                       dir, alias_dir, ecl_reason_text(why, r));
         alias_gc(afd);
         const char *name = strrchr(path, '/') + 1;
         char target[PATH_MAX];
@@ -272,6 +277,8 @@ static int reach_one(const char *path, const char *real, const char *user, uid_t
         if (r == -EACCES)
                 return log_error_errno(EACCES, "%s (it must reach %s%s%s)", problem, path, real ? ", that is " : "",
                                        real ? real : "");
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(problem, r));
         return r;
 }
 

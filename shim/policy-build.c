@@ -39,7 +39,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "reason.h"
 #include "names.h"
 #include "policy-builder.h"
 #include "policy-housekeeping.h"
@@ -195,7 +195,7 @@ static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n
                 if (r < 0)
                         goto out;
                 if (e[i].family != AF_INET && e[i].family != AF_INET6) {
-                        r = log_error_errno(EINVAL, "policy: rule %zu has no address family", i + 1);
+                        r = ecl_reason(b->reason, -EINVAL, "policy: rule %zu has no address family", i + 1);
                         goto out;
                 }
         }
@@ -506,7 +506,7 @@ static void build_sets(struct builder *b, const struct pb_guest *g) {
  * bridged, what passes is forwarded by the rule that let it pass (netns.h).
  * So a table flushed, deleted or made dormant leaves no path at all.
  */
-static int forward_accepted(struct pol_table *t) {
+static int forward_accepted(struct pol_table *t, char **ret_reason) {
         for (size_t i = 0; i < t->n_rules; i++) {
                 struct pol_rule *ru = &t->rules[i];
                 size_t n = strlen(ru->chain);
@@ -517,8 +517,8 @@ static int forward_accepted(struct pol_table *t) {
                 if (v->kind != PS_VERDICT || !streq(v->verdict, "accept"))
                         continue;
                 if (ru->n >= POL_RULE_STMTS_MAX)
-                        return log_error_errno(EINVAL, "rule %s of chain %s has no room for its mark", ru->comment,
-                                               ru->chain);
+                        return ecl_reason(ret_reason, -EINVAL, "rule %s of chain %s has no room for its mark",
+                                          ru->comment, ru->chain);
                 /* ... counter, meta mark set M, fwd to DEV: the guard chains let only that out */
                 ru->s[ru->n] = *v;
                 ru->s[ru->n - 1] = (struct pol_stmt){.kind = PS_MARK, .mark = POL_FWD_MARK};
@@ -547,12 +547,12 @@ static void build_guards(struct builder *b) {
         }
 }
 
-int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
+int pol_build(const struct ecl_manifest *m, struct pol_table **ret, char **ret_reason) {
         if (!m->has_network)
-                return log_error_errno(EINVAL, "stack %s has no network: there is no tap to filter", m->stack);
+                return ecl_reason(ret_reason, -EINVAL, "stack %s has no network: there is no tap to filter", m->stack);
         if (m->network.n_addresses == 0)
-                return log_error_errno(EINVAL, "stack %s has no network.addresses: the tap would admit any source",
-                                       m->stack);
+                return ecl_reason(ret_reason, -EINVAL,
+                                  "stack %s has no network.addresses: the tap would admit any source", m->stack);
         _cleanup_pol_table_ struct pol_table *t = calloc(1, sizeof *t);
         if (!t)
                 return -ENOMEM;
@@ -560,7 +560,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
         if (shim_nft_table_name(m->stack, &name) < 0)
                 return -ENOMEM;
         if (strlen(name) >= sizeof t->name)
-                return log_error_errno(EINVAL, "table name %s too long", name);
+                return ecl_reason(ret_reason, -EINVAL, "table name %s too long", name);
         strcpy(t->name, name);
         shim_tap_name(m->stack, 0, t->device);
         char outer[IFNAMSIZ];
@@ -586,7 +586,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
         int r = pb_guest_init(&g, m);
         if (r < 0)
                 return r;
-        struct builder b = {.t = t};
+        struct builder b = {.t = t, .reason = ret_reason};
         build_sets(&b, &g);
         r = build_direction(&b, m, &g, true);
         if (r >= 0)
@@ -605,7 +605,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret) {
                 r = b.err;
         }
         if (r >= 0)
-                r = forward_accepted(t);
+                r = forward_accepted(t, ret_reason);
         for (size_t j = 0; j < b.scratch.n; j++)
                 free(b.scratch.s[j].vals);
         pb_guest_done(&g);

@@ -22,6 +22,7 @@ struct builder {
         struct pol_table *t;
         size_t cap_sets, cap_rules;
         int err;                 /* the first failure (-ENOMEM, -EINVAL) */
+        char **reason;           /* where a failure says why (NULL: not wanted) */
         struct pol_rule scratch; /* where statements go when a rule could not be added */
 };
 

@@ -24,7 +24,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "log.h"
+#include "reason.h"
 #include "policy-image-internal.h"
 
 
@@ -221,7 +221,7 @@ static void cut_counts(char *line) {
  * (anon: the next one of the rule, found by the caller).
  */
 static int rule_line(struct img_rule *r, const char *line, struct img_set *(*anon)(void *ud, const char *name),
-                     void *ud) {
+                     void *ud, char **ret_reason) {
         _cleanup_free_ char *l = strdup(line);
         if (!l)
                 return -ENOMEM;
@@ -243,7 +243,7 @@ static int rule_line(struct img_rule *r, const char *line, struct img_set *(*ano
                 snprintf(name, sizeof name, "%.*s", (int) n, set);
                 struct img_set *s = anon(ud, name);
                 if (!s)
-                        return log_error_errno(EBADMSG, "nftables output: rule refers to unknown set %s", name);
+                        return ecl_reason(ret_reason, -EBADMSG, "nftables output: rule refers to unknown set %s", name);
                 _cleanup_free_ char *elems = NULL;
                 int k = anon_text(s, &elems);
                 if (k < 0)
@@ -358,7 +358,7 @@ static struct img_set *expect_anon(void *ud, const char *name) {
         return c->anon_next < c->img->n_sets ? &c->img->sets[c->anon_next++] : NULL;
 }
 
-int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret) {
+int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret, char **ret_reason) {
         _cleanup_pol_image_ struct pol_image *img = calloc(1, sizeof *img);
         if (!img)
                 return -ENOMEM;
@@ -392,12 +392,12 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
                 int r = 0;
                 if (strstr(line, "\telement ")) {
                         if (!cur_set)
-                                return log_error_errno(EBADMSG, "nftables output: elements of no set");
+                                return ecl_reason(ret_reason, -EBADMSG, "nftables output: elements of no set");
                         r = add_elems(cur_set, line);
                 } else if (strncmp(line, "  [", 3) == 0 || strncmp(line, "  userdata", 10) == 0) {
                         if (!cur_rule)
-                                return log_error_errno(EBADMSG, "nftables output: expressions of no rule");
-                        r = rule_line(cur_rule, line, expect_anon, &ctx);
+                                return ecl_reason(ret_reason, -EBADMSG, "nftables output: expressions of no rule");
+                        r = rule_line(cur_rule, line, expect_anon, &ctx, ret_reason);
                 } else {
                         char w[4][64];
                         size_t n = words(line, w, 4);
@@ -429,11 +429,11 @@ int pol_image_expect(const struct pol_table *t, const char *load_debug, struct p
                                         cur_set = pol_image_find_set(img, w[0]);
                                 }
                                 if (!cur_set)
-                                        return log_error_errno(EBADMSG, "nftables output: set %s not in the policy",
-                                                               w[0]);
+                                        return ecl_reason(ret_reason, -EBADMSG,
+                                                          "nftables output: set %s not in the policy", w[0]);
                                 continue;
                         }
-                        return log_error_errno(EBADMSG, "nftables output: unexpected line: %.80s", line);
+                        return ecl_reason(ret_reason, -EBADMSG, "nftables output: unexpected line: %.80s", line);
                 }
                 if (r < 0)
                         return r;
@@ -457,7 +457,8 @@ static bool keep_elems(const struct pol_image *want, const char *name) {
         return w && w->compare;
 }
 
-int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret) {
+int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret,
+                            char **ret_reason) {
         _cleanup_pol_image_ struct pol_image *img = calloc(1, sizeof *img);
         if (!img)
                 return -ENOMEM;
@@ -483,13 +484,13 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                         if (skip_elems)
                                 continue;
                         if (!cur_set) {
-                                r = log_error_errno(EBADMSG, "nftables listing: elements of no set");
+                                r = ecl_reason(ret_reason, -EBADMSG, "nftables listing: elements of no set");
                                 break;
                         }
                         r = add_elem(cur_set, line + 1, strlen(line + 1));
                 } else if (strncmp(line, "  [", 3) == 0 || strncmp(line, "  userdata", 10) == 0) {
                         if (img->n_rules == rule_start) {
-                                r = log_error_errno(EBADMSG, "nftables listing: expressions of no rule");
+                                r = ecl_reason(ret_reason, -EBADMSG, "nftables listing: expressions of no rule");
                                 break;
                         }
                         /* kept for later: the anonymous sets are all listed, but keep it simple and exact */
@@ -514,14 +515,14 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                                 if (!add_rule(img, w[2]))
                                         r = -ENOMEM;
                         } else if (n > 0) {
-                                r = log_error_errno(EBADMSG, "nftables listing: unexpected line: %.80s", line);
+                                r = ecl_reason(ret_reason, -EBADMSG, "nftables listing: unexpected line: %.80s", line);
                         }
                 }
                 if (r < 0)
                         break;
         }
         for (size_t i = 0; r >= 0 && i < n_pending; i++)
-                r = rule_line(&img->rules[pending[i].rule], pending[i].line, listing_anon, img);
+                r = rule_line(&img->rules[pending[i].rule], pending[i].line, listing_anon, img, ret_reason);
         free(pending);
         if (r < 0)
                 return r;
@@ -541,7 +542,8 @@ int pol_image_parse_listing(const struct pol_image *want, const char *listing, s
                         continue;
                 if (!in_table) {
                         if (!streq(w[0], "table"))
-                                return log_error_errno(EBADMSG, "nftables listing: unexpected line: %.80s", line);
+                                return ecl_reason(ret_reason, -EBADMSG, "nftables listing: unexpected line: %.80s",
+                                                  line);
                         in_table = true;
                         continue;
                 }

@@ -28,17 +28,18 @@ struct pol_image;
 
 /*
  * The image that loading t gives, from load_debug (libnftables' netlink debug
- * output of its commands).  -ENOMEM, or -EBADMSG (logged) when the output is
- * not what libnftables prints.
+ * output of its commands).  -ENOMEM, or -EBADMSG with *ret_reason (if not
+ * NULL) when the output is not what libnftables prints.  Prints nothing.
  */
-int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret);
+int pol_image_expect(const struct pol_table *t, const char *load_debug, struct pol_image **ret, char **ret_reason);
 
 /*
  * The kernel's image from a listing of the table (see above); want says which
- * sets' elements to keep.  -ENOMEM, or -EBADMSG (logged) when the listing
- * cannot be read.
+ * sets' elements to keep.  -ENOMEM, or -EBADMSG with *ret_reason (if not
+ * NULL) when the listing cannot be read.  Prints nothing.
  */
-int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret);
+int pol_image_parse_listing(const struct pol_image *want, const char *listing, struct pol_image **ret,
+                            char **ret_reason);
 
 void pol_image_free(struct pol_image *img);
 

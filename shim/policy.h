@@ -32,21 +32,28 @@
 #include "manifest.h"
 
 /*
+ * Every function here prints nothing: a failure is a negative errno with
+ * *ret_reason (or *ret_problem), if not NULL, saying why in one line for the
+ * caller to print or record.
+ */
+
+/*
  * nft text of the table, what `render --policy` prints (loadable with
  * `nft -f`; the same rule list as shim_policy_load loads).  A manifest
- * without a network gets a one-line comment saying so.  Returns 0 or -ENOMEM.
+ * without a network gets a one-line comment saying so.  Returns 0, -ENOMEM,
+ * or -EINVAL for a policy that cannot be built.
  */
-int shim_policy_render(const struct ecl_manifest *m, char **ret_text);
+int shim_policy_render(const struct ecl_manifest *m, char **ret_text, char **ret_reason);
 
 /*
  * Create (or replace, delete+add in one transaction, so there is never a
  * gap) the stack's table.  The tap shim_tap_name(stack, 0) and the uplink shim_uplink_names() must exist.
  * Returns 0; -ENODEV when the tap is missing or nftables refuses; -EINVAL
  * for a manifest without network or a bad stack name; -ENOMEM.  Each failure
- * leaves one error line.  Drop records and tracked flows start afresh.
+ * has its reason.  Drop records and tracked flows start afresh.
  * shim_policy_load_image (below) also keeps what was loaded.
  */
-int shim_policy_load(const struct ecl_manifest *m);
+int shim_policy_load(const struct ecl_manifest *m, char **ret_reason);
 
 /*
  * What a load put in the kernel (policy-image.h), for verify to compare the
@@ -55,7 +62,7 @@ int shim_policy_load(const struct ecl_manifest *m);
  * libnftables' own netlink form of the commands it sent.
  */
 struct pol_image;
-int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_image);
+int shim_policy_load_image(const struct ecl_manifest *m, struct pol_image **ret_image, char **ret_reason);
 void shim_policy_image_free(struct pol_image *img);
 
 /*
@@ -71,15 +78,15 @@ void shim_policy_image_free(struct pol_image *img);
  * loaded: the image of shim_policy_load_image; NULL rebuilds it from the
  * manifest (a dry run of the load: as slow as a load).  Returns 0; -ESRCH with
  * *ret_problem set (one line naming the first difference, caller frees) when
- * it is not in place; -ENODEV when nftables cannot be asked; -EBADMSG when
- * its output of the rebuild cannot be read.
+ * it is not in place; another failure (nftables cannot be asked, its
+ * output of the rebuild cannot be read) with *ret_problem saying so too.
  */
 int shim_policy_verify_image(const struct ecl_manifest *m, const struct pol_image *loaded, char **ret_problem);
 /* shim_policy_verify_image(m, NULL, ret_problem). */
 int shim_policy_verify(const struct ecl_manifest *m, char **ret_problem);
 
 /* Delete the stack's table; succeeds when there is none. */
-int shim_policy_remove(const char *stack);
+int shim_policy_remove(const char *stack, char **ret_reason);
 
 enum shim_blocked_direction {
         SHIM_BLOCKED_EGRESS,  /* sent by the guest */
@@ -104,7 +111,7 @@ struct shim_blocked_entry {
  * Records live in the kernel for 7 days after their last drop.  -ENOENT
  * when no policy is loaded.
  */
-int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n);
+int shim_policy_blocked(const char *stack, struct shim_blocked_entry **ret, size_t *n, char **ret_reason);
 
 struct shim_blocked_unrecorded; /* blocked.h */
 
@@ -114,7 +121,7 @@ struct shim_blocked_unrecorded; /* blocked.h */
  * filled (zeroed first); release it with shim_blocked_unrecorded_done.
  */
 int shim_policy_blocked_report(const char *stack, struct shim_blocked_entry **ret, size_t *n,
-                               struct shim_blocked_unrecorded *u);
+                               struct shim_blocked_unrecorded *u, char **ret_reason);
 
 /*
  * For `status`: what could not be recorded, at a bounded cost.  One terse
@@ -123,7 +130,7 @@ int shim_policy_blocked_report(const char *stack, struct shim_blocked_entry **re
  * counted at least as many packets as the smallest of them holds (fewer
  * cannot have filled any).  -ENOENT when no policy is loaded.
  */
-int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorded *u);
+int shim_policy_unrecorded_read(const char *stack, struct shim_blocked_unrecorded *u, char **ret_reason);
 
 /*
  * Room for break-glass access (DESIGN.md "access"): open one flow for a
@@ -142,6 +149,6 @@ struct shim_grant {
         uint32_t timeout_s;             /* 1 s .. 7 days */
 };
 /* Returns 0, -EINVAL for a grant outside the rules above, -ENODEV when nftables refuses (no table). */
-int shim_policy_grant(const char *stack, const struct shim_grant *g);
+int shim_policy_grant(const char *stack, const struct shim_grant *g, char **ret_reason);
 /* Close a grant before its time: -ENOENT when there is no such element. */
-int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g);
+int shim_policy_grant_revoke(const char *stack, const struct shim_grant *g, char **ret_reason);

@@ -12,7 +12,7 @@
 #include <unistd.h>
 
 #include "file-acl.h"
-#include "log.h"
+#include "reason.h"
 #include "macro.h"
 #include "names.h"
 #include "paths.h"
@@ -28,42 +28,43 @@ static void closedirp(DIR **d) {
 }
 
 /* Another stack under dir (a directory per stack) with the same id: -EEXIST. */
-static int check_stacks_in(const char *root, const char *rel, const char *stack, uid_t id) {
+static int check_stacks_in(const char *root, const char *rel, const char *stack, uid_t id, char **ret_reason) {
         _cleanup_free_ char *dir = NULL;
         if (ecl_path(&dir, root, "%s", rel) < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC | O_NOFOLLOW);
         if (fd < 0)
-                return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+                return errno == ENOENT ? 0 : ecl_reason_errno(ret_reason, negative_errno(), "cannot read %s", dir);
         __attribute__((cleanup(closedirp))) DIR *d = fdopendir(fd);
         if (!d) {
+                int e = negative_errno();
                 close(fd);
-                return log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+                return ecl_reason_errno(ret_reason, e, "cannot read %s", dir);
         }
         for (struct dirent *e; (e = readdir(d));) {
                 if (e->d_name[0] == '.' || streq(e->d_name, stack))
                         continue;
                 if (shim_qemu_id(e->d_name) == id)
-                        return log_error_errno(EEXIST,
-                                               "stacks %s and %s would run QEMU as the same uid %u (%s/%s): "
-                                               "rename one of them",
-                                               stack, e->d_name, (unsigned) id, dir, e->d_name);
+                        return ecl_reason(ret_reason, -EEXIST,
+                                          "stacks %s and %s would run QEMU as the same uid %u (%s/%s): "
+                                          "rename one of them",
+                                          stack, e->d_name, (unsigned) id, dir, e->d_name);
         }
         return 0;
 }
 
-static int taken(const char *stack, uid_t id, const char *what, const char *name) {
-        return log_error_errno(EEXIST,
-                               "stack %s: QEMU's %s %u is %s %s's on this host: renumber it (ecluse keeps %u-%u "
-                               "for QEMU) or rename the stack",
-                               stack, what[0] == 'u' ? "uid" : "gid", (unsigned) id, what, name, SHIM_QEMU_ID_BASE,
-                               SHIM_QEMU_ID_BASE + (1u << SHIM_QEMU_ID_BITS) - 1);
+static int taken(const char *stack, uid_t id, const char *what, const char *name, char **ret_reason) {
+        return ecl_reason(ret_reason, -EEXIST,
+                          "stack %s: QEMU's %s %u is %s %s's on this host: renumber it (ecluse keeps %u-%u "
+                          "for QEMU) or rename the stack",
+                          stack, what[0] == 'u' ? "uid" : "gid", (unsigned) id, what, name, SHIM_QEMU_ID_BASE,
+                          SHIM_QEMU_ID_BASE + (1u << SHIM_QEMU_ID_BITS) - 1);
 }
 
-int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id) {
+int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id, char **ret_reason) {
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
-                return errno == ENOENT ? 0 : log_error_errno(negative_errno(), "cannot read %s: %m", path);
+                return errno == ENOENT ? 0 : ecl_reason_errno(ret_reason, negative_errno(), "cannot read %s", path);
         char line[1024];
         for (unsigned n = 1; fgets(line, sizeof line, f); n++) {
                 /* NAME:FIRST:COUNT, as shadow-utils' newuidmap reads it */
@@ -80,52 +81,55 @@ int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id) {
                 if (errno)
                         continue;
                 if (id >= first && id - first < count)
-                        return log_error_errno(EEXIST,
-                                               "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
-                                               "(newuidmap would let it become QEMU): move that range or rename the stack",
-                                               stack, (unsigned) id, first, first + count - 1, path, n, line);
+                        return ecl_reason(ret_reason, -EEXIST,
+                                          "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
+                                          "(newuidmap would let it become QEMU): move that range or rename the stack",
+                                          stack, (unsigned) id, first, first + count - 1, path, n, line);
         }
-        return ferror(f) ? log_error_errno(EIO, "cannot read %s", path) : 0;
+        return ferror(f) ? ecl_reason(ret_reason, -EIO, "cannot read %s", path) : 0;
 }
 
-int shim_qemu_id_check(const char *root, const char *stack, uid_t id) {
+int shim_qemu_id_check(const char *root, const char *stack, uid_t id, char **ret_reason) {
         char buf[16384];
         struct passwd pw, *pres = NULL;
         int e = getpwuid_r(id, &pw, buf, sizeof buf, &pres);
         if (e == 0 && pres)
-                return taken(stack, id, "user", pres->pw_name);
+                return taken(stack, id, "user", pres->pw_name, ret_reason);
         if (e != 0) /* NSS cannot say (ERANGE, sssd down): not known to be free */
-                return log_error_errno(e, "stack %s: cannot tell whether uid %u is a user's: %m", stack, (unsigned) id);
+                return ecl_reason_errno(ret_reason, -e, "stack %s: cannot tell whether uid %u is a user's", stack,
+                                        (unsigned) id);
         struct group gr, *gres = NULL;
         e = getgrgid_r(id, &gr, buf, sizeof buf, &gres);
         if (e == 0 && gres)
-                return taken(stack, id, "group", gres->gr_name);
+                return taken(stack, id, "group", gres->gr_name, ret_reason);
         if (e != 0)
-                return log_error_errno(e, "stack %s: cannot tell whether gid %u is a group's: %m", stack, (unsigned) id);
-        int r = shim_qemu_id_check_subids(SHIM_SUBUID_FILE, stack, id);
+                return ecl_reason_errno(ret_reason, -e, "stack %s: cannot tell whether gid %u is a group's", stack,
+                                        (unsigned) id);
+        int r = shim_qemu_id_check_subids(SHIM_SUBUID_FILE, stack, id, ret_reason);
         if (r >= 0)
-                r = shim_qemu_id_check_subids(SHIM_SUBGID_FILE, stack, id);
+                r = shim_qemu_id_check_subids(SHIM_SUBGID_FILE, stack, id, ret_reason);
         if (r < 0)
                 return r;
-        r = check_stacks_in(root, ECL_STACKS_STATE_DIR, stack, id);
+        r = check_stacks_in(root, ECL_STACKS_STATE_DIR, stack, id, ret_reason);
         if (r < 0)
                 return r;
-        return check_stacks_in(root, ECL_LIBVIRT_DIR, stack, id);
+        return check_stacks_in(root, ECL_LIBVIRT_DIR, stack, id, ret_reason);
 }
 
-int shim_qemu_id_allow_kvm(const char *dev, uid_t id) {
+int shim_qemu_id_allow_kvm(const char *dev, uid_t id, char **ret_reason) {
         /* checked and changed through one descriptor: what is checked is what gets the entry */
         _cleanup_close_ int fd = open(dev, O_PATH | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(negative_errno(), "cannot open %s: %m", dev);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", dev);
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return log_error_errno(negative_errno(), "cannot stat %s: %m", dev);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", dev);
         /* the KVM device itself (misc 10:232), not a file or link planted at its name */
         if (!S_ISCHR(st.st_mode) || major(st.st_rdev) != 10 || minor(st.st_rdev) != 232)
-                return log_error_errno(EPERM, "%s is not the KVM device (character device 10:232): not given to uid %u",
-                                       dev, (unsigned) id);
-        return shim_acl_allow_user_fd(fd, dev, id, 6);
+                return ecl_reason(ret_reason, -EPERM,
+                                  "%s is not the KVM device (character device 10:232): not given to uid %u", dev,
+                                  (unsigned) id);
+        return shim_acl_allow_user_fd(fd, dev, id, 6, ret_reason);
 }
 
 /* Every number of a status value is id, and there are n of them (any number for n 0: Groups). */
@@ -153,7 +157,8 @@ int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation) {
         snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
-                return errno == ENOENT ? -ESRCH : log_error_errno(negative_errno(), "cannot read %s: %m", path);
+                return errno == ENOENT ? -ESRCH
+                                       : ecl_reason_errno(ret_violation, negative_errno(), "cannot read %s", path);
         char line[4096];
         bool uid_ok = false, gid_ok = false, groups_ok = false;
         char shown[3][128] = {"?", "?", "?"};

@@ -6,6 +6,7 @@
 
 #include "blocked.h"
 #include "log.h"
+#include "reason.h"
 #include "run-status.h"
 #include "supervise.h"
 
@@ -19,7 +20,11 @@ static int add_unrecorded(json_t *o, const struct shim_stack *s) {
         json_t *counts = NULL, *full = NULL;
         if (s->policy_loaded) {
                 struct shim_blocked_unrecorded u;
-                if (shim_policy_unrecorded_read(s->m->stack, &u) >= 0) {
+                _cleanup_free_ char *why = NULL;
+                int r = shim_policy_unrecorded_read(s->m->stack, &u, &why);
+                if (r < 0)
+                        log_debug("status: %s", ecl_reason_text(why, r)); /* shown as null: cannot be read now */
+                if (r >= 0) {
                         counts = shim_blocked_unrecorded_counts_json(&u);
                         full = shim_blocked_full_sets_json(&u, -1);
                         shim_blocked_unrecorded_done(&u);

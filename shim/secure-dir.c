@@ -10,7 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "log.h"
+#include "reason.h"
 #include "secure-dir.h"
 
 bool shim_secure_dir_ok(const struct stat *st) {
@@ -18,54 +18,59 @@ bool shim_secure_dir_ok(const struct stat *st) {
                (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
-int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd) {
+int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd,
+                      char **ret_reason) {
         const char *b = base && *base ? base : "/";
         _cleanup_close_ int fd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
-                return log_error_errno(negative_errno(), "cannot open %s: %m", b);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", b);
         _cleanup_free_ char *copy = strdup(rel), *where = strdup(b);
         if (!copy || !where)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         char *save = NULL;
         for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
                 if (streq(c, "."))
                         continue;
                 if (streq(c, ".."))
-                        return log_error_errno(EINVAL, "%s: no '..' in a state directory", rel);
+                        return ecl_reason(ret_reason, -EINVAL, "%s: no '..' in a state directory", rel);
                 char *next = NULL;
                 size_t wl = strlen(where);
                 if (asprintf(&next, "%s%s%s", where, wl > 0 && where[wl - 1] == '/' ? "" : "/", c) < 0)
-                        return log_oom();
+                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
                 free(where);
                 where = next;
                 bool created = mkdirat(fd, c, mode) == 0;
                 if (!created && errno != EEXIST)
-                        return log_error_errno(negative_errno(), "cannot create %s: %m", where);
+                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s", where);
                 int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
                 if (nfd < 0) {
                         int e = errno;
                         if (e == ELOOP || e == ENOTDIR)
-                                return log_error_errno(ENOTDIR, "%s is a link or not a directory: "
-                                                                "root follows no link in its state tree (remove it)", where);
-                        return log_error_errno(-e, "cannot open %s: %m", where);
+                                return ecl_reason(ret_reason, -ENOTDIR,
+                                                  "%s is a link or not a directory: "
+                                                  "root follows no link in its state tree (remove it)",
+                                                  where);
+                        return ecl_reason_errno(ret_reason, -e, "cannot open %s", where);
                 }
                 close(fd);
                 fd = nfd;
                 struct stat st;
                 if (fstat(fd, &st) < 0)
-                        return log_error_errno(negative_errno(), "cannot stat %s: %m", where);
+                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", where);
                 if (created) {
                         if (fchmod(fd, mode) < 0)
-                                return log_error_errno(negative_errno(), "cannot set the mode of %s: %m", where);
+                                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s",
+                                                        where);
                 } else if (!shim_secure_dir_ok(&st)) {
-                        return log_error_errno(EPERM, "%s (owner uid %u, mode %04o) is not root's alone: a directory "
-                                                      "the shim reuses must be owned by root with no group or other "
-                                                      "write (chown root and chmod go-w it, or remove it)",
-                                               where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                        return ecl_reason(ret_reason, -EPERM,
+                                          "%s (owner uid %u, mode %04o) is not root's alone: a directory "
+                                          "the shim reuses must be owned by root with no group or other "
+                                          "write (chown root and chmod go-w it, or remove it)",
+                                          where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
                 }
         }
         if (last_mode != (mode_t) -1 && fchmod(fd, last_mode) < 0)
-                return log_error_errno(negative_errno(), "cannot set the mode of %s: %m", where);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s", where);
         if (ret_fd) {
                 *ret_fd = fd;
                 fd = -1;
@@ -102,7 +107,7 @@ static void name_of_uid(uid_t uid, char *buf, size_t n) {
 static int can_search(const struct reacher *w, const char *dir, const char *who, char **problem) {
         struct stat st;
         if (stat(dir, &st) < 0)
-                return errno == ENOENT ? 1 : log_error_errno(negative_errno(), "cannot stat %s: %m", dir);
+                return errno == ENOENT ? 1 : ecl_reason_errno(problem, negative_errno(), "cannot stat %s", dir);
         if (!S_ISDIR(st.st_mode) || w->uid == 0)
                 return 1;
         mode_t bit;
@@ -125,14 +130,18 @@ static int can_search(const struct reacher *w, const char *dir, const char *who,
         else
                 r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
                              (unsigned) (st.st_mode & 07777), owner, fix, dir);
-        return r < 0 ? log_oom() : 0;
+        if (r < 0) {
+                *problem = NULL;
+                return ecl_reason(problem, -ENOMEM, "out of memory");
+        }
+        return 0;
 }
 
 /* Every directory from / down to the canonical form of p. */
 static int walk_real(const struct reacher *w, const char *p, const char *who, char **problem) {
         _cleanup_free_ char *real = realpath(p, NULL);
         if (!real)
-                return errno == ENOENT ? 1 : log_error_errno(negative_errno(), "cannot resolve %s: %m", p);
+                return errno == ENOENT ? 1 : ecl_reason_errno(problem, negative_errno(), "cannot resolve %s", p);
         for (char *s = real;; s++) {
                 if (*s != '/' && *s != '\0')
                         continue;
@@ -171,12 +180,12 @@ int shim_reach_check(const char *path, const char *user, uid_t uid, gid_t gid, c
         } else {
                 char cwd[PATH_MAX];
                 if (!getcwd(cwd, sizeof cwd))
-                        return log_error_errno(negative_errno(), "cannot get the working directory: %m");
+                        return ecl_reason_errno(ret_problem, negative_errno(), "cannot get the working directory");
                 if (asprintf(&abs, "%s/%s", cwd, path) < 0)
                         abs = NULL;
         }
         if (!abs)
-                return log_oom();
+                return ecl_reason(ret_problem, -ENOMEM, "out of memory");
         /* Each prefix as written, canonicalised: a link's target is searched through its own parents. */
         for (char *s = abs + 1;; s++) {
                 if (*s != '/' && *s != '\0')

@@ -24,9 +24,10 @@
  * it is, not checked.  With `last_mode` not (mode_t) -1 the last component
  * is set to it (fchmod), created or not.  *ret_fd (optional) = an
  * O_DIRECTORY descriptor of the last component.  0, or a negative errno
- * with a message naming the path and what is wrong with it.
+ * with *ret_reason (if not NULL) naming the path and what is wrong with it.
+ * Nothing here prints.
  */
-int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd);
+int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd, char **ret_reason);
 
 /* Whether st (a directory of the tree) may be reused: owner root or euid, no group/other write. */
 bool shim_secure_dir_ok(const struct stat *st);
@@ -41,6 +42,6 @@ bool shim_secure_dir_ok(const struct stat *st);
  * exist ends the walk (whoever creates it decides).  Returns 0, or -EACCES
  * with *ret_problem = one sentence naming the directory, its mode and
  * owner, and what to change; `who` names the user in it ("QEMU runs as
- * libvirt-qemu").  Other errors: a negative errno with a message.
+ * libvirt-qemu").  Other errors: a negative errno, *ret_problem saying so.
  */
 int shim_reach_check(const char *path, const char *user, uid_t uid, gid_t gid, const char *who, char **ret_problem);

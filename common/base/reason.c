@@ -33,6 +33,26 @@ int ecl_reason(char **ret_reason, int err, const char *fmt, ...) {
         return set(ret_reason, err, text);
 }
 
+int ecl_reason_errno(char **ret_reason, int err, const char *fmt, ...) {
+        if (!ret_reason)
+                return err;
+        char *what = NULL;
+        va_list ap;
+        va_start(ap, fmt);
+        if (vasprintf(&what, fmt, ap) < 0)
+                what = NULL;
+        va_end(ap);
+        char *text = NULL;
+        if (what && asprintf(&text, "%s: %s", what, strerror(err < 0 ? -err : err)) < 0)
+                text = NULL;
+        free(what);
+        if (!text) {
+                free(*ret_reason);
+                *ret_reason = NULL;
+        }
+        return set(ret_reason, err, text);
+}
+
 const char *ecl_reason_text(const char *reason, int err) {
         return reason ? reason : strerror(err < 0 ? -err : err);
 }

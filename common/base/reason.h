@@ -28,5 +28,13 @@
  */
 int ecl_reason(char **ret_reason, int err, const char *fmt, ...) _printf_(3, 4);
 
+/*
+ * ecl_reason() for a failed call: the text is followed by ": " and
+ * strerror(-err), as "%m" does in a log line:
+ *
+ *         return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", path);
+ */
+int ecl_reason_errno(char **ret_reason, int err, const char *fmt, ...) _printf_(3, 4);
+
 /* What to print for a failure: the reason if one was set, else strerror(-err). */
 const char *ecl_reason_text(const char *reason, int err);

@@ -8,7 +8,7 @@
 
 #include "audit-checkpoint.h"
 #include "fileio.h"
-#include "log.h"
+#include "reason.h"
 
 #define MAGIC "ecluse-audit-checkpoint v1\n"
 
@@ -52,18 +52,18 @@ int ecl_audit_checkpoint_parse(const char *text, size_t len, struct ecl_audit_ch
         return 0;
 }
 
-int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text,
-                              size_t *ret_len) {
+int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text, size_t *ret_len,
+                              char **ret_reason) {
         _cleanup_free_ char *text = NULL, *why = NULL;
         size_t len = 0;
         int r = ecl_file_read(path, ECL_AUDIT_CHECKPOINT_MAX, &text, &len, &why);
         if (r < 0)
-                return log_error_errno(r, "checkpoint %s: %s", path, why ? why : strerror(-r));
+                return ecl_reason(ret_reason, r, "checkpoint %s: %s", path, ecl_reason_text(why, r));
         if (ecl_audit_checkpoint_parse(text, len, ret) < 0)
-                return log_error_errno(EBADMSG,
-                                       "%s: not an audit checkpoint (expected \"ecluse-audit-checkpoint v1\", "
-                                       "\"records N\", \"head HASH\" lines)",
-                                       path);
+                return ecl_reason(ret_reason, -EBADMSG,
+                                  "%s: not an audit checkpoint (expected \"ecluse-audit-checkpoint v1\", "
+                                  "\"records N\", \"head HASH\" lines)",
+                                  path);
         if (ret_text)
                 *ret_text = TAKE_PTR(text);
         if (ret_len)

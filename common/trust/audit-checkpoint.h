@@ -38,7 +38,7 @@ int ecl_audit_checkpoint_parse(const char *text, size_t len, struct ecl_audit_ch
  * Read and parse a checkpoint file (O_NOFOLLOW, regular, at most
  * ECL_AUDIT_CHECKPOINT_MAX bytes); the exact bytes read are returned in
  * *ret_text and *ret_len if not NULL, for a signature check over the same data.
- * 0 or a negative errno with a message.
+ * 0 or a negative errno and *ret_reason (if not NULL), a message naming path.
  */
-int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text,
-                              size_t *ret_len);
+int ecl_audit_checkpoint_load(const char *path, struct ecl_audit_checkpoint *ret, char **ret_text, size_t *ret_len,
+                              char **ret_reason);

@@ -11,7 +11,7 @@
 #include <time.h>
 
 #include "audit-log.h"
-#include "log.h"
+#include "reason.h"
 
 #define READ_BLOCK (1024 * 1024)
 #define TAIL_CHUNK 8192
@@ -54,7 +54,7 @@ static int fsync_parent_dir(const char *path) {
         return 0;
 }
 
-static int open_for_append(const char *path, int *ret) {
+static int open_for_append(const char *path, int *ret, char **ret_reason) {
         for (;;) {
                 int fd = open(path, O_RDWR | O_APPEND | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY);
                 if (fd >= 0) {
@@ -62,19 +62,19 @@ static int open_for_append(const char *path, int *ret) {
                         return 0;
                 }
                 if (errno != ENOENT)
-                        return log_error_errno(errno, "cannot open audit log %s: %m", path);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
                 fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
                 if (fd >= 0) {
                         int r = fsync_parent_dir(path);
                         if (r < 0) {
                                 close(fd);
-                                return log_error_errno(r, "cannot sync the directory of %s: %m", path);
+                                return ecl_reason_errno(ret_reason, r, "cannot sync the directory of %s", path);
                         }
                         *ret = fd;
                         return 0;
                 }
                 if (errno != EEXIST)
-                        return log_error_errno(errno, "cannot create audit log %s: %m", path);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot create audit log %s", path);
         }
 }
 
@@ -103,46 +103,50 @@ struct tail {
 };
 
 /* Where the unterminated last line of a file of size bytes starts (a crash artifact). */
-static int find_torn_tail(int fd, const char *path, off_t size, off_t *ret_start) {
+static int find_torn_tail(int fd, const char *path, off_t size, off_t *ret_start, char **ret_reason) {
         off_t lo = size > ECL_AUDIT_LINE_MAX ? size - ECL_AUDIT_LINE_MAX : 0, nl;
         int r = find_last_newline(fd, lo, size, &nl);
         if (r < 0)
-                return log_error_errno(r, "cannot read audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         if (nl < 0 && lo > 0)
-                return log_error_errno(EBADMSG,
-                                       "%s: unterminated last line is longer than any record; "
-                                       "not a torn write, refusing to append (run audit verify)",
-                                       path);
+                return ecl_reason(ret_reason, -EBADMSG,
+                                  "%s: unterminated last line is longer than any record; "
+                                  "not a torn write, refusing to append (run audit verify)",
+                                  path);
         *ret_start = nl + 1;
         return 0;
 }
 
 /* Cut the torn tail [start, size) and describe what was removed, for the record of it. */
-static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json_t **ret_details) {
+static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json_t **ret_details,
+                         struct ecl_audit_repair *repair, char **ret_reason) {
         size_t torn = (size_t) (size - start);
         _cleanup_free_ char *buf = malloc(torn);
         if (!buf)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         int r = pread_all(fd, buf, torn, start);
         if (r < 0)
-                return log_error_errno(r, "cannot read audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         unsigned char md[32];
         unsigned mdlen = 0;
         char hex[65];
         if (EVP_Digest(buf, torn, md, &mdlen, EVP_sha256(), NULL) != 1)
-                return log_error_errno(EIO, "cannot hash the torn tail of %s", path);
+                return ecl_reason(ret_reason, -EIO, "cannot hash the torn tail of %s", path);
         for (unsigned i = 0; i < 32; i++)
                 sprintf(hex + 2 * i, "%02x", md[i]);
         json_t *details = json_pack("{s:I,s:I,s:s}", "truncated_bytes", (json_int_t) torn, "offset",
                                     (json_int_t) start, "sha256", hex);
         if (!details)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         if (ftruncate(fd, start) < 0 || fsync(fd) < 0) {
+                r = -errno;
                 json_decref(details);
-                return log_error_errno(errno, "cannot truncate the torn tail of %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot truncate the torn tail of %s", path);
         }
-        log_warning("%s: removed a torn last line (%zu bytes at offset %lld) left by an interrupted write",
-                    path, torn, (long long) start);
+        *repair = (struct ecl_audit_repair){.kind = ECL_AUDIT_REPAIR_CUT, .offset = (uint64_t) start, .bytes = torn};
+        snprintf(repair->text, sizeof repair->text,
+                 "removed a torn last line (%zu bytes at offset %lld) left by an interrupted write", torn,
+                 (long long) start);
         *ret_details = details;
         return 0;
 }
@@ -154,15 +158,16 @@ static int cut_torn_tail(int fd, const char *path, off_t start, off_t size, json
  * it was; a line that is anything less is a torn tail for the caller to cut.
  */
 static int complete_last_record(int fd, const char *path, off_t start, off_t size, struct ecl_audit_hasher *h,
-                                struct tail *tail, bool *ret_completed) {
+                                struct tail *tail, bool *ret_completed, struct ecl_audit_repair *repair,
+                                char **ret_reason) {
         *ret_completed = false;
         size_t len = (size_t) (size - start);
         _cleanup_free_ char *line = malloc(len);
         if (!line)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         int r = pread_all(fd, line, len, start);
         if (r < 0)
-                return log_error_errno(r, "cannot read audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         struct ecl_audit_line l;
         const char *why;
         char hash[ECL_AUDIT_HASH_LEN + 1];
@@ -171,18 +176,20 @@ static int complete_last_record(int fd, const char *path, off_t start, off_t siz
                 return 0;
         r = ecl_audit_hasher_line(h, line, l.hashed_len, hash);
         if (r < 0)
-                return log_error_errno(r, "cannot hash audit record");
+                return ecl_reason(ret_reason, r, "cannot hash audit record");
         if (memcmp(hash, l.hash, ECL_AUDIT_HASH_LEN) != 0)
                 return 0;
         ssize_t n = write(fd, "\n", 1);
         if (n != 1) {
                 int e = n < 0 ? errno : ENOSPC;
-                return log_error_errno(e, "cannot complete the last record of audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -e, "cannot complete the last record of audit log %s", path);
         }
         if (fsync(fd) < 0)
-                return log_error_errno(errno, "cannot sync audit log %s: %m", path);
-        log_warning("%s: completed the last record (seq %llu), whose final newline was missing", path,
-                    (unsigned long long) l.seq);
+                return ecl_reason_errno(ret_reason, -errno, "cannot sync audit log %s", path);
+        *repair = (struct ecl_audit_repair){
+                .kind = ECL_AUDIT_REPAIR_COMPLETED, .offset = (uint64_t) start, .bytes = len, .seq = l.seq};
+        snprintf(repair->text, sizeof repair->text,
+                 "completed the last record (seq %llu), whose final newline was missing", (unsigned long long) l.seq);
         tail->seq = l.seq;
         memcpy(tail->hash, hash, sizeof hash);
         *ret_completed = true;
@@ -190,7 +197,8 @@ static int complete_last_record(int fd, const char *path, off_t start, off_t siz
 }
 
 /* The last record of a file of size bytes that ends with '\n' (or is empty). */
-static int read_last_record(int fd, const char *path, off_t size, struct ecl_audit_hasher *h, struct tail *ret) {
+static int read_last_record(int fd, const char *path, off_t size, struct ecl_audit_hasher *h, struct tail *ret,
+                            char **ret_reason) {
         if (size == 0) {
                 *ret = (struct tail){.seq = 0, .hash = ECL_AUDIT_GENESIS};
                 return 0;
@@ -198,31 +206,31 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
         off_t lo = size - 1 > ECL_AUDIT_LINE_MAX ? size - 1 - ECL_AUDIT_LINE_MAX : 0, nl;
         int r = find_last_newline(fd, lo, size - 1, &nl);
         if (r < 0)
-                return log_error_errno(r, "cannot read audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         if (nl < 0 && lo > 0)
-                return log_error_errno(EBADMSG, "%s: last line too long; refusing to append (run audit verify)",
-                                       path);
+                return ecl_reason(ret_reason, -EBADMSG, "%s: last line too long; refusing to append (run audit verify)",
+                                  path);
         size_t len = (size_t) (size - 1 - (nl + 1));
         _cleanup_free_ char *line = malloc(len + 1);
         if (!line)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         r = pread_all(fd, line, len, nl + 1);
         if (r < 0)
-                return log_error_errno(r, "cannot read audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
         struct ecl_audit_line l;
         const char *why;
         char hash[ECL_AUDIT_HASH_LEN + 1];
         if (ecl_audit_line_scan(line, len, &l, &why) < 0)
-                return log_error_errno(EBADMSG, "%s: last record is corrupt (%s); refusing to append (run audit verify)",
-                                       path, why);
+                return ecl_reason(ret_reason, -EBADMSG,
+                                  "%s: last record is corrupt (%s); refusing to append (run audit verify)", path, why);
         r = ecl_audit_hasher_line(h, line, l.hashed_len, hash);
         if (r < 0)
-                return log_error_errno(r, "cannot hash audit record");
+                return ecl_reason(ret_reason, r, "cannot hash audit record");
         if (memcmp(hash, l.hash, ECL_AUDIT_HASH_LEN) != 0)
-                return log_error_errno(EBADMSG,
-                                       "%s: last record (seq %llu) does not match its hash; refusing to append "
-                                       "(run audit verify)",
-                                       path, (unsigned long long) l.seq);
+                return ecl_reason(ret_reason, -EBADMSG,
+                                  "%s: last record (seq %llu) does not match its hash; refusing to append "
+                                  "(run audit verify)",
+                                  path, (unsigned long long) l.seq);
         ret->seq = l.seq;
         memcpy(ret->hash, l.hash, ECL_AUDIT_HASH_LEN);
         ret->hash[ECL_AUDIT_HASH_LEN] = 0;
@@ -235,30 +243,31 @@ static int read_last_record(int fd, const char *path, off_t size, struct ecl_aud
  */
 static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, struct tail *tail, const char *actor,
                         const char *event, const char *subject, const json_t *details, struct ecl_audit_record *ret,
-                        char **ret_line) {
+                        char **ret_line, char **ret_reason) {
         char now[ECL_RFC3339_LEN + 1], hash[ECL_AUDIT_HASH_LEN + 1];
         int r = ecl_rfc3339_format(time(NULL), now);
         if (r < 0)
-                return log_error_errno(r, "cannot format the current time");
+                return ecl_reason(ret_reason, r, "cannot format the current time");
         _cleanup_free_ char *line = NULL;
         size_t len;
-        r = ecl_audit_format_line(h, tail->seq + 1, now, tail->hash, actor, event, subject, details, &line, &len,
-                                  hash);
+        r = ecl_audit_format_line(h, tail->seq + 1, now, tail->hash, actor, event, subject, details, &line, &len, hash,
+                                  ret_reason);
         if (r < 0)
                 return r;
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "cannot stat audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         ssize_t n = write(fd, line, len);
         if (n != (ssize_t) len) {
                 int e = n < 0 ? errno : ENOSPC;
-                /* Leave no torn line behind if we can help it. */
+                /* Leave no torn line behind if we can help it (the next append cuts it otherwise). */
                 if (ftruncate(fd, st.st_size) < 0)
-                        log_warning("cannot undo a partial write to %s", path);
-                return log_error_errno(e, "cannot write audit log %s: %m", path);
+                        return ecl_reason_errno(ret_reason, -e,
+                                                "cannot write audit log %s, and a partial line is left behind", path);
+                return ecl_reason_errno(ret_reason, -e, "cannot write audit log %s", path);
         }
         if (fsync(fd) < 0)
-                return log_error_errno(errno, "cannot sync audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot sync audit log %s", path);
         tail->seq++;
         memcpy(tail->hash, hash, sizeof hash);
         line[len - 1] = 0;
@@ -266,7 +275,7 @@ static int write_record(int fd, const char *path, struct ecl_audit_hasher *h, st
                 const char *why;
                 r = ecl_audit_record_parse(line, len - 1, ret, &why);
                 if (r < 0)
-                        return log_error_errno(r, "cannot read back the audit record: %s", why);
+                        return ecl_reason(ret_reason, r, "cannot read back the audit record: %s", why);
         }
         *ret_line = TAKE_PTR(line);
         return 0;
@@ -277,65 +286,70 @@ static void send_to_syslog(const char *line) {
                 syslog(LOG_AUTHPRIV | LOG_NOTICE, "audit: %s", line);
 }
 
-int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
-                     const json_t *details, struct ecl_audit_record *ret) {
+int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject, const json_t *details,
+                     struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair, char **ret_reason) {
         _cleanup_(ecl_audit_hasher_freep) struct ecl_audit_hasher *h = NULL;
+        struct ecl_audit_repair repair_buf, *repair = ret_repair ? ret_repair : &repair_buf;
+        *repair = (struct ecl_audit_repair){.kind = ECL_AUDIT_REPAIR_NONE};
         _cleanup_free_ char *recovered_line = NULL, *line = NULL;
         int r = ecl_audit_hasher_new(&h);
         if (r < 0)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         /* Refuse bad input before touching the file (not even creating it). */
         {
                 _cleanup_free_ char *trial = NULL;
                 char hash[ECL_AUDIT_HASH_LEN + 1];
                 size_t len;
                 r = ecl_audit_format_line(h, 1, "2000-01-01T00:00:00Z", ECL_AUDIT_GENESIS, actor, event, subject,
-                                          details, &trial, &len, hash);
+                                          details, &trial, &len, hash, ret_reason);
                 if (r < 0)
                         return r;
         }
         _cleanup_close_ int fd = -1;
-        r = open_for_append(path, &fd);
+        r = open_for_append(path, &fd, ret_reason);
         if (r < 0)
                 return r;
         r = lock_fd(fd, LOCK_EX);
         if (r < 0)
-                return log_error_errno(r, "cannot lock audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot lock audit log %s", path);
         struct stat st;
         if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "cannot stat audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         if (!S_ISREG(st.st_mode))
-                return log_error_errno(EBADMSG, "audit log %s is not a regular file", path);
+                return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         off_t size = st.st_size, end = size;
         if (size > 0) {
                 char last;
                 r = pread_all(fd, &last, 1, size - 1);
                 if (r < 0)
-                        return log_error_errno(r, "cannot read audit log %s: %m", path);
+                        return ecl_reason_errno(ret_reason, r, "cannot read audit log %s", path);
                 if (last != '\n') {
-                        r = find_torn_tail(fd, path, size, &end);
+                        r = find_torn_tail(fd, path, size, &end, ret_reason);
                         if (r < 0)
                                 return r;
                 }
         }
         /* The last complete record must be intact before we touch anything. */
         struct tail tail;
-        r = read_last_record(fd, path, end, h, &tail);
+        r = read_last_record(fd, path, end, h, &tail, ret_reason);
         if (r < 0)
                 return r;
         json_t *recovered = NULL;
         if (end < size) {
                 bool completed;
-                r = complete_last_record(fd, path, end, size, h, &tail, &completed);
+                r = complete_last_record(fd, path, end, size, h, &tail, &completed, repair, ret_reason);
                 if (r >= 0 && !completed)
-                        r = cut_torn_tail(fd, path, end, size, &recovered);
+                        r = cut_torn_tail(fd, path, end, size, &recovered, repair, ret_reason);
         }
-        if (r >= 0 && recovered)
+        if (r >= 0 && recovered) {
                 r = write_record(fd, path, h, &tail, ECL_AUDIT_SELF_ACTOR, "audit.recovered", "", recovered, NULL,
-                                 &recovered_line);
+                                 &recovered_line, ret_reason);
+                if (r >= 0)
+                        repair->seq = tail.seq;
+        }
         json_decref(recovered);
         if (r >= 0)
-                r = write_record(fd, path, h, &tail, actor, event, subject, details, ret, &line);
+                r = write_record(fd, path, h, &tail, actor, event, subject, details, ret, &line, ret_reason);
         /* Unlock before talking to syslog, which may be slow. */
         fd = close_unlock(fd);
         send_to_syslog(recovered_line);
@@ -343,20 +357,20 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         return r;
 }
 
-int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size) {
+int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size, char **ret_reason) {
         /* O_NONBLOCK: never hang on a FIFO put in its place; it is refused below. */
         _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
         if (fd < 0)
-                return log_error_errno(errno, "cannot open audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
         struct stat st;
         int r = lock_fd(fd, LOCK_SH);
         if (r < 0)
-                return log_error_errno(r, "cannot lock audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot lock audit log %s", path);
         if (fstat(fd, &st) < 0)
-                return log_error_errno(errno, "cannot stat audit log %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         (void) lock_fd(fd, LOCK_UN);
         if (!S_ISREG(st.st_mode))
-                return log_error_errno(EBADMSG, "audit log %s is not a regular file", path);
+                return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         *ret_size = (uint64_t) st.st_size;
         *ret_fd = TAKE_FD(fd);
         return 0;
@@ -471,8 +485,11 @@ int ecl_audit_verify_fd(int fd, uint64_t size, const struct ecl_audit_checkpoint
         _cleanup_(ecl_audit_hasher_freep) struct ecl_audit_hasher *h = NULL;
         struct ecl_audit_verify v = {.head = ECL_AUDIT_GENESIS, .size = size};
         int r = ecl_audit_hasher_new(&h);
-        if (r < 0)
-                return log_oom();
+        if (r < 0) {
+                *ret = v;
+                snprintf(ret->reason, sizeof ret->reason, "out of memory");
+                return -ENOMEM;
+        }
         struct verify_state s = {.h = h, .cp = cp, .v = &v};
         if (cp && cp->records == 0)
                 v.checkpoint_ok = true; /* the empty prefix: nothing to compare */
@@ -484,9 +501,9 @@ int ecl_audit_verify_fd(int fd, uint64_t size, const struct ecl_audit_checkpoint
                         "the log ends after record %llu but the checkpoint covers %llu records "
                         "(records were removed from the end)",
                         (unsigned long long) v.records, (unsigned long long) cp->records);
-        *ret = v;
         if (r < 0 && r != -EBADMSG)
-                return log_error_errno(r, "cannot read audit log: %m");
+                snprintf(v.reason, sizeof v.reason, "cannot read audit log: %s", strerror(-r));
+        *ret = v;
         return r;
 }
 
@@ -494,8 +511,11 @@ int ecl_audit_verify(const char *path, const struct ecl_audit_checkpoint *cp, st
         _cleanup_close_ int fd = -1;
         uint64_t size;
         *ret = (struct ecl_audit_verify){.head = ECL_AUDIT_GENESIS};
-        int r = ecl_audit_open_read(path, &fd, &size);
-        if (r < 0)
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_audit_open_read(path, &fd, &size, &why);
+        if (r < 0) {
+                snprintf(ret->reason, sizeof ret->reason, "%s", ecl_reason_text(why, r));
                 return r;
+        }
         return ecl_audit_verify_fd(fd, size, cp, ret);
 }

@@ -16,7 +16,8 @@
  * details {"truncated_bytes", "offset", "sha256"} of the removed bytes).
  * A last line that is a whole record chaining onto the one before, only its
  * '\n' missing, is no torn tail: the next append completes it (appends the
- * '\n', with a warning) and chains onto it.
+ * '\n') and chains onto it.  Either repair is handed back to the caller
+ * (struct ecl_audit_repair) to print or send on; nothing here prints.
  * Verification reports an unterminated last line as torn without failing.  A complete line that
  * is wrong, anywhere, is tampering and fails verification at that record.
  *
@@ -34,25 +35,42 @@
 /* Actor of the records the log writes about itself. */
 #define ECL_AUDIT_SELF_ACTOR "ecluse"
 
+/* What an append repaired in the tail of the log before it wrote its record. */
+enum ecl_audit_repair_kind {
+        ECL_AUDIT_REPAIR_NONE,
+        ECL_AUDIT_REPAIR_CUT,       /* a torn last line was removed; record seq "audit.recovered" says so */
+        ECL_AUDIT_REPAIR_COMPLETED, /* the whole last record, seq, lacked its '\n', which was added */
+};
+struct ecl_audit_repair {
+        enum ecl_audit_repair_kind kind;
+        uint64_t offset; /* where the last line started */
+        uint64_t bytes;  /* its length */
+        uint64_t seq;    /* CUT: the audit.recovered record (0 if it could not be written); COMPLETED: that record */
+        char text[160];  /* what happened, one line without the path ("" for NONE) */
+};
+
 /*
  * Append one record to the log at path (created 0640 if missing; its
  * directory must exist).  details: a JSON object or NULL (see
  * ecl_audit_format_line() for what is refused).  On success *ret (if not
  * NULL) holds the record as written; free it with ecl_audit_record_done().
- * Returns 0 or a negative errno with a message.  Refused input (-EINVAL,
+ * *ret_repair (if not NULL) says what was repaired, also when the append
+ * then fails.  Returns 0 or a negative errno, *ret_reason (if not NULL) a
+ * whole message naming path; nothing is printed.  Refused input (-EINVAL,
  * -EILSEQ, -EDOM, -E2BIG) leaves the file untouched, not even created;
  * -EBADMSG when the last complete record in the file is not intact (then
  * nothing is changed either, a torn tail included).
  */
-int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject,
-                     const json_t *details, struct ecl_audit_record *ret);
+int ecl_audit_append(const char *path, const char *actor, const char *event, const char *subject, const json_t *details,
+                     struct ecl_audit_record *ret, struct ecl_audit_repair *ret_repair, char **ret_reason);
 
 /*
  * Open the log for reading: O_NOFOLLOW, regular file; *ret_size is the size
  * taken under a brief shared lock, so that it ends at a record boundary or a
- * torn tail and never inside a concurrent append.
+ * torn tail and never inside a concurrent append.  0 or a negative errno
+ * and *ret_reason (if not NULL), a message naming path.
  */
-int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size);
+int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size, char **ret_reason);
 
 /*
  * Call cb for each complete line (without '\n') of fd in [0, size), reading
@@ -70,18 +88,19 @@ struct ecl_audit_verify {
         uint64_t size;                     /* bytes examined */
         uint64_t torn_bytes;               /* unterminated last line (a crash artifact), 0 if none */
         bool checkpoint_ok;                /* a checkpoint was given and matched */
-        /* When -EBADMSG is returned: */
+        /* When the chain is broken (-EBADMSG with bad_record != 0): */
         uint64_t bad_record;               /* 1-based record (= line) number, 0 if none */
         uint64_t bad_offset;               /* byte offset of that line */
-        char reason[256];                  /* what is wrong, without the record number */
+        char reason[256];                  /* the chain: what is wrong, without the record number;
+                                              any other failure: the whole message */
 };
 
 /*
  * Walk the whole chain in one pass.  If cp is not NULL, record cp->records
- * must exist and have hash cp->head.  Returns 0, -EBADMSG with ret->reason
- * and ret->bad_record (no message printed), or another negative errno with a
- * message.  ecl_audit_verify() also returns -EBADMSG with a message and an
- * empty ret->reason when path is not a regular file.
+ * must exist and have hash cp->head.  Returns 0, or -EBADMSG with
+ * ret->reason and ret->bad_record when the chain is broken, or another
+ * failure with ret->reason and bad_record 0 (ecl_audit_verify() returns
+ * -EBADMSG so when path is not a regular file).  Nothing is printed.
  */
 int ecl_audit_verify_fd(int fd, uint64_t size, const struct ecl_audit_checkpoint *cp, struct ecl_audit_verify *ret);
 int ecl_audit_verify(const char *path, const struct ecl_audit_checkpoint *cp, struct ecl_audit_verify *ret);

@@ -5,7 +5,7 @@
 
 #include "audit-json.h"
 #include "audit-record.h"
-#include "log.h"
+#include "reason.h"
 #include "strutil.h"
 
 struct ecl_audit_hasher {
@@ -230,14 +230,14 @@ int ecl_audit_record_parse(const char *line, size_t len, struct ecl_audit_record
         return 0;
 }
 
-static int check_text(const char *field, const char *s, size_t min, size_t max) {
+static int check_text(const char *field, const char *s, size_t min, size_t max, char **ret_reason) {
         size_t n = strlen(s);
         if (n < min || n > max)
-                return log_error_errno(EINVAL, "audit %s must be %zu to %zu bytes long", field, min, max);
+                return ecl_reason(ret_reason, -EINVAL, "audit %s must be %zu to %zu bytes long", field, min, max);
         if (ecl_audit_json_check_utf8(s, n) < 0)
-                return log_error_errno(EILSEQ, "audit %s is not valid UTF-8", field);
+                return ecl_reason(ret_reason, -EILSEQ, "audit %s is not valid UTF-8", field);
         if (ecl_str_has_control(s, (size_t) -1))
-                return log_error_errno(EINVAL, "audit %s contains a control character", field);
+                return ecl_reason(ret_reason, -EINVAL, "audit %s contains a control character", field);
         return 0;
 }
 
@@ -246,27 +246,27 @@ static void bufp(char **p) {
 }
 
 int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *time,
-                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor,
-                          const char *event, const char *subject, const json_t *details,
-                          char **ret_line, size_t *ret_len, char ret_hash[static ECL_AUDIT_HASH_LEN + 1]) {
+                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor, const char *event,
+                          const char *subject, const json_t *details, char **ret_line, size_t *ret_len,
+                          char ret_hash[static ECL_AUDIT_HASH_LEN + 1], char **ret_reason) {
         int r;
         if (seq < 1 || seq > ECL_AUDIT_SEQ_MAX)
-                return log_error_errno(ERANGE, "audit log is full (seq %llu)", (unsigned long long) seq);
+                return ecl_reason(ret_reason, -ERANGE, "audit log is full (seq %llu)", (unsigned long long) seq);
         if (!ecl_rfc3339_is_utc_seconds(time, strlen(time)))
-                return log_error_errno(EINVAL, "bad audit time '%s'", time);
+                return ecl_reason(ret_reason, -EINVAL, "bad audit time '%s'", time);
         if (!valid_event(event, strlen(event)))
-                return log_error_errno(EINVAL, "bad audit event name (expected ^[a-z][a-z0-9._-]{0,63}$)");
-        if ((r = check_text("actor", actor, 1, ECL_AUDIT_ACTOR_MAX)) < 0 ||
-            (r = check_text("subject", subject ? subject : "", 0, ECL_AUDIT_SUBJECT_MAX)) < 0)
+                return ecl_reason(ret_reason, -EINVAL, "bad audit event name (expected ^[a-z][a-z0-9._-]{0,63}$)");
+        if ((r = check_text("actor", actor, 1, ECL_AUDIT_ACTOR_MAX, ret_reason)) < 0 ||
+            (r = check_text("subject", subject ? subject : "", 0, ECL_AUDIT_SUBJECT_MAX, ret_reason)) < 0)
                 return r;
         if (details && !json_is_object(details))
-                return log_error_errno(EINVAL, "audit details must be a JSON object");
+                return ecl_reason(ret_reason, -EINVAL, "audit details must be a JSON object");
 
         _cleanup_(bufp) char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
         if (!f)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         fprintf(f, "{\"seq\":%llu,\"time\":\"%s\",\"actor\":", (unsigned long long) seq, time);
         r = ecl_audit_json_write_string(f, actor, strlen(actor));
         if (r >= 0) {
@@ -285,23 +285,23 @@ int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *
         if (fclose(f) != 0 && r >= 0)
                 r = -ENOMEM;
         if (r == -EDOM)
-                return log_error_errno(r, "audit details may hold only integers up to 2^53-1, not fractions");
+                return ecl_reason(ret_reason, r, "audit details may hold only integers up to 2^53-1, not fractions");
         if (r == -EILSEQ)
-                return log_error_errno(r, "audit details contain a string that is not valid UTF-8 or has a NUL");
+                return ecl_reason(ret_reason, r, "audit details contain a string that is not valid UTF-8 or has a NUL");
         if (r == -E2BIG)
-                return log_error_errno(r, "audit details nested too deeply or too many members");
+                return ecl_reason(ret_reason, r, "audit details nested too deeply or too many members");
         if (r < 0)
-                return log_error_errno(r, "cannot format audit record: %m");
+                return ecl_reason(ret_reason, r, "cannot format audit record: %s", strerror(-r));
 
         /* size is the hashed prefix; the line adds ,"hash":"…"}\n */
         size_t hashed_len = size;
         char *line = realloc(buf, size + sizeof(",\"hash\":\"\"}\n") - 1 + ECL_AUDIT_HASH_LEN + 1);
         if (!line)
-                return log_oom();
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         buf = line;
         r = ecl_audit_hasher_line(h, buf, hashed_len, ret_hash);
         if (r < 0)
-                return log_error_errno(r, "cannot hash audit record");
+                return ecl_reason(ret_reason, r, "cannot hash audit record: %s", strerror(-r));
         size_t len = hashed_len;
         len += (size_t) sprintf(buf + len, ",\"hash\":\"%s\"}\n", ret_hash);
 
@@ -309,9 +309,9 @@ int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *
         const char *why;
         struct ecl_audit_line l;
         if (ecl_audit_line_scan(buf, len - 1, &l, &why) < 0)
-                return log_error_errno(E2BIG, "audit record not written: %s", why);
+                return ecl_reason(ret_reason, -E2BIG, "audit record not written: %s", why);
         if (l.hashed_len != hashed_len)
-                return log_error_errno(EBADMSG, "audit record not written: internal format mismatch");
+                return ecl_reason(ret_reason, -EBADMSG, "audit record not written: internal format mismatch");
         *ret_line = TAKE_PTR(buf);
         *ret_len = len;
         return 0;

@@ -99,9 +99,9 @@ int ecl_audit_hasher_line(struct ecl_audit_hasher *h, const char *line, size_t h
  * details may be NULL (an empty object) or a JSON object.  Untrusted strings
  * are checked: -EINVAL (bad actor/event/subject/details shape), -EILSEQ (bad
  * UTF-8 or NUL), -EDOM (non-integer or too large number), -E2BIG (too long,
- * too deep).  A message names the field.
+ * too deep).  *ret_reason (if not NULL) names the field; nothing is printed.
  */
 int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *time,
-                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor,
-                          const char *event, const char *subject, const json_t *details,
-                          char **ret_line, size_t *ret_len, char ret_hash[static ECL_AUDIT_HASH_LEN + 1]);
+                          const char prev[static ECL_AUDIT_HASH_LEN], const char *actor, const char *event,
+                          const char *subject, const json_t *details, char **ret_line, size_t *ret_len,
+                          char ret_hash[static ECL_AUDIT_HASH_LEN + 1], char **ret_reason);

@@ -38,8 +38,8 @@ static void check_roundtrip(const char *line, size_t len, const struct ecl_audit
                 abort();
         char *out = NULL, hash[ECL_AUDIT_HASH_LEN + 1];
         size_t ol = 0;
-        if (ecl_audit_format_line(h, rec.seq, rec.time, rec.prev, rec.actor, rec.event, rec.subject, details, &out,
-                                  &ol, hash) < 0)
+        if (ecl_audit_format_line(h, rec.seq, rec.time, rec.prev, rec.actor, rec.event, rec.subject, details, &out, &ol,
+                                  hash, NULL) < 0)
                 abort();
         if (ol < l->hashed_len || memcmp(out, line, l->hashed_len) != 0)
                 abort();

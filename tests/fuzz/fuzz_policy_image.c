@@ -44,14 +44,14 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size) {
                               .chains = chains, .n_chains = 1};
         struct pol_image *want = NULL, *fuzzed = NULL, *have = NULL;
         char *problem = NULL;
-        if (pol_image_expect(&t, load_debug, &want) < 0)
+        if (pol_image_expect(&t, load_debug, &want, NULL) < 0)
                 abort(); /* the fixed sample parses */
-        if (pol_image_parse_listing(want, s, &have) == 0) {
+        if (pol_image_parse_listing(want, s, &have, NULL) == 0) {
                 if (pol_image_compare(want, have, &problem) == -ESRCH && !problem)
                         abort();
                 free(problem), problem = NULL;
         }
-        if (pol_image_expect(&t, s, &fuzzed) == 0) {
+        if (pol_image_expect(&t, s, &fuzzed, NULL) == 0) {
                 if (pol_image_compare(fuzzed, want, &problem) == -ESRCH && !problem)
                         abort();
                 free(problem);

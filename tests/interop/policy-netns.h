@@ -234,7 +234,7 @@ static _unused_ uint64_t wait_blocked(enum shim_blocked_direction dir, const cha
         for (int i = 0; i < 100; i++) {
                 struct shim_blocked_entry *e = NULL;
                 size_t n = 0;
-                assert_int_equal(shim_policy_blocked("t", &e, &n), 0);
+                assert_int_equal(shim_policy_blocked("t", &e, &n, NULL), 0);
                 for (size_t k = 0; k < n; k++)
                         if (e[k].direction == dir && (!src || strcmp(e[k].src, src) == 0) &&
                             strcmp(e[k].dst, dst) == 0 && strcmp(e[k].proto, proto) == 0 && e[k].port == port) {
@@ -261,7 +261,7 @@ static _unused_ void load(struct env *e) {
          */
         sh(e, true, "ip neigh flush dev " GUEST_IF);
         sh(e, false, "ip neigh flush dev " LAN_IF);
-        assert_int_equal(shim_policy_load(&e->m), 0);
+        assert_int_equal(shim_policy_load(&e->m, NULL), 0);
         char *problem = NULL;
         int r = shim_policy_verify(&e->m, &problem);
         if (r < 0)

@@ -56,7 +56,7 @@ static void assert_valid(struct scratch *s, const struct ecl_manifest *m, const 
                 struct shim_domain_opts o = {.root = s->dir, .accel = accels[i],
                                              .uuid = "8337f2bd-dd33-41f5-8ed9-86f328320239"};
                 _cleanup_free_ char *xml = NULL;
-                assert_int_equal(shim_domain_render(m, &o, &xml), 0);
+                assert_int_equal(shim_domain_render(m, &o, &xml, NULL), 0);
                 if (validate(s, xml, what) != 0)
                         fail_msg("%s (%s): not a valid domain", what, ecl_accel_to_string(accels[i]));
         }

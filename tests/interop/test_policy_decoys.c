@@ -127,7 +127,7 @@ static uint64_t initial_size(void) {
         struct shim_blocked_entry *e = NULL;
         size_t n = 0;
         struct shim_blocked_unrecorded u;
-        assert_int_equal(shim_policy_blocked_report("t", &e, &n, &u), 0);
+        assert_int_equal(shim_policy_blocked_report("t", &e, &n, &u, NULL), 0);
         assert_true(u.known[SHIM_BLOCKED_EGRESS] && u.known[SHIM_BLOCKED_INGRESS]);
         assert_int_equal(u.packets[SHIM_BLOCKED_EGRESS], 0);
         assert_null(u.full_sets);
@@ -242,7 +242,7 @@ static void test_decoys_do_not_hide_a_real_attempt(void **state) {
          * packets more.
          */
         struct shim_blocked_unrecorded u = {0};
-        assert_int_equal(shim_policy_unrecorded_read("t", &u), 0);
+        assert_int_equal(shim_policy_unrecorded_read("t", &u, NULL), 0);
         assert_true(u.known[SHIM_BLOCKED_EGRESS] && u.known[SHIM_BLOCKED_INGRESS]);
         uint64_t after = u.packets[SHIM_BLOCKED_EGRESS];
         assert_int_equal(after, before + 3);
@@ -285,7 +285,7 @@ static void test_no_unrecorded_without_decoys(void **state) {
         close(h);
         close(g);
         struct shim_blocked_unrecorded u = {0};
-        assert_int_equal(shim_policy_unrecorded_read("t", &u), 0);
+        assert_int_equal(shim_policy_unrecorded_read("t", &u, NULL), 0);
         assert_true(u.known[SHIM_BLOCKED_EGRESS] && u.known[SHIM_BLOCKED_INGRESS]);
         assert_int_equal(u.packets[SHIM_BLOCKED_EGRESS], 0);
         assert_null(u.full_sets);
@@ -296,7 +296,7 @@ static void test_no_unrecorded_without_decoys(void **state) {
         run_shim(argv, &res);
         assert_null(strstr(res.out, "unrecorded"));
         tl_result_free(&res);
-        assert_int_equal(shim_policy_unrecorded_read("nosuch", &u), -ENOENT);
+        assert_int_equal(shim_policy_unrecorded_read("nosuch", &u, NULL), -ENOENT);
 }
 
 int main(void) {

@@ -569,7 +569,7 @@ static void test_pmtud_for_an_allowed_tcp_flow(void **state) {
         m.network.neighbours = nb, m.network.n_neighbours = 2;
         sh(e, true, "ip neigh flush dev " GUEST_IF);
         sh(e, false, "ip neigh flush dev " LAN_IF);
-        assert_int_equal(shim_policy_load(&m), 0);
+        assert_int_equal(shim_policy_load(&m, NULL), 0);
         const char *dst[] = {VENDOR4, VENDOR6};
         for (int v = 0; v < 2; v++) {
                 int family = v ? AF_INET6 : AF_INET;
@@ -599,7 +599,7 @@ static void test_pmtud_for_an_allowed_tcp_flow(void **state) {
                 assert_int_equal(got, sizeof buf);
                 close(a), close(c), close(l);
         }
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         sh(e, true, "ip route del default");
         sh(e, true, "ip -6 route del default");
         vendor_ns_done(e, vns);

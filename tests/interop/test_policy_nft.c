@@ -104,14 +104,14 @@ static void test_verify_detects_tampering(void **state) {
         assert_int_equal(shim_policy_verify(&e->m, &problem), 0);
         sh(e, false, "nft delete table netdev other");
 
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "does not exist"));
         free(problem), problem = NULL;
 
         /* The same rules hooked on another device. */
         char *text = NULL;
-        assert_int_equal(shim_policy_render(&e->m, &text), 0);
+        assert_int_equal(shim_policy_render(&e->m, &text, NULL), 0);
         for (char *p = text; (p = strstr(p, "device \"" TAP "\"")); p++)
                 memcpy(p, "device \"ecl-u\"", strlen("device \"ecl-u\""));
         sh(e, false, "ip link add name ecl-u type veth peer name ecl-u-peer");
@@ -121,7 +121,7 @@ static void test_verify_detects_tampering(void **state) {
         assert_int_equal(shim_policy_verify(&e->m, &problem), -ESRCH);
         assert_non_null(strstr(problem, "not on device " TAP));
         free(problem);
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         sh(e, false, "ip link del dev ecl-u");
         tl_rm_rf(dir);
         free(dir), free(file), free(text);
@@ -220,11 +220,11 @@ static void rewrite_rule(const char *chain, const char *what, const char *body, 
 /* Load with the text form changed by replacing from with to (once): a table rewritten while no shim watched. */
 static void load_text_with(struct env *e, const char *from, const char *to) {
         char *text = NULL;
-        assert_int_equal(shim_policy_render(&e->m, &text), 0);
+        assert_int_equal(shim_policy_render(&e->m, &text, NULL), 0);
         char *p = strstr(text, from);
         assert_non_null(p);
         char *changed = tl_strf("%.*s%s%s", (int) (p - text), text, to, p + strlen(from));
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         nft_text(changed);
         free(changed), free(text);
 }
@@ -299,8 +299,8 @@ static void test_verify_compares_whole_rules(void **state) {
 static void test_verify_with_the_loaded_image(void **state) {
         struct env *e = *state;
         struct pol_image *img = NULL;
-        assert_int_equal(shim_policy_remove("t"), 0);
-        assert_int_equal(shim_policy_load_image(&e->m, &img), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
+        assert_int_equal(shim_policy_load_image(&e->m, &img, NULL), 0);
         assert_non_null(img);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify_image(&e->m, img, &problem), 0);
@@ -342,9 +342,9 @@ static void test_text_and_json_forms_load_alike(void **state) {
         struct env *e = *state;
         load(e);
         json_t *a = nft_json("table");
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         char *text = NULL;
-        assert_int_equal(shim_policy_render(&e->m, &text), 0);
+        assert_int_equal(shim_policy_render(&e->m, &text, NULL), 0);
         char *dir = tl_mkdtemp();
         char *path = tl_strf("%s/policy.nft", dir);
         tl_write_file(path, text, strlen(text));
@@ -393,7 +393,7 @@ static void test_grant_opens_one_flow_for_a_bounded_time(void **state) {
 
         struct shim_grant grant = {.proto = ECL_PROTO_UDP, .ports = {6100, 6100}, .timeout_s = 2};
         cidr(&grant.net, HOST4, 32);
-        assert_int_equal(shim_policy_grant("t", &grant), 0);
+        assert_int_equal(shim_policy_grant("t", &grant, NULL), 0);
         close(h);
         udp_roundtrip_port(e, HOST4, GUEST4, AF_INET, 6100); /* request and reply pass */
         /* The kernel closes it by itself. */
@@ -412,25 +412,25 @@ static void test_grant_opens_one_flow_for_a_bounded_time(void **state) {
         struct shim_grant in = {.ingress = true, .proto = ECL_PROTO_TCP, .ports = {2300, 2310}, .timeout_s = 600};
         cidr(&in.net, "10.77.0.0", 24);
         assert_false(tcp_exchange(e, true, GUEST4, 2305, HOST4));
-        assert_int_equal(shim_policy_grant("t", &in), 0);
+        assert_int_equal(shim_policy_grant("t", &in, NULL), 0);
         assert_true(tcp_exchange(e, true, GUEST4, 2305, HOST4));
-        assert_int_equal(shim_policy_grant_revoke("t", &in), 0);
+        assert_int_equal(shim_policy_grant_revoke("t", &in, NULL), 0);
         assert_int_equal(grant_elements("grant_in4"), 0);
         assert_false(tcp_exchange(e, true, GUEST4, 2305, HOST4));
-        assert_int_equal(shim_policy_grant_revoke("t", &in), -ENOENT);
+        assert_int_equal(shim_policy_grant_revoke("t", &in, NULL), -ENOENT);
 
         struct shim_grant bad = {.proto = ECL_PROTO_ICMP, .timeout_s = 60};
         cidr(&bad.net, HOST4, 32);
-        assert_int_equal(shim_policy_grant("t", &bad), -EINVAL);
+        assert_int_equal(shim_policy_grant("t", &bad, NULL), -EINVAL);
 }
 
 static void test_rules_outlive_the_loader(void **state) {
         struct env *e = *state;
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         pid_t pid = fork();
         assert_true(pid >= 0);
         if (pid == 0)
-                _exit(shim_policy_load(&e->m) == 0 ? 0 : 1);
+                _exit(shim_policy_load(&e->m, NULL) == 0 ? 0 : 1);
         int st;
         assert_int_equal(waitpid(pid, &st, 0), pid);
         assert_true(WIFEXITED(st) && WEXITSTATUS(st) == 0);
@@ -450,16 +450,16 @@ static void test_example_manifests(void **state) {
                 ecl_diags_clear(&diags);
                 assert_int_equal(r, 0);
                 char *text = NULL;
-                assert_int_equal(shim_policy_render(m, &text), 0);
+                assert_int_equal(shim_policy_render(m, &text, NULL), 0);
                 if (!m->has_network) {
                         assert_non_null(strstr(text, "no network"));
-                        assert_int_equal(shim_policy_load(m), -EINVAL);
+                        assert_int_equal(shim_policy_load(m, NULL), -EINVAL);
                 } else {
                         char tap[IFNAMSIZ];
                         shim_tap_name(m->stack, 0, tap);
-                        assert_int_equal(shim_policy_load(m), -ENODEV); /* no tap yet */
+                        assert_int_equal(shim_policy_load(m, NULL), -ENODEV); /* no tap yet */
                         sh(e, false, "ip link add name %s type veth peer name eclpeer", tap);
-                        assert_int_equal(shim_policy_load(m), -ENODEV); /* no uplink yet */
+                        assert_int_equal(shim_policy_load(m, NULL), -ENODEV); /* no uplink yet */
                         char inner[IFNAMSIZ], outer[IFNAMSIZ];
                         shim_uplink_names(m->stack, inner, outer);
                         sh(e, false, "ip link add name %s type veth peer name %s", inner, outer);
@@ -468,13 +468,13 @@ static void test_example_manifests(void **state) {
                         sh(e, false, "nft -c -f %s", file); /* the text form is valid nft */
                         tl_rm_rf(dir);
                         free(dir), free(file);
-                        assert_int_equal(shim_policy_load(m), 0);
+                        assert_int_equal(shim_policy_load(m, NULL), 0);
                         char *problem = NULL;
                         r = shim_policy_verify(m, &problem);
                         if (r < 0)
                                 fprintf(stderr, "%s: %s\n", files[i], problem);
                         assert_int_equal(r, 0);
-                        assert_int_equal(shim_policy_remove(m->stack), 0);
+                        assert_int_equal(shim_policy_remove(m->stack, NULL), 0);
                         sh(e, false, "ip link del dev %s", tap);
                         sh(e, false, "ip link del dev %s", inner);
                 }
@@ -494,14 +494,14 @@ static void test_replace_then_remove_leaves_nothing(void **state) {
         json_array_foreach(json_object_get(root, "nftables"), i, it) tables += json_object_get(it, "table") != NULL;
         assert_int_equal(tables, 1);
         json_decref(root);
-        assert_int_equal(shim_policy_remove("t"), 0);
+        assert_int_equal(shim_policy_remove("t", NULL), 0);
         root = nft_json("ruleset");
         assert_int_equal(json_array_size(json_object_get(root, "nftables")), 1); /* metainfo only */
         json_decref(root);
-        assert_int_equal(shim_policy_remove("t"), 0); /* removing nothing is fine */
+        assert_int_equal(shim_policy_remove("t", NULL), 0); /* removing nothing is fine */
         struct shim_blocked_entry *b = NULL;
         size_t n;
-        assert_int_equal(shim_policy_blocked("t", &b, &n), -ENOENT);
+        assert_int_equal(shim_policy_blocked("t", &b, &n, NULL), -ENOENT);
         /* The command: no policy is missing input (66), no stack a usage error (64). */
         char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "blocked", (char *) "t", NULL};
         struct tl_result res;

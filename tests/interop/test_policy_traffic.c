@@ -303,7 +303,7 @@ static void test_no_table_no_path(void **state) {
                 if (udp_gets_through(e))
                         fail_msg("after \"%s\" an allowed flow still passes: something but the policy joins tap and uplink",
                                  breakers[i]);
-                (void) shim_policy_remove("t");
+                (void) shim_policy_remove("t", NULL);
         }
 }
 
@@ -396,7 +396,7 @@ static void test_real_tap(void **state) {
         m.network.addresses = &addr, m.network.n_addresses = 1;
         m.network.egress = &egress, m.network.n_egress = 1;
         m.network.n_ingress = 0;
-        assert_int_equal(shim_policy_load(&m), 0);
+        assert_int_equal(shim_policy_load(&m, NULL), 0);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify(&m, &problem), 0);
 
@@ -439,7 +439,7 @@ static void test_real_tap(void **state) {
         size_t nb = 0;
         bool blocked = false, spoofed = false, unasked = false;
         for (int i = 0; i < 50 && !(blocked && spoofed && unasked); i++) {
-                assert_int_equal(shim_policy_blocked("tap", &b, &nb), 0);
+                assert_int_equal(shim_policy_blocked("tap", &b, &nb, NULL), 0);
                 for (size_t k = 0; k < nb; k++) {
                         blocked |= b[k].direction == SHIM_BLOCKED_EGRESS && strcmp(b[k].dst, "10.78.0.1") == 0 &&
                                    b[k].port == 6000;
@@ -455,7 +455,7 @@ static void test_real_tap(void **state) {
         assert_true(unasked);
         close(h);
         close(h2);
-        assert_int_equal(shim_policy_remove("tap"), 0);
+        assert_int_equal(shim_policy_remove("tap", NULL), 0);
         close(fd); /* the tap goes with its descriptor */
 }
 

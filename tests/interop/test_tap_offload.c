@@ -246,7 +246,7 @@ static void test_kernel_writes_guest_checksum_offsets(void **state) {
         struct ecl_rule egress;
         struct ecl_manifest m = stack_manifest(e, &addr, &egress);
         uplink(e, m.stack);
-        assert_int_equal(shim_policy_load(&m), 0);
+        assert_int_equal(shim_policy_load(&m, NULL), 0);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify(&m, &problem), 0);
         struct far far = listen_far(e);
@@ -266,7 +266,7 @@ static void test_kernel_writes_guest_checksum_offsets(void **state) {
         assert_memory_equal(buf, "offload-", 8);
         assert_true(recv(far.allowed, buf, sizeof buf, MSG_DONTWAIT) < 0);
         far_close(&far);
-        assert_int_equal(shim_policy_remove("tap"), 0);
+        assert_int_equal(shim_policy_remove("tap", NULL), 0);
         close(fd);
 }
 
@@ -277,7 +277,7 @@ static int libvirt_tap_flags(const struct ecl_manifest *m) {
         dm.vm.kernel = (char *) "/vmlinuz", dm.vm.initrd = NULL, dm.vm.cmdline = NULL, dm.vm.n_disks = 0;
         struct shim_domain_opts o = {.root = "", .accel = ECL_ACCEL_TCG};
         _cleanup_xml_doc_ xmlDocPtr doc = NULL;
-        assert_int_equal(shim_domain_build(&dm, &o, &doc), 0);
+        assert_int_equal(shim_domain_build(&dm, &o, &doc, NULL), 0);
         xmlXPathContextPtr ctx = xmlXPathNewContext(doc);
         assert_non_null(ctx);
         xmlXPathObjectPtr model = xmlXPathEvalExpression((const xmlChar *) "string(//interface/model/@type)", ctx);
@@ -312,7 +312,7 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
         struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = NULL, .hold = &hold};
         assert_int_equal(shim_tap_create(STACK_TAP, &to), 0);
         uplink(e, m.stack);
-        assert_int_equal(shim_policy_load(&m), 0);
+        assert_int_equal(shim_policy_load(&m, NULL), 0);
         char *problem = NULL;
         assert_int_equal(shim_policy_verify(&m, &problem), 0);
 
@@ -356,7 +356,7 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
                         close(fds[q]);
         if (hold >= 0)
                 close(hold);
-        assert_int_equal(shim_policy_remove("tap"), 0);
+        assert_int_equal(shim_policy_remove("tap", NULL), 0);
         assert_int_equal(shim_tap_delete(STACK_TAP), 0);
 }
 

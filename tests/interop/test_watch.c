@@ -54,7 +54,7 @@ static void test_own_changes_and_traffic_are_quiet(void **state) {
         struct shim_watch w;
         assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true), 0);
         assert_int_equal(shim_watch_own_begin(&w), 0);
-        assert_int_equal(shim_policy_load(&e->m), 0); /* this process: a reload */
+        assert_int_equal(shim_policy_load(&e->m, NULL), 0); /* this process: a reload */
         assert_int_equal(shim_watch_own_end(&w), 0);
         udp_roundtrip(e, HOST4, GUEST4, AF_INET);    /* the kernel fills flow sets, records drops */
         int g = sock_in(e, true, AF_INET, SOCK_DGRAM);
@@ -101,7 +101,7 @@ static int in_pid_namespace(struct env *e) {
         if (shim_watch_open(&w, TAP, UPLINK, TABLE, true) < 0)
                 return 11;
         for (int i = 0; i < 3; i++) {
-                if (shim_watch_own_begin(&w) < 0 || shim_policy_load(&e->m) < 0 || shim_watch_own_end(&w) < 0)
+                if (shim_watch_own_begin(&w) < 0 || shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w) < 0)
                         return 12;
                 usleep(50 * 1000);
                 if (drain_plain(&w) != 0)
@@ -114,7 +114,7 @@ static int in_pid_namespace(struct env *e) {
                 return 15;
         /* an outside commit between begin and end: neither is taken for ours */
         if (shim_watch_own_begin(&w) < 0 || run_nft("delete table inet other") != 0 ||
-            shim_policy_load(&e->m) < 0 || shim_watch_own_end(&w) < 0)
+            shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w) < 0)
                 return 16;
         usleep(50 * 1000);
         if (drain_plain(&w) != 1)
@@ -192,7 +192,7 @@ static void test_outside_nftables_changes_are_seen(void **state) {
                 sh(e, false, "%s", changes[i]);
                 expect_change(&w, shared[i], "another process");
                 shim_watch_close(&w);
-                (void) shim_policy_remove("t");
+                (void) shim_policy_remove("t", NULL);
                 sh(e, false, "nft flush ruleset");
         }
 }

@@ -59,8 +59,11 @@ static void test_missing_device(void **state) {
         assert_non_null(strstr(reason, "falling back to TCG"));
 
         got = ECL_ACCEL_AUTO;
-        assert_int_equal(shim_accel_resolve(ECL_ACCEL_KVM, SHIM_ACCEL_PROBE_TIMEOUT_MS, &got, NULL), -ENODEV);
+        free(TAKE_PTR(reason));
+        assert_int_equal(shim_accel_resolve(ECL_ACCEL_KVM, SHIM_ACCEL_PROBE_TIMEOUT_MS, &got, &reason), -ENODEV);
         assert_int_equal(got, ECL_ACCEL_AUTO); /* untouched on failure */
+        assert_non_null(strstr(reason, "accel: kvm asked for, but KVM is unusable ("));
+        assert_non_null(strstr(reason, dev));
 
         /* tcg never probes */
         free(TAKE_PTR(reason));

@@ -54,17 +54,22 @@ static void test_load(void **state) {
         struct ecl_audit_checkpoint cp;
         _cleanup_free_ char *got = NULL;
         size_t len = 0;
-        assert_int_equal(ecl_audit_checkpoint_load(file, &cp, &got, &len), 0);
+        assert_int_equal(ecl_audit_checkpoint_load(file, &cp, &got, &len, NULL), 0);
         assert_int_equal(cp.records, 5);
         assert_int_equal(len, strlen(text));
         assert_memory_equal(got, text, len);
         assert_int_equal(symlink(file, link), 0);
-        assert_int_equal(ecl_audit_checkpoint_load(link, &cp, NULL, NULL), -ELOOP);
+        assert_int_equal(ecl_audit_checkpoint_load(link, &cp, NULL, NULL, NULL), -ELOOP);
         char huge[ECL_AUDIT_CHECKPOINT_MAX + 1];
         memset(huge, '\n', sizeof huge);
         tl_write_file(big, huge, sizeof huge);
-        assert_int_equal(ecl_audit_checkpoint_load(big, &cp, NULL, NULL), -EFBIG);
-        assert_int_equal(ecl_audit_checkpoint_load(dir, &cp, NULL, NULL), -EBADMSG);
+        assert_int_equal(ecl_audit_checkpoint_load(big, &cp, NULL, NULL, NULL), -EFBIG);
+        assert_int_equal(ecl_audit_checkpoint_load(dir, &cp, NULL, NULL, NULL), -EBADMSG);
+        /* The reason names the file, for the command to print. */
+        _cleanup_free_ char *why = NULL;
+        tl_write_file(file, "nonsense\n", 9);
+        assert_int_equal(ecl_audit_checkpoint_load(file, &cp, NULL, NULL, &why), -EBADMSG);
+        assert_non_null(strstr(why, "/cp: not an audit checkpoint"));
         tl_rm_rf(dir);
 }
 

@@ -24,7 +24,8 @@ static int setup(void **state) {
         for (int i = 1; i <= N; i++) {
                 json_t *d = json_pack("{s:i}", "i", i);
                 struct ecl_audit_record rec;
-                assert_int_equal(ecl_audit_append(f->path, i % 2 ? "alice" : "bob", "note", "office", d, &rec), 0);
+                assert_int_equal(
+                        ecl_audit_append(f->path, i % 2 ? "alice" : "bob", "note", "office", d, &rec, NULL, NULL), 0);
                 assert_int_equal(rec.seq, i);
                 json_decref(d);
                 ecl_audit_record_done(&rec);
@@ -244,9 +245,15 @@ static void test_torn_tail_recovered_and_recorded(void **state) {
         assert_int_equal(v.torn_bytes, 40);
 
         struct ecl_audit_record rec;
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec), 0);
+        struct ecl_audit_repair repair;
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec, &repair, NULL), 0);
         assert_int_equal(rec.seq, N + 2);
         ecl_audit_record_done(&rec);
+        /* What was repaired is handed back for the caller to report. */
+        assert_int_equal(repair.kind, ECL_AUDIT_REPAIR_CUT);
+        assert_int_equal(repair.bytes, 40);
+        assert_int_equal(repair.seq, N + 1);
+        assert_non_null(strstr(repair.text, "removed a torn last line (40 bytes at offset"));
         assert_int_equal(ecl_audit_verify(f->path, NULL, &v), 0);
         assert_int_equal(v.records, N + 2);
         assert_int_equal(v.torn_bytes, 0);
@@ -293,10 +300,20 @@ static void test_torn_whole_record_without_newline(void **state) {
         write_unterminated(f, N - 1, f->lines[N - 1]);
         expect_ok(f->path, NULL, N - 1);
         struct ecl_audit_record rec;
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec), 0);
+        struct ecl_audit_repair repair;
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec, &repair, NULL), 0);
         assert_int_equal(rec.seq, N + 1);
         ecl_audit_record_done(&rec);
+        assert_int_equal(repair.kind, ECL_AUDIT_REPAIR_COMPLETED);
+        assert_int_equal(repair.seq, N);
+        assert_string_equal(repair.text, "completed the last record (seq 6), whose final newline was missing");
         expect_ok(f->path, NULL, N + 1);
+        /* An intact tail: nothing repaired. */
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, &repair, NULL), 0);
+        assert_int_equal(repair.kind, ECL_AUDIT_REPAIR_NONE);
+        write_unterminated(f, N - 1, f->lines[N - 1]);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec, NULL, NULL), 0);
+        ecl_audit_record_done(&rec);
         size_t len;
         _cleanup_free_ char *all = tl_read_file(f->path, &len);
         assert_null(strstr(all, "audit.recovered"));
@@ -311,7 +328,7 @@ static void test_torn_whole_record_without_newline(void **state) {
 
         /* A whole record that does not chain on (an old one replayed) is cut as torn. */
         write_unterminated(f, N - 1, f->lines[2]);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec), 0);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, &rec, NULL, NULL), 0);
         assert_int_equal(rec.seq, N + 1); /* N - 1, the recovery record, this one */
         ecl_audit_record_done(&rec);
         expect_ok(f->path, NULL, N + 1);
@@ -322,7 +339,7 @@ static void test_torn_whole_record_without_newline(void **state) {
         /* Nor is a record of the right place whose hash is wrong. */
         _cleanup_free_ char *forged = edit(f->lines[N - 1], "\"office\"", "\"offica\"", false);
         write_unterminated(f, N - 1, forged);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), 0);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, NULL), 0);
         expect_ok(f->path, NULL, N + 1);
         _cleanup_free_ char *third = tl_read_file(f->path, &len);
         assert_non_null(strstr(third, "audit.recovered"));
@@ -341,7 +358,7 @@ static void test_short_write_is_undone(void **state) {
                 struct rlimit rl = {.rlim_cur = (rlim_t) before.st_size + 50, .rlim_max = RLIM_INFINITY};
                 if (setrlimit(RLIMIT_FSIZE, &rl) < 0)
                         _exit(2);
-                int r = ecl_audit_append(f->path, "carol", "note", "", NULL, NULL);
+                int r = ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, NULL);
                 _exit(r == -ENOSPC || r == -EFBIG ? 0 : 1);
         }
         int st;
@@ -367,7 +384,7 @@ static void test_tampering_is_not_mistaken_for_a_torn_tail(void **state) {
         expect_bad(f->path, NULL, N + 1, "too long");
         struct stat before, after;
         assert_int_equal(stat(f->path, &before), 0);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, NULL), -EBADMSG);
         assert_int_equal(stat(f->path, &after), 0);
         assert_int_equal(before.st_size, after.st_size);
 
@@ -378,19 +395,21 @@ static void test_tampering_is_not_mistaken_for_a_torn_tail(void **state) {
         char *bad = edit(f->lines[N - 1], "\"office\"", "\"offica\"", false);
         c[N - 1] = bad;
         write_lines(f->path, c, N);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, &why), -EBADMSG);
+        assert_non_null(strstr(why, "last record (seq 6) does not match its hash; refusing to append"));
         expect_bad(f->path, NULL, N, "hash does not match");
         /* ...and then leave a torn tail alone too: nothing is changed. */
         int tfd = open(f->path, O_WRONLY | O_APPEND | O_CLOEXEC);
         assert_int_equal(write(tfd, "{\"seq\":7,", 9), 9);
         close(tfd);
         assert_int_equal(stat(f->path, &before), 0);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, NULL), -EBADMSG);
         assert_int_equal(stat(f->path, &after), 0);
         assert_int_equal(before.st_size, after.st_size);
         c[N - 1] = (char *) "garbage";
         write_lines(f->path, c, N);
-        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL), -EBADMSG);
+        assert_int_equal(ecl_audit_append(f->path, "carol", "note", "", NULL, NULL, NULL, NULL), -EBADMSG);
         free(bad);
 }
 
@@ -423,7 +442,7 @@ static void test_checkpoint_prefixes(void **state) {
                 const char *why;
                 assert_int_equal(ecl_audit_record_parse(f->lines[i], strlen(f->lines[i]), &rec, &why), 0);
                 assert_int_equal(ecl_audit_format_line(h, rec.seq, rec.time, prev, rec.actor, rec.event,
-                                                       i == 1 ? "forged" : rec.subject, NULL, &line, &len, hash),
+                                                       i == 1 ? "forged" : rec.subject, NULL, &line, &len, hash, NULL),
                                  0);
                 fwrite(line, 1, len, out);
                 memcpy(prev, hash, 65);
@@ -447,7 +466,7 @@ static void test_concurrent_writers(void **state) {
                         for (int j = 0; j < EACH; j++) {
                                 json_t *d = json_pack("{s:i,s:i,s:s}", "writer", w, "n", j, "pad",
                                                       "a longer text so that lines are not tiny ........");
-                                int r = ecl_audit_append(f->path, "writer", "test.concurrent", "", d, NULL);
+                                int r = ecl_audit_append(f->path, "writer", "test.concurrent", "", d, NULL, NULL, NULL);
                                 json_decref(d);
                                 if (r < 0)
                                         _exit(1);
@@ -491,22 +510,28 @@ static void test_refuses_symlink_and_bad_input(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *link = tl_strf("%s/link.log", f->dir);
         assert_int_equal(symlink(f->path, link), 0);
-        assert_int_equal(ecl_audit_append(link, "a", "note", "", NULL, NULL), -ELOOP);
+        assert_int_equal(ecl_audit_append(link, "a", "note", "", NULL, NULL, NULL, NULL), -ELOOP);
         struct ecl_audit_verify v;
         assert_int_equal(ecl_audit_verify(link, NULL, &v), -ELOOP);
         _cleanup_free_ char *fifo = tl_strf("%s/fifo.log", f->dir);
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_int_equal(ecl_audit_verify(fifo, NULL, &v), -EBADMSG);
-        assert_int_equal(ecl_audit_append(fifo, "a", "note", "", NULL, NULL), -EBADMSG);
+        assert_int_equal(v.bad_record, 0);
+        assert_non_null(strstr(v.reason, "fifo.log is not a regular file"));
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_audit_append(fifo, "a", "note", "", NULL, NULL, NULL, &why), -EBADMSG);
+        assert_non_null(strstr(why, "fifo.log is not a regular file"));
         _cleanup_free_ char *missing = tl_strf("%s/missing.log", f->dir);
         assert_int_equal(ecl_audit_verify(missing, NULL, &v), -ENOENT);
+        assert_non_null(strstr(v.reason, "cannot open audit log "));
+        assert_non_null(strstr(v.reason, "missing.log: No such file or directory"));
         /* Refused input leaves the log as it was. */
-        assert_int_equal(ecl_audit_append(f->path, "a\nb", "note", "", NULL, NULL), -EINVAL);
-        assert_int_equal(ecl_audit_append(f->path, "a", "note", "\xff", NULL, NULL), -EILSEQ);
+        assert_int_equal(ecl_audit_append(f->path, "a\nb", "note", "", NULL, NULL, NULL, NULL), -EINVAL);
+        assert_int_equal(ecl_audit_append(f->path, "a", "note", "\xff", NULL, NULL, NULL, NULL), -EILSEQ);
         expect_ok(f->path, NULL, N);
         _cleanup_free_ char *fresh = tl_strf("%s/fresh.log", f->dir);
         json_t *real = json_pack("{s:f}", "x", 0.5);
-        assert_int_equal(ecl_audit_append(fresh, "a", "note", "", real, NULL), -EDOM);
+        assert_int_equal(ecl_audit_append(fresh, "a", "note", "", real, NULL, NULL, NULL), -EDOM);
         json_decref(real);
         assert_int_equal(access(fresh, F_OK), -1);
         /* An empty log verifies, with zero records. */

@@ -11,7 +11,7 @@ static char *format(struct ecl_audit_hasher *h, uint64_t seq, const char *prev, 
                     const char *subject, const json_t *details, int *ret, char hash[65]) {
         char *line = NULL;
         size_t len = 0;
-        *ret = ecl_audit_format_line(h, seq, T0, prev, actor, event, subject, details, &line, &len, hash);
+        *ret = ecl_audit_format_line(h, seq, T0, prev, actor, event, subject, details, &line, &len, hash, NULL);
         if (*ret == 0) {
                 assert_int_equal(strlen(line), len);
                 assert_int_equal(line[len - 1], '\n');
@@ -174,6 +174,13 @@ static void test_format_refuses_untrusted(void **state) {
         json_decref(d);
         assert_null(format(h, 0, ECL_AUDIT_GENESIS, "a", "note", "", NULL, &r, hash));
         assert_int_equal(r, -ERANGE);
+        /* The reason names the field, for the caller to print. */
+        _cleanup_free_ char *why = NULL, *line = NULL;
+        size_t len;
+        assert_int_equal(
+                ecl_audit_format_line(h, 1, T0, ECL_AUDIT_GENESIS, "a\nb", "note", "", NULL, &line, &len, hash, &why),
+                -EINVAL);
+        assert_string_equal(why, "audit actor contains a control character");
 }
 
 static void test_scan_rejects_variants(void **state) {

@@ -126,6 +126,29 @@ static void test_note_show_verify(void **state) {
         r = RUN("--root", root, "audit", "note", "--actor", "x", "refused");
         assert_int_equal(r.status, 65);
         assert_non_null(strstr(r.err, "refusing to append"));
+        assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
+        tl_result_free(&r);
+        tl_rm_rf(root);
+}
+
+/* A torn tail the library repaired: the command says so, once, naming the log. */
+static void test_note_reports_torn_tail(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *log = tl_strf("%s/audit.log", root);
+        struct tl_result r = RUN("--log", log, "audit", "note", "--actor", "a", "first");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(r.err, "");
+        tl_result_free(&r);
+        FILE *f = fopen(log, "a");
+        assert_non_null(f);
+        fputs("{\"seq\":2,\"ti", f);
+        fclose(f);
+        r = RUN("--log", log, "audit", "note", "--actor", "a", "second");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.err, "audit.log: removed a torn last line (12 bytes at offset "));
+        assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
+        assert_non_null(strstr(r.out, "recorded: seq 3"));
         tl_result_free(&r);
         tl_rm_rf(root);
 }
@@ -176,6 +199,7 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_note_show_verify),
                 cmocka_unit_test(test_usage_errors),
+                cmocka_unit_test(test_note_reports_torn_tail),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -130,7 +130,7 @@ static void test_good_manifests(void **state) {
                 if (o.accel == ECL_ACCEL_AUTO)
                         assert_int_equal(shim_accel_resolve(ECL_ACCEL_AUTO, SHIM_ACCEL_PROBE_TIMEOUT_MS, &o.accel, NULL), 0);
                 _cleanup_free_ char *want = NULL;
-                assert_int_equal(shim_domain_render(m, &o, &want), 0);
+                assert_int_equal(shim_domain_render(m, &o, &want, NULL), 0);
                 assert_string_equal(with.out, want);
 
                 xmlDocPtr doc = xmlReadMemory(with.out, (int) strlen(with.out), "out.xml", NULL, XML_PARSE_NONET);

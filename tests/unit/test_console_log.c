@@ -29,12 +29,12 @@ static void test_cap_and_rotation(void **state) {
         (void) state;
         _cleanup_free_ char *dir = tl_mkdtemp();
         struct shim_console_log l;
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), 0);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, NULL), 0);
         assert_int_equal(size_of(dir, SHIM_CONSOLE_LOG), 0);
         char line[64];
         for (unsigned i = 0; i < 1000; i++) {
                 snprintf(line, sizeof line, "line %08u of the guest's console\n", i);
-                assert_int_equal(shim_console_log_append(&l, line, strlen(line)), 0);
+                assert_int_equal(shim_console_log_append(&l, line, strlen(line), NULL), 0);
                 assert_true(size_of(dir, SHIM_CONSOLE_LOG) <= 100);
                 assert_true(size_of(dir, SHIM_CONSOLE_LOG_OLD) <= 100);
         }
@@ -61,10 +61,10 @@ static void test_large_write(void **state) {
         (void) state;
         _cleanup_free_ char *dir = tl_mkdtemp();
         struct shim_console_log l;
-        assert_int_equal(shim_console_log_open(open_dir(dir), 64, &l), 0);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 64, &l, NULL), 0);
         char buf[1000];
         memset(buf, 'x', sizeof buf);
-        assert_int_equal(shim_console_log_append(&l, buf, sizeof buf), 0);
+        assert_int_equal(shim_console_log_append(&l, buf, sizeof buf, NULL), 0);
         assert_int_equal(size_of(dir, SHIM_CONSOLE_LOG_OLD), 64);
         assert_int_equal(size_of(dir, SHIM_CONSOLE_LOG), 1000 % 64);
         shim_console_log_close(&l);
@@ -77,9 +77,9 @@ static void test_reopen(void **state) {
         _cleanup_free_ char *dir = tl_mkdtemp(), *p = tl_strf("%s/" SHIM_CONSOLE_LOG, dir);
         tl_write_file(p, "boot\n", 5);
         struct shim_console_log l;
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), 0);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, NULL), 0);
         assert_int_equal(l.size, 5);
-        assert_int_equal(shim_console_log_append(&l, "up\n", 3), 0);
+        assert_int_equal(shim_console_log_append(&l, "up\n", 3, NULL), 0);
         size_t n = 0;
         _cleanup_free_ char *got = tl_read_file(p, &n);
         assert_int_equal(n, 8);
@@ -89,8 +89,8 @@ static void test_reopen(void **state) {
         char big[300];
         memset(big, 'o', sizeof big);
         tl_write_file(p, big, sizeof big);
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), 0);
-        assert_int_equal(shim_console_log_append(&l, "new\n", 4), 0);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, NULL), 0);
+        assert_int_equal(shim_console_log_append(&l, "new\n", 4, NULL), 0);
         assert_int_equal(size_of(dir, SHIM_CONSOLE_LOG_OLD), 300);
         assert_int_equal(size_of(dir, SHIM_CONSOLE_LOG), 4);
         shim_console_log_close(&l);
@@ -105,20 +105,23 @@ static void test_refused(void **state) {
         tl_write_file(victim, "v", 1);
         struct shim_console_log l;
         assert_int_equal(symlink(victim, p), 0);
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), -EPERM);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, &why), -EPERM);
+        assert_string_equal(why, "the stack's " SHIM_CONSOLE_LOG " is a symbolic link: the shim appends the guest's "
+                                 "console to it as root (remove it; it is created again)");
         assert_int_equal(size_of(dir, "victim"), 1);
         assert_int_equal(unlink(p), 0);
         assert_int_equal(link(victim, p), 0);
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), -EPERM);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, NULL), -EPERM);
         assert_int_equal(unlink(p), 0);
         assert_int_equal(mkfifo(p, 0600), 0);
-        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l), -EPERM); /* and it did not block */
+        assert_int_equal(shim_console_log_open(open_dir(dir), 100, &l, NULL), -EPERM); /* and it did not block */
         assert_int_equal(unlink(p), 0);
         /* a link planted at the rotation's target is replaced, not followed */
         _cleanup_free_ char *old = tl_strf("%s/" SHIM_CONSOLE_LOG_OLD, dir);
         assert_int_equal(symlink(victim, old), 0);
-        assert_int_equal(shim_console_log_open(open_dir(dir), 10, &l), 0);
-        assert_int_equal(shim_console_log_append(&l, "0123456789abc", 13), 0);
+        assert_int_equal(shim_console_log_open(open_dir(dir), 10, &l, NULL), 0);
+        assert_int_equal(shim_console_log_append(&l, "0123456789abc", 13, NULL), 0);
         assert_int_equal(size_of(dir, "victim"), 1);
         struct stat st;
         assert_int_equal(lstat(old, &st), 0);

@@ -106,7 +106,7 @@ static const char *const forbidden_xpaths[] = {
 static xmlDocPtr render_and_check(const struct ecl_manifest *m, enum ecl_accel accel) {
         struct shim_domain_opts o = {.root = ROOT, .accel = accel};
         _cleanup_free_ char *xml = NULL;
-        assert_int_equal(shim_domain_render(m, &o, &xml), 0);
+        assert_int_equal(shim_domain_render(m, &o, &xml, NULL), 0);
         assert_non_null(xml);
         assert_true(strlen(xml) > 0 && xml[strlen(xml) - 1] == '\n');
         xmlDocPtr doc = parse(xml);
@@ -233,7 +233,7 @@ static void test_accel_and_uuid(void **state) {
         xmlFreeDoc(render_and_check(&m, ECL_ACCEL_KVM));
         xmlDocPtr doc = NULL;
         struct shim_domain_opts o = {.accel = ECL_ACCEL_TCG, .uuid = "8337f2bd-dd33-41f5-8ed9-86f328320239"};
-        assert_int_equal(shim_domain_build(&m, &o, &doc), 0);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), 0);
         assert_xpath_str(doc, "/domain/uuid", "8337f2bd-dd33-41f5-8ed9-86f328320239");
         /* No root: every path is the host's. */
         assert_xpath_str(doc, "//devices/serial/source/@path", "/var/lib/ecluse/stacks/office/console.pipe");
@@ -244,8 +244,10 @@ static void test_accel_and_uuid(void **state) {
         /* AUTO is resolved by the caller, never by the builder. */
         o.accel = ECL_ACCEL_AUTO;
         doc = NULL;
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_domain_build(&m, &o, &doc, &why), -EINVAL);
         assert_null(doc);
+        assert_string_equal(why, "domain: accelerator auto not resolved (kvm or tcg)");
 
         assert_string_equal(shim_domain_type(ECL_ACCEL_KVM), "kvm");
         assert_string_equal(shim_domain_type(ECL_ACCEL_TCG), "qemu");
@@ -324,28 +326,28 @@ static void test_refused_input(void **state) {
         struct ecl_disk rel = {.path = (char *) "disk.qcow2", .format = ECL_DISK_QCOW2};
 
         m = office(), m.stack = (char *) "../../etc";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.stack = (char *) "Office";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.stack = (char *) "a-stack-name-that-is-32-chars-xx";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.vm.disks = &rel, m.vm.n_disks = 1;
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.vm.kernel = (char *) "vmlinuz";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.vm.kernel = NULL, m.vm.n_disks = 0;
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.vm.cmdline = (char *) "console=ttyS0\x01";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.licensor = (char *) "bad \xff utf-8";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
         m = office(), m.vm.vcpus = 0;
-        assert_int_equal(shim_domain_build(&m, &o, &doc), -EINVAL);
-        assert_int_equal(shim_domain_build(NULL, &o, &doc), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(NULL, &o, &doc, NULL), -EINVAL);
         assert_null(doc);
         /* Non-ASCII UTF-8 is fine. */
         m = office(), m.licensor = (char *) "Société Générale d'Écluses";
-        assert_int_equal(shim_domain_build(&m, &o, &doc), 0);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), 0);
         assert_xpath_str(doc, "/domain/metadata/*/*[local-name()='licensor']", "Société Générale d'Écluses");
         xmlFreeDoc(doc);
 }

@@ -66,7 +66,7 @@ static void test_chains_default_drop_on_the_tap(void **state) {
         (void) state;
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         assert_string_equal(t->name, "ecluse-office");
         char tap[IFNAMSIZ];
         shim_tap_name("office", 0, tap);
@@ -106,7 +106,7 @@ static void test_every_rule_counts_and_ends_in_a_verdict(void **state) {
         struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &p, 1)};
         struct ecl_manifest m = manifest(eg, 2, in, 1);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
                 assert_true(r->n >= 2);
@@ -147,7 +147,7 @@ static void test_spoofed_mac_goes_first(void **state) {
         (void) state;
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_rule *first;
         rules_in(t, "guest_out", &first, NULL);
         uint8_t mac[6];
@@ -166,8 +166,10 @@ static void test_no_addresses_refused(void **state) {
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         m.network.n_addresses = 0;
         struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), -EINVAL);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(pol_build(&m, &t, &why), -EINVAL);
         assert_null(t);
+        assert_non_null(strstr(why, "has no network.addresses: the tap would admit any source"));
 }
 
 /* A VLAN tag is stripped to metadata before the hook: tagged frames must be refused by ether type. */
@@ -175,7 +177,7 @@ static void test_tagged_frames_dropped_both_ways(void **state) {
         (void) state;
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         _cleanup_free_ char *text = NULL;
-        assert_int_equal(shim_policy_render(&m, &text), 0);
+        assert_int_equal(shim_policy_render(&m, &text, NULL), 0);
         const char *out = strstr(text, "ether type != { ip, ip6, arp } counter goto drop_out");
         const char *in = strstr(text, "ether type != { ip, ip6, arp } counter goto drop_in");
         assert_non_null(out);
@@ -196,7 +198,7 @@ static void test_ip_options_and_extension_headers_dropped(void **state) {
         struct ecl_rule eg[] = {flow("10.1.2.3", 32, ECL_PROTO_TCP, &https, 1)};
         struct ecl_manifest m = manifest(eg, 1, eg, 1);
         _cleanup_free_ char *text = NULL;
-        assert_int_equal(shim_policy_render(&m, &text), 0);
+        assert_int_equal(shim_policy_render(&m, &text, NULL), 0);
         const char *dirs[] = {"out", "in"};
         for (size_t d = 0; d < 2; d++) {
                 char chain[32], want[3][128];
@@ -225,7 +227,7 @@ static void test_network_solicitations_rate_limited(void **state) {
         struct ecl_rule eg[] = {flow("10.1.2.0", 24, ECL_PROTO_TCP, &https, 1), flow("2001:db8::", 64, ECL_PROTO_TCP, &https, 1)};
         struct ecl_manifest m = manifest(eg, 2, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         size_t limited = 0;
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
@@ -257,7 +259,7 @@ static void test_nd_never_an_opening(void **state) {
         struct ecl_rule eg[] = {flow("2001:db8::", 32, ECL_PROTO_ICMPV6, NULL, 0)};
         struct ecl_manifest m = manifest(eg, 1, NULL, 0);
         _cleanup_free_ char *text = NULL;
-        assert_int_equal(shim_policy_render(&m, &text), 0);
+        assert_int_equal(shim_policy_render(&m, &text, NULL), 0);
         const char *to_nd = strstr(text, "icmpv6 type { nd-router-solicit, nd-router-advert, nd-neighbor-solicit, "
                                          "nd-neighbor-advert, nd-redirect } counter goto nd_out");
         assert_non_null(to_nd);
@@ -268,7 +270,7 @@ static void test_nd_never_an_opening(void **state) {
         assert_true(to_nd < peers);
         assert_true(to_nd < grants);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_rule *last = NULL;
         assert_true(rules_in(t, "nd_out", NULL, &last) > 1);
         assert_non_null(last);
@@ -301,7 +303,7 @@ static void test_source_addresses_restricted_when_given(void **state) {
         memcpy(m.network.mac, "\x52\x54\x00\x12\x34\x56", 6);
         m.network.addresses = addrs, m.network.n_addresses = 3;
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_set *a4 = find_set(t, "guest_addrs4"), *a6 = find_set(t, "guest_addrs6");
         assert_non_null(a4);
         assert_non_null(a6);
@@ -349,7 +351,7 @@ static void test_arp_neighbours_in_the_rules_sets(void **state) {
         struct ecl_manifest m = manifest(eg, 2, in, 1);
         m.network.neighbours = nbr, m.network.n_neighbours = 1;
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_set *n4 = find_set(t, "nbr4");
         assert_non_null(n4);
         assert_int_equal(n4->n_elems, 1);
@@ -435,7 +437,7 @@ static void test_flows_grouped_and_networks_deduplicated(void **state) {
         };
         struct ecl_manifest m = manifest(eg, 4, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_set *tcp = find_set(t, "out4_0"), *udp = find_set(t, "out4_1");
         assert_non_null(tcp);
         assert_non_null(udp);
@@ -475,7 +477,7 @@ static void test_ports_sorted_and_merged(void **state) {
         struct ecl_rule eg[] = {flow("192.0.2.1", 32, ECL_PROTO_UDP, ports, 4), flow("192.0.2.2", 32, ECL_PROTO_TCP, all, 2)};
         struct ecl_manifest m = manifest(eg, 2, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_rule *tcp = rule_using(t, "out4_0"), *udp = rule_using(t, "out4_1");
         assert_non_null(tcp);
         assert_non_null(udp);
@@ -498,7 +500,7 @@ static void test_icmp_and_ingress(void **state) {
         struct ecl_rule in[] = {flow("198.51.100.0", 24, ECL_PROTO_TCP, &ssh, 1)};
         struct ecl_manifest m = manifest(eg, 1, in, 1);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const struct pol_rule *icmp = rule_using(t, "out6_0");
         assert_non_null(icmp);
         assert_string_equal(icmp->s[0].val.sym, "ipv6-icmp");
@@ -520,7 +522,7 @@ static void test_grant_and_record_sets_exist(void **state) {
         (void) state;
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         const char *grants[] = {"grant_out4", "grant_out6", "grant_in4", "grant_in6"};
         for (size_t i = 0; i < ELEMENTSOF(grants); i++) {
                 const struct pol_set *s = find_set(t, grants[i]);
@@ -561,7 +563,7 @@ static void test_neighbour_advertisements_claim_only_own_addresses(void **state)
         memcpy(m.network.mac, "\x52\x54\x00\x12\x34\x56", 6);
         m.network.addresses = addrs, m.network.n_addresses = 2;
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         size_t n_na = 0;
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
@@ -594,7 +596,7 @@ static void test_tracked_flows_refresh(void **state) {
         (void) state;
         struct ecl_manifest m = manifest(NULL, 0, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         size_t found = 0;
         for (size_t i = 0; i < t->n_rules; i++) {
                 const struct pol_rule *r = &t->rules[i];
@@ -623,7 +625,7 @@ static void test_no_network_refused(void **state) {
         (void) state;
         struct ecl_manifest m = {.stack = (char *) "office"};
         struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), -EINVAL);
+        assert_int_equal(pol_build(&m, &t, NULL), -EINVAL);
         assert_null(t);
 }
 
@@ -643,7 +645,7 @@ static void test_ten_thousand_flows(void **state) {
         }
         struct ecl_manifest m = manifest(eg, n, NULL, 0);
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t), 0);
+        assert_int_equal(pol_build(&m, &t, NULL), 0);
         size_t total = 0;
         for (size_t i = 0; i < t->n_sets; i++)
                 if (strncmp(t->sets[i].name, "out4_", 5) == 0)

@@ -60,7 +60,7 @@ static int teardown(void **state) {
 static void test_text_has_default_drop_chains_and_counters(void **state) {
         struct fixture *f = *state;
         _cleanup_free_ char *text = NULL;
-        assert_int_equal(shim_policy_render(&f->m, &text), 0);
+        assert_int_equal(shim_policy_render(&f->m, &text, NULL), 0);
         assert_memory_equal(text, "table netdev ecluse-office {\n", 29);
         assert_non_null(strstr(text, "\tchain guest_out {\n\t\ttype filter hook ingress device \"ecl-office\" priority -500; policy drop;\n"));
         assert_non_null(strstr(text, "\tchain guest_in {\n\t\ttype filter hook ingress device \"ecu-office\" priority -500; policy drop;\n"));
@@ -86,7 +86,7 @@ static void test_render_without_network_says_so(void **state) {
         (void) state;
         struct ecl_manifest m = {.stack = (char *) "office"};
         _cleanup_free_ char *text = NULL;
-        assert_int_equal(shim_policy_render(&m, &text), 0);
+        assert_int_equal(shim_policy_render(&m, &text, NULL), 0);
         assert_non_null(strstr(text, "no network"));
 }
 
@@ -103,7 +103,7 @@ static const char *cmd_kind(json_t *cmd, json_t **obj, char buf[static 32]) {
 static void test_json_replaces_the_table_in_one_batch(void **state) {
         struct fixture *f = *state;
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&f->m, &t), 0);
+        assert_int_equal(pol_build(&f->m, &t, NULL), 0);
         _cleanup_free_ char *s = NULL;
         assert_int_equal(pol_emit_json(t, &s), 0);
         json_error_t err;
@@ -164,7 +164,7 @@ static void test_json_replaces_the_table_in_one_batch(void **state) {
 static void test_text_and_json_list_the_same_rules(void **state) {
         struct fixture *f = *state;
         _cleanup_pol_table_ struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&f->m, &t), 0);
+        assert_int_equal(pol_build(&f->m, &t, NULL), 0);
         _cleanup_free_ char *text = NULL, *js = NULL;
         assert_int_equal(pol_emit_text(t, &text), 0);
         assert_int_equal(pol_emit_json(t, &js), 0);

@@ -154,12 +154,12 @@ struct variant {
 static int compare(const struct variant *v, char **problem) {
         struct fixture f;
         struct pol_image *want = NULL, *have = NULL;
-        assert_int_equal(pol_image_expect(table(&f), load_debug, &want), 0);
+        assert_int_equal(pol_image_expect(table(&f), load_debug, &want, NULL), 0);
         char *listing = NULL;
         assert_true(asprintf(&listing, listing_head, v->grant ? v->grant : "", v->offset ? v->offset : "16",
                              v->table_lines ? v->table_lines : "", v->flags ? v->flags : "interval",
                              v->device ? v->device : "ecl-t", v->chains ? v->chains : "") > 0);
-        assert_int_equal(pol_image_parse_listing(want, listing, &have), 0);
+        assert_int_equal(pol_image_parse_listing(want, listing, &have, NULL), 0);
         int r = pol_image_compare(want, have, problem);
         free(listing);
         pol_image_free(want);
@@ -203,14 +203,14 @@ static void test_elements_named_as_addresses(void **state) {
         (void) state;
         struct fixture f;
         struct pol_image *want = NULL, *have = NULL;
-        assert_int_equal(pol_image_expect(table(&f), load_debug, &want), 0);
+        assert_int_equal(pol_image_expect(table(&f), load_debug, &want, NULL), 0);
         char *listing = NULL;
         assert_true(asprintf(&listing, listing_head, "", "16", "", "interval", "ecl-t", "") > 0);
         /* 10.99.0.1 replaced by 10.99.0.7: the start of an interval is named */
         char *p = strstr(listing, "\telement 0100630a  : 0");
         assert_non_null(p);
         memcpy(p + strlen("\telement "), "0700630a", 8);
-        assert_int_equal(pol_image_parse_listing(want, listing, &have), 0);
+        assert_int_equal(pol_image_parse_listing(want, listing, &have, NULL), 0);
         char *problem = NULL;
         assert_int_equal(pol_image_compare(want, have, &problem), -ESRCH);
         assert_non_null(strstr(problem, "set out4_0 holds 10.99.0.7"));
@@ -239,8 +239,8 @@ static void test_elements_sent_twice_are_held_once(void **state) {
         char *listing = NULL;
         assert_true(asprintf(&listing, head, "", "16", "", "interval", "ecl-t", "") > 0);
         struct pol_image *want = NULL, *have = NULL;
-        assert_int_equal(pol_image_expect(table(&f), debug, &want), 0);
-        assert_int_equal(pol_image_parse_listing(want, listing, &have), 0);
+        assert_int_equal(pol_image_expect(table(&f), debug, &want, NULL), 0);
+        assert_int_equal(pol_image_parse_listing(want, listing, &have, NULL), 0);
         char *problem = NULL;
         assert_int_equal(pol_image_compare(want, have, &problem), 0);
         assert_null(problem);
@@ -253,9 +253,12 @@ static void test_output_not_libnftables_is_refused(void **state) {
         (void) state;
         struct fixture f;
         struct pol_image *img = NULL;
-        assert_int_equal(pol_image_expect(table(&f), "something else\n", &img), -EBADMSG);
-        assert_int_equal(pol_image_expect(table(&f), "  [ counter ]\n", &img), -EBADMSG);
-        assert_int_equal(pol_image_expect(table(&f), "nosuchset ecluse-t 4\n", &img), -EBADMSG);
+        assert_int_equal(pol_image_expect(table(&f), "something else\n", &img, NULL), -EBADMSG);
+        assert_int_equal(pol_image_expect(table(&f), "  [ counter ]\n", &img, NULL), -EBADMSG);
+        assert_int_equal(pol_image_expect(table(&f), "nosuchset ecluse-t 4\n", &img, NULL), -EBADMSG);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(pol_image_expect(table(&f), "something \x1b else\n", &img, &why), -EBADMSG);
+        assert_string_equal(why, "nftables output: unexpected line: something ? else");
         assert_null(img);
 }
 

@@ -59,25 +59,28 @@ static void test_check_refuses_collisions(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp();
         uid_t id = shim_qemu_id(a);
         /* nothing else under the root */
-        assert_int_equal(shim_qemu_id_check(root, a, id), 0);
+        assert_int_equal(shim_qemu_id_check(root, a, id, NULL), 0);
         /* its own directories are no collision */
         _cleanup_free_ char *own = tl_strf("%s/var/lib/ecluse/stacks/%s", root, a);
         tl_mkdir_p(own);
-        assert_int_equal(shim_qemu_id_check(root, a, id), 0);
+        assert_int_equal(shim_qemu_id_check(root, a, id, NULL), 0);
         /* another stack, known by its state directory or its embedded root */
         _cleanup_free_ char *other = tl_strf("%s/var/lib/ecluse/libvirt/%s", root, b);
         tl_mkdir_p(other);
-        assert_int_equal(shim_qemu_id_check(root, a, id), -EEXIST);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_qemu_id_check(root, a, id, &why), -EEXIST);
+        assert_non_null(strstr(why, "would run QEMU as the same uid"));
+        assert_non_null(strstr(why, "rename one of them"));
         tl_rm_rf(other);
         _cleanup_free_ char *other2 = tl_strf("%s/var/lib/ecluse/stacks/%s", root, b);
         tl_mkdir_p(other2);
-        assert_int_equal(shim_qemu_id_check(root, a, id), -EEXIST);
+        assert_int_equal(shim_qemu_id_check(root, a, id, NULL), -EEXIST);
         /* a stack of another id is fine */
         tl_rm_rf(other2);
         _cleanup_free_ char *third = tl_strf("%s/var/lib/ecluse/stacks/office", root);
         tl_mkdir_p(third);
         assert_true(shim_qemu_id("office") != id);
-        assert_int_equal(shim_qemu_id_check(root, a, id), 0);
+        assert_int_equal(shim_qemu_id_check(root, a, id, NULL), 0);
         tl_rm_rf(root);
 }
 
@@ -85,7 +88,7 @@ static void test_check_refuses_collisions(void **state) {
 static void test_check_refuses_host_ids(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
-        assert_int_equal(shim_qemu_id_check(root, "office", 0), -EEXIST);
+        assert_int_equal(shim_qemu_id_check(root, "office", 0, NULL), -EEXIST);
         tl_rm_rf(root);
 }
 
@@ -95,19 +98,19 @@ static void test_check_refuses_subid_ranges(void **state) {
         _cleanup_free_ char *dir = tl_mkdtemp();
         _cleanup_free_ char *f = tl_strf("%s/subuid", dir);
         uid_t id = shim_qemu_id("office");
-        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), 0); /* no file */
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id, NULL), 0); /* no file */
         {
                 const char *t = "# comment\nalice:100000:65536\nbroken line\nbob:x:1\n";
                 tl_write_file(f, t, strlen(t));
         }
-        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), 0);
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id, NULL), 0);
         _cleanup_free_ char *over = tl_strf("alice:100000:65536\nmallory:%u:1\n", (unsigned) id);
         tl_write_file(f, over, strlen(over));
-        assert_int_equal(shim_qemu_id_check_subids(f, "office", id), -EEXIST);
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id, NULL), -EEXIST);
         _cleanup_free_ char *wide = tl_strf("mallory:%u:%u\n", (unsigned) SHIM_QEMU_ID_BASE - 5, 10u);
         tl_write_file(f, wide, strlen(wide));
-        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 4), -EEXIST);
-        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 5), 0); /* just past it */
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 4, NULL), -EEXIST);
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 5, NULL), 0); /* just past it */
         tl_rm_rf(dir);
 }
 
@@ -117,14 +120,16 @@ static void test_allow_kvm_only_the_device(void **state) {
         _cleanup_free_ char *dir = tl_mkdtemp();
         _cleanup_free_ char *f = tl_strf("%s/kvm", dir), *l = tl_strf("%s/link", dir);
         tl_write_file(f, "", 0);
-        assert_int_equal(shim_qemu_id_allow_kvm(f, shim_qemu_id("office")), -EPERM);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_qemu_id_allow_kvm(f, shim_qemu_id("office"), &why), -EPERM);
+        assert_non_null(strstr(why, "/kvm is not the KVM device (character device 10:232)"));
         assert_int_equal(getxattr(f, "system.posix_acl_access", NULL, 0), -1);
         if (access("/dev/kvm", F_OK) == 0) {
                 assert_int_equal(symlink("/dev/kvm", l), 0);
-                assert_int_equal(shim_qemu_id_allow_kvm(l, shim_qemu_id("office")), -EPERM);
+                assert_int_equal(shim_qemu_id_allow_kvm(l, shim_qemu_id("office"), NULL), -EPERM);
         }
         _cleanup_free_ char *missing = tl_strf("%s/missing", dir);
-        assert_int_equal(shim_qemu_id_allow_kvm(missing, 1), -ENOENT);
+        assert_int_equal(shim_qemu_id_allow_kvm(missing, 1, NULL), -ENOENT);
         tl_rm_rf(dir);
 }
 

@@ -31,6 +31,14 @@ static void test_one_printable_line(void **state) {
         assert_string_equal(why, "namespace \"a?b?c?d?[2J\"");
 }
 
+static void test_errno(void **state) {
+        (void) state;
+        _cleanup_free_ char *why = NULL, *want = tl_strf("cannot open /x: %s", strerror(ENOENT));
+        assert_int_equal(ecl_reason_errno(&why, -ENOENT, "cannot open %s", "/x"), -ENOENT);
+        assert_string_equal(why, want);
+        assert_int_equal(ecl_reason_errno(NULL, -EIO, "nobody reads %s", "this"), -EIO);
+}
+
 static void test_text(void **state) {
         (void) state;
         assert_string_equal(ecl_reason_text("given", -ENOENT), "given");
@@ -43,6 +51,7 @@ int main(void) {
                 cmocka_unit_test(test_set_and_replace),
                 cmocka_unit_test(test_no_reason_wanted),
                 cmocka_unit_test(test_one_printable_line),
+                cmocka_unit_test(test_errno),
                 cmocka_unit_test(test_text),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

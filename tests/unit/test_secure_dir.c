@@ -18,7 +18,7 @@ static void test_mkdir_creates_and_checks(void **state) {
         (void) state;
         _cleanup_free_ char *base = tl_mkdtemp();
         int fd = -1;
-        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, 0700, &fd), 0);
+        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, 0700, &fd, NULL), 0);
         assert_true(fd >= 0);
         close(fd);
         struct stat st;
@@ -28,20 +28,23 @@ static void test_mkdir_creates_and_checks(void **state) {
         assert_int_equal(stat(c, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0700);
         /* reused as it is */
-        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL), 0);
+        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL, NULL), 0);
         /* group-writable on the way: refused */
         assert_int_equal(chmod(a, 0775), 0);
-        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL), -EPERM);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL, &why), -EPERM);
+        assert_non_null(strstr(why, "/a (owner uid "));
+        assert_non_null(strstr(why, "mode 0775) is not root's alone"));
         assert_int_equal(chmod(a, 0755), 0);
         /* a link on the way: refused, not followed */
         _cleanup_free_ char *l = tl_strf("%s/l", base);
         assert_int_equal(symlink(a, l), 0);
-        assert_int_equal(shim_secure_mkdir(base, "l/b", 0755, (mode_t) -1, NULL), -ENOTDIR);
-        assert_int_equal(shim_secure_mkdir(base, "a/../l", 0755, (mode_t) -1, NULL), -EINVAL);
+        assert_int_equal(shim_secure_mkdir(base, "l/b", 0755, (mode_t) -1, NULL, NULL), -ENOTDIR);
+        assert_int_equal(shim_secure_mkdir(base, "a/../l", 0755, (mode_t) -1, NULL, NULL), -EINVAL);
         if (geteuid() == 0) {
                 _cleanup_free_ char *b = tl_strf("%s/a/b", base);
                 assert_int_equal(chown(b, OTHER, OTHER), 0);
-                assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL), -EPERM);
+                assert_int_equal(shim_secure_mkdir(base, "a/b/c", 0755, (mode_t) -1, NULL, NULL), -EPERM);
         }
         tl_rm_rf(base);
 }
@@ -105,38 +108,38 @@ static void test_console(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = tl_strf("%s/var/lib/ecluse/stacks/office", root);
         _cleanup_free_ char *log = tl_strf("%s/console.log", dir), *victim = tl_strf("%s/victim", root);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), 0);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), 0);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
         assert_int_equal(st.st_mode & 07777, 0711);
         tl_write_file(victim, "v", 1);
         /* a symlink: refused, and the target untouched */
         assert_int_equal(symlink(victim, log), 0);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -EPERM);
         assert_int_equal(stat(victim, &st), 0);
         assert_int_equal(st.st_size, 1);
         assert_int_equal(unlink(log), 0);
         /* a hard link */
         assert_int_equal(link(victim, log), 0);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -EPERM);
         assert_int_equal(unlink(log), 0);
         /* a FIFO */
         assert_int_equal(mkfifo(log, 0600), 0);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -EPERM);
         assert_int_equal(unlink(log), 0);
         /* the log of an earlier run: fine */
         tl_write_file(log, "boot\n", 5);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), 0);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), 0);
         if (geteuid() == 0) {
                 assert_int_equal(chown(log, OTHER, OTHER), 0);
-                assert_int_equal(shim_console_prepare(root, "office", NULL), -EPERM);
+                assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -EPERM);
         }
         /* the directory itself a link to elsewhere */
         tl_rm_rf(dir);
         _cleanup_free_ char *other = tl_strf("%s/other", root);
         assert_int_equal(mkdir(other, 0700), 0);
         assert_int_equal(symlink(other, dir), 0);
-        assert_int_equal(shim_console_prepare(root, "office", NULL), -ENOTDIR);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -ENOTDIR);
         tl_rm_rf(root);
 }
 
