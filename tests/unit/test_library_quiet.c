@@ -21,7 +21,8 @@
 
 /* The quiet modules, relative to the source tree; add a module here once it prints nothing. */
 static const char *const quiet[] = {
-        "common/base/*.c", "common/trust/*.c",    "shim/accel.c",        "shim/blocked.c",
+        "common/base/*.c", "common/manifest/*.c", "common/trust/*.c",    "common/control/*.c",
+        "shim/accel.c",    "shim/blocked.c",
         "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
         "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
 };
