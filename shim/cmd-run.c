@@ -15,29 +15,35 @@
  *   4. control     the control socket bound (a second supervisor of the stack
  *                  is refused here, 73): giving it to the control group needs
  *                  CAP_CHOWN, which the remote profile drops;
- *   5. netns       the stack's own network namespace (embedded driver), entered
+ *   5. notify      $NOTIFY_SOCKET connected (sd-notify.h), before the stack's
+ *                  namespace (an abstract address is per network namespace)
+ *                  and the filter (send(2) is not on its deny list); sent to
+ *                  at 13 and 15 only;
+ *   6. netns       the stack's own network namespace (embedded driver), entered
  *                  while CAP_SYS_ADMIN is still there and no thread exists;
- *   6. caps        capabilities dropped to the profile's set (per thread: while
+ *   7. caps        capabilities dropped to the profile's set (per thread: while
  *                  this is the only one);
- *   7. seccomp     the filter, before libvirt starts a thread or forks QEMU
+ *   8. seccomp     the filter, before libvirt starts a thread or forks QEMU
  *                  (sandbox.h): everything below runs under it;
- *   8. libvirt     its event loop, the connection URI, the files the VM opens
+ *   9. libvirt     its event loop, the connection URI, the files the VM opens
  *                  checked (invariant 1) before a tap or a rule exists, QEMU's
  *                  identity (the stack's own uid and gid under the embedded
  *                  driver);
- *   9. connect     the connection opened, the run-start record written (nothing
+ *  10. connect     the connection opened, the run-start record written (nothing
  *                  starts that the audit log cannot tell: 74);
- *  10. watch       the domain's events registered before it exists (a hot-plug
+ *  11. watch       the domain's events registered before it exists (a hot-plug
  *                  while it is paused is seen too);
- *  11. up          run.c, DESIGN.md invariant 3: uplink and tap, the policy
+ *  12. up          run.c, DESIGN.md invariant 3: uplink and tap, the policy
  *                  loaded while the domain is defined (transient) and started
  *                  PAUSED, the live XML, QEMU's devices and the policy verified,
  *                  resumed; then its network watched.  A failure tears down
  *                  whatever was made: no domain, tap or rule remain;
- *  12. ready       the control socket answers in the event loop;
- *  13. supervise   the event loop until a stop, a power-off or a crash;
- *  14. teardown    ACPI shutdown then destroy, policy, tap and uplink
- *                  removed, the stop record.
+ *  13. ready       the control socket answers in the event loop; READY=1
+ *                  (and a STATUS= naming the stack) to the service manager:
+ *                  the guest runs, its cut and its policy verified;
+ *  14. supervise   the event loop until a stop, a power-off or a crash;
+ *  15. teardown    STOPPING=1, ACPI shutdown then destroy, policy, tap and
+ *                  uplink removed, the stop record.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -73,6 +79,7 @@
 #include "qmp-check.h"
 #include "run.h"
 #include "sandbox.h"
+#include "sd-notify.h"
 #include "strparse.h"
 #include "run-status.h"
 #include "supervise.h"
@@ -109,6 +116,7 @@ struct run_ctx {
         bool stack_init;
         struct shim_supervisor supervisor;
         int control_watch;
+        int notify_fd;                  /* connected to $NOTIFY_SOCKET (sd-notify.h), -1 without */
         enum shim_sup_exit exit_reason;
         int exit_status;                /* when not 0: run's exit status, whatever the step's errno says */
 };
@@ -120,6 +128,7 @@ static void run_ctx_done(struct run_ctx *c) {
                 shim_stack_done(&c->s);
         shim_console_free(c->console);
         free(c->uri);
+        closep(&c->notify_fd);
         closep(&c->host_nl);
         closep(&c->host_netns);
         shim_control_free(c->control);
@@ -377,6 +386,28 @@ static int step_control(struct run_ctx *c) {
 }
 
 /*
+ * Connected now, sent to once the stack is up and when it goes down: an
+ * abstract address is reachable only from the network namespace it was made
+ * in, which the shim leaves next.  Not a reason to refuse to run: the unit
+ * (Type=notify) then times out, and the warning says why.
+ */
+static int step_notify(struct run_ctx *c) {
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_notify_open(getenv(ECL_NOTIFY_SOCKET_ENV), &c->notify_fd, &why);
+        if (r < 0)
+                log_warning("%s: the service manager is not told when the stack is up", ecl_reason_text(why, r));
+        (void) unsetenv(ECL_NOTIFY_SOCKET_ENV); /* libvirt and QEMU are not the service */
+        return 0;
+}
+
+static void notify(struct run_ctx *c, const char *state) {
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_notify_send(c->notify_fd, state, &why);
+        if (r < 0)
+                log_warning("%s", ecl_reason_text(why, r));
+}
+
+/*
  * Under the embedded driver the stack gets a network namespace of its own
  * (netns.h), entered now, before libvirt starts a thread or forks QEMU and
  * while CAP_SYS_ADMIN is still there.  The uplink's outer end is made
@@ -510,6 +541,12 @@ static int step_ready(struct run_ctx *c) {
                                              NULL);
         if (c->control_watch < 0)
                 return log_error_errno(EIO, "cannot watch the control socket");
+        /* resumed, with the cut and the policy verified (step_up): what Type=notify waits for */
+        _cleanup_free_ char *state = NULL;
+        if (asprintf(&state, "READY=1\nSTATUS=stack %s running (domain %s, accel %s)", c->m->stack, c->s.dom_name,
+                     ecl_accel_to_string(c->s.accel)) < 0)
+                state = NULL;
+        notify(c, state ? state : "READY=1");
         return 0;
 }
 
@@ -520,21 +557,26 @@ static int step_supervise(struct run_ctx *c) {
 
 /* After the supervisor (or ready) ended: whatever the stack still has goes. */
 static int step_teardown(struct run_ctx *c) {
+        enum shim_sup_exit e = c->exit_reason;
+        const char *why = e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
+                          : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed";
+        _cleanup_free_ char *state = NULL;
+        if (asprintf(&state, "STOPPING=1\nSTATUS=stack %s stopping (%s)", c->m->stack, why) < 0)
+                state = NULL;
+        notify(c, state ? state : "STOPPING=1");
+
         if (c->control_watch >= 0)
                 virEventRemoveHandle(c->control_watch);
         c->control_watch = -1;
         shim_supervise_done(c->sup);
         c->sup = NULL;
 
-        enum shim_sup_exit e = c->exit_reason;
         if (e == SHIM_SUP_STOP_REQUESTED)
                 (void) shim_run_stop_domain(&c->s);
         int r = shim_run_teardown(&c->s);
         if (r < 0) /* before the socket goes: `stop` reads it */
                 (void) shim_control_mark_failed(c->control, c->m->stack, strerror(-r));
-        (void) h_audit(c, "stop", c->m->stack,
-                       e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
-                       : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
+        (void) h_audit(c, "stop", c->m->stack, why);
         return r;
 }
 
@@ -549,6 +591,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         _cleanup_(run_ctx_done) struct run_ctx c = {
                 .root = cli->root, .console_cap = console_kib * 1024, .cli = cli, .manifest_path = path,
                 .shutdown_timeout = timeout, .host_netns = -1, .host_nl = -1, .control_watch = -1,
+                .notify_fd = -1,
                 .exit_reason = SHIM_SUP_DOMAIN_CRASHED,
         };
         int r;
@@ -556,6 +599,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
             (r = step_manifest(&c)) < 0 ||
             (r = step_state(&c)) < 0 ||
             (r = step_control(&c)) < 0 ||
+            (r = step_notify(&c)) < 0 ||
             (r = step_netns(&c)) < 0 ||
             (r = step_caps(&c)) < 0 ||
             (r = step_seccomp(&c)) < 0 ||
