@@ -222,14 +222,29 @@ status_field() { # FIELD -> the stack's status value
         shimc status "$STACK" --json 2>/dev/null |
                 python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1]))' "$1"
 }
-# READY=1 is the shim's word that the guest runs cut: status must agree at once.
+# The domain's state as libvirt last saved it (its status file under the
+# embedded root: written at start and at resume), read without the shim.
+libvirt_state() {
+        local f
+        f=$(find "$root" -path '*/qemu/*' -name "ecluse-$STACK.xml" -exec grep -l '<domstatus' {} + 2>/dev/null | head -n1)
+        [ -n "$f" ] && sed -n "s/.*<domstatus state='\([a-z]*\)'.*/\1/p" "$f" | head -n1
+}
+# READY=1 is the shim's word that the guest runs cut.  Checked at once, first
+# without the shim (whose control socket answers only from its event loop):
+# libvirt has the domain resumed, tap and table exist; then status agrees.
 check_ready() { # WHAT
         wait_until 300 ready_or_gone
         if ! notified | grep -q '^READY=1'; then
                 alive "$shim_pid" || fatal "$1: ecluse-shim run exited without READY=1 ($(notified | tr '\n' ' '))"
                 fatal "$1: no READY=1 on NOTIFY_SOCKET within 300s"
         fi
-        local state policy
+        local lv state policy
+        lv=$(libvirt_state)
+        if [ "$lv" = running ] && tap_exists && table_exists; then
+                pass "$1: at READY=1 libvirt has the domain running, tap $tap and table $table exist"
+        else
+                fail "$1: READY=1 came too early: libvirt says '${lv:-no domain}', tap $(tap_exists && echo exists || echo missing), table $(table_exists && echo exists || echo missing)"
+        fi
         state=$(status_field state)
         policy=$(status_field policy)
         if [ "$state" = running ] && [ "$policy" = verified ]; then
