@@ -1,9 +1,49 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * run MANIFEST [--connect URI] [--shutdown-timeout SECONDS] [--console-cap KIB]: the foreground
- * supervisor of one stack (what the systemd unit runs).  The order and the
- * clean-up are in run.c, the event loop in supervise.c; this file wires the
- * other modules in (domain, policy, audit, control socket, sandbox).
+ * supervisor of one stack (what the systemd unit runs).  This file wires the
+ * other modules in (domain, policy, audit, control socket, sandbox); bringing
+ * the stack up and down is in run.c, the event loop in supervise.c.
+ *
+ * The order, one step function each (step_*, 0 or a negative errno), run()
+ * calling them in this order:
+ *
+ *   1. signals     SIGTERM and SIGINT blocked before any thread exists (libvirt
+ *                  starts some): the supervisor reads them from a signalfd;
+ *   2. manifest    loaded and checked (exit 65/66 with every problem);
+ *   3. state       the audit log's path, the state directory made;
+ *   4. control     the control socket bound (a second supervisor of the stack
+ *                  is refused here, 73): giving it to the control group needs
+ *                  CAP_CHOWN, which the remote profile drops;
+ *   5. notify      $NOTIFY_SOCKET connected (sd-notify.h), before the stack's
+ *                  namespace (an abstract address is per network namespace)
+ *                  and the filter (send(2) is not on its deny list); sent to
+ *                  at 13 and 15 only;
+ *   6. netns       the stack's own network namespace (embedded driver), entered
+ *                  while CAP_SYS_ADMIN is still there and no thread exists;
+ *   7. caps        capabilities dropped to the profile's set (per thread: while
+ *                  this is the only one);
+ *   8. seccomp     the filter, before libvirt starts a thread or forks QEMU
+ *                  (sandbox.h): everything below runs under it;
+ *   9. libvirt     its event loop, the connection URI, the files the VM opens
+ *                  checked (invariant 1) before a tap or a rule exists, QEMU's
+ *                  identity (the stack's own uid and gid under the embedded
+ *                  driver);
+ *  10. connect     the connection opened, the run-start record written (nothing
+ *                  starts that the audit log cannot tell: 74);
+ *  11. watch       the domain's events registered before it exists (a hot-plug
+ *                  while it is paused is seen too);
+ *  12. up          run.c, DESIGN.md invariant 3: uplink and tap, the policy
+ *                  loaded while the domain is defined (transient) and started
+ *                  PAUSED, the live XML, QEMU's devices and the policy verified,
+ *                  resumed; then its network watched.  A failure tears down
+ *                  whatever was made: no domain, tap or rule remain;
+ *  13. ready       the control socket answers in the event loop; READY=1
+ *                  (and a STATUS= naming the stack) to the service manager:
+ *                  the guest runs, its cut and its policy verified;
+ *  14. supervise   the event loop until a stop, a power-off or a crash;
+ *  15. teardown    STOPPING=1, ACPI shutdown then destroy, policy, tap and
+ *                  uplink removed, the stop record.
  */
 #include <errno.h>
 #include <inttypes.h>
@@ -39,6 +79,7 @@
 #include "qmp-check.h"
 #include "run.h"
 #include "sandbox.h"
+#include "sd-notify.h"
 #include "strparse.h"
 #include "run-status.h"
 #include "supervise.h"
@@ -48,19 +89,53 @@
 #define DEFAULT_SHUTDOWN_TIMEOUT_S 30
 
 struct run_ctx {
+        /* what the hooks and the control socket use */
         const char *root;
         char *audit_path;
-        struct shim_supervisor *sup;
+        struct shim_supervisor *sup;    /* &supervisor once step_watch registered it */
         struct shim_control *control;
         uint64_t console_cap;           /* bytes per console log file */
         struct shim_console *console;   /* opened before the first start, kept across reloads */
         struct pol_image *policy_image; /* what the last load sent: verify compares the kernel's table with it */
         uid_t qemu_id;                  /* the stack's own QEMU uid and gid (qemu-id.h), 0 under qemu:///system */
         const char *stack, *dom_name;   /* with qemu_id: whose pidfile h_check_cut reads */
+
+        /* what the steps hand on, in their order */
+        const struct ecl_cli *cli;
+        const char *manifest_path;
+        unsigned shutdown_timeout;
+        struct ecl_manifest *m;
+        char *state_dir;
+        int host_netns, host_nl;        /* the host's namespace and a netlink socket there, -1 without */
+        enum shim_sandbox_profile profile;
+        char *uri;
+        bool embed;
+        struct shim_run_hooks hooks;
+        struct shim_run_opts opts;
+        struct shim_stack s;
+        bool stack_init;
+        struct shim_supervisor supervisor;
+        int control_watch;
+        int notify_fd;                  /* connected to $NOTIFY_SOCKET (sd-notify.h), -1 without */
+        enum shim_sup_exit exit_reason;
+        int exit_status;                /* when not 0: run's exit status, whatever the step's errno says */
 };
 
 static void run_ctx_done(struct run_ctx *c) {
+        if (c->sup)
+                shim_supervise_done(c->sup);
+        if (c->stack_init)
+                shim_stack_done(&c->s);
+        shim_console_free(c->console);
+        free(c->uri);
+        closep(&c->notify_fd);
+        closep(&c->host_nl);
+        closep(&c->host_netns);
+        shim_control_free(c->control);
+        free(c->state_dir);
+        free(c->audit_path);
         shim_policy_image_free(c->policy_image);
+        ecl_manifest_free(c->m);
 }
 
 /* ---- hooks: the other modules ------------------------------------------ */
@@ -283,6 +358,247 @@ static int exit_for(enum shim_sup_exit e) {
         }
 }
 
+/* ---- the steps, in their order ------------------------------------------- */
+
+/* A step whose exit status is not what its errno says (ecl_exit_status()). */
+static int fail_with(struct run_ctx *c, int status, int r) {
+        c->exit_status = status;
+        return r;
+}
+
+static int step_signals(struct run_ctx *c) {
+        sigset_t set;
+        sigemptyset(&set);
+        sigaddset(&set, SIGTERM);
+        sigaddset(&set, SIGINT);
+        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
+                return fail_with(c, EX_OSERR, negative_errno());
+        return 0;
+}
+
+static int step_manifest(struct run_ctx *c) {
+        struct ecl_diags diags = {0};
+        log_debug("run: loading %s", c->manifest_path);
+        int r = ecl_manifest_load_file(c->manifest_path, &c->m, &diags);
+        ecl_diags_print(&diags, stderr);
+        ecl_diags_clear(&diags);
+        return r;
+}
+
+static int step_state(struct run_ctx *c) {
+        if (ecl_path(&c->audit_path, c->root, ECL_AUDIT_LOG) < 0 || ecl_path(&c->state_dir, c->root, ECL_STATE_DIR) < 0)
+                return fail_with(c, EX_OSERR, -ENOMEM);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_mkdir_p(c->state_dir, 0755, &why);
+        if (r < 0)
+                log_error("%s", ecl_reason_text(why, r));
+        return r;
+}
+
+/* It starts no thread. */
+static int step_control(struct run_ctx *c) {
+        int r = shim_control_listen(c->root, c->m->stack, shim_control_default_group(), &c->control);
+        if (r == -EBUSY)
+                log_error("stack %s is already supervised (its control socket answers)", c->m->stack);
+        return r;
+}
+
+/*
+ * Connected now, sent to once the stack is up and when it goes down: an
+ * abstract address is reachable only from the network namespace it was made
+ * in, which the shim leaves next.  Not a reason to refuse to run: the unit
+ * (Type=notify) then times out, and the warning says why.
+ */
+static int step_notify(struct run_ctx *c) {
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_notify_open(getenv(ECL_NOTIFY_SOCKET_ENV), &c->notify_fd, &why);
+        if (r < 0)
+                log_warning("%s: the service manager is not told when the stack is up", ecl_reason_text(why, r));
+        (void) unsetenv(ECL_NOTIFY_SOCKET_ENV); /* libvirt and QEMU are not the service */
+        return 0;
+}
+
+static void notify(struct run_ctx *c, const char *state) {
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_notify_send(c->notify_fd, state, &why);
+        if (r < 0)
+                log_warning("%s", ecl_reason_text(why, r));
+}
+
+/*
+ * Under the embedded driver the stack gets a network namespace of its own
+ * (netns.h), entered now, before libvirt starts a thread or forks QEMU and
+ * while CAP_SYS_ADMIN is still there.  The uplink's outer end is made
+ * later through a socket and a namespace fd kept from the host's.
+ */
+static int step_netns(struct run_ctx *c) {
+        const char *connect = c->cli->connect;
+        bool embed_uri = !connect || shim_uri_is_embed(connect);
+        if (c->m->has_network && embed_uri) {
+                _cleanup_free_ char *pin = NULL;
+                int r = shim_netns_pin_path(c->root, c->m->stack, &pin);
+                if (r >= 0)
+                        r = shim_netns_unpin(pin); /* a stale one: its shim is gone (the control socket said so) */
+                if (r >= 0) {
+                        c->host_nl = shim_netdev_open();
+                        r = c->host_nl < 0 ? c->host_nl : shim_netns_create(pin, &c->host_netns);
+                }
+                if (r < 0)
+                        return r;
+        }
+        if (c->m->has_network && !embed_uri)
+                log_warning("stack %s: under %s the tap and the uplink stay in libvirtd's network namespace, not one "
+                            "of the stack's own: only the policy stands between the guest and that namespace's "
+                            "stack (status shows network_namespace: host)",
+                            c->m->stack, connect);
+        log_debug("run: control socket and network namespace made");
+        return 0;
+}
+
+/* Capabilities are per thread: dropped while this is the only one. */
+static int step_caps(struct run_ctx *c) {
+        c->profile = shim_sandbox_profile_for_uri(c->cli->connect);
+        size_t n_caps;
+        const cap_value_t *caps = shim_sandbox_caps(c->profile, &n_caps);
+        return shim_sandbox_drop_caps(caps, n_caps);
+}
+
+/* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
+static int step_seccomp(struct run_ctx *c) {
+#if defined(__SANITIZE_ADDRESS__)
+        /* LeakSanitizer stops the world with ptrace at exit, which the filter refuses: it checks now instead. */
+        __lsan_do_leak_check();
+#endif
+        int r = shim_sandbox_seccomp(c->profile);
+        return r < 0 ? fail_with(c, EX_SOFTWARE, r) : 0;
+}
+
+static int step_libvirt(struct run_ctx *c) {
+        virSetErrorFunc(NULL, quiet_virt_errors);
+        if (virEventRegisterDefaultImpl() < 0) {
+                log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
+                return fail_with(c, EX_SOFTWARE, -ECL_ESERVICE);
+        }
+        const struct ecl_manifest *m = c->m;
+        int r = shim_connect_uri(c->root, m->stack, c->cli->connect, &c->uri, &c->embed);
+        if (r < 0)
+                return r;
+        /* Invariant 1 before libvirt, a tap or a rule exists; h_domain_xml() checks again at each start. */
+        struct ecl_diags diags = {0};
+        r = ecl_manifest_check_files(m, c->root, false, &diags);
+        ecl_diags_print(&diags, stderr);
+        ecl_diags_clear(&diags);
+        if (r < 0)
+                return r;
+
+        c->hooks = (struct shim_run_hooks){
+                .userdata = c, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
+                .check_qemu = h_check_qemu,
+                .policy_load = h_policy_load, .policy_verify = h_policy_verify,
+                .policy_remove = h_policy_remove, .audit = h_audit,
+        };
+        c->opts = (struct shim_run_opts){.shutdown_timeout_s = c->shutdown_timeout, .replace_orphan = c->embed,
+                                         .outer_elsewhere = c->host_netns >= 0, .outer_netns = c->host_netns,
+                                         .outer_nl = c->host_nl};
+        if (!c->embed) {
+                qemu_user(&c->opts.tap_owner, &c->opts.tap_group);
+                return 0;
+        }
+        /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
+        c->qemu_id = shim_qemu_id(m->stack);
+        c->stack = m->stack;
+        _cleanup_free_ char *id_why = NULL;
+        r = shim_qemu_id_check(c->root, m->stack, c->qemu_id, &id_why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(id_why, r));
+        c->opts.tap_owner = c->qemu_id;
+        c->opts.tap_group = c->qemu_id;
+        return shim_embed_check_reach(c->root, m, c->opts.tap_owner, c->opts.tap_group);
+}
+
+static int step_connect(struct run_ctx *c) {
+        int r = shim_stack_init(&c->s, c->m, &c->hooks, &c->opts);
+        c->stack_init = true; /* shim_stack_done() frees what it filled, even on failure */
+        if (r < 0)
+                return r;
+        c->dom_name = c->s.dom_name;
+        log_debug("run: connecting to %s", c->uri);
+        r = shim_run_connect(&c->s, c->uri);
+        if (r < 0)
+                return r;
+        /* Nothing starts that the audit log cannot tell. */
+        if (h_audit(c, "run-start", c->m->stack, c->uri) < 0) {
+                log_error("stack %s not started: its run-start record cannot be written", c->m->stack);
+                return fail_with(c, EX_IOERR, -EIO);
+        }
+        return 0;
+}
+
+/* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
+static int step_watch(struct run_ctx *c) {
+        c->sup = &c->supervisor;
+        return shim_supervise_init(c->sup, &c->s);
+}
+
+/* run.c: tap and policy, define and start paused, verify, resume; a failure there undoes it all. */
+static int step_up(struct run_ctx *c) {
+        int r = shim_run_up(&c->s);
+        if (r < 0) {
+                (void) h_audit(c, "run-failed", c->m->stack, NULL);
+                return r;
+        }
+        r = shim_supervise_watch_network(c->sup);
+        if (r < 0)
+                (void) shim_run_teardown(&c->s);
+        return r;
+}
+
+static int step_ready(struct run_ctx *c) {
+        log_notice("stack %s running (domain %s, accel %s, %s)", c->m->stack, c->s.dom_name,
+                   ecl_accel_to_string(c->s.accel), c->uri);
+        c->control_watch = virEventAddHandle(shim_control_fd(c->control), VIR_EVENT_HANDLE_READABLE, on_control, c,
+                                             NULL);
+        if (c->control_watch < 0)
+                return log_error_errno(EIO, "cannot watch the control socket");
+        /* resumed, with the cut and the policy verified (step_up): what Type=notify waits for */
+        _cleanup_free_ char *state = NULL;
+        if (asprintf(&state, "READY=1\nSTATUS=stack %s running (domain %s, accel %s)", c->m->stack, c->s.dom_name,
+                     ecl_accel_to_string(c->s.accel)) < 0)
+                state = NULL;
+        notify(c, state ? state : "READY=1");
+        return 0;
+}
+
+static int step_supervise(struct run_ctx *c) {
+        c->exit_reason = shim_supervise_loop(c->sup);
+        return 0;
+}
+
+/* After the supervisor (or ready) ended: whatever the stack still has goes. */
+static int step_teardown(struct run_ctx *c) {
+        enum shim_sup_exit e = c->exit_reason;
+        const char *why = e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
+                          : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed";
+        _cleanup_free_ char *state = NULL;
+        if (asprintf(&state, "STOPPING=1\nSTATUS=stack %s stopping (%s)", c->m->stack, why) < 0)
+                state = NULL;
+        notify(c, state ? state : "STOPPING=1");
+
+        if (c->control_watch >= 0)
+                virEventRemoveHandle(c->control_watch);
+        c->control_watch = -1;
+        shim_supervise_done(c->sup);
+        c->sup = NULL;
+
+        if (e == SHIM_SUP_STOP_REQUESTED)
+                (void) shim_run_stop_domain(&c->s);
+        int r = shim_run_teardown(&c->s);
+        if (r < 0) /* before the socket goes: `stop` reads it */
+                (void) shim_control_mark_failed(c->control, c->m->stack, strerror(-r));
+        (void) h_audit(c, "stop", c->m->stack, why);
+        return r;
+}
+
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
         const char *path = NULL;
         unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
@@ -291,196 +607,33 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (pr < 0)
                 return pr;
 
-        /* Before any thread exists (libvirt starts some): signals go to the signalfd. */
-        sigset_t set;
-        sigemptyset(&set);
-        sigaddset(&set, SIGTERM);
-        sigaddset(&set, SIGINT);
-        if (sigprocmask(SIG_BLOCK, &set, NULL) < 0)
-                return EX_OSERR;
-
-        struct ecl_diags diags = {0};
-        _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        log_debug("run: loading %s", path);
-        int r = ecl_manifest_load_file(path, &m, &diags);
-        ecl_diags_print(&diags, stderr);
-        ecl_diags_clear(&diags);
-        if (r < 0)
-                return ecl_exit_status(r);
-
-        _cleanup_(run_ctx_done) struct run_ctx ctx = {.root = cli->root, .console_cap = console_kib * 1024};
-        _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
-        if (ecl_path(&audit_path, cli->root, ECL_AUDIT_LOG) < 0 || ecl_path(&state_dir, cli->root, ECL_STATE_DIR) < 0)
-                return EX_OSERR;
-        ctx.audit_path = audit_path;
-        _cleanup_free_ char *why = NULL;
-        r = ecl_mkdir_p(state_dir, 0755, &why);
-        if (r < 0) {
-                log_error("%s", ecl_reason_text(why, r));
-                return ecl_exit_status(r);
-        }
-
-        /* The control socket first: giving it to the control group needs CAP_CHOWN, which the
-         * remote profile drops.  It starts no thread. */
-        _cleanup_control_ struct shim_control *control = NULL;
-        r = shim_control_listen(cli->root, m->stack, shim_control_default_group(), &control);
-        if (r == -EBUSY) {
-                log_error("stack %s is already supervised (its control socket answers)", m->stack);
-                return EX_CANTCREAT;
-        }
-        if (r < 0)
-                return ecl_exit_status(r);
-        /*
-         * Under the embedded driver the stack gets a network namespace of its own
-         * (netns.h), entered now, before libvirt starts a thread or forks QEMU and
-         * while CAP_SYS_ADMIN is still there.  The uplink's outer end is made
-         * later through a socket and a namespace fd kept from the host's.
-         */
-        _cleanup_close_ int host_netns = -1, host_nl = -1;
-        bool embed_uri = !cli->connect || shim_uri_is_embed(cli->connect);
-        if (m->has_network && embed_uri) {
-                _cleanup_free_ char *pin = NULL;
-                r = shim_netns_pin_path(cli->root, m->stack, &pin);
-                if (r >= 0)
-                        r = shim_netns_unpin(pin); /* a stale one: its shim is gone (the control socket said so) */
-                if (r >= 0) {
-                        host_nl = shim_netdev_open();
-                        r = host_nl < 0 ? host_nl : shim_netns_create(pin, &host_netns);
-                }
-                if (r < 0)
-                        return ecl_exit_status(r);
-        }
-        if (m->has_network && !embed_uri)
-                log_warning("stack %s: under %s the tap and the uplink stay in libvirtd's network namespace, not one "
-                            "of the stack's own: only the policy stands between the guest and that namespace's "
-                            "stack (status shows network_namespace: host)",
-                            m->stack, cli->connect);
-        log_debug("run: control socket and network namespace made");
-        /* Capabilities are per thread: drop them while this is the only one. */
-        enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
-        size_t n_caps;
-        const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
-        r = shim_sandbox_drop_caps(caps, n_caps);
-        if (r < 0)
-                return ecl_exit_status(r);
-        /* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
-#if defined(__SANITIZE_ADDRESS__)
-        /* LeakSanitizer stops the world with ptrace at exit, which the filter refuses: it checks now instead. */
-        __lsan_do_leak_check();
-#endif
-        r = shim_sandbox_seccomp(profile);
-        if (r < 0)
-                return EX_SOFTWARE;
-        ctx.control = control;
-        virSetErrorFunc(NULL, quiet_virt_errors);
-        if (virEventRegisterDefaultImpl() < 0) {
-                log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
-                return EX_SOFTWARE;
-        }
-        _cleanup_free_ char *uri = NULL;
-        bool embed = false;
-        r = shim_connect_uri(cli->root, m->stack, cli->connect, &uri, &embed);
-        if (r < 0)
-                return ecl_exit_status(r);
-        /* Invariant 1 before libvirt, a tap or a rule exists; h_domain_xml() checks again at each start. */
-        r = ecl_manifest_check_files(m, cli->root, false, &diags);
-        ecl_diags_print(&diags, stderr);
-        ecl_diags_clear(&diags);
-        if (r < 0)
-                return ecl_exit_status(r);
-
-        const struct shim_run_hooks hooks = {
-                .userdata = &ctx, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
-                .check_qemu = h_check_qemu,
-                .policy_load = h_policy_load, .policy_verify = h_policy_verify,
-                .policy_remove = h_policy_remove, .audit = h_audit,
+        _cleanup_(run_ctx_done) struct run_ctx c = {
+                .root = cli->root, .console_cap = console_kib * 1024, .cli = cli, .manifest_path = path,
+                .shutdown_timeout = timeout, .host_netns = -1, .host_nl = -1, .control_watch = -1,
+                .notify_fd = -1,
+                .exit_reason = SHIM_SUP_DOMAIN_CRASHED,
         };
-        struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed,
-                                     .outer_elsewhere = host_netns >= 0, .outer_netns = host_netns,
-                                     .outer_nl = host_nl};
-        if (embed) {
-                /* QEMU as the stack's own uid and gid: its tap, files and domain directory are its alone. */
-                ctx.qemu_id = shim_qemu_id(m->stack);
-                ctx.stack = m->stack;
-                _cleanup_free_ char *id_why = NULL;
-                r = shim_qemu_id_check(cli->root, m->stack, ctx.qemu_id, &id_why);
-                if (r < 0) {
-                        log_error("%s", ecl_reason_text(id_why, r));
-                        return ecl_exit_status(r);
-                }
-                opts.tap_owner = ctx.qemu_id;
-                opts.tap_group = ctx.qemu_id;
-                r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group);
-                if (r < 0)
-                        return ecl_exit_status(r);
-        } else {
-                qemu_user(&opts.tap_owner, &opts.tap_group);
-        }
+        int r;
+        if ((r = step_signals(&c)) < 0 ||
+            (r = step_manifest(&c)) < 0 ||
+            (r = step_state(&c)) < 0 ||
+            (r = step_control(&c)) < 0 ||
+            (r = step_notify(&c)) < 0 ||
+            (r = step_netns(&c)) < 0 ||
+            (r = step_caps(&c)) < 0 ||
+            (r = step_seccomp(&c)) < 0 ||
+            (r = step_libvirt(&c)) < 0 ||
+            (r = step_connect(&c)) < 0 ||
+            (r = step_watch(&c)) < 0 ||
+            (r = step_up(&c)) < 0)
+                return c.exit_status ? c.exit_status : ecl_exit_status(r);
 
-        struct shim_stack s;
-        r = shim_stack_init(&s, m, &hooks, &opts);
-        if (r < 0)
-                return ecl_exit_status(r);
-        ctx.dom_name = s.dom_name;
-        log_debug("run: connecting to %s", uri);
-        r = shim_run_connect(&s, uri);
-        if (r < 0) {
-                shim_stack_done(&s);
-                return ecl_exit_status(r);
-        }
-        /* Nothing starts that the audit log cannot tell. */
-        if (h_audit(&ctx, "run-start", m->stack, uri) < 0) {
-                log_error("stack %s not started: its run-start record cannot be written", m->stack);
-                shim_stack_done(&s);
-                return EX_IOERR;
-        }
-        /* The domain's events from before it exists: a hot-plug while it is paused is seen too. */
-        struct shim_supervisor sup;
-        ctx.sup = &sup;
-        r = shim_supervise_init(&sup, &s);
-        if (r >= 0) {
-                r = shim_run_up(&s);
-                if (r < 0)
-                        (void) h_audit(&ctx, "run-failed", m->stack, NULL);
-        }
-        if (r >= 0) {
-                r = shim_supervise_watch_network(&sup);
-                if (r < 0)
-                        (void) shim_run_teardown(&s);
-        }
-        if (r < 0) {
-                shim_supervise_done(&sup);
-                shim_stack_done(&s);
-                shim_console_free(ctx.console);
-                return r == -EBUSY ? EX_CANTCREAT : ecl_exit_status(r);
-        }
-        log_notice("stack %s running (domain %s, accel %s, %s)", m->stack, s.dom_name, ecl_accel_to_string(s.accel),
-                   uri);
-
-        enum shim_sup_exit e = SHIM_SUP_DOMAIN_CRASHED;
-        int control_watch = virEventAddHandle(shim_control_fd(control), VIR_EVENT_HANDLE_READABLE, on_control, &ctx,
-                                              NULL);
-        if (control_watch < 0)
-                r = log_error_errno(EIO, "cannot watch the control socket");
+        /* The stack is up: from here on every way out goes through the teardown. */
+        r = step_ready(&c);
         if (r >= 0)
-                e = shim_supervise_loop(&sup);
-        if (control_watch >= 0)
-                virEventRemoveHandle(control_watch);
-        shim_supervise_done(&sup);
-
-        if (e == SHIM_SUP_STOP_REQUESTED)
-                (void) shim_run_stop_domain(&s);
-        r = shim_run_teardown(&s);
-        if (r < 0) /* before the socket goes: `stop` reads it */
-                (void) shim_control_mark_failed(control, m->stack, strerror(-r));
-        (void) h_audit(&ctx, "stop", m->stack,
-                e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
-                : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
-        shim_stack_done(&s);
-        shim_console_free(ctx.console);
-        if (r < 0)
-                return EX_SOFTWARE;
-        return exit_for(e);
+                r = step_supervise(&c);
+        r = step_teardown(&c);
+        return r < 0 ? EX_SOFTWARE : exit_for(c.exit_reason);
 }
 
 const struct ecl_command shim_cmd_run = {

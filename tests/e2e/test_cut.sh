@@ -9,7 +9,10 @@
 #     shim runs), a service host and a vendor host, and a control host;
 #  3. control run: the guest's probes, run from the control host, reach every
 #     service (so a BLOCKED below means the policy, not a dead service);
-#  4. run the guest under `ecluse-shim run` and read its serial log: the
+#  4. run the guest under `ecluse-shim run`, with NOTIFY_SOCKET naming a
+#     socket the test listens on (as systemd does for Type=notify): READY=1
+#     comes only once the stack is up, so the first `status` after it must
+#     say running with the policy verified; then read its serial log: the
 #     allowed flow works (with this run's token), everything else is refused,
 #     and the vendor's own log never saw the guest;
 #  4b. the guest's raw frames (tests/guest/rawsend.c: ND with payload, ND to
@@ -30,8 +33,9 @@
 #     `reload` brings it back verified;
 #  7. kill -9 the shim: the guest still cannot reach the vendor, the policy
 #     table is still in the kernel, and a flush of it opens nothing either;
-#  8. run again (it replaces the domain the killed shim left), then
-#     `ecluse-shim stop`: no QEMU, no tap and no rule remain.
+#  8. run again (it replaces the domain the killed shim left; READY=1
+#     again), then `ecluse-shim stop`: STOPPING=1 after READY=1, and no
+#     QEMU, no tap and no rule remain.
 #
 # Needs root (namespaces, taps, nftables).  Any missing prerequisite fails the
 # test: this is what CI runs, and a skipped proof proves nothing.
@@ -70,6 +74,7 @@ cleanup() {
         # command lines name this test's root or logs)
         local p
         [ -n "${console_reader:-}" ] && kill -KILL "$console_reader" 2>/dev/null
+        [ -n "${notify_pid:-}" ] && kill -KILL "$notify_pid" 2>/dev/null
         for p in ${shim_pid:-} $(declare -F qemu_pid >/dev/null && qemu_pid) ${stack_sniffers:-}; do
                 tr '\0' ' ' <"/proc/$p/cmdline" 2>/dev/null | grep -qF -e "$tmp" -e "/run/ecluse/v/${embed_alias:-$tmp}/" &&
                         kill -KILL "$p" 2>/dev/null || true
@@ -105,6 +110,15 @@ disown -a # killed with their namespaces by topo_down
 if ! wait_for_line "$logs/service.out" '^ready$' 20 || ! wait_for_line "$logs/vendor.out" '^ready$' 20; then
         fatal "the services did not start"
 fi
+
+# The service manager's end of NOTIFY_SOCKET (lib/notify.py): one line per
+# datagram the shim sends ("READY=1 STATUS=...", "STOPPING=1 ...").
+notify_sock=$tmp/notify.sock
+notify_log=$logs/notify.log
+python3 "$here/lib/notify.py" --socket "$notify_sock" --log "$notify_log" >"$logs/notify.out" 2>&1 &
+notify_pid=$!
+disown
+wait_for_line "$logs/notify.out" '^ready$' 20 || fatal "the NOTIFY_SOCKET listener did not start"
 
 # Packet sockets (lib/sniff.py) log every frame the far ends receive, and
 # every frame the bridge forwards (promiscuous), one line each with the
@@ -192,11 +206,57 @@ cat "$manifest"
 
 # ---- helpers about the running stack ------------------------------------
 shim_pid=
+notify_off=0
 start_shim() { # LOGNAME
         # Not through a shell function: $! must be the shim itself (ip netns
-        # exec execs it), so that kill -9 hits the shim.
-        ip netns exec "$TOPO_HOST" "$shim" --root "$root" run "$manifest" >"$logs/$1" 2>&1 &
+        # exec execs it), so that kill -9 hits the shim.  What it notifies is
+        # read from notify_off on.
+        notify_off=$(file_size "$notify_log")
+        NOTIFY_SOCKET=$notify_sock ip netns exec "$TOPO_HOST" "$shim" --root "$root" run "$manifest" >"$logs/$1" 2>&1 &
         shim_pid=$!
+}
+# What the shim started last notified, one datagram a line.
+notified() { since "$notify_log" "$notify_off"; }
+ready_or_gone() { notified | grep -q '^READY=1' || ! alive "$shim_pid"; }
+status_field() { # FIELD -> the stack's status value
+        shimc status "$STACK" --json 2>/dev/null |
+                python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1]))' "$1"
+}
+# The domain's state as libvirt last saved it (its status file under the
+# embedded root: written at start and at resume), read without the shim.
+libvirt_state() {
+        local f
+        f=$(find "$root" -path '*/qemu/*' -name "ecluse-$STACK.xml" -exec grep -l '<domstatus' {} + 2>/dev/null | head -n1)
+        [ -n "$f" ] && sed -n "s/.*<domstatus state='\([a-z]*\)'.*/\1/p" "$f" | head -n1
+}
+# READY=1 is the shim's word that the guest runs cut.  Checked at once, first
+# without the shim (whose control socket answers only from its event loop):
+# libvirt has the domain resumed, tap and table exist; then status agrees.
+check_ready() { # WHAT
+        wait_until 300 ready_or_gone
+        if ! notified | grep -q '^READY=1'; then
+                alive "$shim_pid" || fatal "$1: ecluse-shim run exited without READY=1 ($(notified | tr '\n' ' '))"
+                fatal "$1: no READY=1 on NOTIFY_SOCKET within 300s"
+        fi
+        local lv state policy
+        lv=$(libvirt_state)
+        if [ "$lv" = running ] && tap_exists && table_exists; then
+                pass "$1: at READY=1 libvirt has the domain running, tap $tap and table $table exist"
+        else
+                fail "$1: READY=1 came too early: libvirt says '${lv:-no domain}', tap $(tap_exists && echo exists || echo missing), table $(table_exists && echo exists || echo missing)"
+        fi
+        state=$(status_field state)
+        policy=$(status_field policy)
+        if [ "$state" = running ] && [ "$policy" = verified ]; then
+                pass "$1: READY=1 on NOTIFY_SOCKET, and the first status after it says running, policy verified"
+        else
+                fail "$1: READY=1 came before the stack was up: status then says state $state, policy $policy"
+        fi
+        if notified | grep -q "^READY=1 STATUS=stack $STACK running"; then
+                pass "$1: READY=1 came with a STATUS= naming the stack"
+        else
+                fail "$1: READY=1 without a STATUS= naming the stack: $(notified | tr '\n' ' ')"
+        fi
 }
 
 # QEMU's PID: the emulator process of the stack (in the stack's own namespace,
@@ -245,6 +305,7 @@ start_shim shim-run1.log
 # Before the tap's ingress hook (packet taps come first): what the guest sent.
 wait_until 120 eval 'stackns true 2>/dev/null' || fatal "the shim pinned no network namespace at $pin"
 start_sniffer tap "/proc/$(cat "$pin")/ns/net" "$tap" --wait 120
+check_ready "first run"
 boot_deadline=360
 probes_done_or_shim_gone() { grep -q ECLUSE-PROBES-DONE "$console" 2>/dev/null || ! alive "$shim_pid"; }
 wait_until "$boot_deadline" probes_done_or_shim_gone
@@ -492,10 +553,6 @@ fi
 # second (netlink, not the 5 s poll), `status` must stop saying "verified",
 # the audit log must say why, and the vendor host must see nothing from the
 # guest.  `reload` then brings the stack back with its policy loaded afresh.
-status_field() { # FIELD -> the stack's status value
-        shimc status "$STACK" --json 2>/dev/null |
-                python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1]))' "$1"
-}
 guest_frames_at_vendor() { # lines of the vendor's sniffer log from the guest's addresses
         awk -v a="$TOPO_GUEST_IP" -v b="$TOPO_GUEST_IP6" '$2 == "data" && ($7 == a || $7 == b)' "$logs/sniff-vendor.log" | wc -l
 }
@@ -648,6 +705,7 @@ guest_up_or_shim_gone() { since "$console" "$offset" | grep -q '^ECLUSE-GUEST up
 if wait_until 300 guest_up_or_shim_gone &&
         alive "$shim_pid"; then
         pass "the stack runs again after the crash"
+        check_ready "run after the crash"
         if alive "$qpid"; then
                 fail "the QEMU of the killed supervisor (pid $qpid) still runs next to the new one"
         else
@@ -677,6 +735,12 @@ if wait_until 300 guest_up_or_shim_gone &&
                 fi
         else
                 fail "ecluse-shim run still running 90s after stop"
+        fi
+        # READY=1 first, STOPPING=1 (with why) last, nothing else
+        if notified | awk '{ l[NR] = $0 } END { exit !(NR == 2 && l[1] ~ /^READY=1 / && l[2] ~ /^STOPPING=1 STATUS=stack [a-z0-9-]+ stopping \(stop requested\)$/) }'; then
+                pass "NOTIFY_SOCKET got READY=1, then STOPPING=1 when the stop began"
+        else
+                fail "NOTIFY_SOCKET got, from the second run: $(notified | tr '\n' '|')"
         fi
         if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
         if tap_exists; then fail "tap $tap remains after stop"; else pass "no tap after stop"; fi
