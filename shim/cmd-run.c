@@ -39,6 +39,7 @@
 #include "qmp-check.h"
 #include "run.h"
 #include "sandbox.h"
+#include "stack-conf.h"
 #include "strparse.h"
 #include "run-status.h"
 #include "supervise.h"
@@ -216,7 +217,8 @@ static void quiet_virt_errors(void *ud, virErrorPtr err) {
 
 enum { OPT_SHUTDOWN_TIMEOUT = 1, OPT_CONSOLE_CAP };
 
-static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const char **manifest, unsigned *timeout,
+/* *manifest: the operand, a stack's name resolved to its configured manifest (stack-conf.h); caller frees. */
+static int parse_args(const struct ecl_cli *cli, int argc, char **argv, char **manifest, unsigned *timeout,
                       uint64_t *console_kib) {
         struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
@@ -236,7 +238,20 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
         int r = ecl_cli_operands(&p, 1, 1);
         if (r < 0)
                 return r;
-        *manifest = argv[p.ind];
+        return shim_stack_conf_resolve(cli->root, argv[p.ind], manifest) < 0 ? log_oom() : 0;
+}
+
+/*
+ * The unit of one stack never starts another: the manifest's file is named
+ * for its stack (STACK.yaml), checked before anything is made.  0 or 65.
+ */
+static int refuse_misnamed(const char *path, const struct ecl_manifest *m) {
+        _cleanup_free_ char *why = NULL;
+        int r = shim_stack_conf_check_name(path, m->stack, &why);
+        if (r < 0) {
+                log_error("%s: %s", path, ecl_reason_text(why, r));
+                return ecl_exit_status(r);
+        }
         return 0;
 }
 
@@ -266,7 +281,7 @@ static int exit_for(enum shim_sup_exit e) {
 }
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
-        const char *path = NULL;
+        _cleanup_free_ char *path = NULL;
         unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
         uint64_t console_kib = SHIM_CONSOLE_CAP_DEFAULT_KIB;
         int pr = parse_args(cli, argc, argv, &path, &timeout, &console_kib);
@@ -289,6 +304,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         ecl_diags_clear(&diags);
         if (r < 0)
                 return ecl_exit_status(r);
+        if ((r = refuse_misnamed(path, m)) != 0)
+                return r;
 
         _cleanup_(run_ctx_done) struct run_ctx ctx = {.root = cli->root, .console_cap = console_kib * 1024};
         _cleanup_free_ char *state_dir = NULL, *audit_path = NULL;
