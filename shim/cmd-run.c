@@ -10,7 +10,8 @@
  *
  *   1. signals     SIGTERM and SIGINT blocked before any thread exists (libvirt
  *                  starts some): the supervisor reads them from a signalfd;
- *   2. manifest    loaded and checked (exit 65/66 with every problem);
+ *   2. manifest    loaded and checked (exit 65/66 with every problem), its file
+ *                  named STACK.yaml for its stack (65: a unit never starts another);
  *   3. state       the audit log's path, the state directory made;
  *   4. control     the control socket bound (a second supervisor of the stack
  *                  is refused here, 73): giving it to the control group needs
@@ -80,6 +81,7 @@
 #include "run.h"
 #include "sandbox.h"
 #include "sd-notify.h"
+#include "stack-conf.h"
 #include "strparse.h"
 #include "run-status.h"
 #include "supervise.h"
@@ -309,7 +311,8 @@ static void quiet_virt_errors(void *ud, virErrorPtr err) {
 
 enum { OPT_SHUTDOWN_TIMEOUT = 1, OPT_CONSOLE_CAP };
 
-static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const char **manifest, unsigned *timeout,
+/* *manifest: the operand, a stack's name resolved to its configured manifest (stack-conf.h); caller frees. */
+static int parse_args(const struct ecl_cli *cli, int argc, char **argv, char **manifest, unsigned *timeout,
                       uint64_t *console_kib) {
         struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
@@ -329,7 +332,18 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
         int r = ecl_cli_operands(&p, 1, 1);
         if (r < 0)
                 return r;
-        *manifest = argv[p.ind];
+        return shim_stack_conf_resolve(cli->root, argv[p.ind], manifest) < 0 ? log_oom() : 0;
+}
+
+/*
+ * The unit of one stack never starts another: the manifest's file is named
+ * for its stack (STACK.yaml), checked before anything is made.  0 or 65.
+ */
+static int refuse_misnamed(const char *path, const struct ecl_manifest *m) {
+        _cleanup_free_ char *why = NULL;
+        int r = shim_stack_conf_check_name(path, m->stack, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s: %s", path, ecl_reason_text(why, r));
         return 0;
 }
 
@@ -382,7 +396,10 @@ static int step_manifest(struct run_ctx *c) {
         int r = ecl_manifest_load_file(c->manifest_path, &c->m, &diags);
         ecl_diags_print(&diags, stderr);
         ecl_diags_clear(&diags);
-        return r;
+        if (r < 0)
+                return r;
+        /* The unit of one stack never starts another: STACK.yaml holds stack STACK. */
+        return refuse_misnamed(c->manifest_path, c->m);
 }
 
 static int step_state(struct run_ctx *c) {
@@ -600,7 +617,7 @@ static int step_teardown(struct run_ctx *c) {
 }
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
-        const char *path = NULL;
+        _cleanup_free_ char *path = NULL;
         unsigned timeout = DEFAULT_SHUTDOWN_TIMEOUT_S;
         uint64_t console_kib = SHIM_CONSOLE_CAP_DEFAULT_KIB;
         int pr = parse_args(cli, argc, argv, &path, &timeout, &console_kib);

@@ -6,6 +6,7 @@
 extern const struct ecl_command shim_cmd_validate;
 extern const struct ecl_command shim_cmd_render;
 extern const struct ecl_command shim_cmd_run;
+extern const struct ecl_command shim_cmd_list;
 extern const struct ecl_command shim_cmd_status;
 extern const struct ecl_command shim_cmd_stop;
 extern const struct ecl_command shim_cmd_reload;

@@ -8,8 +8,8 @@
 #include "macro.h"
 
 static const struct ecl_command *const commands[] = {
-        &shim_cmd_validate, &shim_cmd_render, &shim_cmd_run,     &shim_cmd_status,
-        &shim_cmd_stop,     &shim_cmd_reload, &shim_cmd_blocked,
+        &shim_cmd_validate, &shim_cmd_render, &shim_cmd_run,    &shim_cmd_list,
+        &shim_cmd_status,   &shim_cmd_stop,   &shim_cmd_reload, &shim_cmd_blocked,
 };
 
 int main(int argc, char **argv) {

@@ -112,7 +112,7 @@ static void test_every_command_fails_the_same_way(void **state) {
         const struct cmd_case cases[] = {
                 /* bad arguments: 64 */
                 {S, {"validate", "--bogus", "x.yaml"}, 64, "validate: unknown option '--bogus'"},
-                {S, {"validate"}, 64, "validate: MANIFEST... expected"},
+                {S, {"list", "x"}, 64, "list: no operands expected, not 'x'"},
                 {S, {"render", "--bogus", "x.yaml"}, 64, "render: unknown option '--bogus'"},
                 {S, {"render", "a.yaml", "b.yaml"}, 64, "render: unexpected 'b.yaml'"},
                 {S, {"run", "--bogus", "x.yaml"}, 64, "run: unknown option '--bogus'"},
@@ -138,6 +138,9 @@ static void test_every_command_fails_the_same_way(void **state) {
                 /* a missing file: 66 */
                 {S, {"validate", "{MISSING}"}, 66, "cannot open: No such file or directory"},
                 {S, {"render", "{MISSING}"}, 66, "cannot open: No such file or directory"},
+                /* no stacks configured under the root: 66 */
+                {S, {"validate"}, 66, "no stacks directory"},
+                {S, {"list"}, 66, "no stacks directory"},
                 {A, {"verify", "--signers", "{MISSING}", "--namespace", "n", "--signature", "{MISSING}"}, 66,
                  "cannot open: No such file or directory"},
                 {A, {"--log", "{MISSING}", "audit", "verify"}, 66, "No such file or directory"},

@@ -3,9 +3,11 @@
  * `ecluse-shim validate` under --root: the kernel, initrd and disks that
  * exist there resolve in the stack's own tree through no link but
  * current -> releases/VERSION; the ones not there yet are no error.  (The
- * manifests themselves are the corpus's business: test_manifest_corpus.c.)
+ * manifests themselves are the corpus's business: test_manifest_corpus.c.)  And the
+ * configured stacks: every one without an operand, one by its name.
  */
 #include <errno.h>
+#include <jansson.h>
 #include <stdbool.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -161,10 +163,92 @@ static void test_file_modes_and_links(void **state) {
         tl_rm_rf(root);
 }
 
+/* validate with the given arguments after --root ROOT (at most four). */
+static int validate_args(const char *root, const char *a1, const char *a2, const char *a3, struct tl_result *res) {
+        char *argv[] = {(char *) ECLUSE_SHIM_BIN, (char *) "--root", (char *) root, (char *) a1, (char *) a2,
+                        (char *) a3, NULL};
+        tl_run(argv, res);
+        return res->status;
+}
+
+/*
+ * The configured stacks, ROOT/etc/ecluse/stacks/STACK.yaml: every one without
+ * an operand (the other entries skipped, named), one by its name; a
+ * configured manifest not named for its stack is invalid; no directory: 66.
+ */
+static void test_configured_stacks(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *dir = tl_strf("%s/etc/ecluse/stacks", root), *vt = tl_strf("%s/vt.yaml", dir),
+                            *other = tl_strf("%s/other.yaml", dir), *notes = tl_strf("%s/notes.txt", dir);
+        struct tl_result res;
+
+        assert_int_equal(validate_args(root, "validate", NULL, NULL, &res), 66);
+        _cleanup_free_ char *no_dir = tl_strf("ecluse-shim: error: no stacks directory %s (each stack is configured "
+                                              "as %s/STACK.yaml)\n",
+                                              dir, dir);
+        assert_string_equal(res.err, no_dir);
+        assert_string_equal(res.out, "");
+        tl_result_free(&res);
+
+        tl_mkdir_p(dir);
+        assert_int_equal(validate_args(root, "validate", NULL, NULL, &res), 0);
+        _cleanup_free_ char *none = tl_strf("no stacks configured in %s\n", dir);
+        assert_string_equal(res.out, none);
+        tl_result_free(&res);
+
+        tl_write_file(vt, manifest, strlen(manifest));
+        tl_write_file(notes, "x", 1);
+        assert_int_equal(validate_args(root, "validate", NULL, NULL, &res), 0);
+        _cleanup_free_ char *ok = tl_strf("%s: ok (stack vt)\n", vt);
+        assert_string_equal(res.out, ok);
+        _cleanup_free_ char *skipped = tl_strf("ecluse-shim: warning: skipped %s: not a STACK.yaml file\n", notes);
+        assert_string_equal(res.err, skipped);
+        tl_result_free(&res);
+
+        /* by its name */
+        assert_int_equal(validate_args(root, "validate", "vt", NULL, &res), 0);
+        assert_string_equal(res.out, ok);
+        assert_string_equal(res.err, "");
+        tl_result_free(&res);
+        assert_int_equal(validate_args(root, "validate", "nosuch", NULL, &res), 66);
+        _cleanup_free_ char *missing = tl_strf("%s/nosuch.yaml:0:0: error: cannot open: No such file or directory\n",
+                                               dir);
+        assert_string_equal(res.err, missing);
+        tl_result_free(&res);
+
+        /* stack vt's manifest as other.yaml: invalid when configured, by the listing or by its name */
+        tl_write_file(other, manifest, strlen(manifest));
+        _cleanup_free_ char *mismatch = tl_strf("%s:0:0: error: its stack is vt: the file must be named vt.yaml, "
+                                                "not 'other.yaml'\n",
+                                                other);
+        assert_int_equal(validate_args(root, "validate", NULL, NULL, &res), 65);
+        assert_string_equal(res.out, ok);
+        assert_non_null(strstr(res.err, mismatch));
+        tl_result_free(&res);
+        assert_int_equal(validate_args(root, "validate", "other", NULL, &res), 65);
+        assert_string_equal(res.out, "");
+        assert_string_equal(res.err, mismatch);
+        tl_result_free(&res);
+        assert_int_equal(validate_args(root, "--json", "validate", NULL, &res), 65);
+        json_auto_t *all = json_loads(res.out, 0, NULL);
+        assert_int_equal(json_array_size(all), 2);
+        json_t *o = json_array_get(all, 0);
+        assert_string_equal(json_string_value(json_object_get(o, "file")), other);
+        assert_false(json_is_true(json_object_get(o, "ok")));
+        assert_non_null(strstr(json_string_value(json_object_get(json_array_get(json_object_get(o, "errors"), 0),
+                                                                 "error")),
+                               "the file must be named vt.yaml"));
+        assert_true(json_is_true(json_object_get(json_array_get(all, 1), "ok")));
+        tl_result_free(&res);
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_files_under_root),
                 cmocka_unit_test(test_file_modes_and_links),
+                cmocka_unit_test(test_configured_stacks),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
