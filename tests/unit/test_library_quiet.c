@@ -25,6 +25,7 @@ static const char *const quiet[] = {
         "shim/accel.c",    "shim/blocked.c",
         "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
         "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
+        "shim/stack-conf.c",
 };
 
 #define PRINTS                                                                        \
