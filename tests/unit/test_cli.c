@@ -138,6 +138,7 @@ static void test_every_command_fails_the_same_way(void **state) {
                 /* a missing file: 66 */
                 {S, {"validate", "{MISSING}"}, 66, "cannot open: No such file or directory"},
                 {S, {"render", "{MISSING}"}, 66, "cannot open: No such file or directory"},
+                {S, {"run", "{MISSING}"}, 66, "cannot open: No such file or directory"},
                 /* no stacks configured under the root: 66 */
                 {S, {"validate"}, 66, "no stacks directory"},
                 {S, {"list"}, 66, "no stacks directory"},
@@ -149,6 +150,7 @@ static void test_every_command_fails_the_same_way(void **state) {
                 /* a symbolic link where a file must be: refused, 66 */
                 {S, {"validate", "{LINK}"}, 66, "a symbolic link (refused: opened without following links)"},
                 {S, {"render", "{LINK}"}, 66, "a symbolic link (refused: opened without following links)"},
+                {S, {"run", "{LINK}"}, 66, "a symbolic link (refused: opened without following links)"},
                 {A, {"verify", "--signers", "{LINK}", "--namespace", "n", "--signature", "{LINK}"}, 66,
                  "a symbolic link (refused: opened without following links)"},
                 /* a stack that is not running: 69 */
