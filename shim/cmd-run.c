@@ -65,6 +65,12 @@ static void run_ctx_done(struct run_ctx *c) {
 
 /* ---- hooks: the other modules ------------------------------------------ */
 
+/* What the stack and its supervisor say (run.h): one line, as any command's. */
+static void h_report(void *ud, enum ecl_log_level level, const char *text) {
+        (void) ud;
+        (void) ecl_log_errno(level, 0, "%s", text);
+}
+
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml) {
         struct run_ctx *c = ud;
         struct shim_domain_opts o = {.root = c->root, .qemu_id = c->qemu_id};
@@ -342,13 +348,14 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 _cleanup_free_ char *pin = NULL;
                 r = shim_netns_pin_path(cli->root, m->stack, &pin);
                 if (r >= 0)
-                        r = shim_netns_unpin(pin); /* a stale one: its shim is gone (the control socket said so) */
+                        r = shim_netns_unpin(pin, &why); /* a stale one: its shim is gone (the control socket said so) */
                 if (r >= 0) {
                         host_nl = shim_netdev_open();
-                        r = host_nl < 0 ? host_nl : shim_netns_create(pin, &host_netns);
+                        r = host_nl < 0 ? ecl_reason_errno(&why, host_nl, "cannot open rtnetlink")
+                                        : shim_netns_create(pin, &host_netns, &why);
                 }
                 if (r < 0)
-                        return ecl_exit_status(r);
+                        return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         }
         if (m->has_network && !embed_uri)
                 log_warning("stack %s: under %s the tap and the uplink stay in libvirtd's network namespace, not one "
@@ -393,7 +400,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 .userdata = &ctx, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                 .check_qemu = h_check_qemu,
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
-                .policy_remove = h_policy_remove, .audit = h_audit,
+                .policy_remove = h_policy_remove, .audit = h_audit, .report = h_report,
         };
         struct shim_run_opts opts = {.shutdown_timeout_s = timeout, .replace_orphan = embed,
                                      .outer_elsewhere = host_netns >= 0, .outer_netns = host_netns,
