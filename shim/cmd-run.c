@@ -65,7 +65,7 @@ static void run_ctx_done(struct run_ctx *c) {
 
 /* ---- hooks: the other modules ------------------------------------------ */
 
-/* What the stack and its supervisor say (run.h): one line, as any command's. */
+/* What the stack, its supervisor and the console say (run.h, console-pipe.h): one line, as any command's. */
 static void h_report(void *ud, enum ecl_log_level level, const char *text) {
         (void) ud;
         (void) ecl_log_errno(level, 0, "%s", text);
@@ -90,9 +90,14 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         }
         /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
         if (m->console == ECL_CONSOLE_LOG && !c->console) {
-                r = shim_console_open(c->root, m->stack, c->console_cap, &c->console);
-                if (r >= 0)
-                        r = shim_console_watch(c->console);
+                _cleanup_free_ char *why = NULL;
+                r = shim_console_open(c->root, m->stack, c->console_cap, &c->console, &why);
+                if (r >= 0) {
+                        c->console->report = h_report;
+                        r = shim_console_watch(c->console, &why);
+                }
+                if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
         } else {
                 _cleanup_free_ char *why = NULL;
                 r = shim_console_prepare(c->root, m->stack, NULL, &why);
@@ -367,17 +372,19 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         enum shim_sandbox_profile profile = shim_sandbox_profile_for_uri(cli->connect);
         size_t n_caps;
         const cap_value_t *caps = shim_sandbox_caps(profile, &n_caps);
-        r = shim_sandbox_drop_caps(caps, n_caps);
+        r = shim_sandbox_drop_caps(caps, n_caps, &why);
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         /* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
 #if defined(__SANITIZE_ADDRESS__)
         /* LeakSanitizer stops the world with ptrace at exit, which the filter refuses: it checks now instead. */
         __lsan_do_leak_check();
 #endif
-        r = shim_sandbox_seccomp(profile);
-        if (r < 0)
+        r = shim_sandbox_seccomp(profile, &why);
+        if (r < 0) {
+                log_error("%s", ecl_reason_text(why, r));
                 return EX_SOFTWARE;
+        }
         ctx.control = control;
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {

@@ -26,7 +26,8 @@ static const char *const quiet[] = {
         "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
         "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
         "shim/netdev.c",   "shim/netns.c",        "shim/tap.c",          "shim/watch.c",
-        "shim/run.c",      "shim/run-policy.c",   "shim/supervise.c",
+        "shim/run.c",      "shim/run-policy.c",   "shim/supervise.c",    "shim/console-pipe.c",
+        "shim/sandbox.c",
 };
 
 #define PRINTS                                                                        \
