@@ -231,9 +231,10 @@ static int control_handler(const char *request, const struct shim_control_peer *
 static void on_control(int watch, int fd, int events, void *opaque) {
         (void) watch, (void) fd, (void) events;
         struct run_ctx *c = opaque;
-        int r = shim_control_handle(c->control, control_handler, c);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_control_handle(c->control, control_handler, c, &why);
         if (r < 0)
-                log_warning("control socket failed: %s", strerror(-r));
+                log_warning("control socket failed: %s", ecl_reason_text(why, r));
 }
 
 /* ---- the command ------------------------------------------------------- */
@@ -334,13 +335,17 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         /* The control socket first: giving it to the control group needs CAP_CHOWN, which the
          * remote profile drops.  It starts no thread. */
         _cleanup_control_ struct shim_control *control = NULL;
-        r = shim_control_listen(cli->root, m->stack, shim_control_default_group(), &control);
+        _cleanup_free_ char *group_why = NULL;
+        gid_t group = shim_control_default_group(&group_why);
+        if (group_why)
+                log_warning("%s", group_why);
+        r = shim_control_listen(cli->root, m->stack, group, &control, &why);
         if (r == -EBUSY) {
                 log_error("stack %s is already supervised (its control socket answers)", m->stack);
                 return EX_CANTCREAT;
         }
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         /*
          * Under the embedded driver the stack gets a network namespace of its own
          * (netns.h), entered now, before libvirt starts a thread or forks QEMU and
@@ -485,8 +490,12 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (e == SHIM_SUP_STOP_REQUESTED)
                 (void) shim_run_stop_domain(&s);
         r = shim_run_teardown(&s);
-        if (r < 0) /* before the socket goes: `stop` reads it */
-                (void) shim_control_mark_failed(control, m->stack, strerror(-r));
+        if (r < 0) { /* before the socket goes: `stop` reads it */
+                _cleanup_free_ char *mark_why = NULL;
+                int k = shim_control_mark_failed(control, m->stack, strerror(-r), &mark_why);
+                if (k < 0)
+                        log_error("%s", ecl_reason_text(mark_why, k));
+        }
         (void) h_audit(&ctx, "stop", m->stack,
                 e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
                 : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed");
