@@ -398,9 +398,9 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         }
         _cleanup_free_ char *uri = NULL;
         bool embed = false;
-        r = shim_connect_uri(cli->root, m->stack, cli->connect, &uri, &embed);
+        r = shim_connect_uri(cli->root, m->stack, cli->connect, &uri, &embed, &why);
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         /* Invariant 1 before libvirt, a tap or a rule exists; h_domain_xml() checks again at each start. */
         r = ecl_manifest_check_files(m, cli->root, false, &diags);
         ecl_diags_print(&diags, stderr);
@@ -429,9 +429,9 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 }
                 opts.tap_owner = ctx.qemu_id;
                 opts.tap_group = ctx.qemu_id;
-                r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group);
+                r = shim_embed_check_reach(cli->root, m, opts.tap_owner, opts.tap_group, &id_why);
                 if (r < 0)
-                        return ecl_exit_status(r);
+                        return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(id_why, r)));
         } else {
                 qemu_user(&opts.tap_owner, &opts.tap_group);
         }

@@ -136,7 +136,7 @@ static int setup(void **state) {
         if (chmod(g_root, 0755) < 0) /* QEMU runs as its own user */
                 return -1;
         bool embed;
-        return shim_connect_uri(g_root, "runtest", NULL, &g_uri, &embed);
+        return shim_connect_uri(g_root, "runtest", NULL, &g_uri, &embed, NULL);
 }
 
 static int teardown(void **state) {

@@ -168,7 +168,7 @@ static int setup(void **state) {
         if (chmod(g_root, 0755) < 0)
                 return -1;
         bool embed;
-        return shim_connect_uri(g_root, "suptest", NULL, &g_uri, &embed);
+        return shim_connect_uri(g_root, "suptest", NULL, &g_uri, &embed, NULL);
 }
 
 static int teardown(void **state) {
