@@ -171,16 +171,22 @@ int shim_run_teardown(struct shim_stack *s) {
                 /* the outer end goes with it, in whatever namespace it is */
                 _cleanup_free_ char *why = NULL;
                 k = shim_netdev_delete(-1, s->uplink, &why);
-                if (k < 0 && k != -ENODEV && r == 0)
-                        r = report_failure(s, k, NULL, why);
+                if (k < 0 && k != -ENODEV) {
+                        (void) report_failure(s, k, NULL, why); /* each one: the operator removes what is left */
+                        if (r == 0)
+                                r = k;
+                }
                 if (k >= 0 || k == -ENODEV)
                         s->uplink_created = false;
         }
         if (s->tap_created) {
                 _cleanup_free_ char *why = NULL;
                 k = shim_tap_delete(s->tap, &why);
-                if (k < 0 && k != -ENODEV && r == 0)
-                        r = report_failure(s, k, NULL, why);
+                if (k < 0 && k != -ENODEV) {
+                        (void) report_failure(s, k, NULL, why); /* each one: the operator removes what is left */
+                        if (r == 0)
+                                r = k;
+                }
                 if (k >= 0 || k == -ENODEV) {
                         s->tap_created = false;
                         if (s->tap_queue >= 0)
