@@ -358,7 +358,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 _cleanup_free_ char *pin = NULL;
                 r = shim_netns_pin_path(cli->root, m->stack, &pin);
                 if (r >= 0)
-                        r = shim_netns_unpin(pin, &why); /* a stale one: its shim is gone (the control socket said so) */
+                        r = shim_netns_unpin(pin, &why); /* a stale one: its shim is gone (the control socket said) */
                 if (r >= 0) {
                         host_nl = shim_netdev_open();
                         r = host_nl < 0 ? ecl_reason_errno(&why, host_nl, "cannot open rtnetlink")

@@ -20,16 +20,18 @@ static bool pipe_ours(const struct stat *st) {
 }
 
 static int refuse(char **ret_reason) {
-        return ecl_reason(ret_reason, -EPERM, "the stack's " SHIM_CONSOLE_PIPE " is not a FIFO of the shim's: libvirt would "
-                                      "open it as root for the guest's console (remove it; it is created again)");
+        return ecl_reason(ret_reason, -EPERM,
+                          "the stack's " SHIM_CONSOLE_PIPE " is not a FIFO of the shim's: libvirt would "
+                          "open it as root for the guest's console (remove it; it is created again)");
 }
 
 /* One end of dfd/console.pipe, checked to be the FIFO `want` (or, for the first, ours). */
 static int open_end(int dfd, int flags, const struct stat *want, struct stat *ret_st, char **ret_reason) {
         _cleanup_close_ int fd = openat(dfd, SHIM_CONSOLE_PIPE, flags | O_NONBLOCK | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC);
         if (fd < 0)
-                return errno == ELOOP ? refuse(ret_reason)
-                                      : ecl_reason_errno(ret_reason, negative_errno(), "cannot open " SHIM_CONSOLE_PIPE);
+                return errno == ELOOP
+                               ? refuse(ret_reason)
+                               : ecl_reason_errno(ret_reason, negative_errno(), "cannot open " SHIM_CONSOLE_PIPE);
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat " SHIM_CONSOLE_PIPE);
@@ -60,7 +62,8 @@ int shim_console_open(const char *root, const char *stack, uint64_t cap_bytes, s
                 if (!pipe_ours(&st))
                         return refuse(ret_reason);
                 if (unlinkat(c->log.dir_fd, SHIM_CONSOLE_PIPE, 0) < 0)
-                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot remove the old " SHIM_CONSOLE_PIPE);
+                        return ecl_reason_errno(ret_reason, negative_errno(),
+                                                "cannot remove the old " SHIM_CONSOLE_PIPE);
         } else if (errno != ENOENT) {
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat " SHIM_CONSOLE_PIPE);
         }
@@ -107,8 +110,10 @@ int64_t shim_console_drain(struct shim_console *c, char **ret_reason) {
                 int r = shim_console_log_append(&c->log, buf, (size_t) n, &why);
                 if (r < 0 && !c->failing) {
                         _cleanup_free_ char *text = NULL;
-                        (void) ecl_reason(&text, r, "%s: the guest's console is lost until " SHIM_CONSOLE_LOG
-                                                    " can be written again", ecl_reason_text(why, r));
+                        (void) ecl_reason(&text, r,
+                                          "%s: the guest's console is lost until " SHIM_CONSOLE_LOG
+                                          " can be written again",
+                                          ecl_reason_text(why, r));
                         say(c, ECL_LOG_WARNING, text ? text : "the guest's console is lost");
                 } else if (r >= 0 && c->failing) {
                         say(c, ECL_LOG_NOTICE, "the guest's console is written to " SHIM_CONSOLE_LOG " again");

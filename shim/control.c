@@ -50,8 +50,10 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size, char **ret_warni
         for (;;) {
                 _cleanup_free_ char *buf = malloc(buf_size);
                 if (!buf) {
-                        (void) ecl_reason(ret_warning, -ENOMEM, "cannot look up the group %s (out of memory): the "
-                                          "control socket stays the shim's group's", name);
+                        (void) ecl_reason(ret_warning, -ENOMEM,
+                                          "cannot look up the group %s (out of memory): the "
+                                          "control socket stays the shim's group's",
+                                          name);
                         return SHIM_CONTROL_NO_GROUP;
                 }
                 struct group g, *res = NULL;
@@ -63,8 +65,10 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size, char **ret_warni
                         buf_size *= 2;
                         continue;
                 }
-                (void) ecl_reason(ret_warning, -r, "cannot look up the group %s (%s): the control socket stays the "
-                                  "shim's group's", name, strerror(r));
+                (void) ecl_reason(ret_warning, -r,
+                                  "cannot look up the group %s (%s): the control socket stays the "
+                                  "shim's group's",
+                                  name, strerror(r));
                 return SHIM_CONTROL_NO_GROUP;
         }
 }
@@ -83,14 +87,14 @@ static int check_trusted_dir(const char *dir, const struct stat *st, char **ret_
                 return ecl_reason(ret_reason, -ENOTDIR, "%s is not a directory", dir);
         if (st->st_uid != 0 && st->st_uid != geteuid())
                 return ecl_reason(ret_reason, -EPERM,
-                                       "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
-                                       "control socket there (chown root %s)",
-                                       dir, (unsigned) st->st_uid, dir);
+                                  "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
+                                  "control socket there (chown root %s)",
+                                  dir, (unsigned) st->st_uid, dir);
         if (st->st_mode & (S_IWGRP | S_IWOTH))
                 return ecl_reason(ret_reason, -EPERM,
-                                       "%s is writable by its group or others (mode %04o): refusing to put the "
-                                       "control socket there (chmod go-w %s)",
-                                       dir, (unsigned) (st->st_mode & 07777), dir);
+                                  "%s is writable by its group or others (mode %04o): refusing to put the "
+                                  "control socket there (chmod go-w %s)",
+                                  dir, (unsigned) (st->st_mode & 07777), dir);
         return 0;
 }
 

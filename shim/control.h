@@ -77,8 +77,7 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size, char **ret_warni
  * ROOT/run/ecluse or ROOT/run (see above): -EPERM.  group: the
  * control group, or SHIM_CONTROL_NO_GROUP.
  */
-int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret,
-                        char **ret_reason);
+int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret, char **ret_reason);
 
 /*
  * What to poll for POLLIN (an epoll descriptor: new clients, requests that

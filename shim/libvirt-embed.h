@@ -102,8 +102,7 @@ int shim_embed_root_path(const char *alias_dir, const char *dir, char **ret_root
  * (0755), the symlink HASH -> dir created or found (one naming another
  * target is refused), dangling aliases removed.
  */
-int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root,
-                    char **ret_reason);
+int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root, char **ret_reason);
 
 /*
  * Before starting: can QEMU, running as uid/gid (QEMU's user; -1 or 0:

@@ -225,8 +225,8 @@ int shim_netdev_enslave(int nl, const char *name, const char *bridge, char **ret
                 r = shim_netdev_info(nl, bridge, &br, ret_reason);
         if (r == -ENODEV || (r >= 0 && !streq(br.kind, "bridge")))
                 return ecl_reason(ret_reason, -ENODEV,
-                                  "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)", bridge,
-                                  bridge);
+                                  "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
+                                  bridge, bridge);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -367,6 +367,7 @@ int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what) {
         if (r < 0)
                 return ecl_reason_errno(ret_what, r, "cannot list the qdiscs of %s", name);
         if (r > 0)
-                return ecl_reason(ret_what, -EPERM, "%s has an ingress tc qdisc (tc filters run before the policy)", name);
+                return ecl_reason(ret_what, -EPERM, "%s has an ingress tc qdisc (tc filters run before the policy)",
+                                  name);
         return 0;
 }

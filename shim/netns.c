@@ -80,7 +80,8 @@ int shim_netns_create(const char *pin, int *ret_host, char **ret_reason) {
         if (r >= 0)
                 r = sysctl_net("ipv4/ip_forward", "0", ret_reason);
         if (r >= 0 && mount("/proc/thread-self/ns/net", pin, NULL, MS_BIND, NULL) < 0)
-                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot pin the stack's network namespace at %s", pin);
+                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot pin the stack's network namespace at %s",
+                                     pin);
         if (r < 0) {
                 (void) setns(host, CLONE_NEWNET);
                 goto fail_unlink;
@@ -114,8 +115,8 @@ static int join_by_pid(int fd, const char *pin, char **ret_reason) {
         if (ns < 0)
                 return -ENOENT;
         if (setns(ns, CLONE_NEWNET) < 0)
-                return ecl_reason_errno(ret_reason, negative_errno(), "cannot enter the network namespace of pid %d (%s)",
-                                       pid, pin);
+                return ecl_reason_errno(ret_reason, negative_errno(),
+                                        "cannot enter the network namespace of pid %d (%s)", pid, pin);
         return 0;
 }
 
@@ -139,13 +140,15 @@ int shim_netns_unpin(const char *pin, char **ret_reason) {
         if (lstat(pin, &st) < 0)
                 return errno == ENOENT ? 0 : ecl_reason_errno(ret_reason, negative_errno(), "cannot look at %s", pin);
         if (!S_ISREG(st.st_mode))
-                return ecl_reason(ret_reason, -EPERM, "%s is not a namespace pin (not a regular file): left alone", pin);
+                return ecl_reason(ret_reason, -EPERM, "%s is not a namespace pin (not a regular file): left alone",
+                                  pin);
         /* Unmount until only the file is left (a pin may have been mounted over twice). */
         int i;
         for (i = 0; i < 8; i++)
                 if (umount2(pin, MNT_DETACH | UMOUNT_NOFOLLOW) < 0) {
                         if (errno != EINVAL && errno != ENOENT)
-                                return ecl_reason_errno(ret_reason, negative_errno(), "cannot unmount the namespace pin %s", pin);
+                                return ecl_reason_errno(ret_reason, negative_errno(),
+                                                        "cannot unmount the namespace pin %s", pin);
                         break;
                 }
         if (i == 8)

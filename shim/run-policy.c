@@ -51,8 +51,8 @@ int shim_policy_job_start(struct shim_policy_job *j, struct shim_stack *s) {
                 j->running = true;
                 return 0;
         }
-        (void) shim_run_report(s, ECL_LOG_NOTICE, r, "cannot start a thread for the policy of %s (%m): loading it first",
-                               s->m->stack);
+        (void) shim_run_report(s, ECL_LOG_NOTICE, r,
+                               "cannot start a thread for the policy of %s (%m): loading it first", s->m->stack);
         job_main(j);
         j->done = true;
         return 0;

@@ -142,8 +142,9 @@ int shim_run_stop_domain(struct shim_stack *s) {
                 for (unsigned waited = 0; waited < s->opts.shutdown_timeout_s * 1000 && domain_active(s); waited += 200)
                         pump(200);
                 if (domain_active(s))
-                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "domain %s did not shut down within %us, destroying it",
-                                               s->dom_name, s->opts.shutdown_timeout_s);
+                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
+                                               "domain %s did not shut down within %us, destroying it", s->dom_name,
+                                               s->opts.shutdown_timeout_s);
         }
         return destroy_domain(s);
 }
@@ -328,15 +329,17 @@ static int clear_stale(struct shim_stack *s) {
                 if (active != 0 && s->opts.replace_orphan) {
                         /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
                         (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
-                                               "destroying domain %s left running by an earlier supervisor", s->dom_name);
+                                               "destroying domain %s left running by an earlier supervisor",
+                                               s->dom_name);
                         if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0)
                                 return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot destroy orphaned %s: %s",
                                                        s->dom_name, shim_virt_error());
                         active = 0;
                 }
                 if (active != 0)
-                        return shim_run_report(s, ECL_LOG_ERROR, EBUSY, "domain %s is running already on %s (stop it first)",
-                                               s->dom_name, s->uri);
+                        return shim_run_report(s, ECL_LOG_ERROR, EBUSY,
+                                               "domain %s is running already on %s (stop it first)", s->dom_name,
+                                               s->uri);
                 /* a transient domain is gone once destroyed; a definition (an earlier version's, or an
                  * operator's) is removed */
                 int persistent = virDomainIsPersistent(old);
@@ -346,7 +349,8 @@ static int clear_stale(struct shim_stack *s) {
                 }
                 if (persistent != 0) {
                         (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
-                                               "removing the stopped definition of %s left by an earlier run", s->dom_name);
+                                               "removing the stopped definition of %s left by an earlier run",
+                                               s->dom_name);
                         if (virDomainUndefine(old) < 0)
                                 return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot undefine stale %s: %s",
                                                        s->dom_name, shim_virt_error());
@@ -495,7 +499,8 @@ int shim_run_restart(struct shim_stack *s) {
                 if (r >= 0 && watched) {
                         r = shim_watch_own_end(&s->watch, &why);
                         if (r < 0)
-                                return report_failure(s, r, "cannot tell the reloaded policy from an outside change", why);
+                                return report_failure(s, r, "cannot tell the reloaded policy from an outside change",
+                                                      why);
                 }
                 if (r < 0)
                         return r;

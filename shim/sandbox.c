@@ -85,9 +85,9 @@ int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n, char **ret_reason)
                 return r;
         if (threads != 1)
                 return ecl_reason(ret_reason, -EBUSY,
-                                       "cannot drop capabilities with %u threads running "
-                                       "(capabilities are per thread: drop them before libvirt starts threads)",
-                                       threads);
+                                  "cannot drop capabilities with %u threads running "
+                                  "(capabilities are per thread: drop them before libvirt starts threads)",
+                                  threads);
 
         cap_value_t last = (cap_value_t) cap_max_bits();
         _cleanup_(cap_freep) cap_t cur = cap_get_proc();
@@ -103,8 +103,8 @@ int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n, char **ret_reason)
                         if (cap_in(c, keep, n) || cap_get_bound(c) != 1)
                                 continue;
                         if (cap_drop_bound(c) < 0)
-                                return ecl_reason_errno(ret_reason, -errno, "cannot drop capability %d from the bounding set",
-                                                       (int) c);
+                                return ecl_reason_errno(ret_reason, -errno,
+                                                        "cannot drop capability %d from the bounding set", (int) c);
                 }
         } else {
                 log_debug("no CAP_SETPCAP: the bounding set stays as it is");

@@ -78,9 +78,9 @@ static void audit(struct shim_supervisor *sup, const char *event, const char *de
         keep_pending(sup, event, details);
         if (!sup->audit_problem) {
                 (void) ecl_reason_errno(&sup->audit_problem, r, "the audit record %s could not be written", event);
-                (void) shim_run_report(sup->stack, ECL_LOG_ERROR, r, "domain %s: %s; held until it can",
-                                       sup->stack->dom_name,
-                                       sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+                (void) shim_run_report(
+                        sup->stack, ECL_LOG_ERROR, r, "domain %s: %s; held until it can", sup->stack->dom_name,
+                        sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
         }
         if (!sup->violation)
                 hold(sup, "audit-failed", sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
@@ -203,8 +203,8 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                                         .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1, .nft_watch = -1,
                                         .rtnl_watch = -1};
         if (stack->dom)
-                return shim_run_report(stack, ECL_LOG_ERROR, EBUSY, "the supervisor of %s must watch before the domain exists",
-                                       stack->dom_name);
+                return shim_run_report(stack, ECL_LOG_ERROR, EBUSY,
+                                       "the supervisor of %s must watch before the domain exists", stack->dom_name);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
@@ -223,8 +223,8 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), sup, NULL);
         if (sup->sig_watch < 0 || sup->timer < 0 || sup->cb_lifecycle < 0 || sup->cb_added < 0 ||
             sup->cb_removed < 0)
-                return shim_run_report(stack, ECL_LOG_ERROR, ECL_ESERVICE, "cannot watch domain %s: %s", stack->dom_name,
-                                       shim_virt_error());
+                return shim_run_report(stack, ECL_LOG_ERROR, ECL_ESERVICE, "cannot watch domain %s: %s",
+                                       stack->dom_name, shim_virt_error());
         return 0;
 }
 
@@ -390,12 +390,14 @@ static void turn(struct shim_supervisor *sup) {
                 audit(sup, "reload", NULL);
         if (sup->n_pending > 0 || sup->audit_problem) {
                 (void) shim_run_report(s, ECL_LOG_ERROR, 0, "not reloading %s: %s", s->dom_name,
-                                       sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+                                       sup->audit_problem ? sup->audit_problem
+                                                          : "an audit record could not be written");
                 return;
         }
         int r = shim_run_restart(s);
         if (r < 0) {
-                (void) shim_run_report(s, ECL_LOG_ERROR, r, "reload of %s failed; the domain stays stopped", s->dom_name);
+                (void) shim_run_report(s, ECL_LOG_ERROR, r, "reload of %s failed; the domain stays stopped",
+                                       s->dom_name);
                 sup->domain_gone = true;
                 sup->crashed = true;
         } else {

@@ -22,7 +22,8 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o, char **ret_
         if (r < 0)
                 return r;
         if (if_nametoindex(name) != 0)
-                return ecl_reason(ret_reason, -EEXIST, "network device %s exists already (left over from an earlier run?)", name);
+                return ecl_reason(ret_reason, -EEXIST,
+                                  "network device %s exists already (left over from an earlier run?)", name);
 
         _cleanup_close_ int fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         if (fd < 0)
@@ -39,9 +40,11 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o, char **ret_
 
         /* From here on the device outlives fd: undo on failure. */
         if (o->owner != (uid_t) -1 && ioctl(fd, TUNSETOWNER, (unsigned long) o->owner) < 0)
-                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot give tap %s to uid %u", name, (unsigned) o->owner);
+                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot give tap %s to uid %u", name,
+                                     (unsigned) o->owner);
         if (r >= 0 && o->group != (gid_t) -1 && ioctl(fd, TUNSETGROUP, (unsigned long) o->group) < 0)
-                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot give tap %s to gid %u", name, (unsigned) o->group);
+                r = ecl_reason_errno(ret_reason, negative_errno(), "cannot give tap %s to gid %u", name,
+                                     (unsigned) o->group);
         unsigned mtu = o->mtu;
         struct shim_netdev_info br;
         if (r >= 0 && mtu == 0 && o->bridge && shim_netdev_info(-1, o->bridge, &br, NULL) == 0)
@@ -56,7 +59,8 @@ int shim_tap_create(const char *name, const struct shim_tap_opts *o, char **ret_
                 /* Our queue stays attached but disabled: nothing is queued to it. */
                 struct ifreq q = {.ifr_flags = IFF_DETACH_QUEUE};
                 if (ioctl(fd, TUNSETQUEUE, &q) < 0)
-                        r = ecl_reason_errno(ret_reason, negative_errno(), "cannot disable ecluse's queue of tap %s", name);
+                        r = ecl_reason_errno(ret_reason, negative_errno(), "cannot disable ecluse's queue of tap %s",
+                                             name);
         }
         if (r < 0) {
                 (void) ioctl(fd, TUNSETPERSIST, 0); /* closing fd below then removes it */

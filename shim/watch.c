@@ -29,7 +29,8 @@ static int nl_open(int proto, const unsigned *groups, size_t n, char **ret_reaso
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot bind a netlink socket");
         for (size_t i = 0; i < n; i++)
                 if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof groups[i]) < 0)
-                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot listen to netlink group %u", groups[i]);
+                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot listen to netlink group %u",
+                                                groups[i]);
         /* Room for a burst: a lost message (ENOBUFS) is treated as a change anyway. */
         int sz = 1 << 20;
         (void) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);

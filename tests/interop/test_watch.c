@@ -101,7 +101,8 @@ static int in_pid_namespace(struct env *e) {
         if (shim_watch_open(&w, TAP, UPLINK, TABLE, true, NULL) < 0)
                 return 11;
         for (int i = 0; i < 3; i++) {
-                if (shim_watch_own_begin(&w, NULL) < 0 || shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w, NULL) < 0)
+                if (shim_watch_own_begin(&w, NULL) < 0 || shim_policy_load(&e->m, NULL) < 0 ||
+                    shim_watch_own_end(&w, NULL) < 0)
                         return 12;
                 usleep(50 * 1000);
                 if (drain_plain(&w) != 0)

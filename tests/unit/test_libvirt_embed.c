@@ -261,7 +261,7 @@ static void test_check_reach(void **state) {
         struct ecl_manifest m = {.stack = (char *) "office", .vm = {.kernel = (char *) "/var/lib/ecluse/stacks/office/current/vmlinuz"}};
         /* tl_mkdtemp() is 0700: nobody else passes it */
         assert_int_equal(shim_embed_check_reach(root, &m, other, other, NULL), -EACCES);
-        assert_int_equal(shim_embed_check_reach(root, &m, 0, 0, NULL), 0);       /* QEMU as root */
+        assert_int_equal(shim_embed_check_reach(root, &m, 0, 0, NULL), 0);          /* QEMU as root */
         assert_int_equal(shim_embed_check_reach(root, &m, (uid_t) -1, 0, NULL), 0); /* no QEMU user */
         assert_int_equal(chmod(base, 0711), 0);
         assert_int_equal(shim_embed_check_reach(root, &m, other, other, NULL), 0);

@@ -250,7 +250,8 @@ static void test_hotplug_held(void **state) {
         assert_non_null(strstr(p.events, "device-added;"));
         assert_non_null(strstr(p.details, "rng"));
         /* said once, as an error, for the command (or the agent's daemon) to print */
-        _cleanup_free_ char *said = tl_strf("%d:domain ecluse-suptest paused: device added from outside: ", ECL_LOG_ERROR);
+        _cleanup_free_ char *said =
+                tl_strf("%d:domain ecluse-suptest paused: device added from outside: ", ECL_LOG_ERROR);
         assert_non_null(strstr(p.reports, said));
         assert_null(strstr(strstr(p.reports, said) + 1, said));
         json_t *st = NULL;
