@@ -106,13 +106,15 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         struct shim_blocked_unrecorded u;
         /* The table lives in the stack's own network namespace when it has one (netns.h). */
         _cleanup_free_ char *pin = NULL;
+        _cleanup_free_ char *why = NULL;
         r = shim_netns_pin_path(cli->root, stack, &pin);
         if (r >= 0) {
-                r = shim_netns_join_pinned(pin);
+                r = shim_netns_join_pinned(pin, &why);
                 if (r == -ENOENT)
                         r = 0;
+                else if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
         }
-        _cleanup_free_ char *why = NULL;
         if (r >= 0) {
                 r = shim_policy_blocked_report(stack, &e, &n, &u, &why);
                 if (r < 0)

@@ -142,6 +142,12 @@ static void run_ctx_done(struct run_ctx *c) {
 
 /* ---- hooks: the other modules ------------------------------------------ */
 
+/* What the stack, its supervisor and the console say (run.h, console-pipe.h): one line, as any command's. */
+static void h_report(void *ud, enum ecl_log_level level, const char *text) {
+        (void) ud;
+        (void) ecl_log_errno(level, 0, "%s", text);
+}
+
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *ret_accel, char **ret_xml) {
         struct run_ctx *c = ud;
         struct shim_domain_opts o = {.root = c->root, .qemu_id = c->qemu_id};
@@ -161,9 +167,14 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
         }
         /* the stack's directory, no planted console.log; the serial FIFO read before libvirt opens it */
         if (m->console == ECL_CONSOLE_LOG && !c->console) {
-                r = shim_console_open(c->root, m->stack, c->console_cap, &c->console);
-                if (r >= 0)
-                        r = shim_console_watch(c->console);
+                _cleanup_free_ char *why = NULL;
+                r = shim_console_open(c->root, m->stack, c->console_cap, &c->console, &why);
+                if (r >= 0) {
+                        c->console->report = h_report;
+                        r = shim_console_watch(c->console, &why);
+                }
+                if (r < 0)
+                        log_error("%s", ecl_reason_text(why, r));
         } else {
                 _cleanup_free_ char *why = NULL;
                 r = shim_console_prepare(c->root, m->stack, NULL, &why);
@@ -297,9 +308,10 @@ static int control_handler(const char *request, const struct shim_control_peer *
 static void on_control(int watch, int fd, int events, void *opaque) {
         (void) watch, (void) fd, (void) events;
         struct run_ctx *c = opaque;
-        int r = shim_control_handle(c->control, control_handler, c);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_control_handle(c->control, control_handler, c, &why);
         if (r < 0)
-                log_warning("control socket failed: %s", strerror(-r));
+                log_warning("control socket failed: %s", ecl_reason_text(why, r));
 }
 
 /* ---- the command ------------------------------------------------------- */
@@ -414,10 +426,16 @@ static int step_state(struct run_ctx *c) {
 
 /* It starts no thread. */
 static int step_control(struct run_ctx *c) {
-        int r = shim_control_listen(c->root, c->m->stack, shim_control_default_group(), &c->control);
+        _cleanup_free_ char *group_why = NULL, *why = NULL;
+        gid_t group = shim_control_default_group(&group_why);
+        if (group_why)
+                log_warning("%s", group_why);
+        int r = shim_control_listen(c->root, c->m->stack, group, &c->control, &why);
         if (r == -EBUSY)
-                log_error("stack %s is already supervised (its control socket answers)", c->m->stack);
-        return r;
+                return log_error_errno(r, "stack %s is already supervised (its control socket answers)", c->m->stack);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        return 0;
 }
 
 /*
@@ -452,16 +470,17 @@ static int step_netns(struct run_ctx *c) {
         const char *connect = c->cli->connect;
         bool embed_uri = !connect || shim_uri_is_embed(connect);
         if (c->m->has_network && embed_uri) {
-                _cleanup_free_ char *pin = NULL;
+                _cleanup_free_ char *pin = NULL, *why = NULL;
                 int r = shim_netns_pin_path(c->root, c->m->stack, &pin);
                 if (r >= 0)
-                        r = shim_netns_unpin(pin); /* a stale one: its shim is gone (the control socket said so) */
+                        r = shim_netns_unpin(pin, &why); /* a stale one: its shim is gone (the control socket said so) */
                 if (r >= 0) {
                         c->host_nl = shim_netdev_open();
-                        r = c->host_nl < 0 ? c->host_nl : shim_netns_create(pin, &c->host_netns);
+                        r = c->host_nl < 0 ? ecl_reason_errno(&why, c->host_nl, "cannot open rtnetlink")
+                                           : shim_netns_create(pin, &c->host_netns, &why);
                 }
                 if (r < 0)
-                        return r;
+                        return log_error_errno(r, "%s", ecl_reason_text(why, r));
         }
         if (c->m->has_network && !embed_uri)
                 log_warning("stack %s: under %s the tap and the uplink stay in libvirtd's network namespace, not one "
@@ -477,7 +496,11 @@ static int step_caps(struct run_ctx *c) {
         c->profile = shim_sandbox_profile_for_uri(c->cli->connect);
         size_t n_caps;
         const cap_value_t *caps = shim_sandbox_caps(c->profile, &n_caps);
-        return shim_sandbox_drop_caps(caps, n_caps);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_sandbox_drop_caps(caps, n_caps, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        return 0;
 }
 
 /* And the filter now, before libvirt starts a thread or forks the first QEMU (sandbox.h). */
@@ -486,8 +509,13 @@ static int step_seccomp(struct run_ctx *c) {
         /* LeakSanitizer stops the world with ptrace at exit, which the filter refuses: it checks now instead. */
         __lsan_do_leak_check();
 #endif
-        int r = shim_sandbox_seccomp(c->profile);
-        return r < 0 ? fail_with(c, EX_SOFTWARE, r) : 0;
+        _cleanup_free_ char *why = NULL;
+        int r = shim_sandbox_seccomp(c->profile, &why);
+        if (r < 0) {
+                log_error("%s", ecl_reason_text(why, r));
+                return fail_with(c, EX_SOFTWARE, r);
+        }
+        return 0;
 }
 
 static int step_libvirt(struct run_ctx *c) {
@@ -497,9 +525,10 @@ static int step_libvirt(struct run_ctx *c) {
                 return fail_with(c, EX_SOFTWARE, -ECL_ESERVICE);
         }
         const struct ecl_manifest *m = c->m;
-        int r = shim_connect_uri(c->root, m->stack, c->cli->connect, &c->uri, &c->embed);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_connect_uri(c->root, m->stack, c->cli->connect, &c->uri, &c->embed, &why);
         if (r < 0)
-                return r;
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         /* Invariant 1 before libvirt, a tap or a rule exists; h_domain_xml() checks again at each start. */
         struct ecl_diags diags = {0};
         r = ecl_manifest_check_files(m, c->root, false, &diags);
@@ -512,7 +541,7 @@ static int step_libvirt(struct run_ctx *c) {
                 .userdata = c, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                 .check_qemu = h_check_qemu,
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
-                .policy_remove = h_policy_remove, .audit = h_audit,
+                .policy_remove = h_policy_remove, .audit = h_audit, .report = h_report,
         };
         c->opts = (struct shim_run_opts){.shutdown_timeout_s = c->shutdown_timeout, .replace_orphan = c->embed,
                                          .outer_elsewhere = c->host_netns >= 0, .outer_netns = c->host_netns,
@@ -530,7 +559,10 @@ static int step_libvirt(struct run_ctx *c) {
                 return log_error_errno(r, "%s", ecl_reason_text(id_why, r));
         c->opts.tap_owner = c->qemu_id;
         c->opts.tap_group = c->qemu_id;
-        return shim_embed_check_reach(c->root, m, c->opts.tap_owner, c->opts.tap_group);
+        r = shim_embed_check_reach(c->root, m, c->opts.tap_owner, c->opts.tap_group, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        return 0;
 }
 
 static int step_connect(struct run_ctx *c) {
@@ -610,8 +642,12 @@ static int step_teardown(struct run_ctx *c) {
         if (e == SHIM_SUP_STOP_REQUESTED)
                 (void) shim_run_stop_domain(&c->s);
         int r = shim_run_teardown(&c->s);
-        if (r < 0) /* before the socket goes: `stop` reads it */
-                (void) shim_control_mark_failed(c->control, c->m->stack, strerror(-r));
+        if (r < 0) { /* before the socket goes: `stop` reads it */
+                _cleanup_free_ char *mark_why = NULL;
+                int k = shim_control_mark_failed(c->control, c->m->stack, strerror(-r), &mark_why);
+                if (k < 0)
+                        log_error("%s", ecl_reason_text(mark_why, k));
+        }
         (void) h_audit(c, "stop", c->m->stack, why);
         return r;
 }

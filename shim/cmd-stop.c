@@ -87,13 +87,13 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         /* the pin of the run being stopped, as it is now (a run started after ours has another) */
         _cleanup_free_ char *pin = NULL;
         struct shim_netns_pin_id pin_id = {0};
+        _cleanup_free_ char *why = NULL;
         r = shim_netns_pin_path(cli->root, stack, &pin);
         if (r >= 0)
-                r = shim_netns_pin_identify(pin, &pin_id);
+                r = shim_netns_pin_identify(pin, &pin_id, &why);
         if (r < 0)
-                return ecl_exit_status(r);
+                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
         json_auto_t *j = NULL;
-        _cleanup_free_ char *why = NULL;
         r = ecl_control_call(cli->root, stack, "stop", &j, &why);
         if (r < 0)
                 return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
@@ -119,9 +119,11 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                  * comes before its pin, and its pin is another.
                  */
                 if (!control_socket_exists(cli->root, stack)) {
-                        r = shim_netns_unpin_if_same(pin, &pin_id);
+                        r = shim_netns_unpin_if_same(pin, &pin_id, &why);
                         if (r < 0)
-                                return ecl_exit_status(r);
+                                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
+                        if (r > 0)
+                                log_notice("%s is the pin of a later run now: left alone", pin);
                 }
                 json_object_set_new(j, "state", json_string("stopped"));
         }

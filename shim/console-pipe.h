@@ -20,6 +20,7 @@
 #include <stdint.h>
 
 #include "console-log.h"
+#include "log.h"
 #include "macro.h"
 
 #define SHIM_CONSOLE_PIPE "console.pipe"
@@ -29,6 +30,13 @@ struct shim_console {
         int rd, wr;   /* the FIFO's two ends */
         int watch;    /* libvirt event handle, -1 before shim_console_watch() */
         bool failing; /* the last append failed (said once, until one succeeds again) */
+        /*
+         * Where the event loop's lines go (a console lost or back, the FIFO
+         * unreadable), set by the caller: nothing here prints.  NULL: the
+         * debug log.
+         */
+        void (*report)(void *ud, enum ecl_log_level level, const char *text);
+        void *report_ud;
 };
 
 /*
@@ -36,21 +44,23 @@ struct shim_console {
  * them; console.pipe made afresh (a FIFO of the effective user's left by an
  * earlier run is replaced; anything else there is refused, -EPERM), 0600,
  * and both its ends opened (O_NOFOLLOW, checked to be that FIFO).
- * cap_bytes: of each log file.
+ * cap_bytes: of each log file.  On failure *ret_reason (may be NULL; caller
+ * frees) says why (reason.h).
  */
-int shim_console_open(const char *root, const char *stack, uint64_t cap_bytes, struct shim_console **ret);
+int shim_console_open(const char *root, const char *stack, uint64_t cap_bytes, struct shim_console **ret,
+                      char **ret_reason);
 
-/* Drain the FIFO whenever it is readable, in libvirt's default event loop. */
-int shim_console_watch(struct shim_console *c);
+/* Drain the FIFO whenever it is readable, in libvirt's default event loop (its failures go to c->report). */
+int shim_console_watch(struct shim_console *c, char **ret_reason);
 
 /*
  * Read what the FIFO holds now (at most about 1 MiB a call, so the loop
  * stays responsive) and append it to the log.  The number of bytes read,
- * or a negative errno when the FIFO cannot be read; an append that fails
- * loses those bytes (said once until an append succeeds again), the guest
- * is never blocked by a full disk.
+ * or a negative errno (and *ret_reason) when the FIFO cannot be read; an
+ * append that fails loses those bytes (said once through c->report until an
+ * append succeeds again), the guest is never blocked by a full disk.
  */
-int64_t shim_console_drain(struct shim_console *c);
+int64_t shim_console_drain(struct shim_console *c, char **ret_reason);
 
 /* Stop watching, close both ends and the log; NULL is fine.  The FIFO stays (the next run replaces it). */
 void shim_console_free(struct shim_console *c);

@@ -42,7 +42,7 @@ struct shim_control {
         gid_t group;
 };
 
-gid_t shim_control_group_gid(const char *name, size_t buf_size) {
+gid_t shim_control_group_gid(const char *name, size_t buf_size, char **ret_warning) {
         if (buf_size == 0) {
                 long hint = sysconf(_SC_GETGR_R_SIZE_MAX);
                 buf_size = hint > 0 ? (size_t) hint : 4096;
@@ -50,7 +50,10 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size) {
         for (;;) {
                 _cleanup_free_ char *buf = malloc(buf_size);
                 if (!buf) {
-                        log_oom();
+                        (void) ecl_reason(ret_warning, -ENOMEM,
+                                          "cannot look up the group %s (out of memory): the "
+                                          "control socket stays the shim's group's",
+                                          name);
                         return SHIM_CONTROL_NO_GROUP;
                 }
                 struct group g, *res = NULL;
@@ -62,14 +65,16 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size) {
                         buf_size *= 2;
                         continue;
                 }
-                log_warning("cannot look up the group %s (%s): the control socket stays the shim's group's", name,
-                            strerror(r));
+                (void) ecl_reason(ret_warning, -r,
+                                  "cannot look up the group %s (%s): the control socket stays the "
+                                  "shim's group's",
+                                  name, strerror(r));
                 return SHIM_CONTROL_NO_GROUP;
         }
 }
 
-gid_t shim_control_default_group(void) {
-        return shim_control_group_gid(SHIM_CONTROL_GROUP, 0);
+gid_t shim_control_default_group(char **ret_warning) {
+        return shim_control_group_gid(SHIM_CONTROL_GROUP, 0, ret_warning);
 }
 
 /*
@@ -77,19 +82,19 @@ gid_t shim_control_default_group(void) {
  * writable by nobody else, or someone else could swap the socket (or the
  * directory) for one of their own.
  */
-static int check_trusted_dir(const char *dir, const struct stat *st) {
+static int check_trusted_dir(const char *dir, const struct stat *st, char **ret_reason) {
         if (!S_ISDIR(st->st_mode))
-                return log_error_errno(ENOTDIR, "%s is not a directory", dir);
+                return ecl_reason(ret_reason, -ENOTDIR, "%s is not a directory", dir);
         if (st->st_uid != 0 && st->st_uid != geteuid())
-                return log_error_errno(EPERM,
-                                       "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
-                                       "control socket there (chown root %s)",
-                                       dir, (unsigned) st->st_uid, dir);
+                return ecl_reason(ret_reason, -EPERM,
+                                  "%s is owned by uid %u, neither root nor the shim's user: refusing to put the "
+                                  "control socket there (chown root %s)",
+                                  dir, (unsigned) st->st_uid, dir);
         if (st->st_mode & (S_IWGRP | S_IWOTH))
-                return log_error_errno(EPERM,
-                                       "%s is writable by its group or others (mode %04o): refusing to put the "
-                                       "control socket there (chmod go-w %s)",
-                                       dir, (unsigned) (st->st_mode & 07777), dir);
+                return ecl_reason(ret_reason, -EPERM,
+                                  "%s is writable by its group or others (mode %04o): refusing to put the "
+                                  "control socket there (chmod go-w %s)",
+                                  dir, (unsigned) (st->st_mode & 07777), dir);
         return 0;
 }
 
@@ -97,25 +102,25 @@ static int check_trusted_dir(const char *dir, const struct stat *st) {
  * mkdir -p with mode 0755 for what is missing; the last one must be a real
  * directory, and it and its parent must be trusted (check_trusted_dir).
  */
-static int mkdir_parents(const char *dir) {
-        _cleanup_free_ char *p = strdup(dir), *why = NULL;
+static int mkdir_parents(const char *dir, char **ret_reason) {
+        _cleanup_free_ char *p = strdup(dir);
         if (!p)
-                return log_oom();
-        int r = ecl_mkdir_p(p, 0755, &why);
+                return -ENOMEM;
+        int r = ecl_mkdir_p(p, 0755, ret_reason);
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+                return r;
         struct stat st;
         if (lstat(p, &st) < 0)
-                return log_error_errno(errno, "cannot stat %s: %m", p);
-        r = check_trusted_dir(p, &st);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat %s", p);
+        r = check_trusted_dir(p, &st, ret_reason);
         if (r < 0)
                 return r;
         char *slash = strrchr(p, '/');
         if (slash && slash != p) {
                 *slash = 0;
                 if (stat(p, &st) < 0)
-                        return log_error_errno(errno, "cannot stat %s: %m", p);
-                r = check_trusted_dir(p, &st);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot stat %s", p);
+                r = check_trusted_dir(p, &st, ret_reason);
                 if (r < 0)
                         return r;
         }
@@ -123,94 +128,98 @@ static int mkdir_parents(const char *dir) {
 }
 
 /* Is somebody listening at path?  1 yes, 0 no (stale or missing), <0 error. */
-static int probe_live(const char *path) {
+static int probe_live(const char *path, char **ret_reason) {
         struct sockaddr_un sa;
         _cleanup_close_ int dirfd = -1;
-        _cleanup_free_ char *why = NULL;
-        int r = ecl_control_sockaddr(path, &sa, &dirfd, &why);
+        int r = ecl_control_sockaddr(path, &sa, &dirfd, ret_reason);
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+                return r;
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
         if (fd < 0)
-                return log_error_errno(errno, "cannot create a socket: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot create a socket");
         if (connect(fd, (struct sockaddr *) &sa, sizeof sa) == 0)
                 return 1;
         if (errno == ECONNREFUSED || errno == ENOENT)
                 return 0;
-        return log_error_errno(errno, "cannot check %s: %m", path);
+        return ecl_reason_errno(ret_reason, -errno, "cannot check %s", path);
 }
 
-int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret) {
-        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL, *why = NULL;
-        int r = ecl_control_socket_path(root, stack, &path, &why);
+int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret,
+                        char **ret_reason) {
+        _cleanup_free_ char *path = NULL, *dir = NULL, *failed = NULL;
+        int r = ecl_control_socket_path(root, stack, &path, ret_reason);
         if (r >= 0)
-                r = ecl_control_failed_path(root, stack, &failed, &why);
+                r = ecl_control_failed_path(root, stack, &failed, ret_reason);
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+                return r;
         if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
-                return log_oom();
-        r = mkdir_parents(dir);
+                return -ENOMEM;
+        r = mkdir_parents(dir, ret_reason);
         if (r < 0)
                 return r;
         struct sockaddr_un sa;
         _cleanup_close_ int dirfd = -1;
-        r = ecl_control_sockaddr(path, &sa, &dirfd, &why);
+        r = ecl_control_sockaddr(path, &sa, &dirfd, ret_reason);
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+                return r;
 
         struct stat st;
         if (lstat(path, &st) == 0) {
                 if (!S_ISSOCK(st.st_mode))
-                        return log_error_errno(EEXIST, "%s exists and is not a socket (remove it)", path);
-                r = probe_live(path);
+                        return ecl_reason(ret_reason, -EEXIST, "%s exists and is not a socket (remove it)", path);
+                r = probe_live(path, ret_reason);
                 if (r < 0)
                         return r;
                 if (r > 0)
-                        return log_error_errno(EBUSY, "stack %s is already running (%s answers)", stack, path);
+                        return ecl_reason(ret_reason, -EBUSY, "stack %s is already running (%s answers)", stack, path);
                 log_debug("removing stale control socket %s", path);
                 if (unlink(path) < 0 && errno != ENOENT)
-                        return log_error_errno(errno, "cannot remove stale socket %s: %m", path);
+                        return ecl_reason_errno(ret_reason, -errno, "cannot remove stale socket %s", path);
         } else if (errno != ENOENT) {
-                return log_error_errno(errno, "cannot stat %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot stat %s", path);
         }
 
         _cleanup_close_ int fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
         if (fd < 0)
-                return log_error_errno(errno, "cannot create a socket: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot create a socket");
         if (bind(fd, (struct sockaddr *) &sa, sizeof sa) < 0)
-                return log_error_errno(errno, "cannot bind %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot bind %s", path);
         /* Nobody can connect before listen(): set owner and mode in between. */
         if (group != SHIM_CONTROL_NO_GROUP && chown(path, (uid_t) -1, group) < 0) {
-                r = log_error_errno(errno, "cannot give %s to group %u: %m", path, (unsigned) group);
+                r = ecl_reason_errno(ret_reason, -errno, "cannot give %s to group %u", path, (unsigned) group);
                 (void) unlink(path);
                 return r;
         }
         if (chmod(path, 0660) < 0 || lstat(path, &st) < 0) {
-                r = log_error_errno(errno, "cannot set the mode of %s: %m", path);
+                r = ecl_reason_errno(ret_reason, -errno, "cannot set the mode of %s", path);
                 (void) unlink(path);
                 return r;
         }
         if (listen(fd, 16) < 0) {
-                r = log_error_errno(errno, "cannot listen on %s: %m", path);
+                r = ecl_reason_errno(ret_reason, -errno, "cannot listen on %s", path);
                 (void) unlink(path);
                 return r;
         }
         /* ours now: what a previous run left of a failed clean-up is the past (the journal keeps it) */
-        if (unlink(failed) < 0 && errno != ENOENT)
-                log_warning("cannot remove %s: %m", failed);
+        if (unlink(failed) < 0 && errno != ENOENT) {
+                /* left, it would make the next `stop` report this run's clean-up as failed */
+                r = ecl_reason_errno(ret_reason, -errno, "cannot remove %s, left by an earlier run", failed);
+                (void) unlink(path);
+                return r;
+        }
         _cleanup_close_ int epfd = epoll_create1(EPOLL_CLOEXEC);
         _cleanup_close_ int tfd = timerfd_create(CLOCK_MONOTONIC, TFD_NONBLOCK | TFD_CLOEXEC);
         if (epfd < 0 || tfd < 0 ||
             epoll_ctl(epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0 ||
             epoll_ctl(epfd, EPOLL_CTL_ADD, tfd, &(struct epoll_event){.events = EPOLLIN, .data.fd = tfd}) < 0) {
-                r = log_error_errno(errno, "cannot set up polling for %s: %m", path);
+                r = ecl_reason_errno(ret_reason, -errno, "cannot set up polling for %s", path);
                 (void) unlink(path);
                 return r;
         }
         struct shim_control *c = malloc(sizeof *c);
         if (!c) {
                 (void) unlink(path);
-                return log_oom();
+                return -ENOMEM;
         }
         *c = (struct shim_control){
                 .epfd = TAKE_FD(epfd),
@@ -253,18 +262,18 @@ void shim_control_free(struct shim_control *c) {
         free(c);
 }
 
-int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error) {
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error, char **ret_reason) {
         json_auto_t *j = ecl_control_failed_new(stack, error);
         _cleanup_free_ char *text = j ? json_dumps(j, JSON_COMPACT) : NULL;
         if (!text)
-                return log_oom();
+                return -ENOMEM;
         _cleanup_close_ int fd = open(c->failed_path, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
         if (fd < 0)
-                return log_error_errno(errno, "cannot create %s: %m", c->failed_path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot create %s", c->failed_path);
         size_t n = strlen(text);
         text[n] = '\n'; /* json_dumps' NUL: the file is one line */
         if (write(fd, text, n + 1) != (ssize_t) n + 1)
-                return log_error_errno(errno ? errno : EIO, "cannot write %s: %m", c->failed_path);
+                return ecl_reason_errno(ret_reason, errno ? -errno : -EIO, "cannot write %s", c->failed_path);
         return 0;
 }
 
@@ -295,7 +304,8 @@ static void send_json(int fd, json_t *j) {
                 return;
         size_t n = strlen(s);
         if (n > ECL_CONTROL_MAX_RESPONSE) {
-                log_error("control: response of %zu bytes exceeds the %d-byte limit", n, ECL_CONTROL_MAX_RESPONSE);
+                /* the client is told; the server goes on */
+                log_debug("control: response of %zu bytes exceeds the %d-byte limit", n, ECL_CONTROL_MAX_RESPONSE);
                 json_auto_t *e = ecl_control_error_new(EMSGSIZE, "response too large");
                 free(s);
                 s = e ? json_dumps(e, JSON_COMPACT) : NULL;
@@ -417,7 +427,7 @@ static void drop_pending(struct shim_control *c, size_t i) {
 }
 
 /* Accept what waits, up to SHIM_CONTROL_MAX_PENDING clients in all. */
-static int accept_clients(struct shim_control *c, uint64_t now) {
+static int accept_clients(struct shim_control *c, uint64_t now, char **ret_reason) {
         while (c->n_pending < SHIM_CONTROL_MAX_PENDING) {
                 int fd = accept4(c->fd, NULL, NULL, SOCK_CLOEXEC | SOCK_NONBLOCK);
                 if (fd < 0) {
@@ -435,7 +445,7 @@ static int accept_clients(struct shim_control *c, uint64_t now) {
                                         log_debug("control: accept: %m");
                                 return 0;
                         default:
-                                return log_error_errno(errno, "control socket %s: accept: %m", c->path);
+                                return ecl_reason_errno(ret_reason, -errno, "control socket %s: accept", c->path);
                         }
                 }
                 if (epoll_ctl(c->epfd, EPOLL_CTL_ADD, fd, &(struct epoll_event){.events = EPOLLIN, .data.fd = fd}) < 0) {
@@ -464,12 +474,12 @@ static void serve_pending(struct shim_control *c, uint64_t now, shim_control_han
         }
 }
 
-int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata) {
+int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata, char **ret_reason) {
         uint64_t now = now_ms(), expirations;
         (void) !read(c->timerfd, &expirations, sizeof expirations); /* it only wakes us: deadlines are below */
         /* first those already there, so that a full table makes room for the backlog */
         serve_pending(c, now, handler, userdata);
-        int r = accept_clients(c, now);
+        int r = accept_clients(c, now, ret_reason);
         if (r < 0)
                 return r;
         serve_pending(c, now, handler, userdata); /* a client usually sends right after connecting */
@@ -478,7 +488,7 @@ int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, 
         if (want != c->accepting) {
                 if (epoll_ctl(c->epfd, want ? EPOLL_CTL_ADD : EPOLL_CTL_DEL, c->fd,
                               &(struct epoll_event){.events = EPOLLIN, .data.fd = c->fd}) < 0)
-                        return log_error_errno(errno, "control socket %s: epoll: %m", c->path);
+                        return ecl_reason_errno(ret_reason, -errno, "control socket %s: epoll", c->path);
                 c->accepting = want;
         }
         uint64_t next = 0;
@@ -488,6 +498,6 @@ int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, 
         struct itimerspec its = {.it_value = {.tv_sec = (time_t) (next / 1000),
                                               .tv_nsec = (long) (next % 1000) * 1000000}};
         if (timerfd_settime(c->timerfd, TFD_TIMER_ABSTIME, &its, NULL) < 0)
-                return log_error_errno(errno, "control socket %s: timer: %m", c->path);
+                return ecl_reason_errno(ret_reason, -errno, "control socket %s: timer", c->path);
         return 0;
 }

@@ -25,6 +25,9 @@
  * nothing delays nobody.  At most SHIM_CONTROL_MAX_PENDING clients are
  * pending; more wait in the listen backlog until one is done with.  An
  * answer the client does not take at once (a full socket buffer) is dropped.
+ *
+ * Nothing here prints: failures return a negative errno with *ret_reason
+ * (may be NULL; caller frees: reason.h), for the command to print.
  */
 #include <jansson.h>
 #include <stdbool.h>
@@ -57,15 +60,15 @@ struct shim_control_peer {
 typedef int (*shim_control_handler_t)(const char *request, const struct shim_control_peer *peer, json_t **ret,
                                       void *userdata);
 
-/* gid of the group "ecluse", or SHIM_CONTROL_NO_GROUP when there is none. */
-gid_t shim_control_default_group(void);
+/* gid of the group "ecluse", or SHIM_CONTROL_NO_GROUP when there is none (see below). */
+gid_t shim_control_default_group(char **ret_warning);
 /*
  * gid of the group name, or SHIM_CONTROL_NO_GROUP when there is none or it
- * cannot be looked up (with a warning).  The entry is read into a buffer of
+ * cannot be looked up (then *ret_warning says so, for the caller to print).  The entry is read into a buffer of
  * buf_size bytes (0: the system's hint), doubled while getgrnam_r says
  * ERANGE (a group with many members), up to SHIM_CONTROL_GROUP_BUF_MAX.
  */
-gid_t shim_control_group_gid(const char *name, size_t buf_size);
+gid_t shim_control_group_gid(const char *name, size_t buf_size, char **ret_warning);
 
 /*
  * Create and listen on the stack's socket.  A socket file nobody listens on
@@ -74,7 +77,7 @@ gid_t shim_control_group_gid(const char *name, size_t buf_size);
  * ROOT/run/ecluse or ROOT/run (see above): -EPERM.  group: the
  * control group, or SHIM_CONTROL_NO_GROUP.
  */
-int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret);
+int shim_control_listen(const char *root, const char *stack, gid_t group, struct shim_control **ret, char **ret_reason);
 
 /*
  * What to poll for POLLIN (an epoll descriptor: new clients, requests that
@@ -89,10 +92,10 @@ int shim_control_fd(const struct shim_control *c);
  * there is nothing to do.  Problems
  * of the client (refused, silent, oversized, unknown request, gone) are
  * answered when possible and logged at debug level; they are not errors of
- * the server.  Returns a negative errno only when the listening socket
- * itself fails.
+ * the server.  Returns a negative errno (and *ret_reason) only when the
+ * listening socket itself fails.
  */
-int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata);
+int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, void *userdata, char **ret_reason);
 
 /*
  * The shim's clean-up failed (domain, tap or rules may remain): write
@@ -101,7 +104,7 @@ int shim_control_handle(struct shim_control *c, shim_control_handler_t handler, 
  * failed clean-up from a done one (ecl_control_read_failed()).  The file
  * stays until the stack's next shim_control_listen().
  */
-int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error);
+int shim_control_mark_failed(struct shim_control *c, const char *stack, const char *error, char **ret_reason);
 
 /* Close the socket and remove its file (if it is still ours). */
 void shim_control_free(struct shim_control *c);

@@ -20,14 +20,15 @@
 #include "secure-dir.h"
 
 /* dir/name = text, replaced atomically through the checked directory dir (never through a link). */
-static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode) {
+static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode,
+                           char **ret_reason) {
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, "%s.tmp.%d", name, (int) getpid()) < 0)
-                return log_oom();
+                return -ENOMEM;
         (void) unlinkat(dirfd, tmp, 0); /* a leftover of a crash of this PID's namesake */
         int fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
         if (fd < 0)
-                return log_error_errno(negative_errno(), "cannot create %s/%s: %m", dir, tmp);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s/%s", dir, tmp);
         size_t len = strlen(text);
         ssize_t n = write(fd, text, len);
         int r = (n == (ssize_t) len && fchmod(fd, mode) == 0 && fsync(fd) == 0) ? 0
@@ -38,20 +39,20 @@ static int write_atomic_at(int dirfd, const char *dir, const char *name, const c
                 r = negative_errno();
         if (r < 0) {
                 (void) unlinkat(dirfd, tmp, 0);
-                return log_error_errno(r, "cannot write %s/%s: %m", dir, name);
+                return ecl_reason_errno(ret_reason, r, "cannot write %s/%s", dir, name);
         }
         return 0;
 }
 
 /* What libvirt made in the root before (lib/, run/, cache/, log/...): real directories, root's alone. */
-static int check_entries(int dirfd, const char *dir) {
+static int check_entries(int dirfd, const char *dir, char **ret_reason) {
         int dup_fd = dup(dirfd);
         if (dup_fd < 0)
-                return log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot read %s", dir);
         DIR *d = fdopendir(dup_fd);
         if (!d) {
                 close(dup_fd);
-                return log_error_errno(negative_errno(), "cannot read %s: %m", dir);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot read %s", dir);
         }
         int r = 0;
         for (struct dirent *e; r == 0 && (e = readdir(d));) {
@@ -59,43 +60,43 @@ static int check_entries(int dirfd, const char *dir) {
                         continue;
                 struct stat st;
                 if (fstatat(dirfd, e->d_name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-                        r = log_error_errno(negative_errno(), "cannot stat %s/%s: %m", dir, e->d_name);
+                        r = ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s/%s", dir, e->d_name);
                 else if (!shim_secure_dir_ok(&st))
-                        r = log_error_errno(EPERM, "%s/%s (owner uid %u, mode %04o) is not a directory of root's "
-                                                   "alone: the embedded root holds nothing else (remove it)",
-                                            dir, e->d_name, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+                        r = ecl_reason(ret_reason, -EPERM,
+                                       "%s/%s (owner uid %u, mode %04o) is not a directory of root's "
+                                       "alone: the embedded root holds nothing else (remove it)",
+                                       dir, e->d_name, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
         }
         closedir(d);
         return r;
 }
 
-int shim_embed_prepare(const char *root, const char *stack, char **ret_dir) {
+int shim_embed_prepare(const char *root, const char *stack, char **ret_dir, char **ret_reason) {
         _cleanup_free_ char *dir = NULL, *etc = NULL, *rel = NULL;
         if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
-                return log_error_errno(EINVAL, "invalid stack name for the embedded root");
+                return ecl_reason(ret_reason, -EINVAL, "invalid stack name for the embedded root");
         if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", stack) < 0 || ecl_path(&etc, dir, "etc") < 0 ||
             asprintf(&rel, ECL_LIBVIRT_DIR "/%s", stack) < 0)
-                return log_oom();
+                return -ENOMEM;
         /* QEMU runs as its own user and must traverse to lib/qemu/domain-N (libvirt's, 0750):
          * the root is 0711; what leads to it 0755; etc/ 0700.  Nothing reused is anybody else's. */
         _cleanup_close_ int dfd = -1, efd = -1;
-        _cleanup_free_ char *why = NULL;
-        int r = shim_secure_mkdir(root, rel, 0755, 0711, &dfd, &why);
-        if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        r = check_entries(dfd, dir);
+        int r = shim_secure_mkdir(root, rel, 0755, 0711, &dfd, ret_reason);
         if (r < 0)
                 return r;
-        r = shim_secure_mkdir(dir, "etc", 0700, 0700, &efd, &why);
+        r = check_entries(dfd, dir, ret_reason);
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        r = write_atomic_at(efd, etc, "qemu.conf", SHIM_EMBED_QEMU_CONF, 0600);
+                return r;
+        r = shim_secure_mkdir(dir, "etc", 0700, 0700, &efd, ret_reason);
+        if (r < 0)
+                return r;
+        r = write_atomic_at(efd, etc, "qemu.conf", SHIM_EMBED_QEMU_CONF, 0600, ret_reason);
         if (r < 0)
                 return r;
         /* libvirt wants an absolute root; --root may be relative. */
         char *abs = realpath(dir, NULL);
         if (!abs)
-                return log_error_errno(negative_errno(), "cannot resolve %s: %m", dir);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot resolve %s", dir);
         *ret_dir = abs;
         return 0;
 }
@@ -165,13 +166,14 @@ static void alias_gc(int dirfd) {
         closedir(d);
 }
 
-int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root) {
+int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root,
+                    char **ret_reason) {
         _cleanup_free_ char *alias_dir = NULL, *path = NULL;
         if (ecl_path(&alias_dir, alias_base, "%s", alias_rel) < 0)
-                return log_oom();
+                return -ENOMEM;
         bool alias;
         if (shim_embed_root_path(alias_dir, dir, &path, &alias) < 0)
-                return log_oom();
+                return -ENOMEM;
         if (!alias) {
                 *ret_root = TAKE_PTR(path);
                 return 0;
@@ -180,10 +182,10 @@ int shim_embed_root(const char *alias_base, const char *alias_rel, const char *d
         _cleanup_free_ char *why = NULL;
         int r = shim_secure_mkdir(alias_base, alias_rel, 0755, (mode_t) -1, &afd, &why);
         if (r < 0)
-                return log_error_errno(r,
-                                       "the embedded root %s is too long for libvirt's sockets, and its short "
-                                       "alias cannot be made in %s: %s",
-                                       dir, alias_dir, ecl_reason_text(why, r));
+                return ecl_reason(ret_reason, r,
+                                  "the embedded root %s is too long for libvirt's sockets, and its short "
+                                  "alias cannot be made in %s: %s",
+                                  dir, alias_dir, ecl_reason_text(why, r));
         alias_gc(afd);
         const char *name = strrchr(path, '/') + 1;
         char target[PATH_MAX];
@@ -194,23 +196,25 @@ int shim_embed_root(const char *alias_base, const char *alias_rel, const char *d
                         *ret_root = TAKE_PTR(path);
                         return 0;
                 }
-                return log_error_errno(EEXIST, "%s names %s, not %s (two roots with one hash?): remove it if that "
-                                               "root is not in use", path, target, dir);
+                return ecl_reason(ret_reason, -EEXIST,
+                                  "%s names %s, not %s (two roots with one hash?): remove it if that "
+                                  "root is not in use",
+                                  path, target, dir);
         }
         if (errno != ENOENT)
-                return log_error_errno(errno == EINVAL ? EEXIST : negative_errno(),
-                                       "%s exists and is not ecluse's alias of %s (remove it)", path, dir);
+                return ecl_reason(ret_reason, errno == EINVAL ? -EEXIST : negative_errno(),
+                                  "%s exists and is not ecluse's alias of %s (remove it)", path, dir);
         _cleanup_free_ char *tmp = NULL;
         if (asprintf(&tmp, ".%s.%d", name, (int) getpid()) < 0)
-                return log_oom();
+                return -ENOMEM;
         (void) unlinkat(afd, tmp, 0);
         if (symlinkat(dir, afd, tmp) < 0)
-                return log_error_errno(negative_errno(), "cannot create %s/%s: %m", alias_dir, tmp);
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s/%s", alias_dir, tmp);
         /* RENAME_NOREPLACE semantics by hand: a concurrent creator of the same alias made the same link */
         if (renameat(afd, tmp, afd, name) < 0) {
                 r = negative_errno();
                 (void) unlinkat(afd, tmp, 0);
-                return log_error_errno(r, "cannot create %s: %m", path);
+                return ecl_reason_errno(ret_reason, r, "cannot create %s", path);
         }
         log_debug("embedded root %s through %s (socket paths of at most %zu bytes)", dir, path,
                   shim_embed_socket_path_max(path));
@@ -245,44 +249,47 @@ bool shim_uri_is_embed(const char *uri) {
         return !uri || !*uri || strncmp(uri, "qemu:///embed", 13) == 0;
 }
 
-int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed) {
+int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed,
+                     char **ret_reason) {
         if (connect && *connect) {
                 if (shim_uri_is_embed(connect))
-                        return log_error_errno(EINVAL, "--connect %s: the embedded driver is the default; "
-                                                       "its root follows --root", connect);
+                        return ecl_reason(ret_reason, -EINVAL,
+                                          "--connect %s: the embedded driver is the default; its root follows --root",
+                                          connect);
                 char *u = strdup(connect);
                 if (!u)
-                        return log_oom();
+                        return -ENOMEM;
                 *ret_uri = u;
                 *ret_embed = false;
                 return 0;
         }
         _cleanup_free_ char *dir = NULL, *eroot = NULL;
-        int r = shim_embed_prepare(root, stack, &dir);
+        int r = shim_embed_prepare(root, stack, &dir, ret_reason);
         if (r < 0)
                 return r;
-        r = shim_embed_root(SHIM_EMBED_ALIAS_BASE, SHIM_EMBED_ALIAS_REL, dir, &eroot);
+        r = shim_embed_root(SHIM_EMBED_ALIAS_BASE, SHIM_EMBED_ALIAS_REL, dir, &eroot, ret_reason);
         if (r < 0)
                 return r;
         r = shim_embed_uri(eroot, ret_uri);
         if (r < 0)
-                return log_oom();
+                return -ENOMEM;
         *ret_embed = true;
         return 0;
 }
 
-static int reach_one(const char *path, const char *real, const char *user, uid_t uid, gid_t gid, const char *who) {
+static int reach_one(const char *path, const char *real, const char *user, uid_t uid, gid_t gid, const char *who,
+                     char **ret_reason) {
         _cleanup_free_ char *problem = NULL;
         int r = shim_reach_check(path, user, uid, gid, who, &problem);
         if (r == -EACCES)
-                return log_error_errno(EACCES, "%s (it must reach %s%s%s)", problem, path, real ? ", that is " : "",
-                                       real ? real : "");
+                return ecl_reason(ret_reason, -EACCES, "%s (it must reach %s%s%s)", ecl_reason_text(problem, r), path,
+                                  real ? ", that is " : "", real ? real : "");
         if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(problem, r));
+                return ecl_reason(ret_reason, r, "%s", ecl_reason_text(problem, r));
         return r;
 }
 
-int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t uid, gid_t gid) {
+int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t uid, gid_t gid, char **ret_reason) {
         if (uid == (uid_t) -1 || uid == 0)
                 return 0;
         struct passwd pw, *res = NULL;
@@ -290,15 +297,15 @@ int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t
         const char *user = getpwuid_r(uid, &pw, buf, sizeof buf, &res) == 0 && res ? res->pw_name : NULL;
         _cleanup_free_ char *who = NULL, *dir = NULL, *real = NULL, *alias_dir = NULL, *eroot = NULL;
         if ((user ? asprintf(&who, "QEMU runs as %s", user) : asprintf(&who, "QEMU runs as uid %u", (unsigned) uid)) < 0)
-                return log_oom();
+                return -ENOMEM;
         if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", m->stack) < 0 ||
             ecl_path(&alias_dir, SHIM_EMBED_ALIAS_BASE, "%s", SHIM_EMBED_ALIAS_REL) < 0)
-                return log_oom();
+                return -ENOMEM;
         real = realpath(dir, NULL);
         bool alias;
         if (!real || shim_embed_root_path(alias_dir, real, &eroot, &alias) < 0)
-                return real ? log_oom() : log_error_errno(negative_errno(), "cannot resolve %s: %m", dir);
-        int r = reach_one(eroot, alias ? real : NULL, user, uid, gid, who);
+                return real ? -ENOMEM : ecl_reason_errno(ret_reason, negative_errno(), "cannot resolve %s", dir);
+        int r = reach_one(eroot, alias ? real : NULL, user, uid, gid, who, ret_reason);
         if (r < 0)
                 return r;
         const char *files[] = {m->vm.kernel, m->vm.initrd};
@@ -308,8 +315,8 @@ int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t
                 if (!f)
                         continue;
                 if (ecl_path(&p, root, "%s", f) < 0)
-                        return log_oom();
-                r = reach_one(p, NULL, user, uid, gid, who);
+                        return -ENOMEM;
+                r = reach_one(p, NULL, user, uid, gid, who, ret_reason);
                 if (r < 0)
                         return r;
         }

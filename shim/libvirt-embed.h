@@ -34,6 +34,9 @@
  * so a shim started after a crash finds the monitor where the status file
  * says.  /run is emptied at boot, with every QEMU: `run` makes the alias
  * again before it connects, and removes aliases whose target is gone.
+ *
+ * Nothing here prints: a failure returns a negative errno with *ret_reason
+ * (may be NULL; caller frees: reason.h).
  */
 #include <stdbool.h>
 #include <sys/types.h>
@@ -75,7 +78,7 @@
  * (lib/, run/, ...): a pre-created etc/ of another owner, or one others can
  * write, is refused, never used.  *ret_dir = the directory, absolute.
  */
-int shim_embed_prepare(const char *root, const char *stack, char **ret_dir);
+int shim_embed_prepare(const char *root, const char *stack, char **ret_dir, char **ret_reason);
 
 /* The monitor socket libvirt binds for domain dom_name with number id under embed_root. */
 int shim_embed_monitor_path(const char *embed_root, const char *dom_name, int id, char **ret);
@@ -99,16 +102,16 @@ int shim_embed_root_path(const char *alias_dir, const char *dir, char **ret_root
  * (0755), the symlink HASH -> dir created or found (one naming another
  * target is refused), dangling aliases removed.
  */
-int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root);
+int shim_embed_root(const char *alias_base, const char *alias_rel, const char *dir, char **ret_root, char **ret_reason);
 
 /*
  * Before starting: can QEMU, running as uid/gid (QEMU's user; -1 or 0:
  * nothing to check), reach what it opens by path: the embedded root as
  * libvirt is given it (its master-key.aes and monitor live below), the
- * kernel, the initrd and the disks (under root)?  0, or -EACCES with a
- * message naming the directory to change (shim_reach_check()).
+ * kernel, the initrd and the disks (under root)?  0, or -EACCES with
+ * *ret_reason naming the directory to change (shim_reach_check()).
  */
-int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t uid, gid_t gid);
+int shim_embed_check_reach(const char *root, const struct ecl_manifest *m, uid_t uid, gid_t gid, char **ret_reason);
 
 /* "qemu:///embed?root=" + DIR percent-encoded (everything but unreserved characters and '/'). */
 int shim_embed_uri(const char *dir, char **ret_uri);
@@ -118,7 +121,8 @@ int shim_embed_uri(const char *dir, char **ret_uri);
  * URIs), otherwise the stack's embedded root under `root`, prepared.
  * *ret_embed tells whether it is an embedded connection.
  */
-int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed);
+int shim_connect_uri(const char *root, const char *stack, const char *connect, char **ret_uri, bool *ret_embed,
+                     char **ret_reason);
 
 /* True for qemu:///embed URIs. */
 bool shim_uri_is_embed(const char *uri);

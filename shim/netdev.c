@@ -14,18 +14,19 @@
 
 #include "log.h"
 #include "netdev.h"
+#include "reason.h"
 
 int shim_netdev_open(void) {
         int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_ROUTE);
         if (s < 0)
-                return log_error_errno(negative_errno(), "cannot open rtnetlink: %m");
+                return negative_errno();
         return s;
 }
 
-int shim_netdev_name_ok(const char *name) {
+int shim_netdev_name_ok(const char *name, char **ret_reason) {
         size_t n = name ? strlen(name) : 0;
         if (n == 0 || n >= IFNAMSIZ || strchr(name, '/') || strchr(name, ' ') || streq(name, ".") || streq(name, ".."))
-                return log_error_errno(EINVAL, "invalid network device name '%s'", name ? name : "");
+                return ecl_reason(ret_reason, -EINVAL, "invalid network device name '%s'", name ? name : "");
         return 0;
 }
 
@@ -158,8 +159,8 @@ static int link_parse(const struct nlmsghdr *h, void *ud) {
         return 1;
 }
 
-int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret) {
-        int r = shim_netdev_name_ok(name);
+int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret, char **ret_reason) {
+        int r = shim_netdev_name_ok(name, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -170,26 +171,24 @@ int shim_netdev_info(int nl, const char *name, struct shim_netdev_info *ret) {
         if (r >= 0 && ret->index == 0)
                 r = -EIO; /* an acknowledgement without the device */
         if (r == -ENODEV)
-                return r;
+                return ecl_reason(ret_reason, r, "network device %s does not exist", name);
         if (r < 0)
-                return log_error_errno(r, "cannot read network device %s: %m", name);
+                return ecl_reason_errno(ret_reason, r, "cannot read network device %s", name);
         return 0;
 }
 
 /* Change one device: RTM_NEWLINK on its index with the attributes the caller puts. */
-static int link_index(int nl, const char *name, int *ret) {
+static int link_index(int nl, const char *name, int *ret, char **ret_reason) {
         struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
-        if (r == -ENODEV)
-                return log_error_errno(r, "network device %s does not exist", name);
+        int r = shim_netdev_info(nl, name, &info, ret_reason);
         if (r < 0)
                 return r;
         *ret = info.index;
         return 0;
 }
 
-int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu) {
-        int idx, r = link_index(nl, name, &idx);
+int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu, char **ret_reason) {
+        int idx, r = link_index(nl, name, &idx, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -198,12 +197,12 @@ int shim_netdev_set_mtu(int nl, const char *name, unsigned mtu) {
         rt_put(&q, IFLA_MTU, &v, sizeof v);
         r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
-                return log_error_errno(r, "cannot set MTU %u on %s: %m", mtu, name);
+                return ecl_reason_errno(ret_reason, r, "cannot set MTU %u on %s", mtu, name);
         return 0;
 }
 
-int shim_netdev_set_up(int nl, const char *name) {
-        int idx, r = link_index(nl, name, &idx);
+int shim_netdev_set_up(int nl, const char *name, char **ret_reason) {
+        int idx, r = link_index(nl, name, &idx, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -212,19 +211,22 @@ int shim_netdev_set_up(int nl, const char *name) {
         ifi->ifi_change = IFF_UP;
         r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
-                return log_error_errno(r, "cannot bring %s up: %m", name);
+                return ecl_reason_errno(ret_reason, r, "cannot bring %s up", name);
         return 0;
 }
 
-int shim_netdev_enslave(int nl, const char *name, const char *bridge) {
-        int idx, r = link_index(nl, name, &idx);
+int shim_netdev_enslave(int nl, const char *name, const char *bridge, char **ret_reason) {
+        int idx, r = link_index(nl, name, &idx, ret_reason);
         if (r < 0)
                 return r;
         struct shim_netdev_info br;
-        r = shim_netdev_name_ok(bridge) < 0 ? -EINVAL : shim_netdev_info(nl, bridge, &br);
+        r = shim_netdev_name_ok(bridge, ret_reason);
+        if (r >= 0)
+                r = shim_netdev_info(nl, bridge, &br, ret_reason);
         if (r == -ENODEV || (r >= 0 && !streq(br.kind, "bridge")))
-                return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
-                                       bridge, bridge);
+                return ecl_reason(ret_reason, -ENODEV,
+                                  "bridge %s does not exist (create it first, e.g. with ip link add %s type bridge)",
+                                  bridge, bridge);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -233,15 +235,15 @@ int shim_netdev_enslave(int nl, const char *name, const char *bridge) {
         rt_put(&q, IFLA_MASTER, &m, sizeof m);
         r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
-                return log_error_errno(r, "cannot add %s to bridge %s: %m", name, bridge);
+                return ecl_reason_errno(ret_reason, r, "cannot add %s to bridge %s", name, bridge);
         return 0;
 }
 
-int shim_netdev_set_alias(int nl, const char *name, const char *alias) {
+int shim_netdev_set_alias(int nl, const char *name, const char *alias, char **ret_reason) {
         size_t n = strlen(alias);
         if (n >= sizeof((struct shim_netdev_info){0}.alias))
-                return log_error_errno(EINVAL, "alias for %s too long: %s", name, alias);
-        int idx, r = link_index(nl, name, &idx);
+                return ecl_reason(ret_reason, -EINVAL, "alias for %s too long: %s", name, alias);
+        int idx, r = link_index(nl, name, &idx, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -249,43 +251,46 @@ int shim_netdev_set_alias(int nl, const char *name, const char *alias) {
         rt_put(&q, IFLA_IFALIAS, alias, n + 1);
         r = rt_call(nl, &q, NULL, NULL);
         if (r < 0)
-                return log_error_errno(r, "cannot mark %s as \"%s\": %m", name, alias);
+                return ecl_reason_errno(ret_reason, r, "cannot mark %s as \"%s\"", name, alias);
         return 0;
 }
 
-int shim_netdev_delete_marked_veth(int nl, const char *name, const char *alias) {
+int shim_netdev_delete_marked_veth(int nl, const char *name, const char *alias, char **ret_reason) {
         struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
+        int r = shim_netdev_info(nl, name, &info, ret_reason);
         if (r == -ENODEV)
                 return 0;
         if (r < 0)
                 return r;
         if (!streq(info.kind, "veth") || !streq(info.alias, alias))
-                return log_error_errno(EEXIST, "network device %s exists and is not marked \"%s\": refusing to touch it "
-                                               "(remove it if it is left over)", name, alias);
-        r = shim_netdev_delete(nl, name);
+                return ecl_reason(ret_reason, -EEXIST,
+                                  "network device %s exists and is not marked \"%s\": refusing to touch it "
+                                  "(remove it if it is left over)",
+                                  name, alias);
+        r = shim_netdev_delete(nl, name, ret_reason);
         return r == -ENODEV ? 0 : r < 0 ? r : 1;
 }
 
-int shim_netdev_delete(int nl, const char *name) {
+int shim_netdev_delete(int nl, const char *name, char **ret_reason) {
         struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
+        int r = shim_netdev_info(nl, name, &info, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
         rt_init(&q, RTM_DELLINK, NLM_F_ACK, info.index);
         r = rt_call(nl, &q, NULL, NULL);
         if (r == -ENODEV)
-                return r;
+                return ecl_reason(ret_reason, r, "network device %s does not exist", name);
         if (r < 0)
-                return log_error_errno(r, "cannot delete %s: %m", name);
+                return ecl_reason_errno(ret_reason, r, "cannot delete %s", name);
         return 0;
 }
 
-int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer_netns, unsigned mtu) {
-        int r = shim_netdev_name_ok(name);
+int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer_netns, unsigned mtu,
+                            char **ret_reason) {
+        int r = shim_netdev_name_ok(name, ret_reason);
         if (r >= 0)
-                r = shim_netdev_name_ok(peer);
+                r = shim_netdev_name_ok(peer, ret_reason);
         if (r < 0)
                 return r;
         struct rtreq q;
@@ -312,10 +317,12 @@ int shim_netdev_veth_create(int nl, const char *name, const char *peer, int peer
         rt_end(&q, li);
         r = rt_call(nl, &q, NULL, NULL);
         if (r == -EEXIST)
-                return log_error_errno(r, "cannot create veth %s/%s: a device of that name exists already (left over "
-                                          "from an earlier run?)", name, peer);
+                return ecl_reason(ret_reason, r,
+                                  "cannot create veth %s/%s: a device of that name exists already (left over "
+                                  "from an earlier run?)",
+                                  name, peer);
         if (r < 0)
-                return log_error_errno(r, "cannot create veth %s/%s: %m", name, peer);
+                return ecl_reason_errno(ret_reason, r, "cannot create veth %s/%s", name, peer);
         return 0;
 }
 
@@ -351,17 +358,16 @@ static int has_ingress_qdisc(int nl, int ifindex) {
 int shim_netdev_check_unhooked(int nl, const char *name, char **ret_what) {
         *ret_what = NULL;
         struct shim_netdev_info info;
-        int r = shim_netdev_info(nl, name, &info);
+        int r = shim_netdev_info(nl, name, &info, ret_what);
         if (r < 0)
                 return r;
         if (info.xdp)
-                return asprintf(ret_what, "an XDP program is attached to %s", name) < 0 ? -ENOMEM : -EPERM;
+                return ecl_reason(ret_what, -EPERM, "an XDP program is attached to %s", name);
         r = has_ingress_qdisc(nl, info.index);
         if (r < 0)
-                return log_error_errno(r, "cannot list the qdiscs of %s: %m", name);
+                return ecl_reason_errno(ret_what, r, "cannot list the qdiscs of %s", name);
         if (r > 0)
-                return asprintf(ret_what, "%s has an ingress tc qdisc (tc filters run before the policy)", name) < 0
-                               ? -ENOMEM
-                               : -EPERM;
+                return ecl_reason(ret_what, -EPERM, "%s has an ingress tc qdisc (tc filters run before the policy)",
+                                  name);
         return 0;
 }

@@ -22,10 +22,13 @@
  * mount namespace it was made in and those it propagates to (`ip netns
  * exec` and a unit with PrivateMounts= make their own): under it the file
  * holds the supervisor's pid, and `blocked` joins /proc/PID/ns/net then.
+ *
+ * Nothing here prints: a failure returns a negative errno with *ret_reason
+ * (may be NULL; caller frees), one line naming the path (reason.h).
  */
 #include <stdbool.h>
 
-/* ROOT/run/ecluse/STACK.netns */
+/* ROOT/run/ecluse/STACK.netns: 0 or -ENOMEM. */
 int shim_netns_pin_path(const char *root, const char *stack, char **ret);
 
 /*
@@ -35,16 +38,16 @@ int shim_netns_pin_path(const char *root, const char *stack, char **ret);
  * call it while the process has a single thread.  On failure the thread is
  * back where it was and nothing is pinned.
  */
-int shim_netns_create(const char *pin, int *ret_host);
+int shim_netns_create(const char *pin, int *ret_host, char **ret_reason);
 
 /*
  * Join the namespace pinned at `pin`: 0, or -ENOENT when there is no pin
  * (the stack runs in the current namespace, e.g. under qemu:///system).
  */
-int shim_netns_join_pinned(const char *pin);
+int shim_netns_join_pinned(const char *pin, char **ret_reason);
 
 /* Remove the pin (lazy unmount, then the file): 0 also when there is none. */
-int shim_netns_unpin(const char *pin);
+int shim_netns_unpin(const char *pin, char **ret_reason);
 
 /*
  * Which pin is at `pin` now, so that `stop` removes the pin of the run it
@@ -58,12 +61,12 @@ struct shim_netns_pin_id {
         unsigned long long dev, ino, mnt_id;
         int pid;
 };
-int shim_netns_pin_identify(const char *pin, struct shim_netns_pin_id *ret);
+int shim_netns_pin_identify(const char *pin, struct shim_netns_pin_id *ret, char **ret_reason);
 /*
  * Remove the pin only if it is still `id`: 0 when removed (or there is
- * none), 1 when another is there now (left alone, with a notice).
+ * none), 1 when another is there now (left alone: the caller says so).
  */
-int shim_netns_unpin_if_same(const char *pin, const struct shim_netns_pin_id *id);
+int shim_netns_unpin_if_same(const char *pin, const struct shim_netns_pin_id *id, char **ret_reason);
 
 /*
  * Per-device hardening for a tap or uplink that lives in a namespace with
@@ -71,4 +74,4 @@ int shim_netns_unpin_if_same(const char *pin, const struct shim_netns_pin_id *id
  * reverse-path filter, ARP never answered on it.  So a guest whose frames
  * reach the host's stack (no table) is routed nowhere and answered by nothing.
  */
-int shim_netns_harden_device(const char *dev);
+int shim_netns_harden_device(const char *dev, char **ret_reason);

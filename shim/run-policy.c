@@ -6,6 +6,7 @@
 
 #include "log.h"
 #include "names.h"
+#include "reason.h"
 #include "run-policy.h"
 
 /* Remove a stale table, load, watch, verify. */
@@ -18,14 +19,14 @@ static int policy_up(struct shim_stack *s, char **ret_problem) {
                 return r;
         _cleanup_free_ char *table = NULL;
         if (shim_nft_table_name(s->m->stack, &table) < 0)
-                return log_oom();
-        r = shim_watch_open(&s->watch, s->tap, s->uplink, table, s->opts.outer_elsewhere);
+                return -ENOMEM;
+        r = shim_watch_open(&s->watch, s->tap, s->uplink, table, s->opts.outer_elsewhere, ret_problem);
         if (r < 0)
                 return r;
         log_debug("policy of %s: loaded and watched, verifying", s->m->stack);
         r = h->policy_verify(h->userdata, s->m, ret_problem);
-        if (r < 0 && !*ret_problem && asprintf(ret_problem, "policy not in place (%s)", strerror(-r)) < 0)
-                *ret_problem = NULL;
+        if (r < 0 && !*ret_problem)
+                (void) ecl_reason(ret_problem, r, "policy not in place (%s)", strerror(-r));
         if (r >= 0)
                 log_debug("policy of %s: verified", s->m->stack);
         return r < 0 ? r : 0;
@@ -50,7 +51,8 @@ int shim_policy_job_start(struct shim_policy_job *j, struct shim_stack *s) {
                 j->running = true;
                 return 0;
         }
-        log_notice("cannot start a thread for the policy of %s (%s): loading it first", s->m->stack, strerror(r));
+        (void) shim_run_report(s, ECL_LOG_NOTICE, r,
+                               "cannot start a thread for the policy of %s (%m): loading it first", s->m->stack);
         job_main(j);
         j->done = true;
         return 0;
@@ -60,7 +62,7 @@ int shim_policy_job_join(struct shim_policy_job *j, char **ret_problem) {
         if (j->running) {
                 int r = pthread_join(j->thread, NULL);
                 if (r != 0) /* cannot be for a joinable thread of ours; fail closed */
-                        return log_error_errno(r, "cannot wait for the policy thread: %m");
+                        return ecl_reason_errno(ret_problem, -r, "cannot wait for the policy thread");
                 j->running = false;
                 j->done = true;
         }

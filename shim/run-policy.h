@@ -37,6 +37,7 @@ int shim_policy_job_start(struct shim_policy_job *j, struct shim_stack *s);
 /*
  * Wait for the job (again: its result again): 0 when the policy is loaded,
  * watched and verified; its negative errno otherwise, with *ret_problem
- * (caller frees; may be NULL) when the verify said why.
+ * (caller frees; may be NULL) saying why.  Prints nothing: a thread that
+ * cannot be started is said through s->hooks->report (run.h).
  */
 int shim_policy_job_join(struct shim_policy_job *j, char **ret_problem);

@@ -1,6 +1,8 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <libvirt/virterror.h>
 #include <string.h>
 #include <unistd.h>
@@ -20,12 +22,40 @@ const char *shim_virt_error(void) {
         return msg && *msg ? msg : "unknown libvirt error";
 }
 
+int shim_run_report(const struct shim_stack *s, enum ecl_log_level level, int err, const char *fmt, ...) {
+        /* "%m" is err's text, as in a log line */
+        int saved = errno;
+        errno = err < 0 ? -err : err;
+        va_list ap;
+        va_start(ap, fmt);
+        _cleanup_free_ char *text = NULL;
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
+        va_end(ap);
+        errno = saved;
+        const struct shim_run_hooks *h = s->hooks;
+        if (h && h->report)
+                h->report(h->userdata, level, text ? text : "out of memory");
+        else
+                log_debug("%s", text ? text : "out of memory");
+        if (err == 0)
+                return -EIO;
+        return err < 0 ? err : -err;
+}
+
+/* A failure with its reason: "WHAT: REASON" (or strerror), reported as an error; returns err. */
+static int report_failure(const struct shim_stack *s, int err, const char *what, const char *reason) {
+        if (what)
+                return shim_run_report(s, ECL_LOG_ERROR, err, "%s: %s", what, ecl_reason_text(reason, err));
+        return shim_run_report(s, ECL_LOG_ERROR, err, "%s", ecl_reason_text(reason, err));
+}
+
 int shim_stack_init(struct shim_stack *s, const struct ecl_manifest *m, const struct shim_run_hooks *hooks,
                     const struct shim_run_opts *opts) {
         *s = (struct shim_stack){.m = m, .hooks = hooks, .opts = *opts, .accel = ECL_ACCEL_AUTO, .tap_queue = -1,
                                  .watch = {.nft = -1, .rtnl = -1}};
         if (shim_domain_name(m->stack, &s->dom_name) < 0)
-                return log_oom();
+                return shim_run_report(s, ECL_LOG_ERROR, ENOMEM, "out of memory");
         if (m->has_network) {
                 shim_tap_name(m->stack, 0, s->tap);
                 shim_uplink_names(m->stack, s->uplink, s->outer);
@@ -49,10 +79,11 @@ void shim_stack_done(struct shim_stack *s) {
 int shim_run_connect(struct shim_stack *s, const char *uri) {
         s->uri = strdup(uri);
         if (!s->uri)
-                return log_oom();
+                return shim_run_report(s, ECL_LOG_ERROR, ENOMEM, "out of memory");
         s->conn = virConnectOpen(uri);
         if (!s->conn)
-                return log_error_errno(EHOSTUNREACH, "cannot connect to libvirt at %s: %s", uri, shim_virt_error());
+                return shim_run_report(s, ECL_LOG_ERROR, EHOSTUNREACH, "cannot connect to libvirt at %s: %s", uri,
+                                       shim_virt_error());
         return 0;
 }
 
@@ -97,7 +128,8 @@ static int destroy_domain(struct shim_stack *s) {
         if (!s->dom || shim_domain_active(s->dom) == 0)
                 return 0;
         if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
-                return log_error_errno(ECL_ESERVICE, "cannot destroy domain %s: %s", s->dom_name, shim_virt_error());
+                return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot destroy domain %s: %s", s->dom_name,
+                                       shim_virt_error());
         return 0;
 }
 
@@ -110,8 +142,9 @@ int shim_run_stop_domain(struct shim_stack *s) {
                 for (unsigned waited = 0; waited < s->opts.shutdown_timeout_s * 1000 && domain_active(s); waited += 200)
                         pump(200);
                 if (domain_active(s))
-                        log_notice("domain %s did not shut down within %us, destroying it", s->dom_name,
-                                   s->opts.shutdown_timeout_s);
+                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
+                                               "domain %s did not shut down within %us, destroying it", s->dom_name,
+                                               s->opts.shutdown_timeout_s);
         }
         return destroy_domain(s);
 }
@@ -137,16 +170,24 @@ int shim_run_teardown(struct shim_stack *s) {
         }
         if (s->uplink_created) {
                 /* the outer end goes with it, in whatever namespace it is */
-                k = shim_netdev_delete(-1, s->uplink);
-                if (k < 0 && k != -ENODEV && r == 0)
-                        r = k;
+                _cleanup_free_ char *why = NULL;
+                k = shim_netdev_delete(-1, s->uplink, &why);
+                if (k < 0 && k != -ENODEV) {
+                        (void) report_failure(s, k, NULL, why); /* each one: the operator removes what is left */
+                        if (r == 0)
+                                r = k;
+                }
                 if (k >= 0 || k == -ENODEV)
                         s->uplink_created = false;
         }
         if (s->tap_created) {
-                k = shim_tap_delete(s->tap);
-                if (k < 0 && k != -ENODEV && r == 0)
-                        r = k;
+                _cleanup_free_ char *why = NULL;
+                k = shim_tap_delete(s->tap, &why);
+                if (k < 0 && k != -ENODEV) {
+                        (void) report_failure(s, k, NULL, why); /* each one: the operator removes what is left */
+                        if (r == 0)
+                                r = k;
+                }
                 if (k >= 0 || k == -ENODEV) {
                         s->tap_created = false;
                         if (s->tap_queue >= 0)
@@ -161,7 +202,8 @@ int shim_run_teardown(struct shim_stack *s) {
 static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) {
         _cleanup_free_ char *xml = virDomainGetXMLDesc(s->dom, 0);
         if (!xml)
-                return log_error_errno(ECL_ESERVICE, "cannot read the live XML of %s: %s", s->dom_name, shim_virt_error());
+                return ecl_reason(ret_why, -ECL_ESERVICE, "cannot read the live XML of %s: %s", s->dom_name,
+                                  shim_virt_error());
         char *why = NULL;
         int r = s->hooks->check_cut(s->hooks->userdata, xml, s->m->has_network ? s->tap : NULL, &why);
         if (r < 0) {
@@ -183,16 +225,16 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
         }
         if (s->tap_created) {
                 /* The guest's virtio-net headers must not reach the kernel (tap.h, issue 7). */
-                r = shim_tap_vnet_hdr(s->tap);
-                if (r != 0) {
-                        if (asprintf(&why, "tap %s %s", s->tap,
-                                     r > 0 ? "takes the guest's virtio-net headers (IFF_VNET_HDR): its checksum "
-                                             "offsets would be applied after the policy"
-                                           : "cannot be read back") < 0)
-                                why = NULL;
-                        *ret_why = why;
-                        return r > 0 ? -EPERM : r;
-                }
+                _cleanup_free_ char *detail = NULL;
+                r = shim_tap_vnet_hdr(s->tap, &detail);
+                if (r > 0)
+                        return ecl_reason(ret_why, -EPERM,
+                                          "tap %s takes the guest's virtio-net headers (IFF_VNET_HDR): its checksum "
+                                          "offsets would be applied after the policy",
+                                          s->tap);
+                if (r < 0)
+                        return ecl_reason(ret_why, r, "tap %s cannot be read back: %s", s->tap,
+                                          ecl_reason_text(detail, r));
         }
         if (s->uplink_created) {
                 /* nothing that runs before the policy on either device (tc ingress, XDP) */
@@ -242,18 +284,20 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
         /* Transient and started paused in one call: no definition to write, none left if the shim dies. */
         s->dom = virDomainCreateXML(s->conn, xml, VIR_DOMAIN_START_PAUSED);
         if (!s->dom)
-                return log_error_errno(ECL_ESERVICE, "cannot start domain %s: %s", s->dom_name, shim_virt_error());
+                return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot start domain %s: %s", s->dom_name,
+                                       shim_virt_error());
         log_debug("domain %s started paused", s->dom_name);
         if (job) {
                 r = shim_policy_job_join(job, &why);
                 if (r < 0)
-                        return log_error_errno(r, "refusing to resume %s: %s", s->dom_name,
+                        return shim_run_report(s, ECL_LOG_ERROR, r, "refusing to resume %s: %s", s->dom_name,
                                                why ? why : "its policy could not be loaded");
                 log_debug("policy of %s ready", s->m->stack);
         }
         r = check_live(s, !job, &why);
         if (r < 0)
-                return log_error_errno(r, "refusing to resume %s: %s", s->dom_name, why ? why : "check failed");
+                return shim_run_report(s, ECL_LOG_ERROR, r, "refusing to resume %s: %s", s->dom_name,
+                                       why ? why : "check failed");
         /* Nothing changed from outside since the policy was loaded (the check above may have raced it). */
         int fds[] = {s->watch.nft, s->watch.rtnl};
         for (size_t i = 0; i < 2; i++) {
@@ -266,11 +310,12 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
                         r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
                 }
                 if (r != 0)
-                        return log_error_errno(r < 0 ? r : EPERM, "refusing to resume %s: %s", s->dom_name,
-                                               why ? why : "cannot watch its network");
+                        return shim_run_report(s, ECL_LOG_ERROR, r < 0 ? r : EPERM, "refusing to resume %s: %s",
+                                               s->dom_name, why ? why : "cannot watch its network");
         }
         if (virDomainResume(s->dom) < 0)
-                return log_error_errno(ECL_ESERVICE, "cannot resume domain %s: %s", s->dom_name, shim_virt_error());
+                return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot resume domain %s: %s", s->dom_name,
+                                       shim_virt_error());
         log_debug("domain %s resumed", s->dom_name);
         audit(s, "domain-resumed", ecl_accel_to_string(s->accel));
         return 0;
@@ -283,15 +328,18 @@ static int clear_stale(struct shim_stack *s) {
                 int active = shim_domain_active(old);
                 if (active != 0 && s->opts.replace_orphan) {
                         /* left running by a supervisor that was killed (still cut: tap and policy stayed) */
-                        log_notice("destroying domain %s left running by an earlier supervisor", s->dom_name);
+                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
+                                               "destroying domain %s left running by an earlier supervisor",
+                                               s->dom_name);
                         if (virDomainDestroy(old) < 0 && shim_domain_active(old) != 0)
-                                return log_error_errno(ECL_ESERVICE, "cannot destroy orphaned %s: %s", s->dom_name,
-                                                       shim_virt_error());
+                                return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot destroy orphaned %s: %s",
+                                                       s->dom_name, shim_virt_error());
                         active = 0;
                 }
                 if (active != 0)
-                        return log_error_errno(EBUSY, "domain %s is running already on %s (stop it first)",
-                                               s->dom_name, s->uri);
+                        return shim_run_report(s, ECL_LOG_ERROR, EBUSY,
+                                               "domain %s is running already on %s (stop it first)", s->dom_name,
+                                               s->uri);
                 /* a transient domain is gone once destroyed; a definition (an earlier version's, or an
                  * operator's) is removed */
                 int persistent = virDomainIsPersistent(old);
@@ -300,18 +348,21 @@ static int clear_stale(struct shim_stack *s) {
                         persistent = e && e->code == VIR_ERR_NO_DOMAIN ? 0 : -1;
                 }
                 if (persistent != 0) {
-                        log_notice("removing the stopped definition of %s left by an earlier run", s->dom_name);
+                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0,
+                                               "removing the stopped definition of %s left by an earlier run",
+                                               s->dom_name);
                         if (virDomainUndefine(old) < 0)
-                                return log_error_errno(ECL_ESERVICE, "cannot undefine stale %s: %s", s->dom_name,
-                                                       shim_virt_error());
+                                return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot undefine stale %s: %s",
+                                                       s->dom_name, shim_virt_error());
                 }
         }
         /* no domain of ours runs on this connection: a tap of its name is left over */
         if (s->m->has_network && shim_tap_exists(s->tap) == 1) {
-                log_notice("removing tap %s left by an earlier run", s->tap);
-                int r = shim_tap_delete(s->tap);
+                (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "removing tap %s left by an earlier run", s->tap);
+                _cleanup_free_ char *why = NULL;
+                int r = shim_tap_delete(s->tap, &why);
                 if (r < 0 && r != -ENODEV)
-                        return r;
+                        return report_failure(s, r, NULL, why);
         }
         return 0;
 }
@@ -325,10 +376,11 @@ static void uplink_alias(const struct shim_stack *s, char buf[static 64]) {
 static int remove_stale_veth(const struct shim_stack *s, int nl, const char *name) {
         char alias[64];
         uplink_alias(s, alias);
-        int r = shim_netdev_delete_marked_veth(nl, name, alias);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_netdev_delete_marked_veth(nl, name, alias, &why);
         if (r > 0)
-                log_notice("removed uplink %s left by an earlier run", name);
-        return r < 0 ? r : 0;
+                (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "removed uplink %s left by an earlier run", name);
+        return r < 0 ? report_failure(s, r, NULL, why) : 0;
 }
 
 /*
@@ -346,34 +398,38 @@ static int uplink_up(struct shim_stack *s, unsigned *ret_mtu) {
         if (r < 0)
                 return r;
         struct shim_netdev_info br = {0};
+        _cleanup_free_ char *why = NULL;
         if (bridge) {
-                r = shim_netdev_info(nl, bridge, &br);
+                r = shim_netdev_info(nl, bridge, &br, &why);
                 if (r == -ENODEV || (r >= 0 && !streq(br.kind, "bridge")))
-                        return log_error_errno(ENODEV, "bridge %s does not exist (create it first, e.g. with ip link add %s "
-                                                       "type bridge)", bridge, bridge);
+                        return shim_run_report(s, ECL_LOG_ERROR, ENODEV,
+                                               "bridge %s does not exist (create it first, e.g. with ip link add %s "
+                                               "type bridge)",
+                                               bridge, bridge);
                 if (r < 0)
-                        return r;
+                        return report_failure(s, r, NULL, why);
         }
         unsigned mtu = s->opts.tap_mtu ? s->opts.tap_mtu : br.mtu;
-        r = shim_netdev_veth_create(-1, s->uplink, s->outer, s->opts.outer_elsewhere ? s->opts.outer_netns : -1, mtu);
+        r = shim_netdev_veth_create(-1, s->uplink, s->outer, s->opts.outer_elsewhere ? s->opts.outer_netns : -1, mtu,
+                                    &why);
         if (r < 0)
-                return r;
+                return report_failure(s, r, NULL, why);
         s->uplink_created = true;
         char alias[64];
         uplink_alias(s, alias);
-        r = shim_netdev_set_alias(-1, s->uplink, alias);
+        r = shim_netdev_set_alias(-1, s->uplink, alias, &why);
         if (r >= 0)
-                r = shim_netdev_set_alias(nl, s->outer, alias);
+                r = shim_netdev_set_alias(nl, s->outer, alias, &why);
         if (r >= 0)
-                r = shim_netns_harden_device(s->uplink);
+                r = shim_netns_harden_device(s->uplink, &why);
         if (r >= 0 && bridge)
-                r = shim_netdev_enslave(nl, s->outer, bridge);
+                r = shim_netdev_enslave(nl, s->outer, bridge, &why);
         if (r >= 0)
-                r = shim_netdev_set_up(nl, s->outer);
+                r = shim_netdev_set_up(nl, s->outer, &why);
         if (r >= 0)
-                r = shim_netdev_set_up(-1, s->uplink);
+                r = shim_netdev_set_up(-1, s->uplink, &why);
         *ret_mtu = mtu;
-        return r;
+        return r < 0 ? report_failure(s, r, NULL, why) : 0;
 }
 
 int shim_run_up(struct shim_stack *s) {
@@ -383,12 +439,13 @@ int shim_run_up(struct shim_stack *s) {
         if (r < 0)
                 return r;
         if (s->m->has_network) {
+                _cleanup_free_ char *why = NULL;
                 if (shim_tap_exists(s->tap) == 1) {
                         /* left by a shim that was killed (fail closed): no domain uses it now */
-                        log_notice("removing tap %s left by an earlier run", s->tap);
-                        r = shim_tap_delete(s->tap);
+                        (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "removing tap %s left by an earlier run", s->tap);
+                        r = shim_tap_delete(s->tap, &why);
                         if (r < 0 && r != -ENODEV)
-                                return r;
+                                return report_failure(s, r, NULL, why);
                 }
                 unsigned mtu = 0;
                 r = uplink_up(s, &mtu);
@@ -397,13 +454,17 @@ int shim_run_up(struct shim_stack *s) {
                 /* The tap is no bridge port: only the policy joins it to the uplink. */
                 struct shim_tap_opts to = {.owner = s->opts.tap_owner, .group = s->opts.tap_group,
                                            .mtu = mtu, .bridge = NULL, .hold = &s->tap_queue};
-                r = shim_tap_create(s->tap, &to);
-                if (r < 0)
+                r = shim_tap_create(s->tap, &to, &why);
+                if (r < 0) {
+                        (void) report_failure(s, r, NULL, why);
                         goto fail;
+                }
                 s->tap_created = true;
-                r = shim_netns_harden_device(s->tap);
-                if (r < 0)
+                r = shim_netns_harden_device(s->tap, &why);
+                if (r < 0) {
+                        (void) report_failure(s, r, NULL, why);
                         goto fail;
+                }
                 log_debug("uplink and tap of %s up", s->m->stack);
                 s->policy_loaded = true; /* from here on, teardown removes it even if load half-failed */
                 /* loaded, watched and verified while libvirt defines and starts QEMU paused (run-policy.h) */
@@ -430,11 +491,17 @@ int shim_run_restart(struct shim_stack *s) {
                 /* replaced in one transaction: no gap, and whatever was changed from outside is gone;
                  * the watch knows that transaction for ours by its generation */
                 bool watched = s->watch.nft >= 0;
-                r = watched ? shim_watch_own_begin(&s->watch) : 0;
-                if (r >= 0)
-                        r = s->hooks->policy_load(s->hooks->userdata, s->m);
-                if (r >= 0 && watched)
-                        r = shim_watch_own_end(&s->watch);
+                _cleanup_free_ char *why = NULL;
+                r = watched ? shim_watch_own_begin(&s->watch, &why) : 0;
+                if (r < 0)
+                        return report_failure(s, r, "cannot reload the policy", why);
+                r = s->hooks->policy_load(s->hooks->userdata, s->m); /* the hook says why it failed */
+                if (r >= 0 && watched) {
+                        r = shim_watch_own_end(&s->watch, &why);
+                        if (r < 0)
+                                return report_failure(s, r, "cannot tell the reloaded policy from an outside change",
+                                                      why);
+                }
                 if (r < 0)
                         return r;
         }

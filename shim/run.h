@@ -25,6 +25,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 
+#include "log.h"
 #include "manifest.h"
 #include "watch.h"
 
@@ -47,6 +48,15 @@ struct shim_run_hooks {
         int (*policy_remove)(void *ud, const char *stack);
         /* One audit record (details may be NULL): 0 once it is in the log, or a negative errno. */
         int (*audit)(void *ud, const char *event, const char *subject, const char *details);
+        /*
+         * One line for the operator (no newline): why bringing the stack up or
+         * down failed (ECL_LOG_ERROR, once per failure), and the events of the
+         * stack and its supervisor (a violation, a held guest, something left
+         * by an earlier run removed: warning or notice).  This code prints
+         * nothing itself: cmd-run.c prints the line, the agent's daemon will
+         * send it to syslog and its audit log.  NULL: debug log only.
+         */
+        void (*report)(void *ud, enum ecl_log_level level, const char *text);
 };
 
 struct shim_run_opts {
@@ -132,6 +142,13 @@ int shim_run_check_live(struct shim_stack *s, char **ret_why);
  * domain that stopped) as 0: 1 running, 0 not, -1 libvirt cannot say.
  */
 int shim_domain_active(virDomainPtr dom);
+
+/*
+ * Format a line ("%m" is strerror(err)) and hand it to s->hooks->report (the
+ * debug log without one).  Returns -abs(err), -EIO for 0, so that
+ * `return shim_run_report(s, ECL_LOG_ERROR, r, "...: %m")` reads as one step.
+ */
+int shim_run_report(const struct shim_stack *s, enum ecl_log_level level, int err, const char *fmt, ...) _printf_(4, 5);
 
 /* The last libvirt error message, or "unknown libvirt error". */
 const char *shim_virt_error(void);

@@ -17,6 +17,7 @@
 #endif
 
 #include "log.h"
+#include "reason.h"
 #include "sandbox.h"
 
 /* Each one found needed by starting and destroying a guest without it (see sandbox.h). */
@@ -66,35 +67,35 @@ static void cap_freep(cap_t *c) {
 }
 
 /* Number of threads of this process, from /proc/self/status. */
-static int count_threads(unsigned *ret) {
+static int count_threads(unsigned *ret, char **ret_reason) {
         _cleanup_fclose_ FILE *f = fopen("/proc/self/status", "re");
         if (!f)
-                return log_error_errno(errno, "cannot open /proc/self/status: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot open /proc/self/status");
         char line[256];
         while (fgets(line, sizeof line, f))
                 if (sscanf(line, "Threads: %u", ret) == 1)
                         return 0;
-        return log_error_errno(ENODATA, "no Threads line in /proc/self/status");
+        return ecl_reason(ret_reason, -ENODATA, "no Threads line in /proc/self/status");
 }
 
-int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n) {
+int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n, char **ret_reason) {
         unsigned threads = 0;
-        int r = count_threads(&threads);
+        int r = count_threads(&threads, ret_reason);
         if (r < 0)
                 return r;
         if (threads != 1)
-                return log_error_errno(EBUSY,
-                                       "cannot drop capabilities with %u threads running "
-                                       "(capabilities are per thread: drop them before libvirt starts threads)",
-                                       threads);
+                return ecl_reason(ret_reason, -EBUSY,
+                                  "cannot drop capabilities with %u threads running "
+                                  "(capabilities are per thread: drop them before libvirt starts threads)",
+                                  threads);
 
         cap_value_t last = (cap_value_t) cap_max_bits();
         _cleanup_(cap_freep) cap_t cur = cap_get_proc();
         if (!cur)
-                return log_error_errno(errno, "cannot read capabilities: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot read capabilities");
         cap_flag_value_t have_setpcap = CAP_CLEAR;
         if (cap_get_flag(cur, CAP_SETPCAP, CAP_EFFECTIVE, &have_setpcap) < 0)
-                return log_error_errno(errno, "cannot read capabilities: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot read capabilities");
 
         /* The bounding set first: shrinking it needs CAP_SETPCAP, which may go next. */
         if (have_setpcap == CAP_SET) {
@@ -102,18 +103,18 @@ int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n) {
                         if (cap_in(c, keep, n) || cap_get_bound(c) != 1)
                                 continue;
                         if (cap_drop_bound(c) < 0)
-                                return log_error_errno(errno, "cannot drop capability %d from the bounding set: %m",
-                                                       (int) c);
+                                return ecl_reason_errno(ret_reason, -errno,
+                                                        "cannot drop capability %d from the bounding set", (int) c);
                 }
         } else {
                 log_debug("no CAP_SETPCAP: the bounding set stays as it is");
         }
         if (CAP_AMBIENT_SUPPORTED() && cap_reset_ambient() < 0)
-                return log_error_errno(errno, "cannot clear the ambient capabilities: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot clear the ambient capabilities");
 
         _cleanup_(cap_freep) cap_t want = cap_init();
         if (!want)
-                return log_oom();
+                return -ENOMEM;
         for (size_t i = 0; i < n; i++) {
                 cap_flag_value_t p = CAP_CLEAR;
                 if (keep[i] < 0 || keep[i] >= last || cap_get_flag(cur, keep[i], CAP_PERMITTED, &p) < 0 ||
@@ -124,16 +125,16 @@ int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n) {
                 cap_value_t v = keep[i];
                 if (cap_set_flag(want, CAP_PERMITTED, 1, &v, CAP_SET) < 0 ||
                     cap_set_flag(want, CAP_EFFECTIVE, 1, &v, CAP_SET) < 0)
-                        return log_error_errno(errno, "cannot build the capability set: %m");
+                        return ecl_reason_errno(ret_reason, -errno, "cannot build the capability set");
         }
         if (cap_set_proc(want) < 0)
-                return log_error_errno(errno, "cannot drop capabilities: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot drop capabilities");
         return 0;
 }
 
-int shim_sandbox_no_new_privs(void) {
+int shim_sandbox_no_new_privs(char **ret_reason) {
         if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-                return log_error_errno(errno, "cannot set no_new_privs: %m");
+                return ecl_reason_errno(ret_reason, -errno, "cannot set no_new_privs");
         return 0;
 }
 
@@ -214,17 +215,17 @@ static void seccomp_releasep(scmp_filter_ctx *ctx) {
                 seccomp_release(*ctx);
 }
 
-int shim_sandbox_seccomp(enum shim_sandbox_profile p) {
+int shim_sandbox_seccomp(enum shim_sandbox_profile p, char **ret_reason) {
         _cleanup_(seccomp_releasep) scmp_filter_ctx ctx = seccomp_init(SCMP_ACT_ALLOW);
         if (!ctx)
-                return log_oom();
+                return -ENOMEM;
         int r = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1);
         if (r < 0)
-                return log_error_errno(r, "seccomp: cannot ask for thread synchronisation: %m");
+                return ecl_reason_errno(ret_reason, r, "seccomp: cannot ask for thread synchronisation");
         /* Other architectures (x32, i386 on x86_64) would be ways around the list. */
         r = seccomp_attr_set(ctx, SCMP_FLTATR_ACT_BADARCH, SCMP_ACT_KILL_PROCESS);
         if (r < 0)
-                return log_error_errno(r, "seccomp: cannot set the bad-architecture action: %m");
+                return ecl_reason_errno(ret_reason, r, "seccomp: cannot set the bad-architecture action");
 
         for (size_t i = 0; i < ELEMENTSOF(deny_list); i++) {
                 if (!(deny_list[i].profiles & (1u << p)))
@@ -236,7 +237,7 @@ int shim_sandbox_seccomp(enum shim_sandbox_profile p) {
                 if (r == -EDOM || r == -EFAULT)
                         continue; /* a pseudo-syscall libseccomp cannot filter here */
                 if (r < 0)
-                        return log_error_errno(r, "seccomp: cannot deny %s: %m", deny_list[i].name);
+                        return ecl_reason_errno(ret_reason, r, "seccomp: cannot deny %s", deny_list[i].name);
         }
         /*
          * New namespaces through clone(2) as through unshare(2): refused flag by
@@ -250,22 +251,22 @@ int shim_sandbox_seccomp(enum shim_sandbox_profile p) {
                                                  .datum_a = ns_flags[i], .datum_b = ns_flags[i]};
                 r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(clone), 1, has);
                 if (r < 0)
-                        return log_error_errno(r, "seccomp: cannot filter clone: %m");
+                        return ecl_reason_errno(ret_reason, r, "seccomp: cannot filter clone");
         }
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(ENOSYS), SCMP_SYS(clone3), 0);
         if (r < 0 && r != -EDOM && r != -EFAULT)
-                return log_error_errno(r, "seccomp: cannot deny clone3: %m");
+                return ecl_reason_errno(ret_reason, r, "seccomp: cannot deny clone3");
         /* personality(2): reading it (0xffffffff) is fine, switching execution domains is not. */
         const struct scmp_arg_cmp not_query = {.arg = 0, .op = SCMP_CMP_NE, .datum_a = 0xffffffffu, .datum_b = 0};
         r = seccomp_rule_add(ctx, SCMP_ACT_ERRNO(EPERM), SCMP_SYS(personality), 1, not_query);
         if (r < 0)
-                return log_error_errno(r, "seccomp: cannot filter personality: %m");
+                return ecl_reason_errno(ret_reason, r, "seccomp: cannot filter personality");
 
         r = seccomp_load(ctx);
         if (r > 0) /* TSYNC failure: the id of the thread that could not be synchronised */
-                return log_error_errno(EBUSY, "seccomp: thread %d could not be synchronised", r);
+                return ecl_reason(ret_reason, -EBUSY, "seccomp: thread %d could not be synchronised", r);
         if (r < 0)
-                return log_error_errno(r, "seccomp: cannot load the filter: %m");
+                return ecl_reason_errno(ret_reason, r, "seccomp: cannot load the filter");
         return 0;
 }
 
@@ -279,7 +280,7 @@ static int parse_hex(const char *s, uint64_t *ret) {
         return 0;
 }
 
-int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret) {
+int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret, char **ret_reason) {
         char path[64];
         if (pid > 0)
                 snprintf(path, sizeof path, "/proc/%d/status", (int) pid);
@@ -287,7 +288,7 @@ int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret) {
                 snprintf(path, sizeof path, "/proc/self/status");
         _cleanup_fclose_ FILE *f = fopen(path, "re");
         if (!f)
-                return log_error_errno(errno, "cannot open %s: %m", path);
+                return ecl_reason_errno(ret_reason, -errno, "cannot open %s", path);
         struct shim_sandbox_state s = {.seccomp_filters = -1U, .seccomp = -1};
         unsigned seen = 0;
         char line[256];
@@ -307,7 +308,7 @@ int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret) {
                         if (strncmp(line, hex[i].key, l) != 0)
                                 continue;
                         if (parse_hex(line + l, (uint64_t *) ((char *) &s + hex[i].off)) < 0)
-                                return log_error_errno(EBADMSG, "%s: bad %s line", path, hex[i].key);
+                                return ecl_reason(ret_reason, -EBADMSG, "%s: bad %s line", path, hex[i].key);
                         seen |= 1u << i;
                 }
                 unsigned v;
@@ -319,7 +320,7 @@ int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret) {
                         s.seccomp = (int) v;
         }
         if (seen != (1u << ELEMENTSOF(hex)) - 1 || s.seccomp < 0)
-                return log_error_errno(ENODATA, "%s: capability or seccomp lines missing", path);
+                return ecl_reason(ret_reason, -ENODATA, "%s: capability or seccomp lines missing", path);
         *ret = s;
         return 0;
 }
@@ -329,7 +330,7 @@ static int caps_to_names(uint64_t mask, char **ret) {
         size_t size = 0;
         _cleanup_fclose_ FILE *m = open_memstream(&buf, &size);
         if (!m)
-                return log_oom();
+                return -ENOMEM;
         bool first = true;
         for (unsigned c = 0; c < 64; c++) {
                 if (!(mask & (UINT64_C(1) << c)))
@@ -338,7 +339,7 @@ static int caps_to_names(uint64_t mask, char **ret) {
                 if (!name) {
                         fclose(TAKE_PTR(m));
                         free(buf);
-                        return log_oom();
+                        return -ENOMEM;
                 }
                 fprintf(m, "%s%s", first ? "" : ",", name);
                 cap_free(name);
@@ -348,7 +349,7 @@ static int caps_to_names(uint64_t mask, char **ret) {
                 fputs("none", m);
         if (fclose(TAKE_PTR(m)) != 0) {
                 free(buf);
-                return log_oom();
+                return -ENOMEM;
         }
         *ret = buf;
         return 0;
@@ -356,9 +357,12 @@ static int caps_to_names(uint64_t mask, char **ret) {
 
 int shim_sandbox_describe(char **ret_caps, char **ret_seccomp) {
         struct shim_sandbox_state s;
-        int r = shim_sandbox_read_state(0, &s);
-        if (r < 0)
+        _cleanup_free_ char *why = NULL;
+        int r = shim_sandbox_read_state(0, &s, &why);
+        if (r < 0) {
+                log_debug("%s", ecl_reason_text(why, r));
                 return r;
+        }
         _cleanup_free_ char *caps = NULL, *sc = NULL;
         r = caps_to_names(s.cap_eff, &caps);
         if (r < 0)
@@ -371,7 +375,7 @@ int shim_sandbox_describe(char **ret_caps, char **ret_seccomp) {
         else
                 k = asprintf(&sc, "%s%s", mode, s.no_new_privs ? ", no_new_privs" : "");
         if (k < 0)
-                return log_oom();
+                return -ENOMEM;
         *ret_caps = TAKE_PTR(caps);
         *ret_seccomp = TAKE_PTR(sc);
         return 0;

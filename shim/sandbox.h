@@ -89,12 +89,14 @@ const cap_value_t *shim_sandbox_caps(enum shim_sandbox_profile p, size_t *ret_n)
  * kept capability the process does not hold is simply not there.  Needs
  * CAP_SETPCAP to shrink the bounding set (left as it is without it: a
  * process without CAP_SETPCAP is not root-equivalent to begin with).
- * Returns -EBUSY if the process has more than one thread.
+ * Returns -EBUSY if the process has more than one thread.  Like every
+ * function here it prints nothing: a failure comes with *ret_reason (may be
+ * NULL; caller frees: reason.h).
  */
-int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n);
+int shim_sandbox_drop_caps(const cap_value_t *keep, size_t n, char **ret_reason);
 
 /* prctl(PR_SET_NO_NEW_PRIVS) on the calling thread. */
-int shim_sandbox_no_new_privs(void);
+int shim_sandbox_no_new_privs(char **ret_reason);
 
 /*
  * Install the deny-list filter of the profile on every thread (TSYNC); it
@@ -105,7 +107,7 @@ int shim_sandbox_no_new_privs(void);
  * Deny-list, not allow-list: the embedded driver forks and execs QEMU,
  * which inherits the filter, so an allow-list would have to cover QEMU too.
  */
-int shim_sandbox_seccomp(enum shim_sandbox_profile p);
+int shim_sandbox_seccomp(enum shim_sandbox_profile p, char **ret_reason);
 
 /* What /proc/PID/status says (pid 0: this process). */
 struct shim_sandbox_state {
@@ -114,12 +116,13 @@ struct shim_sandbox_state {
         int seccomp;              /* 0 disabled, 1 strict, 2 filter */
         unsigned seccomp_filters; /* -1U when the kernel does not say */
 };
-int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret);
+int shim_sandbox_read_state(pid_t pid, struct shim_sandbox_state *ret, char **ret_reason);
 
 /*
  * For `status`: *ret_caps = the effective capabilities by name
  * ("cap_kill,cap_net_admin", "none" when empty), *ret_seccomp = the seccomp
  * mode and no_new_privs ("filter (1 filter), no_new_privs",
- * "disabled", "strict").  Caller frees both.
+ * "disabled", "strict").  Caller frees both.  A negative errno when
+ * /proc cannot tell (the reason goes to the debug log).
  */
 int shim_sandbox_describe(char **ret_caps, char **ret_seccomp);

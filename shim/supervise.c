@@ -37,7 +37,8 @@ static int flush_pending(struct shim_supervisor *sup) {
                 return r;
         sup->n_lost = 0;
         if (sup->audit_problem)
-                log_notice("the audit records of %s are written again", sup->stack->dom_name);
+                (void) shim_run_report(sup->stack, ECL_LOG_NOTICE, 0, "the audit records of %s are written again",
+                                       sup->stack->dom_name);
         free(sup->audit_problem);
         sup->audit_problem = NULL;
         return 0;
@@ -76,9 +77,10 @@ static void audit(struct shim_supervisor *sup, const char *event, const char *de
                 return;
         keep_pending(sup, event, details);
         if (!sup->audit_problem) {
-                (void) ecl_reason(&sup->audit_problem, 0, "the audit record %s could not be written: %s", event, strerror(-r));
-                log_error("domain %s: %s; held until it can", sup->stack->dom_name,
-                          sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+                (void) ecl_reason_errno(&sup->audit_problem, r, "the audit record %s could not be written", event);
+                (void) shim_run_report(
+                        sup->stack, ECL_LOG_ERROR, r, "domain %s: %s; held until it can", sup->stack->dom_name,
+                        sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
         }
         if (!sup->violation)
                 hold(sup, "audit-failed", sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
@@ -159,7 +161,8 @@ static void on_signal(int watch, int fd, int events, void *opaque) {
         struct shim_supervisor *sup = opaque;
         struct signalfd_siginfo si;
         while (read(fd, &si, sizeof si) == sizeof si) {
-                log_notice("signal %u received, stopping stack %s", si.ssi_signo, sup->stack->m->stack);
+                (void) shim_run_report(sup->stack, ECL_LOG_NOTICE, 0, "signal %u received, stopping stack %s",
+                                       si.ssi_signo, sup->stack->m->stack);
                 sup->quit = true;
         }
 }
@@ -200,15 +203,15 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                                         .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1, .nft_watch = -1,
                                         .rtnl_watch = -1};
         if (stack->dom)
-                return log_error_errno(EBUSY, "the supervisor of %s must watch before the domain exists",
-                                       stack->dom_name);
+                return shim_run_report(stack, ECL_LOG_ERROR, EBUSY,
+                                       "the supervisor of %s must watch before the domain exists", stack->dom_name);
         sigset_t set;
         sigemptyset(&set);
         sigaddset(&set, SIGTERM);
         sigaddset(&set, SIGINT);
         sup->sigfd = signalfd(-1, &set, SFD_NONBLOCK | SFD_CLOEXEC);
         if (sup->sigfd < 0)
-                return log_error_errno(negative_errno(), "cannot create signalfd: %m");
+                return shim_run_report(stack, ECL_LOG_ERROR, negative_errno(), "cannot create signalfd: %m");
         sup->sig_watch = virEventAddHandle(sup->sigfd, VIR_EVENT_HANDLE_READABLE, on_signal, sup, NULL);
         sup->timer = virEventAddTimeout(SHIM_SUPERVISE_CHECK_MS, on_timer, sup, NULL);
         virConnectPtr c = stack->conn;
@@ -220,7 +223,8 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
                                                            VIR_DOMAIN_EVENT_CALLBACK(on_device_removed), sup, NULL);
         if (sup->sig_watch < 0 || sup->timer < 0 || sup->cb_lifecycle < 0 || sup->cb_added < 0 ||
             sup->cb_removed < 0)
-                return log_error_errno(ECL_ESERVICE, "cannot watch domain %s: %s", stack->dom_name, shim_virt_error());
+                return shim_run_report(stack, ECL_LOG_ERROR, ECL_ESERVICE, "cannot watch domain %s: %s",
+                                       stack->dom_name, shim_virt_error());
         return 0;
 }
 
@@ -231,7 +235,7 @@ int shim_supervise_watch_network(struct shim_supervisor *sup) {
         sup->nft_watch = virEventAddHandle(s->watch.nft, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL);
         sup->rtnl_watch = virEventAddHandle(s->watch.rtnl, VIR_EVENT_HANDLE_READABLE, on_watch, sup, NULL);
         if (sup->nft_watch < 0 || sup->rtnl_watch < 0)
-                return log_error_errno(EIO, "cannot watch the network of %s", s->dom_name);
+                return shim_run_report(s, ECL_LOG_ERROR, EIO, "cannot watch the network of %s", s->dom_name);
         return 0;
 }
 
@@ -306,14 +310,15 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
                 }
         }
         if (first) {
-                log_error("domain %s %s: %s", s->dom_name, problem ? "not paused" : "paused", why);
+                (void) shim_run_report(s, ECL_LOG_ERROR, 0, "domain %s %s: %s", s->dom_name,
+                                       problem ? "not paused" : "paused", why);
                 audit(sup, event, why);
         }
         if (problem && !sup->hold_problem) {
-                log_error("after a violation (%s): %s", why, problem);
+                (void) shim_run_report(s, ECL_LOG_ERROR, 0, "after a violation (%s): %s", why, problem);
                 audit(sup, "hold-failed", problem);
         } else if (!problem && sup->hold_problem) {
-                log_notice("domain %s paused now (%s)", s->dom_name, why);
+                (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "domain %s paused now (%s)", s->dom_name, why);
         }
         free(sup->hold_problem);
         sup->hold_problem = TAKE_PTR(problem);
@@ -354,9 +359,10 @@ static void turn(struct shim_supervisor *sup) {
                         } else if (active == 0) {
                                 sup->unknown_checks = 0; /* not running: the loop ends below */
                         } else if (++sup->unknown_checks < SHIM_SUPERVISE_MAX_UNKNOWN) {
-                                log_warning("cannot tell whether domain %s is running (%s); check %u of %d",
-                                            s->dom_name, shim_virt_error(), sup->unknown_checks,
-                                            SHIM_SUPERVISE_MAX_UNKNOWN);
+                                (void) shim_run_report(s, ECL_LOG_WARNING, 0,
+                                                       "cannot tell whether domain %s is running (%s); check %u of %d",
+                                                       s->dom_name, shim_virt_error(), sup->unknown_checks,
+                                                       SHIM_SUPERVISE_MAX_UNKNOWN);
                         } else {
                                 _cleanup_free_ char *why = NULL;
                                 if (asprintf(&why, "libvirt cannot tell whether the domain runs (%s), %u checks in a row: "
@@ -371,7 +377,9 @@ static void turn(struct shim_supervisor *sup) {
         if (sup->reload_requested && !sup->quit && s->watch.nft >= 0 && (sup->nft_watch < 0 || sup->rtnl_watch < 0)) {
                 /* a watch that failed stays failed: a reload would run the guest unwatched */
                 sup->reload_requested = false;
-                log_error("not reloading %s: its network is no longer watched (stop and run it again)", s->dom_name);
+                (void) shim_run_report(s, ECL_LOG_ERROR, 0,
+                                       "not reloading %s: its network is no longer watched (stop and run it again)",
+                                       s->dom_name);
                 audit(sup, "reload-refused", "the network watch failed");
         }
         if (!sup->reload_requested || sup->quit)
@@ -381,13 +389,15 @@ static void turn(struct shim_supervisor *sup) {
         if (flush_pending(sup) >= 0)
                 audit(sup, "reload", NULL);
         if (sup->n_pending > 0 || sup->audit_problem) {
-                log_error("not reloading %s: %s", s->dom_name,
-                          sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
+                (void) shim_run_report(s, ECL_LOG_ERROR, 0, "not reloading %s: %s", s->dom_name,
+                                       sup->audit_problem ? sup->audit_problem
+                                                          : "an audit record could not be written");
                 return;
         }
         int r = shim_run_restart(s);
         if (r < 0) {
-                log_error("reload of %s failed; the domain stays stopped", s->dom_name);
+                (void) shim_run_report(s, ECL_LOG_ERROR, r, "reload of %s failed; the domain stays stopped",
+                                       s->dom_name);
                 sup->domain_gone = true;
                 sup->crashed = true;
         } else {
@@ -406,7 +416,7 @@ bool shim_supervise_iterate(struct shim_supervisor *sup) {
         if (sup->quit || sup->domain_gone)
                 return false;
         if (virEventRunDefaultImpl() < 0) {
-                log_error("event loop failed: %s", shim_virt_error());
+                (void) shim_run_report(sup->stack, ECL_LOG_ERROR, 0, "event loop failed: %s", shim_virt_error());
                 sup->quit = true;
                 return false;
         }

@@ -47,12 +47,13 @@ struct shim_tap_opts {
  * Create tap `name` (multi-queue, no packet information, no vnet header; see
  * above).  -EEXIST if a network device of that name exists already (ecluse
  * never takes over a device it did not make), -ENODEV if the bridge does not
- * exist, another negative errno otherwise.  On failure nothing is left behind.
+ * exist, another negative errno otherwise, each with *ret_reason (may be
+ * NULL; caller frees: reason.h).  On failure nothing is left behind.
  */
-int shim_tap_create(const char *name, const struct shim_tap_opts *o);
+int shim_tap_create(const char *name, const struct shim_tap_opts *o, char **ret_reason);
 
-/* Delete network device `name`.  -ENODEV if there is none. */
-int shim_tap_delete(const char *name);
+/* Delete network device `name`.  -ENODEV if there is none (and *ret_reason for any failure). */
+int shim_tap_delete(const char *name, char **ret_reason);
 
 /* 1 if a tap (tun device in tap mode) named `name` exists, 0 if no device, -ENOTTY if another kind. */
 int shim_tap_exists(const char *name);
@@ -60,6 +61,7 @@ int shim_tap_exists(const char *name);
 /*
  * Whether tun device `name` takes virtio-net headers now (IFF_VNET_HDR, as
  * the kernel reports it over rtnetlink: IFLA_TUN_VNET_HDR): 1 or 0,
- * -ENODEV if there is no such device, -ENOTTY if it is no tun device.
+ * -ENODEV if there is no such device, -ENOTTY if it is no tun device,
+ * another negative errno; *ret_reason says which.
  */
-int shim_tap_vnet_hdr(const char *name);
+int shim_tap_vnet_hdr(const char *name, char **ret_reason);

@@ -17,39 +17,42 @@
 
 #include "log.h"
 #include "netdev.h"
+#include "reason.h"
 #include "watch.h"
 
-static int nl_open(int proto, const unsigned *groups, size_t n) {
+static int nl_open(int proto, const unsigned *groups, size_t n, char **ret_reason) {
         _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC | SOCK_NONBLOCK, proto);
         if (s < 0)
-                return log_error_errno(negative_errno(), "cannot open a netlink socket: %m");
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open a netlink socket");
         struct sockaddr_nl a = {.nl_family = AF_NETLINK};
         if (bind(s, (struct sockaddr *) &a, sizeof a) < 0)
-                return log_error_errno(negative_errno(), "cannot bind a netlink socket: %m");
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot bind a netlink socket");
         for (size_t i = 0; i < n; i++)
                 if (setsockopt(s, SOL_NETLINK, NETLINK_ADD_MEMBERSHIP, &groups[i], sizeof groups[i]) < 0)
-                        return log_error_errno(negative_errno(), "cannot listen to netlink group %u: %m", groups[i]);
+                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot listen to netlink group %u",
+                                                groups[i]);
         /* Room for a burst: a lost message (ENOBUFS) is treated as a change anyway. */
         int sz = 1 << 20;
         (void) setsockopt(s, SOL_SOCKET, SO_RCVBUF, &sz, sizeof sz);
         return TAKE_FD(s);
 }
 
-int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns) {
+int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns,
+                    char **ret_reason) {
         *w = (struct shim_watch){.nft = -1, .rtnl = -1, .own_netns = own_netns};
         snprintf(w->table, sizeof w->table, "%s", table);
         w->tap = (int) if_nametoindex(tap);
         w->uplink = (int) if_nametoindex(uplink);
         if (w->tap == 0 || w->uplink == 0)
-                return log_error_errno(ENODEV, "cannot watch %s and %s: no such device", tap, uplink);
+                return ecl_reason(ret_reason, -ENODEV, "cannot watch %s and %s: no such device", tap, uplink);
         static const unsigned nft_groups[] = {NFNLGRP_NFTABLES};
         /* Addresses and routes only in the stack's own namespace: elsewhere they are others' business (and churn). */
         static const unsigned rt_groups[] = {RTNLGRP_LINK, RTNLGRP_TC, RTNLGRP_IPV4_IFADDR, RTNLGRP_IPV6_IFADDR,
                                              RTNLGRP_IPV4_ROUTE, RTNLGRP_IPV6_ROUTE};
-        w->nft = nl_open(NETLINK_NETFILTER, nft_groups, 1);
+        w->nft = nl_open(NETLINK_NETFILTER, nft_groups, 1, ret_reason);
         if (w->nft < 0)
                 return w->nft;
-        w->rtnl = nl_open(NETLINK_ROUTE, rt_groups, own_netns ? sizeof rt_groups / sizeof *rt_groups : 2);
+        w->rtnl = nl_open(NETLINK_ROUTE, rt_groups, own_netns ? sizeof rt_groups / sizeof *rt_groups : 2, ret_reason);
         if (w->rtnl < 0) {
                 int r = w->rtnl;
                 shim_watch_close(w);
@@ -66,10 +69,10 @@ void shim_watch_close(struct shim_watch *w) {
         w->nft = w->rtnl = -1;
 }
 
-int shim_watch_nft_generation(uint32_t *ret) {
+int shim_watch_nft_generation(uint32_t *ret, char **ret_reason) {
         _cleanup_close_ int s = socket(AF_NETLINK, SOCK_RAW | SOCK_CLOEXEC, NETLINK_NETFILTER);
         if (s < 0)
-                return log_error_errno(negative_errno(), "cannot open a netlink socket: %m");
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open a netlink socket");
         struct {
                 struct nlmsghdr nh;
                 struct nfgenmsg g;
@@ -80,19 +83,20 @@ int shim_watch_nft_generation(uint32_t *ret) {
         };
         struct sockaddr_nl k = {.nl_family = AF_NETLINK};
         if (sendto(s, &req, sizeof req, 0, (struct sockaddr *) &k, sizeof k) < 0)
-                return log_error_errno(negative_errno(), "cannot ask nftables for its generation: %m");
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot ask nftables for its generation");
         _Alignas(struct nlmsghdr) char buf[4096];
         for (;;) {
                 ssize_t n = recv(s, buf, sizeof buf, 0);
                 if (n < 0 && errno == EINTR)
                         continue;
                 if (n <= 0)
-                        return log_error_errno(n < 0 ? negative_errno() : -EIO, "cannot read the nftables generation: %m");
+                        return ecl_reason_errno(ret_reason, n < 0 ? negative_errno() : -EIO,
+                                                "cannot read the nftables generation");
                 for (struct nlmsghdr *h = (struct nlmsghdr *) buf; NLMSG_OK(h, (size_t) n); h = NLMSG_NEXT(h, n)) {
                         if (h->nlmsg_type == NLMSG_ERROR) {
                                 const struct nlmsgerr *e = NLMSG_DATA(h);
-                                return log_error_errno(e->error ? e->error : -EIO,
-                                                       "nftables refused to tell its generation: %m");
+                                return ecl_reason_errno(ret_reason, e->error ? e->error : -EIO,
+                                                        "nftables refused to tell its generation");
                         }
                         if (h->nlmsg_type != ((NFNL_SUBSYS_NFTABLES << 8) | NFT_MSG_NEWGEN) ||
                             h->nlmsg_len < NLMSG_LENGTH(sizeof(struct nfgenmsg)))
@@ -101,7 +105,7 @@ int shim_watch_nft_generation(uint32_t *ret) {
                         size_t len = h->nlmsg_len - NLMSG_LENGTH(NLMSG_ALIGN(sizeof(struct nfgenmsg)));
                         const struct rtattr *id = shim_netdev_rta_find(attrs, len, NFTA_GEN_ID);
                         if (!id || RTA_PAYLOAD(id) < 4)
-                                return log_error_errno(EIO, "nftables told no generation");
+                                return ecl_reason(ret_reason, -EIO, "nftables told no generation");
                         uint32_t g;
                         memcpy(&g, RTA_DATA(id), 4);
                         *ret = ntohl(g);
@@ -110,20 +114,20 @@ int shim_watch_nft_generation(uint32_t *ret) {
         }
 }
 
-int shim_watch_own_begin(struct shim_watch *w) {
+int shim_watch_own_begin(struct shim_watch *w, char **ret_reason) {
         w->own_open = false;
-        int r = shim_watch_nft_generation(&w->own_before);
+        int r = shim_watch_nft_generation(&w->own_before, ret_reason);
         if (r >= 0)
                 w->own_open = true;
         return r;
 }
 
-int shim_watch_own_end(struct shim_watch *w) {
+int shim_watch_own_end(struct shim_watch *w, char **ret_reason) {
         if (!w->own_open)
                 return 0;
         w->own_open = false;
         uint32_t now;
-        int r = shim_watch_nft_generation(&now);
+        int r = shim_watch_nft_generation(&now, ret_reason);
         if (r < 0)
                 return r;
         if (now != w->own_before + 1)
@@ -277,7 +281,7 @@ int shim_watch_read(struct shim_watch *w, int fd, char **ret_what) {
                                 *ret_what = NULL;
                                 return said(ret_what, "netlink events were lost (socket overflow)");
                         }
-                        return log_error_errno(negative_errno(), "cannot read netlink events: %m");
+                        return ecl_reason_errno(ret_what, negative_errno(), "cannot read netlink events");
                 }
                 if (n == 0)
                         return changed;

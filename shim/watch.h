@@ -42,8 +42,13 @@ struct shim_watch {
         uint32_t own[4];       /* generations of the shim's own transactions not seen yet (0: none) */
 };
 
-/* Open both sockets in the calling thread's namespace, for the tap, uplink and table named. */
-int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns);
+/*
+ * Open both sockets in the calling thread's namespace, for the tap, uplink
+ * and table named.  Like every function here it prints nothing: a failure
+ * returns a negative errno with *ret_reason (may be NULL; caller frees).
+ */
+int shim_watch_open(struct shim_watch *w, const char *tap, const char *uplink, const char *table, bool own_netns,
+                    char **ret_reason);
 void shim_watch_close(struct shim_watch *w);
 
 /*
@@ -54,10 +59,10 @@ void shim_watch_close(struct shim_watch *w);
  * process committed meanwhile and none is taken for the shim's (fail
  * closed: reported as an outside change).  Both in the watch's namespace.
  */
-int shim_watch_own_begin(struct shim_watch *w);
-int shim_watch_own_end(struct shim_watch *w);
+int shim_watch_own_begin(struct shim_watch *w, char **ret_reason);
+int shim_watch_own_end(struct shim_watch *w, char **ret_reason);
 /* The current nftables generation of the calling thread's namespace. */
-int shim_watch_nft_generation(uint32_t *ret);
+int shim_watch_nft_generation(uint32_t *ret, char **ret_reason);
 
 /*
  * Read everything queued on fd (one of w's two sockets) without blocking.
@@ -65,7 +70,7 @@ int shim_watch_nft_generation(uint32_t *ret);
  * outside change was seen (an overflowed socket, ENOBUFS, counts: events
  * were lost), SHIM_WATCH_RECHECK when nftables changed in a shared
  * namespace, 0 when nothing concerns the stack, a negative errno when the
- * socket failed.
+ * socket failed (*ret_what then says how).
  */
 #define SHIM_WATCH_CHANGED 1
 #define SHIM_WATCH_RECHECK 2

@@ -127,8 +127,8 @@ static _unused_ int setup(void **state) {
         sh(e, false, "ip link add name " TAP " type veth peer name " GUEST_IF);
         sh(e, false, "ip link set dev " GUEST_IF " netns /proc/%d/fd/%d", (int) getpid(), e->guest_ns);
         sh(e, false, "ip link add name " UPLINK " type veth peer name " LAN_IF);
-        assert_int_equal(shim_netns_harden_device(TAP), 0);
-        assert_int_equal(shim_netns_harden_device(UPLINK), 0);
+        assert_int_equal(shim_netns_harden_device(TAP, NULL), 0);
+        assert_int_equal(shim_netns_harden_device(UPLINK, NULL), 0);
         sh(e, false, "ip addr add " HOST4 "/24 dev " LAN_IF);
         sh(e, false, "ip -6 addr add " HOST6 "/64 dev " LAN_IF " nodad");
         sh(e, false, "ip link set dev " LAN_IF " address " HOST_MAC);

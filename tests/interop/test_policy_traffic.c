@@ -378,7 +378,7 @@ static void test_real_tap(void **state) {
         assert_int_equal(ioctl(fd, TUNSETIFF, &ifr), 0);
         /* Its uplink, whose outer end holds the host's address. */
         sh(e, false, "ip link add name ecu-tap type veth peer name lan-tap");
-        assert_int_equal(shim_netns_harden_device("ecl-tap"), 0);
+        assert_int_equal(shim_netns_harden_device("ecl-tap", NULL), 0);
         sh(e, false, "ip link set dev lan-tap address 52:54:00:00:00:02");
         sh(e, false, "ip addr add 10.78.0.1/24 dev lan-tap");
         sh(e, false, "ip link set dev ecl-tap up");

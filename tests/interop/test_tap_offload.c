@@ -310,7 +310,7 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
         /* ecluse: the tap, then the policy on it */
         int hold = -1;
         struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = NULL, .hold = &hold};
-        assert_int_equal(shim_tap_create(STACK_TAP, &to), 0);
+        assert_int_equal(shim_tap_create(STACK_TAP, &to, NULL), 0);
         uplink(e, m.stack);
         assert_int_equal(shim_policy_load(&m, NULL), 0);
         char *problem = NULL;
@@ -332,7 +332,7 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
         assert_int_equal(ioctl(fds[0], TUNGETIFF, &ifr), 0);
         bool vnet_hdr = ifr.ifr_flags & IFF_VNET_HDR;
         /* ecluse's own check before it resumes the guest agrees with the device */
-        assert_int_equal(shim_tap_vnet_hdr(STACK_TAP), vnet_hdr ? 1 : 0);
+        assert_int_equal(shim_tap_vnet_hdr(STACK_TAP, NULL), vnet_hdr ? 1 : 0);
 
         struct far far = listen_far(e);
         usleep(200 * 1000);
@@ -357,7 +357,7 @@ static void test_ecluse_tap_never_takes_guest_headers(void **state) {
         if (hold >= 0)
                 close(hold);
         assert_int_equal(shim_policy_remove("tap", NULL), 0);
-        assert_int_equal(shim_tap_delete(STACK_TAP), 0);
+        assert_int_equal(shim_tap_delete(STACK_TAP, NULL), 0);
 }
 
 int main(void) {

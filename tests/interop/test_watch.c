@@ -52,10 +52,10 @@ static void test_own_changes_and_traffic_are_quiet(void **state) {
         struct env *e = *state;
         load(e);
         struct shim_watch w;
-        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true), 0);
-        assert_int_equal(shim_watch_own_begin(&w), 0);
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true, NULL), 0);
+        assert_int_equal(shim_watch_own_begin(&w, NULL), 0);
         assert_int_equal(shim_policy_load(&e->m, NULL), 0); /* this process: a reload */
-        assert_int_equal(shim_watch_own_end(&w), 0);
+        assert_int_equal(shim_watch_own_end(&w, NULL), 0);
         udp_roundtrip(e, HOST4, GUEST4, AF_INET);    /* the kernel fills flow sets, records drops */
         int g = sock_in(e, true, AF_INET, SOCK_DGRAM);
         send_to(g, HOST4, 6000, "blocked");
@@ -98,10 +98,11 @@ static int in_pid_namespace(struct env *e) {
         if (getpid() != 1)
                 return 10;
         struct shim_watch w;
-        if (shim_watch_open(&w, TAP, UPLINK, TABLE, true) < 0)
+        if (shim_watch_open(&w, TAP, UPLINK, TABLE, true, NULL) < 0)
                 return 11;
         for (int i = 0; i < 3; i++) {
-                if (shim_watch_own_begin(&w) < 0 || shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w) < 0)
+                if (shim_watch_own_begin(&w, NULL) < 0 || shim_policy_load(&e->m, NULL) < 0 ||
+                    shim_watch_own_end(&w, NULL) < 0)
                         return 12;
                 usleep(50 * 1000);
                 if (drain_plain(&w) != 0)
@@ -113,8 +114,8 @@ static int in_pid_namespace(struct env *e) {
         if (drain_plain(&w) != 1)
                 return 15;
         /* an outside commit between begin and end: neither is taken for ours */
-        if (shim_watch_own_begin(&w) < 0 || run_nft("delete table inet other") != 0 ||
-            shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w) < 0)
+        if (shim_watch_own_begin(&w, NULL) < 0 || run_nft("delete table inet other") != 0 ||
+            shim_policy_load(&e->m, NULL) < 0 || shim_watch_own_end(&w, NULL) < 0)
                 return 16;
         usleep(50 * 1000);
         if (drain_plain(&w) != 1)
@@ -181,14 +182,14 @@ static void test_outside_nftables_changes_are_seen(void **state) {
         for (size_t i = 0; i < ELEMENTSOF(changes); i++) {
                 load(e);
                 struct shim_watch w;
-                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true), 0);
+                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true, NULL), 0);
                 sh(e, false, "%s", changes[i]);
                 expect_change(&w, SHIM_WATCH_CHANGED, "another process");
                 shim_watch_close(&w);
                 /* in a shared namespace */
                 sh(e, false, "nft flush ruleset");
                 load(e);
-                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, false), 0);
+                assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, false, NULL), 0);
                 sh(e, false, "%s", changes[i]);
                 expect_change(&w, shared[i], "another process");
                 shim_watch_close(&w);
@@ -201,7 +202,7 @@ static void test_outside_link_and_tc_changes_are_seen(void **state) {
         struct env *e = *state;
         load(e);
         struct shim_watch w;
-        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true), 0);
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, true, NULL), 0);
         sh(e, false, "tc qdisc add dev " TAP " clsact");
         expect_change(&w, SHIM_WATCH_CHANGED, "tc qdisc");
         /* (a tc filter is seen the same way, RTM_NEWTFILTER; this machine's kernel has no classifier to add) */
@@ -220,7 +221,7 @@ static void test_outside_link_and_tc_changes_are_seen(void **state) {
         sh(e, false, "ip link del dev wx");
         shim_watch_close(&w);
         /* in a shared one other devices come and go */
-        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, false), 0);
+        assert_int_equal(shim_watch_open(&w, TAP, UPLINK, TABLE, false, NULL), 0);
         sh(e, false, "ip link add name wx type veth peer name wy");
         expect_quiet(&w);
         sh(e, false, "ip link del dev wx");

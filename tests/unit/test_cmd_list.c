@@ -154,9 +154,9 @@ static void test_running_and_failed(void **state) {
         configure(root, "idle.yaml", "idle");
 
         _cleanup_control_ struct shim_control *alpha = NULL, *gone = NULL;
-        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha), 0);
-        assert_int_equal(shim_control_listen(root, "gone", SHIM_CONTROL_NO_GROUP, &gone), 0);
-        assert_int_equal(shim_control_mark_failed(gone, "gone", "Device or resource busy"), 0);
+        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha, NULL), 0);
+        assert_int_equal(shim_control_listen(root, "gone", SHIM_CONTROL_NO_GROUP, &gone, NULL), 0);
+        assert_int_equal(shim_control_mark_failed(gone, "gone", "Device or resource busy", NULL), 0);
         shim_control_free(TAKE_PTR(gone));
 
         pid_t server = fork();
@@ -169,7 +169,7 @@ static void test_running_and_failed(void **state) {
                         struct pollfd p = {.fd = shim_control_fd(alpha), .events = POLLIN};
                         if (poll(&p, 1, 60000) != 1)
                                 _exit(1);
-                        (void) shim_control_handle(alpha, held_handler, (void *) "alpha");
+                        (void) shim_control_handle(alpha, held_handler, (void *) "alpha", NULL);
                 }
         }
 

@@ -109,7 +109,7 @@ static void serve_until_reported(struct shim_control *c, struct handled *h, int 
                 struct pollfd p[] = {{.fd = shim_control_fd(c), .events = POLLIN}, {.fd = report_fd, .events = POLLIN}};
                 assert_true(poll(p, 2, 60000) >= 1);
                 if (p[0].revents)
-                        assert_int_equal(shim_control_handle(c, handler, h), 0);
+                        assert_int_equal(shim_control_handle(c, handler, h, NULL), 0);
                 if (p[1].revents)
                         return;
         }
@@ -128,7 +128,7 @@ static void test_request_response(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
 
         /* the socket is 0660 in a 0755 directory */
         _cleanup_free_ char *path = NULL, *dir = tl_strf("%s/run/ecluse", root);
@@ -142,7 +142,7 @@ static void test_request_response(void **state) {
 
         /* nobody there: nothing to do, at once */
         struct handled h = {0};
-        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         assert_int_equal(h.calls, 0);
 
         struct client_result res = roundtrip(c, &h, root, "status", (uid_t) -1, 0);
@@ -177,7 +177,7 @@ static void test_long_path(void **state) {
         assert_int_equal(ecl_control_socket_path(root, stack, &path, NULL), 0);
         assert_true(strlen(path) > sizeof ((struct sockaddr_un *) NULL)->sun_path - 1);
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         struct stat st;
         assert_int_equal(lstat(path, &st), 0);
         assert_true(S_ISSOCK(st.st_mode));
@@ -190,7 +190,7 @@ static void test_long_path(void **state) {
         assert_string_equal(res.state, "running");
         /* a second shim sees it live */
         struct shim_control *c2 = NULL;
-        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c2), -EBUSY);
+        assert_int_equal(shim_control_listen(root, stack, SHIM_CONTROL_NO_GROUP, &c2, NULL), -EBUSY);
         shim_control_free(TAKE_PTR(c));
         assert_int_equal(lstat(path, &st), -1);
         tl_rm_rf(root);
@@ -200,7 +200,7 @@ static void test_bad_requests(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         struct handled h = {0};
         struct client_result res = roundtrip(c, &h, root, "frobnicate", (uid_t) -1, 0);
         assert_int_equal(res.r, -EINVAL);
@@ -227,14 +227,14 @@ static void test_oversized_request_refused(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         _cleanup_close_ int fd = raw_connect(root);
         char big[ECL_CONTROL_MAX_REQUEST + 44];
         memset(big, 's', sizeof big);
         memcpy(big, "status", 6);
         assert_int_equal(send(fd, big, sizeof big, 0), sizeof big);
         struct handled h = {0};
-        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         assert_int_equal(h.calls, 0);
         char buf[4096];
         ssize_t n = recv(fd, buf, sizeof buf - 1, 0);
@@ -266,11 +266,11 @@ static void test_silent_client_dropped(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         _cleanup_close_ int fd = raw_connect(root);
         struct handled h = {0};
         uint64_t t0 = ms_now();
-        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         uint64_t took = ms_now() - t0;
         if (took > 100)
                 fail_msg("handling a silent client took %llu ms", (unsigned long long) took);
@@ -289,7 +289,7 @@ static void test_silent_client_dropped(void **state) {
         for (int i = 0; i < 100 && answer_of(fd, 0, buf, sizeof buf) < 0; i++) {
                 struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
                 assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
-                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+                assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         }
         assert_int_equal(answer_of(fd, 0, buf, sizeof buf), 0); /* closed, no answer */
         assert_true(ms_now() - t0 >= SHIM_CONTROL_REQUEST_TIMEOUT_MS);
@@ -301,15 +301,15 @@ static void test_pending_clients_capped(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *c = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         struct handled h = {0};
         int silent[SHIM_CONTROL_MAX_PENDING];
         for (size_t i = 0; i < ELEMENTSOF(silent); i++)
                 silent[i] = raw_connect(root);
-        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         _cleanup_close_ int late = raw_connect(root);
         assert_int_equal(send(late, "status", 6, 0), 6);
-        assert_int_equal(shim_control_handle(c, handler, &h), 0);
+        assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         assert_int_equal(h.calls, 0); /* not accepted yet */
         char buf[4096];
         assert_int_equal(answer_of(late, 0, buf, sizeof buf), -1);
@@ -318,7 +318,7 @@ static void test_pending_clients_capped(void **state) {
         /* the silent ones time out; the late one is served then */
         for (int i = 0; i < 100 && h.calls == 0; i++) {
                 assert_int_equal(poll(&p, 1, 3 * SHIM_CONTROL_REQUEST_TIMEOUT_MS), 1);
-                assert_int_equal(shim_control_handle(c, handler, &h), 0);
+                assert_int_equal(shim_control_handle(c, handler, &h, NULL), 0);
         }
         assert_int_equal(h.calls, 1);
         ssize_t n = answer_of(late, 1000, buf, sizeof buf - 1);
@@ -342,7 +342,7 @@ static void test_peer_credentials(void **state) {
         struct client_result res;
         {
                 _cleanup_control_ struct shim_control *c = NULL;
-                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
                 /* open the file to everybody, so the refusal below is the shim's own */
                 assert_int_equal(chmod(path, 0666), 0);
                 res = roundtrip(c, &h, root, "status", NOBODY, NOBODY);
@@ -358,7 +358,7 @@ static void test_peer_credentials(void **state) {
         {
                 /* members of the control group may ask for status, and only that */
                 _cleanup_control_ struct shim_control *c = NULL;
-                assert_int_equal(shim_control_listen(root, "office", TEST_GROUP, &c), 0);
+                assert_int_equal(shim_control_listen(root, "office", TEST_GROUP, &c, NULL), 0);
                 struct stat st;
                 assert_int_equal(lstat(path, &st), 0);
                 assert_int_equal(st.st_gid, TEST_GROUP);
@@ -403,16 +403,16 @@ static void test_stale_and_live_sockets(void **state) {
         assert_int_equal(ecl_control_call(root, "office", "status", &j, NULL), -ESRCH);
 
         _cleanup_control_ struct shim_control *a = NULL, *b = NULL;
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &a), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &a, NULL), 0);
         /* a live one: already running */
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), -EBUSY);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b, NULL), -EBUSY);
         assert_null(b);
 
         /* a's file replaced by another's (a killed shim's): a's cleanup must not remove it */
         assert_int_equal(unlink(path), 0);
         make_stale_socket(root, "office");
         assert_int_equal(ecl_control_call(root, "office", "status", &j, NULL), -ESRCH);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b, NULL), 0);
         shim_control_free(TAKE_PTR(a));
         struct stat st;
         assert_int_equal(lstat(path, &st), 0);
@@ -421,14 +421,16 @@ static void test_stale_and_live_sockets(void **state) {
 
         /* something else at the path is left alone */
         tl_write_file(path, "x", 1);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b), -EEXIST);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &b, &why), -EEXIST);
+        assert_non_null(strstr(why, "exists and is not a socket (remove it)"));
         assert_int_equal(lstat(path, &st), 0);
         assert_true(S_ISREG(st.st_mode));
 
         /* not a stack name: no path is built from it */
         _cleanup_free_ char *bad = NULL;
         assert_int_equal(ecl_control_socket_path(root, "../etc", &bad, NULL), -EINVAL);
-        assert_int_equal(shim_control_listen(root, "Office", SHIM_CONTROL_NO_GROUP, &b), -EINVAL);
+        assert_int_equal(shim_control_listen(root, "Office", SHIM_CONTROL_NO_GROUP, &b, NULL), -EINVAL);
         tl_rm_rf(root);
 }
 
@@ -454,8 +456,8 @@ static void test_cli_status_stop(void **state) {
         (void) state;
         _cleanup_free_ char *root = make_root();
         _cleanup_control_ struct shim_control *alpha = NULL, *office = NULL;
-        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha), 0);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &office), 0);
+        assert_int_equal(shim_control_listen(root, "alpha", SHIM_CONTROL_NO_GROUP, &alpha, NULL), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &office, NULL), 0);
         make_stale_socket(root, "dead");
 
         pid_t server = fork();
@@ -467,9 +469,9 @@ static void test_cli_status_stop(void **state) {
                         if (poll(p, 2, -1) < 0)
                                 _exit(1);
                         if (p[0].revents)
-                                (void) shim_control_handle(alpha, cli_handler, (void *) "alpha");
+                                (void) shim_control_handle(alpha, cli_handler, (void *) "alpha", NULL);
                         if (p[1].revents)
-                                (void) shim_control_handle(office, cli_handler, (void *) "office");
+                                (void) shim_control_handle(office, cli_handler, (void *) "office", NULL);
                 }
         }
 
@@ -554,16 +556,18 @@ static void test_run_dir_must_be_trusted(void **state) {
         const mode_t bad_modes[] = {0777, 0775, 0757, 01777};
         for (size_t i = 0; i < ELEMENTSOF(bad_modes); i++) {
                 assert_int_equal(chmod(dir, bad_modes[i]), 0);
-                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), -EPERM);
                 assert_null(c);
         }
         assert_int_equal(chmod(dir, 0755), 0);
         assert_int_equal(chmod(run, 0777), 0);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, &why), -EPERM);
+        assert_non_null(strstr(why, "is writable by its group or others (mode 0777)"));
         assert_int_equal(chmod(run, 0755), 0);
         if (geteuid() == 0) {
                 assert_int_equal(chown(dir, NOBODY, NOBODY), 0);
-                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -EPERM);
+                assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), -EPERM);
                 assert_int_equal(chown(dir, 0, 0), 0);
         }
         /* a symlink in its place is not the directory */
@@ -571,10 +575,10 @@ static void test_run_dir_must_be_trusted(void **state) {
         assert_int_equal(mkdir(elsewhere, 0755), 0);
         assert_int_equal(rmdir(dir), 0);
         assert_int_equal(symlink(elsewhere, dir), 0);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), -ENOTDIR);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), -ENOTDIR);
         assert_int_equal(unlink(dir), 0);
         assert_int_equal(mkdir(dir, 0700), 0);
-        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c), 0);
+        assert_int_equal(shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL), 0);
         shim_control_free(TAKE_PTR(c));
         tl_rm_rf(root);
 }
@@ -583,10 +587,12 @@ static void test_run_dir_must_be_trusted(void **state) {
 static void test_group_lookup_grows(void **state) {
         (void) state;
         /* the group "root" exists everywhere: its entry does not fit in 1 or 16 bytes */
-        assert_int_equal(shim_control_group_gid("root", 1), 0);
-        assert_int_equal(shim_control_group_gid("root", 16), 0);
-        assert_int_equal(shim_control_group_gid("root", 0), 0);
-        assert_int_equal(shim_control_group_gid("no-such-group-ecluse-test", 1), SHIM_CONTROL_NO_GROUP);
+        assert_int_equal(shim_control_group_gid("root", 1, NULL), 0);
+        assert_int_equal(shim_control_group_gid("root", 16, NULL), 0);
+        assert_int_equal(shim_control_group_gid("root", 0, NULL), 0);
+        _cleanup_free_ char *warning = NULL;
+        assert_int_equal(shim_control_group_gid("no-such-group-ecluse-test", 1, &warning), SHIM_CONTROL_NO_GROUP);
+        assert_null(warning); /* none is no failure */
 }
 
 static int stop_handler(const char *request, const struct shim_control_peer *peer, json_t **ret, void *userdata) {
@@ -605,17 +611,17 @@ static pid_t start_stopping_shim(const char *root, bool teardown_fails) {
         if (pid == 0) {
                 close(ready[0]);
                 _cleanup_control_ struct shim_control *c = NULL;
-                if (shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c) < 0)
+                if (shim_control_listen(root, "office", SHIM_CONTROL_NO_GROUP, &c, NULL) < 0)
                         _exit(1);
                 close(ready[1]);
                 bool stop = false;
                 while (!stop) {
                         struct pollfd p = {.fd = shim_control_fd(c), .events = POLLIN};
-                        if (poll(&p, 1, 60000) != 1 || shim_control_handle(c, stop_handler, &stop) < 0)
+                        if (poll(&p, 1, 60000) != 1 || shim_control_handle(c, stop_handler, &stop, NULL) < 0)
                                 _exit(1);
                 }
                 usleep(200 * 1000); /* the clean-up */
-                if (teardown_fails && shim_control_mark_failed(c, "office", "Device or resource busy") < 0)
+                if (teardown_fails && shim_control_mark_failed(c, "office", "Device or resource busy", NULL) < 0)
                         _exit(1);
                 shim_control_free(TAKE_PTR(c));
                 _exit(0);

@@ -25,6 +25,9 @@ static const char *const quiet[] = {
         "shim/accel.c",    "shim/blocked.c",
         "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
         "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
+        "shim/netdev.c",   "shim/netns.c",        "shim/tap.c",          "shim/watch.c",
+        "shim/run.c",      "shim/run-policy.c",   "shim/supervise.c",    "shim/console-pipe.c",
+        "shim/sandbox.c",  "shim/control.c",      "shim/libvirt-embed.c",
         "shim/stack-conf.c",
 };
 

@@ -17,7 +17,7 @@ static void test_prepare(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = NULL;
-        assert_int_equal(shim_embed_prepare(root, "office", &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, "office", &dir, NULL), 0);
         _cleanup_free_ char *want = tl_strf("%s/var/lib/ecluse/libvirt/office", root);
         assert_string_equal(dir, want);
         struct stat st;
@@ -38,7 +38,7 @@ static void test_prepare(void **state) {
         tl_write_file(conf, "seccomp_sandbox = 0\n", 20);
         free(dir);
         dir = NULL;
-        assert_int_equal(shim_embed_prepare(root, "office", &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, "office", &dir, NULL), 0);
         free(text);
         text = tl_read_file(conf, NULL);
         assert_string_equal(text, SHIM_EMBED_QEMU_CONF);
@@ -56,9 +56,9 @@ static void test_prepare_refuses_file(void **state) {
         assert_int_equal(mkdir(d, 0755), 0);
         tl_write_file(f, "x", 1);
         _cleanup_free_ char *dir = NULL;
-        assert_true(shim_embed_prepare(root, "office", &dir) < 0);
+        assert_true(shim_embed_prepare(root, "office", &dir, NULL) < 0);
         assert_null(dir);
-        assert_int_equal(shim_embed_prepare("/tmp", "../x", &dir), -EINVAL);
+        assert_int_equal(shim_embed_prepare("/tmp", "../x", &dir, NULL), -EINVAL);
         assert_null(dir);
         tl_rm_rf(root);
 }
@@ -75,12 +75,15 @@ static void test_uri(void **state) {
         u = NULL;
 
         bool embed = false;
-        assert_int_equal(shim_connect_uri("", "office", "qemu:///system", &u, &embed), 0);
+        assert_int_equal(shim_connect_uri("", "office", "qemu:///system", &u, &embed, NULL), 0);
         assert_string_equal(u, "qemu:///system");
         assert_false(embed);
         free(u);
         u = NULL;
-        assert_int_equal(shim_connect_uri("", "office", "qemu:///embed?root=/x", &u, &embed), -EINVAL);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_connect_uri("", "office", "qemu:///embed?root=/x", &u, &embed, &why), -EINVAL);
+        assert_string_equal(why, "--connect qemu:///embed?root=/x: the embedded driver is the default; its root "
+                                 "follows --root");
         assert_null(u);
         assert_true(shim_uri_is_embed(NULL));
         assert_true(shim_uri_is_embed("qemu:///embed?root=/x"));
@@ -96,7 +99,7 @@ static void test_uri_opens(void **state) {
         assert_int_equal(mkdir(root, 0755), 0);
         _cleanup_free_ char *uri = NULL;
         bool embed = false;
-        assert_int_equal(shim_connect_uri(root, "office", NULL, &uri, &embed), 0);
+        assert_int_equal(shim_connect_uri(root, "office", NULL, &uri, &embed, NULL), 0);
         assert_true(embed);
         /* the embedded driver needs an event loop, as in `run` */
         assert_int_equal(virEventRegisterDefaultImpl(), 0);
@@ -118,7 +121,7 @@ static void test_socket_paths_fit(void **state) {
         assert_int_equal(strlen(LONG_STACK), ECL_STACK_NAME_MAX);
         _cleanup_free_ char *root = tl_mkdtemp_len(64);
         _cleanup_free_ char *dir = NULL, *eroot = NULL, *mon = NULL, *direct = NULL;
-        assert_int_equal(shim_embed_prepare(root, LONG_STACK, &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, LONG_STACK, &dir, NULL), 0);
         /* the issue: libvirt's monitor under DIR itself would not fit, even with domain 1 */
         assert_int_equal(shim_embed_monitor_path(dir, "ecluse-" LONG_STACK, 1, &direct), 0);
         assert_true(strlen(direct) > SHIM_UNIX_PATH_MAX);
@@ -153,7 +156,7 @@ static void test_alias(void **state) {
         (void) state;
         _cleanup_free_ char *base = tl_mkdtemp(), *root = tl_mkdtemp_len(64);
         _cleanup_free_ char *dir = NULL, *a = NULL, *b = NULL;
-        assert_int_equal(shim_embed_prepare(root, LONG_STACK, &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, LONG_STACK, &dir, NULL), 0);
         /* a dangling alias (its root removed) is cleaned away */
         _cleanup_free_ char *vdir = tl_strf("%s/ecluse/v", base), *stale = tl_strf("%s/0123456789abcdef", vdir);
         _cleanup_free_ char *ecl = tl_strf("%s/ecluse", base);
@@ -161,7 +164,7 @@ static void test_alias(void **state) {
         assert_int_equal(mkdir(vdir, 0755), 0);
         assert_int_equal(symlink("/nonexistent/ecluse-root", stale), 0);
 
-        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &a), 0);
+        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &a, NULL), 0);
         assert_int_equal(strncmp(a, vdir, strlen(vdir)), 0);
         char target[4096];
         ssize_t n = readlink(a, target, sizeof target - 1);
@@ -173,7 +176,7 @@ static void test_alias(void **state) {
         /* libvirt sees the real tree through it */
         _cleanup_free_ char *conf = tl_strf("%s/etc/qemu.conf", a);
         assert_int_equal(access(conf, R_OK), 0);
-        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b), 0);
+        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b, NULL), 0);
         assert_string_equal(a, b);
         free(b);
         b = NULL;
@@ -181,16 +184,18 @@ static void test_alias(void **state) {
         /* the same name for another target that exists: refused, not replaced */
         assert_int_equal(unlink(a), 0);
         assert_int_equal(symlink(base, a), 0);
-        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b), -EEXIST);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b, &why), -EEXIST);
         assert_null(b);
+        assert_non_null(strstr(why, "(two roots with one hash?)"));
         /* nor is a file in its place */
         assert_int_equal(unlink(a), 0);
         tl_write_file(a, "x", 1);
-        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b), -EEXIST);
+        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b, NULL), -EEXIST);
         assert_int_equal(unlink(a), 0);
         /* nor an alias directory others can write */
         assert_int_equal(chmod(vdir, 0777), 0);
-        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b), -EPERM);
+        assert_int_equal(shim_embed_root(base, "ecluse/v", dir, &b, NULL), -EPERM);
         assert_null(b);
         tl_rm_rf(base);
         tl_rm_rf(root);
@@ -208,14 +213,14 @@ static void test_prepare_refuses_foreign_etc(void **state) {
 
         /* writable by others: refused, and nothing written into it */
         assert_int_equal(chmod(etc, 0777), 0);
-        assert_int_equal(shim_embed_prepare(root, "office", &got), -EPERM);
+        assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), -EPERM);
         assert_null(got);
         assert_int_equal(access(conf, F_OK), -1);
         /* another owner's (needs root to make) */
         if (geteuid() == 0) {
                 assert_int_equal(chmod(etc, 0700), 0);
                 assert_int_equal(chown(etc, 65534, 65534), 0);
-                assert_int_equal(shim_embed_prepare(root, "office", &got), -EPERM);
+                assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), -EPERM);
                 assert_null(got);
                 assert_int_equal(access(conf, F_OK), -1);
                 assert_int_equal(chown(etc, 0, 0), 0);
@@ -225,20 +230,20 @@ static void test_prepare_refuses_foreign_etc(void **state) {
         _cleanup_free_ char *elsewhere = tl_strf("%s/elsewhere", root);
         assert_int_equal(mkdir(elsewhere, 0700), 0);
         assert_int_equal(symlink(elsewhere, etc), 0);
-        assert_int_equal(shim_embed_prepare(root, "office", &got), -EPERM);
+        assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), -EPERM);
         assert_null(got);
         /* a group-writable stack root, or a foreign entry libvirt is to use in it */
         assert_int_equal(unlink(etc), 0);
         assert_int_equal(chmod(dir, 0771), 0);
-        assert_int_equal(shim_embed_prepare(root, "office", &got), -EPERM);
+        assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), -EPERM);
         assert_int_equal(chmod(dir, 0711), 0);
         _cleanup_free_ char *lib = tl_strf("%s/lib", dir);
         assert_int_equal(mkdir(lib, 0777), 0);
         assert_int_equal(chmod(lib, 0777), 0);
-        assert_int_equal(shim_embed_prepare(root, "office", &got), -EPERM);
+        assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), -EPERM);
         assert_int_equal(chmod(lib, 0755), 0);
         /* once set right, it works, and qemu.conf is ecluse's */
-        assert_int_equal(shim_embed_prepare(root, "office", &got), 0);
+        assert_int_equal(shim_embed_prepare(root, "office", &got, NULL), 0);
         _cleanup_free_ char *text = tl_read_file(conf, NULL);
         assert_string_equal(text, SHIM_EMBED_QEMU_CONF);
         tl_rm_rf(root);
@@ -251,21 +256,24 @@ static void test_check_reach(void **state) {
         _cleanup_free_ char *root = tl_strf("%s/r", base);
         assert_int_equal(mkdir(root, 0755), 0);
         _cleanup_free_ char *dir = NULL;
-        assert_int_equal(shim_embed_prepare(root, "office", &dir), 0);
+        assert_int_equal(shim_embed_prepare(root, "office", &dir, NULL), 0);
         uid_t other = tl_stranger_id();
         struct ecl_manifest m = {.stack = (char *) "office", .vm = {.kernel = (char *) "/var/lib/ecluse/stacks/office/current/vmlinuz"}};
         /* tl_mkdtemp() is 0700: nobody else passes it */
-        assert_int_equal(shim_embed_check_reach(root, &m, other, other), -EACCES);
-        assert_int_equal(shim_embed_check_reach(root, &m, 0, 0), 0);       /* QEMU as root */
-        assert_int_equal(shim_embed_check_reach(root, &m, (uid_t) -1, 0), 0); /* no QEMU user */
+        assert_int_equal(shim_embed_check_reach(root, &m, other, other, NULL), -EACCES);
+        assert_int_equal(shim_embed_check_reach(root, &m, 0, 0, NULL), 0);          /* QEMU as root */
+        assert_int_equal(shim_embed_check_reach(root, &m, (uid_t) -1, 0, NULL), 0); /* no QEMU user */
         assert_int_equal(chmod(base, 0711), 0);
-        assert_int_equal(shim_embed_check_reach(root, &m, other, other), 0);
+        assert_int_equal(shim_embed_check_reach(root, &m, other, other, NULL), 0);
         /* the release directory too */
         _cleanup_free_ char *cur = tl_strf("%s/var/lib/ecluse/stacks/office/current", root);
         _cleanup_free_ char *mk = tl_strf("mkdir -p '%s'", cur);
         assert_int_equal(system(mk), 0);
         assert_int_equal(chmod(cur, 0700), 0);
-        assert_int_equal(shim_embed_check_reach(root, &m, other, other), -EACCES);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_embed_check_reach(root, &m, other, other, &why), -EACCES);
+        _cleanup_free_ char *must = tl_strf("(it must reach %s/vmlinuz)", cur);
+        assert_non_null(strstr(why, must));
         tl_rm_rf(base);
 }
 

@@ -70,7 +70,7 @@ static bool in_ns(ino_t want) {
 }
 
 static int join_via_mount(const char *pin, ino_t want) {
-        return shim_netns_join_pinned(pin) == 0 && in_ns(want) ? 0 : 1;
+        return shim_netns_join_pinned(pin, NULL) == 0 && in_ns(want) ? 0 : 1;
 }
 
 /* From a mount namespace where the pin is the plain file under the mount. */
@@ -81,7 +81,7 @@ static int unmounted_here(const char *pin) {
 static int join_via_pid(const char *pin, ino_t want) {
         if (unmounted_here(pin) < 0)
                 return 2;
-        return shim_netns_join_pinned(pin) == 0 && in_ns(want) ? 0 : 1;
+        return shim_netns_join_pinned(pin, NULL) == 0 && in_ns(want) ? 0 : 1;
 }
 
 static int refuse_reused_pid(const char *pin, ino_t want) {
@@ -92,7 +92,7 @@ static int refuse_reused_pid(const char *pin, ino_t want) {
         if (fd < 0 || dprintf(fd, "%d\n", (int) getppid()) < 0) /* the test process: no supervisor */
                 return 3;
         close(fd);
-        return shim_netns_join_pinned(pin) == -ENOENT ? 0 : 1;
+        return shim_netns_join_pinned(pin, NULL) == -ENOENT ? 0 : 1;
 }
 
 /* Run fn in a child process; it must exit 0. */
@@ -123,7 +123,7 @@ static void test_create_pin_join_unpin(void **state) {
                 /* who `blocked` accepts under a pin it cannot see mounted: a supervisor, root's */
                 prctl(PR_SET_NAME, "ecluse-shim");
                 int host = -1;
-                if (shim_netns_create(pin, &host) < 0)
+                if (shim_netns_create(pin, &host, NULL) < 0)
                         _exit(1);
                 /* hardened: no IPv6, no forwarding, ARP never answered */
                 if (read_long("/proc/sys/net/ipv6/conf/default/disable_ipv6") != 1 ||
@@ -132,7 +132,7 @@ static void test_create_pin_join_unpin(void **state) {
                         _exit(2);
                 /* a second one cannot take the same pin */
                 int h2 = -1;
-                if (shim_netns_create(pin, &h2) != -EEXIST)
+                if (shim_netns_create(pin, &h2, NULL) != -EEXIST)
                         _exit(3);
                 if (write(p[1], "x", 1) != 1)
                         _exit(4);
@@ -162,10 +162,10 @@ static void test_create_pin_join_unpin(void **state) {
         /* the pin outlives the child: the namespace with it */
         ino_of(pin, &pinned);
         assert_true(pinned == theirs);
-        assert_int_equal(shim_netns_unpin(pin), 0);
+        assert_int_equal(shim_netns_unpin(pin, NULL), 0);
         assert_int_equal(access(pin, F_OK), -1);
-        assert_int_equal(shim_netns_unpin(pin), 0); /* none: fine */
-        assert_int_equal(shim_netns_join_pinned(pin), -ENOENT);
+        assert_int_equal(shim_netns_unpin(pin, NULL), 0); /* none: fine */
+        assert_int_equal(shim_netns_join_pinned(pin, NULL), -ENOENT);
         free(child_ns);
         free(pin);
         close(p[0]);
@@ -178,7 +178,7 @@ static void pin_by_child(const char *pin) {
         assert_true(pid >= 0);
         if (pid == 0) {
                 int host = -1;
-                _exit(shim_netns_create(pin, &host) < 0 ? 1 : 0);
+                _exit(shim_netns_create(pin, &host, NULL) < 0 ? 1 : 0);
         }
         int st;
         assert_int_equal(waitpid(pid, &st, 0), pid);
@@ -192,23 +192,23 @@ static void test_unpin_only_the_same_pin(void **state) {
         char *pin = NULL;
         assert_int_equal(shim_netns_pin_path(g_root, "nsr", &pin), 0);
         struct shim_netns_pin_id none, first, second;
-        assert_int_equal(shim_netns_pin_identify(pin, &none), 0);
+        assert_int_equal(shim_netns_pin_identify(pin, &none, NULL), 0);
         assert_false(none.present);
         pin_by_child(pin);
-        assert_int_equal(shim_netns_pin_identify(pin, &first), 0);
+        assert_int_equal(shim_netns_pin_identify(pin, &first, NULL), 0);
         assert_true(first.present);
         /* the next run removes the stale pin and makes its own */
-        assert_int_equal(shim_netns_unpin(pin), 0);
+        assert_int_equal(shim_netns_unpin(pin, NULL), 0);
         pin_by_child(pin);
-        assert_int_equal(shim_netns_unpin_if_same(pin, &first), 1);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &first, NULL), 1);
         assert_int_equal(access(pin, F_OK), 0);
-        assert_int_equal(shim_netns_unpin_if_same(pin, &none), 1); /* there was none when the stop began */
+        assert_int_equal(shim_netns_unpin_if_same(pin, &none, NULL), 1); /* there was none when the stop began */
         assert_int_equal(access(pin, F_OK), 0);
         /* its own stop removes it */
-        assert_int_equal(shim_netns_pin_identify(pin, &second), 0);
-        assert_int_equal(shim_netns_unpin_if_same(pin, &second), 0);
+        assert_int_equal(shim_netns_pin_identify(pin, &second, NULL), 0);
+        assert_int_equal(shim_netns_unpin_if_same(pin, &second, NULL), 0);
         assert_int_equal(access(pin, F_OK), -1);
-        assert_int_equal(shim_netns_unpin_if_same(pin, &second), 0); /* none: fine */
+        assert_int_equal(shim_netns_unpin_if_same(pin, &second, NULL), 0); /* none: fine */
         free(pin);
 }
 
@@ -217,7 +217,7 @@ static void test_unpin_refuses_what_is_no_pin(void **state) {
         tl_require(g_root, "root (mount and network namespaces)");
         char *dir = tl_strf("%s/run/ecluse/odd.netns", g_root);
         tl_mkdir_p(dir);
-        assert_int_equal(shim_netns_unpin(dir), -EPERM);
+        assert_int_equal(shim_netns_unpin(dir, NULL), -EPERM);
         assert_int_equal(access(dir, F_OK), 0);
         free(dir);
 }

@@ -136,7 +136,7 @@ static int setup(void **state) {
         if (chmod(g_root, 0755) < 0) /* QEMU runs as its own user */
                 return -1;
         bool embed;
-        return shim_connect_uri(g_root, "runtest", NULL, &g_uri, &embed);
+        return shim_connect_uri(g_root, "runtest", NULL, &g_uri, &embed, NULL);
 }
 
 static int teardown(void **state) {
@@ -376,7 +376,7 @@ static void test_stale_tap_replaced(void **state) {
         char tap[IFNAMSIZ];
         shim_tap_name("runtest", 0, tap);
         struct shim_tap_opts to = {.owner = (uid_t) -1, .group = (gid_t) -1, .mtu = 1280};
-        assert_int_equal(shim_tap_create(tap, &to), 0);
+        assert_int_equal(shim_tap_create(tap, &to, NULL), 0);
         struct ecl_manifest m = manifest();
         struct probe p = {0};
         struct shim_run_hooks h;
@@ -399,13 +399,13 @@ static void test_stale_uplink_only_if_marked(void **state) {
         struct shim_stack s;
         open_stack(&s, &m, &h, &p);
         /* someone else's device of that name */
-        assert_int_equal(shim_netdev_veth_create(-1, s.outer, "rt-other", -1, 0), 0);
+        assert_int_equal(shim_netdev_veth_create(-1, s.outer, "rt-other", -1, 0, NULL), 0);
         assert_int_equal(shim_run_up(&s), -EEXIST);
         assert_int_not_equal(if_nametoindex(s.outer), 0);
         assert_int_equal(if_nametoindex(s.uplink), 0);
         assert_false(domain_defined(&s));
         /* the stack's own, left by a killed run */
-        assert_int_equal(shim_netdev_set_alias(-1, s.outer, "ecluse uplink of runtest"), 0);
+        assert_int_equal(shim_netdev_set_alias(-1, s.outer, "ecluse uplink of runtest", NULL), 0);
         assert_int_equal(shim_run_up(&s), 0);
         assert_int_equal(if_nametoindex("rt-other"), 0);
         assert_int_equal(shim_run_teardown(&s), 0);

@@ -87,7 +87,7 @@ static const char *check_seccomp_embed(void) {
         if (pthread_create(&t, NULL, thread_keyctl, go) != 0)
                 return "pthread_create";
 
-        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED, NULL) < 0)
                 return "shim_sandbox_seccomp failed";
         if (write(go[1], "x", 1) != 1)
                 return "write";
@@ -123,7 +123,7 @@ static const char *check_seccomp_embed(void) {
         if (getpid() <= 0 || access("/proc/self/status", R_OK) < 0)
                 return "ordinary calls refused";
         struct shim_sandbox_state s;
-        if (shim_sandbox_read_state(0, &s) < 0)
+        if (shim_sandbox_read_state(0, &s, NULL) < 0)
                 return "read_state failed";
         if (s.seccomp != 2 || !s.no_new_privs)
                 return "/proc/self/status does not show seccomp filter mode and no_new_privs";
@@ -140,7 +140,7 @@ static const char *check_seccomp_remote(void) {
         const char *target = "/nonexistent-ecluse-sandbox-test";
         /* unfiltered, this is ENOENT for root and EPERM for others: only root tells them apart */
         int before = err_of(umount2(target, 0));
-        if (shim_sandbox_no_new_privs() < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_REMOTE) < 0)
+        if (shim_sandbox_no_new_privs(NULL) < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_REMOTE, NULL) < 0)
                 return "setting up the filter failed";
         int after = err_of(umount2(target, 0));
         if (after != -EPERM || (geteuid() == 0 && before == -EPERM)) {
@@ -166,7 +166,7 @@ static void *noop_thread(void *arg) {
 }
 
 static const char *check_embed_refuses_namespaces(void) {
-        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED, NULL) < 0)
                 return "setting up the filter failed";
         if (err_of(syscall(SYS_unshare, 0)) != -EPERM)
                 return "unshare not refused in the embed profile";
@@ -202,10 +202,10 @@ static void test_seccomp_embed_refuses_namespaces(void **state) {
 static const char *check_drop_caps(void) {
         static char msg[256];
         const cap_value_t keep[] = {CAP_NET_ADMIN, CAP_KILL};
-        if (shim_sandbox_drop_caps(keep, ELEMENTSOF(keep)) < 0)
+        if (shim_sandbox_drop_caps(keep, ELEMENTSOF(keep), NULL) < 0)
                 return "shim_sandbox_drop_caps failed";
         struct shim_sandbox_state s;
-        if (shim_sandbox_read_state(0, &s) < 0)
+        if (shim_sandbox_read_state(0, &s, NULL) < 0)
                 return "read_state failed";
         const uint64_t want = BIT(CAP_NET_ADMIN) | BIT(CAP_KILL);
         if (s.cap_eff != want || s.cap_prm != want || s.cap_bnd != want || s.cap_inh != 0 || s.cap_amb != 0) {
@@ -227,7 +227,7 @@ static const char *check_drop_caps(void) {
                 snprintf(msg, sizeof msg, "describe: caps '%s'", caps);
                 return msg;
         }
-        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+        if (shim_sandbox_seccomp(SHIM_SANDBOX_EMBED, NULL) < 0)
                 return "seccomp after dropping CAP_SYS_ADMIN failed";
         free(sc);
         sc = NULL;
@@ -252,17 +252,17 @@ static const char *check_profile_sets(void) {
         size_t n;
         struct shim_sandbox_state s;
         const cap_value_t *c = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
-        if (shim_sandbox_drop_caps(c, n) < 0)
+        if (shim_sandbox_drop_caps(c, n, NULL) < 0)
                 return "dropping to the embed set failed";
-        if (shim_sandbox_read_state(0, &s) < 0)
+        if (shim_sandbox_read_state(0, &s, NULL) < 0)
                 return "read_state failed";
         if (!(s.cap_eff & BIT(CAP_NET_ADMIN)) || !(s.cap_eff & BIT(CAP_SETUID)) || (s.cap_eff & BIT(CAP_SYS_MODULE)) ||
             (s.cap_bnd & BIT(CAP_SYS_BOOT)) || (s.cap_eff & BIT(CAP_NET_RAW)) || (s.cap_bnd & BIT(CAP_SYS_ADMIN)))
                 return "embed set: wrong capabilities";
         c = shim_sandbox_caps(SHIM_SANDBOX_REMOTE, &n);
-        if (shim_sandbox_drop_caps(c, n) < 0)
+        if (shim_sandbox_drop_caps(c, n, NULL) < 0)
                 return "dropping to the remote set failed";
-        if (shim_sandbox_read_state(0, &s) < 0)
+        if (shim_sandbox_read_state(0, &s, NULL) < 0)
                 return "read_state failed";
         if (s.cap_eff != BIT(CAP_NET_ADMIN) || s.cap_bnd != BIT(CAP_NET_ADMIN))
                 return "remote set: not CAP_NET_ADMIN alone";
@@ -296,10 +296,13 @@ static const char *check_drop_caps_refuses_threads(void) {
         if (pthread_create(&t, NULL, idle_thread, go) != 0)
                 return "pthread_create";
         const cap_value_t keep[] = {CAP_NET_ADMIN};
-        int r = shim_sandbox_drop_caps(keep, 1);
+        _cleanup_free_ char *why = NULL;
+        int r = shim_sandbox_drop_caps(keep, 1, &why);
         (void) !write(go[1], "x", 1);
         pthread_join(t, NULL);
-        return r == -EBUSY ? NULL : "drop_caps did not refuse a multi-threaded process";
+        if (r != -EBUSY)
+                return "drop_caps did not refuse a multi-threaded process";
+        return why && strstr(why, "cannot drop capabilities with 2 threads running") ? NULL : "no reason handed back";
 }
 
 static void test_drop_caps_refuses_threads(void **state) {
@@ -343,10 +346,10 @@ static void test_qemu_sandbox_stacks(void **state) {
                 if (geteuid() == 0) {
                         size_t n;
                         const cap_value_t *c = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
-                        if (shim_sandbox_drop_caps(c, n) < 0)
+                        if (shim_sandbox_drop_caps(c, n, NULL) < 0)
                                 _exit(90);
                 }
-                if (shim_sandbox_no_new_privs() < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+                if (shim_sandbox_no_new_privs(NULL) < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_EMBED, NULL) < 0)
                         _exit(91);
                 execlp("qemu-system-x86_64", "qemu-system-x86_64", "-sandbox",
                        "on,obsolete=deny,elevateprivileges=deny,spawn=deny,resourcecontrol=deny", "-machine",
@@ -358,7 +361,7 @@ static void test_qemu_sandbox_stacks(void **state) {
         close(out[1]);
         bool prompt = read_until(out[0], "(qemu)");
         struct shim_sandbox_state s = {0};
-        int r = prompt ? shim_sandbox_read_state(pid, &s) : -EIO;
+        int r = prompt ? shim_sandbox_read_state(pid, &s, NULL) : -EIO;
         (void) !write(in[1], "quit\n", 5);
         close(in[1]);
         char sink[256];
@@ -392,7 +395,7 @@ static const char *check_embedded_libvirt(void) {
         static char msg[512];
         size_t n;
         const cap_value_t *keep = shim_sandbox_caps(SHIM_SANDBOX_EMBED, &n);
-        if (shim_sandbox_drop_caps(keep, n) < 0)
+        if (shim_sandbox_drop_caps(keep, n, NULL) < 0)
                 return "drop_caps failed";
         uint64_t kept = 0;
         for (size_t i = 0; i < n; i++)
@@ -406,7 +409,7 @@ static const char *check_embedded_libvirt(void) {
         virConnectPtr conn = virConnectOpen(uri);
         if (!conn)
                 return "cannot open the embedded driver";
-        if (shim_sandbox_no_new_privs() < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_EMBED) < 0)
+        if (shim_sandbox_no_new_privs(NULL) < 0 || shim_sandbox_seccomp(SHIM_SANDBOX_EMBED, NULL) < 0)
                 return "sandbox failed";
         virDomainPtr d = virDomainCreateXML(conn,
                                             "<domain type='qemu'><name>sbxtest</name><memory unit='MiB'>64</memory>"
@@ -424,7 +427,7 @@ static const char *check_embedded_libvirt(void) {
         _cleanup_free_ char *pidfile = tl_strf("%s/run/qemu/sbxtest.pid", embed_root);
         _cleanup_free_ char *pidtext = tl_read_file(pidfile, NULL);
         struct shim_sandbox_state q = {0};
-        if (!problem && (!pidtext || shim_sandbox_read_state((pid_t) atoi(pidtext), &q) < 0))
+        if (!problem && (!pidtext || shim_sandbox_read_state((pid_t) atoi(pidtext), &q, NULL) < 0))
                 problem = "cannot read QEMU's status";
         if (!problem && (q.seccomp != 2 || !q.no_new_privs || q.cap_eff != 0 || (q.cap_bnd & ~kept) != 0 ||
                          (q.seccomp_filters != -1U && q.seccomp_filters < 2))) {

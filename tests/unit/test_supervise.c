@@ -42,6 +42,7 @@ struct probe {
         int audits;
         char events[512];
         char details[512];
+        char reports[1024]; /* what the supervisor said (hooks->report), one "LEVEL:TEXT\n" each */
         struct shim_stack *stack;
         const char *qmp_before_resume; /* a QMP command sent from the check of the live XML, once */
 };
@@ -113,6 +114,13 @@ static int h_audit(void *ud, const char *event, const char *subject, const char 
         return 0;
 }
 
+/* The supervisor prints nothing itself (test_library_quiet): it says everything here. */
+static void h_report(void *ud, enum ecl_log_level level, const char *text) {
+        struct probe *p = ud;
+        size_t n = strlen(p->reports);
+        snprintf(p->reports + n, sizeof p->reports - n, "%d:%s\n", (int) level, text);
+}
+
 /* Which libvirt calls fail now (set by a test, cleared by up()). */
 static struct {
         bool get_state, suspend, destroy, is_active;
@@ -160,7 +168,7 @@ static int setup(void **state) {
         if (chmod(g_root, 0755) < 0)
                 return -1;
         bool embed;
-        return shim_connect_uri(g_root, "suptest", NULL, &g_uri, &embed);
+        return shim_connect_uri(g_root, "suptest", NULL, &g_uri, &embed, NULL);
 }
 
 static int teardown(void **state) {
@@ -182,7 +190,7 @@ static int try_up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_
         *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                                      .check_qemu = h_check_qemu, .policy_load = h_policy_load,
                                      .policy_verify = h_policy_verify, .policy_remove = h_policy_remove,
-                                     .audit = h_audit};
+                                     .audit = h_audit, .report = h_report};
         p->stack = s;
         assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
         assert_int_equal(shim_run_connect(s, g_uri), 0);
@@ -241,6 +249,11 @@ static void test_hotplug_held(void **state) {
         assert_string_equal(shim_supervise_state(&sup), "held");
         assert_non_null(strstr(p.events, "device-added;"));
         assert_non_null(strstr(p.details, "rng"));
+        /* said once, as an error, for the command (or the agent's daemon) to print */
+        _cleanup_free_ char *said =
+                tl_strf("%d:domain ecluse-suptest paused: device added from outside: ", ECL_LOG_ERROR);
+        assert_non_null(strstr(p.reports, said));
+        assert_null(strstr(strstr(p.reports, said) + 1, said));
         json_t *st = NULL;
         assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
         assert_string_equal(json_string_value(json_object_get(st, "stack")), "suptest");

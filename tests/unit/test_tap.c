@@ -68,7 +68,7 @@ static void test_create_full(void **state) {
         NEED_ROOT();
         int hold = -1;
         struct shim_tap_opts o = {.owner = 64055, .group = 108, .mtu = 1400, .bridge = BR, .hold = &hold};
-        assert_int_equal(shim_tap_create(TAP, &o), 0);
+        assert_int_equal(shim_tap_create(TAP, &o, NULL), 0);
         assert_true(hold >= 0);
         assert_int_equal(shim_tap_exists(TAP), 1);
 
@@ -89,7 +89,7 @@ static void test_create_full(void **state) {
         /* Multi-queue and no virtio-net headers (tap.h). */
         assert_true(flags & IFF_MULTI_QUEUE);
         assert_false(flags & IFF_VNET_HDR);
-        assert_int_equal(shim_tap_vnet_hdr(TAP), 0);
+        assert_int_equal(shim_tap_vnet_hdr(TAP, NULL), 0);
 
         char link[256];
         ssize_t n = readlink("/sys/class/net/" TAP "/master", link, sizeof link - 1);
@@ -107,7 +107,7 @@ static void test_create_full(void **state) {
         struct ifreq got = {0};
         assert_int_equal(ioctl(fd, TUNGETIFF, &got), 0); /* what QEMU probes */
         assert_false(got.ifr_flags & IFF_VNET_HDR);
-        assert_int_equal(shim_tap_vnet_hdr(TAP), 0);
+        assert_int_equal(shim_tap_vnet_hdr(TAP, NULL), 0);
         /* A single-queue open is refused: no way around it. */
         int fd1 = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         assert_true(fd1 >= 0);
@@ -122,12 +122,12 @@ static void test_create_full(void **state) {
         fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
         assert_true(fd >= 0);
         assert_int_equal(ioctl(fd, TUNSETIFF, &att), 0);
-        assert_int_equal(shim_tap_vnet_hdr(TAP), 1);
+        assert_int_equal(shim_tap_vnet_hdr(TAP, NULL), 1);
         close(fd);
-        assert_int_equal(shim_tap_vnet_hdr("eclt-none"), -ENODEV);
-        assert_int_equal(shim_tap_vnet_hdr(BR), -ENOTTY);
+        assert_int_equal(shim_tap_vnet_hdr("eclt-none", NULL), -ENODEV);
+        assert_int_equal(shim_tap_vnet_hdr(BR, NULL), -ENOTTY);
 
-        assert_int_equal(shim_tap_delete(TAP), 0);
+        assert_int_equal(shim_tap_delete(TAP, NULL), 0);
         assert_int_equal(shim_tap_exists(TAP), 0);
         assert_int_equal(if_nametoindex(TAP), 0);
 }
@@ -141,11 +141,11 @@ static void test_mtu_of_the_bridge(void **state) {
         assert_int_equal(ifreq(SIOCSIFMTU, &ifr), 0);
         int hold = -1;
         struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = BR, .hold = &hold};
-        assert_int_equal(shim_tap_create(TAP, &o), 0);
+        assert_int_equal(shim_tap_create(TAP, &o, NULL), 0);
         assert_int_equal(sys_value(TAP, "mtu"), 1450);
         assert_int_equal(sys_value(BR, "mtu"), 1450);
         close(hold);
-        assert_int_equal(shim_tap_delete(TAP), 0);
+        assert_int_equal(shim_tap_delete(TAP, NULL), 0);
         ifr.ifr_mtu = 1500;
         assert_int_equal(ifreq(SIOCSIFMTU, &ifr), 0);
 }
@@ -154,22 +154,22 @@ static void test_no_takeover(void **state) {
         (void) state;
         NEED_ROOT();
         struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1, .mtu = 1300};
-        assert_int_equal(shim_tap_create(TAP, &o), 0);
+        assert_int_equal(shim_tap_create(TAP, &o, NULL), 0);
         struct shim_tap_opts o2 = {.owner = (uid_t) -1, .group = (gid_t) -1, .mtu = 1500};
-        assert_int_equal(shim_tap_create(TAP, &o2), -EEXIST);
+        assert_int_equal(shim_tap_create(TAP, &o2, NULL), -EEXIST);
         /* the first one is untouched */
         assert_int_equal(sys_value(TAP, "mtu"), 1300);
         /* the bridge is not a tap: neither taken over nor reported as one */
-        assert_int_equal(shim_tap_create(BR, &o2), -EEXIST);
+        assert_int_equal(shim_tap_create(BR, &o2, NULL), -EEXIST);
         assert_int_equal(shim_tap_exists(BR), -ENOTTY);
-        assert_int_equal(shim_tap_delete(TAP), 0);
+        assert_int_equal(shim_tap_delete(TAP, NULL), 0);
 }
 
 static void test_missing_bridge_leaves_nothing(void **state) {
         (void) state;
         NEED_ROOT();
         struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1, .bridge = "eclt-nobr"};
-        assert_int_equal(shim_tap_create(TAP, &o), -ENODEV);
+        assert_int_equal(shim_tap_create(TAP, &o, NULL), -ENODEV);
         assert_int_equal(shim_tap_exists(TAP), 0);
         assert_int_equal(if_nametoindex(TAP), 0);
 }
@@ -178,20 +178,20 @@ static void test_bad_mtu_leaves_nothing(void **state) {
         (void) state;
         NEED_ROOT();
         struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1, .mtu = 10};
-        assert_true(shim_tap_create(TAP, &o) < 0);
+        assert_true(shim_tap_create(TAP, &o, NULL) < 0);
         assert_int_equal(if_nametoindex(TAP), 0);
 }
 
 static void test_delete_missing_and_bad_names(void **state) {
         (void) state;
         NEED_ROOT();
-        assert_int_equal(shim_tap_delete("ecl-absent"), -ENODEV);
+        assert_int_equal(shim_tap_delete("ecl-absent", NULL), -ENODEV);
         assert_int_equal(shim_tap_exists("ecl-absent"), 0);
         struct shim_tap_opts o = {.owner = (uid_t) -1, .group = (gid_t) -1};
-        assert_int_equal(shim_tap_create("", &o), -EINVAL);
-        assert_int_equal(shim_tap_create("a-name-far-too-long", &o), -EINVAL);
-        assert_int_equal(shim_tap_create("../x", &o), -EINVAL);
-        assert_int_equal(shim_tap_delete("a-name-far-too-long"), -EINVAL);
+        assert_int_equal(shim_tap_create("", &o, NULL), -EINVAL);
+        assert_int_equal(shim_tap_create("a-name-far-too-long", &o, NULL), -EINVAL);
+        assert_int_equal(shim_tap_create("../x", &o, NULL), -EINVAL);
+        assert_int_equal(shim_tap_delete("a-name-far-too-long", NULL), -EINVAL);
 }
 
 int main(void) {
