@@ -19,17 +19,22 @@
 
 #include "testlib.h"
 
-/* The quiet modules, relative to the source tree; add a module here once it prints nothing. */
+/*
+ * The library code, relative to the source tree: everything but the
+ * commands (cmd-*.c, which print what they are asked for and every error
+ * once) and the programs' main.c.  A new module is covered by being there.
+ */
 static const char *const quiet[] = {
-        "common/base/*.c", "common/manifest/*.c", "common/trust/*.c",    "common/control/*.c",
-        "shim/accel.c",    "shim/blocked.c",
-        "shim/domain.c",   "shim/file-acl.c",     "shim/qemu-id.c",      "shim/secure-dir.c",
-        "shim/policy.c",   "shim/policy-build.c", "shim/policy-image.c", "shim/console-log.c",
-        "shim/netdev.c",   "shim/netns.c",        "shim/tap.c",          "shim/watch.c",
-        "shim/run.c",      "shim/run-policy.c",   "shim/supervise.c",    "shim/console-pipe.c",
-        "shim/sandbox.c",  "shim/control.c",      "shim/libvirt-embed.c",
-        "shim/stack-conf.c",
+        "common/*/*.c",
+        "shim/*.c",
+        "agent/*.c",
 };
+
+static bool is_command(const char *rel) {
+        const char *base = strrchr(rel, '/');
+        base = base ? base + 1 : rel;
+        return strncmp(base, "cmd-", 4) == 0 || streq(base, "main.c");
+}
 
 #define PRINTS                                                                        \
         "\\b(log_(error|warning)[a-z_]*|log_notice|log_oom|ecl_logv)[[:space:]]*\\(|" \
@@ -163,6 +168,8 @@ static void test_quiet_modules_print_nothing(void **state) {
                         fail_msg("%s: no such module (update the list in %s)", quiet[i], __FILE__);
                 for (size_t k = 0; k < g.gl_pathc; k++) {
                         const char *rel = g.gl_pathv[k] + strlen(ECLUSE_SOURCE_DIR) + 1;
+                        if (is_command(rel))
+                                continue;
                         _cleanup_free_ char *src = tl_read_file(g.gl_pathv[k], NULL);
                         assert_non_null(src);
                         files++;
