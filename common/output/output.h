@@ -9,9 +9,9 @@
  * A command describes its columns once, adds rows, and ends:
  *
  *   static const struct ecl_output_column cols[] = {
- *           {"stack", "STACK", ECL_OUTPUT_STRING},
- *           {"count", "COUNT", ECL_OUTPUT_INTEGER},
- *           {"note", "NOTE", ECL_OUTPUT_STRING, .flex = true},
+ *           ECL_OUTPUT_COLUMN("stack", "STACK", ECL_OUTPUT_STRING),
+ *           ECL_OUTPUT_COLUMN("count", "COUNT", ECL_OUTPUT_INTEGER),
+ *           ECL_OUTPUT_FLEX("note", "NOTE", ECL_OUTPUT_STRING, 0),
  *           ECL_OUTPUT_COLUMNS_END,
  *   };
  *   _cleanup_(ecl_output_freep) struct ecl_output *o = NULL;
@@ -65,6 +65,8 @@ struct ecl_output_column {
         bool flex;          /* may be narrowed (and its values cut) to fit ECL_OUTPUT_WIDTH */
         unsigned min;       /* flex: never narrower than this (nor than the header) */
 };
+#define ECL_OUTPUT_COLUMN(k, h, t) {.key = (k), .header = (h), .kind = (t)}
+#define ECL_OUTPUT_FLEX(k, h, t, m) {.key = (k), .header = (h), .kind = (t), .flex = true, .min = (m)}
 #define ECL_OUTPUT_COLUMNS_END {.key = NULL}
 
 struct ecl_output;
