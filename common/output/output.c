@@ -7,7 +7,7 @@
 #include "strutil.h"
 
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, one column */
-#define SEPARATOR "  "
+#define SEPARATOR " "
 #define JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
 
 struct ecl_output {
