@@ -2,7 +2,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "log.h"
 #include "macro.h"
+#include "output.h"
 #include "status-print.h"
 #include "strutil.h"
 
@@ -57,10 +59,10 @@ static bool put_names(FILE *f, json_t *v) {
         return true;
 }
 
-void shim_print_object(FILE *f, json_t *j, bool as_json) {
-        if (as_json) {
-                json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
-                fputc('\n', f);
+void shim_print_object(FILE *f, json_t *j, enum ecl_json_style style) {
+        if (style != ECL_JSON_OFF) {
+                if (ecl_output_json(f, style, j) < 0)
+                        log_oom();
                 return;
         }
         if (!json_is_object(j)) {
