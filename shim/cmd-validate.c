@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "log.h"
 #include "manifest.h"
+#include "output.h"
 
 /* {"file": F, "ok": false, "errors": [{"line": L, "col": C, "error": WHAT, "hint": HINT|null}, ...]} */
 static json_t *result_json(const char *file, const struct ecl_manifest *m, const struct ecl_diags *diags) {
@@ -72,8 +73,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                         printf("%s: ok (stack %s)\n", argv[i], m->stack);
                 }
         }
-        if (all && json_dumpf(all, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-                putchar('\n');
+        if (all && ecl_output_json(stdout, cli->json, all) < 0)
+                return log_oom(), EX_OSERR;
         return status;
 }
 
