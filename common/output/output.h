@@ -28,7 +28,8 @@
  * strutil's control-character rule: what a guest, a log or a shim put in a
  * string never reaches the terminal as a control character.
  *
- * Widths: each column is as wide as its header and its widest value.  When
+ * Widths: each column is as wide as its header and its widest value, one
+ * space between columns.  When
  * a line would be wider than ECL_OUTPUT_WIDTH (100) columns, the flex
  * columns are narrowed, the widest first, never below their header or
  * .min, and a value cut ends with "…".  Other columns are never cut (give
