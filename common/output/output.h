@@ -29,18 +29,23 @@
  * string never reaches the terminal as a control character.
  *
  * Widths: each column is as wide as its header and its widest value, one
- * space between columns.  When
- * a line would be wider than ECL_OUTPUT_WIDTH (100) columns, the flex
- * columns are narrowed, the widest first, never below their header or
- * .min, and a value cut ends with "…".  Other columns are never cut (give
- * them bounded values: names, numbers, times).  The layout is fixed after
- * ECL_OUTPUT_LAYOUT_ROWS rows, so a long listing (an audit log) streams:
- * later rows are printed as they come, cut to that layout.  A table
+ * space between columns.  When a line would be wider than ECL_OUTPUT_WIDTH
+ * (100) columns, the flex columns are narrowed, the widest first, never
+ * below their header or .min, and a value cut ends with "…".  Other
+ * columns are never cut (give them bounded values: names, numbers, times).
+ * The layout is fixed after ECL_OUTPUT_LAYOUT_ROWS rows, so a long listing
+ * (an audit log) streams: later rows are printed as they come, cut to that
+ * layout.  A table
  * without rows is its header line.  JSON rows are printed as they come.
  *
  * Converting a command (shim `list`, say): replace its printf() table and
- * its json_array() with one column table and ecl_output_add() per row; a
- * single object (one stack's status) goes through ecl_output_json().
+ * its json_array() with one static column table (the JSON keys its rows
+ * already have, the headers it prints), ecl_output_new(stdout, cli->json,
+ * ...), one ecl_output_add() per row (json_pack() of what the row shows),
+ * and ecl_output_end(); lines printed after the table (a summary) go out
+ * after ecl_output_end(), only when cli->json is ECL_JSON_OFF.  A single
+ * object (one answer) goes through ecl_output_json().  Link ecluse-output
+ * (part of ecluse-common).
  */
 #include <jansson.h>
 #include <stdbool.h>
