@@ -16,6 +16,7 @@
 #include "diag.h"
 #include "fileio.h"
 #include "log.h"
+#include "output.h"
 #include "reason.h"
 #include "paths.h"
 #include "sshsig.h"
@@ -35,11 +36,9 @@ static void report_bad(const char *path, const struct ecl_audit_verify *v) {
                   v->bad_record, v->bad_offset, v->reason);
 }
 
-static void print_json(json_t *o) {
-        char *s = json_dumps(o, JSON_COMPACT | JSON_PRESERVE_ORDER);
-        if (s)
-                puts(s);
-        free(s);
+static void print_json(const struct ecl_cli *cli, json_t *o) {
+        if (ecl_output_json(stdout, cli->json, o) < 0)
+                log_oom();
 }
 
 /*
@@ -172,7 +171,7 @@ static int cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
                                                       cp.head, "ok", v.checkpoint_ok));
                 if (sigs_json)
                         json_object_set_new(o, "signatures", sigs_json);
-                print_json(o);
+                print_json(cli, o);
         }
         if (r < 0) {
                 report_bad(path, &v);
@@ -203,32 +202,49 @@ static int cmd_verify(const struct ecl_cli *cli, int argc, char **argv) {
         return EX_OK;
 }
 
+/* audit show: the records' members; the table shows all but prev and hash, details as compact JSON. */
+static const struct ecl_output_column show_columns[] = {
+        ECL_OUTPUT_COLUMN("seq", "SEQ", ECL_OUTPUT_INTEGER),
+        ECL_OUTPUT_COLUMN("time", "TIME", ECL_OUTPUT_TIME),
+        ECL_OUTPUT_FLEX("actor", "ACTOR", ECL_OUTPUT_STRING, 8),
+        ECL_OUTPUT_COLUMN("event", "EVENT", ECL_OUTPUT_STRING),
+        ECL_OUTPUT_FLEX("subject", "SUBJECT", ECL_OUTPUT_STRING, 8),
+        ECL_OUTPUT_FLEX("details", "DETAILS", ECL_OUTPUT_STRING, 16),
+        ECL_OUTPUT_COLUMNS_END,
+};
+
 struct show_state {
-        const struct ecl_cli *cli;
         const char *path;
-        uint64_t shown;
+        struct ecl_output *out;
         uint64_t bad;
 };
 
 static int show_line(const char *line, size_t len, uint64_t lineno, uint64_t offset, void *userdata) {
         struct show_state *s = userdata;
         const char *why;
-        struct ecl_audit_record rec;
-        if (ecl_audit_record_parse(line, len, &rec, &why) < 0) {
+        struct ecl_audit_line l;
+        if (ecl_audit_line_scan(line, len, &l, &why) < 0) {
                 log_error("%s: line %" PRIu64 " (offset %" PRIu64 "): not a valid record: %s", s->path, lineno,
                           offset, why);
                 s->bad++;
                 return 0;
         }
-        if (s->cli->json)
-                printf("%s%.*s", s->shown ? ",\n" : "", (int) len, line);
-        else
-                printf("%-7" PRIu64 " %-20s %-16s %-20s %s\n", rec.seq, rec.time, rec.actor, rec.event, rec.subject);
-        s->shown++;
-        ecl_audit_record_done(&rec);
-        return 0;
+        /* A canonical line is a JSON object with the members in their order (audit-record.h). */
+        json_t *row = json_loadb(line, len, JSON_REJECT_DUPLICATES, NULL);
+        if (!row) {
+                log_error("%s: line %" PRIu64 " (offset %" PRIu64 "): not a valid record: not JSON", s->path, lineno,
+                          offset);
+                s->bad++;
+                return 0;
+        }
+        return ecl_output_add(s->out, row);
 }
 
+/*
+ * The records as they are, then the chain checked over the same bytes: a
+ * log that does not verify is shown, and then one line says where it breaks
+ * (exit 65).
+ */
 static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
         struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c = ecl_cli_next(&p);
@@ -247,19 +263,30 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
                 log_error("%s", ecl_reason_text(why, r));
                 return ecl_exit_status(r);
         }
-        struct show_state s = {.cli = cli, .path = path};
-        if (cli->json)
-                printf("[\n");
-        else
-                printf("%-7s %-20s %-16s %-20s %s\n", "SEQ", "TIME", "ACTOR", "EVENT", "SUBJECT");
+        _cleanup_(ecl_output_freep) struct ecl_output *out = NULL;
+        if (ecl_output_new(stdout, cli->json, show_columns, &out) < 0)
+                return ecl_exit_status(log_oom());
+        struct show_state s = {.path = path, .out = out};
         r = ecl_audit_foreach_line(fd, size, show_line, &s, &torn);
+        if (r == -ENOMEM)
+                return ecl_exit_status(log_oom());
         if (r < 0)
                 return ecl_exit_status(log_error_errno(r, "cannot read %s: %m", path));
-        if (cli->json)
-                printf("%s]\n", s.shown ? "\n" : "");
+        if (ecl_output_end(out) < 0)
+                return ecl_exit_status(log_oom());
         if (torn > 0)
                 log_warning("%s: the last line (%" PRIu64 " bytes) is incomplete (an interrupted write)", path, torn);
-        if (s.bad > 0) {
+        struct ecl_audit_verify v;
+        r = ecl_audit_verify_fd(fd, size, NULL, &v);
+        if (r < 0 && v.bad_record != 0) {
+                log_error("%s: the chain does not verify: record %" PRIu64 " (line %" PRIu64 ", offset %" PRIu64
+                          "): %s",
+                          path, v.bad_record, v.bad_record, v.bad_offset, v.reason);
+                return EX_DATAERR;
+        }
+        if (r < 0)
+                return ecl_exit_status(log_error_errno(r, "%s: %s", path, v.reason[0] ? v.reason : strerror(-r)));
+        if (s.bad > 0) { /* cannot be: the chain has every line */
                 log_error("%s: %" PRIu64 " invalid lines; run ecluse-agent audit verify", path, s.bad);
                 return EX_DATAERR;
         }
@@ -306,9 +333,13 @@ static int cmd_note(const struct ecl_cli *cli, int argc, char **argv) {
                 log_error("%s", ecl_reason_text(why, r));
         if (r < 0)
                 return r == -EINVAL ? EX_DATAERR : ecl_exit_status(r);
-        if (cli->json)
-                printf("{\"seq\":%" PRIu64 ",\"hash\":\"%s\"}\n", rec.seq, rec.hash);
-        else
+        if (cli->json) {
+                json_auto_t *o = json_pack("{s:I,s:s}", "seq", (json_int_t) rec.seq, "hash", rec.hash);
+                if (o)
+                        print_json(cli, o);
+                else
+                        log_oom();
+        } else
                 printf("recorded: seq %" PRIu64 ", hash %s\n", rec.seq, rec.hash);
         ecl_audit_record_done(&rec);
         return EX_OK;
@@ -360,7 +391,7 @@ const struct ecl_command agent_cmd_audit_verify = {
 
 const struct ecl_command agent_cmd_audit_show = {
         .name = "audit show",
-        .summary = "the records, as a table or (--json) a JSON array",
+        .summary = "the records with their details, as a table or (--json) a JSON array; exit 65 when the chain does not verify",
         .run = cmd_show,
 };
 

@@ -19,6 +19,7 @@
 #include "allowed-signers.h"
 #include "commands.h"
 #include "log.h"
+#include "output.h"
 #include "reason.h"
 #include "sshsig.h"
 
@@ -33,9 +34,8 @@ static void print_good(const struct ecl_cli *cli, const char *ns, const struct e
                         json_object_set_new(o, "sk_flags", json_integer(v->sk_flags));
                         json_object_set_new(o, "sk_counter", json_integer(v->sk_counter));
                 }
-                _cleanup_free_ char *s = o ? json_dumps(o, JSON_COMPACT) : NULL;
-                if (s)
-                        printf("%s\n", s);
+                if (!o || ecl_output_json(stdout, cli->json, o) < 0)
+                        log_oom();
                 return;
         }
         printf("Good \"%s\" signature for %s with %s key %s\n", ns, v->principal, v->key_type, v->fingerprint);

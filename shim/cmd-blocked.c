@@ -9,6 +9,7 @@
 #include "log.h"
 #include "reason.h"
 #include "netns.h"
+#include "output.h"
 #include "policy.h"
 #include "rfc3339.h"
 
@@ -35,48 +36,39 @@ static bool unrecorded_shown(const struct shim_blocked_unrecorded *u, enum shim_
 }
 
 /*
- * What could not be recorded, as one more object of the array: the contract's
- * keys (dst and src "*", proto "unrecorded", port 0, first and last null: the
- * final counter keeps no time) and the direction's full record sets.
+ * What could not be recorded, as one more row of the JSON array: the
+ * contract's keys (dst and src "*", proto "unrecorded", port 0, first and
+ * last null: the final counter keeps no time) and the direction's full
+ * record sets.  The table says it in a line of its own after the rows.
  */
-static int append_unrecorded(json_t *a, const struct shim_blocked_unrecorded *u, enum shim_blocked_direction d) {
+static json_t *unrecorded_json(const struct shim_blocked_unrecorded *u, enum shim_blocked_direction d) {
         json_t *full = shim_blocked_full_sets_json(u, (int) d);
-        json_t *o = full ? json_pack("{s:s,s:s,s:i,s:I,s:n,s:n,s:s,s:s,s:o}", "dst", "*", "proto", "unrecorded", "port", 0,
-                                     "count", (json_int_t) u->packets[d], "first", "last", "src", "*", "direction",
-                                     direction_name(d), "full_sets", full)
-                         : NULL;
-        if (!o || json_array_append_new(a, o) < 0)
-                return log_oom();
-        return 0;
+        return full ? json_pack("{s:s,s:s,s:i,s:I,s:n,s:n,s:s,s:s,s:o}", "dst", "*", "proto", "unrecorded", "port", 0,
+                                "count", (json_int_t) u->packets[d], "first", "last", "src", "*", "direction",
+                                direction_name(d), "full_sets", full)
+                    : NULL;
 }
 
-static int print_json(const struct shim_blocked_entry *e, size_t n, const struct shim_blocked_unrecorded *u) {
-        json_t *a = json_array();
-        if (!a)
-                return log_oom();
-        for (size_t i = 0; i < n; i++) {
-                char first[ECL_RFC3339_TEXT_MAX], last[ECL_RFC3339_TEXT_MAX];
-                ecl_rfc3339_text((uint64_t) e[i].first, first);
-                ecl_rfc3339_text((uint64_t) e[i].last, last);
-                json_t *o = json_pack("{s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "dst", e[i].dst, "proto", e[i].proto,
-                                      "port", (int) e[i].port, "count", (json_int_t) e[i].count, "first", first,
-                                      "last", last, "src", e[i].src, "direction", direction_name(e[i].direction));
-                if (json_array_append_new(a, o) < 0) {
-                        json_decref(a);
-                        return log_oom();
-                }
-        }
-        for (int d = SHIM_BLOCKED_EGRESS; d <= SHIM_BLOCKED_INGRESS; d++)
-                if (unrecorded_shown(u, d) && append_unrecorded(a, u, d) < 0) {
-                        json_decref(a);
-                        return -ENOMEM;
-                }
-        int r = json_dumpf(a, stdout, JSON_INDENT(2));
-        json_decref(a);
-        if (r < 0)
-                return log_error_errno(EIO, "cannot write the report");
-        putchar('\n');
-        return 0;
+/* The table's columns; in JSON the row's keys are DESIGN.md's (dst, proto, port, count, first, last, src, direction). */
+static const struct ecl_output_column columns[] = {
+        ECL_OUTPUT_COLUMN("direction", "DIR", ECL_OUTPUT_STRING),
+        ECL_OUTPUT_FLEX("src", "SOURCE", ECL_OUTPUT_STRING, 0),
+        ECL_OUTPUT_FLEX("dst", "DESTINATION", ECL_OUTPUT_STRING, 0),
+        ECL_OUTPUT_COLUMN("proto", "PROTO", ECL_OUTPUT_STRING),
+        ECL_OUTPUT_COLUMN("port", "PORT", ECL_OUTPUT_INTEGER),
+        ECL_OUTPUT_COLUMN("count", "COUNT", ECL_OUTPUT_INTEGER),
+        ECL_OUTPUT_COLUMN("first", "FIRST", ECL_OUTPUT_TIME),
+        ECL_OUTPUT_COLUMN("last", "LAST", ECL_OUTPUT_TIME),
+        ECL_OUTPUT_COLUMNS_END,
+};
+
+static json_t *entry_json(const struct shim_blocked_entry *e) {
+        char first[ECL_RFC3339_TEXT_MAX], last[ECL_RFC3339_TEXT_MAX];
+        ecl_rfc3339_text((uint64_t) e->first, first);
+        ecl_rfc3339_text((uint64_t) e->last, last);
+        return json_pack("{s:s,s:s,s:i,s:I,s:s,s:s,s:s,s:s}", "dst", e->dst, "proto", e->proto, "port", (int) e->port,
+                         "count", (json_int_t) e->count, "first", first, "last", last, "src", e->src, "direction",
+                         direction_name(e->direction));
 }
 
 /* "egress: 1234 packets dropped but not recorded (record sets full: blk_out_p4_first blk_out_p4_last)" */
@@ -92,6 +84,25 @@ static void print_unrecorded(const struct shim_blocked_unrecorded *u, enum shim_
                 any = true;
         }
         printf("%s)\n", any ? "" : "no record set is full now");
+}
+
+static int print_report(const struct ecl_cli *cli, const struct shim_blocked_entry *e, size_t n,
+                        const struct shim_blocked_unrecorded *u) {
+        _cleanup_(ecl_output_freep) struct ecl_output *o = NULL;
+        int r = ecl_output_new(stdout, cli->json, columns, &o);
+        for (size_t i = 0; r >= 0 && i < n; i++)
+                r = ecl_output_add(o, entry_json(&e[i]));
+        for (int d = SHIM_BLOCKED_EGRESS; r >= 0 && d <= SHIM_BLOCKED_INGRESS; d++)
+                if (cli->json && unrecorded_shown(u, d))
+                        r = ecl_output_add(o, unrecorded_json(u, d));
+        if (r >= 0)
+                r = ecl_output_end(o);
+        if (r < 0)
+                return log_oom();
+        for (int d = SHIM_BLOCKED_EGRESS; !cli->json && d <= SHIM_BLOCKED_INGRESS; d++)
+                if (unrecorded_shown(u, d))
+                        print_unrecorded(u, d);
+        return 0;
 }
 
 /* blocked STACK: what the stack's policy dropped, newest first. */
@@ -126,23 +137,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (!u.known[d])
                         log_warning("%s: cannot tell what was dropped but not recorded: chain %s has no final "
                                     "counter", direction_name(d), chain_name(d));
-        if (cli->json)
-                r = print_json(e, n, &u);
-        else {
-                printf("%-7s  %-39s  %-39s  %-9s  %5s  %10s  %-20s  %-20s\n", "DIR", "SOURCE", "DESTINATION", "PROTO",
-                       "PORT", "COUNT", "FIRST", "LAST");
-                for (size_t i = 0; i < n; i++) {
-                        char first[ECL_RFC3339_TEXT_MAX], last[ECL_RFC3339_TEXT_MAX];
-                        ecl_rfc3339_text((uint64_t) e[i].first, first);
-                        ecl_rfc3339_text((uint64_t) e[i].last, last);
-                        printf("%-7s  %-39s  %-39s  %-9s  %5u  %10llu  %-20s  %-20s\n",
-                               direction_name(e[i].direction), e[i].src, e[i].dst, e[i].proto, e[i].port,
-                               (unsigned long long) e[i].count, first, last);
-                }
-                for (int d = SHIM_BLOCKED_EGRESS; d <= SHIM_BLOCKED_INGRESS; d++)
-                        if (unrecorded_shown(&u, d))
-                                print_unrecorded(&u, d);
-        }
+        r = print_report(cli, e, n, &u);
         shim_blocked_unrecorded_done(&u);
         shim_blocked_entries_free(e);
         return r < 0 ? ecl_exit_status(r) : EX_OK;

@@ -25,7 +25,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         r = ecl_control_call(cli->root, argv[first], "reload", &j, &why);
         if (r < 0)
                 return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        shim_print_object(stdout, j, cli->json);
+        if (shim_print_object(stdout, j, cli->json) < 0)
+                return log_oom();
         return EX_OK;
 }
 

@@ -5,16 +5,19 @@
  * least stack, state, accel, policy and capabilities).  A stack whose shim
  * is gone after its clean-up failed (ROOT/run/ecluse/STACK.failed, control-proto.h)
  * shows state "teardown-failed" and the error, and makes the exit status 70:
- * its domain, tap or rules may remain.
+ * its domain, tap or rules may remain.  --json prints one array, of one
+ * object when a stack is named.
  */
 #include <errno.h>
 #include <jansson.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "commands.h"
 #include "control-client.h"
 #include "log.h"
+#include "output.h"
 #include "reason.h"
 #include "status-print.h"
 
@@ -58,39 +61,57 @@ static int status_exit(int r) {
         return r > 0 ? EX_SOFTWARE : r < 0 ? ecl_exit_status(r) : EX_OK;
 }
 
+/* --json: one array, of one object when a stack is named (output.h; the table's columns are unused). */
+static const struct ecl_output_column no_columns[] = {ECL_OUTPUT_COLUMNS_END};
+
+static int print_json(const struct ecl_cli *cli, json_t *all) {
+        _cleanup_(ecl_output_freep) struct ecl_output *o = NULL;
+        int r = ecl_output_new(stdout, cli->json, no_columns, &o);
+        size_t i;
+        json_t *j;
+        json_array_foreach(all, i, j)
+                if (r >= 0)
+                        r = ecl_output_add(o, json_incref(j));
+        if (r >= 0)
+                r = ecl_output_end(o);
+        return r < 0 ? log_oom() : 0;
+}
+
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
         int ind;
         int r = ecl_cli_parse_plain(cli, argc, argv, 0, 1, &ind);
         if (r < 0)
                 return r;
-        if (ind < argc) {
-                json_auto_t *j = NULL;
-                r = query(cli, argv[ind], false, &j);
-                if (j)
-                        shim_print_object(stdout, j, cli->json);
-                return status_exit(r);
-        }
-
         _cleanup_strv_free_ char **stacks = NULL;
-        _cleanup_free_ char *why = NULL;
-        r = ecl_control_list(cli->root, &stacks, &why);
-        if (r < 0)
-                return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
+        if (ind < argc) {
+                stacks = calloc(2, sizeof *stacks);
+                if (!stacks || !(stacks[0] = strdup(argv[ind])))
+                        return ecl_exit_status(log_oom());
+        } else {
+                _cleanup_free_ char *why = NULL;
+                r = ecl_control_list(cli->root, &stacks, &why);
+                if (r < 0)
+                        return ecl_exit_status(log_error_errno(r, "%s", ecl_reason_text(why, r)));
+        }
+        /* Alone, a stack that is not running is an error line and nothing more, but in JSON a row. */
+        bool listing = ind == argc || cli->json;
         json_auto_t *all = json_array();
         if (!all)
                 return ecl_exit_status(log_oom());
         int status = EX_OK;
         for (char **s = stacks; *s; s++) {
                 json_t *j = NULL;
-                r = query(cli, *s, true, &j);
+                r = query(cli, *s, listing, &j);
                 if (r != 0 && (status == EX_OK || r > 0))
                         status = status_exit(r);
                 if (j && json_array_append_new(all, j) < 0)
                         return ecl_exit_status(log_oom());
         }
         if (cli->json) {
-                shim_print_object(stdout, all, true);
-        } else if (json_array_size(all) == 0) {
+                r = print_json(cli, all);
+                if (r < 0)
+                        return ecl_exit_status(r);
+        } else if (json_array_size(all) == 0 && ind == argc) {
                 printf("no stacks running\n");
         } else {
                 size_t i;
@@ -98,7 +119,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 json_array_foreach(all, i, j) {
                         if (i > 0)
                                 putchar('\n');
-                        shim_print_object(stdout, j, false);
+                        (void) shim_print_object(stdout, j, ECL_JSON_OFF); /* text: cannot fail but in ferror */
                 }
         }
         return status;

@@ -110,7 +110,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                         log_error("stack %s: the shim stopped but its clean-up failed: %s (domain, tap or rules may "
                                   "remain; see its log)",
                                   stack, e ? e : "unknown error");
-                        shim_print_object(stdout, failed, cli->json);
+                        (void) shim_print_object(stdout, failed, cli->json); /* the error line said it */
                         return EX_SOFTWARE;
                 }
                 /*
@@ -127,7 +127,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 }
                 json_object_set_new(j, "state", json_string("stopped"));
         }
-        shim_print_object(stdout, j, cli->json);
+        if (shim_print_object(stdout, j, cli->json) < 0)
+                return log_oom();
         return EX_OK;
 }
 

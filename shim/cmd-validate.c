@@ -6,6 +6,7 @@
 #include "commands.h"
 #include "log.h"
 #include "manifest.h"
+#include "output.h"
 #include "reason.h"
 #include "stack-conf.h"
 
@@ -128,8 +129,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (r != 0)
                         return r;
         }
-        if (all && json_dumpf(all, stdout, JSON_INDENT(2) | JSON_ENSURE_ASCII) == 0)
-                putchar('\n');
+        if (all && ecl_output_json(stdout, cli->json, all) < 0)
+                return log_oom(), EX_OSERR;
         return status;
 }
 

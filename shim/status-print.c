@@ -1,8 +1,10 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <errno.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "macro.h"
+#include "output.h"
 #include "status-print.h"
 #include "strutil.h"
 
@@ -57,16 +59,13 @@ static bool put_names(FILE *f, json_t *v) {
         return true;
 }
 
-void shim_print_object(FILE *f, json_t *j, bool as_json) {
-        if (as_json) {
-                json_dumpf(j, f, JSON_INDENT(2) | JSON_ENCODE_ANY);
-                fputc('\n', f);
-                return;
-        }
+int shim_print_object(FILE *f, json_t *j, enum ecl_json_style style) {
+        if (style != ECL_JSON_OFF)
+                return ecl_output_json(f, style, j) < 0 ? -ENOMEM : 0;
         if (!json_is_object(j)) {
                 put_value(f, j);
                 fputc('\n', f);
-                return;
+                return 0;
         }
         json_t *stack = json_object_get(j, "stack"), *state = json_object_get(j, "state");
         if (stack)
@@ -92,4 +91,5 @@ void shim_print_object(FILE *f, json_t *j, bool as_json) {
                         put_value(f, v);
                 fputc('\n', f);
         }
+        return 0;
 }

@@ -77,7 +77,7 @@ last_spam() {
 }
 state() {
         shimc status "$STACK" --json 2>/dev/null |
-                python3 -c 'import json,sys; o=json.load(sys.stdin); o=o[0] if isinstance(o,list) else o; print(o.get("state"))'
+                python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get("state"))'
 }
 
 # ---- run --------------------------------------------------------------------

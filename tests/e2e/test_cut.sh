@@ -220,7 +220,7 @@ notified() { since "$notify_log" "$notify_off"; }
 ready_or_gone() { notified | grep -q '^READY=1' || ! alive "$shim_pid"; }
 status_field() { # FIELD -> the stack's status value
         shimc status "$STACK" --json 2>/dev/null |
-                python3 -c 'import json,sys; d=json.load(sys.stdin); d=d[0] if isinstance(d,list) else d; print(d.get(sys.argv[1]))' "$1"
+                python3 -c 'import json,sys; print(json.load(sys.stdin)[0].get(sys.argv[1]))' "$1"
 }
 # The domain's state as libvirt last saved it (its status file under the
 # embedded root: written at start and at resume), read without the shim.
@@ -427,8 +427,8 @@ if shimc status "$STACK" --json >"$logs/status.json" 2>"$logs/status.err"; then
         cat "$logs/status.json"
         if python3 - "$logs/status.json" "$STACK" <<'EOF'; then
 import json, sys
-d = json.load(open(sys.argv[1]))
-objs = d if isinstance(d, list) else [d]
+objs = json.load(open(sys.argv[1]))
+assert isinstance(objs, list) and len(objs) == 1, "status STACK --json is not an array of one object"
 st = [o for o in objs if isinstance(o, dict) and o.get("stack") == sys.argv[2]]
 assert st, "no object for the stack"
 missing = [k for k in ("stack", "state", "accel", "policy", "capabilities") if k not in st[0]]
@@ -451,8 +451,7 @@ live=
 # The shim's own report of the live XML, when status carries it.
 if [ -s "$logs/status.json" ] && python3 - "$logs/status.json" "$logs/live-status.xml" <<'EOF'; then
 import json, sys
-d = json.load(open(sys.argv[1]))
-objs = d if isinstance(d, list) else [d]
+objs = json.load(open(sys.argv[1]))
 for o in objs:
     for k in ("domain_xml", "live_xml", "xml"):
         if isinstance(o, dict) and isinstance(o.get(k), str) and "<domain" in o[k]:

@@ -200,11 +200,11 @@ qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
         # the periodic check (every 5 s) sees it
         wait_state paused 30 || die "$1 through QMP and the domain was not paused ($(domstate))"
         grep '"violation"' "$audit_log" | grep -qF "$3" || die "$1: no violation audit record naming $3"
-        "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
-        grep -q '"state": "held"' "$tmp/status.json" || die "$1: status does not show the hold: $(cat "$tmp/status.json")"
+        "$shim" --root "$root" --json=pretty status hpt >"$tmp/status.json" || die "status failed"
+        jq -e '.[0].state == "held"' "$tmp/status.json" >/dev/null || die "$1: status does not show the hold: $(cat "$tmp/status.json")"
         grep -qF "$3" "$tmp/status.json" || die "$1: status does not name $3: $(cat "$tmp/status.json")"
         # tap and uplink are in libvirtd's namespace, and status says so
-        grep -q '"network_namespace": "host"' "$tmp/status.json" ||
+        jq -e '.[0].network_namespace == "host"' "$tmp/status.json" >/dev/null ||
                 die "$1: status does not say the tap is in libvirtd's namespace: $(cat "$tmp/status.json")"
         note "$1 through QMP: domain paused, audited ($3), status held"
         kill -TERM "$shim_pid"; wait "$shim_pid" || true; shim_pid=
@@ -296,8 +296,8 @@ else
         wait_state paused 30 || die "policy removed and the domain was not paused ($(domstate))"
         # the shim's netlink watch sees it as it happens (shim/watch.h), not the next poll
         grep -q '"policy-tampered"' "$root/var/lib/ecluse/audit.log" || die "no policy-tampered audit record"
-        "$shim" --root "$root" --json status hpt >"$tmp/status.json" || die "status failed"
-        grep -q '"state": "held"' "$tmp/status.json" || die "status does not show the hold: $(cat "$tmp/status.json")"
+        "$shim" --root "$root" --json=pretty status hpt >"$tmp/status.json" || die "status failed"
+        jq -e '.[0].state == "held"' "$tmp/status.json" >/dev/null || die "status does not show the hold: $(cat "$tmp/status.json")"
         note "policy removed from outside: domain paused, audited, status held"
         # a resume from outside is undone
         virsh -q -c "$uri" resume ecluse-hpt >/dev/null

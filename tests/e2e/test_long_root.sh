@@ -77,7 +77,7 @@ grep -q '^ECLUSE-GUEST up' <(tr -d '\r' <"$console") || fatal "the guest did not
 pass "a 31-character stack started under a 64-byte root"
 
 if shimc status "$STACK" --json >"$logs/status.json" 2>&1 &&
-        python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); o=o[0] if isinstance(o,list) else o; sys.exit(o.get("state")!="running")' "$logs/status.json"; then
+        python3 -c 'import json,sys; o=json.load(open(sys.argv[1])); sys.exit(not isinstance(o,list) or len(o)!=1 or o[0].get("state")!="running")' "$logs/status.json"; then
         pass "status $STACK --json says running"
 else
         fail "status $STACK: $(cat "$logs/status.json")"

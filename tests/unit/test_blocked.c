@@ -313,9 +313,9 @@ static void test_status_print_unrecorded(void **state) {
         size_t len = 0;
         FILE *f = open_memstream(&buf, &len);
         assert_non_null(f);
-        shim_print_object(f, o, false);
+        (void) shim_print_object(f, o, ECL_JSON_OFF);
         json_object_set_new(o, "full_sets", json_array());
-        shim_print_object(f, o, false);
+        (void) shim_print_object(f, o, ECL_JSON_OFF);
         fclose(f);
         assert_non_null(strstr(buf, "  unrecorded: egress 1234, ingress unknown\n"));
         assert_non_null(strstr(buf, "  full_sets: blk_out_p4_first blk_out_p4_last\n"));

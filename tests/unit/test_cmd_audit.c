@@ -4,6 +4,7 @@
 #include <sys/stat.h>
 
 #include "audit-record.h"
+#include "output.h"
 #include "testlib.h"
 
 static struct tl_result run(char *const *args) {
@@ -153,6 +154,84 @@ static void test_note_reports_torn_tail(void **state) {
         tl_rm_rf(root);
 }
 
+/* Every line of a table is at most 100 columns wide. */
+static void assert_fits(const char *out) {
+        _cleanup_free_ char *copy = strdup(out);
+        char *save = NULL;
+        for (char *line = strtok_r(copy, "\n", &save); line; line = strtok_r(NULL, "\n", &save))
+                assert_true(ecl_output_text_width(line) <= ECL_OUTPUT_WIDTH);
+}
+
+/* show: the details column, 100 columns, pretty JSON, and a chain that does not verify (65, after the records). */
+static void test_show(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *log = tl_strf("%s/var/lib/ecluse/audit.log", root);
+        char long_text[400];
+        memset(long_text, 'w', sizeof long_text - 1);
+        long_text[sizeof long_text - 1] = '\0';
+        struct tl_result r = RUN("--root", root, "audit", "note", "--actor", "alice", "--subject", "office",
+                                 "by phone\x1b[2J");
+        assert_int_equal(r.status, 0);
+        tl_result_free(&r);
+        r = RUN("--root", root, "audit", "note", "--actor", "bob", "--subject", long_text, long_text);
+        assert_int_equal(r.status, 0);
+        tl_result_free(&r);
+
+        r = RUN("--root", root, "audit", "show");
+        assert_int_equal(r.status, 0);
+        assert_non_null(strstr(r.out, "DETAILS"));
+        assert_non_null(strstr(r.out, "{\"text\":\"by phone\\u001B[2J\"}")); /* the details, as JSON */
+        assert_null(strchr(r.out, '\x1b'));
+        assert_non_null(strstr(r.out, "\xe2\x80\xa6")); /* the long note is cut */
+        assert_fits(r.out);
+        tl_result_free(&r);
+
+        r = RUN("--root", root, "--json=pretty", "audit", "show");
+        assert_int_equal(r.status, 0);
+        assert_memory_equal(r.out, "[\n  {\n    \"seq\": 1,\n", 20);
+        json_auto_t *pretty = json_loads(r.out, 0, NULL);
+        tl_result_free(&r);
+        r = RUN("--root", root, "--json", "audit", "show");
+        assert_int_equal(r.status, 0);
+        assert_string_equal(strchr(r.out, '\n'), "\n"); /* compact: one line */
+        json_auto_t *compact = json_loads(r.out, 0, NULL);
+        assert_true(json_is_array(compact));
+        assert_true(json_equal(pretty, compact));
+        assert_int_equal(json_array_size(compact), 2);
+        /* the members in the log's order: each row is its line */
+        size_t len;
+        _cleanup_free_ char *all = tl_read_file(log, &len);
+        _cleanup_free_ char *row1 = json_dumps(json_array_get(compact, 0), JSON_COMPACT | JSON_PRESERVE_ORDER);
+        json_auto_t *line1 = json_loadb(all, (size_t) (strchr(all, '\n') - all), 0, NULL);
+        _cleanup_free_ char *want1 = json_dumps(line1, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        assert_string_equal(row1, want1);
+        tl_result_free(&r);
+
+        /* record 2 changed: shown, then one line says where the chain breaks, exit 65 */
+        char *w = strstr(all, "\"actor\":\"bob\"");
+        assert_non_null(w);
+        w[9] = 'B';
+        tl_write_file(log, all, len);
+        r = RUN("--root", root, "audit", "show");
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.out, "alice"));
+        assert_non_null(strstr(r.out, "Bob"));
+        _cleanup_free_ char *want = tl_strf("ecluse-agent: error: %s: the chain does not verify: record 2 (line 2, "
+                                            "offset %zu): ",
+                                            log, (size_t) (strchr(all, '\n') + 1 - all));
+        assert_non_null(strstr(r.err, want));
+        assert_null(strchr(strchr(r.err, '\n') + 1, '\n')); /* one line */
+        tl_result_free(&r);
+        r = RUN("--root", root, "--json", "audit", "show");
+        assert_int_equal(r.status, 65);
+        json_auto_t *shown = json_loads(r.out, 0, NULL);
+        assert_int_equal(json_array_size(shown), 2);
+        assert_non_null(strstr(r.err, "the chain does not verify: record 2"));
+        tl_result_free(&r);
+        tl_rm_rf(root);
+}
+
 static void test_usage_errors(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
@@ -198,6 +277,7 @@ static void test_usage_errors(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_note_show_verify),
+                cmocka_unit_test(test_show),
                 cmocka_unit_test(test_usage_errors),
                 cmocka_unit_test(test_note_reports_torn_tail),
         };

@@ -102,8 +102,8 @@ static void test_files_under_root(void **state) {
         assert_string_equal(res.out, "");
         tl_result_free(&res);
         assert_int_equal(validate(root, m, true, &res), 65);
-        assert_non_null(strstr(res.out, "\"ok\": false"));
-        assert_non_null(strstr(res.out, "\"line\": 9"));
+        assert_non_null(strstr(res.out, "\"ok\":false"));
+        assert_non_null(strstr(res.out, "\"line\":9"));
         tl_result_free(&res);
 
         /* current pointing out of releases/: refused, whatever it points to. */

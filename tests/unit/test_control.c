@@ -489,17 +489,40 @@ static void test_cli_status_stop(void **state) {
                 assert_string_equal(json_string_value(json_object_get(o, "state")), want[i][1]);
         }
         assert_non_null(strstr(res.err, "stack dead: shim not running"));
+        /* --json is compact: one line */
+        assert_string_equal(strchr(res.out, '\n'), "\n");
         tl_result_free(&res);
 
+        /* one stack: still an array, of one object */
         char *st_one[] = {shim_bin(), "--root", root, "--json", "status", "office", NULL};
         tl_run(st_one, &res);
         assert_int_equal(res.status, 0);
-        json_auto_t *one = json_loads(res.out, 0, NULL);
+        json_auto_t *one_array = json_loads(res.out, 0, NULL);
+        assert_true(json_is_array(one_array));
+        assert_int_equal(json_array_size(one_array), 1);
+        json_t *one = json_array_get(one_array, 0);
         assert_true(json_is_object(one));
         for (const char *const *k = (const char *const[]){"stack", "state", "accel", "policy", "capabilities", NULL};
              *k; k++)
                 assert_non_null(json_object_get(one, *k));
         assert_string_equal(json_string_value(json_object_get(one, "stack")), "office");
+        tl_result_free(&res);
+
+        /* --json=pretty: the same document, indented */
+        char *st_pretty[] = {shim_bin(), "--root", root, "--json=pretty", "status", "office", NULL};
+        tl_run(st_pretty, &res);
+        assert_int_equal(res.status, 0);
+        assert_memory_equal(res.out, "[\n  {\n    \"stack\": \"office\",\n", 29);
+        json_auto_t *pretty = json_loads(res.out, 0, NULL);
+        assert_true(json_equal(pretty, one_array));
+        tl_result_free(&res);
+
+        /* a stack that is not running: its row says so, and the error line */
+        char *st_dead[] = {shim_bin(), "--root", root, "--json", "status", "dead", NULL};
+        tl_run(st_dead, &res);
+        assert_int_equal(res.status, 69);
+        assert_string_equal(res.out, "[{\"stack\":\"dead\",\"state\":\"not running\"}]\n");
+        assert_non_null(strstr(res.err, "stack dead: shim not running"));
         tl_result_free(&res);
 
         char *st_human[] = {shim_bin(), "--root", root, "status", "office", NULL};
@@ -668,7 +691,10 @@ static void test_stop_reports_failed_teardown(void **state) {
         char *st_one[] = {shim_bin(), "--root", root, "--json", "status", "office", NULL};
         tl_run(st_one, &res);
         assert_int_equal(res.status, 70);
-        json_auto_t *one = json_loads(res.out, 0, NULL);
+        json_auto_t *one_array = json_loads(res.out, 0, NULL);
+        assert_true(json_is_array(one_array));
+        assert_int_equal(json_array_size(one_array), 1);
+        json_t *one = json_array_get(one_array, 0);
         assert_non_null(one);
         assert_string_equal(json_string_value(json_object_get(one, "state")), "teardown-failed");
         assert_string_equal(json_string_value(json_object_get(one, "error")), "Device or resource busy");
