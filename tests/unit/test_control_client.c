@@ -183,6 +183,7 @@ static void test_not_running(void **state) {
         assert_string_equal(why, want);
         /* a socket nobody listens on: a killed shim's */
         _cleanup_close_ int fd = bind_socket(root, "office", false);
+        assert_true(fd >= 0);
         assert_int_equal(ecl_control_call(root, "office", "status", &j, &why), -ESRCH);
         assert_non_null(strstr(why, "shim not running (stale control socket "));
         /* not a stack name: nothing is built from it */
@@ -219,6 +220,7 @@ static void test_list(void **state) {
 
         _cleanup_close_ int zeta = bind_socket(root, "zeta", true);
         _cleanup_close_ int alpha = bind_socket(root, "alpha", false);
+        assert_true(zeta >= 0 && alpha >= 0);
         const char *files[] = {"notes.txt", "Bad.sock", "alpha.failed", "gone.failed", ".sock", "x.sock.old"};
         for (size_t i = 0; i < ELEMENTSOF(files); i++) {
                 _cleanup_free_ char *p = tl_strf("%s/run/ecluse/%s", root, files[i]);
