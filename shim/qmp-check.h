@@ -90,6 +90,8 @@ enum shim_qmp_query {
         SHIM_QMP_MIGRATE,
         SHIM_QMP_BLOCK_EXPORTS,
         SHIM_QMP_BLOCK_NODES,
+        SHIM_QMP_JOBS,
+        SHIM_QMP_DUMP,
         SHIM_QMP_N_QUERIES,
 };
 
