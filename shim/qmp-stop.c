@@ -363,10 +363,14 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
                         return r;
                 if (r == 0)
                         break;
-                if (round * 50 >= SHIM_QMP_STOP_WAIT_MS) {
+                /* nothing to send (a dump): no use waiting */
+                bool stoppable = cmds && cmds[0];
+                if (!stoppable || round * 50 >= SHIM_QMP_STOP_WAIT_MS) {
                         free(*ret_why);
-                        if (asprintf(ret_why, "still going %d ms after it was stopped: %s", SHIM_QMP_STOP_WAIT_MS,
-                                     now) < 0)
+                        int k = stoppable ? asprintf(ret_why, "still going %d ms after it was stopped: %s",
+                                                     SHIM_QMP_STOP_WAIT_MS, now)
+                                          : asprintf(ret_why, "QEMU has no command to stop %s", now);
+                        if (k < 0)
                                 *ret_why = NULL;
                         free(now);
                         return -EPERM;

@@ -20,9 +20,9 @@
  *
  * and asks again, every 50 ms for up to SHIM_QMP_STOP_WAIT_MS (the cancels
  * are asynchronous: cancelling, aborting, an export shutting down).  What is
- * still going then, a reply that is no answer, or a command that cannot be
- * sent means the caller destroys the domain (fail closed): QEMU's end is the
- * stream's end.
+ * still going then, what has no command to stop it (a dump: at once), a
+ * reply that is no answer, or a query that cannot be sent means the caller
+ * destroys the domain (fail closed): QEMU's end is the stream's end.
  *
  * Between two periodic checks (5 s) a leak can be started and undone
  * (block-export-add then -del, blockdev-backup then blockdev-del): QEMU's
@@ -82,7 +82,8 @@ int shim_qmp_event_classify(const char *event, const char *details, char **ret_w
 /*
  * Stop what dom's QEMU is sending out (see above): 0 when nothing was
  * going; 1 when something was and is stopped, *ret_stopped (caller frees)
- * saying what; -EPERM when it is still going after SHIM_QMP_STOP_WAIT_MS,
+ * saying what; -EPERM when it is still going after SHIM_QMP_STOP_WAIT_MS
+ * (at once when nothing can stop it),
  * -EBADMSG or -EIO when QEMU's state cannot be read, each with *ret_why:
  * the caller destroys the domain.  Blocks for up to SHIM_QMP_STOP_WAIT_MS.
  */
