@@ -5,7 +5,8 @@
  * embedded libvirt (TCG) with the supervisor's loop (supervise.h) and the
  * real QMP check and stop (qmp-check.h, qmp-stop.h): an NBD export started
  * and deleted between two periodic checks is heard (QEMU's event) and
- * holds; a migration is cancelled by the hold and its socket closed; a dump,
+ * holds, as is a blockdev-backup done and its nodes deleted; a running
+ * backup job is cancelled by the hold; a migration is cancelled by the hold and its socket closed; a dump,
  * which QEMU cannot cancel, has the domain destroyed.  Every socket and file
  * is the test's own, in its temp dir; nothing leaves the host.  Not in
  * test_supervise.c: libvirt registers its QEMU driver again at every
@@ -122,6 +123,17 @@ static int setup(void **state) {
 
 static int teardown(void **state) {
         (void) state;
+        if (g_uri) {
+                /* a test that failed midway leaves its domain running: no QEMU outlives the test */
+                virConnectPtr c = virConnectOpen(g_uri);
+                virDomainPtr d = c ? virDomainLookupByName(c, "ecluse-qmpleak") : NULL;
+                if (d) {
+                        (void) virDomainDestroy(d);
+                        virDomainFree(d);
+                }
+                if (c)
+                        virConnectClose(c);
+        }
         if (g_root)
                 tl_rm_rf(g_root);
         free(g_root);
@@ -129,7 +141,8 @@ static int teardown(void **state) {
         return 0;
 }
 
-static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1};
+/* replace_orphan: the domain of a test that failed midway does not fail the next ones */
+static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = (gid_t) -1, .replace_orphan = true};
 
 /* As cmd-run.c does it: the supervisor (and its QEMU event callback) registered before the domain exists. */
 static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
@@ -260,6 +273,96 @@ static void test_qmp_export_between_checks_held(void **state) {
         down(&s, &sup);
 }
 
+/* blockdev-add of a null-co node (reads zeroes, writes nothing: no file at all). */
+static void null_node(struct shim_stack *s, const char *name) {
+        char *cmd = tl_strf("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"null-co\",\"node-name\":\"%s\","
+                            "\"size\":67108864}}", name);
+        qmp(s, cmd);
+        free(cmd);
+}
+
+/* blockdev-del, tried until the node is let go of (a job ends asynchronously). */
+static void del_node(struct shim_stack *s, const char *name) {
+        char *cmd = tl_strf("{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"%s\"}}", name);
+        bool deleted = false;
+        for (int i = 0; i < 100 && !deleted; i++) {
+                _cleanup_free_ char *r = qmp_reply(s, cmd);
+                deleted = strstr(r, "\"return\"") != NULL;
+                if (!deleted)
+                        usleep(20 * 1000);
+        }
+        free(cmd);
+        assert_true(deleted);
+}
+
+/*
+ * A blockdev-backup that completes, its nodes deleted, all before the next
+ * check (which then finds nothing): its job's events hold the domain.
+ */
+static void test_qmp_backup_between_checks_held(void **state) {
+        (void) state;
+        tl_require(g_uri, "root and qemu-system-x86_64");
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        null_node(&s, "qmpsrc");
+        null_node(&s, "qmpdst");
+        qmp(&s, "{\"execute\":\"blockdev-backup\",\"arguments\":{\"job-id\":\"qmpbk\",\"device\":\"qmpsrc\","
+                "\"target\":\"qmpdst\",\"sync\":\"full\"}}");
+        /* done and dismissed (auto-dismiss) */
+        bool gone = false;
+        for (int i = 0; i < 100 && !gone; i++) {
+                _cleanup_free_ char *r = qmp_reply(&s, "{\"execute\":\"query-jobs\"}");
+                gone = strstr(r, "\"return\":[]") != NULL;
+                if (!gone)
+                        usleep(20 * 1000);
+        }
+        assert_true(gone);
+        del_node(&s, "qmpdst");
+        del_node(&s, "qmpsrc");
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_run_check_live(&s, &why), 0);
+
+        iterate_until_held(&sup);
+        assert_non_null(sup.violation);
+        if (!strstr(sup.violation, "QEMU event JOB_STATUS_CHANGE (status created, id qmpbk)"))
+                fail_msg("violation \"%s\" does not name the job", sup.violation);
+        assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        assert_non_null(strstr(p.events, "qemu-event;"));
+        down(&s, &sup);
+}
+
+/* A backup throttled so that it runs on: the hold force-cancels its job (a paused guest's QEMU copies on). */
+static void test_qmp_backup_cancelled(void **state) {
+        (void) state;
+        tl_require(g_uri, "root and qemu-system-x86_64");
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        null_node(&s, "qmpsrc");
+        null_node(&s, "qmpdst");
+        qmp(&s, "{\"execute\":\"blockdev-backup\",\"arguments\":{\"job-id\":\"qmpbk\",\"device\":\"qmpsrc\","
+                "\"target\":\"qmpdst\",\"sync\":\"full\",\"speed\":65536}}");
+        iterate_until_held(&sup);
+        assert_non_null(sup.violation);
+        assert_non_null(strstr(sup.violation, "JOB_STATUS_CHANGE"));
+        assert_non_null(strstr(p.events, "leak-stopped;"));
+        if (!strstr(p.stopped, "block job qmpbk (backup, running)"))
+                fail_msg("leak-stopped \"%s\" does not name the job", p.stopped);
+        _cleanup_free_ char *jobs = qmp_reply(&s, "{\"execute\":\"query-jobs\"}");
+        if (!strstr(jobs, "\"return\":[]"))
+                fail_msg("the job is still there: %s", jobs);
+        assert_string_equal(shim_supervise_state(&sup), "held");
+        down(&s, &sup);
+}
+
 /*
  * A migration to a UNIX socket (the test's, never read, so it stays
  * active): its MIGRATION event holds the domain, the migration is
@@ -376,6 +479,8 @@ static void test_qmp_dump_destroyed(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_qmp_export_between_checks_held),
+                cmocka_unit_test(test_qmp_backup_between_checks_held),
+                cmocka_unit_test(test_qmp_backup_cancelled),
                 cmocka_unit_test(test_qmp_migration_cancelled),
                 cmocka_unit_test(test_qmp_dump_destroyed),
         };
