@@ -23,8 +23,10 @@ static const char *const commands[SHIM_QMP_LEAK_N] = {
 };
 
 static const char *const query_names[SHIM_QMP_LEAK_N] = {
-        [SHIM_QMP_LEAK_MIGRATE] = "query-migrate",       [SHIM_QMP_LEAK_EXPORTS] = "query-block-exports",
-        [SHIM_QMP_LEAK_BLOCK_JOBS] = "query-block-jobs", [SHIM_QMP_LEAK_JOBS] = "query-jobs",
+        [SHIM_QMP_LEAK_MIGRATE] = "query-migrate",
+        [SHIM_QMP_LEAK_EXPORTS] = "query-block-exports",
+        [SHIM_QMP_LEAK_BLOCK_JOBS] = "query-block-jobs",
+        [SHIM_QMP_LEAK_JOBS] = "query-jobs",
         [SHIM_QMP_LEAK_DUMP] = "query-dump",
 };
 
@@ -233,12 +235,23 @@ int shim_qmp_leak_plan(const char *const replies[SHIM_QMP_LEAK_N], char **ret_go
                 if (!v)
                         break;
                 switch (q) {
-                case SHIM_QMP_LEAK_MIGRATE: r = plan_migrate(v, &p); break;
-                case SHIM_QMP_LEAK_EXPORTS: r = plan_exports(v, &p); break;
-                case SHIM_QMP_LEAK_BLOCK_JOBS: r = plan_block_jobs(v, &p, block_ids); break;
-                case SHIM_QMP_LEAK_JOBS: r = plan_jobs(v, &p, block_ids); break;
-                case SHIM_QMP_LEAK_DUMP: r = json_is_object(v) ? plan_dump(v, &p) : bad(&p, q, "is no object"); break;
-                default: r = -EINVAL;
+                case SHIM_QMP_LEAK_MIGRATE:
+                        r = plan_migrate(v, &p);
+                        break;
+                case SHIM_QMP_LEAK_EXPORTS:
+                        r = plan_exports(v, &p);
+                        break;
+                case SHIM_QMP_LEAK_BLOCK_JOBS:
+                        r = plan_block_jobs(v, &p, block_ids);
+                        break;
+                case SHIM_QMP_LEAK_JOBS:
+                        r = plan_jobs(v, &p, block_ids);
+                        break;
+                case SHIM_QMP_LEAK_DUMP:
+                        r = json_is_object(v) ? plan_dump(v, &p) : bad(&p, q, "is no object");
+                        break;
+                default:
+                        r = -EINVAL;
                 }
         }
         if (r >= 0)
@@ -271,10 +284,9 @@ int shim_qmp_leak_plan(const char *const replies[SHIM_QMP_LEAK_N], char **ret_go
 
 /* Events of QEMU that mean data may have left (qmp-stop.h). */
 static const char *const leak_events[] = {
-        "MIGRATION",          "MIGRATION_PASS",      "BLOCK_EXPORT_DELETED", "JOB_STATUS_CHANGE",
-        "BLOCK_JOB_COMPLETED", "BLOCK_JOB_CANCELLED", "BLOCK_JOB_ERROR",      "BLOCK_JOB_READY",
-        "BLOCK_JOB_PENDING",   "DUMP_COMPLETED",      "VNC_CONNECTED",        "VNC_INITIALIZED",
-        "SPICE_CONNECTED",     "SPICE_INITIALIZED",
+        "MIGRATION",           "MIGRATION_PASS",  "BLOCK_EXPORT_DELETED", "JOB_STATUS_CHANGE", "BLOCK_JOB_COMPLETED",
+        "BLOCK_JOB_CANCELLED", "BLOCK_JOB_ERROR", "BLOCK_JOB_READY",      "BLOCK_JOB_PENDING", "DUMP_COMPLETED",
+        "VNC_CONNECTED",       "VNC_INITIALIZED", "SPICE_CONNECTED",      "SPICE_INITIALIZED",
 };
 
 int shim_qmp_event_classify(const char *event, const char *details, char **ret_what) {
@@ -385,8 +397,8 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
         }
         if (!first && !nbd)
                 return 0;
-        if (asprintf(ret_stopped, "%s%s%s", first ? first : "", first && nbd ? ", " : "",
-                     nbd ? "NBD server" : "") < 0) {
+        if (asprintf(ret_stopped, "%s%s%s", first ? first : "", first && nbd ? ", " : "", nbd ? "NBD server" : "") <
+            0) {
                 *ret_stopped = NULL;
                 return -ENOMEM;
         }

@@ -328,7 +328,8 @@ static void stop_leaks(struct shim_supervisor *sup, char **problem) {
                 (void) ecl_reason(problem, 0, "cannot stop what QEMU of %s sends out (%s) nor destroy it (%s)",
                                   s->dom_name, w, shim_virt_error());
         else
-                (void) ecl_reason(problem, 0, "cannot stop what QEMU of %s sends out (%s); destroyed it", s->dom_name, w);
+                (void) ecl_reason(problem, 0, "cannot stop what QEMU of %s sends out (%s); destroyed it", s->dom_name,
+                                  w);
         if (!*problem)
                 *problem = strdup("cannot stop what QEMU sends out");
 }

@@ -51,7 +51,9 @@ static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *
                         "<os><type arch='x86_64' machine='q35'>hvm</type></os><on_crash>destroy</on_crash><devices>"
                         "<controller type='pci' model='pcie-root'/><controller type='usb' model='none'/>"
                         "<memballoon model='none'/></devices></domain>",
-                        m->stack) < 0 ? -ENOMEM : 0;
+                        m->stack) < 0
+                       ? -ENOMEM
+                       : 0;
 }
 
 static int h_check_cut(void *ud, const char *xml, const char *tap, char **why) {
@@ -148,10 +150,15 @@ static const struct shim_run_opts opts = {.tap_owner = (uid_t) -1, .tap_group = 
 static void up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_hooks *h, struct probe *p,
                struct shim_supervisor *sup) {
         *m = (struct ecl_manifest){.stack = (char *) "qmpleak", .vm = {.vcpus = 1, .memory_mib = 64}};
-        *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
-                                     .check_qemu = h_check_qemu, .stop_qemu_leaks = h_stop_qemu_leaks,
-                                     .policy_load = h_policy_load, .policy_verify = h_policy_verify,
-                                     .policy_remove = h_policy_remove, .audit = h_audit};
+        *h = (struct shim_run_hooks){.userdata = p,
+                                     .domain_xml = h_domain_xml,
+                                     .check_cut = h_check_cut,
+                                     .check_qemu = h_check_qemu,
+                                     .stop_qemu_leaks = h_stop_qemu_leaks,
+                                     .policy_load = h_policy_load,
+                                     .policy_verify = h_policy_verify,
+                                     .policy_remove = h_policy_remove,
+                                     .audit = h_audit};
         assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
         assert_int_equal(shim_run_connect(s, g_uri), 0);
         assert_int_equal(shim_supervise_init(sup, s), 0);
@@ -239,7 +246,8 @@ static void test_qmp_export_between_checks_held(void **state) {
         _cleanup_free_ char *dir = qemu_dir();
         char *sock = tl_strf("%s/nbd.sock", dir);
         char *start = tl_strf("{\"execute\":\"nbd-server-start\",\"arguments\":{\"addr\":{\"type\":\"unix\","
-                              "\"data\":{\"path\":\"%s\"}}}}", sock);
+                              "\"data\":{\"path\":\"%s\"}}}}",
+                              sock);
         qmp(&s, "{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"null-co\",\"node-name\":\"qmpnull\","
                 "\"size\":1048576}}");
         qmp(&s, start);
@@ -250,7 +258,8 @@ static void test_qmp_export_between_checks_held(void **state) {
         /* the export lets go of its node asynchronously */
         bool deleted = false;
         for (int i = 0; i < 50 && !deleted; i++) {
-                _cleanup_free_ char *r = qmp_reply(&s, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"qmpnull\"}}");
+                _cleanup_free_ char *r =
+                        qmp_reply(&s, "{\"execute\":\"blockdev-del\",\"arguments\":{\"node-name\":\"qmpnull\"}}");
                 deleted = strstr(r, "\"return\"") != NULL;
                 if (!deleted)
                         usleep(20 * 1000);
@@ -276,7 +285,8 @@ static void test_qmp_export_between_checks_held(void **state) {
 /* blockdev-add of a null-co node (reads zeroes, writes nothing: no file at all). */
 static void null_node(struct shim_stack *s, const char *name) {
         char *cmd = tl_strf("{\"execute\":\"blockdev-add\",\"arguments\":{\"driver\":\"null-co\",\"node-name\":\"%s\","
-                            "\"size\":67108864}}", name);
+                            "\"size\":67108864}}",
+                            name);
         qmp(s, cmd);
         free(cmd);
 }
@@ -443,11 +453,12 @@ static void test_qmp_dump_destroyed(void **state) {
         _cleanup_free_ char *dir = qemu_dir();
         char *fifo = tl_strf("%s/dump.fifo", dir);
         assert_int_equal(mkfifo(fifo, 0600), 0);
-        assert_int_equal(chmod(fifo, 0666), 0); /* QEMU opens it as its own user */
+        assert_int_equal(chmod(fifo, 0666), 0);                  /* QEMU opens it as its own user */
         int rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* so that QEMU's open does not block */
         assert_true(rfd >= 0);
         char *cmd = tl_strf("{\"execute\":\"dump-guest-memory\",\"arguments\":{\"paging\":false,"
-                            "\"protocol\":\"file:%s\",\"detach\":true}}", fifo);
+                            "\"protocol\":\"file:%s\",\"detach\":true}}",
+                            fifo);
         qmp(&s, cmd);
         _cleanup_free_ char *q = qmp_reply(&s, "{\"execute\":\"query-dump\"}");
         if (!strstr(q, "\"active\""))

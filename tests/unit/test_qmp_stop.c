@@ -82,10 +82,11 @@ static void test_migration(void **state) {
         (void) state;
         char *active = tl_read_file(DATA "migrate-active.json", NULL);
         assert_non_null(active);
-        expect(SHIM_QMP_LEAK_MIGRATE, active, "migration (active)", "{\"execute\":\"migrate_cancel\",\"arguments\":{}}\n");
+        expect(SHIM_QMP_LEAK_MIGRATE, active, "migration (active)",
+               "{\"execute\":\"migrate_cancel\",\"arguments\":{}}\n");
         free(active);
-        static const char *const moving[] = {"setup", "pre-switchover", "device", "postcopy-active", "cancelling",
-                                             "wait-unplug", "colo", "not-yet-invented"};
+        static const char *const moving[] = {"setup",      "pre-switchover", "device", "postcopy-active",
+                                             "cancelling", "wait-unplug",    "colo",   "not-yet-invented"};
         for (size_t i = 0; i < ELEMENTSOF(moving); i++) {
                 char *r = tl_strf("{\"return\":{\"status\":\"%s\"}}", moving[i]);
                 char *g = tl_strf("migration (%s)", moving[i]);
@@ -116,10 +117,11 @@ static void test_jobs(void **state) {
         (void) state;
         const char *r[SHIM_QMP_LEAK_N];
         memcpy(r, idle, sizeof r);
-        r[SHIM_QMP_LEAK_BLOCK_JOBS] = "{\"return\":[{\"auto-finalize\":true,\"io-status\":\"ok\",\"device\":\"bk0\","
-                                      "\"auto-dismiss\":true,\"busy\":true,\"len\":67108864,\"offset\":0,"
-                                      "\"status\":\"running\",\"paused\":false,\"speed\":0,\"ready\":false,"
-                                      "\"type\":\"backup\"},{\"device\":\"m\",\"status\":\"ready\",\"type\":\"mirror\"}]}";
+        r[SHIM_QMP_LEAK_BLOCK_JOBS] =
+                "{\"return\":[{\"auto-finalize\":true,\"io-status\":\"ok\",\"device\":\"bk0\","
+                "\"auto-dismiss\":true,\"busy\":true,\"len\":67108864,\"offset\":0,"
+                "\"status\":\"running\",\"paused\":false,\"speed\":0,\"ready\":false,"
+                "\"type\":\"backup\"},{\"device\":\"m\",\"status\":\"ready\",\"type\":\"mirror\"}]}";
         r[SHIM_QMP_LEAK_JOBS] = "{\"return\":[{\"current-progress\":0,\"status\":\"running\",\"total-progress\":"
                                 "67108864,\"type\":\"backup\",\"id\":\"bk0\"},{\"id\":\"m\",\"type\":\"mirror\","
                                 "\"status\":\"ready\"},{\"id\":\"c\",\"type\":\"create\",\"status\":\"running\"},"
@@ -127,9 +129,12 @@ static void test_jobs(void **state) {
         char *going = NULL;
         char **cmds = NULL;
         assert_int_equal(shim_qmp_leak_plan(r, &going, &cmds), 1);
-        assert_string_equal(going, "block job bk0 (backup, running), block job m (mirror, ready), job c (create, running)");
-        assert_string_equal(cmds[0], "{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":\"bk0\",\"force\":true}}");
-        assert_string_equal(cmds[1], "{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":\"m\",\"force\":true}}");
+        assert_string_equal(going,
+                            "block job bk0 (backup, running), block job m (mirror, ready), job c (create, running)");
+        assert_string_equal(cmds[0],
+                            "{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":\"bk0\",\"force\":true}}");
+        assert_string_equal(cmds[1],
+                            "{\"execute\":\"block-job-cancel\",\"arguments\":{\"device\":\"m\",\"force\":true}}");
         assert_string_equal(cmds[2], "{\"execute\":\"job-cancel\",\"arguments\":{\"id\":\"c\"}}");
         assert_null(cmds[3]);
         free(going);
@@ -183,7 +188,8 @@ static void test_many(void **state) {
         (void) state;
         char *list = strdup("{\"return\":[");
         for (int i = 0; i < 1000; i++) {
-                char *n = tl_strf("%s%s{\"id\":\"j%d\",\"type\":\"create\",\"status\":\"running\"}", list, i ? "," : "", i);
+                char *n = tl_strf("%s%s{\"id\":\"j%d\",\"type\":\"create\",\"status\":\"running\"}", list, i ? "," : "",
+                                  i);
                 free(list);
                 list = n;
         }
