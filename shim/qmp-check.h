@@ -74,9 +74,9 @@
  *
  * These are the names libvirt 9.0 gives (read from a running ecluse stack
  * on qemu:///system: a disk is a "file" node libvirt-N-storage on its
- * source under a "qcow2" or "raw" node libvirt-N-format).  The last three
- * need QEMU 5.2 (query-block-exports); an older one answers with an error,
- * which fails the check.  What the XML declares and QEMU lacks is not
+ * source under a "qcow2" or "raw" node libvirt-N-format).  The check needs
+ * QEMU 5.2 (query-block-exports; query-jobs is 3.0, query-dump 2.6); an
+ * older one answers with an error, which fails the check.  What the XML declares and QEMU lacks is not
  * checked here (the XML check covers the XML).  Netdevs are not listed: a
  * netdev carries nothing but through a device or a netfilter, which are.
  * A migration that completes between two checks is seen at the next one
