@@ -29,7 +29,14 @@
  * monitor events show it, received through libvirt
  * (virConnectDomainQemuMonitorEventRegister, libvirt-qemu, which passes
  * every QMP event of the domain on, those libvirt handles itself included).
- * shim_qmp_event_classify() says which mean data may have left.
+ * shim_qmp_event_classify() says which mean data may have left.  Still
+ * missed when undone between two checks, since QEMU emits no event for
+ * them: chardev-add/-remove, netdev_add/_del, object-add/-del, and a
+ * device_add with an id then device_del (its DEVICE_DELETED only triggers
+ * a check, as libvirt's own detach emits it too; libvirt sends no
+ * DEVICE_REMOVED for an alias it does not know).  Events queued while the
+ * domain is started paused are acted on at the first turn after resume;
+ * the check before resume sees what is still there.
  *
  * The decisions (shim_qmp_leak_plan, shim_qmp_event_classify) are separate
  * from the QMP calls so that they can be tested on canned replies.
