@@ -78,6 +78,7 @@
 #include "names.h"
 #include "qemu-id.h"
 #include "qmp-check.h"
+#include "qmp-stop.h"
 #include "run.h"
 #include "sandbox.h"
 #include "sd-notify.h"
@@ -226,6 +227,11 @@ static int h_check_cut(void *ud, const char *xml, const char *tap, char **ret_vi
 static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **ret_violation) {
         (void) ud;
         return shim_qmp_check(dom, xml, ret_violation);
+}
+
+static int h_stop_qemu_leaks(void *ud, virDomainPtr dom, char **ret_stopped, char **ret_why) {
+        (void) ud;
+        return shim_qmp_stop_leaks(dom, ret_stopped, ret_why);
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
@@ -540,6 +546,7 @@ static int step_libvirt(struct run_ctx *c) {
         c->hooks = (struct shim_run_hooks){
                 .userdata = c, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                 .check_qemu = h_check_qemu,
+                .stop_qemu_leaks = h_stop_qemu_leaks,
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
                 .policy_remove = h_policy_remove, .audit = h_audit, .report = h_report,
         };

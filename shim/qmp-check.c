@@ -28,6 +28,8 @@ static const char *const commands[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_MIGRATE] = "{\"execute\":\"query-migrate\"}",
         [SHIM_QMP_BLOCK_EXPORTS] = "{\"execute\":\"query-block-exports\"}",
         [SHIM_QMP_BLOCK_NODES] = "{\"execute\":\"query-named-block-nodes\",\"arguments\":{\"flat\":true}}",
+        [SHIM_QMP_JOBS] = "{\"execute\":\"query-jobs\"}",
+        [SHIM_QMP_DUMP] = "{\"execute\":\"query-dump\"}",
 };
 
 static const char *const query_names[SHIM_QMP_N_QUERIES] = {
@@ -39,6 +41,8 @@ static const char *const query_names[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_MIGRATE] = "query-migrate",
         [SHIM_QMP_BLOCK_EXPORTS] = "query-block-exports",
         [SHIM_QMP_BLOCK_NODES] = "query-named-block-nodes",
+        [SHIM_QMP_JOBS] = "query-jobs",
+        [SHIM_QMP_DUMP] = "query-dump",
 };
 
 const char *shim_qmp_command(enum shim_qmp_query q) {
@@ -362,6 +366,42 @@ static int compare_nodes(json_t *list, char *const *disks, struct findings *f, c
         return 0;
 }
 
+/*
+ * query-jobs: libvirt runs no job on an ecluse domain (no snapshot, block
+ * copy or commit), so any job listed is someone else's: a backup, mirror,
+ * commit or stream copies a disk, even once it is over (concluded, not yet
+ * dismissed).
+ */
+static int compare_jobs(json_t *list, struct findings *f, char **ret_why) {
+        if (!json_is_array(list))
+                return bad_reply(ret_why, SHIM_QMP_JOBS, "is no list");
+        size_t i;
+        json_t *j;
+        json_array_foreach(list, i, j) {
+                if (!json_is_object(j))
+                        return bad_reply(ret_why, SHIM_QMP_JOBS, "has a job that is no object");
+                const char *id = json_string_value(json_object_get(j, "id"));
+                const char *type = json_string_value(json_object_get(j, "type"));
+                const char *status = json_string_value(json_object_get(j, "status"));
+                found(f, "job %s (%s, %s)", id ? id : "?", type ? type : "?", status ? status : "?");
+        }
+        return 0;
+}
+
+/* query-dump: "none" until a dump-guest-memory; any other status is the guest's memory written out. */
+static int compare_dump(json_t *info, struct findings *f, char **ret_why) {
+        if (!json_is_object(info))
+                return bad_reply(ret_why, SHIM_QMP_DUMP, "is no object");
+        const char *s = json_string_value(json_object_get(info, "status"));
+        if (!s)
+                return bad_reply(ret_why, SHIM_QMP_DUMP, "has no status");
+        if (streq(s, "active"))
+                found(f, "memory dump in progress");
+        else if (!streq(s, "none"))
+                found(f, "memory dump %s (the guest's memory may have been written out)", s);
+        return 0;
+}
+
 static int compare_one(enum shim_qmp_query q, json_t *v, const struct expected *e, struct findings *f,
                        char **ret_why) {
         switch (q) {
@@ -373,6 +413,8 @@ static int compare_one(enum shim_qmp_query q, json_t *v, const struct expected *
         case SHIM_QMP_MIGRATE: return compare_migrate(v, f, ret_why);
         case SHIM_QMP_BLOCK_EXPORTS: return compare_exports(v, f, ret_why);
         case SHIM_QMP_BLOCK_NODES: return compare_nodes(v, e->disks, f, ret_why);
+        case SHIM_QMP_JOBS: return compare_jobs(v, f, ret_why);
+        case SHIM_QMP_DUMP: return compare_dump(v, f, ret_why);
         default: return -EINVAL;
         }
 }

@@ -62,19 +62,60 @@
  *                                      file node elsewhere is a target that a
  *                                      blockdev-backup or -mirror of the
  *                                      guest's disk could be sent to
+ *   query-jobs                         none: libvirt runs no job on an ecluse
+ *                                      domain, so a job (backup, mirror,
+ *                                      commit, stream, create, ...) in any
+ *                                      status, concluded included, is a disk
+ *                                      copied by someone else
+ *   query-dump                         status none: active is the guest's
+ *                                      memory being written out by
+ *                                      dump-guest-memory (detach), completed
+ *                                      or failed that it was
  *
  * These are the names libvirt 9.0 gives (read from a running ecluse stack
  * on qemu:///system: a disk is a "file" node libvirt-N-storage on its
- * source under a "qcow2" or "raw" node libvirt-N-format).  The last three
- * need QEMU 5.2 (query-block-exports); an older one answers with an error,
- * which fails the check.  What the XML declares and QEMU lacks is not
+ * source under a "qcow2" or "raw" node libvirt-N-format).  The check needs
+ * QEMU 5.2 (query-block-exports; query-jobs is 3.0, query-dump 2.6); an
+ * older one answers with an error, which fails the check.  What the XML declares and QEMU lacks is not
  * checked here (the XML check covers the XML).  Netdevs are not listed: a
  * netdev carries nothing but through a device or a netfilter, which are.
  * A migration that completes between two checks is seen at the next one
- * (its final status stays until QEMU exits or migrates again).  Not seen: the one-shot writes of
- * guest memory to a file (pmemsave, memsave, dump-guest-memory).  Holding
- * pauses the guest; it does not cancel a migration or an export in
- * progress (see the issue 13 note).
+ * (its final status stays until QEMU exits or migrates again), and so is a
+ * dump (query-dump keeps its last status).  What is undone before the next
+ * check (an export added and deleted, a backup job whose nodes are gone) is
+ * seen through QEMU's monitor events instead (qmp-stop.h, supervise.h).
+ * Pausing does not stop QEMU's own threads: every hold also stops a
+ * migration, export or block job, or destroys the domain (qmp-stop.h).
+ *
+ * Not seen: pmemsave and memsave.  Both are synchronous one-shots (guest
+ * memory, physical or virtual, written to a file QEMU opens by name as its
+ * own user), emit no event and leave nothing any query shows, and QEMU has
+ * no way to refuse a stable QMP command.  Who can send them:
+ *   - embedded driver (`run`'s default): the monitor socket is in libvirt's
+ *     domain directory, 0750 and owned by the stack's own QEMU identity
+ *     (qemu-id.h: no user, group or subordinate range of the host has it),
+ *     so only root and that QEMU reach it; QEMU serves one monitor client
+ *     at a time, and libvirt inside the shim is that client for the whole
+ *     life of QEMU; the embedded root is locked by the shim's libvirt, so no
+ *     other libvirt can open it.  A pmemsave needs root then, and root reads
+ *     the guest's memory anyway (/proc/PID/mem, ptrace): no gap beyond root.
+ *     The file would be written as the stack's identity, which can write
+ *     only the stack's own directories and world-writable ones (/tmp: no
+ *     per-domain mount namespace here, sandbox.h).
+ *   - qemu:///system: libvirtd is the client; anyone libvirtd lets do
+ *     domain:write on the domain (virsh qemu-monitor-command: root, or whom
+ *     polkit allows) can pmemsave, and QEMU writes the file as the QEMU user
+ *     every VM of that daemon shares.  ecluse cannot see it.  The daemon-side
+ *     measure is libvirtd's access control (access_drivers = ["polkit"]
+ *     refusing org.libvirt.api.domain.write on ecluse-* domains to everyone
+ *     but root); it is coarse (the same permission covers every change to
+ *     the domain) and outside the shim.  While libvirtd is restarting it
+ *     holds no monitor connection, and a process of the QEMU user could
+ *     connect first.
+ * dump-guest-memory is seen (query-dump above, the DUMP_COMPLETED event)
+ * but not stopped (QEMU has no cancel for it): a hold destroys the domain
+ * while one is active.  A non-detached dump of a small guest completes
+ * within the monitor command, before any check: seen afterwards only.
  *
  * The comparison (shim_qmp_compare) is separate from the QMP calls so that
  * it can be tested on canned replies.
@@ -90,6 +131,8 @@ enum shim_qmp_query {
         SHIM_QMP_MIGRATE,
         SHIM_QMP_BLOCK_EXPORTS,
         SHIM_QMP_BLOCK_NODES,
+        SHIM_QMP_JOBS,
+        SHIM_QMP_DUMP,
         SHIM_QMP_N_QUERIES,
 };
 

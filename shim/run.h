@@ -41,6 +41,13 @@ struct shim_run_hooks {
          * NULL: not asked (a connection without a QEMU monitor).
          */
         int (*check_qemu)(void *ud, virDomainPtr dom, const char *xml, char **ret_violation);
+        /*
+         * At every hold: stop what QEMU is sending out through its monitor
+         * (qmp-stop.h): 0 nothing was, 1 stopped (*ret_stopped says what), < 0
+         * still going or unknown (*ret_why): the supervisor destroys the
+         * domain.  NULL: not asked, and QEMU's monitor events are not heard.
+         */
+        int (*stop_qemu_leaks)(void *ud, virDomainPtr dom, char **ret_stopped, char **ret_why);
         int (*policy_load)(void *ud, const struct ecl_manifest *m);
         /* 0 if the policy in the kernel is m's; -EPERM (or another error) with *ret_problem. */
         int (*policy_verify)(void *ud, const struct ecl_manifest *m, char **ret_problem);

@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #include <errno.h>
+#include <libvirt/libvirt-qemu.h>
 #include <libvirt/virterror.h>
 #include <signal.h>
 #include <stdio.h>
@@ -8,6 +9,7 @@
 #include <unistd.h>
 
 #include "log.h"
+#include "qmp-stop.h"
 #include "reason.h"
 #include "supervise.h"
 
@@ -156,6 +158,26 @@ static int on_device_removed(virConnectPtr conn, virDomainPtr dom, const char *a
         return 0;
 }
 
+/* A QEMU monitor event: one that means data may have left holds at the next turn (qmp-stop.h). */
+static void on_qemu_event(virConnectPtr conn, virDomainPtr dom, const char *event, long long seconds,
+                          unsigned int micros, const char *details, void *opaque) {
+        (void) conn, (void) seconds, (void) micros;
+        struct shim_supervisor *sup = opaque;
+        if (!is_ours(sup, dom))
+                return;
+        _cleanup_free_ char *what = NULL;
+        int kind = shim_qmp_event_classify(event, details, &what);
+        if (kind == SHIM_QMP_EVENT_RECHECK)
+                sup->check_due = true;
+        if (kind != SHIM_QMP_EVENT_LEAK)
+                return;
+        log_debug("domain %s: %s", sup->stack->dom_name, what);
+        if (!sup->pending_leak)
+                sup->pending_leak = TAKE_PTR(what);
+        else if (strlen(sup->pending_leak) < 1024) /* a flood of events: the first ones say enough */
+                (void) ecl_reason(&sup->pending_leak, 0, "%s, %s", sup->pending_leak, what);
+}
+
 static void on_signal(int watch, int fd, int events, void *opaque) {
         (void) watch, (void) events;
         struct shim_supervisor *sup = opaque;
@@ -201,7 +223,7 @@ static void on_timer(int timer, void *opaque) {
 int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
         *sup = (struct shim_supervisor){.stack = stack, .sigfd = -1, .sig_watch = -1, .timer = -1,
                                         .cb_lifecycle = -1, .cb_added = -1, .cb_removed = -1, .nft_watch = -1,
-                                        .rtnl_watch = -1};
+                                        .rtnl_watch = -1, .cb_qemu = -1};
         if (stack->dom)
                 return shim_run_report(stack, ECL_LOG_ERROR, EBUSY,
                                        "the supervisor of %s must watch before the domain exists", stack->dom_name);
@@ -225,6 +247,13 @@ int shim_supervise_init(struct shim_supervisor *sup, struct shim_stack *stack) {
             sup->cb_removed < 0)
                 return shim_run_report(stack, ECL_LOG_ERROR, ECL_ESERVICE, "cannot watch domain %s: %s",
                                        stack->dom_name, shim_virt_error());
+        /* before the domain exists, as the others: an event between start and resume is heard too */
+        if (stack->hooks->stop_qemu_leaks) {
+                sup->cb_qemu = virConnectDomainQemuMonitorEventRegister(c, NULL, NULL, on_qemu_event, sup, NULL, 0);
+                if (sup->cb_qemu < 0)
+                        return shim_run_report(stack, ECL_LOG_ERROR, ECL_ESERVICE, "cannot hear QEMU's monitor events of %s: %s",
+                                               stack->dom_name, shim_virt_error());
+        }
         return 0;
 }
 
@@ -247,6 +276,8 @@ void shim_supervise_done(struct shim_supervisor *sup) {
                 virConnectDomainEventDeregisterAny(c, sup->cb_added);
         if (c && sup->cb_removed >= 0)
                 virConnectDomainEventDeregisterAny(c, sup->cb_removed);
+        if (c && sup->cb_qemu >= 0)
+                virConnectDomainQemuMonitorEventDeregister(c, sup->cb_qemu);
         if (sup->timer >= 0)
                 virEventRemoveTimeout(sup->timer);
         if (sup->sig_watch >= 0)
@@ -258,6 +289,7 @@ void shim_supervise_done(struct shim_supervisor *sup) {
         if (sup->sigfd >= 0)
                 close(sup->sigfd);
         free(sup->pending_added);
+        free(sup->pending_leak);
         free(sup->violation);
         free(sup->hold_problem);
         free(sup->last_event);
@@ -275,6 +307,36 @@ void shim_supervise_request_stop(struct shim_supervisor *sup) {
 
 void shim_supervise_request_reload(struct shim_supervisor *sup) {
         sup->reload_requested = true;
+}
+
+/*
+ * Pausing stops the guest, not QEMU: stop what QEMU sends out (a migration,
+ * an export, a block job: qmp-stop.h).  When it cannot be stopped, destroy
+ * the domain (QEMU's end is the stream's end); *problem then says so.
+ */
+static void stop_leaks(struct shim_supervisor *sup, char **problem) {
+        const struct shim_run_hooks *h = sup->stack->hooks;
+        struct shim_stack *s = sup->stack;
+        if (!h->stop_qemu_leaks || shim_domain_active(s->dom) == 0) /* no QEMU, nothing streams */
+                return;
+        _cleanup_free_ char *stopped = NULL, *why = NULL;
+        int r = h->stop_qemu_leaks(h->userdata, s->dom, &stopped, &why);
+        if (r > 0) {
+                (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "domain %s: stopped what QEMU was sending out: %s",
+                                       s->dom_name, stopped ? stopped : "?");
+                audit(sup, "leak-stopped", stopped);
+        }
+        if (r >= 0)
+                return;
+        const char *w = why ? why : strerror(-r);
+        if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
+                (void) ecl_reason(problem, 0, "cannot stop what QEMU of %s sends out (%s) nor destroy it (%s)",
+                                  s->dom_name, w, shim_virt_error());
+        else
+                (void) ecl_reason(problem, 0, "cannot stop what QEMU of %s sends out (%s); destroyed it", s->dom_name,
+                                  w);
+        if (!*problem)
+                *problem = strdup("cannot stop what QEMU sends out");
 }
 
 /*
@@ -314,6 +376,8 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
                                        problem ? "not paused" : "paused", why);
                 audit(sup, event, why);
         }
+        if (!problem)
+                stop_leaks(sup, &problem);
         if (problem && !sup->hold_problem) {
                 (void) shim_run_report(s, ECL_LOG_ERROR, 0, "after a violation (%s): %s", why, problem);
                 audit(sup, "hold-failed", problem);
@@ -342,6 +406,16 @@ static void turn(struct shim_supervisor *sup) {
                 sup->pending_added = NULL;
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "device added from outside");
                 hold(sup, "device-added", why ? why : "device added from outside");
+        }
+        if (sup->pending_leak && !sup->domain_gone) {
+                _cleanup_free_ char *why = NULL;
+                if (asprintf(&why, "QEMU's monitor says data may have left: %s", sup->pending_leak) < 0)
+                        why = NULL;
+                free(sup->pending_leak);
+                sup->pending_leak = NULL;
+                (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "QEMU's monitor says data may have left");
+                hold(sup, "qemu-event", why ? why : "QEMU's monitor says data may have left");
+                sup->check_due = true; /* and what QEMU has now */
         }
         if (sup->check_due && !sup->domain_gone) {
                 sup->check_due = false;

@@ -25,6 +25,16 @@
  * the next record or periodic check); a reload is refused while one is
  * still pending, and goes ahead once they are all written.
  *
+ * QEMU's monitor events are heard too (with hooks->stop_qemu_leaks): one
+ * that means data may have left QEMU (a migration, an export deleted, a
+ * block job, a dump: qmp-stop.h) holds the domain at the next turn, even
+ * when what made it is undone before the periodic check.  Every hold also
+ * stops what QEMU is sending out (migrate_cancel, block-export-del,
+ * nbd-server-stop, block-job-cancel; audited as "leak-stopped"): pausing the
+ * guest does not stop QEMU's own threads.  When that fails or the leak is
+ * still there on re-check, the domain is destroyed: "hold-failed", audited
+ * as such.
+ *
  * The caller blocks SIGTERM and SIGINT (sigprocmask) before any thread
  * exists, i.e. before connecting to libvirt.
  */
@@ -58,10 +68,12 @@ struct shim_supervisor {
         int sigfd, sig_watch, timer;
         int nft_watch, rtnl_watch; /* handles of the stack's netlink watch (watch.h), -1 without */
         int cb_lifecycle, cb_added, cb_removed;
+        int cb_qemu;              /* QEMU's monitor events (qmp-stop.h), -1 without */
         bool quit, reload_requested, check_due, domain_gone, crashed;
         bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
         unsigned unknown_checks;  /* periodic checks in a row that could not tell whether the domain runs */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
+        char *pending_leak;       /* QEMU events since the last turn that mean data may have left */
         char *violation;          /* why the domain is held paused, NULL if it is not */
         char *hold_problem;       /* the pause after a violation failed: what, and whether it was destroyed */
         char *last_event;         /* for status */

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
- * shim_qmp_compare() on arbitrary input: the live XML and QEMU's eight
+ * shim_qmp_compare() on arbitrary input: the live XML and QEMU's ten
  * replies, separated by 0x1e (a part missing is a reply missing).  QEMU's
  * replies are untrusted (a compromised QEMU writes them).  Besides not
  * crashing: only the documented results, a message exactly when it is

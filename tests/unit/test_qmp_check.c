@@ -44,7 +44,8 @@ static void set(struct sample *s, enum shim_qmp_query q, char *reply) {
 static const char *const suffix[SHIM_QMP_N_QUERIES] = {
         [SHIM_QMP_PERIPHERAL] = "peripheral", [SHIM_QMP_PERIPHERAL_ANON] = "anon", [SHIM_QMP_PCI] = "pci",
         [SHIM_QMP_CHARDEV] = "chardev",       [SHIM_QMP_OBJECTS] = "objects",      [SHIM_QMP_MIGRATE] = "migrate",
-        [SHIM_QMP_BLOCK_EXPORTS] = "exports", [SHIM_QMP_BLOCK_NODES] = "nodes"};
+        [SHIM_QMP_BLOCK_EXPORTS] = "exports", [SHIM_QMP_BLOCK_NODES] = "nodes",      [SHIM_QMP_JOBS] = "jobs",
+        [SHIM_QMP_DUMP] = "dump"};
 
 /* A stack as it started: the sample PREFIX-*.json. */
 static void sample(struct sample *s, const char *xml, const char *prefix) {
@@ -245,6 +246,39 @@ static void test_migrate(void **state) {
         done(&s);
 }
 
+/* A job (blockdev-backup, -mirror, commit, stream, ...) is a disk copied, even concluded. */
+static void test_jobs(void **state) {
+        (void) state;
+        struct sample s;
+        disk(&s);
+        set(&s, SHIM_QMP_JOBS,
+            strdup("{\"return\":[{\"current-progress\":0,\"status\":\"running\",\"total-progress\":0,"
+                   "\"type\":\"backup\",\"id\":\"bk0\"}]}"));
+        expect_violation(&s, "QEMU has what the live XML does not declare: job bk0 (backup, running)");
+        set(&s, SHIM_QMP_JOBS, strdup("{\"return\":[{\"status\":\"concluded\",\"type\":\"mirror\",\"id\":\"m\"}]}"));
+        expect_violation(&s, "job m (mirror, concluded)");
+        set(&s, SHIM_QMP_JOBS, strdup("{\"return\":[]}"));
+        assert_int_equal(compare(&s, NULL), 0);
+        done(&s);
+}
+
+/* dump-guest-memory: seen while it runs and once it is over. */
+static void test_dump(void **state) {
+        (void) state;
+        struct sample s;
+        base(&s);
+        set(&s, SHIM_QMP_DUMP, strdup("{\"return\":{\"status\":\"active\",\"completed\":4096,\"total\":67108864}}"));
+        expect_violation(&s, "QEMU has what the live XML does not declare: memory dump in progress");
+        static const char *const ended[] = {"completed", "failed"};
+        for (size_t i = 0; i < ELEMENTSOF(ended); i++) {
+                set(&s, SHIM_QMP_DUMP, tl_strf("{\"return\":{\"status\":\"%s\",\"completed\":0,\"total\":0}}", ended[i]));
+                char *needle = tl_strf("memory dump %s (the guest's memory may have been written out)", ended[i]);
+                expect_violation(&s, needle);
+                free(needle);
+        }
+        done(&s);
+}
+
 static void test_chardev_add(void **state) {
         (void) state;
         struct sample s;
@@ -409,6 +443,10 @@ static void test_bad_replies(void **state) {
                 {SHIM_QMP_BLOCK_NODES, "{\"return\":{}}", "query-named-block-nodes is no list"},
                 {SHIM_QMP_BLOCK_NODES, "{\"return\":[{\"node-name\":\"x\"}]}", "without node-name or drv"},
                 {SHIM_QMP_BLOCK_NODES, "{\"return\":[{\"drv\":\"file\"}]}", "without node-name or drv"},
+                {SHIM_QMP_JOBS, "{\"return\":{}}", "query-jobs is no list"},
+                {SHIM_QMP_JOBS, "{\"return\":[1]}", "job that is no object"},
+                {SHIM_QMP_DUMP, "{\"return\":[]}", "query-dump is no object"},
+                {SHIM_QMP_DUMP, "{\"return\":{}}", "query-dump has no status"},
         };
         for (size_t i = 0; i < ELEMENTSOF(bad); i++) {
                 char *saved = s.reply[bad[i].q];
@@ -436,6 +474,8 @@ int main(void) {
                 cmocka_unit_test(test_block_export),
                 cmocka_unit_test(test_block_nodes),
                 cmocka_unit_test(test_migrate),
+                cmocka_unit_test(test_jobs),
+                cmocka_unit_test(test_dump),
                 cmocka_unit_test(test_chardev_add),
                 cmocka_unit_test(test_device_add_without_id),
                 cmocka_unit_test(test_device_add_with_id),

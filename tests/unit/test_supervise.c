@@ -32,6 +32,7 @@
 #include "domain-check.h"
 #include "libvirt-embed.h"
 #include "qmp-check.h"
+#include "qmp-stop.h"
 #include "run.h"
 #include "run-status.h"
 #include "supervise.h"
@@ -86,6 +87,12 @@ static int h_check_cut(void *ud, const char *xml, const char *tap, char **why) {
 static int h_check_qemu(void *ud, virDomainPtr dom, const char *xml, char **why) {
         (void) ud;
         return shim_qmp_check(dom, xml, why);
+}
+
+/* The real stop of what QEMU sends out (qmp-stop.h). */
+static int h_stop_qemu_leaks(void *ud, virDomainPtr dom, char **stopped, char **why) {
+        (void) ud;
+        return shim_qmp_stop_leaks(dom, stopped, why);
 }
 
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
@@ -188,7 +195,8 @@ static int try_up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_
         memset(&g_fail, 0, sizeof g_fail);
         *m = (struct ecl_manifest){.stack = (char *) "suptest", .vm = {.vcpus = 1, .memory_mib = 64}};
         *h = (struct shim_run_hooks){.userdata = p, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
-                                     .check_qemu = h_check_qemu, .policy_load = h_policy_load,
+                                     .check_qemu = h_check_qemu, .stop_qemu_leaks = h_stop_qemu_leaks,
+                                     .policy_load = h_policy_load,
                                      .policy_verify = h_policy_verify, .policy_remove = h_policy_remove,
                                      .audit = h_audit, .report = h_report};
         p->stack = s;
