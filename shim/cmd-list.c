@@ -18,6 +18,7 @@
 #include "control-client.h"
 #include "log.h"
 #include "manifest.h"
+#include "output.h"
 #include "reason.h"
 #include "stack-conf.h"
 #include "strutil.h"
@@ -101,26 +102,12 @@ static int row(const struct ecl_cli *cli, const char *stack, char **listening, j
         return 0;
 }
 
-static void print_table(json_t *rows) {
-        int ws = (int) strlen("STACK"), wt = (int) strlen("STATE");
-        size_t i;
-        json_t *o;
-        json_array_foreach(rows, i, o) {
-                int a = (int) strlen(json_string_value(json_object_get(o, "stack")));
-                int b = (int) strlen(json_string_value(json_object_get(o, "state")));
-                ws = a > ws ? a : ws;
-                wt = b > wt ? b : wt;
-        }
-        printf("%-*s  %-*s  %s\n", ws, "STACK", wt, "STATE", "MANIFEST");
-        json_array_foreach(rows, i, o) {
-                const char *state = json_string_value(json_object_get(o, "state"));
-                printf("%-*s  ", ws, json_string_value(json_object_get(o, "stack")));
-                ecl_fput_printable(stdout, state);
-                printf("%*s  ", wt - (int) strlen(state), "");
-                ecl_fput_printable(stdout, json_string_value(json_object_get(o, "manifest")));
-                putchar('\n');
-        }
-}
+static const struct ecl_output_column list_columns[] = {
+        ECL_OUTPUT_COLUMN("stack", "STACK", ECL_OUTPUT_STRING),
+        ECL_OUTPUT_COLUMN("state", "STATE", ECL_OUTPUT_STRING),
+        ECL_OUTPUT_FLEX("manifest", "MANIFEST", ECL_OUTPUT_STRING, 20),
+        ECL_OUTPUT_COLUMNS_END,
+};
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
         int ind;
@@ -150,21 +137,26 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 if (r < 0)
                         return ecl_exit_status(r);
         }
-        if (cli->json) {
-                size_t flags = (cli->json == ECL_JSON_PRETTY ? JSON_INDENT(2) : JSON_COMPACT) | JSON_PRESERVE_ORDER |
-                               JSON_ENSURE_ASCII;
-                if (json_dumpf(rows, stdout, flags) == 0)
-                        putchar('\n');
-        } else if (json_array_size(rows) == 0) {
+        if (!cli->json && json_array_size(rows) == 0) {
                 _cleanup_free_ char *dir = NULL;
                 if (shim_stack_conf_dir(cli->root, &dir) < 0)
                         return ecl_exit_status(log_oom());
                 printf("no stacks configured in ");
                 ecl_fput_printable(stdout, dir);
                 putchar('\n');
-        } else {
-                print_table(rows);
+                return status;
         }
+        _cleanup_(ecl_output_freep) struct ecl_output *out = NULL;
+        r = ecl_output_new(stdout, cli->json, list_columns, &out);
+        size_t i;
+        json_t *o;
+        json_array_foreach(rows, i, o)
+                if (r >= 0)
+                        r = ecl_output_add(out, json_incref(o));
+        if (r >= 0)
+                r = ecl_output_end(out);
+        if (r < 0)
+                return ecl_exit_status(log_oom());
         return status;
 }
 

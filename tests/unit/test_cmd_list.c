@@ -91,9 +91,9 @@ static void test_stopped_and_invalid(void **state) {
         _cleanup_free_ char *readme = tl_strf("%s/README", dir);
         tl_write_file(readme, "x", 1);
         assert_int_equal(list(root, false, &res), 0);
-        _cleanup_free_ char *table = tl_strf("STACK  STATE    MANIFEST\n"
-                                             "a      stopped  %s/a.yaml\n"
-                                             "beta   stopped  %s/beta.yaml\n",
+        _cleanup_free_ char *table = tl_strf("STACK STATE   MANIFEST\n"
+                                             "a     stopped %s/a.yaml\n"
+                                             "beta  stopped %s/beta.yaml\n",
                                              dir, dir);
         assert_string_equal(res.out, table);
         _cleanup_free_ char *warn = tl_strf("ecluse-shim: warning: skipped %s/README: not a STACK.yaml file\n", dir);
@@ -105,11 +105,11 @@ static void test_stopped_and_invalid(void **state) {
         tl_write_file(broken, "ecluse: 1\nstack: broken\n", strlen("ecluse: 1\nstack: broken\n"));
         configure(root, "other.yaml", "a");
         assert_int_equal(list(root, false, &res), 65);
-        _cleanup_free_ char *table2 = tl_strf("STACK   STATE    MANIFEST\n"
-                                              "a       stopped  %s/a.yaml\n"
-                                              "beta    stopped  %s/beta.yaml\n"
-                                              "broken  invalid  %s/broken.yaml\n"
-                                              "other   invalid  %s/other.yaml\n",
+        _cleanup_free_ char *table2 = tl_strf("STACK  STATE   MANIFEST\n"
+                                              "a      stopped %s/a.yaml\n"
+                                              "beta   stopped %s/beta.yaml\n"
+                                              "broken invalid %s/broken.yaml\n"
+                                              "other  invalid %s/other.yaml\n",
                                               dir, dir, dir, dir);
         assert_string_equal(res.out, table2);
         assert_non_null(strstr(res.err, "broken.yaml:1:1: error: missing key 'licensor'"));
@@ -175,10 +175,10 @@ static void test_running_and_failed(void **state) {
 
         struct tl_result res;
         assert_int_equal(list(root, false, &res), 70);
-        _cleanup_free_ char *table = tl_strf("STACK  STATE            MANIFEST\n"
-                                             "alpha  held             %s/alpha.yaml\n"
-                                             "gone   teardown-failed  %s/gone.yaml\n"
-                                             "idle   stopped          %s/idle.yaml\n",
+        _cleanup_free_ char *table = tl_strf("STACK STATE           MANIFEST\n"
+                                             "alpha held            %s/alpha.yaml\n"
+                                             "gone  teardown-failed %s/gone.yaml\n"
+                                             "idle  stopped         %s/idle.yaml\n",
                                              dir, dir, dir);
         assert_string_equal(res.out, table);
         assert_string_equal(res.err, "ecluse-shim: error: stack gone: its shim is gone and its clean-up failed: "
