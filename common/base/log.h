@@ -1,8 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 #pragma once
 /*
- * One-line messages on stderr: "PROGRAM: error: WHAT".  Functions that fail
- * return a negative errno and leave such a message:
+ * One-line messages on stderr: "PROGRAM: error: WHAT".  Only commands (the
+ * cmd-*.c files, and what runs them) print above debug level; library code
+ * hands its reason back (reason.h) and logs with log_debug() at most
+ * (tests/unit/test_library_quiet.c).  A command that fails prints once and
+ * returns the errno:
  *
  *         return log_error_errno(r, "cannot open %s: %m", path);
  *
