@@ -6,6 +6,7 @@
 #include <time.h>
 
 #include "log.h"
+#include "strutil.h"
 
 static const char *level_name(enum ecl_log_level level) {
         switch (level) {
@@ -29,6 +30,8 @@ void ecl_logv(enum ecl_log_level level, int error, const char *fmt, va_list ap) 
         char buf[2048];
         vsnprintf(buf, sizeof buf, fmt, ap);
         errno = saved;
+        /* Messages quote libvirt, QEMU, a shim's answer, a file name: no control character reaches the terminal. */
+        ecl_str_make_printable(buf);
         /* ECLUSE_DEBUG=1: each line with its CLOCK_MONOTONIC time, to see where the time goes */
         const char *debug = getenv("ECLUSE_DEBUG");
         struct timespec ts;

@@ -66,7 +66,8 @@ int ecl_notify_send(int fd, const char *state, char **ret_reason) {
         size_t n = strlen(state);
         if (n == 0)
                 return ecl_reason(ret_reason, -EINVAL, "no state to notify");
-        ssize_t k = send(fd, state, n, MSG_NOSIGNAL);
+        /* Never blocks: a receiver whose queue is full must not stop the supervisor (the state is dropped). */
+        ssize_t k = send(fd, state, n, MSG_NOSIGNAL | MSG_DONTWAIT);
         if (k < 0)
                 return ecl_reason(ret_reason, negative_errno(), "cannot notify the service manager: %s",
                                   strerror(errno));

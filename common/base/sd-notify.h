@@ -26,7 +26,8 @@ int ecl_notify_open(const char *address, int *ret_fd, char **ret_reason);
 
 /*
  * Send state (not empty) as one datagram on fd from ecl_notify_open(); fd
- * < 0: nothing, 0.  The errno of send(), with *ret_reason.
+ * < 0: nothing, 0.  Never blocks: a receiver whose queue is full gets
+ * nothing (-EAGAIN).  The errno of send(), with *ret_reason.
  */
 int ecl_notify_send(int fd, const char *state, char **ret_reason);
 

@@ -20,13 +20,17 @@ static inline bool ecl_is_control(unsigned char c) {
 /* Whether s[0..len) (NUL-terminated s when len is (size_t) -1) has one. */
 bool ecl_str_has_control(const char *s, size_t len);
 
-/* Replace each control character of s by '?', in place; returns s. */
+/*
+ * Replace each control character of s, and each C1 control in UTF-8
+ * (U+0080..U+009F, two bytes), by one '?', in place (s may get shorter);
+ * returns s.
+ */
 char *ecl_str_make_printable(char *s);
 
 /* Replace each byte outside printable ASCII (0x20..0x7e) by '?', in place; returns s. */
 char *ecl_str_make_ascii(char *s);
 
-/* Write s to f with each control character as '?'. */
+/* Write s to f with each control character, C1 controls included, as '?'. */
 void ecl_fput_printable(FILE *f, const char *s);
 
 /*

@@ -8,7 +8,8 @@
 
 #define ELLIPSIS "\xe2\x80\xa6" /* U+2026, one column */
 #define SEPARATOR " "
-#define JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_ENCODE_ANY)
+/* ASCII only: a C1 control (U+0080..U+009F) in a value goes out as \u0080.., never raw to a terminal. */
+#define JSON_FLAGS (JSON_PRESERVE_ORDER | JSON_ENCODE_ANY | JSON_ENSURE_ASCII)
 
 struct ecl_output {
         FILE *f;
@@ -59,22 +60,6 @@ size_t ecl_output_text_width(const char *s) {
         return n;
 }
 
-/* Control characters, and C1 controls (U+0080..U+009F, "\xc2\x80".."\xc2\x9f": a CSI to some terminals), as '?'. */
-static char *make_printable(char *s) {
-        ecl_str_make_printable(s);
-        char *w = s;
-        for (const char *p = s; *p; p++) {
-                if ((unsigned char) p[0] == 0xc2 && (unsigned char) p[1] >= 0x80 && (unsigned char) p[1] <= 0x9f) {
-                        *w++ = '?';
-                        p++;
-                        continue;
-                }
-                *w++ = *p;
-        }
-        *w = '\0';
-        return s;
-}
-
 char *ecl_output_cell(enum ecl_output_kind kind, const json_t *v) {
         if (!v || json_is_null(v))
                 return strdup("-");
@@ -85,7 +70,7 @@ char *ecl_output_cell(enum ecl_output_kind kind, const json_t *v) {
         if (kind == ECL_OUTPUT_BOOLEAN && json_is_boolean(v))
                 return strdup(json_is_true(v) ? "yes" : "no");
         char *s = json_is_string(v) ? strdup(json_string_value(v)) : json_dumps(v, JSON_COMPACT | JSON_FLAGS);
-        return s ? make_printable(s) : NULL;
+        return s ? ecl_str_make_printable(s) : NULL;
 }
 
 /* The columns' natural widths from the header and the buffered rows, then narrowed to ECL_OUTPUT_WIDTH. */

@@ -156,6 +156,16 @@ static void test_json_compact_pretty(void **state) {
         assert_non_null(strstr(doc, "}\n{\"name\":\"b\","));
 }
 
+/* JSON is ASCII: a C1 control (U+009B, a CSI to some terminals) or any non-ASCII goes out escaped. */
+static void test_json_ascii(void **state) {
+        (void) state;
+        static const char *const rows[] = {"{\"name\": \"x\\u009b2J\u00e9\"}", NULL};
+        _cleanup_free_ char *out = print_rows(ECL_JSON_COMPACT, cols, rows);
+        assert_string_equal(out, "[{\"name\":\"x\\u009B2J\\u00E9\"}]\n");
+        for (const char *p = out; *p; p++)
+                assert_true((unsigned char) *p < 0x80);
+}
+
 /* No rows: the header alone, or "[]". */
 static void test_empty(void **state) {
         (void) state;
@@ -206,6 +216,7 @@ int main(void) {
                 cmocka_unit_test(test_table_aligned),      cmocka_unit_test(test_table_cut_to_100),
                 cmocka_unit_test(test_control_characters), cmocka_unit_test(test_json_compact_pretty),
                 cmocka_unit_test(test_empty),              cmocka_unit_test(test_bad_rows),
+                cmocka_unit_test(test_json_ascii),
                 cmocka_unit_test(test_streaming_layout),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

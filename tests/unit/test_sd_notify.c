@@ -4,6 +4,7 @@
  * @abstract address; nothing without the variable; every other value
  * refused with -EINVAL and a reason.
  */
+#include <errno.h>
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
@@ -162,6 +163,21 @@ static void test_limits(void **state) {
         tl_rm_rf(dir);
 }
 
+/* A receiver that reads nothing: once its queue is full, a send fails at once (-EAGAIN), it never blocks. */
+static void test_full_queue_does_not_block(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = tl_mkdtemp(), *sock = tl_strf("%s/notify", dir);
+        _cleanup_close_ int l = listen_on(sock);
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_notify_open(sock, &fd, &why), 0);
+        int r = 0;
+        for (int i = 0; i < 100000 && r == 0; i++)
+                r = ecl_notify_send(fd, "STATUS=filling the queue", &why);
+        assert_int_equal(r, -EAGAIN);
+        assert_non_null(strstr(why, "cannot notify the service manager"));
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_path),
@@ -169,6 +185,7 @@ int main(void) {
                 cmocka_unit_test(test_unset),
                 cmocka_unit_test(test_invalid),
                 cmocka_unit_test(test_limits),
+                cmocka_unit_test(test_full_queue_does_not_block),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -24,15 +24,18 @@ static void test_make_printable(void **state) {
         (void) state;
         char s[] = "a\rb\nc\x7f" "d é";
         assert_string_equal(ecl_str_make_printable(s), "a?b?c?d é");
+        /* C1 controls in UTF-8 (U+009B is a CSI to some terminals) are one '?' each; U+00A0 and up stay */
+        char c1[] = "x\xc2\x9b" "2J\xc2\x80y\xc2\xa0z";
+        assert_string_equal(ecl_str_make_printable(c1), "x?2J?y\xc2\xa0z");
         char t[] = "a\rb é~";
         assert_string_equal(ecl_str_make_ascii(t), "a?b ??~");
         char *buf = NULL;
         size_t size = 0;
         FILE *f = open_memstream(&buf, &size);
         assert_non_null(f);
-        ecl_fput_printable(f, "x\ny\x1b");
+        ecl_fput_printable(f, "x\ny\x1b\xc2\x9b" "1m");
         fclose(f);
-        assert_string_equal(buf, "x?y?");
+        assert_string_equal(buf, "x?y??1m");
         free(buf);
 }
 
