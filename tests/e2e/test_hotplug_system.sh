@@ -192,14 +192,14 @@ note "disk: node $disk_node ($(jq -r '[.return[].drv] | join(", ")' "$tmp/qmp.ou
 
 # ---- added through QEMU's monitor: no libvirt event, not in the live XML ---
 audit_log=$root/var/lib/ecluse/audit.log
-qmp_held() { # CASE QMP-COMMAND WHAT (what the violation names); ends the shim
+qmp_held() { # CASE QMP-COMMAND WHAT [EVENT] (what the audit record EVENT, default violation, names); ends the shim
         virsh -c "$uri" qemu-monitor-command ecluse-hpt "$2" >"$tmp/qmp.out" 2>&1 || true
         grep -q '"return"' "$tmp/qmp.out" || die "$1: QEMU refused it: $(cat "$tmp/qmp.out")"
         grep -qE "qmp(char|rng|exp|nbd|file|sock)|<rng" <(virsh -c "$uri" dumpxml ecluse-hpt) &&
                 die "$1: libvirt's live XML shows it"
         # the periodic check (every 5 s) sees it
         wait_state paused 30 || die "$1 through QMP and the domain was not paused ($(domstate))"
-        grep '"violation"' "$audit_log" | grep -qF "$3" || die "$1: no violation audit record naming $3"
+        grep "\"${4:-violation}\"" "$audit_log" | grep -qF "$3" || die "$1: no ${4:-violation} audit record naming $3"
         "$shim" --root "$root" --json=pretty status hpt >"$tmp/status.json" || die "status failed"
         jq -e '.[0].state == "held"' "$tmp/status.json" >/dev/null || die "$1: status does not show the hold: $(cat "$tmp/status.json")"
         grep -qF "$3" "$tmp/status.json" || die "$1: status does not name $3: $(cat "$tmp/status.json")"
@@ -265,7 +265,10 @@ for _ in $(seq 50); do [ -S "$tmp/qmpsock/migrate.sock" ] && break; sleep 0.1; d
 [ -S "$tmp/qmpsock/migrate.sock" ] || die "the migration listener did not listen"
 qmp_held migrate \
         '{"execute":"migrate","arguments":{"uri":"unix:'"$tmp"'/qmpsock/migrate.sock"}}' \
-        "migration in progress ("
+        "QEMU event MIGRATION" qemu-event
+# the hold stopped it: QEMU cancelled the migration, and the audit log says so
+grep '"leak-stopped"' "$audit_log" | grep -qi "migrat" || die "migrate: no leak-stopped audit record naming the migration"
+note "migrate: the hold cancelled the migration (leak-stopped audited)"
 kill "$listener_pid"; wait "$listener_pid" 2>/dev/null || true; listener_pid=
 start_shim
 xml=$(virsh -c "$uri" dumpxml ecluse-hpt)
