@@ -332,7 +332,7 @@ static int cmd_note(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 log_error("%s", ecl_reason_text(why, r));
         if (r < 0)
-                return r == -EINVAL ? EX_DATAERR : ecl_exit_status(r);
+                return ecl_exit_status(r);
         if (cli->json) {
                 json_auto_t *o = json_pack("{s:I,s:s}", "seq", (json_int_t) rec.seq, "hash", rec.hash);
                 if (o)

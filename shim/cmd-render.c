@@ -132,8 +132,6 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 r = render_domain(cli, &a, m, &text, &why);
         if (r < 0)
                 log_error("%s", ecl_reason_text(why, r));
-        if (r == -EINVAL) /* a manifest the loader let through but the builder cannot express */
-                return EX_DATAERR;
         if (r < 0)
                 return r;
         if (fputs(text, stdout) < 0 || fflush(stdout) != 0) {

@@ -218,24 +218,24 @@ static int check_input(const struct ecl_manifest *m, const struct shim_domain_op
                 return ecl_reason(ret_reason, -EINVAL, "domain: accelerator %s not resolved (kvm or tcg)",
                                   ecl_accel_to_string(o->accel));
         if (!ecl_stack_name_valid(m->stack))
-                return ecl_reason(ret_reason, -EINVAL, "domain: manifest has no valid stack name");
+                return ecl_reason(ret_reason, -EBADMSG, "domain: manifest has no valid stack name");
         if (!text_ok(m->licensor) || !text_ok(m->vm.cmdline) || !path_ok(m->vm.kernel) ||
             !path_ok(m->vm.initrd) || (o->uuid && !text_ok(o->uuid)) || (o->root && !text_ok(o->root)))
-                return ecl_reason(ret_reason, -EINVAL,
+                return ecl_reason(ret_reason, -EBADMSG,
                                   "domain: stack %s: a path is not absolute or a text has control "
                                   "characters or is not UTF-8",
                                   m->stack);
         for (size_t i = 0; i < m->vm.n_disks; i++)
                 if (!m->vm.disks[i].path || !path_ok(m->vm.disks[i].path))
-                        return ecl_reason(ret_reason, -EINVAL, "domain: stack %s: disk %zu has no absolute path",
+                        return ecl_reason(ret_reason, -EBADMSG, "domain: stack %s: disk %zu has no absolute path",
                                           m->stack, i + 1);
         if (m->vm.vcpus < 1 || m->vm.memory_mib < 1)
-                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has no vcpus or no memory", m->stack);
+                return ecl_reason(ret_reason, -EBADMSG, "domain: stack %s has no vcpus or no memory", m->stack);
         if (!m->vm.kernel && m->vm.n_disks == 0)
-                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has neither a kernel nor a disk to boot",
+                return ecl_reason(ret_reason, -EBADMSG, "domain: stack %s has neither a kernel nor a disk to boot",
                                   m->stack);
         if (m->vm.n_disks > 26 * 27)
-                return ecl_reason(ret_reason, -EINVAL, "domain: stack %s has too many disks", m->stack);
+                return ecl_reason(ret_reason, -EBADMSG, "domain: stack %s has too many disks", m->stack);
         return 0;
 }
 

@@ -195,7 +195,7 @@ static int build_flows(struct builder *b, const struct ecl_rule *rules, size_t n
                 if (r < 0)
                         goto out;
                 if (e[i].family != AF_INET && e[i].family != AF_INET6) {
-                        r = ecl_reason(b->reason, -EINVAL, "policy: rule %zu has no address family", i + 1);
+                        r = ecl_reason(b->reason, -EBADMSG, "policy: rule %zu has no address family", i + 1);
                         goto out;
                 }
         }
@@ -517,7 +517,7 @@ static int forward_accepted(struct pol_table *t, char **ret_reason) {
                 if (v->kind != PS_VERDICT || !streq(v->verdict, "accept"))
                         continue;
                 if (ru->n >= POL_RULE_STMTS_MAX)
-                        return ecl_reason(ret_reason, -EINVAL, "rule %s of chain %s has no room for its mark",
+                        return ecl_reason(ret_reason, -EBADMSG, "rule %s of chain %s has no room for its mark",
                                           ru->comment, ru->chain);
                 /* ... counter, meta mark set M, fwd to DEV: the guard chains let only that out */
                 ru->s[ru->n] = *v;
@@ -549,9 +549,9 @@ static void build_guards(struct builder *b) {
 
 int pol_build(const struct ecl_manifest *m, struct pol_table **ret, char **ret_reason) {
         if (!m->has_network)
-                return ecl_reason(ret_reason, -EINVAL, "stack %s has no network: there is no tap to filter", m->stack);
+                return ecl_reason(ret_reason, -EBADMSG, "stack %s has no network: there is no tap to filter", m->stack);
         if (m->network.n_addresses == 0)
-                return ecl_reason(ret_reason, -EINVAL,
+                return ecl_reason(ret_reason, -EBADMSG,
                                   "stack %s has no network.addresses: the tap would admit any source", m->stack);
         _cleanup_pol_table_ struct pol_table *t = calloc(1, sizeof *t);
         if (!t)
@@ -560,7 +560,7 @@ int pol_build(const struct ecl_manifest *m, struct pol_table **ret, char **ret_r
         if (shim_nft_table_name(m->stack, &name) < 0)
                 return -ENOMEM;
         if (strlen(name) >= sizeof t->name)
-                return ecl_reason(ret_reason, -EINVAL, "table name %s too long", name);
+                return ecl_reason(ret_reason, -EBADMSG, "table name %s too long", name);
         strcpy(t->name, name);
         shim_tap_name(m->stack, 0, t->device);
         char outer[IFNAMSIZ];

@@ -387,7 +387,7 @@ static int grant_cmd(const char *verb, const char *stack, const struct shim_gran
             (g->net.family != AF_INET && g->net.family != AF_INET6) ||
             g->net.prefix > (g->net.family == AF_INET ? 32 : 128) || g->timeout_s == 0 ||
             g->timeout_s > POL_BLOCKED_TIMEOUT)
-                return ecl_reason(ret_reason, -EINVAL, "invalid access grant (tcp or udp, ports, 1 s to 7 days)");
+                return ecl_reason(ret_reason, -EBADMSG, "invalid access grant (tcp or udp, ports, 1 s to 7 days)");
         _cleanup_free_ char *table = NULL;
         if (shim_nft_table_name(stack, &table) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");

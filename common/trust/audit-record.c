@@ -233,11 +233,11 @@ int ecl_audit_record_parse(const char *line, size_t len, struct ecl_audit_record
 static int check_text(const char *field, const char *s, size_t min, size_t max, char **ret_reason) {
         size_t n = strlen(s);
         if (n < min || n > max)
-                return ecl_reason(ret_reason, -EINVAL, "audit %s must be %zu to %zu bytes long", field, min, max);
+                return ecl_reason(ret_reason, -EBADMSG, "audit %s must be %zu to %zu bytes long", field, min, max);
         if (ecl_audit_json_check_utf8(s, n) < 0)
                 return ecl_reason(ret_reason, -EILSEQ, "audit %s is not valid UTF-8", field);
         if (ecl_str_has_control(s, (size_t) -1))
-                return ecl_reason(ret_reason, -EINVAL, "audit %s contains a control character", field);
+                return ecl_reason(ret_reason, -EBADMSG, "audit %s contains a control character", field);
         return 0;
 }
 
@@ -253,14 +253,14 @@ int ecl_audit_format_line(struct ecl_audit_hasher *h, uint64_t seq, const char *
         if (seq < 1 || seq > ECL_AUDIT_SEQ_MAX)
                 return ecl_reason(ret_reason, -ERANGE, "audit log is full (seq %llu)", (unsigned long long) seq);
         if (!ecl_rfc3339_is_utc_seconds(time, strlen(time)))
-                return ecl_reason(ret_reason, -EINVAL, "bad audit time '%s'", time);
+                return ecl_reason(ret_reason, -EBADMSG, "bad audit time '%s'", time);
         if (!valid_event(event, strlen(event)))
-                return ecl_reason(ret_reason, -EINVAL, "bad audit event name (expected ^[a-z][a-z0-9._-]{0,63}$)");
+                return ecl_reason(ret_reason, -EBADMSG, "bad audit event name (expected ^[a-z][a-z0-9._-]{0,63}$)");
         if ((r = check_text("actor", actor, 1, ECL_AUDIT_ACTOR_MAX, ret_reason)) < 0 ||
             (r = check_text("subject", subject ? subject : "", 0, ECL_AUDIT_SUBJECT_MAX, ret_reason)) < 0)
                 return r;
         if (details && !json_is_object(details))
-                return ecl_reason(ret_reason, -EINVAL, "audit details must be a JSON object");
+                return ecl_reason(ret_reason, -EBADMSG, "audit details must be a JSON object");
 
         _cleanup_(bufp) char *buf = NULL;
         size_t size = 0;

@@ -421,7 +421,7 @@ static void test_grant_opens_one_flow_for_a_bounded_time(void **state) {
 
         struct shim_grant bad = {.proto = ECL_PROTO_ICMP, .timeout_s = 60};
         cidr(&bad.net, HOST4, 32);
-        assert_int_equal(shim_policy_grant("t", &bad, NULL), -EINVAL);
+        assert_int_equal(shim_policy_grant("t", &bad, NULL), -EBADMSG);
 }
 
 static void test_rules_outlive_the_loader(void **state) {

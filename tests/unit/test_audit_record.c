@@ -145,10 +145,10 @@ static void test_format_refuses_untrusted(void **state) {
                 const char *actor, *event, *subject;
                 int err;
         } cases[] = {
-                {"", "note", "", -EINVAL},         {"a\nb", "note", "", -EINVAL},  {"a\x7f", "note", "", -EINVAL},
-                {"\xc0\x80", "note", "", -EILSEQ}, {"a", "Note", "", -EINVAL},     {"a", "", "", -EINVAL},
-                {"a", "no te", "", -EINVAL},       {"a", "1note", "", -EINVAL},    {"a", "note", "x\ty", -EINVAL},
-                {"a", "note", "\xff", -EILSEQ},    {"a", "note", big, -EINVAL},
+                {"", "note", "", -EBADMSG},         {"a\nb", "note", "", -EBADMSG},  {"a\x7f", "note", "", -EBADMSG},
+                {"\xc0\x80", "note", "", -EILSEQ}, {"a", "Note", "", -EBADMSG},     {"a", "", "", -EBADMSG},
+                {"a", "no te", "", -EBADMSG},       {"a", "1note", "", -EBADMSG},    {"a", "note", "x\ty", -EBADMSG},
+                {"a", "note", "\xff", -EILSEQ},    {"a", "note", big, -EBADMSG},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
                 char *line = format(h, 1, ECL_AUDIT_GENESIS, cases[i].actor, cases[i].event, cases[i].subject, NULL,
@@ -158,7 +158,7 @@ static void test_format_refuses_untrusted(void **state) {
         }
         json_t *arr = json_array();
         assert_null(format(h, 1, ECL_AUDIT_GENESIS, "a", "note", "", arr, &r, hash));
-        assert_int_equal(r, -EINVAL);
+        assert_int_equal(r, -EBADMSG);
         json_decref(arr);
         json_t *real = json_pack("{s:f}", "x", 0.5);
         assert_null(format(h, 1, ECL_AUDIT_GENESIS, "a", "note", "", real, &r, hash));
@@ -179,7 +179,7 @@ static void test_format_refuses_untrusted(void **state) {
         size_t len;
         assert_int_equal(
                 ecl_audit_format_line(h, 1, T0, ECL_AUDIT_GENESIS, "a\nb", "note", "", NULL, &line, &len, hash, &why),
-                -EINVAL);
+                -EBADMSG);
         assert_string_equal(why, "audit actor contains a control character");
 }
 

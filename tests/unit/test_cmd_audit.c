@@ -35,6 +35,11 @@ static void test_note_show_verify(void **state) {
         r = RUN("audit", "note", "--root", root, "--actor=bob", "--subject", "office", "second");
         assert_int_equal(r.status, 0);
         tl_result_free(&r);
+        /* An actor the record cannot hold is bad data (65, -EBADMSG), not a usage error. */
+        r = RUN("--root", root, "audit", "note", "--actor", "a\tb", "refused");
+        assert_int_equal(r.status, 65);
+        assert_non_null(strstr(r.err, "audit actor contains a control character"));
+        tl_result_free(&r);
 
         r = RUN("--root", root, "audit", "show");
         assert_int_equal(r.status, 0);

@@ -326,23 +326,23 @@ static void test_refused_input(void **state) {
         struct ecl_disk rel = {.path = (char *) "disk.qcow2", .format = ECL_DISK_QCOW2};
 
         m = office(), m.stack = (char *) "../../etc";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.stack = (char *) "Office";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.stack = (char *) "a-stack-name-that-is-32-chars-xx";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.vm.disks = &rel, m.vm.n_disks = 1;
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.vm.kernel = (char *) "vmlinuz";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.vm.kernel = NULL, m.vm.n_disks = 0;
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.vm.cmdline = (char *) "console=ttyS0\x01";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.licensor = (char *) "bad \xff utf-8";
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         m = office(), m.vm.vcpus = 0;
-        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EINVAL);
+        assert_int_equal(shim_domain_build(&m, &o, &doc, NULL), -EBADMSG);
         assert_int_equal(shim_domain_build(NULL, &o, &doc, NULL), -EINVAL);
         assert_null(doc);
         /* Non-ASCII UTF-8 is fine. */

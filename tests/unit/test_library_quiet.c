@@ -5,9 +5,19 @@
  * print.  The agent's daemon will send those reasons to its audit log and
  * syslog, where a line on stderr would be lost.  This test reads the sources
  * of the modules that already follow the rule and fails on any call that
- * prints: log_error*, log_warning*, log_notice, log_oom, ecl_log_errno or
- * ecl_logv at a level above debug, and stderr.  Exceptions are listed, each
- * with its reason, in tests/data/library-quiet.allow.
+ * prints to the terminal or a log: log_error*, log_warning*, log_notice,
+ * log_oom, ecl_logv, ecl_log_errno at any level but a literal ECL_LOG_DEBUG
+ * (a level in a variable counts), printf, vprintf, puts, putchar, perror,
+ * syslog, vsyslog, any use of stdout, stderr, STDOUT_FILENO or
+ * STDERR_FILENO, and write() or dprintf() on fd 1 or 2.
+ *
+ * Output is not logging: a function that writes to a FILE * (or a file
+ * descriptor) its caller gives it (fprintf(f, ...), fputs(s, f) into a
+ * memstream, a file, or the stdout a command passes in) prints nothing by
+ * itself, and passes.  Only the command chooses stdout.
+ *
+ * Exceptions are listed, each with its reason, in
+ * tests/data/library-quiet.allow.
  */
 #include <ctype.h>
 #include <glob.h>
@@ -36,9 +46,21 @@ static bool is_command(const char *rel) {
         return strncmp(base, "cmd-", 4) == 0 || streq(base, "main.c");
 }
 
-#define PRINTS                                                                        \
-        "\\b(log_(error|warning)[a-z_]*|log_notice|log_oom|ecl_logv)[[:space:]]*\\(|" \
-        "\\becl_log_errno[[:space:]]*\\([[:space:]]*ECL_LOG_(ERROR|WARNING|NOTICE)|\\bstderr\\b|\\bperror[[:space:]]*\\("
+#define PRINTS                                                                                          \
+        "\\b(log_(error|warning)[a-z_]*|log_notice|log_oom|ecl_logv|ecl_log_errno|printf|vprintf|puts|" \
+        "putchar|perror|syslog|vsyslog)[[:space:]]*\\(|"                                                \
+        "\\b(stdout|stderr|STDOUT_FILENO|STDERR_FILENO)\\b|"                                             \
+        "\\b(write|dprintf)[[:space:]]*\\([[:space:]]*[12][[:space:]]*,"
+
+/* ecl_log_errno(ECL_LOG_DEBUG, ...), what log_debug() is, prints nothing by default. */
+static bool is_debug(const char *code, const regmatch_t *m) {
+        const char *call = code + m->rm_so;
+        if (strncmp(call, "ecl_log_errno", strlen("ecl_log_errno")) != 0)
+                return false;
+        const char *arg = code + m->rm_eo;
+        arg += strspn(arg, " \t\n");
+        return strncmp(arg, "ECL_LOG_DEBUG", 13) == 0 && !isalnum((unsigned char) arg[13]) && arg[13] != '_';
+}
 
 /* The code of a C source with comments and the contents of string and character literals blanked out. */
 static char *code_only(const char *src) {
@@ -97,6 +119,8 @@ static size_t find_prints(const char *path, const char *src, char **report) {
         size_t found = 0;
         regmatch_t m;
         for (const char *p = code; regexec(&re, p, 1, &m, p == code ? 0 : REG_NOTBOL) == 0; p += m.rm_eo) {
+                if (is_debug(p, &m))
+                        continue;
                 size_t at = (size_t) (p - code) + (size_t) m.rm_so, line = 1, bol = 0;
                 for (size_t i = 0; i < at; i++)
                         if (code[i] == '\n')
@@ -155,6 +179,52 @@ static void test_scanner(void **state) {
         assert_non_null(strstr(report, "x.c:10: void h"));
 }
 
+/* Every other way to print to the terminal or a log counts; output to a stream the caller gives does not. */
+static void test_scanner_output(void **state) {
+        (void) state;
+        static const char *const prints[] = {
+                "printf(\"x\");",
+                "vprintf(fmt, ap);",
+                "puts(\"x\");",
+                "putchar ('x');",
+                "fprintf(stdout, \"x\");",
+                "fputs(s, stderr);",
+                "fflush(stdout);",
+                "(void) write(STDOUT_FILENO, s, n);",
+                "(void) write(STDERR_FILENO, s, n);",
+                "(void) write(1, s, n);",
+                "(void) write( 2 , s, n);",
+                "dprintf(1, \"x\");",
+                "dprintf(2, \"x\");",
+                "syslog(LOG_NOTICE, \"x\");",
+                "vsyslog(LOG_NOTICE, fmt, ap);",
+                "(void) ecl_log_errno(level, 0, \"x\");",
+                "(void) ecl_log_errno(ECL_LOG_DEBUGGING, 0, \"x\");",
+                "perror(\"x\");",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(prints); i++) {
+                _cleanup_free_ char *src = tl_strf("void f(void) {\n        %s\n}\n", prints[i]);
+                _cleanup_free_ char *report = NULL;
+                if (find_prints("y.c", src, &report) != 1)
+                        fail_msg("not found once: %s", prints[i]);
+                _cleanup_free_ char *want = tl_strf("y.c:2:         %s\n", prints[i]);
+                assert_string_equal(report, want);
+        }
+        const char *quiet_src = "void f(FILE *f, int fd) {\n"
+                                "        fprintf(f, \"%d\", 1);\n"
+                                "        fputs(\"x\", f); fputc('x', f); fwrite(s, 1, n, f);\n"
+                                "        snprintf(buf, sizeof buf, \"x\"); dprintf(fd, \"x\"); dprintf(12, \"x\");\n"
+                                "        (void) write(fd, s, n); (void) fwrite(s, 1, 2, f); (void) write(21, s, n);\n"
+                                "        (void) ecl_log_errno(ECL_LOG_DEBUG, 0, \"x\"); log_debug(\"printf(stdout)\");\n"
+                                "        /* printf(\"x\"); syslog(LOG_ERR, \"x\"); write(2, s, n); */\n"
+                                "        const char *w = \"puts(stderr) STDERR_FILENO\";\n"
+                                "        my_printf(\"x\"); fputs_stdout_like(f); int stdout_lines = 0;\n"
+                                "}\n";
+        _cleanup_free_ char *report = NULL;
+        if (find_prints("z.c", quiet_src, &report) != 0)
+                fail_msg("output to a given stream counted:\n%s", report);
+}
+
 static void test_quiet_modules_print_nothing(void **state) {
         (void) state;
         struct allowed allowed[32];
@@ -204,6 +274,7 @@ static void test_quiet_modules_print_nothing(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_scanner),
+                cmocka_unit_test(test_scanner_output),
                 cmocka_unit_test(test_quiet_modules_print_nothing),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);

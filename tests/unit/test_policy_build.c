@@ -167,7 +167,7 @@ static void test_no_addresses_refused(void **state) {
         m.network.n_addresses = 0;
         struct pol_table *t = NULL;
         _cleanup_free_ char *why = NULL;
-        assert_int_equal(pol_build(&m, &t, &why), -EINVAL);
+        assert_int_equal(pol_build(&m, &t, &why), -EBADMSG);
         assert_null(t);
         assert_non_null(strstr(why, "has no network.addresses: the tap would admit any source"));
 }
@@ -625,7 +625,7 @@ static void test_no_network_refused(void **state) {
         (void) state;
         struct ecl_manifest m = {.stack = (char *) "office"};
         struct pol_table *t = NULL;
-        assert_int_equal(pol_build(&m, &t, NULL), -EINVAL);
+        assert_int_equal(pol_build(&m, &t, NULL), -EBADMSG);
         assert_null(t);
 }
 

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /* ecluse-test-label: system: root, libvirt and QEMU */
 /*
+ * shim/qmp-stop's system part (test_qmp_stop.c has its canned replies).
  * Leaks through QEMU's monitor that pausing alone does not stop, on a real
  * embedded libvirt (TCG) with the supervisor's loop (supervise.h) and the
  * real QMP check and stop (qmp-check.h, qmp-stop.h): an NBD export started
