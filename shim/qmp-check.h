@@ -90,7 +90,9 @@
  * Not seen: pmemsave and memsave.  Both are synchronous one-shots (guest
  * memory, physical or virtual, written to a file QEMU opens by name as its
  * own user), emit no event and leave nothing any query shows, and QEMU has
- * no way to refuse a stable QMP command.  Who can send them:
+ * no way to refuse a stable QMP command.  The same holds for
+ * human-monitor-command with `xp`, `x` (guest memory) or `info registers`,
+ * which return what they read in the reply itself.  Who can send them:
  *   - embedded driver (`run`'s default): the monitor socket is in libvirt's
  *     domain directory, 0750 and owned by the stack's own QEMU identity
  *     (qemu-id.h: no user, group or subordinate range of the host has it),
