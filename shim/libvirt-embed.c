@@ -19,6 +19,7 @@
 #include "paths.h"
 #include "secure-dir.h"
 #include "stack-name.h"
+#include "strparse.h"
 
 /* dir/name = text, replaced atomically through the checked directory dir (never through a link). */
 static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode,
@@ -120,10 +121,9 @@ int shim_embed_qemu_pid(const char *root, const char *stack, const char *dom_nam
         int r = ecl_file_read(path, 31, &buf, NULL, NULL);
         if (r < 0)
                 return r;
-        char *end;
-        errno = 0;
-        long v = strtol(buf, &end, 10);
-        if (errno || end == buf || (*end && *end != '\n') || v <= 0 || v > INT32_MAX)
+        const char *end;
+        int64_t v;
+        if (ecl_parse_int_prefix(buf, 1, INT32_MAX, &v, &end) < 0 || (*end && *end != '\n'))
                 return -EBADMSG;
         *ret = (pid_t) v;
         return 0;
