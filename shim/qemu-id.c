@@ -180,10 +180,7 @@ int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation) {
         }
         if (uid_ok && gid_ok && groups_ok)
                 return 0;
-        if (asprintf(ret_violation, "QEMU (pid %d) runs as uid %s, gid %s, groups '%s', not the stack's own %u alone",
-                     (int) pid, shown[0], shown[1], shown[2], (unsigned) id) < 0) {
-                *ret_violation = NULL;
-                return -ENOMEM;
-        }
-        return -EPERM;
+        return ecl_reason(ret_violation, -EPERM,
+                          "QEMU (pid %d) runs as uid %s, gid %s, groups '%s', not the stack's own %u alone", (int) pid,
+                          shown[0], shown[1], shown[2], (unsigned) id);
 }

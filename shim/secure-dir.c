@@ -103,19 +103,14 @@ static int can_search(const struct reacher *w, const char *dir, const char *who,
                 return 1;
         char owner[64];
         name_of_uid(st.st_uid, owner, sizeof owner);
-        int r;
+        /* 0 (not searchable, *problem says why), or -ENOMEM */
         if (bit == S_IXOTH)
-                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod o+x %s, or give it to "
-                                      "a group of %s and chmod g+x it, or choose a --root below directories it can search",
-                             who, dir, (unsigned) (st.st_mode & 07777), owner, dir, w->user);
-        else
-                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
-                             (unsigned) (st.st_mode & 07777), owner, fix, dir);
-        if (r < 0) {
-                *problem = NULL;
-                return ecl_reason(problem, -ENOMEM, "out of memory");
-        }
-        return 0;
+                return ecl_reason(problem, 0,
+                                  "%s, which cannot search %s (mode %04o, owner %s): chmod o+x %s, or give it to "
+                                  "a group of %s and chmod g+x it, or choose a --root below directories it can search",
+                                  who, dir, (unsigned) (st.st_mode & 07777), owner, dir, w->user);
+        return ecl_reason(problem, 0, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
+                          (unsigned) (st.st_mode & 07777), owner, fix, dir);
 }
 
 /* Every directory from / down to the canonical form of p. */

@@ -403,8 +403,7 @@ static void turn(struct shim_supervisor *sup) {
         }
         if (sup->pending_added) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf(&why, "device added from outside: %s", sup->pending_added) < 0)
-                        why = NULL;
+                (void) ecl_reason(&why, 0, "device added from outside: %s", sup->pending_added);
                 free(sup->pending_added);
                 sup->pending_added = NULL;
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "device added from outside");
@@ -412,8 +411,7 @@ static void turn(struct shim_supervisor *sup) {
         }
         if (sup->pending_leak && !sup->domain_gone) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf(&why, "QEMU's monitor says data may have left: %s", sup->pending_leak) < 0)
-                        why = NULL;
+                (void) ecl_reason(&why, 0, "QEMU's monitor says data may have left: %s", sup->pending_leak);
                 free(sup->pending_leak);
                 sup->pending_leak = NULL;
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "QEMU's monitor says data may have left");
@@ -442,10 +440,10 @@ static void turn(struct shim_supervisor *sup) {
                                                        SHIM_SUPERVISE_MAX_UNKNOWN);
                         } else {
                                 _cleanup_free_ char *why = NULL;
-                                if (asprintf(&why, "libvirt cannot tell whether the domain runs (%s), %u checks in a row: "
-                                             "nothing is checked any more",
-                                             shim_virt_error(), sup->unknown_checks) < 0)
-                                        why = NULL;
+                                (void) ecl_reason(&why, 0,
+                                                  "libvirt cannot tell whether the domain runs (%s), %u checks in a "
+                                                  "row: nothing is checked any more",
+                                                  shim_virt_error(), sup->unknown_checks);
                                 hold(sup, "violation", why ? why : "libvirt cannot tell whether the domain runs");
                         }
                 }
