@@ -109,6 +109,10 @@ static void test_console(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = tl_strf("%s/var/lib/ecluse/stacks/office", root);
         _cleanup_free_ char *log = tl_strf("%s/console.log", dir), *victim = tl_strf("%s/victim", root);
+        /* only a stack name (stack-name.h) becomes a directory name */
+        static const char *const bad[] = {"", "Office", "a b", "-x", "x\n", "a-stack-name-of-32-characters-xy"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(shim_console_prepare(root, bad[i], NULL, NULL), -EINVAL);
         assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), 0);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
