@@ -19,6 +19,7 @@
 #include "accel.h"
 #include "log.h"
 #include "reason.h"
+#include "strutil.h"
 
 #define GUEST_ADDR 0x1000
 #define GUEST_PORT 0x10
@@ -49,29 +50,21 @@ enum probe_step {
         STEP_EXIT_HLT,
 };
 
+static const char *const step_names[] = {
+        [STEP_OPEN] = "open",
+        [STEP_API] = "KVM_GET_API_VERSION",
+        [STEP_VM] = "KVM_CREATE_VM",
+        [STEP_MEMORY] = "guest memory",
+        [STEP_VCPU] = "KVM_CREATE_VCPU",
+        [STEP_REGS] = "vCPU registers",
+        [STEP_RUN] = "KVM_RUN",
+        [STEP_EXIT_IO] = "test guest did not write to its port",
+        [STEP_EXIT_HLT] = "test guest did not halt",
+};
+
 static const char *step_name(int step) {
-        switch (step) {
-        case STEP_OPEN:
-                return "open";
-        case STEP_API:
-                return "KVM_GET_API_VERSION";
-        case STEP_VM:
-                return "KVM_CREATE_VM";
-        case STEP_MEMORY:
-                return "guest memory";
-        case STEP_VCPU:
-                return "KVM_CREATE_VCPU";
-        case STEP_REGS:
-                return "vCPU registers";
-        case STEP_RUN:
-                return "KVM_RUN";
-        case STEP_EXIT_IO:
-                return "test guest did not write to its port";
-        case STEP_EXIT_HLT:
-                return "test guest did not halt";
-        default:
-                return "probe";
-        }
+        const char *n = ECL_ENUM_NAME(step_names, step);
+        return n ? n : "probe";
 }
 
 /* In the child: the whole KVM round trip.  Descriptors leak into _exit. */

@@ -12,13 +12,24 @@
 #include "output.h"
 #include "policy.h"
 #include "rfc3339.h"
+#include "strutil.h"
+
+static const char *const direction_names[] = {
+        [SHIM_BLOCKED_EGRESS] = "egress",
+        [SHIM_BLOCKED_INGRESS] = "ingress",
+};
+
+static const char *const chain_names[] = {
+        [SHIM_BLOCKED_EGRESS] = "drop_out",
+        [SHIM_BLOCKED_INGRESS] = "drop_in",
+};
 
 static const char *direction_name(enum shim_blocked_direction d) {
-        return d == SHIM_BLOCKED_EGRESS ? "egress" : "ingress";
+        return ECL_ENUM_NAME(direction_names, d);
 }
 
 static const char *chain_name(enum shim_blocked_direction d) {
-        return d == SHIM_BLOCKED_EGRESS ? "drop_out" : "drop_in";
+        return ECL_ENUM_NAME(chain_names, d);
 }
 
 /* Worth a report: packets were not recorded, or the next new attempt would not be. */

@@ -424,7 +424,7 @@ static int step_state(struct run_ctx *c) {
         if (ecl_path(&c->audit_path, c->root, ECL_AUDIT_LOG) < 0 || ecl_path(&c->state_dir, c->root, ECL_STATE_DIR) < 0)
                 return fail_with(c, EX_OSERR, -ENOMEM);
         _cleanup_free_ char *why = NULL;
-        int r = ecl_mkdir_p(c->state_dir, 0755, &why);
+        int r = ecl_mkdir_below(c->root, ECL_STATE_DIR, 0755, NULL, NULL, NULL, &why); /* root: no link followed */
         if (r < 0)
                 log_error("%s", ecl_reason_text(why, r));
         return r;

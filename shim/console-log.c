@@ -12,6 +12,7 @@
 #include "reason.h"
 #include "paths.h"
 #include "secure-dir.h"
+#include "stack-name.h"
 
 /* An earlier shim let libvirt's DAC driver give the log to QEMU's user (Debian libvirt-qemu, RHEL qemu). */
 static bool owner_ok(uid_t uid) {
@@ -41,7 +42,7 @@ static int refuse(const char *what, char **ret_reason) {
 
 int shim_console_prepare(const char *root, const char *stack, int *ret_dir_fd, char **ret_reason) {
         _cleanup_free_ char *rel = NULL;
-        if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
+        if (!ecl_stack_name_valid(stack))
                 return ecl_reason(ret_reason, -EINVAL, "invalid stack name for the console log");
         if (asprintf(&rel, ECL_STACKS_STATE_DIR "/%s", stack) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");

@@ -99,14 +99,16 @@ static int check_trusted_dir(const char *dir, const struct stat *st, char **ret_
 }
 
 /*
- * mkdir -p with mode 0755 for what is missing; the last one must be a real
- * directory, and it and its parent must be trusted (check_trusted_dir).
+ * mkdir -p with mode 0755 for what is missing below root, following no link
+ * (root creates it: a planted link must not lead it elsewhere); the last one
+ * must be a real directory, and it and its parent must be trusted
+ * (check_trusted_dir).
  */
-static int mkdir_parents(const char *dir, char **ret_reason) {
+static int mkdir_parents(const char *root, const char *dir, char **ret_reason) {
         _cleanup_free_ char *p = strdup(dir);
         if (!p)
                 return -ENOMEM;
-        int r = ecl_mkdir_p(p, 0755, ret_reason);
+        int r = ecl_mkdir_below(root, ECL_RUN_DIR, 0755, NULL, NULL, NULL, ret_reason);
         if (r < 0)
                 return r;
         struct stat st;
@@ -154,7 +156,7 @@ int shim_control_listen(const char *root, const char *stack, gid_t group, struct
                 return r;
         if (ecl_path(&dir, root, ECL_RUN_DIR) < 0)
                 return -ENOMEM;
-        r = mkdir_parents(dir, ret_reason);
+        r = mkdir_parents(root, dir, ret_reason);
         if (r < 0)
                 return r;
         struct sockaddr_un sa;

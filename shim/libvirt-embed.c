@@ -18,6 +18,8 @@
 #include "reason.h"
 #include "paths.h"
 #include "secure-dir.h"
+#include "stack-name.h"
+#include "strparse.h"
 
 /* dir/name = text, replaced atomically through the checked directory dir (never through a link). */
 static int write_atomic_at(int dirfd, const char *dir, const char *name, const char *text, mode_t mode,
@@ -73,7 +75,7 @@ static int check_entries(int dirfd, const char *dir, char **ret_reason) {
 
 int shim_embed_prepare(const char *root, const char *stack, char **ret_dir, char **ret_reason) {
         _cleanup_free_ char *dir = NULL, *etc = NULL, *rel = NULL;
-        if (!stack || !*stack || strchr(stack, '/') || stack[0] == '.')
+        if (!ecl_stack_name_valid(stack))
                 return ecl_reason(ret_reason, -EINVAL, "invalid stack name for the embedded root");
         if (ecl_path(&dir, root, ECL_LIBVIRT_DIR "/%s", stack) < 0 || ecl_path(&etc, dir, "etc") < 0 ||
             asprintf(&rel, ECL_LIBVIRT_DIR "/%s", stack) < 0)
@@ -119,10 +121,9 @@ int shim_embed_qemu_pid(const char *root, const char *stack, const char *dom_nam
         int r = ecl_file_read(path, 31, &buf, NULL, NULL);
         if (r < 0)
                 return r;
-        char *end;
-        errno = 0;
-        long v = strtol(buf, &end, 10);
-        if (errno || end == buf || (*end && *end != '\n') || v <= 0 || v > INT32_MAX)
+        const char *end;
+        int64_t v;
+        if (ecl_parse_int_prefix(buf, 1, INT32_MAX, &v, &end) < 0 || (*end && *end != '\n'))
                 return -EBADMSG;
         *ret = (pid_t) v;
         return 0;

@@ -14,6 +14,7 @@
 #include "netns.h"
 #include "paths.h"
 #include "reason.h"
+#include "strparse.h"
 
 int shim_netns_pin_path(const char *root, const char *stack, char **ret) {
         if (ecl_path(ret, root, ECL_RUN_DIR "/%s.netns", stack) < 0)
@@ -93,12 +94,21 @@ fail_unlink:
         return r;
 }
 
+/* The pid a pin file holds ("1234\n", as the supervisor writes it), or 0. */
+static int pin_pid(const char *buf) {
+        const char *end;
+        int64_t v;
+        if (ecl_parse_int_prefix(buf, 1, INT32_MAX, &v, &end) < 0 || (*end && *end != '\n'))
+                return 0;
+        return (int) v;
+}
+
 /* The pin as a plain file (its mount not seen here): the namespace of the supervisor it names. */
 static int join_by_pid(int fd, const char *pin, char **ret_reason) {
         char buf[32] = {0};
         ssize_t n = pread(fd, buf, sizeof buf - 1, 0);
-        int pid = 0;
-        if (n <= 0 || sscanf(buf, "%d", &pid) != 1 || pid <= 0)
+        int pid = n > 0 ? pin_pid(buf) : 0;
+        if (pid <= 0)
                 return -ENOENT;
         /* That pid must still be a supervisor, root's: a reused pid leads elsewhere. */
         char path[64], comm[32] = {0};
@@ -184,8 +194,7 @@ int shim_netns_pin_identify(const char *pin, struct shim_netns_pin_id *ret, char
                 /* the file itself (no mount seen here): the supervisor it names too */
                 _cleanup_close_ int fd = open(pin, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NONBLOCK);
                 char buf[32] = {0};
-                if (fd >= 0 && pread(fd, buf, sizeof buf - 1, 0) > 0 && sscanf(buf, "%d", &ret->pid) != 1)
-                        ret->pid = 0;
+                ret->pid = fd >= 0 && pread(fd, buf, sizeof buf - 1, 0) > 0 ? pin_pid(buf) : 0;
         }
         return 0;
 }

@@ -11,6 +11,7 @@
 #include "policy-image-compare.h"
 #include "policy-image-internal.h"
 #include "reason.h"
+#include "strparse.h"
 
 /* "element 0a000001 : 0 [end]" as an address when the set holds single addresses, else as printed. */
 static void elem_text(const struct img_set *s, const char *e, char *buf, size_t size) {
@@ -23,9 +24,9 @@ static void elem_text(const struct img_set *s, const char *e, char *buf, size_t 
         size_t want = family == AF_INET ? 1 : 4, got = 0;
         const char *p = e + strlen("element ");
         while (family && got < want) {
-                char *end;
-                unsigned long v = strtoul(p, &end, 16);
-                if (end == p || end - p != 8)
+                const char *end;
+                uint64_t v;
+                if (ecl_parse_hex_prefix(p, &v, &end) < 0 || end - p != 8)
                         break;
                 words[got++] = (uint32_t) v; /* printed from memory as host words: the bytes in order again */
                 p = end + strspn(end, " ");

@@ -13,6 +13,7 @@
 
 #include "file-acl.h"
 #include "reason.h"
+#include "strparse.h"
 #include "macro.h"
 #include "names.h"
 #include "paths.h"
@@ -72,19 +73,17 @@ int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id, cha
                 if (line[0] == '#' || !c1 || !c2)
                         continue;
                 *c1 = '\0';
-                char *end;
-                errno = 0;
-                unsigned long long first = strtoull(c1 + 1, &end, 10);
-                if (errno || end != c2)
-                        continue;
-                unsigned long long count = strtoull(c2 + 1, &end, 10);
-                if (errno)
+                const char *end;
+                int64_t first, count;
+                if (ecl_parse_int_prefix(c1 + 1, 0, UINT32_MAX, &first, &end) < 0 || end != c2 ||
+                    ecl_parse_int_prefix(c2 + 1, 0, INT64_MAX, &count, NULL) < 0)
                         continue;
                 if (id >= first && id - first < count)
                         return ecl_reason(ret_reason, -EEXIST,
                                           "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "
                                           "(newuidmap would let it become QEMU): move that range or rename the stack",
-                                          stack, (unsigned) id, first, first + count - 1, path, n, line);
+                                          stack, (unsigned) id, (unsigned long long) first,
+                                          (unsigned long long) first + (unsigned long long) count - 1, path, n, line);
         }
         return ferror(f) ? ecl_reason(ret_reason, -EIO, "cannot read %s", path) : 0;
 }
@@ -140,10 +139,9 @@ static bool all_ids(const char *line, unsigned n, uid_t id) {
                         p++;
                 if (!*p || *p == '\n')
                         break;
-                char *end;
-                errno = 0;
-                unsigned long v = strtoul(p, &end, 10);
-                if (errno || end == p || v != id)
+                const char *end;
+                int64_t v;
+                if (ecl_parse_int_prefix(p, 0, UINT32_MAX, &v, &end) < 0 || v != (int64_t) id)
                         return false;
                 seen++;
                 p = end;
@@ -182,10 +180,7 @@ int shim_qemu_id_check_process(pid_t pid, uid_t id, char **ret_violation) {
         }
         if (uid_ok && gid_ok && groups_ok)
                 return 0;
-        if (asprintf(ret_violation, "QEMU (pid %d) runs as uid %s, gid %s, groups '%s', not the stack's own %u alone",
-                     (int) pid, shown[0], shown[1], shown[2], (unsigned) id) < 0) {
-                *ret_violation = NULL;
-                return -ENOMEM;
-        }
-        return -EPERM;
+        return ecl_reason(ret_violation, -EPERM,
+                          "QEMU (pid %d) runs as uid %s, gid %s, groups '%s', not the stack's own %u alone", (int) pid,
+                          shown[0], shown[1], shown[2], (unsigned) id);
 }

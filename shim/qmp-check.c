@@ -16,6 +16,7 @@
 #include "strutil.h"
 #include "xml-cleanup.h"
 #include "qmp-check.h"
+#include "reason.h"
 
 
 
@@ -183,11 +184,7 @@ static void found(struct findings *f, const char *fmt, ...) {
 }
 
 static int bad_reply(char **ret_why, enum shim_qmp_query q, const char *what) {
-        if (ret_why && asprintf(ret_why, "QEMU's reply to %s %s", query_names[q], what) < 0) {
-                *ret_why = NULL;
-                return -ENOMEM;
-        }
-        return -EBADMSG;
+        return ecl_reason(ret_why, -EBADMSG, "QEMU's reply to %s %s", query_names[q], what);
 }
 
 /* The "return" member of a QMP reply; an error reply (its desc in *ret_why) or another shape is -EBADMSG. */
@@ -437,13 +434,8 @@ int shim_qmp_compare(const char *live_xml, const char *const replies[SHIM_QMP_N_
         if (r >= 0)
                 r = f.error;
         if (r >= 0 && f.n > 0) {
-                r = -EPERM;
-                if (ret_violation &&
-                    asprintf(ret_violation, "QEMU has what the live XML does not declare: %s%s", f.text,
-                             f.n > MAX_FINDINGS ? ", ..." : "") < 0) {
-                        *ret_violation = NULL;
-                        r = -ENOMEM;
-                }
+                r = ecl_reason(ret_violation, -EPERM, "QEMU has what the live XML does not declare: %s%s", f.text,
+                               f.n > MAX_FINDINGS ? ", ..." : "");
         }
         free(f.text);
         return r;
@@ -457,10 +449,8 @@ int shim_qmp_check(virDomainPtr dom, const char *live_xml, char **ret_violation)
         for (enum shim_qmp_query q = 0; q < SHIM_QMP_N_QUERIES; q++)
                 if (virDomainQemuMonitorCommand(dom, commands[q], &replies[q], 0) < 0) {
                         const char *msg = virGetLastErrorMessage();
-                        if (ret_violation && asprintf(ret_violation, "cannot ask QEMU (%s): %s", query_names[q],
-                                                      msg && *msg ? msg : "unknown libvirt error") < 0)
-                                *ret_violation = NULL;
-                        r = -EIO;
+                        r = ecl_reason(ret_violation, -EIO, "cannot ask QEMU (%s): %s", query_names[q],
+                                       msg && *msg ? msg : "unknown libvirt error");
                         break;
                 }
         if (r == 0)

@@ -13,6 +13,7 @@
 #include "macro.h"
 #include "strutil.h"
 #include "qmp-stop.h"
+#include "reason.h"
 
 static const char *const commands[SHIM_QMP_LEAK_N] = {
         [SHIM_QMP_LEAK_MIGRATE] = "{\"execute\":\"query-migrate\"}",
@@ -316,19 +317,16 @@ int shim_qmp_event_classify(const char *event, const char *details, char **ret_w
                 if (v && n < sizeof what)
                         n += (size_t) snprintf(what + n, sizeof what - n, "%s%s %.64s", n ? ", " : "", keys[i], v);
         }
-        if (asprintf(ret_what, "QEMU event %.64s%s%s%s", event, *what ? " (" : "", what, *what ? ")" : "") < 0) {
-                *ret_what = NULL;
-                return -ENOMEM;
-        }
+        int r = ecl_reason(ret_what, 0, "QEMU event %.64s%s%s%s", event, *what ? " (" : "", what, *what ? ")" : "");
+        if (r < 0)
+                return r;
         ecl_str_make_ascii(*ret_what);
         return SHIM_QMP_EVENT_LEAK;
 }
 
 static int cannot_send(const char *what, char **ret_why) {
         const char *msg = virGetLastErrorMessage();
-        if (asprintf(ret_why, "cannot send %s to QEMU: %s", what, msg && *msg ? msg : "unknown libvirt error") < 0)
-                *ret_why = NULL;
-        return -EIO;
+        return ecl_reason(ret_why, -EIO, "cannot send %s to QEMU: %s", what, msg && *msg ? msg : "unknown libvirt error");
 }
 
 /* Ask the five queries: 0, 1, or an error (with *ret_going saying it) as shim_qmp_leak_plan. */
@@ -378,14 +376,11 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
                 /* nothing to send (a dump): no use waiting */
                 bool stoppable = cmds && cmds[0];
                 if (!stoppable || round * 50 >= SHIM_QMP_STOP_WAIT_MS) {
-                        free(*ret_why);
-                        int k = stoppable ? asprintf(ret_why, "still going %d ms after it was stopped: %s",
-                                                     SHIM_QMP_STOP_WAIT_MS, now)
-                                          : asprintf(ret_why, "QEMU has no command to stop %s", now);
-                        if (k < 0)
-                                *ret_why = NULL;
+                        r = stoppable ? ecl_reason(ret_why, -EPERM, "still going %d ms after it was stopped: %s",
+                                                   SHIM_QMP_STOP_WAIT_MS, now)
+                                      : ecl_reason(ret_why, -EPERM, "QEMU has no command to stop %s", now);
                         free(now);
-                        return -EPERM;
+                        return r;
                 }
                 if (!first)
                         first = TAKE_PTR(now);
@@ -397,10 +392,5 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
         }
         if (!first && !nbd)
                 return 0;
-        if (asprintf(ret_stopped, "%s%s%s", first ? first : "", first && nbd ? ", " : "", nbd ? "NBD server" : "") <
-            0) {
-                *ret_stopped = NULL;
-                return -ENOMEM;
-        }
-        return 1;
+        return ecl_reason(ret_stopped, 1, "%s%s%s", first ? first : "", first && nbd ? ", " : "", nbd ? "NBD server" : "");
 }

@@ -207,8 +207,8 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
         char *why = NULL;
         int r = s->hooks->check_cut(s->hooks->userdata, xml, s->m->has_network ? s->tap : NULL, &why);
         if (r < 0) {
-                if (!why && asprintf(&why, "live domain is not cut (%s)", strerror(-r)) < 0)
-                        why = NULL;
+                if (!why)
+                        (void) ecl_reason(&why, r, "live domain is not cut (%s)", strerror(-r));
                 *ret_why = why;
                 return r;
         }
@@ -216,9 +216,9 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
                 /* a device, chardev or object added through QMP never shows in the live XML */
                 r = s->hooks->check_qemu(s->hooks->userdata, s->dom, xml, &why);
                 if (r < 0) {
-                        if (!why && asprintf(&why, "cannot compare QEMU's devices with the live XML (%s)",
-                                             strerror(-r)) < 0)
-                                why = NULL;
+                        if (!why)
+                                (void) ecl_reason(&why, r, "cannot compare QEMU's devices with the live XML (%s)",
+                                                  strerror(-r));
                         *ret_why = why;
                         return r;
                 }
@@ -242,8 +242,9 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
                 for (size_t i = 0; i < 2; i++) {
                         r = shim_netdev_check_unhooked(-1, devs[i], &why);
                         if (r < 0) {
-                                if (!why && asprintf(&why, "cannot check what hooks %s (%s)", devs[i], strerror(-r)) < 0)
-                                        why = NULL;
+                                if (!why)
+                                        (void) ecl_reason(&why, r, "cannot check what hooks %s (%s)", devs[i],
+                                                          strerror(-r));
                                 *ret_why = why;
                                 return r;
                         }
@@ -252,8 +253,8 @@ static int check_live(struct shim_stack *s, bool verify_policy, char **ret_why) 
         if (s->policy_loaded && verify_policy) {
                 r = s->hooks->policy_verify(s->hooks->userdata, s->m, &why);
                 if (r < 0) {
-                        if (!why && asprintf(&why, "policy not in place (%s)", strerror(-r)) < 0)
-                                why = NULL;
+                        if (!why)
+                                (void) ecl_reason(&why, r, "policy not in place (%s)", strerror(-r));
                         *ret_why = why;
                         return r;
                 }

@@ -19,6 +19,7 @@
 #include "log.h"
 #include "reason.h"
 #include "sandbox.h"
+#include "strparse.h"
 
 /* Each one found needed by starting and destroying a guest without it (see sandbox.h). */
 static const cap_value_t caps_embed[] = {
@@ -270,13 +271,12 @@ int shim_sandbox_seccomp(enum shim_sandbox_profile p, char **ret_reason) {
         return 0;
 }
 
+/* The hex value after a status key: "\t000001ffffffffff\n". */
 static int parse_hex(const char *s, uint64_t *ret) {
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(s, &end, 16);
-        if (errno || end == s)
+        const char *end;
+        s += strspn(s, " \t");
+        if (ecl_parse_hex_prefix(s, ret, &end) < 0 || (*end && *end != '\n'))
                 return -EBADMSG;
-        *ret = v;
         return 0;
 }
 

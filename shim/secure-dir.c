@@ -10,6 +10,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "fileio.h"
 #include "reason.h"
 #include "secure-dir.h"
 
@@ -18,63 +19,43 @@ bool shim_secure_dir_ok(const struct stat *st) {
                (st->st_mode & (S_IWGRP | S_IWOTH)) == 0;
 }
 
+struct secure_mkdir {
+        mode_t mode;
+};
+
+/* Each component: the ones created get exactly mode, the ones reused must be root's alone. */
+static int secure_component(int fd, const char *where, bool created, void *userdata, char **ret_reason) {
+        const struct secure_mkdir *m = userdata;
+        struct stat st;
+        if (fstat(fd, &st) < 0)
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", where);
+        if (created) {
+                if (fchmod(fd, m->mode) < 0)
+                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s", where);
+        } else if (!shim_secure_dir_ok(&st)) {
+                return ecl_reason(ret_reason, -EPERM,
+                                  "%s (owner uid %u, mode %04o) is not root's alone: a directory "
+                                  "the shim reuses must be owned by root with no group or other "
+                                  "write (chown root and chmod go-w it, or remove it)",
+                                  where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
+        }
+        return 0;
+}
+
 int shim_secure_mkdir(const char *base, const char *rel, mode_t mode, mode_t last_mode, int *ret_fd,
                       char **ret_reason) {
-        const char *b = base && *base ? base : "/";
-        _cleanup_close_ int fd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        if (fd < 0)
-                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", b);
-        _cleanup_free_ char *copy = strdup(rel), *where = strdup(b);
-        if (!copy || !where)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        char *save = NULL;
-        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
-                if (streq(c, "."))
-                        continue;
-                if (streq(c, ".."))
-                        return ecl_reason(ret_reason, -EINVAL, "%s: no '..' in a state directory", rel);
-                char *next = NULL;
-                size_t wl = strlen(where);
-                if (asprintf(&next, "%s%s%s", where, wl > 0 && where[wl - 1] == '/' ? "" : "/", c) < 0)
-                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-                free(where);
-                where = next;
-                bool created = mkdirat(fd, c, mode) == 0;
-                if (!created && errno != EEXIST)
-                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s", where);
-                int nfd = openat(fd, c, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-                if (nfd < 0) {
-                        int e = errno;
-                        if (e == ELOOP || e == ENOTDIR)
-                                return ecl_reason(ret_reason, -ENOTDIR,
-                                                  "%s is a link or not a directory: "
-                                                  "root follows no link in its state tree (remove it)",
-                                                  where);
-                        return ecl_reason_errno(ret_reason, -e, "cannot open %s", where);
-                }
-                close(fd);
-                fd = nfd;
-                struct stat st;
-                if (fstat(fd, &st) < 0)
-                        return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat %s", where);
-                if (created) {
-                        if (fchmod(fd, mode) < 0)
-                                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s",
-                                                        where);
-                } else if (!shim_secure_dir_ok(&st)) {
-                        return ecl_reason(ret_reason, -EPERM,
-                                          "%s (owner uid %u, mode %04o) is not root's alone: a directory "
-                                          "the shim reuses must be owned by root with no group or other "
-                                          "write (chown root and chmod go-w it, or remove it)",
-                                          where, (unsigned) st.st_uid, (unsigned) (st.st_mode & 07777));
-                }
+        struct secure_mkdir m = {.mode = mode};
+        _cleanup_close_ int fd = -EBADF;
+        int r = ecl_mkdir_below(base, rel, mode, secure_component, &m, &fd, ret_reason);
+        if (r < 0)
+                return r;
+        if (last_mode != (mode_t) -1 && fchmod(fd, last_mode) < 0) {
+                const char *b = base && *base ? base : "/";
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s%s%s", b,
+                                        b[strlen(b) - 1] == '/' ? "" : "/", rel);
         }
-        if (last_mode != (mode_t) -1 && fchmod(fd, last_mode) < 0)
-                return ecl_reason_errno(ret_reason, negative_errno(), "cannot set the mode of %s", where);
-        if (ret_fd) {
-                *ret_fd = fd;
-                fd = -1;
-        }
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
         return 0;
 }
 
@@ -122,19 +103,14 @@ static int can_search(const struct reacher *w, const char *dir, const char *who,
                 return 1;
         char owner[64];
         name_of_uid(st.st_uid, owner, sizeof owner);
-        int r;
+        /* 0 (not searchable, *problem says why), or -ENOMEM */
         if (bit == S_IXOTH)
-                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod o+x %s, or give it to "
-                                      "a group of %s and chmod g+x it, or choose a --root below directories it can search",
-                             who, dir, (unsigned) (st.st_mode & 07777), owner, dir, w->user);
-        else
-                r = asprintf(problem, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
-                             (unsigned) (st.st_mode & 07777), owner, fix, dir);
-        if (r < 0) {
-                *problem = NULL;
-                return ecl_reason(problem, -ENOMEM, "out of memory");
-        }
-        return 0;
+                return ecl_reason(problem, 0,
+                                  "%s, which cannot search %s (mode %04o, owner %s): chmod o+x %s, or give it to "
+                                  "a group of %s and chmod g+x it, or choose a --root below directories it can search",
+                                  who, dir, (unsigned) (st.st_mode & 07777), owner, dir, w->user);
+        return ecl_reason(problem, 0, "%s, which cannot search %s (mode %04o, owner %s): chmod %s %s", who, dir,
+                          (unsigned) (st.st_mode & 07777), owner, fix, dir);
 }
 
 /* Every directory from / down to the canonical form of p. */

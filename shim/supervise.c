@@ -11,6 +11,7 @@
 #include "log.h"
 #include "qmp-stop.h"
 #include "reason.h"
+#include "strutil.h"
 #include "supervise.h"
 
 static void hold(struct shim_supervisor *sup, const char *event, const char *why);
@@ -93,19 +94,21 @@ static bool is_ours(struct shim_supervisor *sup, virDomainPtr dom) {
         return name && streq(name, sup->stack->dom_name);
 }
 
+static const char *const lifecycle_names[] = {
+        [VIR_DOMAIN_EVENT_DEFINED] = "defined",
+        [VIR_DOMAIN_EVENT_UNDEFINED] = "undefined",
+        [VIR_DOMAIN_EVENT_STARTED] = "started",
+        [VIR_DOMAIN_EVENT_SUSPENDED] = "suspended",
+        [VIR_DOMAIN_EVENT_RESUMED] = "resumed",
+        [VIR_DOMAIN_EVENT_STOPPED] = "stopped",
+        [VIR_DOMAIN_EVENT_SHUTDOWN] = "shutdown",
+        [VIR_DOMAIN_EVENT_PMSUSPENDED] = "pmsuspended",
+        [VIR_DOMAIN_EVENT_CRASHED] = "crashed",
+};
+
 static const char *lifecycle_name(int event) {
-        switch (event) {
-        case VIR_DOMAIN_EVENT_DEFINED: return "defined";
-        case VIR_DOMAIN_EVENT_UNDEFINED: return "undefined";
-        case VIR_DOMAIN_EVENT_STARTED: return "started";
-        case VIR_DOMAIN_EVENT_SUSPENDED: return "suspended";
-        case VIR_DOMAIN_EVENT_RESUMED: return "resumed";
-        case VIR_DOMAIN_EVENT_STOPPED: return "stopped";
-        case VIR_DOMAIN_EVENT_SHUTDOWN: return "shutdown";
-        case VIR_DOMAIN_EVENT_PMSUSPENDED: return "pmsuspended";
-        case VIR_DOMAIN_EVENT_CRASHED: return "crashed";
-        default: return "unknown";
-        }
+        const char *n = ECL_ENUM_NAME(lifecycle_names, event);
+        return n ? n : "unknown";
 }
 
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
@@ -400,8 +403,7 @@ static void turn(struct shim_supervisor *sup) {
         }
         if (sup->pending_added) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf(&why, "device added from outside: %s", sup->pending_added) < 0)
-                        why = NULL;
+                (void) ecl_reason(&why, 0, "device added from outside: %s", sup->pending_added);
                 free(sup->pending_added);
                 sup->pending_added = NULL;
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "device added from outside");
@@ -409,8 +411,7 @@ static void turn(struct shim_supervisor *sup) {
         }
         if (sup->pending_leak && !sup->domain_gone) {
                 _cleanup_free_ char *why = NULL;
-                if (asprintf(&why, "QEMU's monitor says data may have left: %s", sup->pending_leak) < 0)
-                        why = NULL;
+                (void) ecl_reason(&why, 0, "QEMU's monitor says data may have left: %s", sup->pending_leak);
                 free(sup->pending_leak);
                 sup->pending_leak = NULL;
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "QEMU's monitor says data may have left");
@@ -439,10 +440,10 @@ static void turn(struct shim_supervisor *sup) {
                                                        SHIM_SUPERVISE_MAX_UNKNOWN);
                         } else {
                                 _cleanup_free_ char *why = NULL;
-                                if (asprintf(&why, "libvirt cannot tell whether the domain runs (%s), %u checks in a row: "
-                                             "nothing is checked any more",
-                                             shim_virt_error(), sup->unknown_checks) < 0)
-                                        why = NULL;
+                                (void) ecl_reason(&why, 0,
+                                                  "libvirt cannot tell whether the domain runs (%s), %u checks in a "
+                                                  "row: nothing is checked any more",
+                                                  shim_virt_error(), sup->unknown_checks);
                                 hold(sup, "violation", why ? why : "libvirt cannot tell whether the domain runs");
                         }
                 }

@@ -151,11 +151,16 @@ static bool own_generation(struct shim_watch *w, uint32_t g) {
 
 static int said(char **ret_what, const char *fmt, ...) _printf_(2, 3);
 static int said(char **ret_what, const char *fmt, ...) {
+        if (*ret_what)
+                return 1;
+        _cleanup_free_ char *text = NULL;
         va_list ap;
         va_start(ap, fmt);
-        if (!*ret_what && vasprintf(ret_what, fmt, ap) < 0)
-                *ret_what = NULL;
+        if (vasprintf(&text, fmt, ap) < 0)
+                text = NULL;
         va_end(ap);
+        if (text)
+                (void) ecl_reason(ret_what, 0, "%s", text); /* printable: it quotes names from the kernel */
         return 1;
 }
 

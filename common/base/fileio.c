@@ -120,3 +120,62 @@ int ecl_mkdir_parent(const char *path, mode_t mode, char **ret_reason) {
         *slash = '\0';
         return ecl_mkdir_p(dir, mode, ret_reason);
 }
+
+/* ---- mkdir -p following no link ---------------------------------------- */
+
+/* name in dfd made (mode) or reused, opened without following a link; where names it in reasons. */
+static int mkdirat_nofollow(int dfd, const char *name, mode_t mode, const char *where, bool *ret_created,
+                            char **ret_reason) {
+        *ret_created = mkdirat(dfd, name, mode) == 0;
+        if (!*ret_created && errno != EEXIST)
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s", where);
+        int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd >= 0)
+                return fd;
+        int r = negative_errno();
+        struct stat st;
+        if ((r == -ELOOP || r == -ENOTDIR) && fstatat(dfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0 && S_ISLNK(st.st_mode))
+                return ecl_reason(ret_reason, -ELOOP, "%s: a symbolic link (refused: no link is followed on the way "
+                                  "to a directory ecluse creates)", where);
+        if (r == -ENOTDIR)
+                return ecl_reason(ret_reason, r, "%s is not a directory", where);
+        return ecl_reason_errno(ret_reason, r, "cannot open %s", where);
+}
+
+int ecl_mkdir_below(const char *base, const char *rel, mode_t mode, ecl_mkdir_check_fn check, void *userdata,
+                    int *ret_fd, char **ret_reason) {
+        const char *b = base && *base ? base : "/";
+        _cleanup_close_ int fd = open(b, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot open %s", b);
+        _cleanup_free_ char *copy = strdup(rel), *where = strdup(b);
+        if (!copy || !where)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        char *save = NULL;
+        for (char *c = strtok_r(copy, "/", &save); c; c = strtok_r(NULL, "/", &save)) {
+                if (streq(c, "."))
+                        continue;
+                if (streq(c, ".."))
+                        return ecl_reason(ret_reason, -EINVAL, "%s: no '..' in a directory ecluse creates", rel);
+                char *next = NULL;
+                size_t wl = strlen(where);
+                if (asprintf(&next, "%s%s%s", where, wl > 0 && where[wl - 1] == '/' ? "" : "/", c) < 0)
+                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+                free(where);
+                where = next;
+                bool created;
+                int nfd = mkdirat_nofollow(fd, c, mode, where, &created, ret_reason);
+                if (nfd < 0)
+                        return nfd;
+                close(fd);
+                fd = nfd;
+                if (check) {
+                        int r = check(fd, where, created, userdata, ret_reason);
+                        if (r < 0)
+                                return r;
+                }
+        }
+        if (ret_fd)
+                *ret_fd = TAKE_FD(fd);
+        return 0;
+}

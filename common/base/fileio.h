@@ -18,6 +18,7 @@
  *   -errno    "cannot open: ...", "cannot read: ..."
  *   -ENOMEM   "out of memory"
  */
+#include <stdbool.h>
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -47,3 +48,23 @@ int ecl_mkdir_p(const char *path, mode_t mode, char **ret_reason);
 
 /* ecl_mkdir_p() of the directory that holds path ("/" and "" need nothing). */
 int ecl_mkdir_parent(const char *path, mode_t mode, char **ret_reason);
+
+/*
+ * A check of each component ecl_mkdir_below() creates or reuses: fd is it
+ * (O_DIRECTORY), where its path, created whether it was just made.  0, or
+ * a negative errno with *ret_reason set.
+ */
+typedef int (*ecl_mkdir_check_fn)(int fd, const char *where, bool created, void *userdata, char **ret_reason);
+
+/*
+ * mkdir -p that follows no link, for what root creates: base (the
+ * operator's, "/" or --root; NULL or "" is "/") is opened as it is, then
+ * each component of rel is created (mode, less the umask) or reused and
+ * opened with openat(O_NOFOLLOW | O_DIRECTORY) from the one above, so a
+ * link anywhere in rel is refused (-ELOOP), never followed, and something
+ * else than a directory is -ENOTDIR; ".." in rel is -EINVAL.  check (may be
+ * NULL) is called for each component.  *ret_fd (optional) = a descriptor of
+ * the last one.  *ret_reason names the component that failed.
+ */
+int ecl_mkdir_below(const char *base, const char *rel, mode_t mode, ecl_mkdir_check_fn check, void *userdata,
+                    int *ret_fd, char **ret_reason);

@@ -8,17 +8,16 @@
 #include "log.h"
 #include "strutil.h"
 
+static const char *const level_names[] = {
+        [ECL_LOG_ERROR] = "error",
+        [ECL_LOG_WARNING] = "warning",
+        [ECL_LOG_NOTICE] = "notice",
+        [ECL_LOG_DEBUG] = "debug",
+};
+
 static const char *level_name(enum ecl_log_level level) {
-        switch (level) {
-        case ECL_LOG_ERROR:
-                return "error";
-        case ECL_LOG_WARNING:
-                return "warning";
-        case ECL_LOG_NOTICE:
-                return "notice";
-        default:
-                return "debug";
-        }
+        const char *n = ECL_ENUM_NAME(level_names, level);
+        return n ? n : "debug";
 }
 
 void ecl_logv(enum ecl_log_level level, int error, const char *fmt, va_list ap) {

@@ -25,22 +25,61 @@ static size_t parse_digits(const char *s, uint64_t *ret, bool *overflow) {
         return n;
 }
 
-int ecl_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret) {
-        bool neg = false, overflow;
-        uint64_t v;
-        if (*s == '-') {
-                neg = true;
-                s++;
-        }
-        size_t n = parse_digits(s, &v, &overflow);
-        if (n == 0 || s[n] != '\0')
-                return -EINVAL;
+/* The optionally negative decimal at s: its digits' end, or NULL when there are none. */
+static const char *parse_signed(const char *s, bool *neg, uint64_t *v, bool *overflow) {
+        *neg = *s == '-';
+        const char *p = s + *neg;
+        size_t n = parse_digits(p, v, overflow);
+        return n == 0 ? NULL : p + n;
+}
+
+static int int_in_range(bool neg, uint64_t v, bool overflow, int64_t min, int64_t max, int64_t *ret) {
         if (overflow || v > (uint64_t) INT64_MAX)
                 return -ERANGE;
         int64_t x = neg ? -(int64_t) v : (int64_t) v;
         if (x < min || x > max)
                 return -ERANGE;
         *ret = x;
+        return 0;
+}
+
+int ecl_parse_int_prefix(const char *s, int64_t min, int64_t max, int64_t *ret, const char **ret_end) {
+        bool neg, overflow;
+        uint64_t v;
+        const char *end = parse_signed(s, &neg, &v, &overflow);
+        if (!end)
+                return -EINVAL;
+        int r = int_in_range(neg, v, overflow, min, max, ret);
+        if (r == 0 && ret_end)
+                *ret_end = end;
+        return r;
+}
+
+int ecl_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret) {
+        bool neg, overflow;
+        uint64_t v;
+        const char *end = parse_signed(s, &neg, &v, &overflow);
+        if (!end || *end != '\0')
+                return -EINVAL;
+        return int_in_range(neg, v, overflow, min, max, ret);
+}
+
+static int hex_digit(char c) {
+        return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : c >= 'A' && c <= 'F' ? c - 'A' + 10 : -1;
+}
+
+int ecl_parse_hex_prefix(const char *s, uint64_t *ret, const char **ret_end) {
+        uint64_t v = 0;
+        size_t n = 0;
+        for (int d; (d = hex_digit(s[n])) >= 0; n++)
+                v = v << 4 | (uint64_t) d;
+        if (n == 0)
+                return -EINVAL;
+        if (n > 16)
+                return -ERANGE;
+        *ret = v;
+        if (ret_end)
+                *ret_end = s + n;
         return 0;
 }
 

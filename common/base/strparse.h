@@ -11,6 +11,15 @@
 /* "0" or [1-9][0-9]*, optionally preceded by '-'; value within [min, max]. */
 int ecl_parse_int(const char *s, int64_t min, int64_t max, int64_t *ret);
 
+/*
+ * The same number at the start of s, for a field inside a line: *ret_end
+ * (when not NULL) points after its digits and the caller judges what follows.
+ */
+int ecl_parse_int_prefix(const char *s, int64_t min, int64_t max, int64_t *ret, const char **ret_end);
+
+/* 1 to 16 hex digits (no "0x", no sign) at the start of s; *ret_end as above. */
+int ecl_parse_hex_prefix(const char *s, uint64_t *ret, const char **ret_end);
+
 /* "512MiB", "2GiB": a decimal integer and a unit (MiB or GiB), in MiB. */
 int ecl_parse_size_mib(const char *s, uint64_t *ret);
 

@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "manifest.h"
+#include "reason.h"
 #include "stack-path.h"
 
 /*
@@ -17,18 +18,18 @@
  */
 static int check_inode(int fd, const char *path, bool disk, char **problem) {
         struct stat st;
-        if (fstat(fd, &st) < 0) {
-                int e = errno;
-                return asprintf(problem, "%s cannot be looked at: %s", path, strerror(e)) < 0 ? -ENOMEM : -e;
-        }
+        if (fstat(fd, &st) < 0)
+                return ecl_reason_errno(problem, negative_errno(), "%s cannot be looked at", path);
         if (st.st_nlink > 1)
-                return asprintf(problem, "%s has %ju hard links: QEMU is given the file, so every other name would be "
-                                "given with it (copy it instead)",
-                                path, (uintmax_t) st.st_nlink) < 0 ? -ENOMEM : -EPERM;
+                return ecl_reason(problem, -EPERM,
+                                  "%s has %ju hard links: QEMU is given the file, so every other name would be "
+                                  "given with it (copy it instead)",
+                                  path, (uintmax_t) st.st_nlink);
         if (disk && (st.st_mode & 0077))
-                return asprintf(problem, "%s is open to other users (mode %04o): a disk holds the stack's data (chmod "
-                                "0600 it)",
-                                path, (unsigned) (st.st_mode & 07777)) < 0 ? -ENOMEM : -EPERM;
+                return ecl_reason(problem, -EPERM,
+                                  "%s is open to other users (mode %04o): a disk holds the stack's data (chmod "
+                                  "0600 it)",
+                                  path, (unsigned) (st.st_mode & 07777));
         return 0;
 }
 

@@ -7,6 +7,7 @@
 
 #include "manifest-internal.h"
 #include "netaddr.h"
+#include "strparse.h"
 
 static void parse_bridge(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
@@ -174,8 +175,11 @@ static bool parse_port(struct mctx *c, const char *path, yaml_node_t *item, stru
                 struct ecl_port_range rev;
                 const char *dash = strchr(s, '-');
                 char hint[64];
-                rev.first = (uint16_t) atoi(dash + 1);
-                rev.last = (uint16_t) atoi(s);
+                int64_t first = 0, last = 0; /* ecl_port_range_parse has read both as ports */
+                (void) ecl_parse_int_prefix(dash + 1, 1, UINT16_MAX, &first, NULL);
+                (void) ecl_parse_int_prefix(s, 1, UINT16_MAX, &last, NULL);
+                rev.first = (uint16_t) first;
+                rev.last = (uint16_t) last;
                 snprintf(hint, sizeof hint, "write \"%u-%u\"", rev.first, rev.last);
                 mctx_error_at(c, item, hint, "reversed port range '%s' for '%s'", shown, path);
         }

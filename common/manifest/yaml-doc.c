@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "strutil.h"
 #include "yaml-doc.h"
 
 struct scan {
@@ -257,7 +258,7 @@ const char *ecl_yaml_kind(const yaml_node_t *n) {
 
 size_t ecl_utf8_unsafe_char(const char *s, size_t len) {
         const unsigned char *u = (const unsigned char *) s;
-        if (len >= 1 && (u[0] < 0x20 || u[0] == 0x7f))
+        if (len >= 1 && ecl_is_control(u[0]))
                 return 1;
         if (len >= 2 && u[0] == 0xc2 && u[1] >= 0x80 && u[1] <= 0x9f)
                 return 2;

@@ -4,6 +4,7 @@
 #include <string.h>
 
 #include "audit-json.h"
+#include "strutil.h"
 
 /* Length of the valid, shortest-form UTF-8 sequence at p (lead byte >= 0x80), or 0. */
 static size_t utf8_seq_len(const unsigned char *p, const unsigned char *end) {
@@ -78,7 +79,7 @@ int ecl_audit_json_write_string(FILE *f, const char *s, size_t len) {
                         esc = "\\f";
                 else if (c == '\r')
                         esc = "\\r";
-                else if (c < 0x20 || c == 0x7f) {
+                else if (ecl_is_control(c)) {
                         memcpy(u, "\\u00", 4);
                         u[4] = hex[c >> 4];
                         u[5] = hex[c & 15];
@@ -273,7 +274,7 @@ const char *ecl_audit_json_scan_string(const char *p, const char *end, char *out
                         o++;
                         continue;
                 }
-                if (c < 0x20 || c == 0x7f) {
+                if (ecl_is_control(c)) {
                         *why = "unescaped control character in a string";
                         return NULL;
                 }

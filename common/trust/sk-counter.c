@@ -13,6 +13,7 @@
 #include "reason.h"
 #include "sk-counter.h"
 #include "sshbuf.h"
+#include "strparse.h"
 
 
 /* "SHA256:" + 43 base64 chars -> "sha256-" + base64url. */
@@ -67,10 +68,9 @@ static int read_mark(int dfd, const char *name, uint32_t *mark) {
                 return -EBADMSG;
         if (r < 0)
                 return r;
-        char *end;
-        errno = 0;
-        unsigned long long v = strtoull(buf, &end, 10);
-        if (errno || end == buf || (*end != '\n' && *end != '\0') || v > UINT32_MAX || buf[0] == '-')
+        const char *end;
+        int64_t v;
+        if (buf[0] == '-' || ecl_parse_int_prefix(buf, 0, UINT32_MAX, &v, &end) < 0 || (*end != '\n' && *end != '\0'))
                 return -EBADMSG;
         *mark = (uint32_t) v;
         return 0;

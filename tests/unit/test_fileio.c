@@ -141,6 +141,49 @@ static void test_mkdir_p(void **state) {
         tl_rm_rf(dir);
 }
 
+static int count_created(int fd, const char *where, bool created, void *userdata, char **ret_reason) {
+        (void) fd, (void) where, (void) ret_reason;
+        *(int *) userdata += created;
+        return 0;
+}
+
+static void test_mkdir_below(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = tl_mkdtemp();
+        _cleanup_free_ char *deep = tl_strf("%s/a/b/c", dir), *elsewhere = tl_strf("%s/elsewhere", dir),
+                            *link = tl_strf("%s/a/l", dir), *file = tl_strf("%s/a/f", dir);
+        int created = 0, fd = -1;
+        assert_int_equal(ecl_mkdir_below(dir, "a/b/c", 0755, count_created, &created, &fd, NULL), 0);
+        assert_int_equal(created, 3);
+        struct stat st, fst;
+        assert_int_equal(lstat(deep, &st), 0);
+        assert_true(S_ISDIR(st.st_mode));
+        assert_int_equal(fstat(fd, &fst), 0);
+        assert_true(st.st_ino == fst.st_ino);
+        close(fd);
+        created = 0;
+        assert_int_equal(ecl_mkdir_below(dir, "/a/./b/c/", 0755, count_created, &created, NULL, NULL), 0);
+        assert_int_equal(created, 0);
+        /* A link in a middle component: refused, and nothing made where it leads. */
+        assert_int_equal(mkdir(elsewhere, 0755), 0);
+        assert_int_equal(symlink(elsewhere, link), 0);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(ecl_mkdir_below(dir, "a/l/x", 0755, NULL, NULL, NULL, &why), -ELOOP);
+        _cleanup_free_ char *want = tl_strf("%s/a/l: a symbolic link (refused: no link is followed on the way to a "
+                                            "directory ecluse creates)", dir);
+        assert_string_equal(why, want);
+        _cleanup_free_ char *x = tl_strf("%s/x", elsewhere);
+        assert_int_equal(lstat(x, &st), -1);
+        /* ... and as the last component */
+        assert_int_equal(ecl_mkdir_below(dir, "a/l", 0755, NULL, NULL, NULL, &why), -ELOOP);
+        /* a file in the way, and ".." */
+        tl_write_file(file, "", 0);
+        assert_int_equal(ecl_mkdir_below(dir, "a/f/x", 0755, NULL, NULL, NULL, &why), -ENOTDIR);
+        assert_non_null(strstr(why, "/a/f is not a directory"));
+        assert_int_equal(ecl_mkdir_below(dir, "a/../a", 0755, NULL, NULL, NULL, &why), -EINVAL);
+        tl_rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_read),
@@ -148,6 +191,7 @@ int main(void) {
                 cmocka_unit_test(test_refusals),
                 cmocka_unit_test(test_open_at_checks_the_same_fd),
                 cmocka_unit_test(test_mkdir_p),
+                cmocka_unit_test(test_mkdir_below),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -60,6 +60,9 @@ static void test_prepare_refuses_file(void **state) {
         assert_null(dir);
         assert_int_equal(shim_embed_prepare("/tmp", "../x", &dir, NULL), -EINVAL);
         assert_null(dir);
+        assert_int_equal(shim_embed_prepare("/tmp", "Office", &dir, NULL), -EINVAL);
+        assert_int_equal(shim_embed_prepare("/tmp", "a b", &dir, NULL), -EINVAL);
+        assert_null(dir);
         tl_rm_rf(root);
 }
 

@@ -43,7 +43,8 @@ static void test_mkdir_creates_and_checks(void **state) {
         /* a link on the way: refused, not followed */
         _cleanup_free_ char *l = tl_strf("%s/l", base);
         assert_int_equal(symlink(a, l), 0);
-        assert_int_equal(shim_secure_mkdir(base, "l/b", 0755, (mode_t) -1, NULL, NULL), -ENOTDIR);
+        assert_int_equal(shim_secure_mkdir(base, "l/b", 0755, (mode_t) -1, NULL, &why), -ELOOP);
+        assert_non_null(strstr(why, "/l: a symbolic link (refused"));
         assert_int_equal(shim_secure_mkdir(base, "a/../l", 0755, (mode_t) -1, NULL, NULL), -EINVAL);
         tl_rm_rf(base);
 }
@@ -97,6 +98,10 @@ static void test_console(void **state) {
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *dir = tl_strf("%s/var/lib/ecluse/stacks/office", root);
         _cleanup_free_ char *log = tl_strf("%s/console.log", dir), *victim = tl_strf("%s/victim", root);
+        /* only a stack name (stack-name.h) becomes a directory name */
+        static const char *const bad[] = {"", "Office", "a b", "-x", "x\n", "a-stack-name-of-32-characters-xy"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                assert_int_equal(shim_console_prepare(root, bad[i], NULL, NULL), -EINVAL);
         assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), 0);
         struct stat st;
         assert_int_equal(stat(dir, &st), 0);
@@ -124,7 +129,7 @@ static void test_console(void **state) {
         _cleanup_free_ char *other = tl_strf("%s/other", root);
         assert_int_equal(mkdir(other, 0700), 0);
         assert_int_equal(symlink(other, dir), 0);
-        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -ENOTDIR);
+        assert_int_equal(shim_console_prepare(root, "office", NULL, NULL), -ELOOP);
         tl_rm_rf(root);
 }
 

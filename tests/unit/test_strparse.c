@@ -28,6 +28,48 @@ static void test_int(void **state) {
                         fail_msg("'%s' parsed", bad[i]);
 }
 
+static void test_int_prefix(void **state) {
+        (void) state;
+        int64_t v;
+        const char *end;
+        const char *line = "1000:65536\n";
+        assert_int_equal(ecl_parse_int_prefix(line, 0, UINT32_MAX, &v, &end), 0);
+        assert_int_equal(v, 1000);
+        assert_ptr_equal(end, line + 4);
+        assert_int_equal(ecl_parse_int_prefix(end + 1, 0, UINT32_MAX, &v, &end), 0);
+        assert_int_equal(v, 65536);
+        assert_string_equal(end, "\n");
+        assert_int_equal(ecl_parse_int_prefix("4294967295 x", 0, UINT32_MAX, &v, NULL), 0);
+        assert_int_equal(v, UINT32_MAX);
+        assert_int_equal(ecl_parse_int_prefix("4294967296", 0, UINT32_MAX, &v, NULL), -ERANGE);
+        assert_int_equal(ecl_parse_int_prefix("-1\n", 0, UINT32_MAX, &v, NULL), -ERANGE);
+        assert_int_equal(ecl_parse_int_prefix("0x10", 0, 99, &v, &end), 0); /* the caller sees "x10" follow */
+        assert_string_equal(end, "x10");
+        static const char *const bad[] = {"", "\n", "-", "+1", "01", "007\n", " 1", ":1"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (ecl_parse_int_prefix(bad[i], INT64_MIN, INT64_MAX, &v, &end) != -EINVAL)
+                        fail_msg("'%s' parsed", bad[i]);
+}
+
+static void test_hex_prefix(void **state) {
+        (void) state;
+        uint64_t v;
+        const char *end;
+        assert_int_equal(ecl_parse_hex_prefix("000001ffffffffff\n", &v, &end), 0);
+        assert_true(v == 0x1ffffffffffULL);
+        assert_string_equal(end, "\n");
+        assert_int_equal(ecl_parse_hex_prefix("0a000001 : 0", &v, &end), 0);
+        assert_true(v == 0x0a000001);
+        assert_string_equal(end, " : 0");
+        assert_int_equal(ecl_parse_hex_prefix("FFFFFFFFFFFFFFFF", &v, NULL), 0);
+        assert_true(v == UINT64_MAX);
+        assert_int_equal(ecl_parse_hex_prefix("10000000000000000", &v, NULL), -ERANGE);
+        static const char *const bad[] = {"", "x1", "-1", "+1", " 1", "\t1", "g"};
+        for (size_t i = 0; i < ELEMENTSOF(bad); i++)
+                if (ecl_parse_hex_prefix(bad[i], &v, &end) != -EINVAL)
+                        fail_msg("'%s' parsed", bad[i]);
+}
+
 static void test_size(void **state) {
         (void) state;
         uint64_t v;
@@ -93,6 +135,8 @@ static void test_format_duration(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_int),
+                cmocka_unit_test(test_int_prefix),
+                cmocka_unit_test(test_hex_prefix),
                 cmocka_unit_test(test_size),
                 cmocka_unit_test(test_duration),
                 cmocka_unit_test(test_format_duration),
