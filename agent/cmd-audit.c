@@ -358,8 +358,10 @@ static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, NULL, &v);
         if (r == -EBADMSG && v.bad_record) {
-                report_bad(path, &v);
-                log_error("%s: not writing a checkpoint of a broken log", path);
+                /* One line: where the chain breaks, and that nothing was written. */
+                log_error("%s: record %" PRIu64 " (line %" PRIu64 ", offset %" PRIu64 "): %s; no checkpoint of a "
+                          "broken log",
+                          path, v.bad_record, v.bad_record, v.bad_offset, v.reason);
                 return EX_DATAERR;
         }
         if (r < 0) {

@@ -108,6 +108,9 @@ static void test_note_show_verify(void **state) {
         r = RUN("--root", root, "audit", "checkpoint");
         assert_int_equal(r.status, 65);
         assert_string_equal(r.out, "");
+        assert_non_null(strstr(r.err, "record 1 (line 1, offset 0)"));
+        assert_non_null(strstr(r.err, "no checkpoint"));
+        assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
         tl_result_free(&r);
         /* Appending checks only the last record (it never re-reads the log), so it
          * goes on; the damage further up stays visible. */
