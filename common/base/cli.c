@@ -11,6 +11,7 @@
 #include "log.h"
 #include "reason.h"
 #include "strparse.h"
+#include "strutil.h"
 
 #define MAX_OPTIONS 32
 
@@ -253,6 +254,7 @@ int ecl_cli_usage(const struct ecl_cli *cli, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(what, sizeof what, fmt, ap);
         va_end(ap);
+        ecl_str_make_printable(what); /* operands quoted in it stay on the one line */
         const char *name = cli->command ? cli->command->name : "";
         log_error("%s: %s (see %s %s --help)", name, what, cli->program ? cli->program : "", name);
         return -EINVAL;
