@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "audit-log.h"
+#include "fileio.h"
 #include "reason.h"
 
 #define READ_BLOCK (1024 * 1024)
@@ -61,6 +62,10 @@ static int open_for_append(const char *path, int *ret, char **ret_reason) {
                         *ret = fd;
                         return 0;
                 }
+                if (errno == ELOOP)
+                        return ecl_reason(ret_reason, -ELOOP, "audit log %s: " ECL_FILE_IS_LINK, path);
+                if (errno == EISDIR)
+                        return ecl_reason(ret_reason, -EISDIR, "audit log %s: " ECL_FILE_IS_DIR, path);
                 if (errno != ENOENT)
                         return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
                 fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
@@ -315,6 +320,8 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
+        if (S_ISDIR(st.st_mode))
+                return ecl_reason(ret_reason, -EISDIR, "audit log %s: " ECL_FILE_IS_DIR, path);
         if (!S_ISREG(st.st_mode))
                 return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         off_t size = st.st_size, end = size;
@@ -369,6 +376,8 @@ int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size, char 
         if (fstat(fd, &st) < 0)
                 return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         (void) lock_fd(fd, LOCK_UN);
+        if (S_ISDIR(st.st_mode))
+                return ecl_reason(ret_reason, -EISDIR, "audit log %s: " ECL_FILE_IS_DIR, path);
         if (!S_ISREG(st.st_mode))
                 return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         *ret_size = (uint64_t) st.st_size;

@@ -6,6 +6,7 @@
  * symbolic link.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -75,17 +76,21 @@ static void test_readme_tables_are_the_help(void **state) {
 
 struct cmd_case {
         const char *bin;
-        const char *args[8]; /* {ROOT} stands for the scratch root, {MISSING} a missing file, {LINK} a link */
+        const char *args[8]; /* {MISSING} stands for a missing file, {LINK} a link, {DIR} a directory */
         int status;
         const char *says; /* in the one error line */
 };
 
-static void run_case(const struct cmd_case *c, const char *root, const char *missing, const char *link) {
+static void run_case(const struct cmd_case *c, const char *root, const char *missing, const char *link,
+                     const char *dir) {
         char *argv[16] = {(char *) c->bin, (char *) "--root", (char *) root};
         size_t n = 3;
         for (size_t i = 0; i < ELEMENTSOF(c->args) && c->args[i]; i++) {
                 const char *a = c->args[i];
-                argv[n++] = (char *) (streq(a, "{MISSING}") ? missing : streq(a, "{LINK}") ? link : a);
+                argv[n++] = (char *) (streq(a, "{MISSING}") ? missing
+                                      : streq(a, "{LINK}")  ? link
+                                      : streq(a, "{DIR}")   ? dir
+                                                            : a);
         }
         argv[n] = NULL;
         struct tl_result res;
@@ -106,8 +111,10 @@ static void test_every_command_fails_the_same_way(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *missing = tl_strf("%s/missing.yaml", root), *link = tl_strf("%s/link.yaml", root),
-                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR);
+                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR),
+                            *dir = tl_strf("%s/dir.yaml", root);
         assert_int_equal(symlink(target, link), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
         const char *S = ECLUSE_SHIM_BIN, *A = ECLUSE_AGENT_BIN;
         const struct cmd_case cases[] = {
                 /* bad arguments: 64 */
@@ -158,13 +165,23 @@ static void test_every_command_fails_the_same_way(void **state) {
                 {S, {"run", "{LINK}"}, 66, "a symbolic link (refused: opened without following links)"},
                 {A, {"verify", "--signers", "{LINK}", "--namespace", "n", "--signature", "{LINK}"}, 66,
                  "a symbolic link (refused: opened without following links)"},
+                /* a directory where a file must be: refused, 66, in the same words */
+                {S, {"validate", "{DIR}"}, 66, "a directory, not a regular file"},
+                {S, {"render", "{DIR}"}, 66, "a directory, not a regular file"},
+                {S, {"run", "{DIR}"}, 66, "a directory, not a regular file"},
+                {A, {"verify", "--signers", "{DIR}", "--namespace", "n", "--signature", "{DIR}"}, 66,
+                 "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "verify"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "show"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "checkpoint"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "note", "--actor", "a", "t"}, 66, "a directory, not a regular file"},
                 /* a stack that is not running: 69 */
                 {S, {"status", "office"}, 69, "office"},
                 {S, {"stop", "office"}, 69, "office"},
                 {S, {"reload", "office"}, 69, "office"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                run_case(&cases[i], root, missing, link);
+                run_case(&cases[i], root, missing, link, dir);
         tl_rm_rf(root);
 }
 

@@ -259,12 +259,12 @@ static void test_usage_errors(void **state) {
                 assert_int_equal(r.status, 64);
                 tl_result_free(&r);
         }
-        /* A directory where the log should be: bad data, one message. */
+        /* A directory where the log should be: no input, one message. */
         _cleanup_free_ char *dirlog = tl_strf("%s/dir.log", root);
         assert_int_equal(mkdir(dirlog, 0700), 0);
         struct tl_result d = RUN("--log", dirlog, "audit", "verify");
-        assert_int_equal(d.status, 65);
-        assert_non_null(strstr(d.err, "not a regular file"));
+        assert_int_equal(d.status, 66);
+        assert_non_null(strstr(d.err, "a directory, not a regular file"));
         assert_null(strstr(d.err, "record 0"));
         tl_result_free(&d);
         /* Untrusted note input. */
