@@ -702,6 +702,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
 const struct ecl_command shim_cmd_run = {
         .name = "run",
         .args = "MANIFEST",
+        .no_json = true, /* a supervisor: its output is the log */
         .summary = "run the stack: the foreground supervisor (what the systemd unit runs)",
         .options =
                 (const struct ecl_option[]){

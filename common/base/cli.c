@@ -237,6 +237,8 @@ int ecl_cli_main(const struct ecl_program *p, int argc, char **argv) {
                 return EX_OK;
         }
         cli.command = c;
+        if (c->no_json && cli.json)
+                return ecl_exit_status(ecl_cli_usage(&cli, "--json: this command has no JSON form"));
         int r = c->run(&cli, argc - (words - 1), argv + (words - 1));
         /* Output that cannot be written (a full disk, a closed pipe) is an I/O error, not a success. */
         errno = 0;

@@ -137,6 +137,8 @@ static void test_every_command_fails_the_same_way(void **state) {
                 {S, {"reload", "Bad/x"}, 64, "reload: 'Bad/x' is not a stack name (see ecluse-shim reload --help)"},
                 {S, {"blocked", "Bad/x"}, 64, "blocked: 'Bad/x' is not a stack name (see ecluse-shim blocked --help)"},
                 {S, {"status", "a\nb"}, 64, "status: 'a?b' is not a stack name"},
+                {S, {"--json", "render", "x.yaml"}, 64, "render: --json: this command has no JSON form (see ecluse-shim render --help)"},
+                {S, {"run", "--json", "x.yaml"}, 64, "run: --json: this command has no JSON form (see ecluse-shim run --help)"},
                 {S, {"bogus"}, 64, "unknown command 'bogus'"},
                 {S, {"--log", "x", "status"}, 64, "unknown option '--log'"},
                 {A, {"verify", "--bogus"}, 64, "verify: unknown option '--bogus'"},

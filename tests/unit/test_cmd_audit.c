@@ -72,6 +72,11 @@ static void test_note_show_verify(void **state) {
         _cleanup_free_ char *cp = tl_strf("%s/cp", root);
         tl_write_file(cp, r.out, strlen(r.out));
         tl_result_free(&r);
+        r = RUN("--root", root, "--json", "audit", "checkpoint");
+        assert_int_equal(r.status, 0);
+        _cleanup_free_ char *cpjson = tl_strf("{\"records\":2,\"head\":\"%s\"}\n", head);
+        assert_string_equal(r.out, cpjson);
+        tl_result_free(&r);
         r = RUN("--root", root, "audit", "verify", "--checkpoint", cp);
         assert_int_equal(r.status, 0);
         assert_non_null(strstr(r.out, "checkpoint: record 2"));
