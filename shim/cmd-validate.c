@@ -86,8 +86,9 @@ static int validate_one(const struct ecl_cli *cli, const char *path, bool named,
  * validate [MANIFEST...]: every problem of every file, one line each on stderr.
  * An operand that is a stack's name is its configured manifest
  * (ROOT/etc/ecluse/stacks/STACK.yaml, stack-conf.h); without operands every
- * configured stack is validated (the directory's other entries are skipped
- * with a warning).  A configured manifest must be named for its stack.
+ * configured stack is validated (a STACK.yaml that is a link or a directory
+ * is refused by the loader, 66, as for `run STACK`; the directory's other
+ * entries are skipped with a warning).  A configured manifest must be named for its stack.
  * The kernel, initrd and disks that exist under --root are resolved as run
  * would (no link but current -> releases/VERSION, regular files).
  * With --json, stdout also gets one array with an object per file.

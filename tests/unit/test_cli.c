@@ -187,10 +187,31 @@ static void test_every_command_fails_the_same_way(void **state) {
         tl_rm_rf(root);
 }
 
+/* A configured STACK.yaml that is a link: refused alike by run STACK, validate and list (66, one line). */
+static void test_configured_link_is_refused_everywhere(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *dir = tl_strf("%s/etc/ecluse/stacks", root), *link = tl_strf("%s/office.yaml", dir),
+                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR);
+        tl_mkdir_p(dir);
+        assert_int_equal(symlink(target, link), 0);
+        const char *S = ECLUSE_SHIM_BIN;
+        const struct cmd_case cases[] = {
+                {S, {"run", "office"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"validate", "office"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"validate"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"list"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                run_case(&cases[i], root, "", "", "");
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_readme_tables_are_the_help),
                 cmocka_unit_test(test_every_command_fails_the_same_way),
+                cmocka_unit_test(test_configured_link_is_refused_everywhere),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
