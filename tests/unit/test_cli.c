@@ -76,7 +76,7 @@ static void test_readme_tables_are_the_help(void **state) {
 
 struct cmd_case {
         const char *bin;
-        const char *args[8]; /* {MISSING} stands for a missing file, {LINK} a link, {DIR} a directory */
+        const char *args[12]; /* {MISSING} stands for a missing file, {LINK} a link, {DIR} a directory */
         int status;
         const char *says; /* in the one error line */
 };
@@ -207,11 +207,73 @@ static void test_configured_link_is_refused_everywhere(void **state) {
         tl_rm_rf(root);
 }
 
+/*
+ * The agent's files, each a link, missing, a directory: refused in fileio's words, 66, one line naming
+ * the file.  The other inputs are good, so that the one under test is what is refused.
+ */
+static void test_agent_files_refused_alike(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        const char *A = ECLUSE_AGENT_BIN;
+        _cleanup_free_ char *log = tl_strf("%s/audit.log", root), *cp = tl_strf("%s/cp", root),
+                            *signers = tl_strf("%s/signers", root), *sig = tl_strf("%s/sig", root);
+        char *note[] = {(char *) A, (char *) "--log", log, (char *) "audit", (char *) "note", (char *) "--actor",
+                        (char *) "a", (char *) "t", NULL};
+        struct tl_result res;
+        tl_run(note, &res);
+        assert_int_equal(res.status, 0);
+        tl_result_free(&res);
+        char *mkcp[] = {(char *) A, (char *) "--log", log, (char *) "audit", (char *) "checkpoint", NULL};
+        tl_run(mkcp, &res);
+        assert_int_equal(res.status, 0);
+        tl_write_file(cp, res.out, strlen(res.out));
+        tl_result_free(&res);
+        tl_write_file(signers, "", 0);
+        tl_write_file(sig, "x", 1);
+        struct {
+                const char *name, *says;
+        } kinds[] = {
+                {"link", "a symbolic link (refused: opened without following links)"},
+                {"missing", "cannot open: No such file or directory"},
+                {"dir", "a directory, not a regular file"},
+        };
+        _cleanup_free_ char *link = tl_strf("%s/link", root), *missing = tl_strf("%s/missing", root),
+                            *dir = tl_strf("%s/dir", root);
+        assert_int_equal(symlink(log, link), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        const char *bad[] = {link, missing, dir};
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                const char *f = bad[k];
+                _cleanup_free_ char *as_log = tl_strf("audit log %s: %s", f, kinds[k].says),
+                                    *as_cp = tl_strf("checkpoint %s: %s", f, kinds[k].says),
+                                    *as_sig = tl_strf("signature file %s: %s", f, kinds[k].says),
+                                    *as_msg = tl_strf("message file %s: %s", f, kinds[k].says);
+                const struct cmd_case cases[] = {
+                        {A, {"--log", f, "audit", "verify"}, 66, as_log},
+                        {A, {"--log", f, "audit", "show"}, 66, as_log},
+                        {A, {"--log", f, "audit", "checkpoint"}, 66, as_log},
+                        {A, {"--log", log, "audit", "verify", "--checkpoint", f}, 66, as_cp},
+                        {A, {"--log", log, "audit", "verify", "--checkpoint", cp, "--signers", signers, "--signature", f},
+                         66, as_sig},
+                        {A, {"verify", "--signers", signers, "--namespace", "n", "--signature", sig, f}, 66, as_msg},
+                };
+                for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                        run_case(&cases[i], root, "", "", "");
+                /* A missing log is where a note starts one; a link or a directory is refused. */
+                if (f != missing) {
+                        const struct cmd_case n = {A, {"--log", f, "audit", "note", "--actor", "a", "t"}, 66, as_log};
+                        run_case(&n, root, "", "", "");
+                }
+        }
+        tl_rm_rf(root);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_readme_tables_are_the_help),
                 cmocka_unit_test(test_every_command_fails_the_same_way),
                 cmocka_unit_test(test_configured_link_is_refused_everywhere),
+                cmocka_unit_test(test_agent_files_refused_alike),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }
