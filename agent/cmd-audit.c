@@ -358,8 +358,10 @@ static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
         struct ecl_audit_verify v;
         int r = ecl_audit_verify(path, NULL, &v);
         if (r == -EBADMSG && v.bad_record) {
-                report_bad(path, &v);
-                log_error("%s: not writing a checkpoint of a broken log", path);
+                /* One line: where the chain breaks, and that nothing was written. */
+                log_error("%s: record %" PRIu64 " (line %" PRIu64 ", offset %" PRIu64 "): %s; no checkpoint of a "
+                          "broken log",
+                          path, v.bad_record, v.bad_record, v.bad_offset, v.reason);
                 return EX_DATAERR;
         }
         if (r < 0) {
@@ -368,6 +370,13 @@ static int cmd_checkpoint(const struct ecl_cli *cli, int argc, char **argv) {
         }
         struct ecl_audit_checkpoint cp = {.records = v.records};
         memcpy(cp.head, v.head, sizeof cp.head);
+        if (cli->json) {
+                json_auto_t *o = json_pack("{s:I,s:s}", "records", (json_int_t) cp.records, "head", cp.head);
+                if (!o)
+                        return ecl_exit_status(log_oom());
+                print_json(cli, o);
+                return EX_OK;
+        }
         _cleanup_free_ char *text = NULL;
         if (ecl_audit_checkpoint_format(&cp, &text) < 0)
                 return ecl_exit_status(log_oom());

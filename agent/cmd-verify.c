@@ -20,6 +20,7 @@
 #include "commands.h"
 #include "log.h"
 #include "output.h"
+#include "fileio.h"
 #include "reason.h"
 #include "sshsig.h"
 
@@ -99,6 +100,18 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_cli_usage(cli, "at most one message FILE");
         const char *msg_path = p.ind < argc ? argv[p.ind] : NULL;
 
+        _cleanup_close_ int fd = -1;
+        /* Every input is opened before any is judged: a refused file is said first. */
+        if (msg_path) {
+                /* Any size (it is hashed as it streams), but a regular file, not through a link (fileio.h);
+                 * a pipe comes on stdin. */
+                _cleanup_free_ char *open_why = NULL;
+                int r = ecl_file_open_at(AT_FDCWD, msg_path, 0, &fd, NULL, &open_why);
+                if (r < 0) {
+                        log_error("message file %s: %s", msg_path, ecl_reason_text(open_why, r));
+                        return r;
+                }
+        }
         _cleanup_free_ char *why = NULL;
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
         int r = ecl_sshsig_load(sig_path, &sig, &why);
@@ -112,26 +125,6 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0) {
                 ecl_diags_print(&diags, stderr);
                 return r;
-        }
-        _cleanup_close_ int fd = -1;
-        if (msg_path) {
-                fd = open(msg_path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-                if (fd < 0) {
-                        r = -errno;
-                        if (r == -ELOOP)
-                                log_error("message file %s: a symbolic link (refused: opened without following links)",
-                                          msg_path);
-                        else
-                                log_error_errno(r, "message file %s: cannot open: %m", msg_path);
-                        return r;
-                }
-                struct stat st;
-                if (fstat(fd, &st) < 0)
-                        return log_error_errno(errno, "message file %s: cannot stat: %m", msg_path);
-                if (S_ISDIR(st.st_mode)) {
-                        log_error("message file %s: a directory", msg_path);
-                        return -EISDIR;
-                }
         }
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
         r = ecl_sshsig_verify_fd(sig, fd >= 0 ? fd : STDIN_FILENO, ns, signers, principal, &policy, &v);

@@ -13,6 +13,7 @@
 #include "control-client.h"
 #include "log.h"
 #include "reason.h"
+#include "stack-name.h"
 #include "status-print.h"
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
@@ -20,6 +21,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         int r = ecl_cli_parse_plain(cli, argc, argv, 1, 1, &first);
         if (r < 0)
                 return r;
+        if (!ecl_stack_name_valid(argv[first]))
+                return ecl_cli_usage(cli, "'%s' is not a stack name", argv[first]);
         json_auto_t *j = NULL;
         _cleanup_free_ char *why = NULL;
         r = ecl_control_call(cli->root, argv[first], "reload", &j, &why);

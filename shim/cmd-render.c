@@ -144,6 +144,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
 const struct ecl_command shim_cmd_render = {
         .name = "render",
         .args = "MANIFEST",
+        .no_json = true, /* it prints XML or nftables' own syntax */
         .summary = "print the libvirt domain XML (the default) or the nftables ruleset run would load",
         .options =
                 (const struct ecl_option[]){

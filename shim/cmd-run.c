@@ -519,7 +519,10 @@ static int step_seccomp(struct run_ctx *c) {
         int r = shim_sandbox_seccomp(c->profile, &why);
         if (r < 0) {
                 log_error("%s", ecl_reason_text(why, r));
-                return fail_with(c, EX_SOFTWARE, r);
+                /* The filter is fixed, built from our own table: libseccomp refusing it (its -EINVAL,
+                 * -EFAULT, -EOPNOTSUPP) or the kernel not synchronising a thread is a bug of ours, 70,
+                 * not a usage error; only memory is what its errno says. */
+                return r == -ENOMEM ? r : fail_with(c, EX_SOFTWARE, r);
         }
         return 0;
 }
@@ -528,7 +531,7 @@ static int step_libvirt(struct run_ctx *c) {
         virSetErrorFunc(NULL, quiet_virt_errors);
         if (virEventRegisterDefaultImpl() < 0) {
                 log_error("cannot set up libvirt's event loop: %s", shim_virt_error());
-                return fail_with(c, EX_SOFTWARE, -ECL_ESERVICE);
+                return -ECL_ESERVICE; /* 69, like every libvirt failure */
         }
         const struct ecl_manifest *m = c->m;
         _cleanup_free_ char *why = NULL;
@@ -699,6 +702,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
 const struct ecl_command shim_cmd_run = {
         .name = "run",
         .args = "MANIFEST",
+        .no_json = true, /* a supervisor: its output is the log */
         .summary = "run the stack: the foreground supervisor (what the systemd unit runs)",
         .options =
                 (const struct ecl_option[]){

@@ -21,6 +21,7 @@
 #include "log.h"
 #include "netns.h"
 #include "reason.h"
+#include "stack-name.h"
 #include "status-print.h"
 
 #define STOP_TIMEOUT_DEFAULT_S 120
@@ -47,6 +48,8 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
         int r = ecl_cli_operands(&p, 1, 1);
         if (r < 0)
                 return r;
+        if (!ecl_stack_name_valid(argv[p.ind]))
+                return ecl_cli_usage(cli, "'%s' is not a stack name", argv[p.ind]);
         *stack = argv[p.ind];
         return 0;
 }

@@ -9,6 +9,7 @@
 #include "output.h"
 #include "reason.h"
 #include "stack-conf.h"
+#include "strutil.h"
 
 /* {"file": F, "ok": false, "errors": [{"line": L, "col": C, "error": WHAT, "hint": HINT|null}, ...]} */
 static json_t *result_json(const char *file, const struct ecl_manifest *m, const struct ecl_diags *diags) {
@@ -74,8 +75,10 @@ static int validate_one(const struct ecl_cli *cli, const char *path, bool named,
         ecl_diags_clear(&diags);
         if (r < 0)
                 worse(status, ecl_exit_status(r));
-        else if (!all)
-                printf("%s: ok (stack %s)\n", path, m->stack);
+        else if (!all) {
+                ecl_fput_printable(stdout, path);
+                printf(": ok (stack %s)\n", m->stack);
+        }
         return 0;
 }
 
@@ -83,8 +86,9 @@ static int validate_one(const struct ecl_cli *cli, const char *path, bool named,
  * validate [MANIFEST...]: every problem of every file, one line each on stderr.
  * An operand that is a stack's name is its configured manifest
  * (ROOT/etc/ecluse/stacks/STACK.yaml, stack-conf.h); without operands every
- * configured stack is validated (the directory's other entries are skipped
- * with a warning).  A configured manifest must be named for its stack.
+ * configured stack is validated (a STACK.yaml that is a link or a directory
+ * is refused by the loader, 66, as for `run STACK`; the directory's other
+ * entries are skipped with a warning).  A configured manifest must be named for its stack.
  * The kernel, initrd and disks that exist under --root are resolved as run
  * would (no link but current -> releases/VERSION, regular files).
  * With --json, stdout also gets one array with an object per file.
@@ -109,7 +113,9 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                         _cleanup_free_ char *dir = NULL;
                         if (shim_stack_conf_dir(cli->root, &dir) < 0)
                                 return log_oom(), EX_OSERR;
-                        printf("no stacks configured in %s\n", dir);
+                        fputs("no stacks configured in ", stdout);
+                        ecl_fput_printable(stdout, dir);
+                        putchar('\n');
                 }
         }
         _cleanup_(json_decrefp) json_t *all = cli->json ? json_array() : NULL;

@@ -24,9 +24,10 @@ int shim_stack_conf_dir(const char *root, char **ret);
 int shim_stack_conf_resolve(const char *root, const char *operand, char **ret_path);
 
 /*
- * The configured stacks, sorted, NULL-terminated: the regular files NAME.yaml
- * of ROOT/etc/ecluse/stacks whose NAME is a valid stack name (a symbolic link is
- * not followed: it is skipped).  Every other entry but "." and ".." is skipped;
+ * The configured stacks, sorted, NULL-terminated: the entries NAME.yaml of
+ * ROOT/etc/ecluse/stacks whose NAME is a valid stack name, whatever they are:
+ * one that is a symbolic link or a directory is the loader's to refuse (66,
+ * as for `run STACK`), not skipped.  Every other entry but "." and ".." is skipped;
  * when ret_skipped is not NULL it gets one line per skipped entry, "PATH: why",
  * sorted, NULL-terminated (printable: control characters are '?').  Errors:
  *   -ENOENT   no such directory

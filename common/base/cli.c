@@ -11,6 +11,7 @@
 #include "log.h"
 #include "reason.h"
 #include "strparse.h"
+#include "strutil.h"
 
 #define MAX_OPTIONS 32
 
@@ -236,6 +237,8 @@ int ecl_cli_main(const struct ecl_program *p, int argc, char **argv) {
                 return EX_OK;
         }
         cli.command = c;
+        if (c->no_json && cli.json)
+                return ecl_exit_status(ecl_cli_usage(&cli, "--json: this command has no JSON form"));
         int r = c->run(&cli, argc - (words - 1), argv + (words - 1));
         /* Output that cannot be written (a full disk, a closed pipe) is an I/O error, not a success. */
         errno = 0;
@@ -253,6 +256,7 @@ int ecl_cli_usage(const struct ecl_cli *cli, const char *fmt, ...) {
         va_start(ap, fmt);
         vsnprintf(what, sizeof what, fmt, ap);
         va_end(ap);
+        ecl_str_make_printable(what); /* operands quoted in it stay on the one line */
         const char *name = cli->command ? cli->command->name : "";
         log_error("%s: %s (see %s %s --help)", name, what, cli->program ? cli->program : "", name);
         return -EINVAL;

@@ -59,6 +59,7 @@ struct ecl_command {
         const char *args;    /* the positional part of the synopsis, "MANIFEST...", or NULL */
         const char *summary; /* one line for --help */
         const struct ecl_option *options; /* NULL-name terminated, or NULL */
+        bool no_json;        /* it has no JSON form: --json is a usage error, not ignored */
         /* argv[0] is the command's last word; returns 0, a negative errno or a sysexits status */
         int (*run)(const struct ecl_cli *cli, int argc, char **argv);
 };

@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "diag.h"
+#include "strutil.h"
 
 int ecl_diags_add(struct ecl_diags *d, const char *file, struct ecl_pos pos, const char *hint,
                   const char *fmt, ...) {
@@ -42,19 +43,23 @@ int ecl_diags_addv(struct ecl_diags *d, const char *file, struct ecl_pos pos, co
                 free(diag->hint);
                 return -ENOMEM;
         }
+        /* A file name comes from outside (a directory listing, the command line): one line, no escapes. */
+        ecl_str_make_printable(diag->file);
         d->n++;
         return 0;
 }
 
 char *ecl_diag_format(const struct ecl_diag *diag) {
+        /* A problem without a position (line 0: the file as a whole) reads "FILE: error: ...". */
+        char where[32] = "";
+        if (diag->pos.line > 0)
+                snprintf(where, sizeof where, ":%u:%u", diag->pos.line, diag->pos.col);
         char *s = NULL;
         int r;
         if (diag->hint)
-                r = asprintf(&s, "%s:%u:%u: error: %s (%s)", diag->file, diag->pos.line, diag->pos.col,
-                             diag->what, diag->hint);
+                r = asprintf(&s, "%s%s: error: %s (%s)", diag->file, where, diag->what, diag->hint);
         else
-                r = asprintf(&s, "%s:%u:%u: error: %s", diag->file, diag->pos.line, diag->pos.col,
-                             diag->what);
+                r = asprintf(&s, "%s%s: error: %s", diag->file, where, diag->what);
         return r < 0 ? NULL : s;
 }
 

@@ -6,7 +6,9 @@
  *
  *         FILE:LINE:COL: error: WHAT (HINT)
  *
- * Lines and columns are 1-based; 0 means "unknown" and is printed as such.
+ * Lines and columns are 1-based.  A problem with line 0 concerns the file as
+ * a whole and reads "FILE: error: WHAT (HINT)".  The file name is kept with
+ * its control characters made '?' (strutil.h), so a line stays one line.
  */
 #include <stdarg.h>
 #include <stdbool.h>

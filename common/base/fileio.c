@@ -15,7 +15,7 @@ int ecl_file_open_at(int dirfd, const char *path, size_t max, int *ret_fd, struc
         if (fd < 0) {
                 int r = negative_errno();
                 if (r == -ELOOP)
-                        return ecl_reason(ret_reason, r, "a symbolic link (refused: opened without following links)");
+                        return ecl_reason(ret_reason, r, ECL_FILE_IS_LINK);
                 return ecl_reason(ret_reason, r, "cannot open: %s", strerror(-r));
         }
         struct stat st;
@@ -23,6 +23,8 @@ int ecl_file_open_at(int dirfd, const char *path, size_t max, int *ret_fd, struc
                 int r = negative_errno();
                 return ecl_reason(ret_reason, r, "cannot stat: %s", strerror(-r));
         }
+        if (S_ISDIR(st.st_mode))
+                return ecl_reason(ret_reason, -EISDIR, ECL_FILE_IS_DIR);
         if (!S_ISREG(st.st_mode))
                 return ecl_reason(ret_reason, -EBADMSG, "not a regular file");
         if (max && (uint64_t) st.st_size > max)

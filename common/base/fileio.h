@@ -12,7 +12,8 @@
  * line that does not name the file (the caller says which file it was):
  *
  *   -ELOOP    "a symbolic link (refused: opened without following links)"
- *   -EBADMSG  "not a regular file"
+ *   -EISDIR   "a directory, not a regular file"
+ *   -EBADMSG  "not a regular file" (a FIFO, a device, a socket)
  *   -EFBIG    "file too large (S bytes, at most N)", or "(more than N bytes)"
  *             when it grew after the check
  *   -errno    "cannot open: ...", "cannot read: ..."
@@ -22,6 +23,10 @@
 #include <stddef.h>
 #include <sys/stat.h>
 #include <sys/types.h>
+
+/* The reasons above that other openers of files (with flags of their own) give too. */
+#define ECL_FILE_IS_LINK "a symbolic link (refused: opened without following links)"
+#define ECL_FILE_IS_DIR "a directory, not a regular file"
 
 /* Open flags for an untrusted file: read only, no final link, no FIFO wait. */
 #define ECL_OPEN_UNTRUSTED (O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK)

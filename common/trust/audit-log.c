@@ -11,6 +11,7 @@
 #include <time.h>
 
 #include "audit-log.h"
+#include "fileio.h"
 #include "reason.h"
 
 #define READ_BLOCK (1024 * 1024)
@@ -61,8 +62,12 @@ static int open_for_append(const char *path, int *ret, char **ret_reason) {
                         *ret = fd;
                         return 0;
                 }
-                if (errno != ENOENT)
-                        return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
+                if (errno == ELOOP)
+                        return ecl_reason(ret_reason, -ELOOP, "audit log %s: " ECL_FILE_IS_LINK, path);
+                if (errno == EISDIR)
+                        return ecl_reason(ret_reason, -EISDIR, "audit log %s: " ECL_FILE_IS_DIR, path);
+                if (errno != ENOENT) /* its own flags (fileio.h reads only), fileio's words */
+                        return ecl_reason(ret_reason, -errno, "audit log %s: cannot open: %s", path, strerror(errno));
                 fd = open(path, O_RDWR | O_APPEND | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY, 0640);
                 if (fd >= 0) {
                         int r = fsync_parent_dir(path);
@@ -315,8 +320,10 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
         struct stat st;
         if (fstat(fd, &st) < 0)
                 return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
+        if (S_ISDIR(st.st_mode))
+                return ecl_reason(ret_reason, -EISDIR, "audit log %s: " ECL_FILE_IS_DIR, path);
         if (!S_ISREG(st.st_mode))
-                return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
+                return ecl_reason(ret_reason, -EBADMSG, "audit log %s: not a regular file", path);
         off_t size = st.st_size, end = size;
         if (size > 0) {
                 char last;
@@ -358,19 +365,19 @@ int ecl_audit_append(const char *path, const char *actor, const char *event, con
 }
 
 int ecl_audit_open_read(const char *path, int *ret_fd, uint64_t *ret_size, char **ret_reason) {
-        /* O_NONBLOCK: never hang on a FIFO put in its place; it is refused below. */
-        _cleanup_close_ int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
-        if (fd < 0)
-                return ecl_reason_errno(ret_reason, -errno, "cannot open audit log %s", path);
+        /* As every untrusted file (fileio.h): no link, no FIFO wait, a regular file; any size. */
+        _cleanup_close_ int fd = -EBADF;
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_file_open_at(AT_FDCWD, path, 0, &fd, NULL, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "audit log %s: %s", path, ecl_reason_text(why, r));
         struct stat st;
-        int r = lock_fd(fd, LOCK_SH);
+        r = lock_fd(fd, LOCK_SH);
         if (r < 0)
                 return ecl_reason_errno(ret_reason, r, "cannot lock audit log %s", path);
         if (fstat(fd, &st) < 0)
                 return ecl_reason_errno(ret_reason, -errno, "cannot stat audit log %s", path);
         (void) lock_fd(fd, LOCK_UN);
-        if (!S_ISREG(st.st_mode))
-                return ecl_reason(ret_reason, -EBADMSG, "audit log %s is not a regular file", path);
         *ret_size = (uint64_t) st.st_size;
         *ret_fd = TAKE_FD(fd);
         return 0;

@@ -252,14 +252,14 @@ static void test_load(void **state) {
         assert_int_equal(ecl_allowed_signers_load(link, &s, &d), -ELOOP);
         assert_int_equal(ecl_allowed_signers_load(big, &s, &d), -EFBIG);
         assert_int_equal(ecl_allowed_signers_load(missing, &s, &d), -ENOENT);
-        assert_int_equal(ecl_allowed_signers_load(dir, &s, &d), -EBADMSG);
+        assert_int_equal(ecl_allowed_signers_load(dir, &s, &d), -EISDIR);
         assert_null(s);
         /* One diagnostic each, at the file, in the same wording as every untrusted file. */
         assert_int_equal(d.n, 4);
         assert_string_equal(d.items[0].what, "allowed signers file: a symbolic link (refused: opened without following links)");
         assert_non_null(strstr(d.items[1].what, "allowed signers file: file too large ("));
         assert_string_equal(d.items[2].what, "allowed signers file: cannot open: No such file or directory");
-        assert_string_equal(d.items[3].what, "allowed signers file: not a regular file");
+        assert_string_equal(d.items[3].what, "allowed signers file: a directory, not a regular file");
         assert_string_equal(d.items[3].file, dir);
         ecl_diags_clear(&d);
         /* A NUL byte inside is refused. */

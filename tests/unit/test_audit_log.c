@@ -517,14 +517,13 @@ static void test_refuses_symlink_and_bad_input(void **state) {
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_int_equal(ecl_audit_verify(fifo, NULL, &v), -EBADMSG);
         assert_int_equal(v.bad_record, 0);
-        assert_non_null(strstr(v.reason, "fifo.log is not a regular file"));
+        assert_non_null(strstr(v.reason, "fifo.log: not a regular file"));
         _cleanup_free_ char *why = NULL;
         assert_int_equal(ecl_audit_append(fifo, "a", "note", "", NULL, NULL, NULL, &why), -EBADMSG);
-        assert_non_null(strstr(why, "fifo.log is not a regular file"));
+        assert_non_null(strstr(why, "fifo.log: not a regular file"));
         _cleanup_free_ char *missing = tl_strf("%s/missing.log", f->dir);
         assert_int_equal(ecl_audit_verify(missing, NULL, &v), -ENOENT);
-        assert_non_null(strstr(v.reason, "cannot open audit log "));
-        assert_non_null(strstr(v.reason, "missing.log: No such file or directory"));
+        assert_non_null(strstr(v.reason, "missing.log: cannot open: No such file or directory")); /* fileio's words */
         /* Refused input leaves the log as it was. */
         assert_int_equal(ecl_audit_append(f->path, "a\nb", "note", "", NULL, NULL, NULL, NULL), -EBADMSG);
         assert_int_equal(ecl_audit_append(f->path, "a", "note", "\xff", NULL, NULL, NULL, NULL), -EILSEQ);

@@ -6,6 +6,7 @@
  * symbolic link.
  */
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "testlib.h"
@@ -75,17 +76,21 @@ static void test_readme_tables_are_the_help(void **state) {
 
 struct cmd_case {
         const char *bin;
-        const char *args[8]; /* {ROOT} stands for the scratch root, {MISSING} a missing file, {LINK} a link */
+        const char *args[12]; /* {MISSING} stands for a missing file, {LINK} a link, {DIR} a directory */
         int status;
         const char *says; /* in the one error line */
 };
 
-static void run_case(const struct cmd_case *c, const char *root, const char *missing, const char *link) {
+static void run_case(const struct cmd_case *c, const char *root, const char *missing, const char *link,
+                     const char *dir) {
         char *argv[16] = {(char *) c->bin, (char *) "--root", (char *) root};
         size_t n = 3;
         for (size_t i = 0; i < ELEMENTSOF(c->args) && c->args[i]; i++) {
                 const char *a = c->args[i];
-                argv[n++] = (char *) (streq(a, "{MISSING}") ? missing : streq(a, "{LINK}") ? link : a);
+                argv[n++] = (char *) (streq(a, "{MISSING}") ? missing
+                                      : streq(a, "{LINK}")  ? link
+                                      : streq(a, "{DIR}")   ? dir
+                                                            : a);
         }
         argv[n] = NULL;
         struct tl_result res;
@@ -106,8 +111,10 @@ static void test_every_command_fails_the_same_way(void **state) {
         (void) state;
         _cleanup_free_ char *root = tl_mkdtemp();
         _cleanup_free_ char *missing = tl_strf("%s/missing.yaml", root), *link = tl_strf("%s/link.yaml", root),
-                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR);
+                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR),
+                            *dir = tl_strf("%s/dir.yaml", root);
         assert_int_equal(symlink(target, link), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
         const char *S = ECLUSE_SHIM_BIN, *A = ECLUSE_AGENT_BIN;
         const struct cmd_case cases[] = {
                 /* bad arguments: 64 */
@@ -125,6 +132,13 @@ static void test_every_command_fails_the_same_way(void **state) {
                 {S, {"stop"}, 64, "stop: STACK expected"},
                 {S, {"reload", "--bogus", "x"}, 64, "reload: unknown option '--bogus'"},
                 {S, {"blocked"}, 64, "blocked: STACK expected"},
+                {S, {"status", "Bad/x"}, 64, "status: 'Bad/x' is not a stack name (see ecluse-shim status --help)"},
+                {S, {"stop", "Bad/x"}, 64, "stop: 'Bad/x' is not a stack name (see ecluse-shim stop --help)"},
+                {S, {"reload", "Bad/x"}, 64, "reload: 'Bad/x' is not a stack name (see ecluse-shim reload --help)"},
+                {S, {"blocked", "Bad/x"}, 64, "blocked: 'Bad/x' is not a stack name (see ecluse-shim blocked --help)"},
+                {S, {"status", "a\nb"}, 64, "status: 'a?b' is not a stack name"},
+                {S, {"--json", "render", "x.yaml"}, 64, "render: --json: this command has no JSON form (see ecluse-shim render --help)"},
+                {S, {"run", "--json", "x.yaml"}, 64, "run: --json: this command has no JSON form (see ecluse-shim run --help)"},
                 {S, {"bogus"}, 64, "unknown command 'bogus'"},
                 {S, {"--log", "x", "status"}, 64, "unknown option '--log'"},
                 {A, {"verify", "--bogus"}, 64, "verify: unknown option '--bogus'"},
@@ -153,13 +167,104 @@ static void test_every_command_fails_the_same_way(void **state) {
                 {S, {"run", "{LINK}"}, 66, "a symbolic link (refused: opened without following links)"},
                 {A, {"verify", "--signers", "{LINK}", "--namespace", "n", "--signature", "{LINK}"}, 66,
                  "a symbolic link (refused: opened without following links)"},
+                /* a directory where a file must be: refused, 66, in the same words */
+                {S, {"validate", "{DIR}"}, 66, "a directory, not a regular file"},
+                {S, {"render", "{DIR}"}, 66, "a directory, not a regular file"},
+                {S, {"run", "{DIR}"}, 66, "a directory, not a regular file"},
+                {A, {"verify", "--signers", "{DIR}", "--namespace", "n", "--signature", "{DIR}"}, 66,
+                 "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "verify"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "show"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "checkpoint"}, 66, "a directory, not a regular file"},
+                {A, {"--log", "{DIR}", "audit", "note", "--actor", "a", "t"}, 66, "a directory, not a regular file"},
                 /* a stack that is not running: 69 */
                 {S, {"status", "office"}, 69, "office"},
                 {S, {"stop", "office"}, 69, "office"},
                 {S, {"reload", "office"}, 69, "office"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++)
-                run_case(&cases[i], root, missing, link);
+                run_case(&cases[i], root, missing, link, dir);
+        tl_rm_rf(root);
+}
+
+/* A configured STACK.yaml that is a link: refused alike by run STACK, validate and list (66, one line). */
+static void test_configured_link_is_refused_everywhere(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        _cleanup_free_ char *dir = tl_strf("%s/etc/ecluse/stacks", root), *link = tl_strf("%s/office.yaml", dir),
+                            *target = tl_strf("%s/manifests/minimal.yaml", ECLUSE_SOURCE_DIR);
+        tl_mkdir_p(dir);
+        assert_int_equal(symlink(target, link), 0);
+        const char *S = ECLUSE_SHIM_BIN;
+        const struct cmd_case cases[] = {
+                {S, {"run", "office"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"validate", "office"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"validate"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+                {S, {"list"}, 66, "office.yaml: error: a symbolic link (refused: opened without following links)"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                run_case(&cases[i], root, "", "", "");
+        tl_rm_rf(root);
+}
+
+/*
+ * The agent's files, each a link, missing, a directory: refused in fileio's words, 66, one line naming
+ * the file.  The other inputs are good, so that the one under test is what is refused.
+ */
+static void test_agent_files_refused_alike(void **state) {
+        (void) state;
+        _cleanup_free_ char *root = tl_mkdtemp();
+        const char *A = ECLUSE_AGENT_BIN;
+        _cleanup_free_ char *log = tl_strf("%s/audit.log", root), *cp = tl_strf("%s/cp", root),
+                            *signers = tl_strf("%s/signers", root), *sig = tl_strf("%s/sig", root);
+        char *note[] = {(char *) A, (char *) "--log", log, (char *) "audit", (char *) "note", (char *) "--actor",
+                        (char *) "a", (char *) "t", NULL};
+        struct tl_result res;
+        tl_run(note, &res);
+        assert_int_equal(res.status, 0);
+        tl_result_free(&res);
+        char *mkcp[] = {(char *) A, (char *) "--log", log, (char *) "audit", (char *) "checkpoint", NULL};
+        tl_run(mkcp, &res);
+        assert_int_equal(res.status, 0);
+        tl_write_file(cp, res.out, strlen(res.out));
+        tl_result_free(&res);
+        tl_write_file(signers, "", 0);
+        tl_write_file(sig, "x", 1);
+        struct {
+                const char *name, *says;
+        } kinds[] = {
+                {"link", "a symbolic link (refused: opened without following links)"},
+                {"missing", "cannot open: No such file or directory"},
+                {"dir", "a directory, not a regular file"},
+        };
+        _cleanup_free_ char *link = tl_strf("%s/link", root), *missing = tl_strf("%s/missing", root),
+                            *dir = tl_strf("%s/dir", root);
+        assert_int_equal(symlink(log, link), 0);
+        assert_int_equal(mkdir(dir, 0700), 0);
+        const char *bad[] = {link, missing, dir};
+        for (size_t k = 0; k < ELEMENTSOF(kinds); k++) {
+                const char *f = bad[k];
+                _cleanup_free_ char *as_log = tl_strf("audit log %s: %s", f, kinds[k].says),
+                                    *as_cp = tl_strf("checkpoint %s: %s", f, kinds[k].says),
+                                    *as_sig = tl_strf("signature file %s: %s", f, kinds[k].says),
+                                    *as_msg = tl_strf("message file %s: %s", f, kinds[k].says);
+                const struct cmd_case cases[] = {
+                        {A, {"--log", f, "audit", "verify"}, 66, as_log},
+                        {A, {"--log", f, "audit", "show"}, 66, as_log},
+                        {A, {"--log", f, "audit", "checkpoint"}, 66, as_log},
+                        {A, {"--log", log, "audit", "verify", "--checkpoint", f}, 66, as_cp},
+                        {A, {"--log", log, "audit", "verify", "--checkpoint", cp, "--signers", signers, "--signature", f},
+                         66, as_sig},
+                        {A, {"verify", "--signers", signers, "--namespace", "n", "--signature", sig, f}, 66, as_msg},
+                };
+                for (size_t i = 0; i < ELEMENTSOF(cases); i++)
+                        run_case(&cases[i], root, "", "", "");
+                /* A missing log is where a note starts one; a link or a directory is refused. */
+                if (f != missing) {
+                        const struct cmd_case n = {A, {"--log", f, "audit", "note", "--actor", "a", "t"}, 66, as_log};
+                        run_case(&n, root, "", "", "");
+                }
+        }
         tl_rm_rf(root);
 }
 
@@ -167,6 +272,8 @@ int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_readme_tables_are_the_help),
                 cmocka_unit_test(test_every_command_fails_the_same_way),
+                cmocka_unit_test(test_configured_link_is_refused_everywhere),
+                cmocka_unit_test(test_agent_files_refused_alike),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -77,6 +77,11 @@ static void test_note_show_verify(void **state) {
         _cleanup_free_ char *cp = tl_strf("%s/cp", root);
         tl_write_file(cp, r.out, strlen(r.out));
         tl_result_free(&r);
+        r = RUN("--root", root, "--json", "audit", "checkpoint");
+        assert_int_equal(r.status, 0);
+        _cleanup_free_ char *cpjson = tl_strf("{\"records\":2,\"head\":\"%s\"}\n", head);
+        assert_string_equal(r.out, cpjson);
+        tl_result_free(&r);
         r = RUN("--root", root, "audit", "verify", "--checkpoint", cp);
         assert_int_equal(r.status, 0);
         assert_non_null(strstr(r.out, "checkpoint: record 2"));
@@ -113,6 +118,9 @@ static void test_note_show_verify(void **state) {
         r = RUN("--root", root, "audit", "checkpoint");
         assert_int_equal(r.status, 65);
         assert_string_equal(r.out, "");
+        assert_non_null(strstr(r.err, "record 1 (line 1, offset 0)"));
+        assert_non_null(strstr(r.err, "no checkpoint"));
+        assert_ptr_equal(strchr(r.err, '\n'), r.err + strlen(r.err) - 1); /* one line */
         tl_result_free(&r);
         /* Appending checks only the last record (it never re-reads the log), so it
          * goes on; the damage further up stays visible. */
@@ -261,12 +269,12 @@ static void test_usage_errors(void **state) {
                 assert_int_equal(r.status, 64);
                 tl_result_free(&r);
         }
-        /* A directory where the log should be: bad data, one message. */
+        /* A directory where the log should be: no input, one message. */
         _cleanup_free_ char *dirlog = tl_strf("%s/dir.log", root);
         assert_int_equal(mkdir(dirlog, 0700), 0);
         struct tl_result d = RUN("--log", dirlog, "audit", "verify");
-        assert_int_equal(d.status, 65);
-        assert_non_null(strstr(d.err, "not a regular file"));
+        assert_int_equal(d.status, 66);
+        assert_non_null(strstr(d.err, "a directory, not a regular file"));
         assert_null(strstr(d.err, "record 0"));
         tl_result_free(&d);
         /* Untrusted note input. */

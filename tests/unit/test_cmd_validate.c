@@ -212,14 +212,14 @@ static void test_configured_stacks(void **state) {
         assert_string_equal(res.err, "");
         tl_result_free(&res);
         assert_int_equal(validate_args(root, "validate", "nosuch", NULL, &res), 66);
-        _cleanup_free_ char *missing = tl_strf("%s/nosuch.yaml:0:0: error: cannot open: No such file or directory\n",
+        _cleanup_free_ char *missing = tl_strf("%s/nosuch.yaml: error: cannot open: No such file or directory\n",
                                                dir);
         assert_string_equal(res.err, missing);
         tl_result_free(&res);
 
         /* stack vt's manifest as other.yaml: invalid when configured, by the listing or by its name */
         tl_write_file(other, manifest, strlen(manifest));
-        _cleanup_free_ char *mismatch = tl_strf("%s:0:0: error: its stack is vt: the file must be named vt.yaml, "
+        _cleanup_free_ char *mismatch = tl_strf("%s: error: its stack is vt: the file must be named vt.yaml, "
                                                 "not 'other.yaml'\n",
                                                 other);
         assert_int_equal(validate_args(root, "validate", NULL, NULL, &res), 65);

@@ -22,6 +22,19 @@ static void test_format_with_and_without_hint(void **state) {
         assert_null(d.items);
 }
 
+/* A file as a whole: no ":0:0"; a file name with control characters stays one printable line. */
+static void test_format_no_position_printable_file(void **state) {
+        (void) state;
+        struct ecl_diags d = {0};
+        assert_int_equal(ecl_diags_add(&d, "a\x1b[31m\nb.yaml", (struct ecl_pos){0, 0}, NULL, "cannot open"), 0);
+        assert_int_equal(ecl_diags_add(&d, "c.yaml", (struct ecl_pos){0, 0}, "hint", "bad"), 0);
+        _cleanup_free_ char *a = ecl_diag_format(&d.items[0]);
+        _cleanup_free_ char *b = ecl_diag_format(&d.items[1]);
+        assert_string_equal(a, "a?[31m?b.yaml: error: cannot open");
+        assert_string_equal(b, "c.yaml: error: bad (hint)");
+        ecl_diags_clear(&d);
+}
+
 static void test_many_diags_grow(void **state) {
         (void) state;
         struct ecl_diags d = {0};
@@ -46,6 +59,7 @@ static void test_paths_join(void **state) {
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_format_with_and_without_hint),
+                cmocka_unit_test(test_format_no_position_printable_file),
                 cmocka_unit_test(test_many_diags_grow),
                 cmocka_unit_test(test_paths_join),
         };

@@ -73,7 +73,7 @@ static void test_refusals(void **state) {
         } cases[] = {
                 {link, -ELOOP, "a symbolic link (refused: opened without following links)"},
                 {fifo, -EBADMSG, "not a regular file"}, /* and the open does not block */
-                {dir, -EBADMSG, "not a regular file"},
+                {dir, -EISDIR, "a directory, not a regular file"},
                 {missing, -ENOENT, "cannot open: No such file or directory"},
         };
         for (size_t i = 0; i < ELEMENTSOF(cases); i++) {

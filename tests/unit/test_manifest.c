@@ -246,7 +246,7 @@ static void test_file_errors(void **state) {
         } cases[] = {
                 {missing, -ENOENT, "cannot open: No such file or directory"},
                 {link, -ELOOP, "a symbolic link (refused: opened without following links)"},
-                {dir, -EBADMSG, "not a regular file"},
+                {dir, -EISDIR, "a directory, not a regular file"},
                 {fifo, -EBADMSG, "not a regular file"}, /* and the open does not block */
                 {big, -EFBIG, "file too large (1048577 bytes, at most 1048576)"},
         };

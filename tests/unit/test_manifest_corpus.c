@@ -222,11 +222,11 @@ static void test_validate_exit_statuses(void **state) {
         tl_rm_rf(root);
         tl_run(missing, &res);
         assert_int_equal(res.status, EX_NOINPUT);
-        assert_string_equal(res.err, "no-such.yaml:0:0: error: cannot open: No such file or directory\n");
+        assert_string_equal(res.err, "no-such.yaml: error: cannot open: No such file or directory\n");
         tl_result_free(&res);
         tl_run(missing_and_bad, &res);
         assert_int_equal(res.status, EX_DATAERR);
-        assert_string_equal(res.err, "no-such.yaml:0:0: error: cannot open: No such file or directory\n"
+        assert_string_equal(res.err, "no-such.yaml: error: cannot open: No such file or directory\n"
                                      "vcpus-zero.yaml:5:10: error: 'vm.vcpus' must be between 1 and 64, got 0\n");
         tl_result_free(&res);
         tl_run(good_and_missing, &res);
@@ -247,7 +247,7 @@ static void test_validate_json(void **state) {
                                      "values; the schema gives each its type)\n"
                                      "tag.yaml:6:11: error: YAML tag '!local' is not allowed in a manifest (write "
                                      "plain values; the schema gives each its type)\n"
-                                     "no-such.yaml:0:0: error: cannot open: No such file or directory\n");
+                                     "no-such.yaml: error: cannot open: No such file or directory\n");
         json_error_t err;
         json_t *all = json_loads(res.out, 0, &err);
         if (!all)

@@ -109,7 +109,8 @@ static void test_list(void **state) {
         assert_int_equal(mkfifo(fifo, 0600), 0);
         assert_int_equal(shim_stack_conf_list(root, &stacks, &skipped, &why), 0);
         assert_null(why);
-        const char *want_stacks[] = {"alpha", "b-2", "zeta"};
+        /* a link, a directory, a FIFO named for a stack are stacks: the loader refuses them */
+        const char *want_stacks[] = {"alpha", "b-2", "fifo", "link", "sub", "zeta"};
         for (size_t i = 0; i < ELEMENTSOF(want_stacks); i++) {
                 assert_non_null(stacks[i]);
                 assert_string_equal(stacks[i], want_stacks[i]);
@@ -121,10 +122,7 @@ static void test_list(void **state) {
                 "README: not a STACK.yaml file",
                 "alpha.yaml~: not a STACK.yaml file",
                 "alpha.yml: not a STACK.yaml file",
-                "fifo.yaml: not a regular file",
-                "link.yaml: a symbolic link (never followed)",
                 "new?line.yaml: not a stack name (^[a-z][a-z0-9-]{0,30}$) before .yaml",
-                "sub.yaml: not a regular file",
         };
         for (size_t i = 0; i < ELEMENTSOF(want_skipped); i++) {
                 _cleanup_free_ char *w = tl_strf("%s/%s", dir, want_skipped[i]);
