@@ -75,9 +75,21 @@ int shim_qemu_id_check_subids(const char *path, const char *stack, uid_t id, cha
                 *c1 = '\0';
                 const char *end;
                 int64_t first, count;
+                /*
+                 * A range this strict parser cannot read (leading zeros, blanks) may still be one
+                 * newuidmap reads, and cover QEMU's id: fail closed, naming the line.
+                 */
+                /* a FIRST without a digit ("bob:x:1") newuidmap skips too */
+                bool numeric = strcspn(c1 + 1, "0123456789") < (size_t) (c2 - (c1 + 1));
                 if (ecl_parse_int_prefix(c1 + 1, 0, UINT32_MAX, &first, &end) < 0 || end != c2 ||
-                    ecl_parse_int_prefix(c2 + 1, 0, INT64_MAX, &count, NULL) < 0)
-                        continue;
+                    ecl_parse_int_prefix(c2 + 1, 0, INT64_MAX, &count, NULL) < 0) {
+                        if (!numeric)
+                                continue;
+                        return ecl_reason(ret_reason, -EBADMSG,
+                                          "stack %s: %s:%u: cannot read the range given to %s, so cannot tell "
+                                          "whether it covers QEMU's id %u: write it as NAME:FIRST:COUNT in decimal",
+                                          stack, path, n, line, (unsigned) id);
+                }
                 if (id >= first && id - first < count)
                         return ecl_reason(ret_reason, -EEXIST,
                                           "stack %s: QEMU's id %u is in the range %llu-%llu that %s:%u gives %s "

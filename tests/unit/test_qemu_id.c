@@ -111,6 +111,12 @@ static void test_check_refuses_subid_ranges(void **state) {
         tl_write_file(f, wide, strlen(wide));
         assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 4, NULL), -EEXIST);
         assert_int_equal(shim_qemu_id_check_subids(f, "office", SHIM_QEMU_ID_BASE + 5, NULL), 0); /* just past it */
+        /* a range newuidmap reads (strtoul: leading zeros, blanks) but the strict parser does not: refused */
+        _cleanup_free_ char *odd = tl_strf("mallory:0%u:1\n", (unsigned) id);
+        tl_write_file(f, odd, strlen(odd));
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_qemu_id_check_subids(f, "office", id, &why), -EBADMSG);
+        assert_non_null(strstr(why, ":1: cannot read the range given to mallory"));
         tl_rm_rf(dir);
 }
 
