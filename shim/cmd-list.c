@@ -88,15 +88,30 @@ static const char *shim_state(const char *root, const char *stack, char **listen
         return "unknown";
 }
 
-static int row(const struct ecl_cli *cli, const char *stack, char **listening, json_t *rows, int *status) {
+/*
+ * One row.  A configured stack whose manifest is wrong is "invalid" (or
+ * "unreadable") unless a shim runs it: then what that shim says, so that a
+ * running or held stack never disappears behind its edited manifest.  A
+ * stack that runs without being configured (started from a path, or its
+ * manifest since removed) gets a row too, with no manifest.
+ */
+static int row(const struct ecl_cli *cli, const char *stack, bool configured, char **listening, json_t *rows,
+               int *status) {
         _cleanup_free_ char *path = NULL;
-        if (shim_stack_conf_resolve(cli->root, stack, &path) < 0)
+        if (configured && shim_stack_conf_resolve(cli->root, stack, &path) < 0)
                 return log_oom();
         json_auto_t *answer = NULL;
-        const char *state = check_manifest(stack, path, status);
-        if (!state)
+        const char *bad = configured ? check_manifest(stack, path, status) : NULL;
+        const char *state = bad;
+        if (!bad || in(listening, stack))
                 state = shim_state(cli->root, stack, listening, &answer, status);
-        json_t *o = json_pack("{s:s,s:s,s:s}", "stack", stack, "state", state, "manifest", path);
+        if (!configured) {
+                if (streq(state, "stopped")) /* a stale socket: nothing runs, nothing to list */
+                        return 0;
+                log_notice("stack %s is %s but not configured (no %s.yaml in the stacks directory)", stack, state,
+                           stack);
+        }
+        json_t *o = json_pack("{s:s,s:s,s:s?}", "stack", stack, "state", state, "manifest", path);
         if (!o || json_array_append_new(rows, o) < 0)
                 return log_error_errno(ENOMEM, "cannot encode the row of stack %s as JSON", stack);
         return 0;
@@ -133,7 +148,14 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 return ecl_exit_status(log_oom());
         int status = EX_OK;
         for (char **s = stacks; *s; s++) {
-                r = row(cli, *s, listening, rows, &status);
+                r = row(cli, *s, true, listening, rows, &status);
+                if (r < 0)
+                        return ecl_exit_status(r);
+        }
+        for (char **s = listening; *s; s++) {
+                if (in(stacks, *s))
+                        continue;
+                r = row(cli, *s, false, listening, rows, &status);
                 if (r < 0)
                         return ecl_exit_status(r);
         }

@@ -191,6 +191,29 @@ static void test_running_and_failed(void **state) {
         assert_string_equal(json_string_value(json_object_get(json_array_get(all, 0), "state")), "held");
         tl_result_free(&res);
 
+        /* its manifest edited into something invalid: still shown as what its shim says, and 65 */
+        _cleanup_free_ char *alpha_yaml = tl_strf("%s/alpha.yaml", dir);
+        tl_write_file(alpha_yaml, "ecluse: 1\nstack: alpha\n", strlen("ecluse: 1\nstack: alpha\n"));
+        assert_int_equal(list(root, false, &res), 65);
+        assert_non_null(strstr(res.out, "\nalpha held "));
+        tl_result_free(&res);
+
+        /* its manifest removed: a row without one, and a notice, never hidden */
+        assert_int_equal(unlink(alpha_yaml), 0);
+        assert_int_equal(list(root, true, &res), 70);
+        json_decref(all);
+        all = json_loads(res.out, 0, NULL);
+        assert_int_equal(json_array_size(all), 3);
+        json_t *last = json_array_get(all, 2);
+        assert_string_equal(json_string_value(json_object_get(last, "stack")), "alpha");
+        assert_string_equal(json_string_value(json_object_get(last, "state")), "held");
+        assert_true(json_is_null(json_object_get(last, "manifest")));
+        assert_non_null(strstr(res.err, "notice: stack alpha is held but not configured"));
+        tl_result_free(&res);
+        assert_int_equal(list(root, false, &res), 70);
+        assert_non_null(strstr(res.out, "\nalpha held            -\n"));
+        tl_result_free(&res);
+
         kill(server, SIGKILL);
         assert_int_equal(waitpid(server, NULL, 0), server);
         shim_control_free(TAKE_PTR(alpha));
