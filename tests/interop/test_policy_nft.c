@@ -453,7 +453,7 @@ static void test_example_manifests(void **state) {
                 assert_int_equal(shim_policy_render(m, &text, NULL), 0);
                 if (!m->has_network) {
                         assert_non_null(strstr(text, "no network"));
-                        assert_int_equal(shim_policy_load(m, NULL), -EINVAL);
+                        assert_int_equal(shim_policy_load(m, NULL), -EBADMSG); /* bad content: no network to filter */
                 } else {
                         char tap[IFNAMSIZ];
                         shim_tap_name(m->stack, 0, tap);
