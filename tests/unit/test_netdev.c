@@ -162,6 +162,8 @@ static void test_check_unhooked(void **state) {
         tl_result_free(&res);
         assert_int_equal(shim_netdev_check_unhooked(-1, "ecu-h", &what), 0);
         assert_int_equal(shim_netdev_check_unhooked(-1, "nosuch0", &what), -ENODEV);
+        assert_non_null(what);
+        free(what);
         assert_int_equal(shim_netdev_delete(-1, "ecu-h", NULL), 0);
 }
 
