@@ -487,6 +487,42 @@ static void test_qmp_dump_destroyed(void **state) {
         shim_stack_done(&s);
 }
 
+/*
+ * virsh save: libvirt pauses the domain, streams its memory into a file and
+ * stops it (STOPPED, detail SAVED).  Not a power-off: the loop ends
+ * SHIM_SUP_DOMAIN_LEAKED and the leak is audited, as are QEMU's MIGRATION
+ * events heard in the same dispatch as the stop.
+ */
+static void test_save_is_a_leak(void **state) {
+        (void) state;
+        tl_require(g_uri, "root and qemu-system-x86_64");
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        _cleanup_free_ char *dir = qemu_dir();
+        _cleanup_free_ char *file = tl_strf("%s/saved", dir);
+        if (virDomainSave(s.dom, file) < 0)
+                fail_msg("virDomainSave: %s", virGetLastErrorMessage());
+        int timer = virEventAddTimeout(100, tick, NULL, NULL);
+        enum shim_sup_exit e = shim_supervise_loop(&sup);
+        virEventRemoveTimeout(timer);
+        assert_int_equal(e, SHIM_SUP_DOMAIN_LEAKED);
+        assert_non_null(sup.leaked);
+        if (!strstr(sup.leaked, "saved to a file"))
+                fail_msg("leaked \"%s\"", sup.leaked);
+        if (!strstr(p.events, "leak;") || !strstr(p.events, "qemu-event;"))
+                fail_msg("audited \"%s\"", p.events);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_supervise_exit_why(&sup, e, &why), 0);
+        assert_string_equal(why, "memory left: stopped: saved to a file");
+        shim_supervise_done(&sup);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_qmp_export_between_checks_held),
@@ -494,6 +530,7 @@ int main(void) {
                 cmocka_unit_test(test_qmp_backup_cancelled),
                 cmocka_unit_test(test_qmp_migration_cancelled),
                 cmocka_unit_test(test_qmp_dump_destroyed),
+                cmocka_unit_test(test_save_is_a_leak),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
