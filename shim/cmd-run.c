@@ -387,6 +387,7 @@ static int exit_for(enum shim_sup_exit e) {
                 return EX_OK;
         case SHIM_SUP_DOMAIN_LEAKED:
                 return EX_NOPERM; /* 77: the guest's memory left the stack (migrated, saved) */
+        case SHIM_SUP_DOMAIN_DESTROYED: /* by the supervisor: a leak it could not stop, a failed pause */
         default:
                 return EX_SOFTWARE;
         }

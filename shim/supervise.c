@@ -337,6 +337,7 @@ void shim_supervise_done(struct shim_supervisor *sup) {
         free(sup->pending_added);
         free(sup->pending_leak);
         free(sup->leaked);
+        free(sup->destroyed);
         free(sup->violation);
         free(sup->hold_problem);
         free(sup->last_event);
@@ -431,6 +432,9 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
         } else if (!problem && sup->hold_problem) {
                 (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "domain %s paused now (%s)", s->dom_name, why);
         }
+        /* every problem is a destroy, tried or done: the run does not end as a power-off */
+        if (problem && !sup->destroyed)
+                (void) ecl_reason(&sup->destroyed, 0, "%s", problem);
         free(sup->hold_problem);
         sup->hold_problem = TAKE_PTR(problem);
 }
@@ -551,6 +555,8 @@ static void turn(struct shim_supervisor *sup) {
                 sup->violation = NULL;
                 free(sup->hold_problem);
                 sup->hold_problem = NULL;
+                free(sup->destroyed);
+                sup->destroyed = NULL;
                 sup->unknown_checks = 0;
                 sup->domain_gone = false;
                 sup->crashed = false;
@@ -598,6 +604,8 @@ enum shim_sup_exit shim_supervise_exit_of(const struct shim_supervisor *sup) {
         /* a leak first: a stop requested meanwhile does not make it a clean end */
         if (sup->leaked)
                 return SHIM_SUP_DOMAIN_LEAKED;
+        if (sup->destroyed)
+                return SHIM_SUP_DOMAIN_DESTROYED;
         if (sup->quit)
                 return SHIM_SUP_STOP_REQUESTED;
         return sup->crashed ? SHIM_SUP_DOMAIN_CRASHED : SHIM_SUP_DOMAIN_STOPPED;
@@ -609,6 +617,8 @@ int shim_supervise_exit_why(const struct shim_supervisor *sup, enum shim_sup_exi
         case SHIM_SUP_DOMAIN_STOPPED: return ecl_reason(ret_why, 0, "guest powered off");
         case SHIM_SUP_DOMAIN_LEAKED:
                 return ecl_reason(ret_why, 0, "memory left: %s", sup && sup->leaked ? sup->leaked : "?");
+        case SHIM_SUP_DOMAIN_DESTROYED:
+                return ecl_reason(ret_why, 0, "destroyed: %s", sup && sup->destroyed ? sup->destroyed : "?");
         case SHIM_SUP_DOMAIN_CRASHED:
         default: return ecl_reason(ret_why, 0, "domain crashed");
         }

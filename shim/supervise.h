@@ -65,6 +65,7 @@ enum shim_sup_exit {
         SHIM_SUP_DOMAIN_STOPPED,  /* the guest powered off */
         SHIM_SUP_DOMAIN_CRASHED,  /* QEMU died or the guest crashed */
         SHIM_SUP_DOMAIN_LEAKED,   /* it ended migrated, saved or for a snapshot: its memory left (exit 77) */
+        SHIM_SUP_DOMAIN_DESTROYED, /* the supervisor destroyed it: a leak it could not stop, a failed pause (exit 70) */
 };
 
 /*
@@ -94,6 +95,7 @@ struct shim_supervisor {
         bool suspend_seen;        /* a SUSPENDED event: turn() asks libvirt why */
         const char *stop_leak;    /* the STOPPED event said the memory left (shim_supervise_lifecycle_leak) */
         char *leaked;             /* the domain ended so: why (exit SHIM_SUP_DOMAIN_LEAKED) */
+        char *destroyed;          /* the supervisor destroyed the domain (or tried to): why */
         unsigned unknown_checks;  /* periodic checks in a row that could not tell whether the domain runs */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
         char *pending_leak;       /* QEMU events since the last turn that mean data may have left */
@@ -131,7 +133,8 @@ enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
 enum shim_sup_exit shim_supervise_exit_of(const struct shim_supervisor *sup);
 /*
  * The text of e for STOPPING=/STATUS= and the `stop` record: "stop
- * requested", "guest powered off", "domain crashed", "memory left: WHY".
+ * requested", "guest powered off", "domain crashed", "memory left: WHY",
+ * "destroyed: WHY".
  * 0 or -ENOMEM.
  */
 int shim_supervise_exit_why(const struct shim_supervisor *sup, enum shim_sup_exit e, char **ret_why);

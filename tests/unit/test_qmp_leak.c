@@ -479,6 +479,12 @@ static void test_qmp_dump_destroyed(void **state) {
                 fail_msg("hold problem \"%s\"", sup.hold_problem);
         assert_non_null(strstr(p.events, "hold-failed;"));
         assert_int_equal(shim_domain_active(s.dom), 0);
+        /* libvirt says STOPPED_DESTROYED: the run ends destroyed (70), not "guest powered off" */
+        assert_int_equal(shim_supervise_exit_of(&sup), SHIM_SUP_DOMAIN_DESTROYED);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_supervise_exit_why(&sup, SHIM_SUP_DOMAIN_DESTROYED, &why), 0);
+        if (strncmp(why, "destroyed: ", 11) != 0 || !strstr(why, "memory dump"))
+                fail_msg("exit why \"%s\"", why);
         close(rfd);
         free(cmd);
         free(fifo);

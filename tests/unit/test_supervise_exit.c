@@ -73,6 +73,18 @@ static void test_exit_reason(void **state) {
         w = why(&sup);
         assert_string_equal(w, "memory left: stopped: saved to a file");
         free(w);
+
+        /* destroyed by the supervisor (libvirt says STOPPED_DESTROYED): neither a power-off nor a stop */
+        char problem[] = "cannot stop what QEMU of x sends out (a dump); destroyed it";
+        sup = (struct shim_supervisor){.domain_gone = true, .destroyed = problem};
+        assert_int_equal(shim_supervise_exit_of(&sup), SHIM_SUP_DOMAIN_DESTROYED);
+        w = why(&sup);
+        assert_string_equal(w, "destroyed: cannot stop what QEMU of x sends out (a dump); destroyed it");
+        free(w);
+        sup.quit = true;
+        assert_int_equal(shim_supervise_exit_of(&sup), SHIM_SUP_DOMAIN_DESTROYED);
+        sup.leaked = leak;
+        assert_int_equal(shim_supervise_exit_of(&sup), SHIM_SUP_DOMAIN_LEAKED);
 }
 
 int main(void) {
