@@ -402,7 +402,33 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
         if (first)
                 (void) ecl_reason(&sup->violation, 0, "%s", why);
         _cleanup_free_ char *problem = NULL;
-        if (virDomainSuspend(s->dom) < 0) {
+        /* libvirt's own save, dump or migration would hold the pause back for 30 s: aborted first */
+        if (s->hooks->stop_qemu_leaks && shim_domain_active(s->dom) == 1) {
+                const char *job = NULL;
+                _cleanup_free_ char *job_why = NULL;
+                int r = shim_qmp_stop_libvirt_job(s->dom, &job, &job_why);
+                /*
+                 * Aborted or not, destroyed: libvirt clears the job's stats before
+                 * its async job ends, so "over" cannot be told from "still
+                 * holding every pause and QMP call back" (fail closed).
+                 */
+                if (r > 0 && !job_why)
+                        (void) ecl_reason(&job_why, 0, "%s was running, aborted", job);
+                if (r != 0) {
+                        sup->check_due = true;
+                        if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
+                                (void) ecl_reason(&problem, 0, "cannot stop what libvirt of %s sends out (%s) nor destroy it (%s)",
+                                                  s->dom_name, job_why ? job_why : strerror(-r), shim_virt_error());
+                        else
+                                (void) ecl_reason(&problem, 0, "cannot stop what libvirt of %s sends out (%s); destroyed it",
+                                                  s->dom_name, job_why ? job_why : strerror(-r));
+                        if (!problem)
+                                problem = strdup("cannot stop what libvirt sends out");
+                }
+        }
+        if (problem) {
+                /* destroyed (or not even that): no pause to try */
+        } else if (virDomainSuspend(s->dom) < 0) {
                 _cleanup_free_ char *err = strdup(shim_virt_error());
                 int state = VIR_DOMAIN_NOSTATE;
                 if (virDomainGetState(s->dom, &state, NULL, 0) < 0 ||
@@ -501,7 +527,15 @@ static void turn(struct shim_supervisor *sup) {
                         hold(sup, "violation", sup->violation);
                 } else {
                         int active = shim_domain_active(s->dom);
-                        if (active == 1) {
+                        const char *job = NULL;
+                        _cleanup_free_ char *job_why = NULL;
+                        /* libvirt's own save, dump or migration would hold the check's QMP calls back 30 s */
+                        if (active == 1 && s->hooks->stop_qemu_leaks &&
+                            shim_qmp_libvirt_job_now(s->dom, &job, &job_why) > 0) {
+                                _cleanup_free_ char *why = NULL;
+                                (void) ecl_reason(&why, 0, "libvirt streams the guest out: %s", job);
+                                hold(sup, "violation", why ? why : "libvirt streams the guest out");
+                        } else if (active == 1) {
                                 sup->unknown_checks = 0;
                                 _cleanup_free_ char *why = NULL;
                                 if (shim_run_check_live(s, &why) < 0)
