@@ -385,6 +385,9 @@ static int exit_for(enum shim_sup_exit e) {
         case SHIM_SUP_STOP_REQUESTED:
         case SHIM_SUP_DOMAIN_STOPPED:
                 return EX_OK;
+        case SHIM_SUP_DOMAIN_LEAKED:
+                return EX_NOPERM; /* 77: the guest's memory left the stack (migrated, saved) */
+        case SHIM_SUP_DOMAIN_DESTROYED: /* by the supervisor: a leak it could not stop, a failed pause */
         default:
                 return EX_SOFTWARE;
         }
@@ -636,9 +639,9 @@ static int step_supervise(struct run_ctx *c) {
 /* After the supervisor (or ready) ended: whatever the stack still has goes. */
 static int step_teardown(struct run_ctx *c) {
         enum shim_sup_exit e = c->exit_reason;
-        const char *why = e == SHIM_SUP_STOP_REQUESTED ? "stop requested"
-                          : e == SHIM_SUP_DOMAIN_STOPPED ? "guest powered off" : "domain crashed";
-        _cleanup_free_ char *state = NULL;
+        _cleanup_free_ char *why_text = NULL, *state = NULL;
+        (void) shim_supervise_exit_why(c->sup, e, &why_text);
+        const char *why = why_text ? why_text : "stopping";
         if (asprintf(&state, "STOPPING=1\nSTATUS=stack %s stopping (%s)", c->m->stack, why) < 0)
                 state = NULL;
         notify(c, state ? state : "STOPPING=1");

@@ -6,6 +6,7 @@
 #include <libvirt/virterror.h>
 #include <stdarg.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -358,9 +359,108 @@ static bool send_one(virDomainPtr dom, const char *cmd) {
         return ok;
 }
 
+const char *shim_qmp_libvirt_job_leak(int type, int operation) {
+        /* the current job (not the last completed one): any type but NONE is one libvirt still holds */
+        if (type == VIR_DOMAIN_JOB_NONE)
+                return NULL;
+        switch (operation) {
+        case VIR_DOMAIN_JOB_OPERATION_START:
+        case VIR_DOMAIN_JOB_OPERATION_RESTORE:
+        case VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN:
+        case VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_REVERT:
+        case VIR_DOMAIN_JOB_OPERATION_SNAPSHOT_DELETE:
+                return NULL;
+        case VIR_DOMAIN_JOB_OPERATION_SAVE: return "libvirt save";
+        case VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT: return "libvirt migration out";
+        case VIR_DOMAIN_JOB_OPERATION_SNAPSHOT: return "libvirt snapshot";
+        case VIR_DOMAIN_JOB_OPERATION_DUMP: return "libvirt dump";
+        case VIR_DOMAIN_JOB_OPERATION_BACKUP: return "libvirt backup";
+        default: return "libvirt job (operation unknown)";
+        }
+}
+
+static int64_t now_ms(void) {
+        struct timespec t;
+        clock_gettime(CLOCK_MONOTONIC, &t);
+        return (int64_t) t.tv_sec * 1000 + t.tv_nsec / 1000000;
+}
+
+/* libvirt's job now: 0 none (or nothing that leaves), 1 with *ret_what, -EIO when libvirt cannot say. */
+static int libvirt_job(virDomainPtr dom, const char **ret_what, char **ret_why) {
+        *ret_what = NULL;
+        int type = VIR_DOMAIN_JOB_NONE, op = VIR_DOMAIN_JOB_OPERATION_UNKNOWN, n = 0;
+        virTypedParameterPtr params = NULL;
+        /* a QUERY job: libvirt allows it beside its async jobs, it does not wait for them */
+        if (virDomainGetJobStats(dom, &type, &params, &n, 0) < 0) {
+                const char *msg = virGetLastErrorMessage();
+                if (asprintf(ret_why, "cannot ask libvirt for the domain's job: %s",
+                             msg && *msg ? msg : "unknown libvirt error") < 0)
+                        *ret_why = NULL;
+                return -EIO;
+        }
+        (void) virTypedParamsGetInt(params, n, VIR_DOMAIN_JOB_OPERATION, &op);
+        virTypedParamsFree(params, n);
+        *ret_what = shim_qmp_libvirt_job_leak(type, op);
+        return *ret_what ? 1 : 0;
+}
+
+/*
+ * A job libvirt runs itself (virsh migrate, save, dump) holds back every QMP
+ * call for up to 30 s while it streams: abort it first, and give up when it
+ * does not end (qmp-stop.h).  0 none, 1 aborted (*ret_what), < 0 the caller destroys.
+ */
+static int stop_libvirt_job(virDomainPtr dom, int64_t deadline, const char **ret_what, char **ret_why) {
+        const char *what = NULL;
+        int r = libvirt_job(dom, &what, ret_why);
+        if (r <= 0)
+                return r;
+        *ret_what = what;
+        (void) virDomainAbortJob(dom); /* an ABORT job: allowed beside it too */
+        const struct timespec pause = {.tv_nsec = 50 * 1000 * 1000};
+        int64_t until = now_ms() + SHIM_QMP_ABORT_WAIT_MS;
+        if (until > deadline)
+                until = deadline;
+        for (;;) {
+                const char *still = NULL;
+                r = libvirt_job(dom, &still, ret_why);
+                if (r <= 0)
+                        return r < 0 ? r : 1;
+                if (now_ms() >= until) {
+                        if (asprintf(ret_why, "%s still going after it was aborted", still) < 0)
+                                *ret_why = NULL;
+                        return -EPERM;
+                }
+                nanosleep(&pause, NULL);
+        }
+}
+
+int shim_qmp_libvirt_job_now(virDomainPtr dom, const char **ret_what, char **ret_why) {
+        *ret_why = NULL;
+        return libvirt_job(dom, ret_what, ret_why);
+}
+
+int shim_qmp_stop_libvirt_job(virDomainPtr dom, const char **ret_what, char **ret_why) {
+        *ret_what = NULL;
+        *ret_why = NULL;
+        return stop_libvirt_job(dom, now_ms() + SHIM_QMP_STOP_WAIT_MS, ret_what, ret_why);
+}
+
+static int overrun(char **ret_why) {
+        free(*ret_why);
+        if (asprintf(ret_why, "stopping what QEMU sends out took longer than %d ms", SHIM_QMP_STOP_WAIT_MS) < 0)
+                *ret_why = NULL;
+        return -ETIMEDOUT;
+}
+
 int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
         *ret_stopped = NULL;
         *ret_why = NULL;
+        /* one deadline for the whole stop, QMP calls included (libvirt may hold one back) */
+        const int64_t deadline = now_ms() + SHIM_QMP_STOP_WAIT_MS;
+        const char *job = NULL;
+        int r = stop_libvirt_job(dom, deadline, &job, ret_why);
+        if (r < 0)
+                return r;
         /* no query shows an NBD server without exports: stopped at every hold, an error when none runs */
         bool nbd = send_one(dom, "{\"execute\":\"nbd-server-stop\"}");
         _cleanup_free_ char *first = NULL;
@@ -368,14 +468,28 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
         for (int round = 0;; round++) {
                 char *now = NULL;
                 _cleanup_strv_free_ char **cmds = NULL;
-                int r = ask(dom, &now, &cmds, ret_why);
+                if (now_ms() >= deadline)
+                        return overrun(ret_why);
+                if (round > 0) { /* a job libvirt started meanwhile would hold the queries back */
+                        const char *later = NULL;
+                        r = stop_libvirt_job(dom, deadline, &later, ret_why);
+                        if (r < 0)
+                                return r;
+                        if (!job)
+                                job = later;
+                }
+                r = ask(dom, &now, &cmds, ret_why);
                 if (r < 0)
                         return r;
+                if (now_ms() >= deadline) {
+                        free(now);
+                        return overrun(ret_why);
+                }
                 if (r == 0)
                         break;
                 /* nothing to send (a dump): no use waiting */
                 bool stoppable = cmds && cmds[0];
-                if (!stoppable || round * 50 >= SHIM_QMP_STOP_WAIT_MS) {
+                if (!stoppable || now_ms() + 50 >= deadline) {
                         r = stoppable ? ecl_reason(ret_why, -EPERM, "still going %d ms after it was stopped: %s",
                                                    SHIM_QMP_STOP_WAIT_MS, now)
                                       : ecl_reason(ret_why, -EPERM, "QEMU has no command to stop %s", now);
@@ -390,7 +504,8 @@ int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why) {
                         (void) send_one(dom, *c);
                 nanosleep(&pause, NULL);
         }
-        if (!first && !nbd)
+        if (!first && !nbd && !job)
                 return 0;
-        return ecl_reason(ret_stopped, 1, "%s%s%s", first ? first : "", first && nbd ? ", " : "", nbd ? "NBD server" : "");
+        return ecl_reason(ret_stopped, 1, "%s%s%s%s%s", job ? job : "", job && (first || nbd) ? ", " : "",
+                          first ? first : "", first && nbd ? ", " : "", nbd ? "NBD server" : "");
 }

@@ -87,11 +87,44 @@ enum shim_qmp_event_kind {
 int shim_qmp_event_classify(const char *event, const char *details, char **ret_what);
 
 /*
+ * libvirt's own jobs (virDomainGetJobStats: its type, its
+ * VIR_DOMAIN_JOB_OPERATION): what an active one of them streams out
+ * ("libvirt migration out", "save", "dump", "snapshot", "backup", and an
+ * operation libvirt does not name: fail closed), NULL when there is none
+ * (type NONE; a save whose stream is over still holds its job: COMPLETED)
+ * or it sends nothing out (a start, a restore, an incoming migration).  A
+ * static string.
+ *
+ * While such an async job runs, a QMP command through libvirt (a MODIFY
+ * job) waits for it up to 30 s: shim_qmp_stop_leaks asks first (a QUERY
+ * job, allowed beside it), aborts it (an ABORT job, allowed too), and when
+ * it is still going SHIM_QMP_ABORT_WAIT_MS later, gives up (the caller
+ * destroys the domain) without sending QEMU anything.
+ */
+const char *shim_qmp_libvirt_job_leak(int type, int operation);
+
+#define SHIM_QMP_ABORT_WAIT_MS 500
+
+/*
+ * Abort libvirt's own job (above) alone, for a caller about to pause the
+ * domain (virDomainSuspend waits for a save or a dump as QMP calls do): 0
+ * none, 1 aborted and over (*ret_what, static), < 0 with *ret_why when it
+ * cannot be asked or does not end: the caller destroys the domain.
+ */
+int shim_qmp_stop_libvirt_job(virDomainPtr dom, const char **ret_what, char **ret_why);
+/* Ask only (a QUERY job): 0 none that leaves, 1 with *ret_what (static), -EIO with *ret_why. */
+int shim_qmp_libvirt_job_now(virDomainPtr dom, const char **ret_what, char **ret_why);
+
+/*
  * Stop what dom's QEMU is sending out (see above): 0 when nothing was
  * going; 1 when something was and is stopped, *ret_stopped (caller frees)
  * saying what; -EPERM when it is still going after SHIM_QMP_STOP_WAIT_MS
- * (at once when nothing can stop it),
- * -EBADMSG or -EIO when QEMU's state cannot be read, each with *ret_why:
- * the caller destroys the domain.  Blocks for up to SHIM_QMP_STOP_WAIT_MS.
+ * (at once when nothing can stop it), or when libvirt's own job (above)
+ * does not end once aborted, -ETIMEDOUT when the whole stop (one
+ * CLOCK_MONOTONIC deadline, QMP calls included) takes longer than
+ * SHIM_QMP_STOP_WAIT_MS, -EBADMSG or -EIO when QEMU's or libvirt's state
+ * cannot be read, each with *ret_why: the caller destroys the domain.  A
+ * QMP call libvirt holds back overruns the deadline by at most its own
+ * 30 s wait (a job started between the check and the call).
  */
 int shim_qmp_stop_leaks(virDomainPtr dom, char **ret_stopped, char **ret_why);

@@ -111,6 +111,44 @@ static const char *lifecycle_name(int event) {
         return n ? n : "unknown";
 }
 
+const char *shim_supervise_lifecycle_leak(int event, int detail) {
+        if (event == VIR_DOMAIN_EVENT_STOPPED) {
+                switch (detail) {
+                case VIR_DOMAIN_EVENT_STOPPED_MIGRATED: return "stopped: migrated to another host";
+                case VIR_DOMAIN_EVENT_STOPPED_SAVED: return "stopped: saved to a file";
+                case VIR_DOMAIN_EVENT_STOPPED_FROM_SNAPSHOT: return "stopped: a snapshot loaded";
+                default: return NULL;
+                }
+        }
+        if (event == VIR_DOMAIN_EVENT_SUSPENDED) {
+                switch (detail) {
+                case VIR_DOMAIN_EVENT_SUSPENDED_MIGRATED: return "paused for a migration";
+                case VIR_DOMAIN_EVENT_SUSPENDED_POSTCOPY: return "paused for a post-copy migration";
+                default: return NULL;
+                }
+        }
+        return NULL;
+}
+
+const char *shim_supervise_paused_leak(int reason) {
+        switch (reason) {
+        case VIR_DOMAIN_PAUSED_MIGRATION: return "paused for a migration";
+        case VIR_DOMAIN_PAUSED_POSTCOPY: return "paused for a post-copy migration";
+        case VIR_DOMAIN_PAUSED_SAVE: return "paused for a save";
+        case VIR_DOMAIN_PAUSED_DUMP: return "paused for a memory dump";
+        case VIR_DOMAIN_PAUSED_SNAPSHOT: return "paused for a snapshot";
+        default: return NULL;
+        }
+}
+
+/* A leak libvirt itself runs (its lifecycle says so): held at the next turn, as QEMU's events. */
+static void add_leak(struct shim_supervisor *sup, const char *what) {
+        if (!sup->pending_leak)
+                (void) ecl_reason(&sup->pending_leak, 0, "%s", what);
+        else if (strlen(sup->pending_leak) < 1024) /* a flood of events: the first ones say enough */
+                (void) ecl_reason(&sup->pending_leak, 0, "%s, %s", sup->pending_leak, what);
+}
+
 static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int detail, void *opaque) {
         (void) conn;
         struct shim_supervisor *sup = opaque;
@@ -124,7 +162,15 @@ static int on_lifecycle(virConnectPtr conn, virDomainPtr dom, int event, int det
                 sup->stop_seen = true;
                 sup->stop_crashed = detail == VIR_DOMAIN_EVENT_STOPPED_CRASHED ||
                                     detail == VIR_DOMAIN_EVENT_STOPPED_FAILED;
+                sup->stop_leak = shim_supervise_lifecycle_leak(event, detail);
                 break;
+        case VIR_DOMAIN_EVENT_SUSPENDED: {
+                const char *leak = shim_supervise_lifecycle_leak(event, detail);
+                if (leak)
+                        add_leak(sup, leak);
+                sup->suspend_seen = true; /* a save or a dump says only "paused": turn() asks why */
+                break;
+        }
         case VIR_DOMAIN_EVENT_CRASHED:
                 sup->stop_crashed = true;
                 break;
@@ -177,8 +223,8 @@ static void on_qemu_event(virConnectPtr conn, virDomainPtr dom, const char *even
         log_debug("domain %s: %s", sup->stack->dom_name, what);
         if (!sup->pending_leak)
                 sup->pending_leak = TAKE_PTR(what);
-        else if (strlen(sup->pending_leak) < 1024) /* a flood of events: the first ones say enough */
-                (void) ecl_reason(&sup->pending_leak, 0, "%s, %s", sup->pending_leak, what);
+        else
+                add_leak(sup, what);
 }
 
 static void on_signal(int watch, int fd, int events, void *opaque) {
@@ -293,6 +339,8 @@ void shim_supervise_done(struct shim_supervisor *sup) {
                 close(sup->sigfd);
         free(sup->pending_added);
         free(sup->pending_leak);
+        free(sup->leaked);
+        free(sup->destroyed);
         free(sup->violation);
         free(sup->hold_problem);
         free(sup->last_event);
@@ -357,7 +405,33 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
         if (first)
                 (void) ecl_reason(&sup->violation, 0, "%s", why);
         _cleanup_free_ char *problem = NULL;
-        if (virDomainSuspend(s->dom) < 0) {
+        /* libvirt's own save, dump or migration would hold the pause back for 30 s: aborted first */
+        if (s->hooks->stop_qemu_leaks && shim_domain_active(s->dom) == 1) {
+                const char *job = NULL;
+                _cleanup_free_ char *job_why = NULL;
+                int r = shim_qmp_stop_libvirt_job(s->dom, &job, &job_why);
+                /*
+                 * Aborted or not, destroyed: libvirt clears the job's stats before
+                 * its async job ends, so "over" cannot be told from "still
+                 * holding every pause and QMP call back" (fail closed).
+                 */
+                if (r > 0 && !job_why)
+                        (void) ecl_reason(&job_why, 0, "%s was running, aborted", job);
+                if (r != 0) {
+                        sup->check_due = true;
+                        if (virDomainDestroy(s->dom) < 0 && shim_domain_active(s->dom) != 0)
+                                (void) ecl_reason(&problem, 0, "cannot stop what libvirt of %s sends out (%s) nor destroy it (%s)",
+                                                  s->dom_name, job_why ? job_why : strerror(-r), shim_virt_error());
+                        else
+                                (void) ecl_reason(&problem, 0, "cannot stop what libvirt of %s sends out (%s); destroyed it",
+                                                  s->dom_name, job_why ? job_why : strerror(-r));
+                        if (!problem)
+                                problem = strdup("cannot stop what libvirt sends out");
+                }
+        }
+        if (problem) {
+                /* destroyed (or not even that): no pause to try */
+        } else if (virDomainSuspend(s->dom) < 0) {
                 _cleanup_free_ char *err = strdup(shim_virt_error());
                 int state = VIR_DOMAIN_NOSTATE;
                 if (virDomainGetState(s->dom, &state, NULL, 0) < 0 ||
@@ -387,17 +461,55 @@ static void hold(struct shim_supervisor *sup, const char *event, const char *why
         } else if (!problem && sup->hold_problem) {
                 (void) shim_run_report(s, ECL_LOG_NOTICE, 0, "domain %s paused now (%s)", s->dom_name, why);
         }
+        /* every problem is a destroy, tried or done: the run does not end as a power-off */
+        if (problem && !sup->destroyed)
+                (void) ecl_reason(&sup->destroyed, 0, "%s", problem);
         free(sup->hold_problem);
         sup->hold_problem = TAKE_PTR(problem);
 }
 
 static void turn(struct shim_supervisor *sup) {
         struct shim_stack *s = sup->stack;
+        if (sup->suspend_seen) {
+                sup->suspend_seen = false;
+                int state = VIR_DOMAIN_NOSTATE, reason = 0;
+                const char *leak = NULL;
+                if (virDomainGetState(s->dom, &state, &reason, 0) == 0 && state == VIR_DOMAIN_PAUSED)
+                        leak = shim_supervise_paused_leak(reason);
+                if (leak)
+                        add_leak(sup, leak);
+        }
+        int gone = sup->stop_seen ? shim_domain_active(s->dom) == 0 : -1; /* -1: no STOPPED event */
+        /* a leak heard in the same dispatch as the stop is audited first: never lost behind the power-off */
+        if (sup->pending_leak && !sup->domain_gone) {
+                _cleanup_free_ char *why = NULL;
+                (void) ecl_reason(&why, 0, "QEMU or libvirt says data may have left: %s", sup->pending_leak);
+                free(sup->pending_leak);
+                sup->pending_leak = NULL;
+                (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "data may have left");
+                if (gone == 1) {
+                        (void) shim_run_report(s, ECL_LOG_ERROR, 0, "domain %s (stopped): %s", s->dom_name,
+                                               why ? why : "data may have left");
+                        audit(sup, "qemu-event", why ? why : "data may have left");
+                } else {
+                        hold(sup, "qemu-event", why ? why : "data may have left");
+                        sup->check_due = true; /* and what QEMU has now */
+                }
+        }
         if (sup->stop_seen) {
                 sup->stop_seen = false;
-                if (shim_domain_active(s->dom) == 0) {
+                const char *leak = sup->stop_leak;
+                sup->stop_leak = NULL;
+                if (gone == 1) {
                         sup->domain_gone = true;
                         sup->crashed = sup->stop_crashed;
+                        if (leak) {
+                                /* not a power-off: the guest's memory is in a file or on another host */
+                                (void) ecl_reason(&sup->leaked, 0, "%s", leak);
+                                (void) shim_run_report(s, ECL_LOG_ERROR, 0, "domain %s %s: its memory left the stack",
+                                                       s->dom_name, leak);
+                                audit(sup, "leak", leak);
+                        }
                         return;
                 }
         }
@@ -409,15 +521,6 @@ static void turn(struct shim_supervisor *sup) {
                 (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "device added from outside");
                 hold(sup, "device-added", why ? why : "device added from outside");
         }
-        if (sup->pending_leak && !sup->domain_gone) {
-                _cleanup_free_ char *why = NULL;
-                (void) ecl_reason(&why, 0, "QEMU's monitor says data may have left: %s", sup->pending_leak);
-                free(sup->pending_leak);
-                sup->pending_leak = NULL;
-                (void) ecl_reason(&sup->last_event, 0, "%s", why ? why : "QEMU's monitor says data may have left");
-                hold(sup, "qemu-event", why ? why : "QEMU's monitor says data may have left");
-                sup->check_due = true; /* and what QEMU has now */
-        }
         if (sup->check_due && !sup->domain_gone) {
                 sup->check_due = false;
                 if (sup->n_pending > 0)
@@ -426,7 +529,15 @@ static void turn(struct shim_supervisor *sup) {
                         hold(sup, "violation", sup->violation);
                 } else {
                         int active = shim_domain_active(s->dom);
-                        if (active == 1) {
+                        const char *job = NULL;
+                        _cleanup_free_ char *job_why = NULL;
+                        /* libvirt's own save, dump or migration would hold the check's QMP calls back 30 s */
+                        if (active == 1 && s->hooks->stop_qemu_leaks &&
+                            shim_qmp_libvirt_job_now(s->dom, &job, &job_why) > 0) {
+                                _cleanup_free_ char *why = NULL;
+                                (void) ecl_reason(&why, 0, "libvirt streams the guest out: %s", job);
+                                hold(sup, "violation", why ? why : "libvirt streams the guest out");
+                        } else if (active == 1) {
                                 sup->unknown_checks = 0;
                                 _cleanup_free_ char *why = NULL;
                                 if (shim_run_check_live(s, &why) < 0)
@@ -480,11 +591,30 @@ static void turn(struct shim_supervisor *sup) {
                 sup->violation = NULL;
                 free(sup->hold_problem);
                 sup->hold_problem = NULL;
+                free(sup->destroyed);
+                sup->destroyed = NULL;
                 sup->unknown_checks = 0;
                 sup->domain_gone = false;
                 sup->crashed = false;
                 sup->stop_crashed = false;
         }
+}
+
+static void stop_wait_over(int timer, void *opaque) {
+        (void) timer;
+        *(bool *) opaque = true;
+}
+
+/* Run the event loop until the STOPPED event is in, at most SHIM_SUPERVISE_STOP_EVENT_MS. */
+static void wait_stop_event(struct shim_supervisor *sup) {
+        bool over = false;
+        int t = virEventAddTimeout(SHIM_SUPERVISE_STOP_EVENT_MS, stop_wait_over, &over, NULL);
+        if (t < 0)
+                return;
+        while (!sup->stop_seen && !over)
+                if (virEventRunDefaultImpl() < 0)
+                        break;
+        virEventRemoveTimeout(t);
 }
 
 bool shim_supervise_iterate(struct shim_supervisor *sup) {
@@ -497,17 +627,43 @@ bool shim_supervise_iterate(struct shim_supervisor *sup) {
         }
         turn(sup);
         /* an event may have been missed: ask libvirt directly */
-        if (!sup->domain_gone && shim_domain_active(sup->stack->dom) == 0)
+        if (!sup->domain_gone && shim_domain_active(sup->stack->dom) == 0) {
+                /* its STOPPED event says how (saved, migrated: a leak), a transient domain nothing else */
+                wait_stop_event(sup);
+                turn(sup);
                 sup->domain_gone = true;
+        }
         return !sup->quit && !sup->domain_gone;
+}
+
+enum shim_sup_exit shim_supervise_exit_of(const struct shim_supervisor *sup) {
+        /* a leak first: a stop requested meanwhile does not make it a clean end */
+        if (sup->leaked)
+                return SHIM_SUP_DOMAIN_LEAKED;
+        if (sup->destroyed)
+                return SHIM_SUP_DOMAIN_DESTROYED;
+        if (sup->quit)
+                return SHIM_SUP_STOP_REQUESTED;
+        return sup->crashed ? SHIM_SUP_DOMAIN_CRASHED : SHIM_SUP_DOMAIN_STOPPED;
+}
+
+int shim_supervise_exit_why(const struct shim_supervisor *sup, enum shim_sup_exit e, char **ret_why) {
+        switch (e) {
+        case SHIM_SUP_STOP_REQUESTED: return ecl_reason(ret_why, 0, "stop requested");
+        case SHIM_SUP_DOMAIN_STOPPED: return ecl_reason(ret_why, 0, "guest powered off");
+        case SHIM_SUP_DOMAIN_LEAKED:
+                return ecl_reason(ret_why, 0, "memory left: %s", sup && sup->leaked ? sup->leaked : "?");
+        case SHIM_SUP_DOMAIN_DESTROYED:
+                return ecl_reason(ret_why, 0, "destroyed: %s", sup && sup->destroyed ? sup->destroyed : "?");
+        case SHIM_SUP_DOMAIN_CRASHED:
+        default: return ecl_reason(ret_why, 0, "domain crashed");
+        }
 }
 
 enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup) {
         while (shim_supervise_iterate(sup))
                 ;
-        if (sup->quit)
-                return SHIM_SUP_STOP_REQUESTED;
-        return sup->crashed ? SHIM_SUP_DOMAIN_CRASHED : SHIM_SUP_DOMAIN_STOPPED;
+        return shim_supervise_exit_of(sup);
 }
 
 const char *shim_supervise_state(const struct shim_supervisor *sup) {

@@ -54,6 +54,9 @@
  */
 #define SHIM_SUPERVISE_MAX_UNKNOWN 3
 
+/* How long a domain found gone waits for its STOPPED event (which says whether it was saved or migrated). */
+#define SHIM_SUPERVISE_STOP_EVENT_MS 1000
+
 /* Audit records kept while the log cannot be written (the domain is held meanwhile). */
 #define SHIM_SUPERVISE_MAX_PENDING 16
 
@@ -61,7 +64,25 @@ enum shim_sup_exit {
         SHIM_SUP_STOP_REQUESTED,  /* signal or `stop` */
         SHIM_SUP_DOMAIN_STOPPED,  /* the guest powered off */
         SHIM_SUP_DOMAIN_CRASHED,  /* QEMU died or the guest crashed */
+        SHIM_SUP_DOMAIN_LEAKED,   /* it ended migrated, saved or for a snapshot: its memory left (exit 77) */
+        SHIM_SUP_DOMAIN_DESTROYED, /* the supervisor destroyed it: a leak it could not stop, a failed pause (exit 70) */
 };
+
+/*
+ * What a lifecycle event (virDomainEventType, its detail) says left the
+ * stack, or NULL: STOPPED with MIGRATED, SAVED or FROM_SNAPSHOT (virsh
+ * migrate, save, managedsave, snapshot-revert: the guest's RAM is on another
+ * host or in a file), SUSPENDED with MIGRATED or POSTCOPY (a migration under
+ * way).  A static string.
+ */
+const char *shim_supervise_lifecycle_leak(int event, int detail);
+/*
+ * What a pause reason (virDomainPausedReason) says is leaving, or NULL:
+ * MIGRATION, POSTCOPY, SAVE, DUMP, SNAPSHOT (libvirt pauses before it
+ * streams the memory out; its SUSPENDED event says only "paused" for a save
+ * or a dump).
+ */
+const char *shim_supervise_paused_leak(int reason);
 
 struct shim_supervisor {
         struct shim_stack *stack;
@@ -71,6 +92,10 @@ struct shim_supervisor {
         int cb_qemu;              /* QEMU's monitor events (qmp-stop.h), -1 without */
         bool quit, reload_requested, check_due, domain_gone, crashed;
         bool stop_seen, stop_crashed; /* a STOPPED event, not yet checked against libvirt */
+        bool suspend_seen;        /* a SUSPENDED event: turn() asks libvirt why */
+        const char *stop_leak;    /* the STOPPED event said the memory left (shim_supervise_lifecycle_leak) */
+        char *leaked;             /* the domain ended so: why (exit SHIM_SUP_DOMAIN_LEAKED) */
+        char *destroyed;          /* the supervisor destroyed the domain (or tried to): why */
         unsigned unknown_checks;  /* periodic checks in a row that could not tell whether the domain runs */
         char *pending_added;      /* aliases added since the last turn, ", "-separated */
         char *pending_leak;       /* QEMU events since the last turn that mean data may have left */
@@ -103,6 +128,16 @@ bool shim_supervise_iterate(struct shim_supervisor *sup);
 
 /* Run until a stop is requested or the domain ends; handles reloads. */
 enum shim_sup_exit shim_supervise_loop(struct shim_supervisor *sup);
+
+/* Why the loop ended, from sup's flags (what shim_supervise_loop returns). */
+enum shim_sup_exit shim_supervise_exit_of(const struct shim_supervisor *sup);
+/*
+ * The text of e for STOPPING=/STATUS= and the `stop` record: "stop
+ * requested", "guest powered off", "domain crashed", "memory left: WHY",
+ * "destroyed: WHY".
+ * 0 or -ENOMEM.
+ */
+int shim_supervise_exit_why(const struct shim_supervisor *sup, enum shim_sup_exit e, char **ret_why);
 
 /* From the control socket. */
 void shim_supervise_request_stop(struct shim_supervisor *sup);

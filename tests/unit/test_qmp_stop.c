@@ -270,6 +270,30 @@ static void test_events(void **state) {
         free(big);
 }
 
+static void test_libvirt_jobs(void **state) {
+        (void) state;
+        /* what libvirt streams out itself: aborted before any QMP call, which would wait for it */
+        assert_string_equal(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT),
+                            "libvirt migration out");
+        assert_string_equal(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_SAVE),
+                            "libvirt save");
+        assert_string_equal(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_BOUNDED, VIR_DOMAIN_JOB_OPERATION_DUMP),
+                            "libvirt dump");
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_SNAPSHOT));
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_BACKUP));
+        /* an operation libvirt does not name: fail closed */
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_UNKNOWN));
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, 999));
+        /* nothing leaves: a start, a restore, an incoming migration */
+        assert_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_START));
+        assert_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_RESTORE));
+        assert_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_UNBOUNDED, VIR_DOMAIN_JOB_OPERATION_MIGRATION_IN));
+        /* no job; a current job whose stream is over still holds libvirt's job (and every pause) */
+        assert_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_NONE, VIR_DOMAIN_JOB_OPERATION_SAVE));
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_COMPLETED, VIR_DOMAIN_JOB_OPERATION_MIGRATION_OUT));
+        assert_non_null(shim_qmp_libvirt_job_leak(VIR_DOMAIN_JOB_CANCELLED, VIR_DOMAIN_JOB_OPERATION_DUMP));
+}
+
 static void test_commands(void **state) {
         (void) state;
         assert_string_equal(shim_qmp_leak_command(SHIM_QMP_LEAK_BLOCK_JOBS), "{\"execute\":\"query-block-jobs\"}");
@@ -282,7 +306,7 @@ int main(void) {
                 cmocka_unit_test(test_exports),       cmocka_unit_test(test_jobs),
                 cmocka_unit_test(test_dump),          cmocka_unit_test(test_bad_replies),
                 cmocka_unit_test(test_many),          cmocka_unit_test(test_events),
-                cmocka_unit_test(test_commands),
+                cmocka_unit_test(test_commands),      cmocka_unit_test(test_libvirt_jobs),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

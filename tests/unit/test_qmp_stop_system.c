@@ -21,10 +21,12 @@
 #include <libvirt/virterror.h>
 #include <libxml/parser.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -480,12 +482,124 @@ static void test_qmp_dump_destroyed(void **state) {
                 fail_msg("hold problem \"%s\"", sup.hold_problem);
         assert_non_null(strstr(p.events, "hold-failed;"));
         assert_int_equal(shim_domain_active(s.dom), 0);
+        /* libvirt says STOPPED_DESTROYED: the run ends destroyed (70), not "guest powered off" */
+        assert_int_equal(shim_supervise_exit_of(&sup), SHIM_SUP_DOMAIN_DESTROYED);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_supervise_exit_why(&sup, SHIM_SUP_DOMAIN_DESTROYED, &why), 0);
+        if (strncmp(why, "destroyed: ", 11) != 0 || !strstr(why, "memory dump"))
+                fail_msg("exit why \"%s\"", why);
         close(rfd);
         free(cmd);
         free(fifo);
         shim_supervise_done(&sup);
         assert_int_equal(shim_run_teardown(&s), 0);
         shim_stack_done(&s);
+}
+
+/*
+ * virsh save: libvirt pauses the domain, streams its memory into a file and
+ * stops it (STOPPED, detail SAVED).  Not a power-off: the loop ends
+ * SHIM_SUP_DOMAIN_LEAKED and the leak is audited, as are QEMU's MIGRATION
+ * events heard in the same dispatch as the stop.
+ */
+static void test_save_is_a_leak(void **state) {
+        (void) state;
+        tl_require(g_uri, "root and qemu-system-x86_64");
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        _cleanup_free_ char *dir = qemu_dir();
+        _cleanup_free_ char *file = tl_strf("%s/saved", dir);
+        if (virDomainSave(s.dom, file) < 0)
+                fail_msg("virDomainSave: %s", virGetLastErrorMessage());
+        int timer = virEventAddTimeout(100, tick, NULL, NULL);
+        enum shim_sup_exit e = shim_supervise_loop(&sup);
+        virEventRemoveTimeout(timer);
+        assert_int_equal(e, SHIM_SUP_DOMAIN_LEAKED);
+        assert_non_null(sup.leaked);
+        if (!strstr(sup.leaked, "saved to a file"))
+                fail_msg("leaked \"%s\"", sup.leaked);
+        if (!strstr(p.events, "leak;") || !strstr(p.events, "qemu-event;"))
+                fail_msg("audited \"%s\"", p.events);
+        _cleanup_free_ char *why = NULL;
+        assert_int_equal(shim_supervise_exit_why(&sup, e, &why), 0);
+        assert_string_equal(why, "memory left: stopped: saved to a file");
+        shim_supervise_done(&sup);
+        assert_int_equal(shim_run_teardown(&s), 0);
+        shim_stack_done(&s);
+}
+
+struct saver {
+        virDomainPtr dom;
+        const char *path;
+        int r;
+};
+
+static void *save_thread(void *opaque) {
+        struct saver *sv = opaque;
+        sv->r = virDomainSave(sv->dom, sv->path);
+        return NULL;
+}
+
+/*
+ * A save libvirt runs itself (virsh save), its stream stuck in a FIFO
+ * nobody reads: libvirt's async job would hold every QMP call back for
+ * 30 s.  The hold asks libvirt's job first, aborts it, and is done (or
+ * destroys the domain) within seconds, not a minute.
+ */
+static void test_libvirt_save_aborted(void **state) {
+        (void) state;
+        tl_require(g_uri, "root and qemu-system-x86_64");
+        struct shim_stack s;
+        struct ecl_manifest m;
+        struct shim_run_hooks h;
+        struct probe p = {0};
+        struct shim_supervisor sup;
+        up(&s, &m, &h, &p, &sup);
+        _cleanup_free_ char *dir = qemu_dir();
+        _cleanup_free_ char *fifo = tl_strf("%s/save.fifo", dir);
+        assert_int_equal(mkfifo(fifo, 0600), 0);
+        assert_int_equal(chmod(fifo, 0666), 0);
+        int rfd = open(fifo, O_RDONLY | O_NONBLOCK | O_CLOEXEC); /* opened, never read past its buffer */
+        assert_true(rfd >= 0);
+        struct saver sv = {.dom = s.dom, .path = fifo, .r = 1};
+        pthread_t t;
+        assert_int_equal(pthread_create(&t, NULL, save_thread, &sv), 0);
+        /* until libvirt's save job is under way (a hold before it would find nothing to abort) */
+        for (int i = 0; i < 100; i++) {
+                virDomainJobInfo ji = {0};
+                if (virDomainGetJobInfo(s.dom, &ji) == 0 && ji.type != VIR_DOMAIN_JOB_NONE)
+                        break;
+                usleep(50 * 1000);
+        }
+        struct timespec t0, t1;
+        clock_gettime(CLOCK_MONOTONIC, &t0);
+        int timer = virEventAddTimeout(100, tick, NULL, NULL);
+        for (int i = 0; i < 100 && !(sup.violation && (p.stopped[0] || sup.hold_problem)); i++)
+                if (!shim_supervise_iterate(&sup))
+                        break;
+        virEventRemoveTimeout(timer);
+        clock_gettime(CLOCK_MONOTONIC, &t1);
+        close(rfd); /* a save still writing gets EPIPE: the thread ends whatever happened */
+        assert_int_equal(pthread_join(t, NULL), 0);
+        long ms = (t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+        fprintf(stderr, "held in %ld ms; save %d; violation %s; stopped %s; problem %s; events %s\n", ms, sv.r,
+                sup.violation ? sup.violation : "-", p.stopped, sup.hold_problem ? sup.hold_problem : "-", p.events);
+        assert_non_null(sup.violation);
+        if (!strstr(p.stopped, "libvirt save"))
+                fail_msg("neither stopped nor destroyed as libvirt's save: \"%s\"", p.stopped);
+        assert_true(ms < 10000);
+        assert_int_equal(sv.r, -1); /* the save did not complete */
+        if (shim_domain_active(s.dom) == 1)
+                down(&s, &sup);
+        else {
+                shim_supervise_done(&sup);
+                assert_int_equal(shim_run_teardown(&s), 0);
+                shim_stack_done(&s);
+        }
 }
 
 int main(void) {
@@ -495,6 +609,8 @@ int main(void) {
                 cmocka_unit_test(test_qmp_backup_cancelled),
                 cmocka_unit_test(test_qmp_migration_cancelled),
                 cmocka_unit_test(test_qmp_dump_destroyed),
+                cmocka_unit_test(test_save_is_a_leak),
+                cmocka_unit_test(test_libvirt_save_aborted),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
