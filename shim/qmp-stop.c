@@ -13,16 +13,21 @@
 
 #include "macro.h"
 #include "strutil.h"
+#include "qmp-check.h"
 #include "qmp-stop.h"
 #include "reason.h"
 
-static const char *const commands[SHIM_QMP_LEAK_N] = {
-        [SHIM_QMP_LEAK_MIGRATE] = "{\"execute\":\"query-migrate\"}",
-        [SHIM_QMP_LEAK_EXPORTS] = "{\"execute\":\"query-block-exports\"}",
-        [SHIM_QMP_LEAK_BLOCK_JOBS] = "{\"execute\":\"query-block-jobs\"}",
-        [SHIM_QMP_LEAK_JOBS] = "{\"execute\":\"query-jobs\"}",
-        [SHIM_QMP_LEAK_DUMP] = "{\"execute\":\"query-dump\"}",
-};
+/* The periodic check's own queries (qmp-check.h), and one it has no use for. */
+static const char *command_of(enum shim_qmp_leak_query q) {
+        switch (q) {
+        case SHIM_QMP_LEAK_MIGRATE: return shim_qmp_command(SHIM_QMP_MIGRATE);
+        case SHIM_QMP_LEAK_EXPORTS: return shim_qmp_command(SHIM_QMP_BLOCK_EXPORTS);
+        case SHIM_QMP_LEAK_BLOCK_JOBS: return "{\"execute\":\"query-block-jobs\"}";
+        case SHIM_QMP_LEAK_JOBS: return shim_qmp_command(SHIM_QMP_JOBS);
+        case SHIM_QMP_LEAK_DUMP: return shim_qmp_command(SHIM_QMP_DUMP);
+        default: return NULL;
+        }
+}
 
 static const char *const query_names[SHIM_QMP_LEAK_N] = {
         [SHIM_QMP_LEAK_MIGRATE] = "query-migrate",
@@ -33,11 +38,9 @@ static const char *const query_names[SHIM_QMP_LEAK_N] = {
 };
 
 const char *shim_qmp_leak_command(enum shim_qmp_leak_query q) {
-        return q < SHIM_QMP_LEAK_N ? commands[q] : NULL;
+        return command_of(q);
 }
 
-/* Largest reply read (as qmp-check.h). */
-#define REPLY_MAX (4 * 1024 * 1024)
 /* At most this many commands (and findings) per plan: a hostile QEMU may list thousands of jobs. */
 #define MAX_ITEMS 64
 
@@ -114,7 +117,7 @@ static int bad(struct plan *p, enum shim_qmp_leak_query q, const char *what) {
 static json_t *reply_return(const char *text, enum shim_qmp_leak_query q, json_t **ret_root, struct plan *p,
                             int *ret_r) {
         *ret_root = NULL;
-        if (!text || strnlen(text, (size_t) REPLY_MAX + 1) > REPLY_MAX) {
+        if (!text || strnlen(text, (size_t) SHIM_QMP_REPLY_MAX + 1) > SHIM_QMP_REPLY_MAX) {
                 *ret_r = bad(p, q, text ? "is larger than 4 MiB" : "is missing");
                 return NULL;
         }
@@ -335,7 +338,7 @@ static int ask(virDomainPtr dom, char **ret_going, char ***ret_commands, char **
         char *replies[SHIM_QMP_LEAK_N] = {0};
         int r = 0;
         for (enum shim_qmp_leak_query q = 0; q < SHIM_QMP_LEAK_N && r == 0; q++)
-                if (virDomainQemuMonitorCommand(dom, commands[q], &replies[q], 0) < 0)
+                if (virDomainQemuMonitorCommand(dom, command_of(q), &replies[q], 0) < 0)
                         r = cannot_send(query_names[q], ret_why);
         if (r == 0) {
                 r = shim_qmp_leak_plan((const char *const *) replies, ret_going, ret_commands);
