@@ -9,13 +9,13 @@
  *   ecluse-bundle  1
  *   stack          a stack name (stack-name.h)
  *   licensor       1..ECL_LICENSOR_MAX bytes, no unsafe character
- *   version        dotted numbers ("2.4.1"), 1..ECL_VERSION_PARTS parts,
+ *   version        dotted numbers ("2.4.1"), 1..AGENT_VERSION_PARTS parts,
  *                  each 0..UINT32_MAX without leading zeros; also a safe
  *                  directory name (releases/VERSION)
  *   released, expires  RFC 3339, released before expires
- *   notes          optional text, at most ECL_BUNDLE_NOTES_MAX bytes; lines
+ *   notes          optional text, at most AGENT_BUNDLE_NOTES_MAX bytes; lines
  *                  kept, no unsafe character (yaml-doc.h)
- *   payload        1..ECL_BUNDLE_PAYLOAD_MAX entries: path "payload/NAME..."
+ *   payload        1..AGENT_BUNDLE_PAYLOAD_MAX entries: path "payload/NAME..."
  *                  (no "..", no "//", no leading "/", no control), size,
  *                  sha256 (64 lowercase hex), install (a file name: no '/',
  *                  not "." or "..", not starting with '.'); no path and no
@@ -28,20 +28,20 @@
 #include "diag.h"
 #include "macro.h"
 
-#define ECL_BUNDLE_FORMAT 1
-#define ECL_BUNDLE_META_MAX_SIZE (1024 * 1024) /* bundle.yaml; larger is refused unread */
-#define ECL_BUNDLE_PAYLOAD_MAX 64              /* payload entries */
-#define ECL_BUNDLE_NOTES_MAX (64 * 1024)       /* bytes */
-#define ECL_BUNDLE_PATH_MAX 255                /* bytes of a payload path */
-#define ECL_VERSION_PARTS 8
-#define ECL_VERSION_TEXT_MAX 96
+#define AGENT_BUNDLE_FORMAT 1
+#define AGENT_BUNDLE_META_MAX_SIZE (1024 * 1024) /* bundle.yaml; larger is refused unread */
+#define AGENT_BUNDLE_PAYLOAD_MAX 64              /* payload entries */
+#define AGENT_BUNDLE_NOTES_MAX (64 * 1024)       /* bytes */
+#define AGENT_BUNDLE_PATH_MAX 255                /* bytes of a payload path */
+#define AGENT_VERSION_PARTS 8
+#define AGENT_VERSION_TEXT_MAX 96
 
-struct ecl_version {
-        uint32_t part[ECL_VERSION_PARTS];
+struct agent_version {
+        uint32_t part[AGENT_VERSION_PARTS];
         unsigned n;
 };
 
-struct ecl_bundle_file {
+struct agent_bundle_file {
         char *path;        /* the tar entry, "payload/..." */
         uint64_t size;     /* bytes */
         uint8_t sha256[32];
@@ -50,17 +50,17 @@ struct ecl_bundle_file {
         struct ecl_pos pos; /* where the entry stands in bundle.yaml */
 };
 
-struct ecl_bundle_meta {
+struct agent_bundle_meta {
         char *file;        /* name used in messages */
         unsigned format;   /* ecluse-bundle: 1 */
         char *stack;
         char *licensor;
         char *version_text; /* as written, validated */
-        struct ecl_version version;
+        struct agent_version version;
         uint64_t released;  /* seconds since the epoch */
         uint64_t expires;
         char *notes;        /* NULL when absent */
-        struct ecl_bundle_file *payload;
+        struct agent_bundle_file *payload;
         size_t n_payload;
 };
 
@@ -68,18 +68,18 @@ struct ecl_bundle_meta {
  * Parse bundle.yaml (len bytes, need not be NUL-terminated).  name is used in
  * diagnostics (NULL: "bundle.yaml").  Returns 0 and *ret, -EBADMSG with every
  * problem in diags (at most ECL_MANIFEST_MAX_ERRORS), -EFBIG when len is over
- * ECL_BUNDLE_META_MAX_SIZE (one diag at 0:0, nothing parsed), -ENOMEM.
+ * AGENT_BUNDLE_META_MAX_SIZE (one diag at 0:0, nothing parsed), -ENOMEM.
  */
-int ecl_bundle_meta_parse(const char *name, const char *buf, size_t len, struct ecl_bundle_meta **ret,
+int agent_bundle_meta_parse(const char *name, const char *buf, size_t len, struct agent_bundle_meta **ret,
                           struct ecl_diags *diags);
-void ecl_bundle_meta_free(struct ecl_bundle_meta *m);
-DEFINE_TRIVIAL_CLEANUP_FUNC(struct ecl_bundle_meta *, ecl_bundle_meta_free);
+void agent_bundle_meta_free(struct agent_bundle_meta *m);
+DEFINE_TRIVIAL_CLEANUP_FUNC(struct agent_bundle_meta *, agent_bundle_meta_free);
 
 /* The payload entry whose path is path, or NULL. */
-const struct ecl_bundle_file *ecl_bundle_meta_find(const struct ecl_bundle_meta *m, const char *path);
+const struct agent_bundle_file *agent_bundle_meta_find(const struct agent_bundle_meta *m, const char *path);
 
 /* Parse dotted numbers as above.  0, or -EINVAL with *ret_reason (may be NULL). */
-int ecl_version_parse(const char *s, struct ecl_version *ret, char **ret_reason);
+int agent_version_parse(const char *s, struct agent_version *ret, char **ret_reason);
 /* <0, 0, >0 as a is older than, equal to, newer than b; numerically, part by
  * part, a missing part counting as 0 (2.10 > 2.9, 1.0 == 1). */
-int ecl_version_compare(const struct ecl_version *a, const struct ecl_version *b);
+int agent_version_compare(const struct agent_version *a, const struct agent_version *b);
