@@ -138,7 +138,8 @@ static char *listing(const char *dir) {
         char **lines = NULL;
         size_t n = 0;
         listing_into(dir, "", &lines, &n);
-        qsort(lines, n, sizeof(char *), cmp_str);
+        if (n)
+                qsort(lines, n, sizeof(char *), cmp_str);
         char *out = strdup("");
         for (size_t i = 0; i < n; i++) {
                 char *o = tl_strf("%s%s\n", out, lines[i]);
