@@ -1,10 +1,7 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <assert.h>
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <jansson.h>
-#include <limits.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,203 +10,15 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "bundle-meta.h"
 #include "durable.h"
 #include "fileio.h"
 #include "macro.h"
 #include "paths.h"
 #include "reason.h"
 #include "stack-name.h"
-#include "store.h"
-#include "strutil.h"
+#include "store-internal.h"
 
-#define RELEASES_PREFIX "releases/"
-#define PHASE_MAX 32
 #define AMBIGUOUS_SHOWN 4
-
-struct agent_store {
-        int quarantine_fd;
-        int stacks_fd;
-        char *quarantine; /* the paths, for reasons */
-        char *stacks;
-};
-
-static const char *const state_names[] = {
-        [AGENT_BUNDLE_QUARANTINED] = "quarantined", [AGENT_BUNDLE_APPROVED] = "approved",
-        [AGENT_BUNDLE_APPLYING] = "applying",       [AGENT_BUNDLE_APPLIED] = "applied",
-        [AGENT_BUNDLE_ROLLED_BACK] = "rolled-back", [AGENT_BUNDLE_REJECTED] = "rejected",
-        [AGENT_BUNDLE_EXPIRED] = "expired",         [AGENT_BUNDLE_SUPERSEDED] = "superseded",
-        [AGENT_BUNDLE_DAMAGED] = "damaged",
-};
-
-static const char *const op_names[] = {
-        [AGENT_OP_NONE] = "none",
-        [AGENT_OP_APPLY] = "apply",
-        [AGENT_OP_ROLLBACK] = "rollback",
-};
-
-const char *agent_bundle_state_to_string(enum agent_bundle_state s) {
-        return ECL_ENUM_NAME(state_names, s);
-}
-
-/* ---- what the values may be --------------------------------------------- */
-
-static bool lower_hex(const char *s, size_t n) {
-        return strspn(s, "0123456789abcdef") == n && s[n] == '\0';
-}
-
-static bool id_valid(const char *s) {
-        return s && strlen(s) == AGENT_BUNDLE_ID_LEN && lower_hex(s, AGENT_BUNDLE_ID_LEN);
-}
-
-static bool digest_valid(const char *s) {
-        return strlen(s) == 64 && lower_hex(s, 64);
-}
-
-/*
- * Dotted numbers: the syntax of bundle.yaml's version (bundle-meta.h) as far
- * as it is needed to trust a stored text as a directory name and a version;
- * agent_version_parse() can take its place when it is there.
- */
-static bool version_valid(const char *s) {
-        size_t n = strlen(s), parts = 0;
-        if (n == 0 || n > AGENT_VERSION_TEXT_MAX)
-                return false;
-        for (const char *p = s;; p++) {
-                size_t d = strspn(p, "0123456789");
-                if (d == 0 || (d > 1 && p[0] == '0') || ++parts > AGENT_VERSION_PARTS)
-                        return false;
-                p += d;
-                if (*p == '\0')
-                        return true;
-                if (*p != '.')
-                        return false;
-        }
-}
-
-static bool phase_valid(const char *s) {
-        size_t n = strlen(s);
-        return n > 0 && n <= PHASE_MAX && strspn(s, "abcdefghijklmnopqrstuvwxyz-") == n;
-}
-
-static bool reason_valid(const char *s) {
-        return !ecl_str_has_control(s, strlen(s));
-}
-
-/* ---- strict JSON -------------------------------------------------------- */
-
-/* o is an object with exactly the keys keys[0..n). */
-static int check_keys(json_t *o, const char *const *keys, size_t n, const char *what, char **ret_reason) {
-        if (!json_is_object(o))
-                return ecl_reason(ret_reason, -EBADMSG, "%s: not a JSON object", what);
-        const char *k;
-        json_t *v;
-        json_object_foreach(o, k, v) {
-                size_t i = 0;
-                while (i < n && !streq(keys[i], k))
-                        i++;
-                if (i == n)
-                        return ecl_reason(ret_reason, -EBADMSG, "%s: unknown key \"%.64s\"", what, k);
-        }
-        for (size_t i = 0; i < n; i++)
-                if (!json_object_get(o, keys[i]))
-                        return ecl_reason(ret_reason, -EBADMSG, "%s: no \"%s\"", what, keys[i]);
-        return 0;
-}
-
-/* o[key], a string valid() accepts (or null when nullable: *ret NULL); *ret is a copy. */
-static int get_string(json_t *o, const char *key, bool nullable, bool (*valid)(const char *), char **ret,
-                      const char *what, char **ret_reason) {
-        json_t *v = json_object_get(o, key);
-        if (nullable && json_is_null(v)) {
-                *ret = NULL;
-                return 0;
-        }
-        if (!json_is_string(v) || strlen(json_string_value(v)) != json_string_length(v))
-                return ecl_reason(ret_reason, -EBADMSG, "%s: \"%s\" is not a string%s", what, key,
-                                  nullable ? " or null" : "");
-        if (valid && !valid(json_string_value(v)))
-                return ecl_reason(ret_reason, -EBADMSG, "%s: \"%s\" is not valid: \"%.64s\"", what, key,
-                                  json_string_value(v));
-        *ret = strdup(json_string_value(v));
-        return *ret ? 0 : ecl_reason(ret_reason, -ENOMEM, "out of memory");
-}
-
-/* get_string() into a fixed buffer of size bytes. */
-static int get_fixed(json_t *o, const char *key, bool (*valid)(const char *), char *buf, size_t size,
-                     const char *what, char **ret_reason) {
-        _cleanup_free_ char *s = NULL;
-        int r = get_string(o, key, false, valid, &s, what, ret_reason);
-        if (r < 0)
-                return r;
-        assert(strlen(s) < size);
-        memcpy(buf, s, strlen(s) + 1);
-        return 0;
-}
-
-static int get_time(json_t *o, const char *key, uint64_t *ret, const char *what, char **ret_reason) {
-        json_t *v = json_object_get(o, key);
-        if (!json_is_integer(v) || json_integer_value(v) < 0)
-                return ecl_reason(ret_reason, -EBADMSG, "%s: \"%s\" is not a time (seconds since the epoch)", what,
-                                  key);
-        *ret = (uint64_t) json_integer_value(v);
-        return 0;
-}
-
-static int get_enum(json_t *o, const char *key, const char *const *names, size_t n, int *ret, const char *what,
-                    char **ret_reason) {
-        json_t *v = json_object_get(o, key);
-        int e = json_is_string(v) ? ecl_enum_from_name(names, n, json_string_value(v)) : -EINVAL;
-        if (e < 0)
-                return ecl_reason(ret_reason, -EBADMSG, "%s: \"%s\" is not one of its names", what, key);
-        *ret = e;
-        return 0;
-}
-
-/* Parse buf as a JSON document; *ret the object. */
-static int load(const char *buf, size_t len, json_t **ret, const char *what, char **ret_reason) {
-        json_error_t err;
-        json_t *j = json_loadb(buf, len, JSON_REJECT_DUPLICATES, &err);
-        if (!j)
-                return ecl_reason(ret_reason, -EBADMSG, "%s: not JSON: %s (line %d)", what, err.text, err.line);
-        *ret = j;
-        return 0;
-}
-
-/* Write j to dirfd/name atomically, indented, with a final newline. */
-static int store_json(int dirfd, const char *name, json_t *j, const char *what, char **ret_reason) {
-        _cleanup_free_ char *text = json_dumps(j, JSON_INDENT(2) | JSON_PRESERVE_ORDER);
-        if (!text)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        size_t n = strlen(text);
-        char *t = realloc(text, n + 2);
-        if (!t)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        text = t;
-        memcpy(text + n, "\n", 2);
-        if (n + 1 > AGENT_STORE_FILE_MAX)
-                return ecl_reason(ret_reason, -EINVAL, "%s: too large to store (%zu bytes)", what, n + 1);
-        _cleanup_free_ char *why = NULL;
-        int r = ecl_write_atomic_at(dirfd, name, text, n + 1, 0600, &why);
-        if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: %s", what, ecl_reason_text(why, r));
-        return 0;
-}
-
-/* Read dirfd/name (fileio.h: no link, a regular file, capped) and parse it. */
-static int read_json(int dirfd, const char *name, json_t **ret, const char *what, char **ret_reason) {
-        _cleanup_close_ int fd = -1;
-        _cleanup_free_ char *buf = NULL, *why = NULL;
-        size_t len;
-        int r = ecl_file_open_at(dirfd, name, AGENT_STORE_FILE_MAX, &fd, NULL, &why);
-        if (r >= 0)
-                r = ecl_file_read_fd(fd, AGENT_STORE_FILE_MAX, &buf, &len, &why);
-        if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: %s", what, ecl_reason_text(why, r));
-        return load(buf, len, ret, what, ret_reason);
-}
-
-/* ---- the store ---------------------------------------------------------- */
 
 void agent_store_free(struct agent_store *s) {
         if (!s)
@@ -222,7 +31,7 @@ void agent_store_free(struct agent_store *s) {
 }
 
 /* dfd/name made (mode) or reused, no link followed; a new one fsync'd into dfd. */
-static int subdir(int dfd, const char *name, mode_t mode, const char *where, int *ret_fd, char **ret_reason) {
+int agent_store_subdir(int dfd, const char *name, mode_t mode, const char *where, int *ret_fd, char **ret_reason) {
         bool created;
         int fd = ecl_mkdirat_nofollow(dfd, name, mode, where, &created, ret_reason);
         if (fd < 0)
@@ -241,16 +50,19 @@ int agent_store_open(const char *root, struct agent_store **ret, char **ret_reas
         if (!s)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         s->quarantine_fd = s->stacks_fd = -1;
-        if (ecl_path(&s->quarantine, root, ECL_QUARANTINE_DIR) < 0 || ecl_path(&s->stacks, root, ECL_STACKS_STATE_DIR) < 0)
+        if (ecl_path(&s->quarantine, root, ECL_QUARANTINE_DIR) < 0 ||
+            ecl_path(&s->stacks, root, ECL_STACKS_STATE_DIR) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         _cleanup_close_ int state_fd = -1;
         int r = ecl_mkdir_below(root, ECL_STATE_DIR, 0755, NULL, NULL, &state_fd, ret_reason);
         if (r < 0)
                 return r;
-        r = subdir(state_fd, strrchr(ECL_QUARANTINE_DIR, '/') + 1, 0750, s->quarantine, &s->quarantine_fd, ret_reason);
+        r = agent_store_subdir(state_fd, strrchr(ECL_QUARANTINE_DIR, '/') + 1, 0750, s->quarantine, &s->quarantine_fd,
+                               ret_reason);
         if (r < 0)
                 return r;
-        r = subdir(state_fd, strrchr(ECL_STACKS_STATE_DIR, '/') + 1, 0711, s->stacks, &s->stacks_fd, ret_reason);
+        r = agent_store_subdir(state_fd, strrchr(ECL_STACKS_STATE_DIR, '/') + 1, 0711, s->stacks, &s->stacks_fd,
+                               ret_reason);
         if (r < 0)
                 return r;
         *ret = TAKE_PTR(s);
@@ -317,12 +129,10 @@ int agent_store_import_begin(struct agent_store *s, int *ret_dirfd, char **ret_t
         return 0;
 }
 
-static int record_read_at(int dirfd, const char *id, struct agent_bundle_record *ret, char **ret_reason);
-
 int agent_store_import_commit(struct agent_store *s, const char *tmpname, const char *id, char **ret_reason) {
         if (!import_name_valid(tmpname))
                 return ecl_reason(ret_reason, -EINVAL, "\"%s\" is not an import", tmpname ? tmpname : "(null)");
-        if (!id_valid(id))
+        if (!agent_store_id_valid(id))
                 return ecl_reason(ret_reason, -EINVAL, "\"%s\" is not a bundle ID", id ? id : "(null)");
         _cleanup_close_ int fd = openat(s->quarantine_fd, tmpname, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd < 0)
@@ -330,7 +140,7 @@ int agent_store_import_commit(struct agent_store *s, const char *tmpname, const 
         /* An entry is never without its record: a crash after the rename must find one. */
         struct agent_bundle_record rec = {};
         _cleanup_free_ char *why = NULL;
-        int r = record_read_at(fd, id, &rec, &why);
+        int r = agent_record_read_at(fd, id, &rec, &why);
         agent_record_clear(&rec);
         if (r < 0)
                 return ecl_reason(ret_reason, -EINVAL, "%s/%s holds no record of %s: %s", s->quarantine, tmpname, id,
@@ -400,7 +210,7 @@ int agent_store_recover(struct agent_store *s, char **ret_reason) {
                                         return ecl_reason(ret_reason, r, "%s: %s", s->quarantine,
                                                           ecl_reason_text(why, r));
                                 n++;
-                        } else if (id_valid(e->d_name)) {
+                        } else if (agent_store_id_valid(e->d_name)) {
                                 r = remove_temps(s->quarantine_fd, e->d_name, true, s->quarantine, ret_reason);
                                 if (r < 0)
                                         return r;
@@ -427,8 +237,6 @@ int agent_store_recover(struct agent_store *s, char **ret_reason) {
         return n;
 }
 
-/* ---- IDs ----------------------------------------------------------------- */
-
 typedef char bundle_id[AGENT_BUNDLE_ID_LEN + 1];
 
 static int id_cmp(const void *a, const void *b) {
@@ -443,7 +251,7 @@ static int list_ids(struct agent_store *s, const char *prefix, bundle_id **ret, 
         _cleanup_free_ bundle_id *v = NULL;
         size_t n = 0, cap = 0;
         for (struct dirent *e; (errno = 0, e = readdir(d));) {
-                if (!id_valid(e->d_name) || (prefix && strncmp(e->d_name, prefix, strlen(prefix)) != 0))
+                if (!agent_store_id_valid(e->d_name) || (prefix && strncmp(e->d_name, prefix, strlen(prefix)) != 0))
                         continue;
                 if (n == cap) {
                         cap = cap ? cap * 2 : 16;
@@ -466,10 +274,10 @@ static int list_ids(struct agent_store *s, const char *prefix, bundle_id **ret, 
 int agent_store_resolve(struct agent_store *s, const char *prefix, char ret_id[static AGENT_BUNDLE_ID_LEN + 1],
                         char **ret_reason) {
         size_t len = strlen(prefix);
-        if (len < AGENT_BUNDLE_ID_MIN || len > AGENT_BUNDLE_ID_LEN || !lower_hex(prefix, len))
+        if (len < AGENT_BUNDLE_ID_MIN || len > AGENT_BUNDLE_ID_LEN || !agent_store_lower_hex(prefix, len))
                 return ecl_reason(ret_reason, -EINVAL,
-                                  "\"%.64s\" is not a bundle ID (%d to %d lowercase hex digits of its digest)",
-                                  prefix, AGENT_BUNDLE_ID_MIN, AGENT_BUNDLE_ID_LEN);
+                                  "\"%.64s\" is not a bundle ID (%d to %d lowercase hex digits of its digest)", prefix,
+                                  AGENT_BUNDLE_ID_MIN, AGENT_BUNDLE_ID_LEN);
         _cleanup_free_ bundle_id *v = NULL;
         size_t n;
         int r = list_ids(s, prefix, &v, &n, ret_reason);
@@ -491,7 +299,7 @@ int agent_store_resolve(struct agent_store *s, const char *prefix, char ret_id[s
 }
 
 int agent_store_open_entry(struct agent_store *s, const char *id, int *ret_dirfd, char **ret_reason) {
-        if (!id_valid(id))
+        if (!agent_store_id_valid(id))
                 return ecl_reason(ret_reason, -EINVAL, "\"%.64s\" is not a bundle ID", id ? id : "(null)");
         int fd = openat(s->quarantine_fd, id, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0) {
@@ -507,120 +315,6 @@ int agent_store_open_entry(struct agent_store *s, const char *id, int *ret_dirfd
                                   "%s/%s is %s, not a bundle's directory", s->quarantine, id,
                                   S_ISLNK(st.st_mode) ? "a symbolic link" : "not a directory");
         return ecl_reason_errno(ret_reason, r, "cannot open %s/%s", s->quarantine, id);
-}
-
-/* ---- records ------------------------------------------------------------- */
-
-static const char *const record_keys[] = {
-        "id", "digest", "stack", "version", "state", "downgrade", "imported", "expires", "approval-expires",
-        "changed", "reason",
-};
-
-void agent_record_clear(struct agent_bundle_record *r) {
-        free(r->stack);
-        free(r->version);
-        free(r->reason);
-        *r = (struct agent_bundle_record) {};
-}
-
-void agent_record_list_free(struct agent_bundle_record *v, size_t n) {
-        for (size_t i = 0; i < n; i++)
-                agent_record_clear(&v[i]);
-        free(v);
-}
-
-static int record_parse(json_t *o, const char *id, struct agent_bundle_record *ret, const char *what,
-                        char **ret_reason) {
-        struct agent_bundle_record rec = {};
-        int state = 0, r = check_keys(o, record_keys, ELEMENTSOF(record_keys), what, ret_reason);
-        json_t *down = json_object_get(o, "downgrade");
-        if (r >= 0)
-                r = get_fixed(o, "id", id_valid, rec.id, sizeof rec.id, what, ret_reason);
-        if (r >= 0)
-                r = get_fixed(o, "digest", digest_valid, rec.digest, sizeof rec.digest, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "stack", false, ecl_stack_name_valid, &rec.stack, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "version", false, version_valid, &rec.version, what, ret_reason);
-        if (r >= 0)
-                r = get_enum(o, "state", state_names, ELEMENTSOF(state_names), &state, what, ret_reason);
-        if (r >= 0 && state == AGENT_BUNDLE_DAMAGED)
-                r = ecl_reason(ret_reason, -EBADMSG, "%s: \"state\" is not one of its names", what);
-        if (r >= 0 && !json_is_boolean(down))
-                r = ecl_reason(ret_reason, -EBADMSG, "%s: \"downgrade\" is not true or false", what);
-        if (r >= 0)
-                r = get_time(o, "imported", &rec.imported, what, ret_reason);
-        if (r >= 0)
-                r = get_time(o, "expires", &rec.expires, what, ret_reason);
-        if (r >= 0)
-                r = get_time(o, "approval-expires", &rec.approval_expires, what, ret_reason);
-        if (r >= 0)
-                r = get_time(o, "changed", &rec.changed, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "reason", true, reason_valid, &rec.reason, what, ret_reason);
-        if (r >= 0 && (!streq(rec.id, id) || strncmp(rec.digest, id, AGENT_BUNDLE_ID_LEN) != 0))
-                r = ecl_reason(ret_reason, -EBADMSG, "%s: the record of bundle %s (digest %s)", what, rec.id,
-                               rec.digest);
-        if (r < 0) {
-                agent_record_clear(&rec);
-                return r;
-        }
-        rec.state = state;
-        rec.downgrade = json_is_true(down);
-        *ret = rec;
-        return 0;
-}
-
-static int record_read_at(int dirfd, const char *id, struct agent_bundle_record *ret, char **ret_reason) {
-        _cleanup_free_ char *what = NULL;
-        if (asprintf(&what, "record of bundle %s", id) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        json_auto_t *o = NULL;
-        int r = read_json(dirfd, AGENT_RECORD_FILE, &o, what, ret_reason);
-        if (r < 0)
-                return r;
-        return record_parse(o, id, ret, what, ret_reason);
-}
-
-int agent_record_read(struct agent_store *s, const char *id, struct agent_bundle_record *ret, char **ret_reason) {
-        _cleanup_close_ int fd = -1;
-        int r = agent_store_open_entry(s, id, &fd, ret_reason);
-        if (r < 0)
-                return r;
-        return record_read_at(fd, id, ret, ret_reason);
-}
-
-#define TIME_OK(t) ((t) <= (uint64_t) INT64_MAX)
-
-int agent_record_write_at(int dirfd, const struct agent_bundle_record *rec, char **ret_reason) {
-        const char *state = agent_bundle_state_to_string(rec->state);
-        if (!id_valid(rec->id) || !digest_valid(rec->digest) || strncmp(rec->digest, rec->id, AGENT_BUNDLE_ID_LEN) != 0)
-                return ecl_reason(ret_reason, -EINVAL, "a record needs an ID and the digest it starts");
-        if (!rec->stack || !ecl_stack_name_valid(rec->stack) || !rec->version || !version_valid(rec->version) ||
-            !state || rec->state == AGENT_BUNDLE_DAMAGED || (rec->reason && !reason_valid(rec->reason)) ||
-            !TIME_OK(rec->imported) || !TIME_OK(rec->expires) || !TIME_OK(rec->approval_expires) ||
-            !TIME_OK(rec->changed))
-                return ecl_reason(ret_reason, -EINVAL, "the record of bundle %s cannot be written as it is", rec->id);
-        json_auto_t *o =
-                json_pack("{s:s, s:s, s:s, s:s, s:s, s:b, s:I, s:I, s:I, s:I, s:s?}", "id", rec->id, "digest",
-                          rec->digest, "stack", rec->stack, "version", rec->version, "state", state, "downgrade",
-                          (int) rec->downgrade, "imported", (json_int_t) rec->imported, "expires",
-                          (json_int_t) rec->expires, "approval-expires", (json_int_t) rec->approval_expires,
-                          "changed", (json_int_t) rec->changed, "reason", rec->reason);
-        if (!o)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_free_ char *what = NULL;
-        if (asprintf(&what, "record of bundle %s", rec->id) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        return store_json(dirfd, AGENT_RECORD_FILE, o, what, ret_reason);
-}
-
-int agent_record_write(struct agent_store *s, const struct agent_bundle_record *rec, char **ret_reason) {
-        _cleanup_close_ int fd = -1;
-        int r = agent_store_open_entry(s, rec->id, &fd, ret_reason);
-        if (r < 0)
-                return r;
-        return agent_record_write_at(fd, rec, ret_reason);
 }
 
 static int record_order(const void *a, const void *b) {
@@ -659,166 +353,4 @@ int agent_store_list(struct agent_store *s, struct agent_bundle_record **ret, si
         *ret = v;
         *ret_n = n;
         return 0;
-}
-
-/* ---- stacks -------------------------------------------------------------- */
-
-static const char *const state_keys[] = {
-        "floor", "running", "previous", "op", "op-bundle", "op-from", "op-to", "op-phase", "op-started",
-};
-
-void agent_stack_state_clear(struct agent_stack_state *st) {
-        free(st->floor);
-        free(st->running);
-        free(st->previous);
-        free(st->op_bundle);
-        free(st->op_from);
-        free(st->op_to);
-        free(st->op_phase);
-        *st = (struct agent_stack_state) {};
-}
-
-static bool op_fields_valid(const struct agent_stack_state *st) {
-        if (st->op == AGENT_OP_NONE)
-                return !st->op_bundle && !st->op_from && !st->op_to && !st->op_phase && st->op_started == 0;
-        return st->op_phase != NULL;
-}
-
-static int stack_state_parse(json_t *o, struct agent_stack_state *ret, const char *what, char **ret_reason) {
-        struct agent_stack_state st = {};
-        int op = 0, r = check_keys(o, state_keys, ELEMENTSOF(state_keys), what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "floor", true, version_valid, &st.floor, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "running", true, version_valid, &st.running, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "previous", true, version_valid, &st.previous, what, ret_reason);
-        if (r >= 0)
-                r = get_enum(o, "op", op_names, ELEMENTSOF(op_names), &op, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "op-bundle", true, id_valid, &st.op_bundle, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "op-from", true, version_valid, &st.op_from, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "op-to", true, version_valid, &st.op_to, what, ret_reason);
-        if (r >= 0)
-                r = get_string(o, "op-phase", true, phase_valid, &st.op_phase, what, ret_reason);
-        if (r >= 0)
-                r = get_time(o, "op-started", &st.op_started, what, ret_reason);
-        st.op = op;
-        if (r >= 0 && !op_fields_valid(&st))
-                r = ecl_reason(ret_reason, -EBADMSG, "%s: %s", what,
-                               op == AGENT_OP_NONE ? "no operation, but \"op-\" values" : "an operation without a phase");
-        if (r < 0) {
-                agent_stack_state_clear(&st);
-                return r;
-        }
-        *ret = st;
-        return 0;
-}
-
-/* The first release, placed by hand: stacks/STACK/current -> releases/VERSION. */
-static int adopt(int stack_fd, const char *where, struct agent_stack_state *ret, char **ret_reason) {
-        char target[PATH_MAX];
-        ssize_t n = readlinkat(stack_fd, "current", target, sizeof target - 1);
-        if (n < 0 && errno == ENOENT)
-                return 0;
-        if (n < 0 && errno == EINVAL)
-                return ecl_reason(ret_reason, -EBADMSG,
-                                  "%s/current is not a link to releases/VERSION: its version cannot be adopted "
-                                  "(move it to releases/VERSION and link current to it)",
-                                  where);
-        if (n < 0)
-                return ecl_reason_errno(ret_reason, negative_errno(), "cannot read %s/current", where);
-        target[n] = '\0';
-        const char *version = target + strlen(RELEASES_PREFIX);
-        if ((size_t) n == sizeof target - 1 || strncmp(target, RELEASES_PREFIX, strlen(RELEASES_PREFIX)) != 0 ||
-            strchr(version, '/') || !*version || streq(version, ".") || streq(version, ".."))
-                return ecl_reason(ret_reason, -EXDEV, "%s/current points to '%.128s', not to releases/VERSION", where,
-                                  target);
-        if (!version_valid(version))
-                return ecl_reason(ret_reason, -EBADMSG, "%s/current points to '%.128s', but '%.96s' is not a version",
-                                  where, target, version);
-        _cleanup_close_ int rel = openat(stack_fd, "releases", O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        _cleanup_close_ int fd = rel < 0 ? -1 : openat(rel, version, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0) {
-                int r = negative_errno();
-                return ecl_reason(ret_reason, r == -ENOTDIR ? -ELOOP : r,
-                                  "%s/current points to '%s', which %s", where, target,
-                                  r == -ENOENT ? "does not exist"
-                                  : r == -ENOTDIR || r == -ELOOP ? "is not a directory (or a link, refused)"
-                                                                : strerror(-r));
-        }
-        ret->floor = strdup(version);
-        ret->running = strdup(version);
-        if (!ret->floor || !ret->running) {
-                agent_stack_state_clear(ret);
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        }
-        return 0;
-}
-
-int agent_stack_state_read(struct agent_store *s, const char *stack, struct agent_stack_state *ret,
-                           char **ret_reason) {
-        *ret = (struct agent_stack_state) {};
-        if (!ecl_stack_name_valid(stack))
-                return ecl_reason(ret_reason, -EINVAL, "\"%.64s\" is not a stack name", stack);
-        _cleanup_free_ char *where = NULL;
-        if (asprintf(&where, "%s/%s", s->stacks, stack) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_close_ int fd = openat(s->stacks_fd, stack, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (fd < 0 && errno == ENOENT)
-                return 0;
-        if (fd < 0)
-                return ecl_reason_errno(ret_reason, errno == ENOTDIR ? -ELOOP : negative_errno(),
-                                        "cannot open %s (a link or not a directory?)", where);
-        struct stat st;
-        if (fstatat(fd, AGENT_STATE_FILE, &st, AT_SYMLINK_NOFOLLOW) < 0 && errno == ENOENT)
-                return adopt(fd, where, ret, ret_reason);
-        _cleanup_free_ char *what = NULL;
-        if (asprintf(&what, "%s/" AGENT_STATE_FILE, where) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        json_auto_t *o = NULL;
-        int r = read_json(fd, AGENT_STATE_FILE, &o, what, ret_reason);
-        if (r < 0)
-                return r;
-        return stack_state_parse(o, ret, what, ret_reason);
-}
-
-static bool optional(const char *s, bool (*valid)(const char *)) {
-        return !s || valid(s);
-}
-
-int agent_stack_state_write(struct agent_store *s, const char *stack, const struct agent_stack_state *st,
-                            char **ret_reason) {
-        const char *op = ECL_ENUM_NAME(op_names, st->op);
-        if (!op || !optional(st->floor, version_valid) || !optional(st->running, version_valid) ||
-            !optional(st->previous, version_valid) || !optional(st->op_bundle, id_valid) ||
-            !optional(st->op_from, version_valid) || !optional(st->op_to, version_valid) ||
-            !optional(st->op_phase, phase_valid) || !op_fields_valid(st) || !TIME_OK(st->op_started))
-                return ecl_reason(ret_reason, -EINVAL, "the state of stack %.64s cannot be written as it is", stack);
-        _cleanup_close_ int fd = -1;
-        int r = agent_store_stack_dir(s, stack, &fd, ret_reason);
-        if (r < 0)
-                return r;
-        json_auto_t *o =
-                json_pack("{s:s?, s:s?, s:s?, s:s, s:s?, s:s?, s:s?, s:s?, s:I}", "floor", st->floor, "running",
-                          st->running, "previous", st->previous, "op", op, "op-bundle", st->op_bundle, "op-from",
-                          st->op_from, "op-to", st->op_to, "op-phase", st->op_phase, "op-started",
-                          (json_int_t) st->op_started);
-        if (!o)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_free_ char *what = NULL;
-        if (asprintf(&what, "%s/%s/" AGENT_STATE_FILE, s->stacks, stack) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        return store_json(fd, AGENT_STATE_FILE, o, what, ret_reason);
-}
-
-int agent_store_stack_dir(struct agent_store *s, const char *stack, int *ret_dirfd, char **ret_reason) {
-        if (!ecl_stack_name_valid(stack))
-                return ecl_reason(ret_reason, -EINVAL, "\"%.64s\" is not a stack name", stack);
-        _cleanup_free_ char *where = NULL;
-        if (asprintf(&where, "%s/%s", s->stacks, stack) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        return subdir(s->stacks_fd, stack, 0711, where, ret_dirfd, ret_reason);
 }

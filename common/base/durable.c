@@ -67,8 +67,7 @@ int ecl_write_atomic_at(int dirfd, const char *name, const void *data, size_t le
                 return ecl_reason(ret_reason, -EINVAL, "\"%s\" is not a file name", name ? name : "(null)");
         char tmp[NAME_MAX + 1];
         if (strlen(name) + 1 + strlen(TEMP_MARK) + TEMP_RANDOM > NAME_MAX)
-                return ecl_reason(ret_reason, -ENAMETOOLONG, "%s: name too long for a temporary file beside it",
-                                  name);
+                return ecl_reason(ret_reason, -ENAMETOOLONG, "%s: name too long for a temporary file beside it", name);
         _cleanup_close_ int fd = -1;
         for (unsigned attempt = 0; fd < 0; attempt++) {
                 char suffix[TEMP_RANDOM + 1];

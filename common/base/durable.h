@@ -32,7 +32,10 @@
  */
 int ecl_write_atomic_at(int dirfd, const char *name, const void *data, size_t len, mode_t mode, char **ret_reason);
 
-/* ECL_TEMP_SUFFIX_LEN random letters and digits, for the name of something temporary (O_EXCL, mkdir: retry on EEXIST). */
+/*
+ * ECL_TEMP_SUFFIX_LEN random letters and digits, for the name of something
+ * temporary (made with O_EXCL or mkdir: retry on EEXIST).
+ */
 #define ECL_TEMP_SUFFIX_LEN 6
 void ecl_temp_suffix(char out[static ECL_TEMP_SUFFIX_LEN + 1]);
 

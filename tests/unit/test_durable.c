@@ -209,9 +209,8 @@ static void test_rm_rf_depth(void **state) {
 static void test_fsync(void **state) {
         (void) state;
         _cleanup_free_ char *dir = tl_mkdtemp(), *outside = tl_mkdtemp();
-        _cleanup_free_ char *f = tl_strf("%s/t/a/f", dir), *a = tl_strf("%s/t/a", dir),
-                            *l = tl_strf("%s/t/l", dir), *fifo = tl_strf("%s/t/fifo", dir),
-                            *file = tl_strf("%s/file", dir);
+        _cleanup_free_ char *f = tl_strf("%s/t/a/f", dir), *a = tl_strf("%s/t/a", dir), *l = tl_strf("%s/t/l", dir),
+                            *fifo = tl_strf("%s/t/fifo", dir), *file = tl_strf("%s/file", dir);
         tl_mkdir_p(a);
         tl_write_file(f, "f", 1);
         tl_write_file(file, "x", 1);

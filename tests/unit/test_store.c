@@ -417,9 +417,9 @@ static void test_record_round_trip(void **state) {
         assert_string_equal(agent_bundle_state_to_string(AGENT_BUNDLE_SUPERSEDED), "superseded");
 }
 
-#define GOOD_RECORD_BODY                                                                                      \
-        "\"id\": \"0123456789ab\", \"digest\": \"0123456789ab" DIGEST_TAIL "\", \"stack\": \"office\", "      \
-        "\"version\": \"2.4.1\", \"state\": \"approved\", \"downgrade\": false, \"imported\": 1, "           \
+#define GOOD_RECORD_BODY                                                                                 \
+        "\"id\": \"0123456789ab\", \"digest\": \"0123456789ab" DIGEST_TAIL "\", \"stack\": \"office\", " \
+        "\"version\": \"2.4.1\", \"state\": \"approved\", \"downgrade\": false, \"imported\": 1, "       \
         "\"expires\": 2, \"approval-expires\": 3, \"changed\": 4"
 
 static void test_record_strict(void **state) {
@@ -579,8 +579,8 @@ static void test_stack_state(void **state) {
         assert_string_equal(st.op_phase, "staged");
         assert_int_equal(st.op_started, 1764583200);
         agent_stack_state_clear(&st);
-        struct agent_stack_state done = {.floor = (char *) "3.0", .running = (char *) "3.0",
-                                         .previous = (char *) "2.4.1"};
+        struct agent_stack_state done = {
+                .floor = (char *) "3.0", .running = (char *) "3.0", .previous = (char *) "2.4.1"};
         assert_int_equal(agent_stack_state_write(f->s, "office", &done, &why), 0);
         assert_int_equal(agent_stack_state_read(f->s, "office", &st, &why), 0);
         assert_string_equal(st.running, "3.0");
