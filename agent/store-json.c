@@ -35,6 +35,8 @@ bool agent_store_version_valid(const char *s) {
                 size_t d = strspn(p, "0123456789");
                 if (d == 0 || (d > 1 && p[0] == '0') || ++parts > AGENT_VERSION_PARTS)
                         return false;
+                if (d > 10 || (d == 10 && strncmp(p, "4294967295", 10) > 0)) /* each part a uint32_t */
+                        return false;
                 p += d;
                 if (*p == '\0')
                         return true;

@@ -604,6 +604,19 @@ static void test_stack_state(void **state) {
         bad = w;
         bad.floor = (char *) "3.0-rc1";
         assert_int_equal(agent_stack_state_write(f->s, "office", &bad, &why), -EINVAL);
+        static const char *const not_versions[] = {
+                "",     ".",  "1.",      ".1",         "1..2",          "01",
+                "1.02", "v1", "1.0-rc1", "4294967296", "1.99999999999", "1.2.3.4.5.6.7.8.9",
+        };
+        for (size_t i = 0; i < ELEMENTSOF(not_versions); i++) {
+                bad = w;
+                bad.op_to = (char *) not_versions[i];
+                if (agent_stack_state_write(f->s, "office", &bad, &why) != -EINVAL)
+                        fail_msg("\"%s\" taken for a version", not_versions[i]);
+        }
+        bad = w;
+        bad.op_to = (char *) "4294967295.0.1.2.3.4.5.6";
+        assert_int_equal(agent_stack_state_write(f->s, "office", &bad, &why), 0);
         bad = w;
         bad.op_bundle = (char *) "xyz";
         assert_int_equal(agent_stack_state_write(f->s, "office", &bad, &why), -EINVAL);
