@@ -1,5 +1,4 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-#include <assert.h>
 #include <errno.h>
 #include <jansson.h>
 #include <stdint.h>
@@ -41,7 +40,8 @@ static int get_fixed(json_t *o, const char *key, bool (*valid)(const char *), ch
         int r = agent_store_json_string(o, key, false, valid, &s, what, ret_reason);
         if (r < 0)
                 return r;
-        assert(strlen(s) < size);
+        if (strlen(s) >= size) /* what valid() accepts fits: a mistake here */
+                return ecl_reason(ret_reason, -EBADMSG, "%s: \"%s\" is too long", what, key);
         memcpy(buf, s, strlen(s) + 1);
         return 0;
 }
