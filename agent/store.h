@@ -152,7 +152,7 @@ void agent_record_clear(struct agent_bundle_record *r);
  * Every entry of the quarantine, sorted by imported time, then ID.  An entry
  * whose record cannot be read is listed with its ID, state
  * AGENT_BUNDLE_DAMAGED, the reason in ->reason and every other field zero
- * or NULL, so it is seen, never skipped.  Names that are not IDs (imports
+ * or NULL (so first, with no time), so it is seen, never skipped.  Names that are not IDs (imports
  * in progress, anything else) are not entries.  Free with
  * agent_record_list_free().
  */
