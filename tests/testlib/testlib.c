@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -75,6 +76,24 @@ void tl_mkdir_p(const char *path) {
         _cleanup_free_ char *why = NULL;
         if (ecl_mkdir_p(path, 0755, &why) < 0)
                 fail_msg("mkdir -p %s: %s", path, why ? why : "out of memory");
+}
+
+char *tl_dir_names(const char *dir) {
+        struct dirent **v;
+        int n = scandir(dir, &v, NULL, alphasort);
+        if (n < 0)
+                fail_msg("scandir %s: %s", dir, strerror(errno));
+        char *s = tl_strf("%s", "");
+        for (int i = 0; i < n; i++) {
+                if (!streq(v[i]->d_name, ".") && !streq(v[i]->d_name, "..")) {
+                        char *t = tl_strf("%s%s%s", s, *s ? " " : "", v[i]->d_name);
+                        free(s);
+                        s = t;
+                }
+                free(v[i]);
+        }
+        free(v);
+        return s;
 }
 
 char *tl_strf(const char *fmt, ...) {

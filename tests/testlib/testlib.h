@@ -28,6 +28,8 @@ char *tl_read_file(const char *path, size_t *len);
 void tl_write_file(const char *path, const void *data, size_t len);
 /* mkdir -p path (mode 0755); asserts on failure. */
 void tl_mkdir_p(const char *path);
+/* The names in dir but "." and "..", sorted, joined by ' ' ("" when empty); caller frees. */
+char *tl_dir_names(const char *dir);
 /* printf into a new string; asserts on failure. */
 char *tl_strf(const char *fmt, ...) _printf_(1, 2);
 
