@@ -35,16 +35,7 @@ static char *load_bad(const char *text, int expect_r) {
         assert_int_equal(ecl_manifest_load_buffer("t.yaml", text, strlen(text), &m, &d), expect_r);
         assert_null(m);
         assert_true(d.n > 0);
-        char *out = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&out, &size);
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *line = ecl_diag_format(&d.items[i]);
-                fprintf(f, "%s%s", i ? "\n" : "", line);
-        }
-        fclose(f);
-        ecl_diags_clear(&d);
-        return out;
+        return tl_diags_text(&d);
 }
 
 static const char head[] =
