@@ -161,8 +161,10 @@ int agent_ssh_sign(const char *key_path, const char *ns, const void *msg, size_t
         if (k == (ssize_t) sizeof child_errno) {
                 r = -child_errno;
                 if (r == -ENOENT)
-                        (void) ecl_reason(ret_reason, r, "%s not found on PATH: signing needs OpenSSH's ssh-keygen "
-                                          "(package openssh-client)", SSH_KEYGEN);
+                        (void) ecl_reason(ret_reason, r,
+                                          "%s not found on PATH: signing needs OpenSSH's ssh-keygen "
+                                          "(package openssh-client)",
+                                          SSH_KEYGEN);
                 else
                         (void) ecl_reason(ret_reason, r, "cannot run %s: %s", SSH_KEYGEN, strerror(child_errno));
         } else {
@@ -185,8 +187,9 @@ int agent_ssh_sign(const char *key_path, const char *ns, const void *msg, size_t
                 if (WIFSIGNALED(status))
                         return ecl_reason(ret_reason, -EKEYREJECTED, "%s -Y sign with %s was killed by signal %d",
                                           SSH_KEYGEN, key_path, WTERMSIG(status));
-                return ecl_reason(ret_reason, -EKEYREJECTED, "%s -Y sign with %s failed (exit status %d; its message is above)",
-                                  SSH_KEYGEN, key_path, WEXITSTATUS(status));
+                return ecl_reason(ret_reason, -EKEYREJECTED,
+                                  "%s -Y sign with %s failed (exit status %d; its message is above)", SSH_KEYGEN,
+                                  key_path, WEXITSTATUS(status));
         }
         buf[got] = '\0';
         if (got < strlen(ARMOR_BEGIN) || memcmp(buf, ARMOR_BEGIN, strlen(ARMOR_BEGIN)) != 0 || strlen(buf) != got)

@@ -83,13 +83,15 @@ static int check_principals(const struct ecl_allowed_signers *s, const char *tex
                         int q = 0;
                         if (n == 0) {
                                 pos.col = raw_col(line, line_len, at);
-                                q = ecl_diags_add(diags, s->file, pos, "list each principal of an officer, separated by single commas",
+                                q = ecl_diags_add(diags, s->file, pos,
+                                                  "list each principal of an officer, separated by single commas",
                                                   "empty principal in officers file");
                         } else if (bad) {
                                 pos.col = raw_col(line, line_len, (size_t) (bad - a->principals));
                                 q = ecl_diags_add(diags, s->file, pos,
                                                   "an officer's principal names one person: no '*', '?' or '!'",
-                                                  "pattern principal \"%.*s\" in officers file", (int) (n > 80 ? 80 : n), p);
+                                                  "pattern principal \"%.*s\" in officers file",
+                                                  (int) (n > 80 ? 80 : n), p);
                         }
                         if (q < 0)
                                 return q;
@@ -124,7 +126,7 @@ static void uf_union(size_t *parent, size_t a, size_t b) {
 struct principal_ref {
         const char *name; /* points into a line's principals, ends at ',' or NUL */
         size_t len;
-        size_t line;      /* index into items */
+        size_t line; /* index into items */
 };
 
 static int cmp_principal(const void *x, const void *y) {

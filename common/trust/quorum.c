@@ -62,7 +62,8 @@ static int judge(const struct ecl_officers *o, const char *ns, const void *state
         size_t first = counted_by[a->officer_index];
         if (first != SIZE_MAX) {
                 a->result = -EEXIST;
-                return ecl_reason(&a->reason, 0, "officer %s already approved (%s)", a->officer, q->items[first].source);
+                return ecl_reason(&a->reason, 0, "officer %s already approved (%s)", a->officer,
+                                  q->items[first].source);
         }
         a->result = 0;
         return 0;

@@ -40,9 +40,9 @@
 #include "sshkey.h"
 
 struct ecl_approval {
-        char *source;  /* the path as given, for messages */
-        int result;    /* 0: counted; else the refusal (above) */
-        char *reason;  /* the refusal, one line; NULL when counted */
+        char *source; /* the path as given, for messages */
+        int result;   /* 0: counted; else the refusal (above) */
+        char *reason; /* the refusal, one line; NULL when counted */
         /* The officer whose key made the signature (display name and index),
          * also on a refusal after parsing (a bad signature, an expired line,
          * a duplicate) when the key is on an officer's line; NULL and
@@ -54,7 +54,7 @@ struct ecl_approval {
 };
 
 struct ecl_quorum {
-        size_t counted; /* approvals with result 0: distinct officers */
+        size_t counted;             /* approvals with result 0: distinct officers */
         struct ecl_approval *items; /* one per signature path, in order */
         size_t n;
 };

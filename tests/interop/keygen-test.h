@@ -22,8 +22,8 @@ static inline int kt_require_ssh_keygen(void) {
 /* ssh-keygen -t TYPE [-b BITS] without passphrase: DIR/NAME and DIR/NAME.pub, comment NAME. */
 static inline void kt_keygen(const char *dir, const char *name, const char *type, const char *bits) {
         _cleanup_free_ char *path = tl_strf("%s/%s", dir, name);
-        char *argv[] = {"ssh-keygen", "-q", "-t", (char *) type, "-N", "", "-C", (char *) name, "-f", path,
-                        bits ? "-b" : NULL, (char *) bits, NULL};
+        char *argv[] = {"ssh-keygen",  "-q", "-t", (char *) type,      "-N",          "",  "-C",
+                        (char *) name, "-f", path, bits ? "-b" : NULL, (char *) bits, NULL};
         struct tl_result r;
         tl_run(argv, &r);
         if (r.status != 0)
@@ -36,8 +36,8 @@ static inline void kt_keygen(const char *dir, const char *name, const char *type
 static inline void kt_sign(const char *key, const char *ns, const char *msg, const char *hashalg, const char *sig) {
         _cleanup_free_ char *made = tl_strf("%s.sig", msg);
         _cleanup_free_ char *opt = hashalg ? tl_strf("hashalg=%s", hashalg) : NULL;
-        char *argv[] = {"ssh-keygen", "-q", "-Y", "sign", "-f", (char *) key, "-n", (char *) ns, (char *) msg,
-                        NULL, NULL, NULL};
+        char *argv[] = {"ssh-keygen", "-q",        "-Y",         "sign", "-f", (char *) key,
+                        "-n",         (char *) ns, (char *) msg, NULL,   NULL, NULL};
         if (opt) {
                 argv[8] = "-O";
                 argv[9] = opt;

@@ -70,9 +70,9 @@ static void expect_fingerprint(const char *sig, const char *key, int result) {
         _cleanup_free_ char *p = P(sig);
         const char *paths[] = {p};
         struct ecl_quorum q = {0};
-        assert_int_equal(ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), E.expires, E.now, paths, 1,
-                                          &q, NULL),
-                         0);
+        assert_int_equal(
+                ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), E.expires, E.now, paths, 1, &q, NULL),
+                0);
         assert_int_equal(q.items[0].result, result);
         assert_int_equal(q.counted, result == 0);
         assert_string_equal(q.items[0].fingerprint, fp);
@@ -93,9 +93,9 @@ static int setup(void **state) {
         keygen("alice", "ed25519");
         keygen("alice2", "ecdsa"); /* alice's second key, on a line that shares a principal */
         keygen("bob", "ecdsa");
-        keygen("carol", "rsa");    /* not an officer */
-        keygen("dave", "ed25519"); /* an officer whose line expired */
-        keygen("erin", "ed25519"); /* an officer for access grants only */
+        keygen("carol", "rsa");     /* not an officer */
+        keygen("dave", "ed25519");  /* an officer whose line expired */
+        keygen("erin", "ed25519");  /* an officer for access grants only */
         keygen("frank", "ed25519"); /* an officer from 2099 on */
 
         sign("alice", NS, "statement", "alice.sig");
@@ -109,8 +109,8 @@ static int setup(void **state) {
         sign("erin", NS, "statement", "erin.sig");
         sign("frank", NS, "statement", "frank.sig");
 
-        _cleanup_free_ char *pa = kt_pub(E.dir, "alice"), *pa2 = kt_pub(E.dir, "alice2"), *pb = kt_pub(E.dir, "bob"), *pd = kt_pub(E.dir, "dave"),
-                            *pe = kt_pub(E.dir, "erin"), *pf = kt_pub(E.dir, "frank");
+        _cleanup_free_ char *pa = kt_pub(E.dir, "alice"), *pa2 = kt_pub(E.dir, "alice2"), *pb = kt_pub(E.dir, "bob"),
+                            *pd = kt_pub(E.dir, "dave"), *pe = kt_pub(E.dir, "erin"), *pf = kt_pub(E.dir, "frank");
         _cleanup_free_ char *text = tl_strf("alice %s\n"
                                             "bob@corp %s\n"
                                             "alice@corp,alice %s\n"
@@ -138,8 +138,8 @@ static int teardown(void **state) {
 
 struct item {
         int result;
-        const char *officer;  /* NULL: nobody's key */
-        const char *reason;   /* substring of the reason, when refused */
+        const char *officer; /* NULL: nobody's key */
+        const char *reason;  /* substring of the reason, when refused */
 };
 
 /* Count sigs (names in E.dir) at now and check each item; returns the count. */
@@ -188,10 +188,11 @@ static size_t count_at(uint64_t now, const char *const *sigs, size_t n, const st
         return counted;
 }
 
-#define COUNT(now, sigs, want)                                                                   \
+#define COUNT(now, sigs, want)                                                                \
         count_at((now), (const char *const[]) sigs, ELEMENTSOF(((const char *const[]) sigs)), \
                  (const struct item[]) want)
-#define L(...) {__VA_ARGS__}
+#define L(...) \
+        { __VA_ARGS__ }
 
 static void test_two_officers(void **state) {
         (void) state;
@@ -218,8 +219,7 @@ static void test_same_officer_second_key(void **state) {
         /* alice2's line "alice@corp,alice" shares a principal with "alice". */
         _cleanup_free_ char *first = P("alice2.sig");
         _cleanup_free_ char *dup = tl_strf("officer alice already approved (%s)", first);
-        assert_int_equal(COUNT(E.now, L("alice2.sig", "alice.sig"), L({0, "alice", NULL}, {-EEXIST, "alice", dup})),
-                         1);
+        assert_int_equal(COUNT(E.now, L("alice2.sig", "alice.sig"), L({0, "alice", NULL}, {-EEXIST, "alice", dup})), 1);
         expect_fingerprint("alice2.sig", "alice2", 0);
 }
 
@@ -227,9 +227,9 @@ static void test_other_statement(void **state) {
         (void) state;
         assert_int_equal(COUNT(E.now, L("alice-other.sig"), L({-EKEYREJECTED, "alice", "does not verify"})), 0);
         /* The first valid approval of an officer is the one that counts. */
-        assert_int_equal(COUNT(E.now, L("alice-other.sig", "alice.sig"),
-                               L({-EKEYREJECTED, "alice", NULL}, {0, "alice", NULL})),
-                         1);
+        assert_int_equal(
+                COUNT(E.now, L("alice-other.sig", "alice.sig"), L({-EKEYREJECTED, "alice", NULL}, {0, "alice", NULL})),
+                1);
 }
 
 static void test_wrong_namespace(void **state) {
@@ -258,15 +258,15 @@ static void test_statement_expired(void **state) {
                                L({-EKEYEXPIRED, "alice", "the approval expired at "},
                                  {-EKEYEXPIRED, "bob@corp", "the approval expired at "})),
                          0);
-        assert_int_equal(COUNT(E.expires + 86400, L("alice.sig"), L({-EKEYEXPIRED, "alice", "the approval expired at "})),
-                         0);
+        assert_int_equal(
+                COUNT(E.expires + 86400, L("alice.sig"), L({-EKEYEXPIRED, "alice", "the approval expired at "})), 0);
 }
 
 static void test_officer_expired(void **state) {
         (void) state;
-        assert_int_equal(COUNT(E.now, L("dave.sig", "bob.sig"),
-                               L({-EKEYEXPIRED, "dave", "has expired"}, {0, "bob@corp", NULL})),
-                         1);
+        assert_int_equal(
+                COUNT(E.now, L("dave.sig", "bob.sig"), L({-EKEYEXPIRED, "dave", "has expired"}, {0, "bob@corp", NULL})),
+                1);
 }
 
 static void test_officer_not_yet_valid(void **state) {
@@ -277,9 +277,9 @@ static void test_officer_not_yet_valid(void **state) {
         _cleanup_free_ char *p = P("frank.sig"), *a = P("alice.sig");
         const char *paths[] = {p, a};
         struct ecl_quorum q = {0};
-        assert_int_equal(ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), later + 60, later, paths, 2,
-                                          &q, NULL),
-                         0);
+        assert_int_equal(
+                ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), later + 60, later, paths, 2, &q, NULL),
+                0);
         assert_int_equal(q.items[0].result, 0);
         assert_int_equal(q.items[1].result, 0);
         assert_int_equal(q.counted, 2);
@@ -294,9 +294,8 @@ static void test_unreadable(void **state) {
                                L({-ENOENT, NULL, "missing.sig"}, {-EBADMSG, NULL, NULL}, {0, "bob@corp", NULL})),
                          1);
         struct ecl_quorum q = {0};
-        assert_int_equal(ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), E.expires, E.now, NULL, 0, &q,
-                                          NULL),
-                         0);
+        assert_int_equal(
+                ecl_quorum_count(E.officers, NS, STATEMENT, strlen(STATEMENT), E.expires, E.now, NULL, 0, &q, NULL), 0);
         assert_int_equal(q.counted, 0);
         assert_int_equal(q.n, 0);
         ecl_quorum_clear(&q);
@@ -304,11 +303,11 @@ static void test_unreadable(void **state) {
 
 static void test_mixed(void **state) {
         (void) state;
-        assert_int_equal(COUNT(E.now, L("carol.sig", "alice2.sig", "dave.sig", "alice.sig", "bob.sig", "alice-again.sig"),
-                               L({-ENOKEY, NULL, NULL}, {0, "alice", NULL}, {-EKEYEXPIRED, "dave", NULL},
-                                 {-EEXIST, "alice", "alice2.sig"}, {0, "bob@corp", NULL},
-                                 {-EEXIST, "alice", "alice2.sig"})),
-                         2);
+        assert_int_equal(
+                COUNT(E.now, L("carol.sig", "alice2.sig", "dave.sig", "alice.sig", "bob.sig", "alice-again.sig"),
+                      L({-ENOKEY, NULL, NULL}, {0, "alice", NULL}, {-EKEYEXPIRED, "dave", NULL},
+                        {-EEXIST, "alice", "alice2.sig"}, {0, "bob@corp", NULL}, {-EEXIST, "alice", "alice2.sig"})),
+                2);
 }
 
 int main(void) {

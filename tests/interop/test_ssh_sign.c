@@ -25,8 +25,8 @@ static const char MSG[] = "ecluse approval v1\ndecision: apply\nstack: office\n"
 
 static struct {
         char *dir;
-        char *fake;      /* directory of stand-in ssh-keygen scripts, put first on PATH */
-        char *path;      /* PATH as it was */
+        char *fake; /* directory of stand-in ssh-keygen scripts, put first on PATH */
+        char *path; /* PATH as it was */
 } E;
 
 static char *P(const char *name) {
@@ -211,12 +211,9 @@ static void test_not_installed(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_sign_verifies),
-                cmocka_unit_test(test_sign_large_and_empty),
-                cmocka_unit_test(test_missing_key),
-                cmocka_unit_test(test_fake_argv_and_fds),
-                cmocka_unit_test(test_fake_failures),
-                cmocka_unit_test(test_not_installed),
+                cmocka_unit_test(test_sign_verifies), cmocka_unit_test(test_sign_large_and_empty),
+                cmocka_unit_test(test_missing_key),   cmocka_unit_test(test_fake_argv_and_fds),
+                cmocka_unit_test(test_fake_failures), cmocka_unit_test(test_not_installed),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }

@@ -224,16 +224,11 @@ static void test_example_file(void **state) {
 
 int main(void) {
         const struct CMUnitTest tests[] = {
-                cmocka_unit_test(test_one_line_each),
-                cmocka_unit_test(test_shared_principal),
-                cmocka_unit_test(test_shared_key),
-                cmocka_unit_test(test_transitive),
-                cmocka_unit_test(test_options_kept),
-                cmocka_unit_test(test_patterns_refused),
-                cmocka_unit_test(test_empty_refused),
-                cmocka_unit_test(test_syntax_errors_still_reported),
-                cmocka_unit_test(test_load),
-                cmocka_unit_test(test_example_file),
+                cmocka_unit_test(test_one_line_each), cmocka_unit_test(test_shared_principal),
+                cmocka_unit_test(test_shared_key),    cmocka_unit_test(test_transitive),
+                cmocka_unit_test(test_options_kept),  cmocka_unit_test(test_patterns_refused),
+                cmocka_unit_test(test_empty_refused), cmocka_unit_test(test_syntax_errors_still_reported),
+                cmocka_unit_test(test_load),          cmocka_unit_test(test_example_file),
         };
         return cmocka_run_group_tests(tests, setup, teardown);
 }
