@@ -12,14 +12,17 @@
  *   version        dotted numbers ("2.4.1"), 1..AGENT_VERSION_PARTS parts,
  *                  each 0..UINT32_MAX without leading zeros; also a safe
  *                  directory name (releases/VERSION)
- *   released, expires  RFC 3339, released before expires
+ *   released, expires  RFC 3339, in UTC from 1970 to 9999, released before expires
  *   notes          optional text, at most AGENT_BUNDLE_NOTES_MAX bytes; lines
- *                  kept, no unsafe character (yaml-doc.h)
+ *                  kept, no unsafe character but '\n' (yaml-doc.h)
  *   payload        1..AGENT_BUNDLE_PAYLOAD_MAX entries: path "payload/NAME..."
- *                  (no "..", no "//", no leading "/", no control), size,
- *                  sha256 (64 lowercase hex), install (a file name: no '/',
- *                  not "." or "..", not starting with '.'); no path and no
- *                  install name twice
+ *                  (no "." or ".." component, no "//", no trailing "/", no
+ *                  control, at most AGENT_BUNDLE_PATH_MAX bytes), size (an
+ *                  unquoted decimal, no leading zero, fits 64 bits), sha256
+ *                  (64 lowercase hex), install (a file name of at most 255
+ *                  bytes: no '/', not starting with '.', so not "." or "..");
+ *                  no path and no install name twice (reported at the second,
+ *                  naming the first)
  */
 #include <stdbool.h>
 #include <stddef.h>
@@ -48,6 +51,7 @@ struct agent_bundle_file {
         char sha256_hex[65];
         char *install;     /* file name inside releases/VERSION/ */
         struct ecl_pos pos; /* where the entry stands in bundle.yaml */
+        struct ecl_pos path_pos, install_pos; /* where its path and install name are written */
 };
 
 struct agent_bundle_meta {

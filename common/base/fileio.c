@@ -125,11 +125,12 @@ int ecl_mkdir_parent(const char *path, mode_t mode, char **ret_reason) {
 
 /* ---- mkdir -p following no link ---------------------------------------- */
 
-/* name in dfd made (mode) or reused, opened without following a link; where names it in reasons. */
-static int mkdirat_nofollow(int dfd, const char *name, mode_t mode, const char *where, bool *ret_created,
-                            char **ret_reason) {
-        *ret_created = mkdirat(dfd, name, mode) == 0;
-        if (!*ret_created && errno != EEXIST)
+int ecl_mkdirat_nofollow(int dfd, const char *name, mode_t mode, const char *where, bool *ret_created,
+                         char **ret_reason) {
+        bool created = mkdirat(dfd, name, mode) == 0;
+        if (ret_created)
+                *ret_created = created;
+        if (!created && errno != EEXIST)
                 return ecl_reason_errno(ret_reason, negative_errno(), "cannot create %s", where);
         int fd = openat(dfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
         if (fd >= 0)
@@ -166,7 +167,7 @@ int ecl_mkdir_below(const char *base, const char *rel, mode_t mode, ecl_mkdir_ch
                 free(where);
                 where = next;
                 bool created;
-                int nfd = mkdirat_nofollow(fd, c, mode, where, &created, ret_reason);
+                int nfd = ecl_mkdirat_nofollow(fd, c, mode, where, &created, ret_reason);
                 if (nfd < 0)
                         return nfd;
                 close(fd);

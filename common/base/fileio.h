@@ -55,6 +55,16 @@ int ecl_mkdir_p(const char *path, mode_t mode, char **ret_reason);
 int ecl_mkdir_parent(const char *path, mode_t mode, char **ret_reason);
 
 /*
+ * One step of ecl_mkdir_below(): name (one component) in dfd, created with
+ * mode (less the umask) or reused, opened with O_NOFOLLOW | O_DIRECTORY.
+ * Returns the descriptor, or -ELOOP for a link, -ENOTDIR for anything else
+ * than a directory, another negative errno; where names it in *ret_reason.
+ * *ret_created (may be NULL): whether it was made now.
+ */
+int ecl_mkdirat_nofollow(int dfd, const char *name, mode_t mode, const char *where, bool *ret_created,
+                         char **ret_reason);
+
+/*
  * A check of each component ecl_mkdir_below() creates or reuses: fd is it
  * (O_DIRECTORY), where its path, created whether it was just made.  0, or
  * a negative errno with *ret_reason set.

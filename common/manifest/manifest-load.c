@@ -16,7 +16,6 @@
 #include "paths.h"
 #include "stack-path.h"
 #include "strparse.h"
-#include "stack-name.h"
 
 /* ---- top level ---- */
 
@@ -31,19 +30,7 @@ static void parse_version(struct mctx *c, const char *path, yaml_node_t *key, ya
 
 static void parse_stack(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
         (void) key;
-        struct ecl_manifest *m = obj;
-        const char *s;
-        if (!mctx_scalar(c, path, value, &s))
-                return;
-        if (!ecl_stack_name_valid(s)) {
-                _cleanup_free_ char *shown = mctx_excerpt(c, s);
-                if (shown)
-                        mctx_error_at(c, value,
-                                      "a lowercase letter, then up to 30 lowercase letters, digits or '-'",
-                                      "invalid stack name '%s'", shown);
-                return;
-        }
-        m->stack = mctx_strdup(c, s);
+        mctx_stack_name(c, path, value, &((struct ecl_manifest *) obj)->stack);
 }
 
 static void parse_licensor(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
@@ -93,28 +80,54 @@ static void parse_access_quorum(struct mctx *c, const char *path, yaml_node_t *k
         parse_quorum(c, path, value, &((struct ecl_manifest *) obj)->access_quorum);
 }
 
-static void parse_max_duration(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
-        (void) key;
-        struct ecl_manifest *m = obj;
+/* A duration in (0, max_s]; `range` says so in words ("more than 0s and at most 7d"). */
+static bool parse_duration(struct mctx *c, const char *path, yaml_node_t *value, uint64_t max_s, const char *range,
+                           uint64_t *ret) {
         const char *s;
         if (!mctx_scalar(c, path, value, &s))
-                return;
+                return false;
         _cleanup_free_ char *shown = mctx_excerpt(c, s);
         if (!shown)
-                return;
-        uint64_t v;
-        int r = ecl_parse_duration(s, ECL_ACCESS_MAX_DURATION_LIMIT_S, &v);
+                return false;
+        int r = ecl_parse_duration(s, max_s, ret);
         if (r == -EINVAL)
                 mctx_error_at(c, value, "a number and a unit d, h, m or s, e.g. 4h, 30m, 1h30m",
                               "invalid duration '%s' for '%s'", shown, path);
         else if (r < 0)
-                mctx_error_at(c, value, NULL, "'%s' must be more than 0s and at most 7d, got %s", path, shown);
-        else
-                m->access_max_duration_s = v;
+                mctx_error_at(c, value, NULL, "'%s' must be %s, got %s", path, range, shown);
+        return r == 0;
+}
+
+static void parse_max_duration(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        (void) key;
+        struct ecl_manifest *m = obj;
+        parse_duration(c, path, value, ECL_ACCESS_MAX_DURATION_LIMIT_S, "more than 0s and at most 7d",
+                       &m->access_max_duration_s);
+}
+
+static void parse_health_console(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        (void) key;
+        mctx_string(c, path, value, ECL_HEALTH_CONSOLE_MAX, &((struct ecl_manifest *) obj)->health_console);
+}
+
+static void parse_health_timeout(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        (void) key;
+        struct ecl_manifest *m = obj;
+        parse_duration(c, path, value, ECL_HEALTH_TIMEOUT_MAX_S, "at least 1s and at most 24h", &m->health_timeout_s);
+}
+
+static const struct mkey health_keys[] = {
+        MKEY("console", false, NULL, parse_health_console),
+        MKEY("timeout", false, NULL, parse_health_timeout),
+};
+
+static void parse_health(struct mctx *c, const char *path, yaml_node_t *key, yaml_node_t *value, void *obj) {
+        mctx_mapping(c, path, ecl_yaml_pos(key), value, health_keys, ELEMENTSOF(health_keys), obj, NULL);
 }
 
 static const struct mkey updates_keys[] = {
         MKEY("quorum", false, NULL, parse_updates_quorum),
+        MKEY("health", false, NULL, parse_health),
 };
 
 static const struct mkey access_keys[] = {
@@ -311,78 +324,27 @@ static const struct mkey top_keys[TOP_N_KEYS] = {
         MKEY("access", false, NULL, parse_access),
 };
 
-/*
- * A version other than ours means another schema: say so and nothing else,
- * rather than a cascade of unknown keys.  Returns false when the walk must stop.
- */
-static bool check_version(struct mctx *c, yaml_node_t *root) {
-        if (root->type != YAML_MAPPING_NODE)
-                return true;
-        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
-                yaml_node_t *k = ecl_yaml_node(c->doc, p->key), *v = ecl_yaml_node(c->doc, p->value);
-                if (!k || !v || k->type != YAML_SCALAR_NODE || !streq((const char *) k->data.scalar.value, "ecluse"))
-                        continue;
-                int64_t version;
-                if (v->type != YAML_SCALAR_NODE || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
-                    ecl_parse_int((const char *) v->data.scalar.value, INT64_MIN, INT64_MAX, &version) < 0 ||
-                    version == ECL_MANIFEST_VERSION)
-                        return true; /* good, or wrong in a way the walk reports */
-                mctx_error_at(c, v, "this ecluse reads version 1", "unsupported manifest version %lld",
-                              (long long) version);
-                return false;
-        }
-        return true;
-}
-
-static bool pos_before(struct ecl_pos a, struct ecl_pos b) {
-        return a.line < b.line || (a.line == b.line && a.col < b.col);
-}
-
-/* Diagnostics in file order (stable), so that cross-checks read where they belong; "too many" stays last. */
-static void sort_diags(struct ecl_diags *diags, size_t from, bool keep_last) {
-        size_t end = diags->n - (keep_last && diags->n > from ? 1 : 0);
-        for (size_t i = from + 1; i < end; i++) {
-                struct ecl_diag d = diags->items[i];
-                size_t j = i;
-                while (j > from && pos_before(d.pos, diags->items[j - 1].pos)) {
-                        diags->items[j] = diags->items[j - 1];
-                        j--;
-                }
-                diags->items[j] = d;
-        }
-}
-
 int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, struct ecl_manifest **ret,
                              struct ecl_diags *diags) {
-        if (!name)
-                name = "<input>";
-        if (len > ECL_MANIFEST_MAX_SIZE) {
-                if (ecl_diags_add(diags, name, (struct ecl_pos){0, 0}, NULL, "file too large (%zu bytes, at most %d)",
-                                  len, ECL_MANIFEST_MAX_SIZE) < 0)
-                        return -ENOMEM;
-                return -EFBIG;
-        }
         static const struct ecl_yaml_limits limits = {
                 .max_depth = ECL_MANIFEST_MAX_DEPTH,
                 .max_errors = ECL_MANIFEST_MAX_ERRORS,
                 .what = "a manifest",
         };
         struct ecl_yaml_doc doc;
-        size_t first = diags->n;
-        int r = ecl_yaml_doc_load(&doc, name, buf, len, &limits, diags);
+        struct mctx c = {
+                .file = name ? name : "<input>",
+                .doc = &doc,
+                .diags = diags,
+                .what = "a manifest",
+                .root_hint = "a manifest starts with 'ecluse: 1'",
+                .no_such_key = mctx_forbidden_reason,
+        };
+        yaml_node_t *root;
+        int r = mctx_load(&c, buf, len, ECL_MANIFEST_MAX_SIZE, &limits, "empty manifest", &root);
         if (r < 0) {
                 ecl_yaml_doc_done(&doc);
-                sort_diags(diags, first, first < diags->n && streq(diags->items[diags->n - 1].what,
-                                                                   "too many errors, stopping here"));
                 return r;
-        }
-        yaml_node_t *root = ecl_yaml_root(&doc);
-        if (!root) {
-                ecl_yaml_doc_done(&doc);
-                if (ecl_diags_add(diags, name, (struct ecl_pos){1, 1}, "a manifest starts with 'ecluse: 1'",
-                                  "empty manifest") < 0)
-                        return -ENOMEM;
-                return -EBADMSG;
         }
         _cleanup_manifest_ struct ecl_manifest *m = calloc(1, sizeof *m);
         if (!m) {
@@ -395,18 +357,16 @@ int ecl_manifest_load_buffer(const char *name, const char *buf, size_t len, stru
                 .updates_quorum = ECL_QUORUM_DEFAULT,
                 .access_quorum = ECL_QUORUM_DEFAULT,
                 .access_max_duration_s = ECL_ACCESS_MAX_DURATION_DEFAULT_S,
+                .health_timeout_s = ECL_HEALTH_TIMEOUT_DEFAULT_S,
         };
-        struct mctx c = {.file = name, .doc = &doc, .diags = diags};
-        m->file = mctx_strdup(&c, name);
-        if (check_version(&c, root) &&
+        m->file = mctx_strdup(&c, c.file);
+        if (mctx_check_format(&c, root, "ecluse", ECL_MANIFEST_VERSION, "manifest version") &&
             mctx_mapping(&c, "", ecl_yaml_pos(root), root, top_keys, ELEMENTSOF(top_keys), m, NULL))
                 check_trees(&c, m);
         ecl_yaml_doc_done(&doc);
-        sort_diags(diags, first, c.gave_up);
-        if (c.oom)
-                return c.oom;
-        if (c.n_errors > 0 || c.gave_up)
-                return -EBADMSG;
+        r = mctx_done(&c);
+        if (r < 0)
+                return r;
         *ret = TAKE_PTR(m);
         return 0;
 }

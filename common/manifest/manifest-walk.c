@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
-/* The schema-driven walk of the manifest document: mappings, lists, scalars, messages. */
+/* The schema-driven walk of a strict YAML document: mappings, lists, scalars, messages. */
 #include <ctype.h>
 #include <errno.h>
 #include <stdarg.h>
@@ -7,17 +7,20 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "manifest-internal.h"
+#include "manifest-walk.h"
+#include "manifest.h" /* ECL_MANIFEST_MAX_ERRORS */
+#include "stack-name.h"
 #include "strutil.h"
 #include "strparse.h"
 
 #define EXCERPT_MAX 60
+#define TOO_MANY "too many errors, stopping here"
 
 void mctx_error(struct mctx *c, struct ecl_pos pos, const char *hint, const char *fmt, ...) {
         if (c->gave_up || c->oom)
                 return;
         if (c->n_errors >= ECL_MANIFEST_MAX_ERRORS) {
-                if (ecl_diags_add(c->diags, c->file, pos, NULL, "too many errors, stopping here") < 0)
+                if (ecl_diags_add(c->diags, c->file, pos, NULL, TOO_MANY) < 0)
                         c->oom = -ENOMEM;
                 c->gave_up = true;
                 return;
@@ -165,7 +168,7 @@ static int report_unknown_key(struct mctx *c, const char *path, yaml_node_t *key
         char in[MPATH_MAX + 8] = "";
         if (*path)
                 snprintf(in, sizeof in, " in '%s'", path);
-        const char *reason = mctx_forbidden_reason(name);
+        const char *reason = c->no_such_key ? c->no_such_key(name) : NULL;
         if (reason) {
                 mctx_error_at(c, key, reason, "unknown key '%s'%s", shown, in);
                 return -1;
@@ -208,8 +211,8 @@ bool mctx_mapping(struct mctx *c, const char *path, struct ecl_pos where, yaml_n
                 if (*path)
                         mctx_error_at(c, node, NULL, "'%s' must be a mapping, got %s", path, ecl_yaml_kind(node));
                 else
-                        mctx_error_at(c, node, "a manifest starts with 'ecluse: 1'",
-                                      "a manifest must be a mapping of keys, got %s", ecl_yaml_kind(node));
+                        mctx_error_at(c, node, c->root_hint, "%s must be a mapping of keys, got %s", c->what,
+                                      ecl_yaml_kind(node));
                 return false;
         }
         for (yaml_node_pair_t *p = node->data.mapping.pairs.start; p < node->data.mapping.pairs.top; p++) {
@@ -376,6 +379,21 @@ bool mctx_int(struct mctx *c, const char *path, yaml_node_t *node, int64_t min, 
         return true;
 }
 
+bool mctx_stack_name(struct mctx *c, const char *path, yaml_node_t *node, char **ret) {
+        const char *s;
+        if (!mctx_scalar(c, path, node, &s))
+                return false;
+        if (!ecl_stack_name_valid(s)) {
+                _cleanup_free_ char *shown = mctx_excerpt(c, s);
+                if (shown)
+                        mctx_error_at(c, node, "a lowercase letter, then up to 30 lowercase letters, digits or '-'",
+                                      "invalid stack name '%s'", shown);
+                return false;
+        }
+        *ret = mctx_strdup(c, s);
+        return *ret != NULL;
+}
+
 bool mctx_enum(struct mctx *c, const char *path, yaml_node_t *node, const char *const *names, size_t n,
                const char *hint, unsigned *ret) {
         const char *s;
@@ -432,5 +450,75 @@ bool mctx_file_path(struct mctx *c, const char *path, yaml_node_t *node, char **
                 s += n;
         }
         *ret = TAKE_PTR(p);
+        return true;
+}
+
+static bool pos_before(struct ecl_pos a, struct ecl_pos b) {
+        return a.line < b.line || (a.line == b.line && a.col < b.col);
+}
+
+static void sort_diags(struct ecl_diags *diags, size_t from, bool keep_last) {
+        size_t end = diags->n - (keep_last && diags->n > from ? 1 : 0);
+        for (size_t i = from + 1; i < end; i++) {
+                struct ecl_diag d = diags->items[i];
+                size_t j = i;
+                while (j > from && pos_before(d.pos, diags->items[j - 1].pos)) {
+                        diags->items[j] = diags->items[j - 1];
+                        j--;
+                }
+                diags->items[j] = d;
+        }
+}
+
+int mctx_load(struct mctx *c, const char *buf, size_t len, size_t max_size, const struct ecl_yaml_limits *limits,
+              const char *empty, yaml_node_t **ret_root) {
+        c->first_diag = c->diags->n;
+        c->doc->loaded = false;
+        if (len > max_size) {
+                if (ecl_diags_add(c->diags, c->file, (struct ecl_pos){0, 0}, NULL,
+                                  "file too large (%zu bytes, at most %zu)", len, max_size) < 0)
+                        return -ENOMEM;
+                return -EFBIG;
+        }
+        int r = ecl_yaml_doc_load(c->doc, c->file, buf, len, limits, c->diags);
+        if (r < 0) {
+                struct ecl_diags *d = c->diags;
+                sort_diags(d, c->first_diag, c->first_diag < d->n && streq(d->items[d->n - 1].what, TOO_MANY));
+                return r;
+        }
+        *ret_root = ecl_yaml_root(c->doc);
+        if (!*ret_root) {
+                if (ecl_diags_add(c->diags, c->file, (struct ecl_pos){1, 1}, c->root_hint, "%s", empty) < 0)
+                        return -ENOMEM;
+                return -EBADMSG;
+        }
+        return 0;
+}
+
+int mctx_done(struct mctx *c) {
+        sort_diags(c->diags, c->first_diag, c->gave_up);
+        if (c->oom)
+                return c->oom;
+        if (c->n_errors > 0 || c->gave_up)
+                return -EBADMSG;
+        return 0;
+}
+
+bool mctx_check_format(struct mctx *c, yaml_node_t *root, const char *key, int64_t version, const char *what) {
+        if (root->type != YAML_MAPPING_NODE)
+                return true;
+        for (yaml_node_pair_t *p = root->data.mapping.pairs.start; p < root->data.mapping.pairs.top; p++) {
+                yaml_node_t *k = ecl_yaml_node(c->doc, p->key), *v = ecl_yaml_node(c->doc, p->value);
+                if (!k || !v || k->type != YAML_SCALAR_NODE || !streq((const char *) k->data.scalar.value, key))
+                        continue;
+                int64_t n;
+                if (v->type != YAML_SCALAR_NODE || v->data.scalar.style != YAML_PLAIN_SCALAR_STYLE ||
+                    ecl_parse_int((const char *) v->data.scalar.value, INT64_MIN, INT64_MAX, &n) < 0 || n == version)
+                        return true; /* good, or wrong in a way the walk reports */
+                char hint[64];
+                snprintf(hint, sizeof hint, "this ecluse reads version %lld", (long long) version);
+                mctx_error_at(c, v, hint, "unsupported %s %lld", what, (long long) n);
+                return false;
+        }
         return true;
 }

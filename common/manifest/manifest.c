@@ -30,6 +30,7 @@ void ecl_manifest_free(struct ecl_manifest *m) {
         free(m->network.neighbours);
         rules_free(m->network.egress, m->network.n_egress);
         rules_free(m->network.ingress, m->network.n_ingress);
+        free(m->health_console);
         free(m);
 }
 

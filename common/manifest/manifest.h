@@ -37,6 +37,9 @@
 #define ECL_ACCESS_MAX_DURATION_DEFAULT_S (4 * 3600)
 #define ECL_ACCESS_MAX_DURATION_LIMIT_S (7 * 86400)
 #define ECL_QUORUM_DEFAULT 2
+#define ECL_HEALTH_CONSOLE_MAX 256 /* bytes */
+#define ECL_HEALTH_TIMEOUT_DEFAULT_S 120
+#define ECL_HEALTH_TIMEOUT_MAX_S 86400
 
 enum ecl_accel { ECL_ACCEL_AUTO, ECL_ACCEL_KVM, ECL_ACCEL_TCG };
 enum ecl_proto { ECL_PROTO_TCP, ECL_PROTO_UDP, ECL_PROTO_ICMP, ECL_PROTO_ICMPV6 };
@@ -96,6 +99,15 @@ struct ecl_manifest {
         struct ecl_network network;
         enum ecl_console console; /* default log */
         unsigned updates_quorum;  /* >= 1, default 2 */
+        /*
+         * updates.health: what "came up healthy" means after an apply.  With
+         * health_console, the guest prints a console line containing that text
+         * (after the reload) within health_timeout_s; without it (NULL: absent),
+         * the guest only has to stay up for health_timeout_s.  Either way the
+         * agent rolls back by itself otherwise.
+         */
+        char *health_console;       /* 1..256 bytes, no control or unsafe character; NULL: absent */
+        uint64_t health_timeout_s;  /* 1 s..24 h, default 120 */
         unsigned access_quorum;   /* >= 1, default 2 */
         uint64_t access_max_duration_s; /* default 4h, at most 7 days */
 };

@@ -15,6 +15,7 @@
 #include <unistd.h>
 
 #include "allowed-signers.h"
+#include "keygen-test.h"
 #include "../unit/sshsig-testsign.h"
 #include "sshsig.h"
 #include "testlib.h"
@@ -66,42 +67,17 @@ static void run_stdin(char *const argv[], const char *in, struct tl_result *res)
 }
 
 static void keygen(const char *name, const char *type, const char *bits) {
-        _cleanup_free_ char *path = P(name);
-        char *argv[] = {"ssh-keygen", "-q", "-t", (char *) type, "-N", "", "-C", (char *) name, "-f", path,
-                        bits ? "-b" : NULL, (char *) bits, NULL};
-        struct tl_result r;
-        tl_run(argv, &r);
-        if (r.status != 0)
-                fail_msg("ssh-keygen -t %s: %s", type, r.err);
-        tl_result_free(&r);
+        kt_keygen(E.dir, name, type, bits);
 }
 
 /* ssh-keygen -Y sign; the signature is moved to SIGNAME. */
 static void sign(const char *key, const char *ns, const char *signame, const char *hashalg) {
-        _cleanup_free_ char *kp = P(key), *sp = P(signame), *sig = tl_strf("%s.sig", E.msg);
-        _cleanup_free_ char *opt = hashalg ? tl_strf("hashalg=%s", hashalg) : NULL;
-        char *argv[] = {"ssh-keygen", "-q", "-Y", "sign", "-f", kp, "-n", (char *) ns, E.msg,
-                        NULL, NULL, NULL};
-        if (opt) {
-                argv[8] = "-O";
-                argv[9] = opt;
-                argv[10] = E.msg;
-        }
-        unlink(sig);
-        struct tl_result r;
-        tl_run(argv, &r);
-        if (r.status != 0)
-                fail_msg("ssh-keygen -Y sign %s: %s", key, r.err);
-        tl_result_free(&r);
-        assert_int_equal(rename(sig, sp), 0);
+        _cleanup_free_ char *kp = P(key), *sp = P(signame);
+        kt_sign(kp, ns, E.msg, hashalg, sp);
 }
 
 static char *pub(const char *key) {
-        _cleanup_free_ char *p = tl_strf("%s/%s.pub", E.dir, key);
-        char *s = tl_read_file(p, NULL);
-        assert_non_null(s);
-        s[strcspn(s, "\n")] = '\0';
-        return s;
+        return kt_pub(E.dir, key);
 }
 
 static void write_ts_sig(const char *name, const struct ts_key *k, const char *ns, const struct ts_opts *o) {
@@ -114,10 +90,8 @@ static void write_ts_sig(const char *name, const struct ts_key *k, const char *n
 
 static int setup(void **state) {
         (void) state;
-        if (!tl_have_program("ssh-keygen")) {
-                fprintf(stderr, "ssh-keygen not found: interop tests need openssh-client\n");
+        if (kt_require_ssh_keygen() < 0)
                 return -1;
-        }
         E.dir = tl_mkdtemp();
         E.msg = P("statement.txt");
         E.msg2 = P("statement-changed.txt");

@@ -1,4 +1,5 @@
 /* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -9,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "diag.h"
 #include "fileio.h"
 #include "testlib.h"
 
@@ -75,6 +77,24 @@ void tl_mkdir_p(const char *path) {
         _cleanup_free_ char *why = NULL;
         if (ecl_mkdir_p(path, 0755, &why) < 0)
                 fail_msg("mkdir -p %s: %s", path, why ? why : "out of memory");
+}
+
+char *tl_dir_names(const char *dir) {
+        struct dirent **v;
+        int n = scandir(dir, &v, NULL, alphasort);
+        if (n < 0)
+                fail_msg("scandir %s: %s", dir, strerror(errno));
+        char *s = tl_strf("%s", "");
+        for (int i = 0; i < n; i++) {
+                if (!streq(v[i]->d_name, ".") && !streq(v[i]->d_name, "..")) {
+                        char *t = tl_strf("%s%s%s", s, *s ? " " : "", v[i]->d_name);
+                        free(s);
+                        s = t;
+                }
+                free(v[i]);
+        }
+        free(v);
+        return s;
 }
 
 char *tl_strf(const char *fmt, ...) {
@@ -174,4 +194,39 @@ void tl_require_at(int ok, const char *what, const char *file, int line) {
 
 uid_t tl_stranger_id(void) {
         return geteuid() == 65534 ? 65533 : 65534;
+}
+
+char *tl_replace_line(const char *text, unsigned line, const char *with) {
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+        assert_non_null(f);
+        const char *p = text;
+        for (unsigned i = 1; *p; i++) {
+                const char *nl = strchr(p, '\n');
+                size_t n = nl ? (size_t) (nl + 1 - p) : strlen(p);
+                if (i != line)
+                        fwrite(p, 1, n, f);
+                else if (with)
+                        fprintf(f, "%s\n", with);
+                p += n;
+        }
+        assert_int_equal(fclose(f), 0);
+        return out;
+}
+
+char *tl_diags_text(struct ecl_diags *d) {
+        char *out = NULL;
+        size_t size = 0;
+        FILE *f = open_memstream(&out, &size);
+        assert_non_null(f);
+        for (size_t i = 0; i < d->n; i++) {
+                char *line = ecl_diag_format(&d->items[i]);
+                assert_non_null(line);
+                fprintf(f, "%s%s", i ? "\n" : "", line);
+                free(line);
+        }
+        assert_int_equal(fclose(f), 0);
+        ecl_diags_clear(d);
+        return out;
 }

@@ -28,8 +28,16 @@ char *tl_read_file(const char *path, size_t *len);
 void tl_write_file(const char *path, const void *data, size_t len);
 /* mkdir -p path (mode 0755); asserts on failure. */
 void tl_mkdir_p(const char *path);
+/* The names in dir but "." and "..", sorted, joined by ' ' ("" when empty); caller frees. */
+char *tl_dir_names(const char *dir);
 /* printf into a new string; asserts on failure. */
 char *tl_strf(const char *fmt, ...) _printf_(1, 2);
+/* text with its line `line` (1-based) replaced by `with` and a newline, or removed when with is NULL. */
+char *tl_replace_line(const char *text, unsigned line, const char *with);
+
+struct ecl_diags;
+/* Every diagnostic as ecl_diag_format() writes it, joined by newlines ("" for none); then cleared. */
+char *tl_diags_text(struct ecl_diags *d);
 
 struct tl_result {
         int status;   /* exit status, or 128+signal */

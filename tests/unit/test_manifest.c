@@ -35,16 +35,7 @@ static char *load_bad(const char *text, int expect_r) {
         assert_int_equal(ecl_manifest_load_buffer("t.yaml", text, strlen(text), &m, &d), expect_r);
         assert_null(m);
         assert_true(d.n > 0);
-        char *out = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&out, &size);
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *line = ecl_diag_format(&d.items[i]);
-                fprintf(f, "%s%s", i ? "\n" : "", line);
-        }
-        fclose(f);
-        ecl_diags_clear(&d);
-        return out;
+        return tl_diags_text(&d);
 }
 
 static const char head[] =
@@ -111,6 +102,8 @@ static void test_office_example(void **state) {
         assert_null(m->network.ingress[2].ports);
         assert_int_equal(m->console, ECL_CONSOLE_LOG);
         assert_int_equal(m->updates_quorum, 2);
+        assert_string_equal(m->health_console, "APP READY");
+        assert_int_equal(m->health_timeout_s, 120);
         assert_int_equal(m->access_quorum, 2);
         assert_int_equal(m->access_max_duration_s, 4 * 3600);
 }
@@ -152,6 +145,8 @@ static void test_minimal_example_defaults(void **state) {
                          0);
         assert_int_equal(m->console, ECL_CONSOLE_LOG);
         assert_int_equal(m->updates_quorum, ECL_QUORUM_DEFAULT);
+        assert_null(m->health_console);
+        assert_int_equal(m->health_timeout_s, ECL_HEALTH_TIMEOUT_DEFAULT_S);
         assert_int_equal(m->access_quorum, ECL_QUORUM_DEFAULT);
         assert_int_equal(m->access_max_duration_s, ECL_ACCESS_MAX_DURATION_DEFAULT_S);
 }
@@ -192,6 +187,88 @@ static void test_edge_values(void **state) {
         assert_int_equal(m->console, ECL_CONSOLE_NONE);
         assert_int_equal(m->updates_quorum, 16);
         assert_int_equal(m->access_max_duration_s, 7 * 86400);
+}
+
+static struct ecl_manifest *load_ok_with(const char *tail) {
+        _cleanup_free_ char *text = tl_strf("%s%s", head, tail);
+        struct ecl_diags d = {0};
+        struct ecl_manifest *m = NULL;
+        int r = ecl_manifest_load_buffer("t.yaml", text, strlen(text), &m, &d);
+        if (r < 0)
+                ecl_diags_print(&d, stderr);
+        assert_int_equal(r, 0);
+        assert_int_equal(d.n, 0);
+        ecl_diags_clear(&d);
+        return m;
+}
+
+static void test_updates_health(void **state) {
+        (void) state;
+        _cleanup_manifest_ struct ecl_manifest *m1 = load_ok_with("updates:\n  health: {console: \"ok: up\", timeout: 1h30m}\n");
+        assert_string_equal(m1->health_console, "ok: up");
+        assert_int_equal(m1->health_timeout_s, 5400);
+        assert_int_equal(m1->updates_quorum, ECL_QUORUM_DEFAULT);
+
+        /* Without console: the guest only has to stay up for the timeout. */
+        _cleanup_manifest_ struct ecl_manifest *m2 = load_ok_with("updates:\n  quorum: 3\n  health:\n    timeout: 24h\n");
+        assert_null(m2->health_console);
+        assert_int_equal(m2->health_timeout_s, 86400);
+        assert_int_equal(m2->updates_quorum, 3);
+
+        _cleanup_manifest_ struct ecl_manifest *m3 = load_ok_with("updates:\n  health: {timeout: 1s}\n");
+        assert_int_equal(m3->health_timeout_s, 1);
+
+        /* A console text alone keeps the default timeout; 256 bytes is the limit. */
+        char long_text[ECL_HEALTH_CONSOLE_MAX + 2];
+        memset(long_text, 'x', sizeof long_text - 1);
+        long_text[ECL_HEALTH_CONSOLE_MAX] = 0;
+        _cleanup_free_ char *t4 = tl_strf("updates:\n  health: {console: %s}\n", long_text);
+        _cleanup_manifest_ struct ecl_manifest *m4 = load_ok_with(t4);
+        assert_int_equal(strlen(m4->health_console), ECL_HEALTH_CONSOLE_MAX);
+        assert_int_equal(m4->health_timeout_s, 120);
+
+        long_text[ECL_HEALTH_CONSOLE_MAX] = 'x';
+        long_text[ECL_HEALTH_CONSOLE_MAX + 1] = 0;
+        _cleanup_free_ char *t5 = tl_strf("updates:\n  health: {console: %s}\n", long_text);
+        _cleanup_free_ char *o5 = load_bad_with(t5);
+        assert_string_equal(o5, "t.yaml:8:21: error: 'updates.health.console' is too long (257 bytes, at most 256)");
+}
+
+static void test_updates_health_refused(void **state) {
+        (void) state;
+        static const struct {
+                const char *tail, *err;
+        } cases[] = {
+                {"updates:\n  health:\n    console: ok\n    interval: 5s\n",
+                 "t.yaml:10:5: error: unknown key 'interval' in 'updates.health' (valid keys here: console, timeout)"},
+                {"updates:\n  health:\n    consol: ok\n",
+                 "t.yaml:9:5: error: unknown key 'consol' in 'updates.health' (did you mean 'console'?)"},
+                {"updates:\n  health:\n    console: a\n    console: b\n",
+                 "t.yaml:10:5: error: duplicate key 'console' in 'updates.health' (first at line 9, column 5)"},
+                {"updates:\n  health: {timeout: 0s}\n",
+                 "t.yaml:8:21: error: 'updates.health.timeout' must be at least 1s and at most 24h, got 0s"},
+                {"updates:\n  health: {timeout: 25h}\n",
+                 "t.yaml:8:21: error: 'updates.health.timeout' must be at least 1s and at most 24h, got 25h"},
+                {"updates:\n  health: {timeout: 2 minutes}\n",
+                 "t.yaml:8:21: error: invalid duration '2 minutes' for 'updates.health.timeout' (a number and a unit "
+                 "d, h, m or s, e.g. 4h, 30m, 1h30m)"},
+                {"updates:\n  health: {console: \"\"}\n",
+                 "t.yaml:8:21: error: 'updates.health.console' must not be empty"},
+                {"updates:\n  health: {console: \"READY\\e[0m\"}\n",
+                 "t.yaml:8:21: error: 'updates.health.console' contains a control character (line breaks, control "
+                 "and bidirectional characters are not allowed)"},
+                {"updates:\n  health: {console: \"a\\u202eb\"}\n",
+                 "t.yaml:8:21: error: 'updates.health.console' contains a control character (line breaks, control "
+                 "and bidirectional characters are not allowed)"},
+                {"updates:\n  health: {console: [a]}\n",
+                 "t.yaml:8:21: error: 'updates.health.console' must be a string, got a list"},
+                {"updates:\n  health: APP READY\n",
+                 "t.yaml:8:11: error: 'updates.health' must be a mapping, got a single value"},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(cases); i++) {
+                _cleanup_free_ char *out = load_bad_with(cases[i].tail);
+                assert_string_equal(out, cases[i].err);
+        }
 }
 
 static void test_buffer_without_name(void **state) {
@@ -501,19 +578,6 @@ static void test_ports_overlap_and_adjacent(void **state) {
         "error: missing key 'addresses' in 'network' (the guest's own addresses, e.g. [192.0.2.2]: the tap admits "    \
         "no other source, so a guest cannot claim a neighbour's)"
 
-static struct ecl_manifest *load_ok_with(const char *tail) {
-        _cleanup_free_ char *text = tl_strf("%s%s", head, tail);
-        struct ecl_diags d = {0};
-        struct ecl_manifest *m = NULL;
-        int r = ecl_manifest_load_buffer("t.yaml", text, strlen(text), &m, &d);
-        if (r < 0)
-                ecl_diags_print(&d, stderr);
-        assert_int_equal(r, 0);
-        assert_int_equal(d.n, 0);
-        ecl_diags_clear(&d);
-        return m;
-}
-
 /* A network names the guest's own addresses: without them it could claim any address on the link. */
 static void test_network_needs_addresses(void **state) {
         (void) state;
@@ -731,6 +795,8 @@ int main(void) {
                 cmocka_unit_test(test_test_guest_example),
                 cmocka_unit_test(test_minimal_example_defaults),
                 cmocka_unit_test(test_edge_values),
+                cmocka_unit_test(test_updates_health),
+                cmocka_unit_test(test_updates_health_refused),
                 cmocka_unit_test(test_buffer_without_name),
                 cmocka_unit_test(test_diags_are_appended),
                 cmocka_unit_test(test_file_errors),

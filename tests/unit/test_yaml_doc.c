@@ -15,16 +15,7 @@ static char *load(const char *text, int expect_r) {
         ecl_yaml_doc_done(&doc);
         if (r != expect_r)
                 fail_msg("'%s': %d, expected %d", text, r, expect_r);
-        char *out = NULL;
-        size_t size = 0;
-        FILE *f = open_memstream(&out, &size);
-        for (size_t i = 0; i < d.n; i++) {
-                _cleanup_free_ char *line = ecl_diag_format(&d.items[i]);
-                fprintf(f, "%s%s", i ? "\n" : "", line);
-        }
-        fclose(f);
-        ecl_diags_clear(&d);
-        return out;
+        return tl_diags_text(&d);
 }
 
 static void test_clean_document_and_positions(void **state) {
