@@ -38,12 +38,8 @@
 set -uo pipefail
 
 here=$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)
-# shellcheck source=lib/stack.sh
-. "$here/lib/stack.sh"
 # shellcheck source=lib/agent-fixture.sh
 . "$here/lib/agent-fixture.sh"
-
-agent_need
 agent_fixture
 # A file of the running release that the next ones no longer ship.
 echo "release 1.0.0" >"$stackdir/releases/1.0.0/README"
@@ -152,7 +148,7 @@ cp "$work/bundle.json" "$logs/show-bundle.json"
 agent import "$work/show.tar"
 [ "$rc" = 0 ] || fail "import of 2.3.0: exit $rc: $(cat "$work/err")"
 # What changes against the running release, from the files themselves.
-expected_changes=$(python3 - "$rel" "$logs/show-bundle.json" <<'EOF'
+expected_changes=$("$py" - "$rel" "$logs/show-bundle.json" <<'EOF'
 import hashlib, json, os, sys
 rel, summary = sys.argv[1], json.load(open(sys.argv[2]))
 old = {n: hashlib.sha256(open(os.path.join(rel, n), "rb").read()).hexdigest() for n in os.listdir(rel)}

@@ -7,9 +7,10 @@
 # a vendor and of officers, bundles made by tests/lib/mkbundle.py, and
 # checks that a refusal changed nothing.  No VM, no root needed.
 #
-#   . lib/stack.sh; . lib/agent-fixture.sh   (after `here` is set)
-#   agent_need                    the agent built, python3, jq, ssh-keygen, qemu-img: or FATAL
-#   agent_fixture                 $tmp (removed on exit unless KEEP_E2E_TMP=1), $root, $keys, $work,
+#   . lib/agent-fixture.sh        (after `here` is set; it brings lib/stack.sh: step, pass, fail,
+#                                 fatal, stack_verdict, $src, $build, $shim)
+#   agent_fixture                 the agent built, python3, jq, ssh-keygen, qemu-img, or FATAL; then
+#                                 $tmp (removed on exit unless KEEP_E2E_TMP=1), $root, $keys, $work,
 #                                 $logs; the tree below; $vendor_key, $manifest, $stackdir
 #   agent ARGS...                 ecluse-agent --root $root ARGS; stdout in $work/out, stderr in
 #                                 $work/err, the status in $rc (never fails the shell)
@@ -44,12 +45,18 @@
 # (the agent adopts the hand-placed release on the first command that
 # touches the stack); any other change is a failure.
 
+# shellcheck source=lib/stack.sh
+. "$here/lib/stack.sh"
+
 agent_bin=${ECLUSE_AGENT_BIN:-$build/agent/ecluse-agent}
 mkbundle_py=$src/tests/lib/mkbundle.py
 AGENT_STACK=office
 AGENT_LICENSOR="Example Cloud Inc."
 AGENT_VENDOR=release@example-cloud.com
 agent_refusals=0
+# The interpreter itself: a version manager's shim (pyenv) costs a fifth of a
+# second a call, and the tests call python a hundred times.
+py=$(python3 -c 'import sys; print(sys.executable)' 2>/dev/null) || py=python3
 
 agent_need() {
         local tool
@@ -100,6 +107,7 @@ EOF
 }
 
 agent_fixture() {
+        agent_need
         tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-agent.XXXXXX") || fatal "mktemp failed"
         trap agent_cleanup EXIT
         trap 'exit 130' INT TERM
@@ -157,7 +165,7 @@ agent() {
 mkbundle() { # OUT ARGS...
         local out=$1
         shift
-        python3 "$mkbundle_py" --out "$out" --key "$vendor_key" --json "$@" >"$work/bundle.json" ||
+        "$py" "$mkbundle_py" --out "$out" --key "$vendor_key" --json "$@" >"$work/bundle.json" ||
                 fatal "mkbundle.py $* failed"
         digest=$(jq -r .digest "$work/bundle.json")
         [[ "$digest" =~ ^[0-9a-f]{64}$ ]] || fatal "mkbundle.py gave '$digest', not a digest"
@@ -166,7 +174,7 @@ mkbundle() { # OUT ARGS...
 }
 
 agent_snapshot() {
-        python3 - "$root/var/lib/ecluse" <<'EOF'
+        "$py" - "$root/var/lib/ecluse" <<'EOF'
 import hashlib, os, stat, sys
 base = sys.argv[1]
 for top in ("quarantine", "stacks"):
