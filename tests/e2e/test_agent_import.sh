@@ -6,6 +6,8 @@
 # (tar, payloads, the vendor's signature by ssh-keygen) for a --root tree made
 # by lib/agent-fixture.sh: stack office, release 1.0.0 placed by hand.
 #
+#  0. control: `ecluse-agent verify` accepts mkbundle.py's vendor signature
+#     and refuses those of --mutate unknown-key, wrong-namespace, sig-other-bytes;
 #  1. a good bundle (2.0.0) imports: exit 0, its ID on stdout, an `imported`
 #     audit record that names it; `list --json` is one object with id (the
 #     first 12 hex of sha256(bundle.yaml)), stack, version, state
@@ -13,8 +15,9 @@
 #  2. every refusal DESIGN.md lists, one bundle each (mkbundle.py --mutate ...;
 #     also a version equal to the floor written "1.0", an older one, and a
 #     pax bundle with a device entry): exit 65, exactly one stderr line
-#     "...: error: ...", quarantine/ and stacks/ byte for byte as they were
-#     (paths, types, modes, owners, link targets, contents), the audit log one
+#     "...: error: ...", quarantine/, stacks/ and the rest of the root byte
+#     for byte as they were (paths, types, modes, owners, link targets,
+#     contents; the audit log aside), the audit log one
 #     record longer, that record's event `import-refused`, `audit verify` ok;
 #     `list --json` still has the one bundle;
 #  3. the good bundle again: refused the same way (already imported);
@@ -46,6 +49,26 @@ echo "release 1.0.0" >"$stackdir/releases/1.0.0/README"
 chmod 0600 "$stackdir/releases/1.0.0/README"
 # The first command that touches the stack may adopt the hand-placed release.
 agent releases "$AGENT_STACK"
+
+# ---- 0. control: the tooling's signatures, checked by `ecluse-agent verify` --
+step "control: ecluse-agent verify accepts the good bundle's signature and none of the broken ones"
+sig_verdict() { # BUNDLE: `verify` of its bundle.yaml.sig against the vendors file
+        rm -rf "$work/x" && mkdir "$work/x" && tar -xf "$1" -C "$work/x" bundle.yaml bundle.yaml.sig 2>/dev/null
+        agent verify --signers "$root/etc/ecluse/vendors" --namespace ecluse-bundle \
+                --signature "$work/x/bundle.yaml.sig" "$work/x/bundle.yaml"
+}
+mkbundle "$work/good.tar" --version 2.0.0
+sig_verdict "$work/good.tar"
+if [ "$rc" = 0 ] && grep -q "$AGENT_VENDOR" "$work/out"; then
+        pass "the good bundle's signature verifies ($AGENT_VENDOR)"
+else
+        fatal "ecluse-agent verify refuses mkbundle.py's good signature: exit $rc: $(cat "$work/err")"
+fi
+for m in unknown-key wrong-namespace sig-other-bytes; do
+        mkbundle "$work/control.tar" --mutate "$m"
+        sig_verdict "$work/control.tar"
+        if [ "$rc" = 65 ]; then pass "mkbundle.py --mutate $m: verify refuses it"; else fail "mkbundle.py --mutate $m: verify exits $rc"; fi
+done
 
 # ---- 1. a good bundle ------------------------------------------------------
 step "import a good bundle (2.0.0)"

@@ -22,8 +22,8 @@
 #     `approve A --signature F` by alice: exit 0, `approved` audited,
 #     approvals 1, state quarantined, quarantine/A/approvals/ not empty;
 #  3. each of these leaves the quorum unmet: exit 65, exactly one stderr
-#     line "...: error: ...", quarantine/ and stacks/ byte for byte as they
-#     were, one `approval-refused` audit record, `audit verify` ok,
+#     line "...: error: ...", the root (quarantine/, stacks/, all but the
+#     audit log) byte for byte as it was, one `approval-refused` audit record, `audit verify` ok,
 #     approvals still 1:
 #       alice again (the same signature), alice's second key, bob's signature
 #       over B's statement, bob's over A's in namespace ecluse-access, dave

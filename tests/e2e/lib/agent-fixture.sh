@@ -17,13 +17,15 @@
 #   mkbundle OUT ARGS...          tests/lib/mkbundle.py --out OUT --key $vendor_key --json ARGS; the
 #                                 bundle's digest (sha256 of its bundle.yaml) in $digest, its ID ($id)
 #                                 the first 12 digits, mkbundle.py's summary in $work/bundle.json
-#   agent_snapshot                every path under quarantine/ and stacks/: type, mode, owner, link
-#                                 target, size and sha256 of files (no times), one line each, sorted
+#   agent_snapshot                every path under $root but the audit log (quarantine/, stacks/ and
+#                                 all else): type, mode, owner, link target, size and sha256 of
+#                                 files (no times), one line each, sorted
 #   audit_count                   records in audit.log (0 when there is none)
 #   audit_last FIELD              jq FIELD of the last record (.event, .subject, ...)
 #   expect_refused WHAT EVENT CMD...
 #                                 CMD (an `agent ...` call) exits 65 with exactly one stderr line
-#                                 "...: error: ...", quarantine/ and stacks/ are as they were, the
+#                                 "...: error: ...", the whole tree (quarantine/, releases, all
+#                                 but the audit log) is byte for byte as it was, the
 #                                 audit log grew by exactly one record whose event is EVENT, and
 #                                 `audit verify` passes; counts itself in $agent_refusals
 #   json_check WHAT FILE JQ       pass when FILE is one JSON document and `jq -e JQ FILE` is true,
@@ -174,27 +176,24 @@ mkbundle() { # OUT ARGS...
 }
 
 agent_snapshot() {
-        "$py" - "$root/var/lib/ecluse" <<'EOF'
+        "$py" - "$root" <<'EOF'
 import hashlib, os, stat, sys
 base = sys.argv[1]
-for top in ("quarantine", "stacks"):
-    start = os.path.join(base, top)
-    if not os.path.lexists(start):
-        print(top, "absent")
+paths = [base]
+for d, dirs, files in os.walk(base):
+    paths += [os.path.join(d, n) for n in dirs + files]
+for p in sorted(paths):
+    rel = os.path.relpath(p, base)
+    if rel == "var/lib/ecluse/audit.log":
         continue
-    paths = [start]
-    for d, dirs, files in os.walk(start):
-        paths += [os.path.join(d, n) for n in dirs + files]
-    for p in sorted(paths):
-        st = os.lstat(p)
-        line = "%s %s %04o %d:%d" % (os.path.relpath(p, base), stat.filemode(st.st_mode)[0],
-                                     stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
-        if stat.S_ISLNK(st.st_mode):
-            line += " -> " + os.readlink(p)
-        elif stat.S_ISREG(st.st_mode):
-            with open(p, "rb") as f:
-                line += " %d %s" % (st.st_size, hashlib.sha256(f.read()).hexdigest())
-        print(line)
+    st = os.lstat(p)
+    line = "%s %s %04o %d:%d" % (rel, stat.filemode(st.st_mode)[0], stat.S_IMODE(st.st_mode), st.st_uid, st.st_gid)
+    if stat.S_ISLNK(st.st_mode):
+        line += " -> " + os.readlink(p)
+    elif stat.S_ISREG(st.st_mode):
+        with open(p, "rb") as f:
+            line += " %d %s" % (st.st_size, hashlib.sha256(f.read()).hexdigest())
+    print(line)
 EOF
 }
 
@@ -227,12 +226,13 @@ expect_refused() { # WHAT EVENT CMD...
         after=$(agent_snapshot)
         n1=$(audit_count)
         # The adoption of the hand-placed release may write its state file once.
-        if ! grep -q "^stacks/$AGENT_STACK/state " <<<"$before"; then
-                after=$(grep -v "^stacks/$AGENT_STACK/state " <<<"$after")
+        local state=var/lib/ecluse/stacks/$AGENT_STACK/state
+        if ! grep -q "^$state " <<<"$before"; then
+                after=$(grep -v "^$state " <<<"$after")
         fi
         [ "$rc" = 65 ] || { ok=0; why+=" exit $rc, not 65;"; }
         one_error_line "$work/err" || { ok=0; why+=" stderr is not one '...: error: ...' line;"; }
-        [ "$before" = "$after" ] || { ok=0; why+=" quarantine/ or stacks/ changed;"; }
+        [ "$before" = "$after" ] || { ok=0; why+=" the tree changed;"; }
         if [ "$n1" != $((n0 + 1)) ]; then
                 ok=0
                 why+=" the audit log has $n1 records, not $((n0 + 1));"
