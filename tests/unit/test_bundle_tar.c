@@ -501,20 +501,6 @@ static void test_special_entries(void **state) {
         assert_int_equal(count_out(fx), 0);
 }
 
-static void test_directories(void **state) {
-        struct fixture *fx = *state;
-        REFUSED(fx, "extract", "directory entry payload/etc/: only payload/ and the directories of listed files", HEAD,
-                {.path = "payload/etc/", .type = AE_IFDIR});
-        REFUSED(fx, "extract", "directory entry payload/vmlinuz", HEAD, {.path = "payload/vmlinuz", .type = AE_IFDIR});
-        REFUSED(fx, "extract", "directory entry payload/boot/initrd.img", HEAD,
-                {.path = "payload/boot/initrd.img", .type = AE_IFDIR});
-        REFUSED(fx, "extract", "directory entry etc/", HEAD, {.path = "etc/", .type = AE_IFDIR});
-        REFUSED(fx, "extract", "directory entry pay/", HEAD, {.path = "pay/", .type = AE_IFDIR});
-        REFUSED(fx, "extract", "duplicate entry payload/", HEAD, {.path = "payload/", .type = AE_IFDIR},
-                {.path = "payload/", .type = AE_IFDIR});
-        assert_int_equal(count_out(fx), 0);
-}
-
 static void test_names(void **state) {
         struct fixture *fx = *state;
         REFUSED(fx, "extract", "/payload/vmlinuz: absolute path: refused", HEAD, E("/payload/vmlinuz", kernel));
@@ -607,6 +593,29 @@ static void test_pax_rename_resize(void **state) {
         raw_end(&r);
         struct outcome o = run_raw(fx, &r);
         assert_refused(o, "extract", "sparse entry payload/vmlinuz: refused");
+        free(r.buf);
+}
+
+static void test_directories(void **state) {
+        struct fixture *fx = *state;
+        REFUSED(fx, "extract", "directory entry payload/etc/: only payload/ and the directories of listed files", HEAD,
+                {.path = "payload/etc/", .type = AE_IFDIR});
+        REFUSED(fx, "extract", "directory entry payload/vmlinuz", HEAD, {.path = "payload/vmlinuz", .type = AE_IFDIR});
+        REFUSED(fx, "extract", "directory entry payload/boot/initrd.img", HEAD,
+                {.path = "payload/boot/initrd.img", .type = AE_IFDIR});
+        REFUSED(fx, "extract", "directory entry etc/", HEAD, {.path = "etc/", .type = AE_IFDIR});
+        REFUSED(fx, "extract", "directory entry pay/", HEAD, {.path = "pay/", .type = AE_IFDIR});
+        REFUSED(fx, "extract", "duplicate entry payload/", HEAD, {.path = "payload/", .type = AE_IFDIR},
+                {.path = "payload/", .type = AE_IFDIR});
+        assert_int_equal(count_out(fx), 0);
+
+        /* A directory entry with data: refused. */
+        struct raw r = {0};
+        raw_head(&r);
+        raw_entry(&r, "payload/", '5', kernel, strlen(kernel), strlen(kernel));
+        raw_end(&r);
+        /* libarchive takes a directory to have no data: what follows is read as a header. */
+        assert_refused(run_raw(fx, &r), "extract", "b.tar: entry after payload/: ");
         free(r.buf);
 }
 
