@@ -68,25 +68,22 @@ static void assert_refused(const char *path, enum ecl_disk_format f, const char 
 
 static void test_plain(void **state) {
         struct env *e = *state;
-        _cleanup_free_ char *why = NULL;
-        _cleanup_free_ char *q3 = create(e, "qcow2", "plain.qcow2", NULL);
-        if (check(q3, ECL_DISK_QCOW2, &why) < 0)
-                fail_msg("plain qcow2 refused: %s", why);
-        static const char *const v2[] = {"-o", "compat=0.10", NULL};
-        _cleanup_free_ char *q2 = create(e, "qcow2", "v2.qcow2", v2);
-        if (check(q2, ECL_DISK_QCOW2, &why) < 0)
-                fail_msg("qcow2 version 2 refused: %s", why);
-        static const char *const lazy[] = {"-o", "lazy_refcounts=on,cluster_size=2M,extended_l2=on", NULL};
-        _cleanup_free_ char *ql = create(e, "qcow2", "lazy.qcow2", lazy);
-        if (check(ql, ECL_DISK_QCOW2, &why) < 0)
-                fail_msg("qcow2 with lazy refcounts, 2 MiB clusters, extended L2 refused: %s", why);
-        static const char *const zstd[] = {"-o", "compression_type=zstd", NULL};
-        _cleanup_free_ char *qz = create(e, "qcow2", "zstd.qcow2", zstd);
-        if (check(qz, ECL_DISK_QCOW2, &why) < 0)
-                fail_msg("qcow2 with zstd compression refused: %s", why);
-        _cleanup_free_ char *raw = create(e, "raw", "plain.raw", NULL);
-        if (check(raw, ECL_DISK_RAW, &why) < 0)
-                fail_msg("raw refused: %s", why);
+        static const struct {
+                const char *format, *name, *opts;
+        } images[] = {
+                {"qcow2", "plain.qcow2", NULL},
+                {"qcow2", "v2.qcow2", "compat=0.10"},
+                {"qcow2", "lazy.qcow2", "lazy_refcounts=on,cluster_size=2M,extended_l2=on"},
+                {"qcow2", "zstd.qcow2", "compression_type=zstd"},
+                {"raw", "plain.raw", NULL},
+        };
+        for (size_t i = 0; i < ELEMENTSOF(images); i++) {
+                const char *const opts[] = {"-o", images[i].opts, NULL};
+                _cleanup_free_ char *p = create(e, images[i].format, images[i].name, images[i].opts ? opts : NULL);
+                _cleanup_free_ char *why = NULL;
+                if (check(p, streq(images[i].format, "raw") ? ECL_DISK_RAW : ECL_DISK_QCOW2, &why) < 0)
+                        fail_msg("%s refused: %s", images[i].name, why);
+        }
 }
 
 static void test_backing_file(void **state) {
