@@ -177,9 +177,7 @@ static void supersede(struct agent_store *s, const struct agent_apply_options *o
                 r->changed = now;
                 (void) agent_record_write(s, r, NULL);
         }
-        for (size_t i = 0; i < n; i++)
-                agent_record_clear(&recs[i]);
-        free(recs);
+        agent_record_list_free(recs, n);
 }
 
 /* A reload needs a shim to ask, and the gate a guest to watch: checked before anything changes. */
@@ -194,7 +192,7 @@ static int shim_running(const struct agent_apply_options *o, const char *stack, 
 }
 
 /* Step 1: every check again, from what is on disk now. */
-static int check_again(struct agent_store *s, const struct agent_apply_options *o, struct agent_bundle *b,
+static int check_again(const struct agent_apply_options *o, struct agent_bundle *b,
                        const struct agent_stack_state *st, uint64_t now, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
         if (b->rec.state != AGENT_BUNDLE_APPROVED && b->rec.state != AGENT_BUNDLE_QUARANTINED)
@@ -262,7 +260,7 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         r = agent_stack_state_read(s, stack, &st, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
-        r = check_again(s, o, &b, &st, now, ret_reason);
+        r = check_again(o, &b, &st, now, ret_reason);
         if (r < 0)
                 return r;
         if (!st.running)

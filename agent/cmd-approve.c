@@ -110,7 +110,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
         r = agent_bundle_load(s, argv[p.ind], &b, &why);
-        if (r == -EINVAL)
+        if (r == -EINVAL || r == -ENOTUNIQ)
                 return ecl_cli_usage(cli, "%s", ecl_reason_text(why, r));
         if (r >= 0)
                 r = agent_bundle_lock(&b, &why);

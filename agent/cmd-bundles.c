@@ -43,7 +43,7 @@ static int load(const struct ecl_cli *cli, struct agent_store *s, const char *id
                 struct agent_bundle *b) {
         _cleanup_free_ char *why = NULL, *warning = NULL;
         int r = agent_bundle_load(s, id, b, &why);
-        if (r == -EINVAL)
+        if (r == -EINVAL || r == -ENOTUNIQ)
                 return ecl_cli_usage(cli, "%s", ecl_reason_text(why, r));
         if (r < 0)
                 return log_error_errno(r, "%s", ecl_reason_text(why, r));
@@ -123,9 +123,7 @@ static int cmd_list(const struct ecl_cli *cli, int argc, char **argv) {
                 }
                 r = ecl_output_add(o, row_of(cli, &b, now));
         }
-        for (size_t i = 0; i < n; i++)
-                agent_record_clear(&recs[i]);
-        free(recs);
+        agent_record_list_free(recs, n);
         if (r >= 0)
                 r = ecl_output_end(o);
         if (r < 0)
@@ -133,7 +131,7 @@ static int cmd_list(const struct ecl_cli *cli, int argc, char **argv) {
         return status;
 }
 
-static json_t *changes_of(const struct ecl_cli *cli, struct agent_store *s, const struct agent_bundle *b,
+static json_t *changes_of(struct agent_store *s, const struct agent_bundle *b,
                           char **ret_running) {
         *ret_running = NULL;
         _cleanup_(agent_stack_state_clear) struct agent_stack_state st = {0};
@@ -200,7 +198,7 @@ static void print_show(const json_t *j, const struct agent_bundle *b) {
         char t1[ECL_RFC3339_TEXT_MAX];
         printf("bundle     %s (sha256:%s)\n", b->rec.id, b->rec.digest);
         printf("stack      %s, licensed from ", b->rec.stack);
-        ecl_fput_printable(b->meta->licensor, stdout);
+        ecl_fput_printable(stdout, b->meta->licensor);
         printf("\nversion    %s (%s)\n", b->rec.version, b->rec.downgrade ? "downgrade" : "apply");
         printf("state      %s\n", agent_bundle_state_to_string(b->rec.state));
         printf("released   %s\n", ecl_rfc3339_text(b->meta->released, t1));
@@ -215,7 +213,7 @@ static void print_show(const json_t *j, const struct agent_bundle *b) {
                         _cleanup_free_ char *line = strndup(p, (size_t) (e - p));
                         fputs("  | ", stdout);
                         if (line)
-                                ecl_fput_printable(line, stdout);
+                                ecl_fput_printable(stdout, line);
                         fputc('\n', stdout);
                         p = *e ? e + 1 : e;
                 }
@@ -236,9 +234,10 @@ static void print_show(const json_t *j, const struct agent_bundle *b) {
                 }
         } else
                 printf("changes    (no running release to compare with)\n");
-        const json_t *aps = json_object_get(j, "approvals");
-        printf("approvals  %" JSON_INTEGER_FORMAT " of %s\n", json_integer_value(json_object_get(j, "counted")),
-               json_is_integer(json_object_get(j, "quorum")) ? "the quorum" : "an unknown quorum");
+        const json_t *aps = json_object_get(j, "signatures");
+        const json_t *quorum = json_object_get(j, "quorum");
+        printf("approvals  %" JSON_INTEGER_FORMAT " of %" JSON_INTEGER_FORMAT " needed\n",
+               json_integer_value(json_object_get(j, "approvals")), json_is_integer(quorum) ? json_integer_value(quorum) : 0);
         size_t i;
         const json_t *a;
         json_array_foreach(aps, i, a) {
@@ -273,15 +272,17 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
                                                          "install", b.meta->payload[i].install, "size",
                                                          (json_int_t) b.meta->payload[i].size, "sha256",
                                                          b.meta->payload[i].sha256_hex));
-        json_t *changes = changes_of(cli, s, &b, &running);
+        json_t *changes = changes_of(s, &b, &running);
+        char digest[80];
+        snprintf(digest, sizeof digest, "sha256:%s", b.rec.digest);
         json_auto_t *j = json_pack(
                 "{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:o, s:o, s:o, s:o, s:s?, s:o, s:s?, s:o, s:o, s:I, s:o}", "id",
-                b.rec.id, "digest", b.rec.digest, "stack", b.rec.stack, "licensor", b.meta->licensor, "version",
+                b.rec.id, "digest", digest, "stack", b.rec.stack, "licensor", b.meta->licensor, "version",
                 b.rec.version, "state", agent_bundle_state_to_string(b.rec.state), "decision",
                 b.rec.downgrade ? "downgrade" : "apply", "released", time_or_null(b.meta->released), "expires",
                 time_or_null(b.meta->expires), "imported", time_or_null(b.rec.imported), "approval_expires",
                 time_or_null(b.rec.approval_expires), "notes", b.meta->notes, "payload", payload ? payload : json_null(),
-                "running", running, "changes", changes, "approvals", approvals_json(&q), "counted", (json_int_t) counted,
+                "running", running, "changes", changes, "signatures", approvals_json(&q), "approvals", (json_int_t) counted,
                 "quorum", have_quorum ? json_integer(quorum) : json_null());
         if (!j)
                 return log_oom();
@@ -324,7 +325,7 @@ static int cmd_reject(const struct ecl_cli *cli, int argc, char **argv) {
                 return r;
         if (!reason || !*reason)
                 return ecl_cli_usage(cli, "--reason TEXT is required (it goes to the audit log)");
-        if (ecl_str_has_control(reason) || strlen(reason) > 1024)
+        if (ecl_str_has_control(reason, strlen(reason)) || strlen(reason) > 1024)
                 return ecl_cli_usage(cli, "the reason must be one line of at most 1024 bytes");
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
         if ((r = open_store(cli, &s)) < 0)

@@ -167,6 +167,7 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                         r = log_oom();
         } else {
                 char b[32];
+                printf("%s\n", res.id);
                 printf("imported %s: stack %s version %s (%s), %zu files, %s, signed by %s\n", res.id, res.stack,
                        res.version, agent_decision_to_string(res.decision), res.n_payload,
                        human(res.payload_bytes, b, sizeof b), res.vendor);

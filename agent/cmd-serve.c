@@ -166,9 +166,7 @@ static void tick(struct serve *sv, bool recover) {
                         log_notice("applied %s: stack %s runs %s, healthy", recs[i].id, res.stack, res.version);
                 agent_apply_result_clear(&res);
         }
-        for (size_t i = 0; i < n; i++)
-                agent_record_clear(&recs[i]);
-        free(recs);
+        agent_record_list_free(recs, n);
 }
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {

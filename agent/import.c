@@ -53,6 +53,7 @@ struct import {
         struct ecl_manifest *manifest;
         struct agent_store *store;
         int entry_fd;               /* the temporary quarantine entry */
+        int bundle_fd;              /* the bundle, read by the tar reader */
         char *entry_tmp;
 };
 
@@ -66,6 +67,8 @@ static void import_done(struct import *im) {
         free(im->entry_tmp);
         if (im->entry_fd >= 0)
                 close(im->entry_fd);
+        if (im->bundle_fd >= 0)
+                close(im->bundle_fd);
         agent_store_free(im->store);
 }
 
@@ -90,21 +93,28 @@ static int diags_reason(char **ret_reason, int err, const struct ecl_diags *d) {
         return ecl_reason(ret_reason, err, "%s (and %zu more problems)", first, d->n - 1);
 }
 
+/* A reason of the tar reader, naming the bundle once (some of its reasons name it already). */
+static int tar_reason(char **ret_reason, int r, const char *path, const char *why) {
+        const char *text = ecl_reason_text(why, r);
+        size_t n = strlen(path);
+        if (strncmp(text, path, n) == 0 && text[n] == ':')
+                return ecl_reason(ret_reason, r, "%s", text);
+        return ecl_reason(ret_reason, r, "%s: %s", path, text);
+}
+
 /* Steps 1 and 2: the file, the tar, its two first entries. */
 static int read_head(struct import *im, struct agent_bundle_tar **ret_tar, char **ret_reason) {
-        _cleanup_close_ int fd = -1;
         _cleanup_free_ char *why = NULL;
-        int r = ecl_file_open_at(AT_FDCWD, im->path, 0, &fd, NULL, &why);
+        int r = ecl_file_open_at(AT_FDCWD, im->path, 0, &im->bundle_fd, NULL, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s: %s", im->path, ecl_reason_text(why, r));
         _cleanup_(agent_bundle_tar_freep) struct agent_bundle_tar *t = NULL;
-        r = agent_bundle_tar_open(fd, im->path, &t, &why);
+        r = agent_bundle_tar_open(im->bundle_fd, im->path, &t, &why);
         if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: %s", im->path, ecl_reason_text(why, r));
-        fd = -1; /* the reader owns it */
+                return tar_reason(ret_reason, r, im->path, why);
         r = agent_bundle_tar_read_head(t, &im->meta_text, &im->meta_len, &im->sig_text, &im->sig_len, &why);
         if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: %s", im->path, ecl_reason_text(why, r));
+                return tar_reason(ret_reason, r, im->path, why);
         uint8_t digest[32];
         unsigned dlen = 0;
         if (EVP_Digest(im->meta_text, im->meta_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
@@ -365,6 +375,7 @@ int agent_import(const char *root, const char *path, const struct agent_import_o
                 .now = o->now ? o->now : (uint64_t) time(NULL),
                 .res = ret,
                 .entry_fd = -1,
+                .bundle_fd = -1,
         };
         _cleanup_free_ char *why = NULL;
         int r = agent_store_open(root, &im.store, &why);
@@ -372,7 +383,13 @@ int agent_import(const char *root, const char *path, const struct agent_import_o
                 r = ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
                 goto done;
         }
-        (void) agent_store_recover(im.store, NULL); /* what a crash left: never a partial entry */
+        /* one import at a time, and what a crash left removed first: never a partial entry */
+        r = agent_store_lock(im.store, true, &why);
+        if (r < 0) {
+                r = ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+                goto done;
+        }
+        (void) agent_store_recover(im.store, NULL);
 
         _cleanup_(agent_bundle_tar_freep) struct agent_bundle_tar *tar = NULL;
         r = read_head(&im, &tar, ret_reason);
@@ -401,7 +418,7 @@ int agent_import(const char *root, const char *path, const struct agent_import_o
         }
         r = agent_bundle_tar_extract(tar, im.meta, pfd, o->progress, o->userdata, &why);
         if (r < 0) {
-                r = ecl_reason(ret_reason, r, "%s: %s", path, ecl_reason_text(why, r));
+                r = tar_reason(ret_reason, r, path, why);
                 goto done;
         }
         r = check_disks(&im, pfd, ret_reason);

@@ -35,6 +35,8 @@
 /* How long officers have to approve, at most (never past the bundle's own expiry). */
 #define AGENT_APPROVAL_WINDOW_S (7 * 86400)
 
+struct agent_import_result;
+
 struct agent_import_options {
         bool downgrade;           /* --downgrade: a version not newer than the floor is its own decision */
         uint64_t now;             /* seconds since the epoch; 0: time(NULL) */

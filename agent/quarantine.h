@@ -8,7 +8,7 @@
  *   statement                      the text officers sign, fixed at import
  *   record.json                    the bundle's state (store.h)
  *   payload/NAME                   each payload file under its install name
- *   approvals/*.sig                the officers' signatures over statement
+ *   approvals/NNNNNN.sig           the officers' signatures over statement
  */
 #define AGENT_META_FILE "bundle.yaml"
 #define AGENT_SIG_FILE "bundle.yaml.sig"
