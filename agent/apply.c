@@ -242,7 +242,7 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         memcpy(ret->id, b.rec.id, sizeof ret->id);
         if (set_str(&ret->stack, b.rec.stack) < 0 || set_str(&ret->version, b.rec.version) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        const char *stack = b.rec.stack;
+        const char *stack = ret->stack; /* b.rec may be read again below */
 
         _cleanup_close_ int sfd = -1;
         r = lock_stack(s, stack, &sfd, ret_reason);
@@ -251,6 +251,12 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         r = agent_stack_recover(s, stack, o, ret_reason);
         if (r < 0)
                 return r;
+        if (r > 0) { /* the recovery may have changed this very bundle's record: read it again */
+                agent_record_clear(&b.rec);
+                r = agent_record_read(s, ret->id, &b.rec, &why);
+                if (r < 0)
+                        return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        }
         r = agent_bundle_refresh(s, &b, now, o->root, o->log, &warning, &why);
         if (warning)
                 report(o, "%s", warning);
