@@ -14,6 +14,7 @@
 #include "audit-log.h"
 #include "bundles.h"
 #include "fileio.h"
+#include "hex.h"
 #include "macro.h"
 #include "manifest.h"
 #include "officers.h"
@@ -47,13 +48,41 @@ static int read_at(int dirfd, const char *name, size_t max, char **ret, size_t *
         return 0;
 }
 
-static void hex(const uint8_t *b, size_t n, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 15];
-        }
-        out[2 * n] = '\0';
+
+/* Read and cross-check the parts of entry full into b (whose dirfd is open). */
+static int load_parts(struct agent_store *s, const char *full, struct agent_bundle *b, char **ret_reason) {
+        _cleanup_free_ char *why = NULL, *meta = NULL;
+        size_t meta_len = 0;
+        int r = agent_record_read(s, full, &b->rec, &why);
+        if (r >= 0)
+                r = read_at(b->dirfd, AGENT_META_FILE, AGENT_BUNDLE_META_MAX_SIZE, &meta, &meta_len, &why);
+        if (r >= 0)
+                r = read_at(b->dirfd, AGENT_STATEMENT_FILE, AGENT_STATEMENT_MAX, &b->statement, &b->statement_len,
+                            &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
+        uint8_t digest[32];
+        unsigned dlen = 0;
+        char dhex[65];
+        if (EVP_Digest(meta, meta_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+                return ecl_reason(ret_reason, -EIO, "bundle %s: cannot hash bundle.yaml", full);
+        ecl_hex_encode(digest, 32, dhex);
+        if (strcmp(dhex, b->rec.digest) != 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml changed since import (sha256 %s)",
+                                  full, dhex);
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        r = agent_bundle_meta_parse(AGENT_META_FILE, meta, meta_len, &b->meta, &diags);
+        if (r < 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml no longer parses", full);
+        r = agent_statement_parse(b->statement, b->statement_len, &b->st, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement: %s", full, ecl_reason_text(why, r));
+        if (memcmp(b->st.bundle, digest, 32) != 0 || strcmp(b->st.stack, b->rec.stack) != 0 ||
+            strcmp(b->st.version, b->rec.version) != 0 ||
+            (b->st.decision == AGENT_DECISION_DOWNGRADE) != b->rec.downgrade ||
+            b->st.approval_expires != b->rec.approval_expires)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement and its record disagree", full);
+        return 0;
 }
 
 int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle *ret, char **ret_reason) {
@@ -64,55 +93,11 @@ int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
         r = agent_store_open_entry(s, full, &ret->dirfd, &why);
-        if (r >= 0)
-                r = agent_record_read(s, full, &ret->rec, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
-                goto fail;
-        }
-        _cleanup_free_ char *meta = NULL;
-        size_t meta_len = 0;
-        r = read_at(ret->dirfd, AGENT_META_FILE, AGENT_BUNDLE_META_MAX_SIZE, &meta, &meta_len, &why);
-        if (r >= 0)
-                r = read_at(ret->dirfd, AGENT_STATEMENT_FILE, 64 * 1024, &ret->statement, &ret->statement_len, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
-                goto fail;
-        }
-        uint8_t digest[32];
-        unsigned dlen = 0;
-        char dhex[65];
-        if (EVP_Digest(meta, meta_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32) {
-                r = ecl_reason(ret_reason, -EIO, "bundle %s: cannot hash bundle.yaml", full);
-                goto fail;
-        }
-        hex(digest, 32, dhex);
-        if (strcmp(dhex, ret->rec.digest) != 0) {
-                r = ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml changed since import (sha256 %s)",
-                               full, dhex);
-                goto fail;
-        }
-        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
-        r = agent_bundle_meta_parse(AGENT_META_FILE, meta, meta_len, &ret->meta, &diags);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml no longer parses", full);
-                goto fail;
-        }
-        r = agent_statement_parse(ret->statement, ret->statement_len, &ret->st, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement: %s", full, ecl_reason_text(why, r));
-                goto fail;
-        }
-        if (memcmp(ret->st.bundle, digest, 32) != 0 || strcmp(ret->st.stack, ret->rec.stack) != 0 ||
-            strcmp(ret->st.version, ret->rec.version) != 0 ||
-            (ret->st.decision == AGENT_DECISION_DOWNGRADE) != ret->rec.downgrade ||
-            ret->st.approval_expires != ret->rec.approval_expires) {
-                r = ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement and its record disagree", full);
-                goto fail;
-        }
-        return 0;
-fail:
-        agent_bundle_done(ret);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
+        r = load_parts(s, full, ret, ret_reason);
+        if (r < 0)
+                agent_bundle_done(ret);
         return r;
 }
 

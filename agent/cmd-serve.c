@@ -178,7 +178,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         _cleanup_free_ char *why = NULL;
         if (ecl_path(&sv.inbox, cli->root, ECL_INBOX_DIR) < 0)
                 return log_oom();
-        _cleanup_free_ char *inbox = sv.inbox;
+        _cleanup_free_ char *inbox_path = sv.inbox; /* owns it */
+        (void) inbox_path;
         r = ecl_mkdir_p(sv.inbox, 0750, &why);
         if (r < 0)
                 return log_error_errno(r, "%s", ecl_reason_text(why, r));

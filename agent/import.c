@@ -16,6 +16,7 @@
 #include "disk-header.h"
 #include "durable.h"
 #include "fileio.h"
+#include "hex.h"
 #include "import.h"
 #include "macro.h"
 #include "manifest.h"
@@ -72,14 +73,6 @@ static void import_done(struct import *im) {
         agent_store_free(im->store);
 }
 
-static void hex(const uint8_t *b, size_t n, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[b[i] >> 4];
-                out[2 * i + 1] = digits[b[i] & 15];
-        }
-        out[2 * n] = '\0';
-}
 
 /* The first diagnostic as one line, and how many more there were. */
 static int diags_reason(char **ret_reason, int err, const struct ecl_diags *d) {
@@ -119,7 +112,7 @@ static int read_head(struct import *im, struct agent_bundle_tar **ret_tar, char 
         unsigned dlen = 0;
         if (EVP_Digest(im->meta_text, im->meta_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
                 return ecl_reason(ret_reason, -EIO, "%s: cannot hash bundle.yaml", im->path);
-        hex(digest, 32, im->res->digest);
+        ecl_hex_encode(digest, 32, im->res->digest);
         memcpy(im->res->id, im->res->digest, 12);
         im->res->id[12] = '\0';
         *ret_tar = TAKE_PTR(t);
@@ -313,12 +306,8 @@ static int seal(struct import *im, char **ret_reason) {
                 .approval_expires = im->now + AGENT_APPROVAL_WINDOW_S < b->expires ? im->now + AGENT_APPROVAL_WINDOW_S
                                                                                  : b->expires,
         };
-        for (size_t i = 0; i < 32; i++) {
-                unsigned v;
-                if (sscanf(im->res->digest + 2 * i, "%2x", &v) != 1)
-                        return ecl_reason(ret_reason, -EINVAL, "bad digest");
-                s.bundle[i] = (uint8_t) v;
-        }
+        if (!ecl_hex_decode(im->res->digest, 64, s.bundle, sizeof s.bundle))
+                return ecl_reason(ret_reason, -EINVAL, "bad digest");
         _cleanup_free_ char *why = NULL;
         int r = agent_nonce_new(s.nonce, &why);
         if (r < 0)
@@ -366,6 +355,46 @@ static int seal(struct import *im, char **ret_reason) {
         return 0;
 }
 
+/* Steps 1 to 7 on the open store. */
+static int import_run(struct import *im, char **ret_reason) {
+        _cleanup_free_ char *why = NULL;
+        /* one import at a time, and what a crash left removed first: never a partial entry */
+        int r = agent_store_lock(im->store, true, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        (void) agent_store_recover(im->store, NULL);
+
+        _cleanup_(agent_bundle_tar_freep) struct agent_bundle_tar *tar = NULL;
+        r = read_head(im, &tar, ret_reason);
+        if (r >= 0)
+                r = check_vendor(im, ret_reason);
+        if (r >= 0)
+                r = parse_meta(im, ret_reason);
+        if (r >= 0)
+                r = check_host(im, ret_reason);
+        if (r < 0)
+                return r;
+
+        r = agent_store_import_begin(im->store, &im->entry_fd, &im->entry_tmp, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "quarantine: %s", ecl_reason_text(why, r));
+        if (mkdirat(im->entry_fd, AGENT_PAYLOAD_DIR, 0750) < 0)
+                return ecl_reason_errno(ret_reason, -errno, "quarantine: %s", AGENT_PAYLOAD_DIR);
+        _cleanup_close_ int pfd = openat(im->entry_fd, AGENT_PAYLOAD_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (pfd < 0)
+                return ecl_reason_errno(ret_reason, -errno, "quarantine: %s", AGENT_PAYLOAD_DIR);
+        r = agent_bundle_tar_extract(tar, im->meta, pfd, im->o->progress, im->o->userdata, &why);
+        if (r < 0)
+                return tar_reason(ret_reason, r, im->path, why);
+        r = check_disks(im, pfd, ret_reason);
+        if (r < 0)
+                return r;
+        r = ecl_fsync_dir_at(pfd, NULL, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "quarantine: %s", ecl_reason_text(why, r));
+        return seal(im, ret_reason);
+}
+
 int agent_import(const char *root, const char *path, const struct agent_import_options *o,
                  struct agent_import_result *ret, char **ret_reason) {
         struct import im = {
@@ -379,54 +408,10 @@ int agent_import(const char *root, const char *path, const struct agent_import_o
         };
         _cleanup_free_ char *why = NULL;
         int r = agent_store_open(root, &im.store, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
-                goto done;
-        }
-        /* one import at a time, and what a crash left removed first: never a partial entry */
-        r = agent_store_lock(im.store, true, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
-                goto done;
-        }
-        (void) agent_store_recover(im.store, NULL);
-
-        _cleanup_(agent_bundle_tar_freep) struct agent_bundle_tar *tar = NULL;
-        r = read_head(&im, &tar, ret_reason);
-        if (r >= 0)
-                r = check_vendor(&im, ret_reason);
-        if (r >= 0)
-                r = parse_meta(&im, ret_reason);
-        if (r >= 0)
-                r = check_host(&im, ret_reason);
         if (r < 0)
-                goto done;
-
-        r = agent_store_import_begin(im.store, &im.entry_fd, &im.entry_tmp, &why);
-        if (r < 0) {
-                r = ecl_reason(ret_reason, r, "quarantine: %s", ecl_reason_text(why, r));
-                goto done;
-        }
-        if (mkdirat(im.entry_fd, AGENT_PAYLOAD_DIR, 0750) < 0) {
-                r = ecl_reason_errno(ret_reason, -errno, "quarantine: %s", AGENT_PAYLOAD_DIR);
-                goto done;
-        }
-        _cleanup_close_ int pfd = openat(im.entry_fd, AGENT_PAYLOAD_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-        if (pfd < 0) {
-                r = ecl_reason_errno(ret_reason, -errno, "quarantine: %s", AGENT_PAYLOAD_DIR);
-                goto done;
-        }
-        r = agent_bundle_tar_extract(tar, im.meta, pfd, o->progress, o->userdata, &why);
-        if (r < 0) {
-                r = tar_reason(ret_reason, r, path, why);
-                goto done;
-        }
-        r = check_disks(&im, pfd, ret_reason);
-        if (r >= 0 && (r = ecl_fsync_dir_at(pfd, NULL, &why)) < 0)
-                r = ecl_reason(ret_reason, r, "quarantine: %s", ecl_reason_text(why, r));
-        if (r >= 0)
-                r = seal(&im, ret_reason);
-done:
+                r = ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        else
+                r = import_run(&im, ret_reason);
         import_done(&im);
         return r;
 }
