@@ -34,6 +34,12 @@ struct progress {
         bool shown;
 };
 
+struct ctx {
+        const struct ecl_cli *cli;
+        const char *bundle;
+        struct progress progress;
+};
+
 static uint64_t ms_since(const struct timespec *t0) {
         struct timespec now;
         clock_gettime(CLOCK_MONOTONIC, &now);
@@ -52,8 +58,9 @@ static const char *human(uint64_t n, char *buf, size_t size) {
         return buf;
 }
 
+/* userdata is the struct ctx that before_commit() gets too */
 static void progress(uint64_t done, uint64_t total, void *userdata) {
-        struct progress *p = userdata;
+        struct progress *p = &((struct ctx *) userdata)->progress;
         if (!p->tty)
                 return;
         uint64_t ms = ms_since(&p->start);
@@ -68,18 +75,16 @@ static void progress(uint64_t done, uint64_t total, void *userdata) {
         for (unsigned i = 0; i < width; i++)
                 bar[i] = i < fill ? '#' : '.';
         bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %3u%%  %s / %s  %s/s ", bar, pct, human(done, a, sizeof a), human(total, b, sizeof b),
-                human(ms ? done * 1000 / ms : 0, rate, sizeof rate));
+        if (ms >= 100)
+                snprintf(rate, sizeof rate, "%s/s", human(done * 1000 / ms, a, sizeof a));
+        else
+                snprintf(rate, sizeof rate, "-");
+        fprintf(stderr, "\r[%s] %3u%%  %s / %s  %s ", bar, pct, human(done, a, sizeof a), human(total, b, sizeof b),
+                rate);
         if (done >= total)
                 fputc('\n', stderr);
         fflush(stderr);
 }
-
-struct ctx {
-        const struct ecl_cli *cli;
-        const char *bundle;
-        struct progress progress;
-};
 
 static json_t *details_of(const struct ctx *c, const struct agent_import_result *r) {
         json_t *d = json_pack("{s:s}", "bundle", c->bundle);
