@@ -101,19 +101,29 @@ int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle
         return r;
 }
 
-int agent_bundle_lock(struct agent_bundle *b, char **ret_reason) {
+static int lock(struct agent_bundle *b, bool wait, char **ret_reason) {
         if (b->lock_fd >= 0)
                 return 0;
         int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
         if (fd < 0)
                 return ecl_reason_errno(ret_reason, -errno, "bundle %s: cannot open its directory", b->rec.id);
-        if (flock(fd, LOCK_EX) < 0) {
-                int r = -errno;
+        if (flock(fd, LOCK_EX | (wait ? 0 : LOCK_NB)) < 0) {
+                int r = errno == EWOULDBLOCK ? -EBUSY : -errno;
                 close(fd);
+                if (r == -EBUSY)
+                        return ecl_reason(ret_reason, r, "bundle %s is being changed by another command", b->rec.id);
                 return ecl_reason_errno(ret_reason, r, "bundle %s: cannot lock it", b->rec.id);
         }
         b->lock_fd = fd;
         return 0;
+}
+
+int agent_bundle_lock(struct agent_bundle *b, char **ret_reason) {
+        return lock(b, true, ret_reason);
+}
+
+int agent_bundle_trylock(struct agent_bundle *b, char **ret_reason) {
+        return lock(b, false, ret_reason);
 }
 
 static int cmp_str(const void *a, const void *b) {

@@ -38,6 +38,8 @@ void agent_bundle_done(struct agent_bundle *b);
 
 /* Take the entry's exclusive lock (flock on its directory), waiting for another command. */
 int agent_bundle_lock(struct agent_bundle *b, char **ret_reason);
+/* The same without waiting: -EBUSY while another command holds it (an apply waiting for its verdict). */
+int agent_bundle_trylock(struct agent_bundle *b, char **ret_reason);
 
 /*
  * Count the approvals under officers (ROOT/etc/ecluse/officers) at now.

@@ -39,7 +39,7 @@ static int open_store(const struct ecl_cli *cli, struct agent_store **ret) {
         return 0;
 }
 
-static int load(const struct ecl_cli *cli, struct agent_store *s, const char *id, uint64_t now,
+static int load(const struct ecl_cli *cli, struct agent_store *s, const char *id, uint64_t now, bool change,
                 struct agent_bundle *b) {
         _cleanup_free_ char *why = NULL, *warning = NULL;
         int r = agent_bundle_load(s, id, b, &why);
@@ -47,8 +47,11 @@ static int load(const struct ecl_cli *cli, struct agent_store *s, const char *id
                 return ecl_cli_usage(cli, "%s", ecl_reason_text(why, r));
         if (r < 0)
                 return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        r = agent_bundle_lock(b, &why);
-        if (r >= 0)
+        /* a reader does not wait for an apply that holds the bundle: it shows the state as it is */
+        r = change ? agent_bundle_lock(b, &why) : agent_bundle_trylock(b, &why);
+        if (r == -EBUSY && !change)
+                r = 0;
+        else if (r >= 0)
                 r = agent_bundle_refresh(s, b, now, cli->root, cli->log, &warning, &why);
         if (warning)
                 log_warning("%s", warning);
@@ -116,7 +119,7 @@ static int cmd_list(const struct ecl_cli *cli, int argc, char **argv) {
         int status = EX_OK;
         for (size_t i = 0; r >= 0 && i < n; i++) {
                 _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
-                int k = load(cli, s, recs[i].id, now, &b);
+                int k = load(cli, s, recs[i].id, now, false, &b);
                 if (k < 0) {
                         status = EX_DATAERR; /* said; the others are still listed */
                         continue;
@@ -259,7 +262,7 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
                 return r;
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
-        if ((r = load(cli, s, argv[first], now, &b)) < 0)
+        if ((r = load(cli, s, argv[first], now, false, &b)) < 0)
                 return r;
         _cleanup_(ecl_quorum_clear) struct ecl_quorum q = {0};
         size_t counted = approvals_of(cli, &b, now, &q);
@@ -301,7 +304,7 @@ static int cmd_statement(const struct ecl_cli *cli, int argc, char **argv) {
         if ((r = open_store(cli, &s)) < 0)
                 return r;
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
-        if ((r = load(cli, s, argv[first], (uint64_t) time(NULL), &b)) < 0)
+        if ((r = load(cli, s, argv[first], (uint64_t) time(NULL), false, &b)) < 0)
                 return r;
         /* the exact bytes: officers sign what this prints (ssh-keygen -Y sign -n ecluse-approval) */
         if (fwrite(b.statement, 1, b.statement_len, stdout) != b.statement_len || fflush(stdout) != 0)
@@ -332,7 +335,7 @@ static int cmd_reject(const struct ecl_cli *cli, int argc, char **argv) {
                 return r;
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
-        if ((r = load(cli, s, argv[p.ind], now, &b)) < 0)
+        if ((r = load(cli, s, argv[p.ind], now, true, &b)) < 0)
                 return r;
         if (b.rec.state != AGENT_BUNDLE_QUARANTINED && b.rec.state != AGENT_BUNDLE_APPROVED) {
                 log_error("bundle %s is %s: only a quarantined or approved bundle can be rejected", b.rec.id,

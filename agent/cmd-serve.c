@@ -9,8 +9,10 @@
  *      '.' is still being written and is left alone); the inbox file is
  *      removed afterwards, imported or refused (both audited);
  *   3. every few seconds, and after each event, a bundle that has reached
- *      its quorum (state approved) is applied, one at a time, and bundles
- *      whose approval window passed are marked expired.
+ *      its quorum (state approved) is applied, one at a time (one whose
+ *      apply was refused before anything changed, e.g. no shim running, is
+ *      tried again a minute later), and bundles whose approval window
+ *      passed are marked expired.
  * SIGTERM or SIGINT ends it between two steps.
  */
 #include <dirent.h>
@@ -41,13 +43,41 @@
 #include "store.h"
 
 #define SERVE_TICK_MS 5000
+#define SERVE_RETRY_S 60 /* an apply refused before it changed anything (no shim running) is tried again after this */
+#define SERVE_RETRY_MAX 32
 
 struct serve {
         const struct ecl_cli *cli;
         char *inbox;
         int inbox_fd;
         struct agent_store *store;
+        struct {
+                char id[13];
+                time_t at;
+        } failed[SERVE_RETRY_MAX]; /* the last applies that failed, so a failing one is not retried every tick */
+        size_t n_failed;
 };
+
+static bool recently_failed(const struct serve *sv, const char *id, time_t now) {
+        for (size_t i = 0; i < sv->n_failed; i++)
+                if (streq(sv->failed[i].id, id) && now - sv->failed[i].at < SERVE_RETRY_S)
+                        return true;
+        return false;
+}
+
+static void note_failed(struct serve *sv, const char *id, time_t now) {
+        size_t i = 0;
+        while (i < sv->n_failed && !streq(sv->failed[i].id, id))
+                i++;
+        if (i == sv->n_failed) {
+                if (sv->n_failed < SERVE_RETRY_MAX)
+                        sv->n_failed++;
+                else
+                        i = (size_t) now % SERVE_RETRY_MAX; /* forget one */
+        }
+        snprintf(sv->failed[i].id, sizeof sv->failed[i].id, "%s", id);
+        sv->failed[i].at = now;
+}
 
 static void report(void *userdata, const char *line) {
         (void) userdata;
@@ -149,19 +179,22 @@ static void tick(struct serve *sv, bool recover) {
                 _cleanup_free_ char *bwhy = NULL, *warning = NULL;
                 if (agent_bundle_load(sv->store, recs[i].id, &b, &bwhy) < 0)
                         continue;
-                if (agent_bundle_lock(&b, &bwhy) >= 0)
-                        (void) agent_bundle_refresh(sv->store, &b, now, sv->cli->root, sv->cli->log, &warning, &bwhy);
+                if (agent_bundle_trylock(&b, &bwhy) < 0)
+                        continue; /* an `apply` of an operator holds it: its verdict comes from there */
+                (void) agent_bundle_refresh(sv->store, &b, now, sv->cli->root, sv->cli->log, &warning, &bwhy);
                 bool ready = b.rec.state == AGENT_BUNDLE_APPROVED;
                 agent_bundle_done(&b); /* apply takes the lock itself */
-                if (!ready)
+                if (!ready || recently_failed(sv, recs[i].id, (time_t) now))
                         continue;
                 struct agent_apply_result res = {0};
                 _cleanup_free_ char *awhy = NULL;
                 log_notice("bundle %s reached its quorum: applying", recs[i].id);
                 int r = agent_apply(sv->store, recs[i].id, &o, &res, &awhy);
-                if (r < 0)
+                if (r < 0) {
                         log_error("apply %s: %s%s", recs[i].id, ecl_reason_text(awhy, r),
-                                  res.rolled_back ? " (rolled back)" : "");
+                                  res.rolled_back ? " (rolled back)" : "; tried again in a minute");
+                        note_failed(sv, recs[i].id, time(NULL));
+                }
                 else
                         log_notice("applied %s: stack %s runs %s, healthy", recs[i].id, res.stack, res.version);
                 agent_apply_result_clear(&res);
