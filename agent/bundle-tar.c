@@ -14,6 +14,7 @@
 #include <archive_entry.h>
 
 #include "bundle-tar.h"
+#include "hex.h"
 #include "reason.h"
 #include "ssl-cleanup.h"
 #include "sshsig.h"
@@ -431,14 +432,6 @@ static void write_behind(int fd, off_t written, struct behind *b) {
         b->flushed = written;
 }
 
-static void hex(const uint8_t *d, size_t n, char *out) {
-        static const char digits[] = "0123456789abcdef";
-        for (size_t i = 0; i < n; i++) {
-                out[2 * i] = digits[d[i] >> 4];
-                out[2 * i + 1] = digits[d[i] & 15];
-        }
-        out[2 * n] = '\0';
-}
 
 static int extract_file(struct agent_bundle_tar *t, const struct agent_bundle_file *f, int dirfd,
                         struct progress *prog, char **ret_reason) {
@@ -496,8 +489,8 @@ static int extract_file(struct agent_bundle_tar *t, const struct agent_bundle_fi
                 return ecl_reason(ret_reason, -EIO, "%s: sha256 failed", f->path);
         if (memcmp(md, f->sha256, sizeof f->sha256) != 0) {
                 char got[65], want[65];
-                hex(md, 32, got);
-                hex(f->sha256, 32, want);
+                ecl_hex_encode(md, 32, got);
+                ecl_hex_encode(f->sha256, 32, want);
                 return ecl_reason(ret_reason, -EBADMSG, "%s: sha256 mismatch (bundle.yaml says %s, the file is %s)",
                                   f->path, want, got);
         }

@@ -8,8 +8,10 @@
 #include "macro.h"
 
 static const struct ecl_command *const commands[] = {
-        &agent_cmd_verify,     &agent_cmd_audit_verify,     &agent_cmd_audit_show,
-        &agent_cmd_audit_note, &agent_cmd_audit_checkpoint,
+        &agent_cmd_serve,        &agent_cmd_import,       &agent_cmd_list,       &agent_cmd_show,
+        &agent_cmd_statement,    &agent_cmd_approve,      &agent_cmd_reject,     &agent_cmd_apply,
+        &agent_cmd_rollback,     &agent_cmd_releases,     &agent_cmd_verify,     &agent_cmd_audit_verify,
+        &agent_cmd_audit_show,   &agent_cmd_audit_note,   &agent_cmd_audit_checkpoint,
 };
 
 int main(int argc, char **argv) {

@@ -234,6 +234,20 @@ static int h_stop_qemu_leaks(void *ud, virDomainPtr dom, char **ret_stopped, cha
         return shim_qmp_stop_leaks(dom, ret_stopped, ret_why);
 }
 
+/* Where the boot about to start begins in console.log: the FIFO drained first (the old QEMU is gone). */
+static int h_console_mark(void *ud, struct shim_console_mark *ret) {
+        struct run_ctx *c = ud;
+        if (!c->console)
+                return 0;
+        _cleanup_free_ char *why = NULL;
+        int r = shim_console_mark(c->console, ret, &why);
+        if (r < 0) {
+                log_warning("no console mark for this boot (status shows none): %s", ecl_reason_text(why, r));
+                return r;
+        }
+        return 1;
+}
+
 static int h_policy_load(void *ud, const struct ecl_manifest *m) {
         struct run_ctx *c = ud;
         struct pol_image *img = NULL;
@@ -285,6 +299,11 @@ static int control_handler(const char *request, const struct shim_control_peer *
                 int r = shim_supervise_status_json(c->sup, &o);
                 if (r < 0)
                         return r;
+                json_t *console = shim_status_console_json(&c->s, c->console ? c->console->log.generation : 0);
+                if (!console || json_object_set_new(o, "console", console) < 0) {
+                        json_decref(o);
+                        return -ENOMEM;
+                }
                 _cleanup_free_ char *caps = NULL, *seccomp = NULL;
                 if (shim_sandbox_describe(&caps, &seccomp) >= 0) {
                         json_object_set_new(o, "capabilities", json_string(caps));
@@ -552,7 +571,7 @@ static int step_libvirt(struct run_ctx *c) {
         c->hooks = (struct shim_run_hooks){
                 .userdata = c, .domain_xml = h_domain_xml, .check_cut = h_check_cut,
                 .check_qemu = h_check_qemu,
-                .stop_qemu_leaks = h_stop_qemu_leaks,
+                .stop_qemu_leaks = h_stop_qemu_leaks, .console_mark = h_console_mark,
                 .policy_load = h_policy_load, .policy_verify = h_policy_verify,
                 .policy_remove = h_policy_remove, .audit = h_audit, .report = h_report,
         };

@@ -98,6 +98,7 @@ static int rotate(struct shim_console_log *l, char **ret_reason) {
                         return ecl_reason_errno(ret_reason, negative_errno(), "cannot rotate " SHIM_CONSOLE_LOG);
                 close(l->fd);
                 l->fd = -1;
+                l->generation++;
         }
         return open_log(l, ret_reason);
 }
@@ -123,6 +124,20 @@ int shim_console_log_append(struct shim_console_log *l, const void *buf, size_t 
                 p += w;
                 n -= (size_t) w;
         }
+        return 0;
+}
+
+int shim_console_log_mark(struct shim_console_log *l, struct shim_console_mark *ret, char **ret_reason) {
+        if (l->fd < 0) {
+                int r = rotate(l, ret_reason); /* after a failed rotation: console.log opened again */
+                if (r < 0)
+                        return r;
+        }
+        struct stat st;
+        if (fstat(l->fd, &st) < 0)
+                return ecl_reason_errno(ret_reason, negative_errno(), "cannot stat " SHIM_CONSOLE_LOG);
+        *ret = (struct shim_console_mark){
+                .offset = l->size, .inode = (uint64_t) st.st_ino, .generation = l->generation};
         return 0;
 }
 

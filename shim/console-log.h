@@ -42,6 +42,17 @@ struct shim_console_log {
         int fd;        /* console.log, O_APPEND; -1 after a failed rotation (opened again at the next write) */
         uint64_t cap;  /* bytes per file */
         uint64_t size; /* of console.log */
+        uint64_t generation; /* rotations by this log so far: console.log became console.log.1 so many times */
+};
+
+/*
+ * Where the next byte appended goes: console.log's inode, the offset in it
+ * (its size) and the log's generation then.  A reader that finds console.log
+ * of another generation finds that file as console.log.1 one rotation
+ * later (by its inode), and after two it is gone.
+ */
+struct shim_console_mark {
+        uint64_t offset, inode, generation;
 };
 
 /*
@@ -57,5 +68,11 @@ int shim_console_log_open(int dir_fd, uint64_t cap, struct shim_console_log *ret
  * *ret_reason): what was not written is lost, and the next call tries again.
  */
 int shim_console_log_append(struct shim_console_log *l, const void *buf, size_t n, char **ret_reason);
+
+/*
+ * The mark of what is appended next (console.log opened again first when a
+ * rotation had failed).  0, or a negative errno with *ret_reason.
+ */
+int shim_console_log_mark(struct shim_console_log *l, struct shim_console_mark *ret, char **ret_reason);
 
 void shim_console_log_close(struct shim_console_log *l);

@@ -123,6 +123,20 @@ int64_t shim_console_drain(struct shim_console *c, char **ret_reason) {
         return total;
 }
 
+int shim_console_mark(struct shim_console *c, struct shim_console_mark *ret, char **ret_reason) {
+        for (unsigned i = 0;; i++) {
+                if (i == SHIM_CONSOLE_MARK_DRAINS)
+                        return ecl_reason(ret_reason, -EBUSY,
+                                          SHIM_CONSOLE_PIPE " does not run empty: something still writes to it");
+                int64_t n = shim_console_drain(c, ret_reason);
+                if (n < 0)
+                        return (int) n;
+                if (n == 0)
+                        break;
+        }
+        return shim_console_log_mark(&c->log, ret, ret_reason);
+}
+
 static void on_readable(int watch, int fd, int events, void *opaque) {
         (void) watch, (void) fd, (void) events;
         struct shim_console *c = opaque;

@@ -62,6 +62,16 @@ int shim_console_watch(struct shim_console *c, char **ret_reason);
  */
 int64_t shim_console_drain(struct shim_console *c, char **ret_reason);
 
+/*
+ * Where the next boot's console begins (console-log.h), for a start of the
+ * domain: the FIFO drained first until it is empty, so that what an earlier
+ * QEMU wrote (it is gone: the caller destroyed it) is all before the mark.
+ * At most SHIM_CONSOLE_MARK_DRAINS drains (a FIFO holds far less).  0, or a
+ * negative errno with *ret_reason.
+ */
+#define SHIM_CONSOLE_MARK_DRAINS 64
+int shim_console_mark(struct shim_console *c, struct shim_console_mark *ret, char **ret_reason);
+
 /* Stop watching, close both ends and the log; NULL is fine.  The FIFO stays (the next run replaces it). */
 void shim_console_free(struct shim_console *c);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct shim_console *, shim_console_free)

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include "blocked.h"
+#include "console-log.h"
 #include "log.h"
 #include "reason.h"
 #include "run-status.h"
@@ -76,6 +77,11 @@ int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
         k |= json_object_set_new(o, "audit_problem",
                                  sup->audit_problem ? json_string(sup->audit_problem) : json_null());
         k |= json_object_set_new(o, "last_event", sup->last_event ? json_string(sup->last_event) : json_null());
+        k |= json_object_set_new(o, "boot", json_integer((json_int_t) s->boot));
+        const char *reload = shim_supervise_reload_state(sup);
+        k |= json_object_set_new(o, "reload", reload ? json_string(reload) : json_null());
+        k |= json_object_set_new(o, "reload_problem",
+                                 sup->reload_problem ? json_string(sup->reload_problem) : json_null());
         if (!k && m->has_network && add_unrecorded(o, s) < 0)
                 k = -1;
         if (k) {
@@ -84,4 +90,13 @@ int shim_supervise_status_json(struct shim_supervisor *sup, json_t **ret) {
         }
         *ret = o;
         return 0;
+}
+
+json_t *shim_status_console_json(const struct shim_stack *s, uint64_t generation_now) {
+        if (!s->has_console_mark)
+                return json_null();
+        const struct shim_console_mark *k = &s->console_mark;
+        return json_pack("{s:s,s:I,s:I,s:I,s:I}", "file", SHIM_CONSOLE_LOG, "offset", (json_int_t) k->offset, "inode",
+                         (json_int_t) k->inode, "generation", (json_int_t) k->generation, "generation_now",
+                         (json_int_t) generation_now);
 }

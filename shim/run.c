@@ -282,11 +282,17 @@ static int start_verified(struct shim_stack *s, struct shim_policy_job *job) {
                 virDomainFree(s->dom);
                 s->dom = NULL;
         }
+        /* the old QEMU is gone: what it printed is all before this boot's mark */
+        struct shim_console_mark mark = {0};
+        int marked = s->hooks->console_mark ? s->hooks->console_mark(s->hooks->userdata, &mark) : 0;
         /* Transient and started paused in one call: no definition to write, none left if the shim dies. */
         s->dom = virDomainCreateXML(s->conn, xml, VIR_DOMAIN_START_PAUSED);
         if (!s->dom)
                 return shim_run_report(s, ECL_LOG_ERROR, ECL_ESERVICE, "cannot start domain %s: %s", s->dom_name,
                                        shim_virt_error());
+        s->boot++;
+        s->has_console_mark = marked > 0;
+        s->console_mark = mark;
         log_debug("domain %s started paused", s->dom_name);
         if (job) {
                 r = shim_policy_job_join(job, &why);

@@ -25,6 +25,7 @@
 #include <net/if.h>
 #include <stdbool.h>
 
+#include "console-log.h"
 #include "log.h"
 #include "manifest.h"
 #include "watch.h"
@@ -48,6 +49,14 @@ struct shim_run_hooks {
          * domain.  NULL: not asked, and QEMU's monitor events are not heard.
          */
         int (*stop_qemu_leaks)(void *ud, virDomainPtr dom, char **ret_stopped, char **ret_why);
+        /*
+         * Right before each start of the domain (at a reload the old one is
+         * destroyed by then): where the new boot's console output begins in
+         * console.log (console-pipe.h).  1 and *ret, 0 when the console is
+         * not logged, or a negative errno (the start goes on, without a
+         * mark: status then shows none).  NULL: no mark.
+         */
+        int (*console_mark)(void *ud, struct shim_console_mark *ret);
         int (*policy_load)(void *ud, const struct ecl_manifest *m);
         /* 0 if the policy in the kernel is m's; -EPERM (or another error) with *ret_problem. */
         int (*policy_verify)(void *ud, const struct ecl_manifest *m, char **ret_problem);
@@ -101,6 +110,14 @@ struct shim_stack {
         int tap_queue;          /* ecluse's disabled queue of the tap, kept while it lives (tap.h); -1: none */
         enum ecl_accel accel;
         bool tap_created, uplink_created, policy_loaded;
+        /*
+         * Starts of the domain: 1 after the first, one more at each restart
+         * (a reload); with has_console_mark, where that boot's console
+         * output begins (hooks->console_mark).
+         */
+        uint64_t boot;
+        bool has_console_mark;
+        struct shim_console_mark console_mark;
         struct shim_watch watch; /* outside changes to tap, uplink and table; open once the policy is loaded */
 };
 

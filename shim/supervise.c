@@ -345,6 +345,7 @@ void shim_supervise_done(struct shim_supervisor *sup) {
         free(sup->hold_problem);
         free(sup->last_event);
         free(sup->audit_problem);
+        free(sup->reload_problem);
         for (unsigned i = 0; i < sup->n_pending; i++) {
                 free(sup->pending[i].event);
                 free(sup->pending[i].details);
@@ -358,6 +359,28 @@ void shim_supervise_request_stop(struct shim_supervisor *sup) {
 
 void shim_supervise_request_reload(struct shim_supervisor *sup) {
         sup->reload_requested = true;
+        if (sup->reload == SHIM_SUP_RELOAD_RESTARTING) /* one asked for during a restart follows it */
+                return;
+        sup->reload = SHIM_SUP_RELOAD_PENDING;
+        free(sup->reload_problem);
+        sup->reload_problem = NULL;
+}
+
+/* The reload was refused or failed: status says so, with why. */
+static void reload_not_done(struct shim_supervisor *sup, enum shim_sup_reload what, const char *why) {
+        sup->reload = what;
+        free(sup->reload_problem);
+        sup->reload_problem = why ? strdup(why) : NULL;
+}
+
+static const char *const reload_names[] = {
+        [SHIM_SUP_RELOAD_PENDING] = "pending", [SHIM_SUP_RELOAD_RESTARTING] = "restarting",
+        [SHIM_SUP_RELOAD_DONE] = "done",       [SHIM_SUP_RELOAD_FAILED] = "failed",
+        [SHIM_SUP_RELOAD_REFUSED] = "refused",
+};
+
+const char *shim_supervise_reload_state(const struct shim_supervisor *sup) {
+        return ECL_ENUM_NAME(reload_names, sup->reload);
 }
 
 /*
@@ -567,6 +590,8 @@ static void turn(struct shim_supervisor *sup) {
                                        "not reloading %s: its network is no longer watched (stop and run it again)",
                                        s->dom_name);
                 audit(sup, "reload-refused", "the network watch failed");
+                reload_not_done(sup, SHIM_SUP_RELOAD_REFUSED,
+                                "its network is no longer watched (stop and run it again)");
         }
         if (!sup->reload_requested || sup->quit)
                 return;
@@ -578,15 +603,22 @@ static void turn(struct shim_supervisor *sup) {
                 (void) shim_run_report(s, ECL_LOG_ERROR, 0, "not reloading %s: %s", s->dom_name,
                                        sup->audit_problem ? sup->audit_problem
                                                           : "an audit record could not be written");
+                reload_not_done(sup, SHIM_SUP_RELOAD_REFUSED,
+                                sup->audit_problem ? sup->audit_problem : "an audit record could not be written");
                 return;
         }
+        sup->reload = SHIM_SUP_RELOAD_RESTARTING; /* status may be asked while the old guest shuts down */
         int r = shim_run_restart(s);
         if (r < 0) {
                 (void) shim_run_report(s, ECL_LOG_ERROR, r, "reload of %s failed; the domain stays stopped",
                                        s->dom_name);
+                _cleanup_free_ char *why = NULL;
+                (void) ecl_reason_errno(&why, r, "the restart failed; the domain stays stopped");
+                reload_not_done(sup, SHIM_SUP_RELOAD_FAILED, why ? why : "the restart failed");
                 sup->domain_gone = true;
                 sup->crashed = true;
         } else {
+                reload_not_done(sup, sup->reload_requested ? SHIM_SUP_RELOAD_PENDING : SHIM_SUP_RELOAD_DONE, NULL);
                 free(sup->violation);
                 sup->violation = NULL;
                 free(sup->hold_problem);

@@ -84,6 +84,16 @@ const char *shim_supervise_lifecycle_leak(int event, int detail);
  */
 const char *shim_supervise_paused_leak(int reason);
 
+/* What became of the last reload asked for (status "reload"). */
+enum shim_sup_reload {
+        SHIM_SUP_RELOAD_NONE,       /* none asked for since the start */
+        SHIM_SUP_RELOAD_PENDING,    /* taken, not started yet */
+        SHIM_SUP_RELOAD_RESTARTING, /* the old domain stopping, the new one starting */
+        SHIM_SUP_RELOAD_DONE,       /* the new domain was started, verified and resumed */
+        SHIM_SUP_RELOAD_FAILED,     /* the restart failed: the domain stays stopped */
+        SHIM_SUP_RELOAD_REFUSED,    /* not tried (reload_problem says why): the old domain runs on */
+};
+
 struct shim_supervisor {
         struct shim_stack *stack;
         int sigfd, sig_watch, timer;
@@ -103,6 +113,8 @@ struct shim_supervisor {
         char *hold_problem;       /* the pause after a violation failed: what, and whether it was destroyed */
         char *last_event;         /* for status */
         char *audit_problem;      /* a record could not be written: which, and why; NULL once all are */
+        enum shim_sup_reload reload;
+        char *reload_problem;     /* why the last reload was refused or failed, NULL otherwise */
         struct shim_sup_record {
                 char *event, *details;
         } pending[SHIM_SUPERVISE_MAX_PENDING]; /* the records not written yet, oldest first */
@@ -142,6 +154,9 @@ int shim_supervise_exit_why(const struct shim_supervisor *sup, enum shim_sup_exi
 /* From the control socket. */
 void shim_supervise_request_stop(struct shim_supervisor *sup);
 void shim_supervise_request_reload(struct shim_supervisor *sup);
+
+/* "pending", "restarting", "done", "failed", "refused"; NULL before any reload was asked for. */
+const char *shim_supervise_reload_state(const struct shim_supervisor *sup);
 
 /*
  * "running", "paused", "held" (paused for a violation), "held-unaudited" (held,

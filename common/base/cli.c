@@ -336,6 +336,7 @@ int ecl_exit_status(int r) {
                 return r;
         switch (-r) {
         case EINVAL:
+        case ENOTUNIQ: /* an ID prefix that names more than one thing */
                 return EX_USAGE;
         case EBADMSG:
         case EILSEQ:

@@ -50,21 +50,7 @@ dump_logs() {
 
 # Every process of the namespace (the shim, QEMU: no network, so no stack
 # namespace of its own) goes by PID.
-cleanup() {
-        local pid
-        for pid in $(ip netns pids "$ns" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
-        ip netns del "$ns" 2>/dev/null
-        if [ "${KEEP_E2E_TMP:-0}" = 1 ]; then
-                echo "kept $tmp"
-        else
-                rm -rf "$tmp"
-        fi
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM
-ip netns add "$ns" || fatal "cannot create the network namespace $ns"
-shimc() { ip netns exec "$ns" "$shim" --root "$root" "$@"; }
-qemu_pid() { qemu_in_netns "$ns"; }
+stack_in_netns "$ns" "$root" "$tmp"
 
 stack_manifest "console=ttyS0 quiet panic=-1 ecl.raw=0 ecl.loop=30 ecl.spam=1"
 "$shim" --root "$root" validate "$manifest" || fatal "the test manifest does not validate"

@@ -130,12 +130,49 @@ static void test_refused(void **state) {
         tl_rm_rf(dir);
 }
 
+/* The mark (where a boot begins): console.log's inode, its size, the rotations so far. */
+static void test_mark(void **state) {
+        (void) state;
+        _cleanup_free_ char *dir = tl_mkdtemp();
+        _cleanup_free_ char *p = tl_strf("%s/" SHIM_CONSOLE_LOG, dir), *old = tl_strf("%s/" SHIM_CONSOLE_LOG_OLD, dir);
+        tl_write_file(p, "an earlier run\n", 15);
+        struct shim_console_log l;
+        assert_int_equal(shim_console_log_open(open_dir(dir), 40, &l, NULL), 0);
+        struct shim_console_mark k;
+        struct stat st;
+        assert_int_equal(shim_console_log_mark(&l, &k, NULL), 0);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(k.offset, 15); /* after what an earlier run left */
+        assert_int_equal(k.inode, (uint64_t) st.st_ino);
+        assert_int_equal(k.generation, 0);
+        assert_int_equal(shim_console_log_append(&l, "0123456789", 10, NULL), 0);
+        assert_int_equal(shim_console_log_mark(&l, &k, NULL), 0);
+        assert_int_equal(k.offset, 25);
+        assert_int_equal(k.generation, 0);
+        /* 30 more through a cap of 40: one rotation, the marked file is console.log.1 now */
+        uint64_t marked = k.inode;
+        assert_int_equal(shim_console_log_append(&l, "abcdefghijklmnopqrstuvwxyzABCD", 30, NULL), 0);
+        assert_int_equal(stat(old, &st), 0);
+        assert_int_equal((uint64_t) st.st_ino, marked);
+        assert_int_equal(shim_console_log_mark(&l, &k, NULL), 0);
+        assert_int_equal(stat(p, &st), 0);
+        assert_int_equal(k.inode, (uint64_t) st.st_ino);
+        assert_int_equal(k.offset, 15);
+        assert_int_equal(k.generation, 1);
+        assert_int_equal(shim_console_log_append(&l, "0123456789012345678901234567890123456789", 40, NULL), 0);
+        assert_int_equal(shim_console_log_mark(&l, &k, NULL), 0);
+        assert_int_equal(k.generation, 2);
+        shim_console_log_close(&l);
+        tl_rm_rf(dir);
+}
+
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test(test_cap_and_rotation),
                 cmocka_unit_test(test_large_write),
                 cmocka_unit_test(test_reopen),
                 cmocka_unit_test(test_refused),
+                cmocka_unit_test(test_mark),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
 }

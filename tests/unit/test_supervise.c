@@ -46,7 +46,16 @@ struct probe {
         char reports[1024]; /* what the supervisor said (hooks->report), one "LEVEL:TEXT\n" each */
         struct shim_stack *stack;
         const char *qmp_before_resume; /* a QMP command sent from the check of the live XML, once */
+        unsigned marks;                /* console marks asked for (hooks->console_mark) */
 };
+
+/* A console mark that says how many were asked for: offset 100 * N, generation N. */
+static int h_console_mark(void *ud, struct shim_console_mark *ret) {
+        struct probe *p = ud;
+        p->marks++;
+        *ret = (struct shim_console_mark){.offset = 100 * p->marks, .inode = 7, .generation = p->marks};
+        return 1;
+}
 
 static int h_domain_xml(void *ud, const struct ecl_manifest *m, enum ecl_accel *accel, char **ret) {
         (void) ud;
@@ -198,7 +207,7 @@ static int try_up(struct shim_stack *s, struct ecl_manifest *m, struct shim_run_
                                      .check_qemu = h_check_qemu, .stop_qemu_leaks = h_stop_qemu_leaks,
                                      .policy_load = h_policy_load,
                                      .policy_verify = h_policy_verify, .policy_remove = h_policy_remove,
-                                     .audit = h_audit, .report = h_report};
+                                     .audit = h_audit, .report = h_report, .console_mark = h_console_mark};
         p->stack = s;
         assert_int_equal(shim_stack_init(s, m, h, &opts), 0);
         assert_int_equal(shim_run_connect(s, g_uri), 0);
@@ -321,12 +330,32 @@ static void test_reload(void **state) {
         struct probe p = {0};
         struct shim_supervisor sup;
         up(&s, &m, &h, &p, &sup);
+        json_t *st = NULL;
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_int_equal(json_integer_value(json_object_get(st, "boot")), 1);
+        assert_true(json_is_null(json_object_get(st, "reload")));
+        json_decref(st);
+        json_t *c = shim_status_console_json(&s, 3);
+        assert_int_equal(json_integer_value(json_object_get(c, "offset")), 100);
+        assert_int_equal(json_integer_value(json_object_get(c, "generation")), 1);
+        assert_int_equal(json_integer_value(json_object_get(c, "generation_now")), 3);
+        assert_string_equal(json_string_value(json_object_get(c, "file")), "console.log");
+        json_decref(c);
         shim_supervise_request_reload(&sup);
+        assert_string_equal(shim_supervise_reload_state(&sup), "pending");
         for (int i = 0; i < 4; i++)
                 assert_true(shim_supervise_iterate(&sup));
         assert_int_equal(virDomainIsActive(s.dom), 1);
         assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
         assert_non_null(strstr(p.events, "reload;domain-resumed;"));
+        /* the second boot, marked once, after the first */
+        assert_int_equal(shim_supervise_status_json(&sup, &st), 0);
+        assert_int_equal(json_integer_value(json_object_get(st, "boot")), 2);
+        assert_string_equal(json_string_value(json_object_get(st, "reload")), "done");
+        assert_true(json_is_null(json_object_get(st, "reload_problem")));
+        json_decref(st);
+        assert_int_equal(p.marks, 2);
+        assert_int_equal(s.console_mark.offset, 200);
         shim_supervise_done(&sup);
         assert_int_equal(shim_run_teardown(&s), 0);
         shim_stack_done(&s);
@@ -370,6 +399,9 @@ static void test_unaudited_held(void **state) {
         assert_int_equal(dom_state(&s), VIR_DOMAIN_PAUSED);
         assert_string_equal(shim_supervise_state(&sup), "held-unaudited");
         assert_int_equal(p.audits, written);
+        assert_string_equal(shim_supervise_reload_state(&sup), "refused");
+        assert_non_null(strstr(sup.reload_problem, "device-added"));
+        assert_int_equal(s.boot, 1);
 
         /* the log takes records again: the pending one first, then the reload's */
         p.audit_fails = false;
@@ -379,6 +411,8 @@ static void test_unaudited_held(void **state) {
         assert_int_equal(dom_state(&s), VIR_DOMAIN_RUNNING);
         assert_string_equal(shim_supervise_state(&sup), "running");
         assert_null(sup.audit_problem);
+        assert_string_equal(shim_supervise_reload_state(&sup), "done");
+        assert_int_equal(s.boot, 2);
         assert_non_null(strstr(p.events, "device-added;"));
         assert_non_null(strstr(p.events, "reload;domain-resumed;"));
         assert_true(strstr(p.events, "device-added;") < strstr(p.events, "reload;"));

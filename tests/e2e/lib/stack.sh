@@ -15,6 +15,12 @@
 #   qemu_in_netns NS          the PID of the QEMU in network namespace NS
 #   stack_stop                `stop STACK` (the test's shimc), the run
 #                             ($shim_pid) exits 0, no QEMU (the test's qemu_pid)
+#   stack_in_netns NS ROOT SCRATCH  NS made for a stack without a network: shimc
+#                             (--root ROOT) and qemu_pid run there; at exit its
+#                             processes are killed and SCRATCH removed
+#                             (stack_netns_down, stack_scratch_done)
+#   stack_netns_down NS       every process of network namespace NS killed by PID, NS deleted
+#   stack_scratch_done PATH...  removed, or kept (and said so) with KEEP_E2E_TMP=1
 #   alive PID                 a process that exists and is not a zombie
 #   step/pass/fail/fatal      output and $failures; fatal dumps the logs, exits 1
 #   stack_dump_logs           the last lines of every log and of the console
@@ -134,6 +140,31 @@ stack_stop() {
                 fail "ecluse-shim run still running 90s after stop"
         fi
         if qemu_pid >/dev/null; then fail "QEMU still runs after stop"; else pass "no QEMU after stop"; fi
+}
+
+stack_in_netns() { # NS ROOT SCRATCH
+        stack_ns=$1 stack_root=$2 stack_scratch=$3
+        trap 'stack_netns_down "$stack_ns"; stack_scratch_done "$stack_scratch"' EXIT
+        trap 'exit 130' INT TERM
+        ip netns add "$stack_ns" || fatal "cannot create the network namespace $stack_ns"
+        # shellcheck disable=SC2317 # the test's
+        shimc() { ip netns exec "$stack_ns" "$shim" --root "$stack_root" "$@"; }
+        # shellcheck disable=SC2317
+        qemu_pid() { qemu_in_netns "$stack_ns"; }
+}
+
+stack_netns_down() { # NS
+        local pid
+        for pid in $(ip netns pids "$1" 2>/dev/null); do kill -KILL "$pid" 2>/dev/null; done
+        ip netns del "$1" 2>/dev/null
+}
+
+stack_scratch_done() { # PATH...
+        if [ "${KEEP_E2E_TMP:-0}" = 1 ]; then
+                echo "kept $*"
+        else
+                rm -rf "$@"
+        fi
 }
 
 # A process that exists and is not a zombie (a dead child not reaped yet).

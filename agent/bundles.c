@@ -1,0 +1,243 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <unistd.h>
+
+#include <openssl/evp.h>
+
+#include "agent-audit.h"
+#include "audit-log.h"
+#include "bundles.h"
+#include "fileio.h"
+#include "hex.h"
+#include "macro.h"
+#include "manifest.h"
+#include "officers.h"
+#include "paths.h"
+#include "quarantine.h"
+#include "reason.h"
+#include "rfc3339.h"
+
+void agent_bundle_done(struct agent_bundle *b) {
+        if (!b)
+                return;
+        agent_record_clear(&b->rec);
+        agent_bundle_meta_free(b->meta);
+        free(b->statement);
+        agent_statement_clear(&b->st);
+        if (b->lock_fd >= 0)
+                close(b->lock_fd);
+        if (b->dirfd >= 0)
+                close(b->dirfd);
+        *b = (struct agent_bundle){.dirfd = -1, .lock_fd = -1};
+}
+
+static int read_at(int dirfd, const char *name, size_t max, char **ret, size_t *ret_len, char **ret_reason) {
+        _cleanup_close_ int fd = -1;
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_file_open_at(dirfd, name, max, &fd, NULL, &why);
+        if (r >= 0)
+                r = ecl_file_read_fd(fd, max, ret, ret_len, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "%s: %s", name, ecl_reason_text(why, r));
+        return 0;
+}
+
+
+/* Read and cross-check the parts of entry full into b (whose dirfd is open). */
+static int load_parts(struct agent_store *s, const char *full, struct agent_bundle *b, char **ret_reason) {
+        _cleanup_free_ char *why = NULL, *meta = NULL;
+        size_t meta_len = 0;
+        int r = agent_record_read(s, full, &b->rec, &why);
+        if (r >= 0)
+                r = read_at(b->dirfd, AGENT_META_FILE, AGENT_BUNDLE_META_MAX_SIZE, &meta, &meta_len, &why);
+        if (r >= 0)
+                r = read_at(b->dirfd, AGENT_STATEMENT_FILE, AGENT_STATEMENT_MAX, &b->statement, &b->statement_len,
+                            &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
+        uint8_t digest[32];
+        unsigned dlen = 0;
+        char dhex[65];
+        if (EVP_Digest(meta, meta_len, digest, &dlen, EVP_sha256(), NULL) != 1 || dlen != 32)
+                return ecl_reason(ret_reason, -EIO, "bundle %s: cannot hash bundle.yaml", full);
+        ecl_hex_encode(digest, 32, dhex);
+        if (strcmp(dhex, b->rec.digest) != 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml changed since import (sha256 %s)",
+                                  full, dhex);
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        r = agent_bundle_meta_parse(AGENT_META_FILE, meta, meta_len, &b->meta, &diags);
+        if (r < 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml no longer parses", full);
+        r = agent_statement_parse(b->statement, b->statement_len, &b->st, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement: %s", full, ecl_reason_text(why, r));
+        if (memcmp(b->st.bundle, digest, 32) != 0 || strcmp(b->st.stack, b->rec.stack) != 0 ||
+            strcmp(b->st.version, b->rec.version) != 0 ||
+            (b->st.decision == AGENT_DECISION_DOWNGRADE) != b->rec.downgrade ||
+            b->st.approval_expires != b->rec.approval_expires)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement and its record disagree", full);
+        return 0;
+}
+
+int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle *ret, char **ret_reason) {
+        *ret = (struct agent_bundle){.dirfd = -1, .lock_fd = -1};
+        char full[13];
+        _cleanup_free_ char *why = NULL;
+        int r = agent_store_resolve(s, id, full, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        r = agent_store_open_entry(s, full, &ret->dirfd, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
+        r = load_parts(s, full, ret, ret_reason);
+        if (r < 0)
+                agent_bundle_done(ret);
+        return r;
+}
+
+int agent_bundle_lock(struct agent_bundle *b, char **ret_reason) {
+        if (b->lock_fd >= 0)
+                return 0;
+        int fd = openat(b->dirfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (fd < 0)
+                return ecl_reason_errno(ret_reason, -errno, "bundle %s: cannot open its directory", b->rec.id);
+        if (flock(fd, LOCK_EX) < 0) {
+                int r = -errno;
+                close(fd);
+                return ecl_reason_errno(ret_reason, r, "bundle %s: cannot lock it", b->rec.id);
+        }
+        b->lock_fd = fd;
+        return 0;
+}
+
+static int cmp_str(const void *a, const void *b) {
+        return strcmp(*(char *const *) a, *(char *const *) b);
+}
+
+/* approvals/NNNNNN.sig, sorted. */
+static int list_approvals(int dirfd, char ***ret, size_t *ret_n, char **ret_reason) {
+        _cleanup_close_ int fd = openat(dirfd, AGENT_APPROVALS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+                return ecl_reason_errno(ret_reason, -errno, "%s", AGENT_APPROVALS_DIR);
+        DIR *d = fdopendir(fd);
+        if (!d)
+                return ecl_reason_errno(ret_reason, -errno, "%s", AGENT_APPROVALS_DIR);
+        fd = -1;
+        char **names = NULL;
+        size_t n = 0;
+        struct dirent *de;
+        int r = 0;
+        while ((de = readdir(d))) {
+                size_t len = strlen(de->d_name);
+                if (de->d_name[0] == '.' || len < 5 || strcmp(de->d_name + len - 4, ".sig") != 0)
+                        continue;
+                if (n >= AGENT_APPROVALS_MAX) {
+                        r = ecl_reason(ret_reason, -E2BIG, "more than %d approvals", AGENT_APPROVALS_MAX);
+                        break;
+                }
+                char **nn = realloc(names, (n + 2) * sizeof *names);
+                if (!nn || !(nn[n] = strdup(de->d_name))) {
+                        names = nn ? nn : names;
+                        r = ecl_reason(ret_reason, -ENOMEM, "out of memory");
+                        break;
+                }
+                names = nn;
+                names[++n] = NULL;
+        }
+        closedir(d);
+        if (r < 0) {
+                strv_free(names);
+                return r;
+        }
+        if (n)
+                qsort(names, n, sizeof *names, cmp_str);
+        *ret = names;
+        *ret_n = n;
+        return 0;
+}
+
+int agent_bundle_count(const char *root, const struct agent_bundle *b, uint64_t now, const char *extra,
+                       struct ecl_quorum *ret, char **ret_reason) {
+        _cleanup_free_ char *officers_path = NULL, *dir = NULL;
+        if (ecl_path(&officers_path, root, ECL_OFFICERS_FILE) < 0 ||
+            ecl_path(&dir, root, ECL_QUARANTINE_DIR "/%s/" AGENT_APPROVALS_DIR, b->rec.id) < 0)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_(ecl_officers_freep) struct ecl_officers *officers = NULL;
+        int r = ecl_officers_load(officers_path, &officers, &diags);
+        if (r < 0) {
+                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
+                return ecl_reason(ret_reason, r, "the officers file: %s",
+                                  first ? first : "cannot be read");
+        }
+        _cleanup_strv_free_ char **names = NULL;
+        size_t n = 0;
+        _cleanup_free_ char *why = NULL;
+        r = list_approvals(b->dirfd, &names, &n, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id, ecl_reason_text(why, r));
+        _cleanup_strv_free_ char **paths = calloc(n + 2, sizeof *paths);
+        if (!paths)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        size_t k = 0;
+        for (; k < n; k++)
+                if (asprintf(&paths[k], "%s/%s", dir, names[k]) < 0) {
+                        paths[k] = NULL;
+                        return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+                }
+        if (extra && !(paths[k++] = strdup(extra)))
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        r = ecl_quorum_count(officers, AGENT_APPROVAL_NAMESPACE, b->statement, b->statement_len,
+                             b->st.approval_expires, now, (const char *const *) paths, k, ret, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id, ecl_reason_text(why, r));
+        return 0;
+}
+
+int agent_stack_quorum(const char *root, const char *stack, unsigned *ret, char **ret_reason) {
+        _cleanup_free_ char *path = NULL;
+        if (ecl_path(&path, root, ECL_STACKS_CONF_DIR "/%s.yaml", stack) < 0)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        int r = ecl_manifest_load_file(path, &m, &diags);
+        if (r < 0) {
+                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
+                return ecl_reason(ret_reason, r, "stack %s: %s", stack, first ? first : "its manifest does not load");
+        }
+        *ret = m->updates_quorum;
+        return 0;
+}
+
+int agent_bundle_save(struct agent_store *s, struct agent_bundle *b, uint64_t now, char **ret_reason) {
+        b->rec.changed = now;
+        return agent_record_write(s, &b->rec, ret_reason);
+}
+
+int agent_bundle_refresh(struct agent_store *s, struct agent_bundle *b, uint64_t now, const char *root,
+                         const char *log, char **ret_warning, char **ret_reason) {
+        if (b->rec.state != AGENT_BUNDLE_QUARANTINED && b->rec.state != AGENT_BUNDLE_APPROVED)
+                return 0;
+        if (now < b->rec.approval_expires && now < b->rec.expires)
+                return 0;
+        char t[ECL_RFC3339_TEXT_MAX];
+        bool window = now >= b->rec.approval_expires;
+        json_auto_t *d = json_pack("{s:s, s:s, s:s, s:s}", "id", b->rec.id, "version", b->rec.version, "was",
+                                   agent_bundle_state_to_string(b->rec.state), window ? "approval_expires" : "expires",
+                                   ecl_rfc3339_text(window ? b->rec.approval_expires : b->rec.expires, t));
+        if (!d)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        /* the record first: a bundle is never shown expired without the log saying so */
+        int r = agent_audit(root, log, ECL_AUDIT_SELF_ACTOR, "expired", b->rec.stack, d, ret_warning, ret_reason);
+        if (r < 0)
+                return r;
+        b->rec.state = AGENT_BUNDLE_EXPIRED;
+        r = agent_bundle_save(s, b, now, ret_reason);
+        return r < 0 ? r : 1;
+}

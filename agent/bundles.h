@@ -1,0 +1,64 @@
+/* SPDX-License-Identifier: Apache-2.0 */
+#pragma once
+/*
+ * A quarantined bundle as the gate's commands see it: its record, its
+ * bundle.yaml and the statement officers sign, each read back from the entry
+ * and checked against the others (the statement names this bundle.yaml's
+ * digest, the record the same), and its approvals counted.
+ *
+ * Approvals live in approvals/NNNNNN.sig, numbered in the order they were
+ * accepted: the first valid approval of an officer is the one that counts.
+ * Whoever changes an entry (approve, reject, apply, a state refresh) holds
+ * its lock (agent_bundle_lock()).
+ */
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "bundle-meta.h"
+#include "quorum.h"
+#include "statement.h"
+#include "store.h"
+
+#define AGENT_APPROVAL_NAMESPACE "ecluse-approval"
+#define AGENT_APPROVALS_MAX 64
+
+struct agent_bundle {
+        struct agent_bundle_record rec;
+        struct agent_bundle_meta *meta;
+        char *statement;      /* the exact bytes officers sign */
+        size_t statement_len;
+        struct agent_statement st;
+        int dirfd;            /* quarantine/ID */
+        int lock_fd;          /* >= 0 while locked */
+};
+
+/* Resolve id (a prefix, store.h) and load the entry; -EBADMSG when its parts do not agree. */
+int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle *ret, char **ret_reason);
+void agent_bundle_done(struct agent_bundle *b);
+
+/* Take the entry's exclusive lock (flock on its directory), waiting for another command. */
+int agent_bundle_lock(struct agent_bundle *b, char **ret_reason);
+
+/*
+ * Count the approvals under officers (ROOT/etc/ecluse/officers) at now.
+ * extra (may be NULL): a candidate signature file, judged last.  The
+ * quorum struct is quorum.h's; 0 or a negative errno for the host (an
+ * officers file that does not load: -EBADMSG with its first problem).
+ */
+int agent_bundle_count(const char *root, const struct agent_bundle *b, uint64_t now, const char *extra,
+                       struct ecl_quorum *ret, char **ret_reason);
+
+/* The quorum the stack's manifest asks for (updates.quorum); -ENOENT/-EBADMSG when it does not load. */
+int agent_stack_quorum(const char *root, const char *stack, unsigned *ret, char **ret_reason);
+
+/*
+ * Move a quarantined or approved bundle whose approval window (or the
+ * bundle itself) has expired to `expired`: audited ("expired", to the log
+ * of root/log, agent-audit.h), then persisted.  1 when it changed, 0 when
+ * not, or a negative errno.
+ */
+int agent_bundle_refresh(struct agent_store *s, struct agent_bundle *b, uint64_t now, const char *root,
+                         const char *log, char **ret_warning, char **ret_reason);
+
+/* Write b->rec back (atomically), with changed = now. */
+int agent_bundle_save(struct agent_store *s, struct agent_bundle *b, uint64_t now, char **ret_reason);
