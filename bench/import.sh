@@ -227,9 +227,9 @@ for mib in $sizes; do
     die "import of the $mib MiB bundle failed: $(cat "$work/import.err")"
   id=$(head -n 1 "$work/import.out")
   [[ $id =~ ^[0-9a-f]{12}$ ]] || die "import printed '$(head -c 200 "$work/import.out")', not a bundle ID"
-  [ -f "$quarantine/$id/disk.img" ] || die "import put no disk.img under quarantine/$id/"
-  cmp -s "$quarantine/$id/disk.img" "$work/image-$mib" || die "quarantine/$id/disk.img is not the image"
-  echo "import ok: ID $id, quarantine/$id/disk.img is the image ($(stat -c %s "$work/image-$mib") bytes)"
+  [ -f "$quarantine/$id/payload/disk.img" ] || die "import put no payload/disk.img under quarantine/$id/"
+  cmp -s "$quarantine/$id/payload/disk.img" "$work/image-$mib" || die "quarantine/$id/payload/disk.img is not the image"
+  echo "import ok: ID $id, quarantine/$id/payload/disk.img is the image ($(stat -c %s "$work/image-$mib") bytes)"
 
   modes=$cache
   [ "$cache" = both ] && modes="cold warm"
