@@ -503,3 +503,12 @@ int agent_stack_recover(struct agent_store *s, const char *stack, const struct a
         r = save_state(s, stack, &st, ret_reason);
         return r < 0 ? r : 1;
 }
+
+int agent_stack_settle(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
+                       char **ret_reason) {
+        _cleanup_close_ int sfd = -1;
+        int r = lock_stack(s, stack, &sfd, ret_reason);
+        if (r < 0)
+                return r;
+        return agent_stack_recover(s, stack, o, ret_reason);
+}
