@@ -18,6 +18,7 @@
 #include "bundle-meta.h"
 #include "bundles.h"
 #include "control-client.h"
+#include "durable.h"
 #include "health.h"
 #include "macro.h"
 #include "manifest.h"
@@ -454,6 +455,38 @@ int agent_rollback(struct agent_store *s, const char *stack, const struct agent_
         return save_state(s, stack, &st, ret_reason);
 }
 
+/*
+ * A bundle still `applying` when nothing is in flight: the apply wrote the
+ * state's end (op none) and stopped before the bundle's record.  The
+ * state tells how it ended: running its version, applied (`applied` is
+ * audited already); otherwise it was switched back (`rolled-back` is).
+ * 1 when a record was set right, else 0.
+ */
+static int settle_applying(struct agent_store *s, const char *stack, const struct agent_stack_state *st) {
+        struct agent_bundle_record *recs = NULL;
+        size_t n = 0;
+        int k = 0;
+        if (agent_store_list(s, &recs, &n, NULL) < 0)
+                return 0;
+        for (size_t i = 0; i < n; i++) {
+                if (recs[i].state != AGENT_BUNDLE_APPLYING || !recs[i].stack || strcmp(recs[i].stack, stack) != 0)
+                        continue;
+                _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
+                if (agent_bundle_load(s, recs[i].id, &b, NULL) < 0 || b.rec.state != AGENT_BUNDLE_APPLYING)
+                        continue;
+                (void) ecl_atomic_temps_remove_at(b.dirfd, NULL);
+                bool runs = st->running && strcmp(st->running, b.rec.version) == 0;
+                b.rec.state = runs ? AGENT_BUNDLE_APPLIED : AGENT_BUNDLE_ROLLED_BACK;
+                if (!runs && set_str(&b.rec.reason, "rolled back (the agent stopped before it recorded why: "
+                                                    "see the audit log)") < 0)
+                        continue;
+                if (agent_bundle_save(s, &b, (uint64_t) time(NULL), NULL) >= 0)
+                        k = 1;
+        }
+        agent_record_list_free(recs, n);
+        return k;
+}
+
 int agent_stack_recover(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
                         char **ret_reason) {
         _cleanup_free_ char *why = NULL;
@@ -462,12 +495,13 @@ int agent_stack_recover(struct agent_store *s, const char *stack, const struct a
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
         (void) agent_release_recover(sfd, NULL);
+        (void) ecl_atomic_temps_remove_at(sfd, NULL); /* a state written half way: never read */
         _cleanup_(agent_stack_state_clear) struct agent_stack_state st = {0};
         r = agent_stack_state_read(s, stack, &st, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
         if (st.op == AGENT_OP_NONE)
-                return 0;
+                return settle_applying(s, stack, &st);
         _cleanup_free_ char *cur = NULL;
         bool moved = agent_release_current(sfd, &cur, NULL) >= 0 && st.op_from && strcmp(cur, st.op_from) != 0;
         r = audit(o, ECL_AUDIT_SELF_ACTOR, "apply-interrupted", stack,
@@ -489,7 +523,9 @@ int agent_stack_recover(struct agent_store *s, const char *stack, const struct a
         }
         if (st.op == AGENT_OP_APPLY && st.op_bundle) {
                 _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
-                if (agent_bundle_load(s, st.op_bundle, &b, NULL) >= 0 && b.rec.state == AGENT_BUNDLE_APPLYING) {
+                if (agent_bundle_load(s, st.op_bundle, &b, NULL) >= 0)
+                        (void) ecl_atomic_temps_remove_at(b.dirfd, NULL); /* a record written half way */
+                if (b.dirfd >= 0 && b.rec.state == AGENT_BUNDLE_APPLYING) {
                         b.rec.state = AGENT_BUNDLE_APPROVED;
                         (void) agent_bundle_save(s, &b, (uint64_t) time(NULL), NULL);
                 }
@@ -502,4 +538,13 @@ int agent_stack_recover(struct agent_store *s, const char *stack, const struct a
         st.op_started = 0;
         r = save_state(s, stack, &st, ret_reason);
         return r < 0 ? r : 1;
+}
+
+int agent_stack_settle(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
+                       char **ret_reason) {
+        _cleanup_close_ int sfd = -1;
+        int r = lock_stack(s, stack, &sfd, ret_reason);
+        if (r < 0)
+                return r;
+        return agent_stack_recover(s, stack, o, ret_reason);
 }

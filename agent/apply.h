@@ -78,3 +78,11 @@ int agent_rollback(struct agent_store *s, const char *stack, const struct agent_
  */
 int agent_stack_recover(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
                         char **ret_reason);
+
+/*
+ * agent_stack_recover() under the stack's lock (held only for it), for a
+ * command that reads a stack without changing it (`releases`): what it
+ * shows is never a state in flight.  The same returns.
+ */
+int agent_stack_settle(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
+                       char **ret_reason);

@@ -127,6 +127,13 @@ static int cmd_releases(const struct ecl_cli *cli, int argc, char **argv) {
         if ((r = open_store(cli, &s)) < 0)
                 return r;
         _cleanup_free_ char *why = NULL;
+        /* what a crash left in flight is finished or undone first: never shown as it is */
+        struct agent_apply_options ao = {.root = cli->root, .log = cli->log, .report = report};
+        r = agent_stack_settle(s, stack, &ao, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        free(why);
+        why = NULL;
         _cleanup_(agent_stack_state_clear) struct agent_stack_state st = {0};
         r = agent_stack_state_read(s, stack, &st, &why);
         if (r < 0)
