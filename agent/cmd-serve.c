@@ -172,7 +172,7 @@ static void tick(struct serve *sv, bool recover) {
         for (size_t i = 0; i < n; i++) {
                 if (recover) {
                         _cleanup_free_ char *rwhy = NULL;
-                        if (agent_stack_recover(sv->store, recs[i].stack, &o, &rwhy) < 0)
+                        if (agent_stack_settle(sv->store, recs[i].stack, &o, &rwhy) < 0)
                                 log_error("%s", ecl_reason_text(rwhy, -EIO));
                 }
                 _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
