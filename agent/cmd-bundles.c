@@ -16,6 +16,7 @@
 #include <jansson.h>
 
 #include "agent-audit.h"
+#include "apply.h"
 #include "bundles.h"
 #include "commands.h"
 #include "log.h"
@@ -134,12 +135,14 @@ static int cmd_list(const struct ecl_cli *cli, int argc, char **argv) {
         return status;
 }
 
-static json_t *changes_of(struct agent_store *s, const struct agent_bundle *b,
+static json_t *changes_of(const struct ecl_cli *cli, struct agent_store *s, const struct agent_bundle *b,
                           char **ret_running) {
         *ret_running = NULL;
         _cleanup_(agent_stack_state_clear) struct agent_stack_state st = {0};
         _cleanup_free_ char *why = NULL;
-        if (agent_stack_state_read(s, b->rec.stack, &st, &why) < 0 || !st.running) {
+        struct agent_apply_options ao = {.root = cli->root, .log = cli->log};
+        if (agent_stack_settle(s, b->rec.stack, &ao, &why) < 0 || agent_stack_state_read(s, b->rec.stack, &st, &why) < 0 ||
+            !st.running) {
                 if (why)
                         log_warning("stack %s: %s", b->rec.stack, why);
                 return json_null();
@@ -275,7 +278,7 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
                                                          "install", b.meta->payload[i].install, "size",
                                                          (json_int_t) b.meta->payload[i].size, "sha256",
                                                          b.meta->payload[i].sha256_hex));
-        json_t *changes = changes_of(s, &b, &running);
+        json_t *changes = changes_of(cli, s, &b, &running);
         char digest[80];
         snprintf(digest, sizeof digest, "sha256:%s", b.rec.digest);
         json_auto_t *j = json_pack(

@@ -125,7 +125,7 @@ static int before_commit(const struct agent_import_result *r, void *userdata, ch
 }
 
 static int run(const struct ecl_cli *cli, int argc, char **argv) {
-        struct agent_import_options o = {.progress = progress, .before_commit = before_commit};
+        struct agent_import_options o = {.progress = progress, .before_commit = before_commit, .log = cli->log};
         struct ecl_cli_parse p = {.cli = cli, .argc = argc, .argv = argv};
         int c;
         while ((c = ecl_cli_next(&p)) > 0)

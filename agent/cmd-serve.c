@@ -127,7 +127,7 @@ static void import_one(struct serve *sv, const char *name) {
                 return;
         }
         struct commit_ctx cc = {.cli = sv->cli, .bundle = path};
-        struct agent_import_options o = {.before_commit = before_commit, .userdata = &cc};
+        struct agent_import_options o = {.before_commit = before_commit, .userdata = &cc, .log = sv->cli->log};
         struct agent_import_result res = {0};
         _cleanup_free_ char *why = NULL;
         int r = agent_import(sv->cli->root, path, &o, &res, &why);

@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "allowed-signers.h"
+#include "apply.h"
 #include "bundle-meta.h"
 #include "bundle-tar.h"
 #include "disk-header.h"
@@ -213,9 +214,13 @@ static int check_host(struct import *im, char **ret_reason) {
                                   ecl_rfc3339_text(b->expires, t));
         }
 
-        /* The floor. */
+        /* The floor, once nothing is in flight on the stack. */
         _cleanup_(agent_stack_state_clear) struct agent_stack_state st = {0};
         _cleanup_free_ char *why = NULL;
+        struct agent_apply_options ao = {.root = im->root, .log = im->o->log, .now = im->now};
+        r = agent_stack_settle(im->store, b->stack, &ao, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "stack %s: %s", b->stack, ecl_reason_text(why, r));
         r = agent_stack_state_read(im->store, b->stack, &st, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", b->stack, ecl_reason_text(why, r));

@@ -11,7 +11,8 @@
  *      signer in /etc/ecluse/vendors (nothing of bundle.yaml is parsed
  *      before this holds);
  *   4. bundle.yaml, strictly (bundle-meta.h);
- *   5. against this host: the stack is configured here, its licensor is the
+ *   5. against this host (after what a crash left in flight on the stack is
+ *      finished or undone, apply.h): the stack is configured here, its licensor is the
  *      bundle's, the bundle has not expired, its version is newer than the
  *      stack's floor (or the import is a downgrade), it provides every file
  *      the manifest boots from current/, and it is not imported already;
@@ -40,6 +41,7 @@ struct agent_import_result;
 struct agent_import_options {
         bool downgrade;           /* --downgrade: a version not newer than the floor is its own decision */
         uint64_t now;             /* seconds since the epoch; 0: time(NULL) */
+        const char *log;          /* --log: the audit log of a recovery (apply.h); NULL: the default */
         agent_progress_fn progress; /* may be NULL */
         /* Called once everything is written and checked, right before the
          * entry becomes quarantine/ID (the command writes its audit record
