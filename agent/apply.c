@@ -27,6 +27,8 @@
 #include "release.h"
 
 #define HEALTH_SETTLE_MS 5000
+/* Without a health line, updates.health.timeout is how long the guest stays up; the reload itself may take this. */
+#define HEALTH_START_MS 120000
 
 void agent_apply_result_clear(struct agent_apply_result *r) {
         if (!r)
@@ -133,6 +135,10 @@ static int reload_and_wait(const struct agent_apply_options *o, const char *stac
                 .timeout_ms = (hc ? hc->timeout_s : 120) * 1000,
                 .settle_ms = HEALTH_SETTLE_MS,
         };
+        if (hc && !hc->console) { /* manifest.h: "the guest only has to stay up for health_timeout_s" */
+                h.settle_ms = hc->timeout_s * 1000;
+                h.timeout_ms = h.settle_ms + HEALTH_START_MS;
+        }
         r = agent_health_wait(o->root, stack, boot, &h, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
