@@ -28,6 +28,8 @@
 #include "release.h"
 
 #define HEALTH_SETTLE_MS 5000
+/* Without a health line, updates.health.timeout is how long the guest stays up; the reload itself may take this. */
+#define HEALTH_START_MS 120000
 
 void agent_apply_result_clear(struct agent_apply_result *r) {
         if (!r)
@@ -134,22 +136,29 @@ static int reload_and_wait(const struct agent_apply_options *o, const char *stac
                 .timeout_ms = (hc ? hc->timeout_s : 120) * 1000,
                 .settle_ms = HEALTH_SETTLE_MS,
         };
+        if (hc && !hc->console) { /* manifest.h: "the guest only has to stay up for health_timeout_s" */
+                h.settle_ms = hc->timeout_s * 1000;
+                h.timeout_ms = h.settle_ms + HEALTH_START_MS;
+        }
         r = agent_health_wait(o->root, stack, boot, &h, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
         return 0;
 }
 
-/* Point current back at from and reload (the old release was healthy before; its gate is that it runs). */
+/*
+ * Point current back at from and reload, through the same gate (hc): the old
+ * release passed it before, and "it runs again" means what "healthy" means.
+ */
 static int switch_back(const struct agent_apply_options *o, int sfd, const char *stack, const char *from,
-                       char **ret_reason) {
+                       const struct health_conf *hc, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
         int r = agent_release_switch(sfd, from, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: cannot switch back to %s: %s", stack, from,
                                   ecl_reason_text(why, r));
         report(o, "stack %s: current -> releases/%s again; reloading", stack, from);
-        r = reload_and_wait(o, stack, NULL, &why);
+        r = reload_and_wait(o, stack, hc, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: release %s after the switch back: %s", stack, from,
                                   ecl_reason_text(why, r));
@@ -375,7 +384,7 @@ undo:;
         _cleanup_free_ char *cur = NULL;
         int k = 0;
         if (agent_release_current(sfd, &cur, NULL) >= 0 && strcmp(cur, st.op_from) != 0)
-                k = switch_back(o, sfd, stack, st.op_from, &back_why);
+                k = switch_back(o, sfd, stack, st.op_from, &hc, &back_why);
         (void) agent_release_recover(sfd, NULL);
         ret->rolled_back = k >= 0;
         _cleanup_free_ char *awhy = NULL;
@@ -423,6 +432,10 @@ int agent_rollback(struct agent_store *s, const char *stack, const struct agent_
         r = shim_running(o, stack, ret_reason);
         if (r < 0)
                 return r;
+        _cleanup_(health_conf_done) struct health_conf hc = {0};
+        r = health_conf(o->root, stack, &hc, ret_reason);
+        if (r < 0)
+                return r;
         st.op = AGENT_OP_ROLLBACK;
         if (set_str(&st.op_from, st.running) < 0 || set_str(&st.op_to, st.previous) < 0 ||
             set_str(&st.op_phase, "switched") < 0)
@@ -439,20 +452,34 @@ int agent_rollback(struct agent_store *s, const char *stack, const struct agent_
         r = agent_release_switch(sfd, st.previous, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
-        r = reload_and_wait(o, stack, NULL, &why);
+        /* The release that ran before passed this gate once: it must again. */
+        r = reload_and_wait(o, stack, &hc, &why);
         if (r < 0) {
-                (void) agent_release_switch(sfd, st.running, NULL);
-                return ecl_reason(ret_reason, r, "stack %s: release %s did not come up: %s (current is %s again)",
-                                  stack, st.previous, ecl_reason_text(why, r), st.running);
+                /* Back to the release that ran, which the guest must run again too, not only current name. */
+                _cleanup_free_ char *back_why = NULL;
+                int k = switch_back(o, sfd, stack, st.running, &hc, &back_why);
+                (void) audit(o, NULL, "rolled-back", stack,
+                             json_pack("{s:s, s:s, s:s, s:s?}", "version", st.previous, "to", st.running, "reason",
+                                       ecl_reason_text(why, r), "switch_back_failed", k < 0 ? back_why : NULL),
+                             NULL);
+                if (k < 0) /* the state stays in flight: the next command finishes it */
+                        return ecl_reason(ret_reason, r, "stack %s: release %s did not come up: %s; and then: %s",
+                                          stack, st.previous, ecl_reason_text(why, r),
+                                          ecl_reason_text(back_why, k));
+                ret->rolled_back = true;
+                r = ecl_reason(ret_reason, r, "stack %s: release %s did not come up: %s", stack, st.previous,
+                               ecl_reason_text(why, r));
+        } else {
+                char *old = st.running;
+                st.running = st.previous;
+                st.previous = old;
         }
-        char *old = st.running;
-        st.running = st.previous;
-        st.previous = old;
         st.op = AGENT_OP_NONE;
         (void) set_str(&st.op_from, NULL);
         (void) set_str(&st.op_to, NULL);
         (void) set_str(&st.op_phase, NULL);
-        return save_state(s, stack, &st, ret_reason);
+        int k = save_state(s, stack, &st, r < 0 ? NULL : ret_reason);
+        return r < 0 ? r : k;
 }
 
 /*

@@ -22,8 +22,8 @@
  *      (never lowered), op none; the bundle `applied`, audited `applied`;
  *      older quarantined updates of the stack `superseded`.
  *      Not healthy: `current` switched back, the shim reloads the old
- *      release; the bundle `rolled-back`, audited `rolled-back`; the floor
- *      stays.
+ *      release, which must pass the same gate again; the bundle
+ *      `rolled-back`, audited `rolled-back`; the floor stays.
  *
  * Every audit record is written before the change it tells of.  Nothing
  * prints; progress goes through the report hook.
@@ -64,6 +64,9 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
 /*
  * Return the stack to the release that ran before the current one (no new
  * approval: it was approved before), audited `rollback`; the floor stays.
+ * It passes the manifest's health gate, as at its apply; when it does not,
+ * `current` goes back to the release that ran and the shim reloads that
+ * (audited `rolled-back`, ret->rolled_back), and the error is returned.
  */
 int agent_rollback(struct agent_store *s, const char *stack, const struct agent_apply_options *o,
                    struct agent_apply_result *ret, char **ret_reason);

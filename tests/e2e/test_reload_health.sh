@@ -52,20 +52,8 @@ hw() { ip netns exec "$ns" "$health" "$root" "$STACK" "$@"; }
 
 # ---- releases ---------------------------------------------------------------
 step "releases/1 and releases/2: the base initrd plus /etc/ecluse-release"
-# release VERSION: the kernel, and the initrd with a cpio appended (the kernel
-# unpacks concatenated archives; zeros pad the first to a 512-byte boundary)
-release() {
-        local dir=$stackdir/releases/$1 extra=$tmp/extra-$1
-        mkdir -p "$dir" "$extra/etc"
-        cp "$stackdir/current/vmlinuz" "$dir/vmlinuz"
-        cp "$stackdir/current/initrd" "$dir/initrd"
-        truncate -s %512 "$dir/initrd"
-        echo "$1" >"$extra/etc/ecluse-release"
-        (cd "$extra" && printf '%s\n' etc etc/ecluse-release | cpio -o -H newc -R 0:0 --quiet) >>"$dir/initrd" ||
-                fatal "cannot append the release cpio"
-}
-release 1
-release 2
+stack_release "$stackdir/releases/1" 1
+stack_release "$stackdir/releases/2" 2
 rm -rf "$stackdir/current"
 ln -s releases/1 "$stackdir/current"
 chmod -R a+rX "$root"
@@ -84,12 +72,7 @@ status_get() {
 
 # ---- run v1 -----------------------------------------------------------------
 step "ecluse-shim run on releases/1"
-ip netns exec "$ns" "$shim" --root "$root" run "$manifest" --shutdown-timeout 20 >"$logs/shim-run.log" 2>&1 &
-shim_pid=$!
-v1_or_gone() { grep -q 'ECLUSE-RELEASE 1' "$console" 2>/dev/null || ! alive "$shim_pid"; }
-wait_until 300 v1_or_gone
-alive "$shim_pid" || fatal "ecluse-shim run exited before the guest booted"
-grep -q 'ECLUSE-RELEASE 1' "$console" || fatal "release 1 printed no ECLUSE-RELEASE 1 within 300s"
+stack_run 'ECLUSE-RELEASE 1' --shutdown-timeout 20
 pass "release 1 booted and printed ECLUSE-RELEASE 1"
 running() { [ "$(status_get 's["state"]')" = running ]; }
 wait_until 60 running || fatal "status does not say running"

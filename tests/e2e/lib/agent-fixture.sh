@@ -12,6 +12,9 @@
 #   agent_fixture                 the agent built, python3, jq, ssh-keygen, qemu-img, or FATAL; then
 #                                 $tmp (removed on exit unless KEEP_E2E_TMP=1), $root, $keys, $work,
 #                                 $logs; the tree below; $vendor_key, $manifest, $stackdir
+#   agent_signers                 under $root (set, with $keys: the fixture's or a test's own tree): the
+#                                 keys, etc/ecluse/{vendors,officers} and var/lib/ecluse/{inbox,
+#                                 quarantine,access}/ of the tree below; $vendor_key
 #   agent ARGS...                 ecluse-agent --root $root ARGS; stdout in $work/out, stderr in
 #                                 $work/err, the status in $rc (never fails the shell)
 #   mkbundle OUT ARGS...          tests/lib/mkbundle.py --out OUT --key $vendor_key --json ARGS; the
@@ -108,20 +111,10 @@ EOF
         } >"$manifest"
 }
 
-agent_fixture() {
-        agent_need
-        tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-agent.XXXXXX") || fatal "mktemp failed"
-        trap agent_cleanup EXIT
-        trap 'exit 130' INT TERM
-        root=$tmp/root
-        keys=$tmp/keys
-        work=$tmp/work
-        logs=$tmp/logs
+agent_signers() {
         local etc=$root/etc/ecluse lib=$root/var/lib/ecluse
-        mkdir -p "$keys" "$work" "$logs" "$etc/stacks" "$lib/inbox" "$lib/access" "$lib/stacks"
+        mkdir -p "$keys" "$etc/stacks" "$lib/inbox" "$lib/access" "$lib/stacks"
         mkdir -m 0700 "$lib/quarantine"
-        manifest=$etc/stacks/$AGENT_STACK.yaml
-        stackdir=$lib/stacks/$AGENT_STACK
         vendor_key=$keys/vendor
 
         local k
@@ -138,6 +131,21 @@ agent_fixture() {
                 echo "# erin's mandate ended"
                 echo "erin $ns,valid-before=\"20200101\" $(cat "$keys/erin.pub")"
         } >"$etc/officers"
+}
+
+agent_fixture() {
+        agent_need
+        tmp=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-e2e-agent.XXXXXX") || fatal "mktemp failed"
+        trap agent_cleanup EXIT
+        trap 'exit 130' INT TERM
+        root=$tmp/root
+        keys=$tmp/keys
+        work=$tmp/work
+        logs=$tmp/logs
+        mkdir -p "$work" "$logs"
+        agent_signers
+        manifest=$root/etc/ecluse/stacks/$AGENT_STACK.yaml
+        stackdir=$root/var/lib/ecluse/stacks/$AGENT_STACK
 
         # The first release, placed by the integrator.
         local rel=$stackdir/releases/1.0.0

@@ -12,6 +12,10 @@
 #                             the guest's kernel and initrd in $stackdir/current
 #   stack_manifest CMDLINE    $manifest: TCG, 256 MiB, that guest, console: log,
 #                             no network (a test appends what it needs)
+#   stack_release DIR TEXT    DIR/vmlinuz and DIR/initrd: the guest, its initrd
+#                             with a cpio appended holding /etc/ecluse-release
+#                             (TEXT), which the guest prints at boot as
+#                             "ECLUSE-RELEASE TEXT"
 #   qemu_in_netns NS          the PID of the QEMU in network namespace NS
 #   stack_stop                `stop STACK` (the test's shimc), the run
 #                             ($shim_pid) exits 0, no QEMU (the test's qemu_pid)
@@ -19,6 +23,9 @@
 #                             (--root ROOT) and qemu_pid run there; at exit its
 #                             processes are killed and SCRATCH removed
 #                             (stack_netns_down, stack_scratch_done)
+#   stack_run LINE [OPTION...]  `ecluse-shim run $manifest OPTION...` in that namespace, in the
+#                             background ($shim_pid, its output in $logs/shim-run.log), until
+#                             the console has a line containing LINE (at most 300 s) or FATAL
 #   stack_netns_down NS       every process of network namespace NS killed by PID, NS deleted
 #   stack_scratch_done PATH...  removed, or kept (and said so) with KEEP_E2E_TMP=1
 #   alive PID                 a process that exists and is not a zombie
@@ -114,6 +121,22 @@ console: log
 EOF
 }
 
+stack_release() { # DIR TEXT
+        local dir=$1 extra
+        extra=$(mktemp -d "${TMPDIR:-/tmp}/ecluse-release.XXXXXX") || fatal "mktemp failed"
+        mkdir -p "$dir" "$extra/etc"
+        cp "$guest_dir/vmlinuz" "$dir/vmlinuz"
+        cp "$guest_dir/initrd.img" "$dir/initrd"
+        # the kernel unpacks concatenated archives; zeros pad the first to a 512-byte boundary
+        truncate -s %512 "$dir/initrd"
+        echo "$2" >"$extra/etc/ecluse-release"
+        if ! (cd "$extra" && printf '%s\n' etc etc/ecluse-release | cpio -o -H newc -R 0:0 --quiet) >>"$dir/initrd"; then
+                rm -rf "$extra"
+                fatal "cannot append the release cpio to $dir/initrd"
+        fi
+        rm -rf "$extra"
+}
+
 qemu_in_netns() { # NS
         local pid
         for pid in $(ip netns pids "$1" 2>/dev/null); do
@@ -151,6 +174,18 @@ stack_in_netns() { # NS ROOT SCRATCH
         shimc() { ip netns exec "$stack_ns" "$shim" --root "$stack_root" "$@"; }
         # shellcheck disable=SC2317
         qemu_pid() { qemu_in_netns "$stack_ns"; }
+}
+
+stack_run() { # LINE [OPTION...]
+        local line=$1
+        shift
+        ip netns exec "$stack_ns" "$shim" --root "$stack_root" run "$manifest" "$@" >"$logs/shim-run.log" 2>&1 &
+        shim_pid=$!
+        # shellcheck disable=SC2317 # called through wait_until
+        line_or_gone() { grep -qF -- "$line" "$console" 2>/dev/null || ! alive "$shim_pid"; }
+        wait_until 300 line_or_gone
+        alive "$shim_pid" || fatal "ecluse-shim run exited before the guest printed '$line'"
+        grep -qF -- "$line" "$console" || fatal "the guest printed no '$line' within 300s"
 }
 
 stack_netns_down() { # NS
