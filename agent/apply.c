@@ -458,7 +458,7 @@ int agent_rollback(struct agent_store *s, const char *stack, const struct agent_
                 /* Back to the release that ran, which the guest must run again too, not only current name. */
                 _cleanup_free_ char *back_why = NULL;
                 int k = switch_back(o, sfd, stack, st.running, &hc, &back_why);
-                (void) audit(o, NULL, "rolled-back", stack,
+                (void) audit(o, NULL, "rollback-failed", stack,
                              json_pack("{s:s, s:s, s:s, s:s?}", "version", st.previous, "to", st.running, "reason",
                                        ecl_reason_text(why, r), "switch_back_failed", k < 0 ? back_why : NULL),
                              NULL);
