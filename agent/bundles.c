@@ -11,6 +11,7 @@
 #include <openssl/evp.h>
 
 #include "agent-audit.h"
+#include "allowed-signers.h"
 #include "audit-log.h"
 #include "bundles.h"
 #include "fileio.h"
@@ -22,6 +23,7 @@
 #include "quarantine.h"
 #include "reason.h"
 #include "rfc3339.h"
+#include "sshsig.h"
 
 void agent_bundle_done(struct agent_bundle *b) {
         if (!b)
@@ -48,6 +50,37 @@ static int read_at(int dirfd, const char *name, size_t max, char **ret, size_t *
         return 0;
 }
 
+
+/*
+ * The vendor's signature over the kept bundle.yaml, again: whoever can write
+ * in quarantine/ cannot make an entry of their own pass as the vendor's.
+ */
+static int check_vendor(const char *root, int dirfd, const char *meta, size_t meta_len, char **ret_reason) {
+        _cleanup_free_ char *sig_text = NULL, *vendors_path = NULL, *why = NULL;
+        size_t sig_len = 0;
+        int r = read_at(dirfd, AGENT_SIG_FILE, ECL_SSHSIG_MAX_SIZE, &sig_text, &sig_len, ret_reason);
+        if (r < 0)
+                return r;
+        if (ecl_path(&vendors_path, root, ECL_VENDORS_FILE) < 0)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *vendors = NULL;
+        r = ecl_allowed_signers_load(vendors_path, &vendors, &diags);
+        if (r < 0) {
+                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
+                return ecl_reason(ret_reason, r, "the vendors file: %s", first ? first : vendors_path);
+        }
+        _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
+        r = ecl_sshsig_parse_armor(sig_text, sig_len, &sig, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle.yaml.sig: %s", ecl_reason_text(why, r));
+        _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
+        r = ecl_sshsig_verify_buf(sig, meta, meta_len, AGENT_BUNDLE_NAMESPACE, vendors, NULL, NULL, &v);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "the vendor signature no longer verifies: %s",
+                                  ecl_reason_text(v.reason, r));
+        return 0;
+}
 
 /* Read and cross-check the parts of entry full into b (whose dirfd is open). */
 static int load_parts(struct agent_store *s, const char *full, struct agent_bundle *b, char **ret_reason) {
@@ -77,6 +110,13 @@ static int load_parts(struct agent_store *s, const char *full, struct agent_bund
         r = agent_statement_parse(b->statement, b->statement_len, &b->st, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its statement: %s", full, ecl_reason_text(why, r));
+        r = check_vendor(agent_store_root(s), b->dirfd, meta, meta_len, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", full, ecl_reason_text(why, r));
+        if (strcmp(b->meta->stack, b->rec.stack) != 0 || strcmp(b->meta->version_text, b->rec.version) != 0 ||
+            strcmp(b->meta->licensor, b->st.licensor) != 0 || b->meta->expires != b->rec.expires ||
+            b->st.imported != b->rec.imported)
+                return ecl_reason(ret_reason, -EBADMSG, "bundle %s: its bundle.yaml and its record disagree", full);
         if (memcmp(b->st.bundle, digest, 32) != 0 || strcmp(b->st.stack, b->rec.stack) != 0 ||
             strcmp(b->st.version, b->rec.version) != 0 ||
             (b->st.decision == AGENT_DECISION_DOWNGRADE) != b->rec.downgrade ||

@@ -20,6 +20,7 @@
 #include "store.h"
 
 #define AGENT_APPROVAL_NAMESPACE "ecluse-approval"
+#define AGENT_BUNDLE_NAMESPACE "ecluse-bundle"
 #define AGENT_APPROVALS_MAX 64
 
 struct agent_bundle {
@@ -32,7 +33,12 @@ struct agent_bundle {
         int lock_fd;          /* >= 0 while locked */
 };
 
-/* Resolve id (a prefix, store.h) and load the entry; -EBADMSG when its parts do not agree. */
+/*
+ * Resolve id (a prefix, store.h) and load the entry: bundle.yaml's digest
+ * is the record's, the vendor's signature over it verifies again against
+ * ROOT/etc/ecluse/vendors, and bundle.yaml, the statement and the record
+ * agree.  -EBADMSG (or the signature's refusal) when they do not.
+ */
 int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle *ret, char **ret_reason);
 void agent_bundle_done(struct agent_bundle *b);
 

@@ -27,6 +27,8 @@
 #include "store.h"
 #include "strutil.h"
 
+#define NOTES_WIDTH 72
+
 static json_t *time_or_null(uint64_t t) {
         char buf[ECL_RFC3339_TEXT_MAX];
         return t ? json_string(ecl_rfc3339_text(t, buf)) : json_null();
@@ -215,13 +217,23 @@ static void print_show(const json_t *j, const struct agent_bundle *b) {
                 printf("notes\n");
                 const char *p = b->meta->notes;
                 while (*p) {
+                        /* at most NOTES_WIDTH bytes a row (cut at a character boundary), each behind "  | ":
+                         * a long line wrapped by the terminal could otherwise pose as a line of show's own */
                         const char *e = strchrnul(p, '\n');
-                        _cleanup_free_ char *line = strndup(p, (size_t) (e - p));
+                        size_t n = (size_t) (e - p);
+                        if (n > NOTES_WIDTH) {
+                                n = NOTES_WIDTH;
+                                while (n > 1 && ((unsigned char) p[n] & 0xc0) == 0x80)
+                                        n--;
+                        }
+                        _cleanup_free_ char *line = strndup(p, n);
                         fputs("  | ", stdout);
                         if (line)
                                 ecl_fput_printable(stdout, line);
                         fputc('\n', stdout);
-                        p = *e ? e + 1 : e;
+                        p += n;
+                        if (*p == '\n')
+                                p++;
                 }
         }
         printf("payload\n");
@@ -250,8 +262,9 @@ static void print_show(const json_t *j, const struct agent_bundle *b) {
                 const char *officer = json_string_value(json_object_get(a, "officer"));
                 printf("  %s %s %s%s%s\n", json_is_true(json_object_get(a, "counted")) ? "counted" : "refused",
                        officer ? officer : "-", json_string_value(json_object_get(a, "key")),
-                       json_object_get(a, "refused") ? ": " : "",
-                       json_object_get(a, "refused") ? json_string_value(json_object_get(a, "refused")) : "");
+                       json_is_string(json_object_get(a, "refused")) ? ": " : "",
+                       json_is_string(json_object_get(a, "refused")) ? json_string_value(json_object_get(a, "refused"))
+                                                                     : "");
         }
 }
 

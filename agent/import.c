@@ -14,6 +14,7 @@
 #include "apply.h"
 #include "bundle-meta.h"
 #include "bundle-tar.h"
+#include "bundles.h"
 #include "disk-header.h"
 #include "durable.h"
 #include "fileio.h"
@@ -29,7 +30,6 @@
 #include "statement.h"
 #include "store.h"
 
-#define BUNDLE_NAMESPACE "ecluse-bundle"
 
 void agent_import_result_clear(struct agent_import_result *r) {
         if (!r)
@@ -139,7 +139,7 @@ static int check_vendor(struct import *im, char **ret_reason) {
                 return ecl_reason(ret_reason, r, "%s: bundle.yaml.sig: %s", im->path, ecl_reason_text(why, r));
         struct ecl_sshsig_policy policy = {.now = im->now};
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
-        r = ecl_sshsig_verify_buf(sig, im->meta_text, im->meta_len, BUNDLE_NAMESPACE, vendors, NULL, &policy, &v);
+        r = ecl_sshsig_verify_buf(sig, im->meta_text, im->meta_len, AGENT_BUNDLE_NAMESPACE, vendors, NULL, &policy, &v);
         snprintf(im->res->vendor_fingerprint, sizeof im->res->vendor_fingerprint, "%s", v.fingerprint);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s: the vendor signature is refused: %s", im->path,

@@ -16,6 +16,7 @@
 struct agent_store {
         int quarantine_fd;
         int stacks_fd;
+        char *root;       /* --root, "" for the host */
         char *quarantine; /* the paths, for reasons */
         char *stacks;
 };

@@ -25,6 +25,7 @@ void agent_store_free(struct agent_store *s) {
                 return;
         closep(&s->quarantine_fd);
         closep(&s->stacks_fd);
+        free(s->root);
         free(s->quarantine);
         free(s->stacks);
         free(s);
@@ -50,7 +51,8 @@ int agent_store_open(const char *root, struct agent_store **ret, char **ret_reas
         if (!s)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         s->quarantine_fd = s->stacks_fd = -1;
-        if (ecl_path(&s->quarantine, root, ECL_QUARANTINE_DIR) < 0 ||
+        s->root = strdup(root ? root : "");
+        if (!s->root || ecl_path(&s->quarantine, root, ECL_QUARANTINE_DIR) < 0 ||
             ecl_path(&s->stacks, root, ECL_STACKS_STATE_DIR) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         _cleanup_close_ int state_fd = -1;
@@ -67,6 +69,10 @@ int agent_store_open(const char *root, struct agent_store **ret, char **ret_reas
                 return r;
         *ret = TAKE_PTR(s);
         return 0;
+}
+
+const char *agent_store_root(const struct agent_store *s) {
+        return s->root;
 }
 
 int agent_store_lock(struct agent_store *s, bool wait, char **ret_reason) {

@@ -67,6 +67,8 @@ struct agent_store;
  */
 int agent_store_open(const char *root, struct agent_store **ret, char **ret_reason);
 void agent_store_free(struct agent_store *s);
+/* The root the store was opened under ("" for the host), for the files beside it (/etc/ecluse). */
+const char *agent_store_root(const struct agent_store *s);
 DEFINE_TRIVIAL_CLEANUP_FUNC(struct agent_store *, agent_store_free);
 
 /*

@@ -14,7 +14,10 @@
 #     same thing);
 #  3. record.json's version changed: the same;
 #  4. record.json with an unknown key: refused by the strict reader;
-#  5. an approval file planted by hand (a signature over other bytes) does
+#  5. a whole entry forged consistently (bundle.yaml rewritten, the
+#     statement, the record and the directory name following its new
+#     digest): the vendor's signature, checked again, refuses it;
+#  6. an approval file planted by hand (a signature over other bytes) does
 #     not count: `list --json` still says 0 approvals.
 # Runs in a few seconds, unprivileged; no VM.
 set -uo pipefail
@@ -67,6 +70,30 @@ import json, sys
 p = sys.argv[1]; r = json.load(open(p)); r["approved"] = True; open(p, "w").write(json.dumps(r))
 PY
 refused_all "a record.json with a key of its own" "record"
+
+step "an entry forged consistently"
+fresh 2.5.0
+forged=$(python3 - "$q" "$id" <<'PY'
+import hashlib, json, os, sys
+q, old = sys.argv[1], sys.argv[2]
+d = os.path.join(q, old)
+meta = open(os.path.join(d, "bundle.yaml")).read().replace("notes: ", "notes: forged, ", 1)
+if "forged" not in meta:
+    meta = meta.replace("licensor:", "notes: forged\nlicensor:", 1)
+digest = hashlib.sha256(meta.encode()).hexdigest()
+open(os.path.join(d, "bundle.yaml"), "w").write(meta)
+st = open(os.path.join(d, "statement")).read().splitlines(True)
+st = [("bundle: sha256:%s\n" % digest) if l.startswith("bundle: ") else l for l in st]
+open(os.path.join(d, "statement"), "w").write("".join(st))
+r = json.load(open(os.path.join(d, "record.json")))
+r["id"], r["digest"] = digest[:12], digest
+open(os.path.join(d, "record.json"), "w").write(json.dumps(r))
+os.rename(d, os.path.join(q, digest[:12]))
+print(digest[:12])
+PY
+)
+id=$forged
+refused_all "a consistently forged entry ($id)" "vendor signature"
 
 step "an approval planted by hand"
 fresh 2.4.0
