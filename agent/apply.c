@@ -190,6 +190,38 @@ static void supersede(struct agent_store *s, const struct agent_apply_options *o
         agent_record_list_free(recs, n);
 }
 
+/* Remove releases/VERSION (never the one current names: the caller knows it is not). */
+static int remove_release(int sfd, const char *version, char **ret_reason) {
+        _cleanup_close_ int rfd = openat(sfd, AGENT_RELEASES_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+        if (rfd < 0)
+                return ecl_reason_errno(ret_reason, -errno, "%s", AGENT_RELEASES_DIR);
+        _cleanup_free_ char *why = NULL;
+        int r = ecl_rm_rf_at(rfd, version, &why);
+        if (r >= 0)
+                r = ecl_fsync_dir_at(rfd, NULL, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "cannot remove %s/%s: %s", AGENT_RELEASES_DIR, version,
+                                  ecl_reason_text(why, r));
+        return 0;
+}
+
+/* releases/VERSION holds exactly meta's files, each with its hash, nothing else. */
+static int release_exact(int sfd, const char *version, const struct agent_bundle_meta *meta, char **ret_reason) {
+        int r = agent_release_verify(sfd, version, meta->payload, meta->n_payload, ret_reason);
+        if (r < 0)
+                return r;
+        struct agent_release_file *files = NULL;
+        size_t n = 0;
+        r = agent_release_files(sfd, version, &files, &n, ret_reason);
+        if (r < 0)
+                return r;
+        agent_release_files_free(files, n);
+        if (n != meta->n_payload)
+                return ecl_reason(ret_reason, -EBADMSG, "%s/%s holds %zu files, the bundle %zu", AGENT_RELEASES_DIR,
+                                  version, n, meta->n_payload);
+        return 0;
+}
+
 /* A reload needs a shim to ask, and the gate a guest to watch: checked before anything changes. */
 static int shim_running(const struct agent_apply_options *o, const char *stack, char **ret_reason) {
         json_auto_t *j = NULL;
@@ -242,6 +274,7 @@ static int check_again(const struct agent_apply_options *o, struct agent_bundle 
 int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_options *o,
                 struct agent_apply_result *ret, char **ret_reason) {
         uint64_t now = o->now ? o->now : (uint64_t) time(NULL);
+        bool staged = false; /* releases/VERSION made by this apply: removed again if it does not stay */
         _cleanup_free_ char *why = NULL, *warning = NULL;
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
         int r = agent_bundle_load(s, id, &b, &why);
@@ -318,8 +351,18 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
                 r = ecl_reason_errno(&why, -errno, "bundle %s: %s", b.rec.id, AGENT_PAYLOAD_DIR);
         else
                 r = agent_release_stage(sfd, b.rec.version, pfd, b.meta->payload, b.meta->n_payload, &why);
-        if (r == -EEXIST)
-                r = agent_release_verify(sfd, b.rec.version, b.meta->payload, b.meta->n_payload, &why);
+        if (r == -EEXIST) {
+                /* releases/VERSION is there already: the one that ran before is kept if it holds exactly this
+                 * bundle's files; anything else (left by an apply that failed, placed by hand) is replaced */
+                free(why);
+                why = NULL;
+                if (st.previous && streq(st.previous, b.rec.version))
+                        r = release_exact(sfd, b.rec.version, b.meta, &why);
+                else if ((r = remove_release(sfd, b.rec.version, &why)) >= 0)
+                        r = agent_release_stage(sfd, b.rec.version, pfd, b.meta->payload, b.meta->n_payload, &why);
+                staged = r >= 0 && !(st.previous && streq(st.previous, b.rec.version));
+        } else
+                staged = r >= 0;
         if (r < 0) {
                 r = ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
                 goto undo;
@@ -386,6 +429,8 @@ undo:;
         if (agent_release_current(sfd, &cur, NULL) >= 0 && strcmp(cur, st.op_from) != 0)
                 k = switch_back(o, sfd, stack, st.op_from, &hc, &back_why);
         (void) agent_release_recover(sfd, NULL);
+        if (k >= 0 && staged) /* nothing of a release that did not stay is reused by a later bundle */
+                (void) remove_release(sfd, b.rec.version, NULL);
         ret->rolled_back = k >= 0;
         _cleanup_free_ char *awhy = NULL;
         (void) audit(o, NULL, "rolled-back", stack,

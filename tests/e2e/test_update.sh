@@ -203,6 +203,11 @@ json_check "list: 3.0.0 rolled-back, 2.0.0 still applied" "$logs/list.json" \
 current_link 2.0.0
 releases_check "releases: 2.0.0 current, running and still the floor; 1.0.0 previous" \
         "$(current 2.0.0) and $(role 2.0.0 running) and $(role 1.0.0 previous) and $(floor 2.0.0)"
+if [ ! -e "$stackdir/releases/3.0.0" ]; then
+        pass "the release that did not stay is removed: no releases/3.0.0 for a later bundle to reuse"
+else
+        fail "releases/3.0.0 is still there after the rollback: $(ls "$stackdir/releases/3.0.0")"
+fi
 
 # ---- 5. rollback ---------------------------------------------------------------
 step "rollback office: back to 1.0.0, the floor stays"
