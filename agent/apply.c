@@ -179,13 +179,21 @@ static void supersede(struct agent_store *s, const struct agent_apply_options *o
                     (r->state != AGENT_BUNDLE_QUARANTINED && r->state != AGENT_BUNDLE_APPROVED) ||
                     agent_version_parse(r->version, &v, NULL) < 0 || agent_version_compare(&v, floor) > 0)
                         continue;
+                /* under its lock, from its record as it is now (an approve may have written it meanwhile);
+                 * a bundle another command holds stays as it is: the floor refuses it anyway */
+                _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
+                if (agent_bundle_load(s, r->id, &b, NULL) < 0 || agent_bundle_trylock(&b, NULL) < 0)
+                        continue;
+                agent_record_clear(&b.rec);
+                if (agent_record_read(s, r->id, &b.rec, NULL) < 0 ||
+                    (b.rec.state != AGENT_BUNDLE_QUARANTINED && b.rec.state != AGENT_BUNDLE_APPROVED))
+                        continue;
                 _cleanup_free_ char *why = NULL;
                 if (audit(o, ECL_AUDIT_SELF_ACTOR, "superseded", stack,
                           json_pack("{s:s, s:s, s:s}", "id", r->id, "version", r->version, "by", except), &why) < 0)
                         continue;
-                r->state = AGENT_BUNDLE_SUPERSEDED;
-                r->changed = now;
-                (void) agent_record_write(s, r, NULL);
+                b.rec.state = AGENT_BUNDLE_SUPERSEDED;
+                (void) agent_bundle_save(s, &b, now, NULL);
         }
         agent_record_list_free(recs, n);
 }
@@ -294,7 +302,7 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         r = agent_stack_recover(s, stack, o, ret_reason);
         if (r < 0)
                 return r;
-        if (r > 0) { /* the recovery may have changed this very bundle's record: read it again */
+        { /* a command we waited for, or the recovery, may have changed this very bundle's record: read it again */
                 agent_record_clear(&b.rec);
                 r = agent_record_read(s, ret->id, &b.rec, &why);
                 if (r < 0)

@@ -112,8 +112,32 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         r = agent_bundle_load(s, argv[p.ind], &b, &why);
         if (r == -EINVAL || r == -ENOTUNIQ)
                 return ecl_cli_usage(cli, "%s", ecl_reason_text(why, r));
-        if (r >= 0)
-                r = agent_bundle_lock(&b, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        /* The signature: made now (before the bundle is locked: a touch or a passphrase may take long, and
+         * nobody waits for it), or brought along.  The statement is fixed at import. */
+        _cleanup_free_ char *sig = NULL;
+        size_t sig_len = 0;
+        if (key)
+                r = agent_ssh_sign(key, AGENT_APPROVAL_NAMESPACE, b.statement, b.statement_len, &sig, &sig_len, &why);
+        else {
+                r = ecl_file_read(sig_path, ECL_SSHSIG_MAX_SIZE, &sig, &sig_len, &why);
+                if (r < 0) {
+                        _cleanup_free_ char *w = why;
+                        why = NULL;
+                        (void) ecl_reason(&why, r, "%s: %s", sig_path, ecl_reason_text(w, r));
+                }
+        }
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+
+        r = agent_bundle_lock(&b, &why);
+        if (r >= 0) { /* the record as it is now that the bundle is ours: another command may have changed it */
+                char id[sizeof b.rec.id];
+                memcpy(id, b.rec.id, sizeof id);
+                agent_record_clear(&b.rec);
+                r = agent_record_read(s, id, &b.rec, &why);
+        }
         if (r >= 0)
                 r = agent_bundle_refresh(s, &b, now, cli->root, cli->log, &warning, &why);
         if (warning)
@@ -129,22 +153,6 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 (void) audit_refused(cli, &b, NULL, text);
                 return EX_DATAERR;
         }
-
-        /* The signature: made now, or brought along. */
-        _cleanup_free_ char *sig = NULL;
-        size_t sig_len = 0;
-        if (key)
-                r = agent_ssh_sign(key, AGENT_APPROVAL_NAMESPACE, b.statement, b.statement_len, &sig, &sig_len, &why);
-        else {
-                r = ecl_file_read(sig_path, ECL_SSHSIG_MAX_SIZE, &sig, &sig_len, &why);
-                if (r < 0) {
-                        _cleanup_free_ char *w = why;
-                        why = NULL;
-                        (void) ecl_reason(&why, r, "%s: %s", sig_path, ecl_reason_text(w, r));
-                }
-        }
-        if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
 
         _cleanup_close_ int afd =
                 openat(b.dirfd, AGENT_APPROVALS_DIR, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

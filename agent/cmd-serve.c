@@ -225,7 +225,12 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return log_error_errno(r, "%s", ecl_reason_text(why, r));
         sv.store = store;
+        /* what a crash left, under the store's lock: never another agent's import in progress */
+        r = agent_store_lock(store, true, &why);
+        if (r < 0)
+                return log_error_errno(r, "%s", ecl_reason_text(why, r));
         (void) agent_store_recover(store, NULL);
+        agent_store_unlock(store);
 
         sigset_t mask;
         sigemptyset(&mask);
