@@ -248,10 +248,18 @@ static void parse_file_install(struct mctx *c, const char *path, yaml_node_t *ke
         f->install_pos = ecl_yaml_pos(value);
         if (!mctx_string(c, path, value, INSTALL_MAX, &p))
                 return;
-        if (strchr(p, '/') || p[0] == '.') {
+        /* ASCII letters, digits, '.', '_', '+', '-' only: what `show` lists is what an officer reads, and no
+         * invisible or look-alike character can make two names that show the same */
+        bool ok = p[0] != '.' && p[0] != '-';
+        for (const char *q = p; ok && *q; q++)
+                ok = (*q >= 'a' && *q <= 'z') || (*q >= 'A' && *q <= 'Z') || (*q >= '0' && *q <= '9') ||
+                     strchr("._+-", *q);
+        if (!ok) {
                 _cleanup_free_ char *shown = mctx_excerpt(c, p);
                 if (shown)
-                        mctx_error_at(c, value, "a file name inside releases/VERSION/: no '/', not starting with '.'",
+                        mctx_error_at(c, value,
+                                      "a file name inside releases/VERSION/: ASCII letters, digits, '.', '_', '+' "
+                                      "and '-', not starting with '.' or '-'",
                                       "invalid file name '%s' for '%s'", shown, path);
                 return;
         }

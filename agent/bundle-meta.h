@@ -20,7 +20,9 @@
  *                  control, at most AGENT_BUNDLE_PATH_MAX bytes), size (an
  *                  unquoted decimal, no leading zero, fits 64 bits), sha256
  *                  (64 lowercase hex), install (a file name of at most 255
- *                  bytes: no '/', not starting with '.', so not "." or "..");
+ *                  bytes of ASCII letters, digits, '.', '_', '+', '-', not
+ *                  starting with '.' or '-': so not "." or "..", and no
+ *                  invisible or look-alike character in what `show` lists);
  *                  no path and no install name twice (reported at the second,
  *                  naming the first)
  */

@@ -11,6 +11,9 @@
 #define H1 "3b1f0000000000000000000000000000000000000000000000000000000000ff"
 #define H2 "9ac4ffffffffffffffffffffffffffffffffffffffffffffffffffffffff0001"
 
+#define INSTALL_HINT \
+        "(a file name inside releases/VERSION/: ASCII letters, digits, '.', '_', '+' and '-', not starting with '.' or '-')"
+
 static const char good[] = "ecluse-bundle: 1\n"
                            "stack: office                    # must name a stack configured on this host\n"
                            "licensor: Example Cloud Inc.\n"
@@ -99,7 +102,7 @@ static void test_good_edges(void **state) {
                          "released: 1970-01-01T01:00:00+01:00\nexpires: 9999-12-31T23:59:59Z\n"
                          "payload:\n"
                          "  - {path: payload/a/b/c.img, size: 0, sha256: " H1 ", install: c.img}\n"
-                         "  - {path: payload/x, size: 18446744073709551615, sha256: " H2 ", install: \"x y\"}\n");
+                         "  - {path: payload/x, size: 18446744073709551615, sha256: " H2 ", install: \"x_y+1.0-z\"}\n");
         assert_null(m->notes);
         assert_string_equal(m->licensor, "Société Générale");
         assert_int_equal(m->version.n, 1);
@@ -108,7 +111,7 @@ static void test_good_edges(void **state) {
         assert_int_equal(m->expires, 253402300799);
         assert_int_equal(m->payload[0].size, 0);
         assert_int_equal(m->payload[1].size, UINT64_MAX);
-        assert_string_equal(m->payload[1].install, "x y");
+        assert_string_equal(m->payload[1].install, "x_y+1.0-z");
 }
 
 static char *good_with(unsigned line, const char *with) {
@@ -216,14 +219,16 @@ static void test_refusals(void **state) {
                  "b.yaml:13:13: error: invalid sha256 '3b1f' for 'payload[0].sha256' (exactly 64 lowercase "
                  "hexadecimal digits)"},
                 {14, "    install: releases/vmlinuz",
-                 "b.yaml:14:14: error: invalid file name 'releases/vmlinuz' for 'payload[0].install' (a file name "
-                 "inside releases/VERSION/: no '/', not starting with '.')"},
+                 "b.yaml:14:14: error: invalid file name 'releases/vmlinuz' for 'payload[0].install' "
+                 INSTALL_HINT},
                 {14, "    install: ..",
-                 "b.yaml:14:14: error: invalid file name '..' for 'payload[0].install' (a file name inside "
-                 "releases/VERSION/: no '/', not starting with '.')"},
+                 "b.yaml:14:14: error: invalid file name '..' for 'payload[0].install' " INSTALL_HINT},
                 {14, "    install: .hidden",
-                 "b.yaml:14:14: error: invalid file name '.hidden' for 'payload[0].install' (a file name inside "
-                 "releases/VERSION/: no '/', not starting with '.')"},
+                 "b.yaml:14:14: error: invalid file name '.hidden' for 'payload[0].install' " INSTALL_HINT},
+                {14, "    install: vmlinuz\u200b",
+                 "b.yaml:14:14: error: invalid file name 'vmlinuz\u200b' for 'payload[0].install' " INSTALL_HINT},
+                {14, "    install: -rf",
+                 "b.yaml:14:14: error: invalid file name '-rf' for 'payload[0].install' " INSTALL_HINT},
                 {14, "    instal: vmlinuz",
                  "b.yaml:14:5: error: unknown key 'instal' in 'payload[0]' (did you mean 'install'?)"},
                 {14, "    install: vmlinuz\n    mode: 0755",
