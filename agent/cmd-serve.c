@@ -6,8 +6,7 @@
  *      (apply.h), and what already waits in the inbox is imported;
  *   2. then it watches ROOT/var/lib/ecluse/inbox with inotify: a file
  *      closed after writing, or moved in, is imported (a name starting with
- *      '.' is still being written and is left alone); the inbox file is
- *      removed afterwards, imported or refused (both audited);
+ *      '.' is still being written and is left alone); see import_one();
  *   3. every few seconds, and after each event, a bundle that has reached
  *      its quorum (state approved) is applied, one at a time (one whose
  *      apply was refused before anything changed, e.g. no shim running, is
@@ -118,12 +117,24 @@ static int before_commit(const struct agent_import_result *r, void *userdata, ch
         return 0;
 }
 
+/*
+ * One drop: first renamed to ".ecluse-NAME" (a dot name: serve leaves it
+ * alone), so that a newer file dropped under the same name meanwhile is
+ * neither imported half nor removed; then imported from there.  Imported
+ * or refused (audited), it is removed; a failure of the host (disk full,
+ * the audit log) keeps it as ".failed-NAME" for the operator.
+ */
 static void import_one(struct serve *sv, const char *name) {
         if (name[0] == '.')
                 return;
-        _cleanup_free_ char *path = NULL;
-        if (asprintf(&path, "%s/%s", sv->inbox, name) < 0) {
+        _cleanup_free_ char *taken = NULL, *path = NULL;
+        if (asprintf(&taken, ".ecluse-%s", name) < 0 || asprintf(&path, "%s/%s", sv->inbox, taken) < 0) {
                 log_oom();
+                return;
+        }
+        if (renameat(sv->inbox_fd, name, sv->inbox_fd, taken) < 0) {
+                if (errno != ENOENT) /* gone already: an event queued for a drop handled since */
+                        log_warning("cannot take %s/%s from the inbox: %m", sv->inbox, name);
                 return;
         }
         struct commit_ctx cc = {.cli = sv->cli, .bundle = path};
@@ -131,15 +142,22 @@ static void import_one(struct serve *sv, const char *name) {
         struct agent_import_result res = {0};
         _cleanup_free_ char *why = NULL;
         int r = agent_import(sv->cli->root, path, &o, &res, &why);
+        int status = r < 0 ? ecl_exit_status(r) : EX_OK;
         if (r < 0) {
                 log_error("%s", ecl_reason_text(why, r));
                 (void) audited(sv->cli, &res, NULL, true, path, ecl_reason_text(why, r));
         } else
                 log_notice("imported %s: stack %s version %s, quarantined", res.id, res.stack, res.version);
         agent_import_result_clear(&res);
-        /* imported (its copy is in quarantine) or refused (audited): the drop is done with */
-        if (unlinkat(sv->inbox_fd, name, 0) < 0 && errno != ENOENT)
-                log_warning("cannot remove %s from the inbox: %m", path);
+        if (status == EX_OK || status == EX_DATAERR || status == EX_NOINPUT) {
+                /* imported (its copy is in quarantine) or refused (audited): the drop is done with */
+                if (unlinkat(sv->inbox_fd, taken, 0) < 0 && errno != ENOENT)
+                        log_warning("cannot remove %s: %m", path);
+                return;
+        }
+        _cleanup_free_ char *kept = NULL;
+        if (asprintf(&kept, ".failed-%s", name) >= 0 && renameat(sv->inbox_fd, taken, sv->inbox_fd, kept) >= 0)
+                log_warning("kept %s/%s: import it again once the host is fixed", sv->inbox, kept);
 }
 
 static void import_waiting(struct serve *sv) {
