@@ -252,6 +252,18 @@ static int check_again(const struct agent_apply_options *o, struct agent_bundle 
         int r = agent_stack_quorum(o->root, b->rec.stack, &quorum, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        /* the manifest may have changed since the import: the release still provides what it boots */
+        _cleanup_free_ char *mpath = NULL;
+        if (ecl_path(&mpath, o->root, ECL_STACKS_CONF_DIR "/%s.yaml", b->rec.stack) < 0)
+                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
+        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        r = ecl_manifest_load_file(mpath, &m, &diags);
+        if (r >= 0)
+                r = agent_bundle_provides(m, b->meta, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id,
+                                  why ? why : "the stack's manifest does not load");
         _cleanup_(ecl_quorum_clear) struct ecl_quorum q = {0};
         r = agent_bundle_count(o->root, b, now, NULL, &q, &why);
         if (r < 0)

@@ -291,3 +291,39 @@ int agent_bundle_refresh(struct agent_store *s, struct agent_bundle *b, uint64_t
         r = agent_bundle_save(s, b, now, ret_reason);
         return r < 0 ? r : 1;
 }
+
+const char *agent_current_name(const char *stack, const char *path) {
+        static const char base[] = ECL_STACKS_STATE_DIR "/";
+        size_t n = strlen(stack);
+        if (strncmp(path, base, sizeof base - 1) != 0)
+                return NULL;
+        path += sizeof base - 1;
+        if (strncmp(path, stack, n) != 0 || strncmp(path + n, "/current/", 9) != 0)
+                return NULL;
+        return path + n + 9;
+}
+
+int agent_bundle_provides(const struct ecl_manifest *m, const struct agent_bundle_meta *b, char **ret_reason) {
+        const char *needed[2 + ECL_DISKS_MAX];
+        size_t n = 0;
+        if (m->vm.kernel)
+                needed[n++] = m->vm.kernel;
+        if (m->vm.initrd)
+                needed[n++] = m->vm.initrd;
+        for (size_t i = 0; i < m->vm.n_disks && n < ELEMENTSOF(needed); i++)
+                needed[n++] = m->vm.disks[i].path;
+        for (size_t i = 0; i < n; i++) {
+                const char *name = agent_current_name(m->stack, needed[i]);
+                if (!name)
+                        continue;
+                bool found = false;
+                for (size_t k = 0; k < b->n_payload && !found; k++)
+                        found = strcmp(b->payload[k].install, name) == 0;
+                if (!found)
+                        return ecl_reason(ret_reason, -EBADMSG,
+                                          "the release does not provide %s, which the manifest of stack '%s' boots "
+                                          "(no payload entry installs '%s')",
+                                          needed[i], m->stack, name);
+        }
+        return 0;
+}

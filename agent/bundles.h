@@ -15,6 +15,7 @@
 #include <stdint.h>
 
 #include "bundle-meta.h"
+#include "manifest.h"
 #include "quorum.h"
 #include "statement.h"
 #include "store.h"
@@ -70,3 +71,9 @@ int agent_bundle_refresh(struct agent_store *s, struct agent_bundle *b, uint64_t
 
 /* Write b->rec back (atomically), with changed = now. */
 int agent_bundle_save(struct agent_store *s, struct agent_bundle *b, uint64_t now, char **ret_reason);
+
+/* The file name a manifest path under ECL_STACKS_STATE_DIR/STACK/current/ names, or NULL (data/, elsewhere). */
+const char *agent_current_name(const char *stack, const char *path);
+
+/* Every file the manifest boots from current/ is a payload entry's install name: 0, or -EBADMSG saying which is not. */
+int agent_bundle_provides(const struct ecl_manifest *m, const struct agent_bundle_meta *b, char **ret_reason);

@@ -169,18 +169,6 @@ static int parse_meta(struct import *im, char **ret_reason) {
         return 0;
 }
 
-/* The install name a manifest path under STACK/current/ needs, or NULL when it is not there (data/). */
-static const char *current_name(const char *stack, const char *path) {
-        static const char base[] = ECL_STACKS_STATE_DIR "/";
-        size_t n = strlen(stack);
-        if (strncmp(path, base, sizeof base - 1) != 0)
-                return NULL;
-        path += sizeof base - 1;
-        if (strncmp(path, stack, n) != 0 || strncmp(path + n, "/current/", 9) != 0)
-                return NULL;
-        return path + n + 9;
-}
-
 /* Step 5: what this host says of the bundle. */
 static int check_host(struct import *im, char **ret_reason) {
         const struct agent_bundle_meta *b = im->meta;
@@ -242,27 +230,9 @@ static int check_host(struct import *im, char **ret_reason) {
         }
 
         /* Every file the manifest boots from current/ comes with the release. */
-        const char *needed[2 + ECL_DISKS_MAX];
-        size_t n = 0;
-        if (m->vm.kernel)
-                needed[n++] = m->vm.kernel;
-        if (m->vm.initrd)
-                needed[n++] = m->vm.initrd;
-        for (size_t i = 0; i < m->vm.n_disks; i++)
-                needed[n++] = m->vm.disks[i].path;
-        for (size_t i = 0; i < n; i++) {
-                const char *name = current_name(b->stack, needed[i]);
-                if (!name)
-                        continue;
-                bool found = false;
-                for (size_t k = 0; k < b->n_payload && !found; k++)
-                        found = strcmp(b->payload[k].install, name) == 0;
-                if (!found)
-                        return ecl_reason(ret_reason, -EBADMSG,
-                                          "%s: the release does not provide %s, which the manifest of stack '%s' "
-                                          "boots (no payload entry installs '%s')",
-                                          im->path, needed[i], b->stack, name);
-        }
+        r = agent_bundle_provides(m, b, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "%s: %s", im->path, ecl_reason_text(why, r));
 
         /* Not imported already. */
         _cleanup_close_ int efd = -1;
@@ -276,7 +246,7 @@ static int check_host(struct import *im, char **ret_reason) {
 static int check_disks(struct import *im, int payload_fd, char **ret_reason) {
         const struct ecl_manifest *m = im->manifest;
         for (size_t i = 0; i < m->vm.n_disks; i++) {
-                const char *name = current_name(m->stack, m->vm.disks[i].path);
+                const char *name = agent_current_name(m->stack, m->vm.disks[i].path);
                 if (!name)
                         continue;
                 _cleanup_close_ int fd = openat(payload_fd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
