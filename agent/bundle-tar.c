@@ -3,6 +3,8 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <pthread.h>
+#include <signal.h>
 #include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
@@ -28,11 +30,24 @@
 
 enum state { ST_OPEN, ST_HEAD, ST_DONE };
 
+/*
+ * Read blocks, used in turn: libarchive is done with a block when it asks
+ * for the next one (its data pointers point into them), but the hashing
+ * thread may still be reading one; read_cb waits for it before refilling.
+ */
+#define READ_BUFS 3
+
+struct hasher;
+static void hasher_wait_buf(struct hasher *h, size_t buf);
+
 struct agent_bundle_tar {
         struct archive *a;
         int fd;
         char *name;
-        uint8_t *buf;        /* AGENT_BUNDLE_TAR_BLOCK bytes: what libarchive reads from */
+        uint8_t *bufs;       /* READ_BUFS blocks of AGENT_BUNDLE_TAR_BLOCK bytes, used in turn */
+        uint8_t *buf;        /* the one libarchive reads from now: block cur of bufs */
+        size_t cur;
+        struct hasher *hasher; /* while extract_file hashes from our blocks, else NULL */
         size_t first_len;    /* the first block, read by open */
         bool first_pending;  /* not handed to libarchive yet */
         int read_err;        /* negative errno of a failed read(), 0 */
@@ -76,6 +91,11 @@ static la_ssize_t read_cb(struct archive *a, void *userdata, const void **ret_bu
         }
         /* libarchive is done with the previous block when it asks for the next one. */
         drop_input_cache(t, false);
+        t->cur = (t->cur + 1) % READ_BUFS;
+        t->buf = t->bufs + t->cur * AGENT_BUNDLE_TAR_BLOCK;
+        if (t->hasher)
+                hasher_wait_buf(t->hasher, t->cur);
+        *ret_buf = t->buf;
         ssize_t n = fill(t, 1);
         if (n < 0) {
                 t->read_err = (int) n;
@@ -115,8 +135,8 @@ int agent_bundle_tar_open(int fd, const char *name, struct agent_bundle_tar **re
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         t->fd = fd;
         t->name = strdup(name);
-        t->buf = malloc(AGENT_BUNDLE_TAR_BLOCK);
-        if (!t->name || !t->buf)
+        t->buf = t->bufs = malloc((size_t) READ_BUFS * AGENT_BUNDLE_TAR_BLOCK);
+        if (!t->name || !t->bufs)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
 
         struct stat st;
@@ -163,7 +183,7 @@ void agent_bundle_tar_free(struct agent_bundle_tar *t) {
                 return;
         if (t->a)
                 archive_read_free(t->a);
-        free(t->buf);
+        free(t->bufs);
         free(t->name);
         free(t);
 }
@@ -433,6 +453,139 @@ static void write_behind(int fd, off_t written, struct behind *b) {
 }
 
 
+/*
+ * SHA-256 in a second thread, so hashing block N overlaps writing N and
+ * reading N+1 (warm, the copies and the hash each take about half the time).
+ * The main thread publishes each piece libarchive hands out (a pointer into
+ * one of our read blocks, t->bufs) and writes it; the worker hashes the
+ * pieces in order.  Both only read a published piece; read_cb refills a
+ * block only once no piece in it is left to hash (hasher_wait_buf), and the
+ * main thread has written a piece before it asks libarchive for the next.
+ * A piece outside our blocks (libarchive's own buffer, valid only until its
+ * next call) is hashed before the main thread goes on (hasher_wait_buf
+ * with NOT_OURS).
+ * ctx belongs to the worker from start to join.
+ */
+#define HASH_RING 8
+#define NOT_OURS ((size_t) -1)
+
+struct piece {
+        const uint8_t *p;
+        size_t len;
+        size_t buf; /* index in t->bufs, or NOT_OURS */
+};
+
+struct hasher {
+        pthread_mutex_t mu;
+        pthread_cond_t cond;         /* any change of produced, hashed, closing, aborting */
+        EVP_MD_CTX *ctx;
+        struct piece ring[HASH_RING];
+        uint64_t produced, hashed;   /* pieces published, pieces hashed */
+        bool closing;                /* no more pieces: hash what is left and stop */
+        bool aborting;               /* stop now, the result is thrown away */
+        bool failed;                 /* EVP_DigestUpdate failed */
+        bool running;                /* thread started, not joined yet */
+        pthread_t thread;
+};
+
+static void *hasher_main(void *userdata) {
+        struct hasher *h = userdata;
+        pthread_mutex_lock(&h->mu);
+        for (;;) {
+                while (h->hashed == h->produced && !h->closing && !h->aborting)
+                        pthread_cond_wait(&h->cond, &h->mu);
+                if (h->aborting || h->hashed == h->produced)
+                        break;
+                struct piece pc = h->ring[h->hashed % HASH_RING];
+                pthread_mutex_unlock(&h->mu);
+                bool ok = EVP_DigestUpdate(h->ctx, pc.p, pc.len) == 1;
+                pthread_mutex_lock(&h->mu);
+                if (!ok)
+                        h->failed = true;
+                h->hashed++;
+                pthread_cond_broadcast(&h->cond);
+        }
+        pthread_mutex_unlock(&h->mu);
+        return NULL;
+}
+
+static int hasher_start(struct hasher *h, EVP_MD_CTX *ctx) {
+        h->ctx = ctx;
+        /* Signals stay with the main thread: the worker starts with all blocked. */
+        sigset_t all, old;
+        sigfillset(&all);
+        pthread_sigmask(SIG_SETMASK, &all, &old);
+        int r = pthread_create(&h->thread, NULL, hasher_main, h);
+        pthread_sigmask(SIG_SETMASK, &old, NULL);
+        if (r != 0)
+                return -r;
+        h->running = true;
+        return 0;
+}
+
+/* Wait for everything published to be hashed (or, aborting, for the worker to stop); 0 or -EIO. */
+static int hasher_join(struct hasher *h, bool abort) {
+        if (h->running) {
+                pthread_mutex_lock(&h->mu);
+                h->closing = true;
+                h->aborting = abort;
+                pthread_cond_broadcast(&h->cond);
+                pthread_mutex_unlock(&h->mu);
+                pthread_join(h->thread, NULL);
+                h->running = false;
+        }
+        return h->failed ? -EIO : 0;
+}
+
+/* True while a piece in block buf (NOT_OURS: any piece) is published and not hashed; under mu. */
+static bool hasher_busy(const struct hasher *h, size_t buf) {
+        for (uint64_t i = h->hashed; i < h->produced; i++)
+                if (buf == NOT_OURS || h->ring[i % HASH_RING].buf == buf)
+                        return true;
+        return false;
+}
+
+static void hasher_wait_buf(struct hasher *h, size_t buf) {
+        pthread_mutex_lock(&h->mu);
+        while (h->running && hasher_busy(h, buf))
+                pthread_cond_wait(&h->cond, &h->mu);
+        pthread_mutex_unlock(&h->mu);
+}
+
+static void hasher_publish(struct hasher *h, const uint8_t *p, size_t len, size_t buf) {
+        pthread_mutex_lock(&h->mu);
+        while (h->produced - h->hashed >= HASH_RING)
+                pthread_cond_wait(&h->cond, &h->mu);
+        h->ring[h->produced % HASH_RING] = (struct piece) {p, len, buf};
+        h->produced++;
+        pthread_cond_broadcast(&h->cond);
+        pthread_mutex_unlock(&h->mu);
+}
+
+/* Which of t's blocks holds [p, p + len), or NOT_OURS. */
+static size_t block_of(const struct agent_bundle_tar *t, const void *p, size_t len) {
+        uintptr_t a = (uintptr_t) p, base = (uintptr_t) t->bufs;
+        for (size_t i = 0; i < READ_BUFS; i++) {
+                uintptr_t lo = base + i * AGENT_BUNDLE_TAR_BLOCK;
+                if (a >= lo && a - lo <= AGENT_BUNDLE_TAR_BLOCK && len <= AGENT_BUNDLE_TAR_BLOCK - (a - lo))
+                        return i;
+        }
+        return NOT_OURS;
+}
+
+/* extract_file's: the worker stopped on every return, and t no longer points at it. */
+struct hashing {
+        struct agent_bundle_tar *t;
+        struct hasher h;
+};
+
+static void hashing_done(struct hashing *hs) {
+        (void) hasher_join(&hs->h, true);
+        hs->t->hasher = NULL;
+        pthread_cond_destroy(&hs->h.cond);
+        pthread_mutex_destroy(&hs->h.mu);
+}
+
 static int extract_file(struct agent_bundle_tar *t, const struct agent_bundle_file *f, int dirfd,
                         struct progress *prog, char **ret_reason) {
         _cleanup_close_ int fd =
@@ -445,13 +598,22 @@ static int extract_file(struct agent_bundle_tar *t, const struct agent_bundle_fi
         if (!ctx || EVP_DigestInit_ex(ctx, EVP_sha256(), NULL) != 1)
                 return ecl_reason(ret_reason, -ENOMEM, "%s: cannot start sha256", f->path);
 
+        _cleanup_(hashing_done) struct hashing hs = {
+                .t = t,
+                .h = {.mu = PTHREAD_MUTEX_INITIALIZER, .cond = PTHREAD_COND_INITIALIZER},
+        };
+        int r = hasher_start(&hs.h, ctx);
+        if (r < 0)
+                return ecl_reason_errno(ret_reason, r, "%s: cannot start hashing", f->path);
+        t->hasher = &hs.h;
+
         uint64_t done = 0;
         struct behind behind = {0};
         for (;;) {
                 const void *p;
                 size_t len;
                 la_int64_t off;
-                int r = archive_read_data_block(t->a, &p, &len, &off);
+                r = archive_read_data_block(t->a, &p, &len, &off);
                 if (r == ARCHIVE_EOF)
                         break;
                 if (r != ARCHIVE_OK)
@@ -464,16 +626,22 @@ static int extract_file(struct agent_bundle_tar *t, const struct agent_bundle_fi
                                           f->size);
                 if (len == 0)
                         continue;
-                if (EVP_DigestUpdate(ctx, p, len) != 1)
-                        return ecl_reason(ret_reason, -EIO, "%s: sha256 failed", f->path);
+                size_t buf = block_of(t, p, len);
+                hasher_publish(&hs.h, p, len, buf);
                 r = write_all(fd, p, len);
                 if (r < 0)
                         return ecl_reason_errno(ret_reason, r, "%s: cannot write %s", f->path, f->install);
+                /* Not in our blocks: hashed before libarchive's next call reuses it. */
+                if (buf == NOT_OURS)
+                        hasher_wait_buf(&hs.h, NOT_OURS);
                 done += len;
                 prog->done += len;
                 write_behind(fd, (off_t) done, &behind);
                 progress_tick(prog);
         }
+        /* Every byte hashed before the digest is read. */
+        if (hasher_join(&hs.h, false) < 0)
+                return ecl_reason(ret_reason, -EIO, "%s: sha256 failed", f->path);
         if (done != f->size)
                 return ecl_reason(ret_reason, -EBADMSG, "%s: %" PRIu64 " bytes in the tar, bundle.yaml says %" PRIu64,
                                   f->path, done, f->size);
