@@ -96,6 +96,16 @@ static int set_str(char **p, const char *v) {
         return 0;
 }
 
+/* Nothing in flight. */
+static void clear_op(struct agent_stack_state *st) {
+        st->op = AGENT_OP_NONE;
+        (void) set_str(&st->op_bundle, NULL);
+        (void) set_str(&st->op_from, NULL);
+        (void) set_str(&st->op_to, NULL);
+        (void) set_str(&st->op_phase, NULL);
+        st->op_started = 0;
+}
+
 struct health_conf {
         char *console;
         uint64_t timeout_s;
@@ -106,16 +116,10 @@ static void health_conf_done(struct health_conf *h) {
 }
 
 static int health_conf(const char *root, const char *stack, struct health_conf *ret, char **ret_reason) {
-        _cleanup_free_ char *path = NULL;
-        if (ecl_path(&path, root, ECL_STACKS_CONF_DIR "/%s.yaml", stack) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        int r = ecl_manifest_load_file(path, &m, &diags);
-        if (r < 0) {
-                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
-                return ecl_reason(ret_reason, r, "stack %s: %s", stack, first ? first : "its manifest does not load");
-        }
+        int r = agent_stack_manifest(root, stack, &m, ret_reason);
+        if (r < 0)
+                return r;
         ret->console = m->health_console ? strdup(m->health_console) : NULL;
         ret->timeout_s = m->health_timeout_s;
         if (m->health_console && !ret->console)
@@ -253,17 +257,13 @@ static int check_again(const struct agent_apply_options *o, struct agent_bundle 
         if (r < 0)
                 return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
         /* the manifest may have changed since the import: the release still provides what it boots */
-        _cleanup_free_ char *mpath = NULL;
-        if (ecl_path(&mpath, o->root, ECL_STACKS_CONF_DIR "/%s.yaml", b->rec.stack) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        r = ecl_manifest_load_file(mpath, &m, &diags);
-        if (r >= 0)
-                r = agent_bundle_provides(m, b->meta, &why);
+        r = agent_stack_manifest(o->root, b->rec.stack, &m, ret_reason);
         if (r < 0)
-                return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id,
-                                  why ? why : "the stack's manifest does not load");
+                return r;
+        r = agent_bundle_provides(m, b->meta, &why);
+        if (r < 0)
+                return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id, ecl_reason_text(why, r));
         _cleanup_(ecl_quorum_clear) struct ecl_quorum q = {0};
         r = agent_bundle_count(o->root, b, now, NULL, &q, &why);
         if (r < 0)
@@ -424,12 +424,7 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         if (set_str(&st.previous, st.running) < 0 || set_str(&st.running, b.rec.version) < 0 ||
             (raise && set_str(&st.floor, b.rec.version) < 0))
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        st.op = AGENT_OP_NONE;
-        (void) set_str(&st.op_bundle, NULL);
-        (void) set_str(&st.op_from, NULL);
-        (void) set_str(&st.op_to, NULL);
-        (void) set_str(&st.op_phase, NULL);
-        st.op_started = 0;
+        clear_op(&st);
         r = save_state(s, stack, &st, ret_reason);
         if (r < 0)
                 return r;
@@ -460,12 +455,7 @@ undo:;
                      &awhy);
         if (k < 0)
                 return r; /* the state stays in flight: the next command tries again */
-        st.op = AGENT_OP_NONE;
-        (void) set_str(&st.op_bundle, NULL);
-        (void) set_str(&st.op_from, NULL);
-        (void) set_str(&st.op_to, NULL);
-        (void) set_str(&st.op_phase, NULL);
-        st.op_started = 0;
+        clear_op(&st);
         (void) save_state(s, stack, &st, NULL);
         b.rec.state = AGENT_BUNDLE_ROLLED_BACK;
         free(b.rec.reason);
@@ -622,12 +612,7 @@ int agent_stack_recover(struct agent_store *s, const char *stack, const struct a
                         (void) agent_bundle_save(s, &b, (uint64_t) time(NULL), NULL);
                 }
         }
-        st.op = AGENT_OP_NONE;
-        (void) set_str(&st.op_bundle, NULL);
-        (void) set_str(&st.op_from, NULL);
-        (void) set_str(&st.op_to, NULL);
-        (void) set_str(&st.op_phase, NULL);
-        st.op_started = 0;
+        clear_op(&st);
         r = save_state(s, stack, &st, ret_reason);
         return r < 0 ? r : 1;
 }

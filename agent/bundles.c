@@ -250,17 +250,24 @@ int agent_bundle_count(const char *root, const struct agent_bundle *b, uint64_t 
         return 0;
 }
 
-int agent_stack_quorum(const char *root, const char *stack, unsigned *ret, char **ret_reason) {
+int agent_stack_manifest(const char *root, const char *stack, struct ecl_manifest **ret, char **ret_reason) {
         _cleanup_free_ char *path = NULL;
         if (ecl_path(&path, root, ECL_STACKS_CONF_DIR "/%s.yaml", stack) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
-        _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        int r = ecl_manifest_load_file(path, &m, &diags);
+        int r = ecl_manifest_load_file(path, ret, &diags);
         if (r < 0) {
                 _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, first ? first : "its manifest does not load");
         }
+        return 0;
+}
+
+int agent_stack_quorum(const char *root, const char *stack, unsigned *ret, char **ret_reason) {
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        int r = agent_stack_manifest(root, stack, &m, ret_reason);
+        if (r < 0)
+                return r;
         *ret = m->updates_quorum;
         return 0;
 }

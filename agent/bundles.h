@@ -57,6 +57,9 @@ int agent_bundle_trylock(struct agent_bundle *b, char **ret_reason);
 int agent_bundle_count(const char *root, const struct agent_bundle *b, uint64_t now, const char *extra,
                        struct ecl_quorum *ret, char **ret_reason);
 
+/* Load ROOT/etc/ecluse/stacks/STACK.yaml; the reason is its first problem. */
+int agent_stack_manifest(const char *root, const char *stack, struct ecl_manifest **ret, char **ret_reason);
+
 /* The quorum the stack's manifest asks for (updates.quorum); -ENOENT/-EBADMSG when it does not load. */
 int agent_stack_quorum(const char *root, const char *stack, unsigned *ret, char **ret_reason);
 
