@@ -1,165 +1,11 @@
 /* SPDX-License-Identifier: Apache-2.0 */
 /*
  * agent/release: staging a release from the quarantined payload, verifying
- * it, switching current atomically, recovering after a crash (SIGKILL at
- * several points of a stage and of switches), what a release holds and how
- * it compares with a bundle.
+ * it, switching current, recovering what a crash left, what a release holds
+ * and how it compares with a bundle.  What a SIGKILL or a concurrent reader
+ * may see is in test_release_crash.c.
  */
-#include <dirent.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <signal.h>
-#include <stdbool.h>
-#include <stdlib.h>
-#include <string.h>
-#include <sys/stat.h>
-#include <sys/wait.h>
-#include <time.h>
-#include <unistd.h>
-
-#include <openssl/evp.h>
-
-#include "reason.h"
-#include "release.h"
-#include "testlib.h"
-
-struct fixture {
-        char *root;  /* scratch */
-        char *stack; /* root/stack: the stack's directory */
-        char *src;   /* root/src: the quarantined payload */
-        int stack_fd, src_fd;
-        struct agent_bundle_file files[4];
-        size_t n;
-};
-
-static void set_hash(struct agent_bundle_file *f, const void *data, size_t len) {
-        unsigned l = 0;
-        assert_int_equal(EVP_Digest(data, len, f->sha256, &l, EVP_sha256(), NULL), 1);
-        static const char hex[] = "0123456789abcdef";
-        for (size_t i = 0; i < 32; i++) {
-                f->sha256_hex[2 * i] = hex[f->sha256[i] >> 4];
-                f->sha256_hex[2 * i + 1] = hex[f->sha256[i] & 15];
-        }
-        f->sha256_hex[64] = '\0';
-        f->size = len;
-}
-
-/* Add src/name with len bytes from seed, and its entry in fx->files. */
-static void add_file(struct fixture *fx, const char *name, size_t len, unsigned seed) {
-        _cleanup_free_ uint8_t *data = malloc(len ? len : 1);
-        assert_non_null(data);
-        for (size_t i = 0; i < len; i++)
-                data[i] = (uint8_t) (seed + i * 31 + i / 977);
-        _cleanup_free_ char *p = tl_strf("%s/%s", fx->src, name);
-        tl_write_file(p, data, len);
-        assert_true(fx->n < ELEMENTSOF(fx->files));
-        struct agent_bundle_file *f = &fx->files[fx->n++];
-        f->install = strdup(name);
-        f->path = tl_strf("payload/%s", name);
-        assert_non_null(f->install);
-        set_hash(f, data, len);
-}
-
-static int setup(void **state) {
-        struct fixture *fx = calloc(1, sizeof *fx);
-        assert_non_null(fx);
-        fx->root = tl_mkdtemp();
-        fx->stack = tl_strf("%s/stack", fx->root);
-        fx->src = tl_strf("%s/src", fx->root);
-        assert_int_equal(mkdir(fx->stack, 0711), 0);
-        assert_int_equal(mkdir(fx->src, 0700), 0);
-        fx->stack_fd = open(fx->stack, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        fx->src_fd = open(fx->src, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-        assert_true(fx->stack_fd >= 0 && fx->src_fd >= 0);
-        add_file(fx, "vmlinuz", 70001, 1);
-        add_file(fx, "disk.qcow2", 3 * 1024 * 1024 + 17, 2); /* several copy and hash blocks */
-        add_file(fx, "empty", 0, 3);
-        *state = fx;
-        return 0;
-}
-
-static int teardown(void **state) {
-        struct fixture *fx = *state;
-        for (size_t i = 0; i < fx->n; i++) {
-                free(fx->files[i].install);
-                free(fx->files[i].path);
-        }
-        close(fx->stack_fd);
-        close(fx->src_fd);
-        tl_rm_rf(fx->root);
-        free(fx->root);
-        free(fx->stack);
-        free(fx->src);
-        free(fx);
-        return 0;
-}
-
-static char *pathf(const struct fixture *fx, const char *rel) {
-        return tl_strf("%s/%s", fx->stack, rel);
-}
-
-static int cmp_str(const void *a, const void *b) {
-        return strcmp(*(char *const *) a, *(char *const *) b);
-}
-
-/* Every entry below dir (recursively), one line each "path type mode links size", sorted: what a tree holds. */
-static void listing_into(const char *dir, const char *prefix, char ***lines, size_t *n) {
-        DIR *d = opendir(dir);
-        if (!d)
-                return;
-        struct dirent *e;
-        while ((e = readdir(d))) {
-                if (streq(e->d_name, ".") || streq(e->d_name, ".."))
-                        continue;
-                _cleanup_free_ char *p = tl_strf("%s/%s", dir, e->d_name);
-                _cleanup_free_ char *rel = tl_strf("%s%s", prefix, e->d_name);
-                struct stat st;
-                assert_int_equal(lstat(p, &st), 0);
-                char target[256] = "";
-                if (S_ISLNK(st.st_mode))
-                        assert_true(readlink(p, target, sizeof target - 1) > 0);
-                *lines = realloc(*lines, (*n + 1) * sizeof(char *));
-                assert_non_null(*lines);
-                (*lines)[(*n)++] = tl_strf("%s %c %04o %ju %jd %s", rel,
-                                           S_ISDIR(st.st_mode)   ? 'd'
-                                           : S_ISLNK(st.st_mode) ? 'l'
-                                                                 : 'f',
-                                           (unsigned) (st.st_mode & 07777), (uintmax_t) st.st_nlink,
-                                           S_ISDIR(st.st_mode) ? (intmax_t) 0 : (intmax_t) st.st_size, target);
-                if (S_ISDIR(st.st_mode)) {
-                        _cleanup_free_ char *sub = tl_strf("%s/", rel);
-                        listing_into(p, sub, lines, n);
-                }
-        }
-        closedir(d);
-}
-
-static char *listing(const char *dir) {
-        char **lines = NULL;
-        size_t n = 0;
-        listing_into(dir, "", &lines, &n);
-        if (n)
-                qsort(lines, n, sizeof(char *), cmp_str);
-        char *out = strdup("");
-        for (size_t i = 0; i < n; i++) {
-                char *o = tl_strf("%s%s\n", out, lines[i]);
-                free(out);
-                free(lines[i]);
-                out = o;
-        }
-        free(lines);
-        return out;
-}
-
-static void stage_ok(struct fixture *fx, const char *version) {
-        _cleanup_free_ char *why = NULL;
-        int r = agent_release_stage(fx->stack_fd, version, fx->src_fd, fx->files, fx->n, &why);
-        if (r < 0)
-                fail_msg("stage %s: %s", version, ecl_reason_text(why, r));
-}
-
-/* ---- staging ---------------------------------------------------------------- */
-
+#include "release-fixture.h"
 static void test_stage(void **state) {
         struct fixture *fx = *state;
         /* something in the quarantine that bundle.yaml does not list is not copied */
@@ -464,86 +310,6 @@ static void test_switch_and_current(void **state) {
         assert_int_equal(lstat(cn, &st), -1);
 }
 
-static volatile sig_atomic_t stop_reading;
-static void on_term(int sig) {
-        (void) sig;
-        stop_reading = 1;
-}
-
-/*
- * A reader that readlinks current without pause while the test switches it
- * back and forth: it must never find current missing or anything but the
- * two links.  Exit 0: both seen, nothing else; 1: missing; 2: another value;
- * 3: not both seen.
- */
-static _Noreturn void reader(int stack_fd, int ready_fd) {
-        struct sigaction sa = {.sa_handler = on_term};
-        sigaction(SIGTERM, &sa, NULL);
-        bool seen1 = false, seen2 = false;
-        (void) !write(ready_fd, "r", 1);
-        close(ready_fd);
-        while (!stop_reading) {
-                char buf[64];
-                ssize_t n = readlinkat(stack_fd, "current", buf, sizeof buf - 1);
-                if (n < 0)
-                        _exit(1);
-                buf[n] = '\0';
-                if (streq(buf, "releases/1.0"))
-                        seen1 = true;
-                else if (streq(buf, "releases/2.0"))
-                        seen2 = true;
-                else
-                        _exit(2);
-        }
-        _exit(seen1 && seen2 ? 0 : 3);
-}
-
-static double now_s(void) {
-        struct timespec ts;
-        clock_gettime(CLOCK_MONOTONIC, &ts);
-        return (double) ts.tv_sec + (double) ts.tv_nsec / 1e9;
-}
-
-static void test_switch_atomic(void **state) {
-        struct fixture *fx = *state;
-        stage_ok(fx, "1.0");
-        stage_ok(fx, "2.0");
-        assert_int_equal(agent_release_switch(fx->stack_fd, "1.0", NULL), 0);
-        int p[2];
-        assert_int_equal(pipe(p), 0);
-        pid_t pid = fork();
-        assert_true(pid >= 0);
-        if (pid == 0) {
-                close(p[0]);
-                reader(fx->stack_fd, p[1]);
-        }
-        close(p[1]);
-        char c;
-        assert_int_equal(read(p[0], &c, 1), 1);
-        close(p[0]);
-        /* as many switches as fit in a few seconds (each fsyncs the directory), at least a few hundred */
-        double end = now_s() + 4;
-        int i = 0;
-        for (; i < 20000 && (i < 400 || now_s() < end); i++) {
-                _cleanup_free_ char *why = NULL;
-                int r = agent_release_switch(fx->stack_fd, i % 2 ? "1.0" : "2.0", &why);
-                if (r < 0)
-                        fail_msg("switch %d: %s", i, ecl_reason_text(why, r));
-        }
-        assert_int_equal(kill(pid, SIGTERM), 0);
-        int status = 0;
-        assert_int_equal(waitpid(pid, &status, 0), pid);
-        assert_true(WIFEXITED(status));
-        if (WEXITSTATUS(status) != 0)
-                fail_msg("reader saw current %s after up to %d switches",
-                         WEXITSTATUS(status) == 1   ? "missing"
-                         : WEXITSTATUS(status) == 2 ? "a third value"
-                                                    : "not change",
-                         i);
-}
-
-/* ---- listing and recovery ----------------------------------------------------- */
-
 static void test_list(void **state) {
         struct fixture *fx = *state;
         _cleanup_strv_free_ char **v = NULL;
@@ -605,104 +371,6 @@ static void test_recover(void **state) {
 }
 
 /* SIGKILL a child staging a big-ish release at several points: recovery leaves only complete releases. */
-static void test_crash_while_staging(void **state) {
-        struct fixture *fx = *state;
-        stage_ok(fx, "1.0");
-        assert_int_equal(agent_release_switch(fx->stack_fd, "1.0", NULL), 0);
-        /* replace the payload by a larger one: 4 files of 8 MiB */
-        for (size_t i = 0; i < fx->n; i++) {
-                free(fx->files[i].install);
-                free(fx->files[i].path);
-        }
-        fx->n = 0;
-        add_file(fx, "a.img", 8 << 20, 11);
-        add_file(fx, "b.img", 8 << 20, 12);
-        add_file(fx, "c.img", 8 << 20, 13);
-        add_file(fx, "d.img", 8 << 20, 14);
-
-        static const unsigned delays_ms[] = {0, 1, 3, 7, 15, 30, 60, 120, 250, 500, 1000, 4000};
-        int interrupted = 0, completed = 0;
-        for (size_t i = 0; i < ELEMENTSOF(delays_ms); i++) {
-                _cleanup_free_ char *version = tl_strf("2.%zu", i);
-                pid_t pid = fork();
-                assert_true(pid >= 0);
-                if (pid == 0) {
-                        int r = agent_release_stage(fx->stack_fd, version, fx->src_fd, fx->files, fx->n, NULL);
-                        _exit(r == 0 ? 0 : 1);
-                }
-                usleep(delays_ms[i] * 1000);
-                kill(pid, SIGKILL);
-                int status = 0;
-                assert_int_equal(waitpid(pid, &status, 0), pid);
-                if (WIFEXITED(status))
-                        assert_int_equal(WEXITSTATUS(status), 0);
-
-                _cleanup_free_ char *why = NULL;
-                int removed = agent_release_recover(fx->stack_fd, &why);
-                if (removed < 0)
-                        fail_msg("recover: %s", ecl_reason_text(why, removed));
-                if (removed > 0)
-                        interrupted++;
-                _cleanup_strv_free_ char **v = NULL;
-                assert_true(agent_release_list(fx->stack_fd, &v, NULL) >= 1);
-                bool have = false;
-                for (char **x = v; *x; x++) {
-                        if (streq(*x, "1.0"))
-                                continue;
-                        assert_string_equal(*x, version); /* earlier complete ones were removed below */
-                        int r = agent_release_verify(fx->stack_fd, *x, fx->files, fx->n, &why);
-                        if (r < 0)
-                                fail_msg("after a SIGKILL at %u ms: %s", delays_ms[i], ecl_reason_text(why, r));
-                        have = true;
-                }
-                if (have) {
-                        completed++;
-                        _cleanup_free_ char *p = tl_strf("%s/releases/%s", fx->stack, version);
-                        tl_rm_rf(p);
-                }
-                _cleanup_free_ char *cur = NULL;
-                assert_int_equal(agent_release_current(fx->stack_fd, &cur, NULL), 0);
-                assert_string_equal(cur, "1.0");
-                _cleanup_free_ char *rel = pathf(fx, "releases");
-                _cleanup_free_ char *l = listing(rel);
-                assert_null(strstr(l, ".stage-"));
-        }
-        /* the test did kill stages half-way, and let some finish */
-        assert_true(interrupted > 0);
-        assert_true(completed > 0);
-}
-
-/* SIGKILL a child switching current back and forth: current is always one release or the other. */
-static void test_crash_while_switching(void **state) {
-        struct fixture *fx = *state;
-        stage_ok(fx, "1.0");
-        stage_ok(fx, "2.0");
-        assert_int_equal(agent_release_switch(fx->stack_fd, "1.0", NULL), 0);
-        static const unsigned delays_us[] = {0, 50, 200, 500, 1000, 2000, 5000, 10000, 20000};
-        for (size_t i = 0; i < ELEMENTSOF(delays_us); i++) {
-                pid_t pid = fork();
-                assert_true(pid >= 0);
-                if (pid == 0) {
-                        for (unsigned k = 0;; k++)
-                                (void) agent_release_switch(fx->stack_fd, k % 2 ? "1.0" : "2.0", NULL);
-                }
-                usleep(delays_us[i]);
-                kill(pid, SIGKILL);
-                assert_int_equal(waitpid(pid, NULL, 0), pid);
-                assert_true(agent_release_recover(fx->stack_fd, NULL) >= 0);
-                _cleanup_free_ char *v = NULL, *why = NULL;
-                int r = agent_release_current(fx->stack_fd, &v, &why);
-                if (r < 0)
-                        fail_msg("after a SIGKILL at %u us: %s", delays_us[i], ecl_reason_text(why, r));
-                assert_true(streq(v, "1.0") || streq(v, "2.0"));
-                _cleanup_free_ char *cn = pathf(fx, ".current.new");
-                struct stat st;
-                assert_int_equal(lstat(cn, &st), -1);
-        }
-}
-
-/* ---- what a release holds, compared with a bundle -------------------------------- */
-
 static void test_files_and_compare(void **state) {
         struct fixture *fx = *state;
         stage_ok(fx, "1.0");
@@ -785,18 +453,14 @@ static void test_files_and_compare(void **state) {
         assert_int_equal(agent_release_files(fx->stack_fd, "7.0", &rf, &n, &why), -ENOENT);
         assert_string_equal(why, "releases/7.0 does not exist");
 }
-
 int main(void) {
         const struct CMUnitTest tests[] = {
                 cmocka_unit_test_setup_teardown(test_stage, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_stage_refused, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_verify, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_switch_and_current, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_switch_atomic, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_list, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_recover, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_crash_while_staging, setup, teardown),
-                cmocka_unit_test_setup_teardown(test_crash_while_switching, setup, teardown),
                 cmocka_unit_test_setup_teardown(test_files_and_compare, setup, teardown),
         };
         return cmocka_run_group_tests(tests, NULL, NULL);
