@@ -51,35 +51,41 @@ static int read_at(int dirfd, const char *name, size_t max, char **ret, size_t *
 }
 
 
-/*
- * The vendor's signature over the kept bundle.yaml, again: whoever can write
- * in quarantine/ cannot make an entry of their own pass as the vendor's.
- */
-static int check_vendor(const char *root, int dirfd, const char *meta, size_t meta_len, char **ret_reason) {
-        _cleanup_free_ char *sig_text = NULL, *vendors_path = NULL, *why = NULL;
-        size_t sig_len = 0;
-        int r = read_at(dirfd, AGENT_SIG_FILE, ECL_SSHSIG_MAX_SIZE, &sig_text, &sig_len, ret_reason);
-        if (r < 0)
-                return r;
+int agent_vendor_verify(const char *root, const char *meta, size_t meta_len, const char *sig_text, size_t sig_len,
+                        uint64_t now, struct ecl_sshsig_verdict *ret, char **ret_reason) {
+        _cleanup_free_ char *vendors_path = NULL, *why = NULL;
         if (ecl_path(&vendors_path, root, ECL_VENDORS_FILE) < 0)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *vendors = NULL;
-        r = ecl_allowed_signers_load(vendors_path, &vendors, &diags);
+        int r = ecl_allowed_signers_load(vendors_path, &vendors, &diags);
         if (r < 0) {
-                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
-                return ecl_reason(ret_reason, r, "the vendors file: %s", first ? first : vendors_path);
+                _cleanup_free_ char *summary = ecl_diags_summary(&diags);
+                if (summary)
+                        return ecl_reason(ret_reason, r, "%s", summary);
+                return ecl_reason_errno(ret_reason, r, "the vendors file %s", vendors_path);
         }
         _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
         r = ecl_sshsig_parse_armor(sig_text, sig_len, &sig, &why);
         if (r < 0)
-                return ecl_reason(ret_reason, -EBADMSG, "bundle.yaml.sig: %s", ecl_reason_text(why, r));
-        _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
-        r = ecl_sshsig_verify_buf(sig, meta, meta_len, AGENT_BUNDLE_NAMESPACE, vendors, NULL, NULL, &v);
+                return ecl_reason(ret_reason, r, "bundle.yaml.sig: %s", ecl_reason_text(why, r));
+        struct ecl_sshsig_policy policy = {.now = now};
+        r = ecl_sshsig_verify_buf(sig, meta, meta_len, AGENT_BUNDLE_NAMESPACE, vendors, NULL, &policy, ret);
         if (r < 0)
-                return ecl_reason(ret_reason, r, "the vendor signature no longer verifies: %s",
-                                  ecl_reason_text(v.reason, r));
+                return ecl_reason(ret_reason, r, "the vendor signature is refused: %s", ecl_reason_text(ret->reason, r));
         return 0;
+}
+
+/* The vendor's signature over the kept bundle.yaml, again: whoever can write in quarantine/ cannot make an
+ * entry of their own pass as the vendor's. */
+static int check_vendor(const char *root, int dirfd, const char *meta, size_t meta_len, char **ret_reason) {
+        _cleanup_free_ char *sig_text = NULL;
+        size_t sig_len = 0;
+        int r = read_at(dirfd, AGENT_SIG_FILE, ECL_SSHSIG_MAX_SIZE, &sig_text, &sig_len, ret_reason);
+        if (r < 0)
+                return r;
+        _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
+        return agent_vendor_verify(root, meta, meta_len, sig_text, sig_len, 0, &v, ret_reason);
 }
 
 /* Read and cross-check the parts of entry full into b (whose dirfd is open). */
@@ -222,7 +228,7 @@ int agent_bundle_count(const char *root, const struct agent_bundle *b, uint64_t 
         _cleanup_(ecl_officers_freep) struct ecl_officers *officers = NULL;
         int r = ecl_officers_load(officers_path, &officers, &diags);
         if (r < 0) {
-                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
+                _cleanup_free_ char *first = ecl_diags_summary(&diags);
                 return ecl_reason(ret_reason, r, "the officers file: %s",
                                   first ? first : "cannot be read");
         }
@@ -257,7 +263,7 @@ int agent_stack_manifest(const char *root, const char *stack, struct ecl_manifes
         _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
         int r = ecl_manifest_load_file(path, ret, &diags);
         if (r < 0) {
-                _cleanup_free_ char *first = diags.n ? ecl_diag_format(&diags.items[0]) : NULL;
+                _cleanup_free_ char *first = ecl_diags_summary(&diags);
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, first ? first : "its manifest does not load");
         }
         return 0;

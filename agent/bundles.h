@@ -17,6 +17,7 @@
 #include "bundle-meta.h"
 #include "manifest.h"
 #include "quorum.h"
+#include "sshsig.h"
 #include "statement.h"
 #include "store.h"
 
@@ -42,6 +43,18 @@ struct agent_bundle {
  */
 int agent_bundle_load(struct agent_store *s, const char *id, struct agent_bundle *ret, char **ret_reason);
 void agent_bundle_done(struct agent_bundle *b);
+
+/*
+ * The vendor's SSHSIG (sig_text, armored) over bundle.yaml (meta): namespace
+ * ecluse-bundle, signer in ROOT/etc/ecluse/vendors, valid at now (0: now).
+ * 0 and *ret (the principal, the key's fingerprint; ret zeroed or an earlier
+ * verdict), or the refusal with one line: the vendors file's first problem,
+ * "bundle.yaml.sig: ..." or "the vendor signature is refused: ...".  A
+ * vendor key removed from the file, or expired, refuses what it signed from
+ * then on: bundles still in quarantine included.
+ */
+int agent_vendor_verify(const char *root, const char *meta, size_t meta_len, const char *sig_text, size_t sig_len,
+                        uint64_t now, struct ecl_sshsig_verdict *ret, char **ret_reason);
 
 /* Take the entry's exclusive lock (flock on its directory), waiting for another command. */
 int agent_bundle_lock(struct agent_bundle *b, char **ret_reason);

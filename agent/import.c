@@ -75,16 +75,10 @@ static void import_done(struct import *im) {
 }
 
 
-/* The first diagnostic as one line, and how many more there were. */
+/* The problems of a file as one line (diag.h), or "bad data" when none was recorded. */
 static int diags_reason(char **ret_reason, int err, const struct ecl_diags *d) {
-        if (d->n == 0)
-                return ecl_reason(ret_reason, err, "bad data");
-        _cleanup_free_ char *first = ecl_diag_format(&d->items[0]);
-        if (!first)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        if (d->n == 1)
-                return ecl_reason(ret_reason, err, "%s", first);
-        return ecl_reason(ret_reason, err, "%s (and %zu more problems)", first, d->n - 1);
+        _cleanup_free_ char *summary = ecl_diags_summary(d);
+        return ecl_reason(ret_reason, err, "%s", summary ? summary : "bad data");
 }
 
 /* A reason of the tar reader, naming the bundle once (some of its reasons name it already). */
@@ -122,28 +116,13 @@ static int read_head(struct import *im, struct agent_bundle_tar **ret_tar, char 
 
 /* Step 3: the vendor's signature, before anything of bundle.yaml is believed. */
 static int check_vendor(struct import *im, char **ret_reason) {
-        _cleanup_free_ char *vendors_path = NULL;
-        if (ecl_path(&vendors_path, im->root, ECL_VENDORS_FILE) < 0)
-                return ecl_reason(ret_reason, -ENOMEM, "out of memory");
-        _cleanup_(ecl_diags_clear) struct ecl_diags diags = {0};
-        _cleanup_(ecl_allowed_signers_freep) struct ecl_allowed_signers *vendors = NULL;
-        int r = ecl_allowed_signers_load(vendors_path, &vendors, &diags);
-        if (r == -EBADMSG)
-                return diags_reason(ret_reason, r, &diags);
-        if (r < 0)
-                return ecl_reason_errno(ret_reason, r, "the vendors file %s", vendors_path);
         _cleanup_free_ char *why = NULL;
-        _cleanup_(ecl_sshsig_freep) struct ecl_sshsig *sig = NULL;
-        r = ecl_sshsig_parse_armor(im->sig_text, im->sig_len, &sig, &why);
-        if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: bundle.yaml.sig: %s", im->path, ecl_reason_text(why, r));
-        struct ecl_sshsig_policy policy = {.now = im->now};
         _cleanup_(ecl_sshsig_verdict_clear) struct ecl_sshsig_verdict v = {0};
-        r = ecl_sshsig_verify_buf(sig, im->meta_text, im->meta_len, AGENT_BUNDLE_NAMESPACE, vendors, NULL, &policy, &v);
+        int r = agent_vendor_verify(im->root, im->meta_text, im->meta_len, im->sig_text, im->sig_len, im->now, &v,
+                                    &why);
         snprintf(im->res->vendor_fingerprint, sizeof im->res->vendor_fingerprint, "%s", v.fingerprint);
         if (r < 0)
-                return ecl_reason(ret_reason, r, "%s: the vendor signature is refused: %s", im->path,
-                                  ecl_reason_text(v.reason, r));
+                return ecl_reason(ret_reason, r, "%s: %s", im->path, ecl_reason_text(why, r));
         im->res->vendor = strdup(v.principal);
         if (!im->res->vendor)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");

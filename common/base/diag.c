@@ -71,6 +71,19 @@ void ecl_diags_print(const struct ecl_diags *d, FILE *f) {
         }
 }
 
+char *ecl_diags_summary(const struct ecl_diags *d) {
+        if (!d || d->n == 0)
+                return NULL;
+        char *first = ecl_diag_format(&d->items[0]);
+        if (!first || d->n == 1)
+                return first;
+        char *s = NULL;
+        if (asprintf(&s, "%s (and %zu more problems)", first, d->n - 1) < 0)
+                s = NULL;
+        free(first);
+        return s;
+}
+
 void ecl_diags_clear(struct ecl_diags *d) {
         for (size_t i = 0; i < d->n; i++) {
                 free(d->items[i].file);

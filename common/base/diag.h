@@ -42,6 +42,9 @@ int ecl_diags_addv(struct ecl_diags *d, const char *file, struct ecl_pos pos, co
                    const char *fmt, va_list ap) _printf_(5, 0);
 /* Format one diagnostic as its single line (no newline); caller frees. */
 char *ecl_diag_format(const struct ecl_diag *diag);
+/* The first diagnostic as one line, "(and N more problems)" after it when there were more; caller
+ * frees.  NULL when there is none, or memory ran out. */
+char *ecl_diags_summary(const struct ecl_diags *d);
 /* Print every diagnostic, one line each. */
 void ecl_diags_print(const struct ecl_diags *d, FILE *f);
 void ecl_diags_clear(struct ecl_diags *d);
