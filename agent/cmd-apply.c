@@ -17,6 +17,7 @@
 
 #include "apply.h"
 #include "bundle-meta.h"
+#include "cmd-common.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
@@ -28,14 +29,6 @@
 static void report(void *userdata, const char *line) {
         (void) userdata;
         log_notice("%s", line);
-}
-
-static int open_store(const struct ecl_cli *cli, struct agent_store **ret) {
-        _cleanup_free_ char *why = NULL;
-        int r = agent_store_open(cli->root, ret, &why);
-        if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        return 0;
 }
 
 static int print_verdict(const struct ecl_cli *cli, const char *what, const struct agent_apply_result *res, int r,
@@ -66,7 +59,7 @@ static int cmd_apply(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         struct agent_apply_options o = {.root = cli->root, .log = cli->log, .report = report};
         struct agent_apply_result res = {0};
@@ -86,8 +79,8 @@ static int stack_operand(const struct ecl_cli *cli, int argc, char **argv, const
         int r = ecl_cli_parse_plain(cli, argc, argv, 1, 1, &first);
         if (r < 0)
                 return r;
-        if (!ecl_stack_name_valid(argv[first]))
-                return ecl_cli_usage(cli, "'%s' is not a stack name", argv[first]);
+        if ((r = ecl_cli_stack_operand(cli, argv[first])) < 0)
+                return r;
         *ret = argv[first];
         return 0;
 }
@@ -98,7 +91,7 @@ static int cmd_rollback(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         struct agent_apply_options o = {.root = cli->root, .log = cli->log, .report = report};
         struct agent_apply_result res = {0};
@@ -124,7 +117,7 @@ static int cmd_releases(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         _cleanup_free_ char *why = NULL;
         /* what a crash left in flight is finished or undone first: never shown as it is */

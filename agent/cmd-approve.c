@@ -24,6 +24,7 @@
 
 #include "agent-audit.h"
 #include "bundles.h"
+#include "cmd-common.h"
 #include "commands.h"
 #include "fileio.h"
 #include "log.h"
@@ -104,9 +105,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
 
         _cleanup_free_ char *why = NULL, *warning = NULL;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        r = agent_store_open(cli->root, &s, &why);
-        if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
+                return r;
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
         r = agent_bundle_load(s, argv[p.ind], &b, &why);

@@ -18,6 +18,7 @@
 #include "agent-audit.h"
 #include "apply.h"
 #include "bundles.h"
+#include "cmd-common.h"
 #include "commands.h"
 #include "log.h"
 #include "output.h"
@@ -32,14 +33,6 @@
 static json_t *time_or_null(uint64_t t) {
         char buf[ECL_RFC3339_TEXT_MAX];
         return t ? json_string(ecl_rfc3339_text(t, buf)) : json_null();
-}
-
-static int open_store(const struct ecl_cli *cli, struct agent_store **ret) {
-        _cleanup_free_ char *why = NULL;
-        int r = agent_store_open(cli->root, ret, &why);
-        if (r < 0)
-                return log_error_errno(r, "%s", ecl_reason_text(why, r));
-        return 0;
 }
 
 static int load(const struct ecl_cli *cli, struct agent_store *s, const char *id, uint64_t now, bool change,
@@ -97,7 +90,7 @@ static int cmd_list(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         struct agent_bundle_record *recs = NULL;
         size_t n = 0;
@@ -274,7 +267,7 @@ static int cmd_show(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
@@ -317,7 +310,7 @@ static int cmd_statement(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};
         if ((r = load(cli, s, argv[first], (uint64_t) time(NULL), false, &b)) < 0)
@@ -347,7 +340,7 @@ static int cmd_reject(const struct ecl_cli *cli, int argc, char **argv) {
         if (ecl_str_has_control(reason, strlen(reason)) || strlen(reason) > 1024)
                 return ecl_cli_usage(cli, "the reason must be one line of at most 1024 bytes");
         _cleanup_(agent_store_freep) struct agent_store *s = NULL;
-        if ((r = open_store(cli, &s)) < 0)
+        if ((r = agent_cmd_open_store(cli, &s)) < 0)
                 return r;
         uint64_t now = (uint64_t) time(NULL);
         _cleanup_(agent_bundle_done) struct agent_bundle b = {.dirfd = -1, .lock_fd = -1};

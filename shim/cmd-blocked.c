@@ -124,8 +124,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         if (r < 0)
                 return r;
         const char *stack = argv[ind];
-        if (!ecl_stack_name_valid(stack))
-                return ecl_cli_usage(cli, "'%s' is not a stack name", stack);
+        if ((r = ecl_cli_stack_operand(cli, stack)) < 0)
+                return r;
         struct shim_blocked_entry *e = NULL;
         size_t n = 0;
         struct shim_blocked_unrecorded u;

@@ -21,8 +21,8 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
         int r = ecl_cli_parse_plain(cli, argc, argv, 1, 1, &first);
         if (r < 0)
                 return r;
-        if (!ecl_stack_name_valid(argv[first]))
-                return ecl_cli_usage(cli, "'%s' is not a stack name", argv[first]);
+        if ((r = ecl_cli_stack_operand(cli, argv[first])) < 0)
+                return r;
         json_auto_t *j = NULL;
         _cleanup_free_ char *why = NULL;
         r = ecl_control_call(cli->root, argv[first], "reload", &j, &why);

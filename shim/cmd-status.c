@@ -85,8 +85,9 @@ static int run(const struct ecl_cli *cli, int argc, char **argv) {
                 return r;
         _cleanup_strv_free_ char **stacks = NULL;
         if (ind < argc) {
-                if (!ecl_stack_name_valid(argv[ind]))
-                        return ecl_cli_usage(cli, "'%s' is not a stack name", argv[ind]);
+                int k = ecl_cli_stack_operand(cli, argv[ind]);
+                if (k < 0)
+                        return k;
                 stacks = calloc(2, sizeof *stacks);
                 if (!stacks || !(stacks[0] = strdup(argv[ind])))
                         return ecl_exit_status(log_oom());

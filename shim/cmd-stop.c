@@ -48,8 +48,8 @@ static int parse_args(const struct ecl_cli *cli, int argc, char **argv, const ch
         int r = ecl_cli_operands(&p, 1, 1);
         if (r < 0)
                 return r;
-        if (!ecl_stack_name_valid(argv[p.ind]))
-                return ecl_cli_usage(cli, "'%s' is not a stack name", argv[p.ind]);
+        if ((r = ecl_cli_stack_operand(cli, argv[p.ind])) < 0)
+                return r;
         *stack = argv[p.ind];
         return 0;
 }

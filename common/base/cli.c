@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "cli.h"
+#include "stack-name.h"
 #include "log.h"
 #include "reason.h"
 #include "strparse.h"
@@ -383,4 +384,10 @@ int ecl_exit_status(int r) {
         default:
                 return EX_SOFTWARE;
         }
+}
+
+int ecl_cli_stack_operand(const struct ecl_cli *cli, const char *arg) {
+        if (!ecl_stack_name_valid(arg))
+                return ecl_cli_usage(cli, "'%s' is not a stack name", arg);
+        return 0;
 }

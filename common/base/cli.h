@@ -113,6 +113,9 @@ int ecl_cli_parse_plain(const struct ecl_cli *cli, int argc, char **argv, int mi
 int ecl_cli_number(const struct ecl_cli_parse *p, const char *option, long long min, long long max,
                    long long *ret);
 
+/* A STACK operand: 0, or one usage error ("'X' is not a stack name") and -EINVAL. */
+int ecl_cli_stack_operand(const struct ecl_cli *cli, const char *arg);
+
 /* Print one usage error for the running command ("see PROGRAM COMMAND --help"); returns -EINVAL. */
 int ecl_cli_usage(const struct ecl_cli *cli, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
