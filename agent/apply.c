@@ -115,16 +115,18 @@ static void health_conf_done(struct health_conf *h) {
         free(h->console);
 }
 
-static int health_conf(const char *root, const char *stack, struct health_conf *ret, char **ret_reason) {
-        _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        int r = agent_stack_manifest(root, stack, &m, ret_reason);
-        if (r < 0)
-                return r;
+static int health_conf_of(const struct ecl_manifest *m, struct health_conf *ret, char **ret_reason) {
         ret->console = m->health_console ? strdup(m->health_console) : NULL;
         ret->timeout_s = m->health_timeout_s;
         if (m->health_console && !ret->console)
                 return ecl_reason(ret_reason, -ENOMEM, "out of memory");
         return 0;
+}
+
+static int health_conf(const char *root, const char *stack, struct health_conf *ret, char **ret_reason) {
+        _cleanup_manifest_ struct ecl_manifest *m = NULL;
+        int r = agent_stack_manifest(root, stack, &m, ret_reason);
+        return r < 0 ? r : health_conf_of(m, ret, ret_reason);
 }
 
 /* Reload the shim on what `current` now is and wait for the gate.  0 healthy. */
@@ -246,22 +248,15 @@ static int shim_running(const struct agent_apply_options *o, const char *stack, 
 }
 
 /* Step 1: every check again, from what is on disk now. */
-static int check_again(const struct agent_apply_options *o, struct agent_bundle *b,
+static int check_again(const struct agent_apply_options *o, struct agent_bundle *b, const struct ecl_manifest *m,
                        const struct agent_stack_state *st, uint64_t now, char **ret_reason) {
         _cleanup_free_ char *why = NULL;
         if (b->rec.state != AGENT_BUNDLE_APPROVED && b->rec.state != AGENT_BUNDLE_QUARANTINED)
                 return ecl_reason(ret_reason, -EBADMSG, "bundle %s is %s: it cannot be applied", b->rec.id,
                                   agent_bundle_state_to_string(b->rec.state));
-        unsigned quorum = 0;
-        int r = agent_stack_quorum(o->root, b->rec.stack, &quorum, &why);
-        if (r < 0)
-                return ecl_reason(ret_reason, r, "%s", ecl_reason_text(why, r));
+        unsigned quorum = m->updates_quorum;
         /* the manifest may have changed since the import: the release still provides what it boots */
-        _cleanup_manifest_ struct ecl_manifest *m = NULL;
-        r = agent_stack_manifest(o->root, b->rec.stack, &m, ret_reason);
-        if (r < 0)
-                return r;
-        r = agent_bundle_provides(m, b->meta, &why);
+        int r = agent_bundle_provides(m, b->meta, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "bundle %s: %s", b->rec.id, ecl_reason_text(why, r));
         _cleanup_(ecl_quorum_clear) struct ecl_quorum q = {0};
@@ -329,7 +324,11 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
         r = agent_stack_state_read(s, stack, &st, &why);
         if (r < 0)
                 return ecl_reason(ret_reason, r, "stack %s: %s", stack, ecl_reason_text(why, r));
-        r = check_again(o, &b, &st, now, ret_reason);
+        _cleanup_manifest_ struct ecl_manifest *m = NULL; /* read once: quorum, what it boots, the health gate */
+        r = agent_stack_manifest(o->root, stack, &m, ret_reason);
+        if (r < 0)
+                return r;
+        r = check_again(o, &b, m, &st, now, ret_reason);
         if (r < 0)
                 return r;
         if (!st.running)
@@ -338,7 +337,7 @@ int agent_apply(struct agent_store *s, const char *id, const struct agent_apply_
                                   "point current at it)",
                                   stack);
         _cleanup_(health_conf_done) struct health_conf hc = {0};
-        r = health_conf(o->root, stack, &hc, ret_reason);
+        r = health_conf_of(m, &hc, ret_reason);
         if (r < 0)
                 return r;
         if (set_str(&ret->from, st.running) < 0)
